@@ -1,0 +1,26 @@
+"""prefcore: preference data and ranking metrics for alignment, with a Rust core.
+
+>>> import prefcore
+>>> prefcore.metrics.evaluate_grouped([[0.9, 0.1]], [[1, 0]], "ndcg@2")
+{'ndcg@2': 1.0}
+"""
+
+from __future__ import annotations
+
+from prefcore import metrics
+from prefcore._prefcore import __version__, get_num_threads
+from prefcore._prefcore import set_num_threads as _set_num_threads
+
+__all__ = ["__version__", "get_num_threads", "metrics", "set_num_threads"]
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for every prefcore computation from now on.
+
+    The default is ``PREFCORE_NUM_THREADS`` or one per core. Results do not depend on
+    the thread count.
+
+    >>> prefcore.set_num_threads(2); prefcore.get_num_threads()
+    2
+    """
+    _set_num_threads(n)

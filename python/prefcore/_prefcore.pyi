@@ -1,0 +1,36 @@
+# Stubs of the Rust extension. The public, documented API is in prefcore.metrics.
+from typing import Any
+
+import pyarrow as pa
+
+__version__: str
+
+def evaluate_trec(
+    run: Any,
+    qrels: Any,
+    metrics: list[str],
+    *,
+    query_col: str,
+    doc_col: str,
+    score_col: str,
+    qrels_query_col: str,
+    qrels_doc_col: str,
+    rel_col: str,
+    relevance_level: int,
+    complete: bool,
+) -> tuple[pa.Table, list[float]]: ...
+def evaluate_grouped(
+    scores: Any, labels: Any, metrics: list[str], *, ties: str, relevance_level: float
+) -> tuple[pa.Table, list[float]]: ...
+def pairwise_accuracy(
+    chosen: Any, rejected: Any, subsets: Any | None, *, ties: str
+) -> list[tuple[str, int, float, int]]: ...
+def calibration(chosen: Any, rejected: Any, *, n_bins: int, scale: float) -> dict[str, Any]: ...
+def correlation(x: Any, y: Any, *, method: str, variant: str) -> list[float]: ...
+def compare(
+    a: list[float], b: list[float], *, test: str, n_resamples: int, seed: int
+) -> dict[str, Any]: ...
+def read_trec_run(path: str) -> pa.Table: ...
+def read_trec_qrels(path: str) -> pa.Table: ...
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...

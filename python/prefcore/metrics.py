@@ -1,0 +1,437 @@
+"""Ranking, reward-model and rank-correlation metrics, computed in Rust.
+
+Two input shapes share one engine:
+
+* **TREC long tables** (:func:`evaluate`): a run ``(query_id, doc_id, score)`` and qrels
+  ``(query_id, doc_id, relevance)``, with trec_eval's semantics value for value.
+* **Grouped lists** (:func:`evaluate_grouped`): one row per prompt or query holding its
+  candidates' scores and labels as list columns (or a 2-D numpy array).
+
+Metric names: ``ndcg``, ``ndcg@k``, ``ndcg_burges@k`` (gain 2^rel - 1), ``dcg@k``,
+``map``, ``map@k``, ``mrr``, ``mrr@k``, ``precision@k``, ``recall@k``, ``f1@k``,
+``r_precision``, ``hit_rate@k``, ``bpref``, ``num_ret``, ``num_rel``, ``num_rel_ret``;
+trec_eval's names are aliases (``ndcg_cut.10``, ``P.5``, ``recall.100``, ``map_cut.100``,
+``recip_rank``, ``Rprec``, ``success.10``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+import numpy as np
+import pyarrow as pa
+
+from prefcore import _prefcore
+from prefcore._arrow import as_array, as_list_array, as_table
+
+__all__ = [
+    "AccuracyResult",
+    "CalibrationResult",
+    "ComparisonResult",
+    "CorrelationResult",
+    "calibration",
+    "compare",
+    "evaluate",
+    "evaluate_grouped",
+    "kendall_tau",
+    "pairwise_accuracy",
+    "read_trec_qrels",
+    "read_trec_run",
+    "spearman",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Metrics = Union[str, Sequence[str]]
+
+
+def _metric_list(metrics: Metrics) -> list[str]:
+    if isinstance(metrics, str):
+        return [metrics]
+    names = list(metrics)
+    if not all(isinstance(m, str) for m in names):
+        raise TypeError("metrics must be a metric name or a sequence of names")
+    return names
+
+
+def read_trec_run(path: PathLike) -> pa.Table:
+    """Read a TREC run file (``query_id Q0 doc_id rank score run_tag``).
+
+    Returns a table with columns ``query_id`` (string), ``doc_id`` (string), ``score``
+    (float64) and ``run_id`` (string). The rank column is ignored, as trec_eval does.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.txt"
+    >>> _ = p.write_text("q1 Q0 d1 1 0.9 bm25\\nq1 Q0 d2 2 0.4 bm25\\n")
+    >>> read_trec_run(p).column("doc_id").to_pylist()
+    ['d1', 'd2']
+    """
+    return _prefcore.read_trec_run(os.fspath(path))
+
+
+def read_trec_qrels(path: PathLike) -> pa.Table:
+    """Read a TREC qrels file (``query_id iteration doc_id relevance``).
+
+    Returns a table with columns ``query_id``, ``doc_id`` (strings) and ``relevance``
+    (int64).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "qrels.txt"
+    >>> _ = p.write_text("q1 0 d1 2\\nq1 0 d2 0\\n")
+    >>> read_trec_qrels(p).column("relevance").to_pylist()
+    [2, 0]
+    """
+    return _prefcore.read_trec_qrels(os.fspath(path))
+
+
+def _table_or_file(obj: Any, reader: Any, what: str) -> Any:
+    if isinstance(obj, (str, os.PathLike)):
+        return reader(obj)
+    return as_table(obj, what)
+
+
+def evaluate(
+    run: Any,
+    qrels: Any,
+    metrics: Metrics,
+    *,
+    per_query: bool = False,
+    relevance_level: int = 1,
+    complete: bool = False,
+    query_col: str = "query_id",
+    doc_col: str = "doc_id",
+    score_col: str = "score",
+    rel_col: str = "relevance",
+) -> Any:
+    """Evaluate a run against relevance judgements, as trec_eval does.
+
+    ``run`` is a table ``(query_id, doc_id, score)`` or the path of a TREC run file;
+    ``qrels`` a table ``(query_id, doc_id, relevance)`` or a TREC qrels file. Tables may
+    be pyarrow, polars, pandas, Hugging Face ``datasets`` or anything exporting the
+    Arrow PyCapsule interface; ids may be strings or integers (compared as their
+    decimal text, like trec_eval).
+
+    Semantics, value for value with trec_eval 9:
+
+    * ranking by score descending, then doc id descending in byte order;
+    * only queries in both run and qrels, unless ``complete=True`` (``-c``): then every
+      qrels query counts, scoring 0 where the run has nothing;
+    * ``relevance_level`` (``-l``) binarises map, P, recall, mrr, Rprec, success and
+      bpref, but not ndcg, whose gain is the grade itself;
+    * P@k divides by k even when fewer documents were retrieved;
+    * a retrieved document missing from the qrels is non-relevant (bpref skips it).
+
+    Errors: NaN or null scores, null ids, negative or fractional grades and a
+    duplicate (query, doc) in the run or the qrels raise ``ValueError`` naming the
+    column and the row or query; a wrong column type raises ``TypeError``.
+    Infinite scores are allowed and rank first (``inf``) or last (``-inf``).
+
+    Returns ``{metric: value}`` over all queries (the mean; ``num_ret``, ``num_rel``
+    and ``num_rel_ret`` are sums, as trec_eval prints them), or with
+    ``per_query=True`` a ``pyarrow.Table`` with ``query_col`` (string) and one float64
+    column per metric, sorted by query id.
+
+    >>> run = {"query_id": ["q1", "q1", "q2"], "doc_id": ["a", "b", "c"],
+    ...        "score": [2.0, 1.0, 5.0]}
+    >>> qrels = {"query_id": ["q1", "q2"], "doc_id": ["b", "x"], "relevance": [1, 1]}
+    >>> evaluate(run, qrels, ["mrr", "P.1"])
+    {'mrr': 0.25, 'P.1': 0.0}
+    >>> evaluate(run, qrels, "mrr", per_query=True).column("mrr").to_pylist()
+    [0.5, 0.0]
+    """
+    run_t = _table_or_file(run, read_trec_run, "run")
+    qrels_t = _table_or_file(qrels, read_trec_qrels, "qrels")
+    names = _metric_list(metrics)
+    # Files carry the default column names whatever the caller passed for tables.
+    from_file = isinstance(qrels, (str, os.PathLike))
+    table, summary = _prefcore.evaluate_trec(
+        run_t,
+        qrels_t,
+        names,
+        query_col="query_id" if isinstance(run, (str, os.PathLike)) else query_col,
+        doc_col="doc_id" if isinstance(run, (str, os.PathLike)) else doc_col,
+        score_col="score" if isinstance(run, (str, os.PathLike)) else score_col,
+        qrels_query_col="query_id" if from_file else query_col,
+        qrels_doc_col="doc_id" if from_file else doc_col,
+        rel_col="relevance" if from_file else rel_col,
+        relevance_level=relevance_level,
+        complete=complete,
+    )
+    if per_query:
+        return table
+    return dict(zip(table.column_names[1:], summary))
+
+
+def evaluate_grouped(
+    scores: Any,
+    labels: Any,
+    metrics: Metrics,
+    *,
+    per_group: bool = False,
+    ties: Literal["stable", "average"] = "stable",
+    relevance_level: float = 1,
+) -> Any:
+    """Evaluate groups of scored candidates (a prompt with its completions, a query
+    with its reranked documents).
+
+    ``scores`` and ``labels`` are list columns (pyarrow/polars ``list`` or
+    ``fixed_size_list``), 2-D numpy arrays ``[groups, candidates]`` or sequences of
+    sequences, aligned group by group. Labels are graded (gain = label for ndcg/dcg,
+    ``2^label - 1`` for ndcg_burges) and binarised by ``relevance_level`` for the
+    other metrics. The ideal ranking comes from each group's own labels.
+
+    ``ties="stable"`` ranks the earlier candidate first among equal scores;
+    ``ties="average"`` averages each metric over all orders of tied candidates, which
+    equals ``sklearn.metrics.ndcg_score`` for ndcg; it is defined for the metrics that
+    are linear in the ranked labels (ndcg, ndcg_burges, dcg, precision, recall, f1,
+    r_precision) and rejected for the others.
+
+    Errors: groups of different lengths, NaN scores or labels, negative labels and
+    null values raise ``ValueError`` naming the group (row). A group whose labels are
+    all 0 scores 0 on every metric.
+
+    Returns ``{metric: mean over groups}``, or with ``per_group=True`` a table with a
+    ``group`` column (row number) and one column per metric.
+
+    >>> evaluate_grouped([[0.2, 0.9, 0.5]], [[0, 1, 0]], ["mrr", "hit_rate@1"])
+    {'mrr': 1.0, 'hit_rate@1': 1.0}
+    >>> import numpy as np
+    >>> evaluate_grouped(np.array([[1.0, 1.0]]), np.array([[1, 0]]), "precision@1",
+    ...                  ties="average")
+    {'precision@1': 0.5}
+    """
+    table, summary = _prefcore.evaluate_grouped(
+        as_list_array(scores, "scores"),
+        as_list_array(labels, "labels"),
+        _metric_list(metrics),
+        ties=ties,
+        relevance_level=float(relevance_level),
+    )
+    if per_group:
+        return table
+    return dict(zip(table.column_names[1:], summary))
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    """Reward-model accuracy: ``accuracy`` over all counted pairs, ``by_subset`` (a
+    table ``subset, count, correct, ties, accuracy`` when subsets were given) and
+    ``weighted`` (Σ weight·accuracy / Σ weight over subsets, when weights were given)."""
+
+    accuracy: float
+    count: int
+    ties: int
+    by_subset: pa.Table | None
+    weighted: float | None
+
+
+def pairwise_accuracy(
+    chosen_scores: Any,
+    rejected_scores: Any,
+    *,
+    ties: Literal["wrong", "half", "drop"] = "wrong",
+    subsets: Any | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> AccuracyResult:
+    """Fraction of pairs where the chosen response scores strictly higher than the
+    rejected one (RewardBench's rule).
+
+    ``ties`` decides what equal scores count as: ``"wrong"`` (RewardBench), ``"half"``
+    or ``"drop"`` (left out of ``count``; always reported in ``ties``). ``subsets``
+    gives each pair's subset name; ``weights`` maps every subset to its weight in
+    ``weighted`` (a subset without a weight is an error). NaN scores raise
+    ``ValueError`` with the row.
+
+    >>> r = pairwise_accuracy([2.0, 1.0, 0.5], [1.0, 1.0, 0.7])
+    >>> round(r.accuracy, 4), r.ties
+    (0.3333, 1)
+    >>> r = pairwise_accuracy([2.0, 0.0], [1.0, 1.0], subsets=["chat", "code"],
+    ...                       weights={"chat": 1.0, "code": 3.0})
+    >>> r.weighted
+    0.25
+    """
+    rows = _prefcore.pairwise_accuracy(
+        as_array(chosen_scores, "chosen_scores"),
+        as_array(rejected_scores, "rejected_scores"),
+        None if subsets is None else as_array(subsets, "subsets"),
+        ties=ties,
+    )
+    count = sum(r[1] for r in rows)
+    correct = sum(r[2] for r in rows)
+    n_ties = sum(r[3] for r in rows)
+    accuracy = correct / count if count else float("nan")
+    by_subset = None
+    weighted = None
+    if subsets is not None:
+        by_subset = pa.table(
+            {
+                "subset": [r[0] for r in rows],
+                "count": pa.array([r[1] for r in rows], pa.int64()),
+                "correct": pa.array([r[2] for r in rows], pa.float64()),
+                "ties": pa.array([r[3] for r in rows], pa.int64()),
+                "accuracy": [r[2] / r[1] if r[1] else float("nan") for r in rows],
+            }
+        )
+        if weights is not None:
+            missing = [r[0] for r in rows if r[0] not in weights]
+            if missing:
+                raise ValueError(f"weights has no entry for subsets {missing}")
+            total = sum(weights[r[0]] for r in rows)
+            if total <= 0:
+                raise ValueError("the weights of the subsets present must sum to > 0")
+            weighted = sum(weights[r[0]] * (r[2] / r[1] if r[1] else 0.0) for r in rows) / total
+    elif weights is not None:
+        raise ValueError("weights need subsets: pass subsets= with one name per pair")
+    return AccuracyResult(accuracy, count, n_ties, by_subset, weighted)
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Expected (``ece``) and maximum (``mce``) calibration error, Brier score of
+    P(chosen wins), and the reliability table ``bins``
+    (``bin_lower, bin_upper, count, mean_predicted, fraction_positive``)."""
+
+    ece: float
+    mce: float
+    brier: float
+    bins: pa.Table
+
+
+def calibration(
+    chosen_scores: Any, rejected_scores: Any, *, n_bins: int = 10, scale: float = 1.0
+) -> CalibrationResult:
+    """Calibration of a reward model read as a Bradley-Terry win probability
+    ``p = sigmoid(scale * (r_chosen - r_rejected))`` (``scale`` is e.g. DPO's beta).
+
+    Each pair enters the reliability table twice, as ``(p, won)`` and
+    ``(1 - p, lost)``, so equal-width bins cover [0, 1]. ``ece`` is
+    Σ_b (n_b / N) |fraction_positive_b - mean_predicted_b|.
+
+    >>> r = calibration([0.0], [0.0], n_bins=2)
+    >>> r.ece, r.brier
+    (0.0, 0.25)
+    """
+    out = _prefcore.calibration(
+        as_array(chosen_scores, "chosen_scores"),
+        as_array(rejected_scores, "rejected_scores"),
+        n_bins=n_bins,
+        scale=scale,
+    )
+    return CalibrationResult(out["ece"], out["mce"], out["brier"], out["bins"])
+
+
+@dataclass(frozen=True)
+class CorrelationResult:
+    """Per-group correlations (NaN where undefined: fewer than 2 items or a constant
+    group), their mean over defined groups, and how many were undefined."""
+
+    per_group: np.ndarray
+    mean: float
+    n_undefined: int
+
+
+def _grouped_or_flat(obj: Any, what: str) -> Any:
+    """A flat sequence is one group; anything list-like stays grouped."""
+    if isinstance(obj, np.ndarray) and obj.ndim == 1:
+        return pa.FixedSizeListArray.from_arrays(pa.array(obj, pa.float64()), len(obj))
+    if isinstance(obj, Sequence) and obj and not isinstance(obj[0], (Sequence, np.ndarray)):
+        return pa.array([list(obj)], pa.list_(pa.float64()))
+    return as_list_array(obj, what)
+
+
+def _correlation(x: Any, y: Any, method: str, variant: str) -> CorrelationResult:
+    values = np.asarray(
+        _prefcore.correlation(
+            _grouped_or_flat(x, "x"), _grouped_or_flat(y, "y"), method=method, variant=variant
+        ),
+        dtype=np.float64,
+    )
+    defined = values[~np.isnan(values)]
+    mean = float(defined.mean()) if defined.size else float("nan")
+    return CorrelationResult(values, mean, int(values.size - defined.size))
+
+
+def kendall_tau(x: Any, y: Any, variant: Literal["b", "c"] = "b") -> CorrelationResult:
+    """Kendall's tau between ``x`` and ``y`` per group (list columns, 2-D arrays, or one
+    flat sequence each), equal to ``scipy.stats.kendalltau(x, y, variant=...)``.
+
+    >>> kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]).mean
+    0.6666666666666666
+    """
+    return _correlation(x, y, "kendall", variant)
+
+
+def spearman(x: Any, y: Any) -> CorrelationResult:
+    """Spearman's rho per group (average ranks for ties), equal to
+    ``scipy.stats.spearmanr``.
+
+    >>> spearman([[1, 2, 3], [1, 2, 3]], [[1, 2, 3], [3, 2, 1]]).per_group.tolist()
+    [1.0, -1.0]
+    """
+    return _correlation(x, y, "spearman", "b")
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """A paired comparison of two systems on the same queries."""
+
+    n: int
+    mean_a: float
+    mean_b: float
+    difference: float
+    statistic: float
+    p_value: float
+    effect_size: float
+    test: str
+
+
+def _aligned_values(a: Any, b: Any, metric: str | None) -> tuple[list[float], list[float]]:
+    """Per-query values of both systems, aligned by query id when tables are given."""
+    if isinstance(a, pa.Table) and isinstance(b, pa.Table):
+        if metric is None:
+            candidates = [c for c in a.column_names[1:] if c in b.column_names[1:]]
+            if len(candidates) != 1:
+                raise ValueError(f"pass metric= to choose among {candidates}")
+            metric = candidates[0]
+        key = a.column_names[0]
+        va = dict(zip(a.column(key).to_pylist(), a.column(metric).to_pylist()))
+        vb = dict(zip(b.column(key).to_pylist(), b.column(metric).to_pylist()))
+        if va.keys() != vb.keys():
+            only = sorted(set(va) ^ set(vb), key=str)[:5]
+            raise ValueError(f"the two tables cover different queries, e.g. {only}")
+        ids = list(va)
+        return [float(va[q]) for q in ids], [float(vb[q]) for q in ids]
+    return (
+        np.asarray(a, dtype=np.float64).ravel().tolist(),
+        np.asarray(b, dtype=np.float64).ravel().tolist(),
+    )
+
+
+def compare(
+    per_query_a: Any,
+    per_query_b: Any,
+    *,
+    metric: str | None = None,
+    test: Literal["t", "randomization", "bootstrap"] = "t",
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> ComparisonResult:
+    """Paired significance test of system A against system B.
+
+    Inputs are per-query values (arrays in the same query order) or two
+    ``per_query=True`` tables from :func:`evaluate` (aligned by query id; ``metric``
+    picks the column). ``test="t"``: Student's paired t-test, two-sided;
+    ``"randomization"``: Fisher's sign-flip test; ``"bootstrap"``: the mean
+    difference resampled and shifted to the null. Resampling p-values are
+    ``(extreme + 1) / (n_resamples + 1)`` and depend only on ``seed``.
+    ``effect_size`` is the paired Cohen's d, mean(a - b) / sd(a - b).
+
+    >>> r = compare([0.5, 0.6, 0.7, 0.8], [0.4, 0.4, 0.6, 0.6])
+    >>> round(r.difference, 3), round(r.p_value, 4)
+    (0.125, 0.0377)
+    """
+    a, b = _aligned_values(per_query_a, per_query_b, metric)
+    out = _prefcore.compare(a, b, test=test, n_resamples=n_resamples, seed=seed)
+    return ComparisonResult(test=test, **out)

@@ -1,0 +1,271 @@
+//! Typed, validated views of Arrow columns.
+//!
+//! Kernels read Arrow buffers directly (no per-row objects). These helpers check the
+//! things a kernel relies on once, up front, and turn a failure into an [`Error`] that
+//! names the column and the first offending row.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, LargeStringArray, StringArray,
+    StringViewArray};
+use arrow_schema::DataType;
+
+use crate::error::{Error, Result};
+
+/// First null row of `array`, if any.
+pub fn first_null(array: &dyn Array) -> Option<usize> {
+    if array.null_count() == 0 {
+        return None;
+    }
+    (0..array.len()).find(|&i| array.is_null(i))
+}
+
+/// Fail on the first null of `array`.
+pub fn require_no_nulls(column: &str, array: &dyn Array) -> Result<()> {
+    match first_null(array) {
+        Some(row) => Err(Error::value(column, row, "null value; nulls are not allowed here")),
+        None => Ok(()),
+    }
+}
+
+/// Join the chunks of one column into one array (a copy only when there are several).
+pub fn concat_chunks(column: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
+    match chunks {
+        [] => Err(Error::argument(format!("column '{column}' has no chunks"))),
+        [one] => Ok(one.clone()),
+        many => {
+            let refs: Vec<&dyn Array> = many.iter().map(|a| a.as_ref()).collect();
+            Ok(arrow_select::concat::concat(&refs)?)
+        }
+    }
+}
+
+fn wrong_type(column: &str, found: &DataType, expected: &str) -> Error {
+    Error::WrongType {
+        column: column.to_string(),
+        found: found.to_string(),
+        expected: expected.to_string(),
+    }
+}
+
+/// An identifier column (query or document ids), compared as bytes.
+///
+/// Integer and dictionary ids are cast to strings once, so ordering follows the
+/// decimal text, as trec_eval (which reads text files) orders them.
+pub struct Ids {
+    array: ArrayRef,
+}
+
+impl Ids {
+    pub fn new(column: &str, array: &ArrayRef) -> Result<Self> {
+        let array = match array.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => array.clone(),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Dictionary(_, _)
+            | DataType::LargeBinary
+            | DataType::Binary => arrow_cast::cast(array, &DataType::Utf8)
+                .map_err(|_| wrong_type(column, array.data_type(), "string or integer ids"))?,
+            other => return Err(wrong_type(column, other, "string or integer ids")),
+        };
+        require_no_nulls(column, array.as_ref())?;
+        Ok(Ids { array })
+    }
+
+    pub fn len(&self) -> usize {
+        self.array.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.array.is_empty()
+    }
+
+    /// The id of `row` as bytes.
+    #[inline]
+    pub fn get(&self, row: usize) -> &[u8] {
+        match self.array.data_type() {
+            DataType::Utf8 => self.array.as_string::<i32>().value(row).as_bytes(),
+            DataType::LargeUtf8 => self.array.as_string::<i64>().value(row).as_bytes(),
+            _ => self.array.as_string_view().value(row).as_bytes(),
+        }
+    }
+
+    /// The id of `row` as text, for error messages.
+    pub fn display(&self, row: usize) -> String {
+        String::from_utf8_lossy(self.get(row)).into_owned()
+    }
+
+    /// A fast accessor for the hot loops: avoids re-matching the type per row.
+    pub fn accessor(&self) -> IdAccessor<'_> {
+        match self.array.data_type() {
+            DataType::Utf8 => IdAccessor::Utf8(self.array.as_any().downcast_ref::<StringArray>().unwrap()),
+            DataType::LargeUtf8 => {
+                IdAccessor::Large(self.array.as_any().downcast_ref::<LargeStringArray>().unwrap())
+            }
+            _ => IdAccessor::View(self.array.as_any().downcast_ref::<StringViewArray>().unwrap()),
+        }
+    }
+}
+
+/// Borrowed, type-resolved view of an [`Ids`] column.
+#[derive(Clone, Copy)]
+pub enum IdAccessor<'a> {
+    Utf8(&'a StringArray),
+    Large(&'a LargeStringArray),
+    View(&'a StringViewArray),
+}
+
+impl<'a> IdAccessor<'a> {
+    #[inline]
+    pub fn get(&self, row: usize) -> &'a [u8] {
+        match self {
+            IdAccessor::Utf8(a) => a.value(row).as_bytes(),
+            IdAccessor::Large(a) => a.value(row).as_bytes(),
+            IdAccessor::View(a) => a.value(row).as_bytes(),
+        }
+    }
+}
+
+fn is_numeric(t: &DataType) -> bool {
+    t.is_integer() || t.is_floating() || matches!(t, DataType::Boolean)
+}
+
+/// A numeric column as `f64` (zero-copy when it already is `float64`), without nulls
+/// or NaN. Infinities are allowed: they order like any other number.
+pub fn scores_f64(column: &str, array: &ArrayRef) -> Result<Float64Array> {
+    if !is_numeric(array.data_type()) {
+        return Err(wrong_type(column, array.data_type(), "a numeric type"));
+    }
+    require_no_nulls(column, array.as_ref())?;
+    let cast = arrow_cast::cast(array, &DataType::Float64)?;
+    let values = cast.as_primitive::<Float64Type>().clone();
+    if let Some(row) = values.values().iter().position(|v| v.is_nan()) {
+        return Err(Error::value(column, row, "NaN score; scores must be numbers"));
+    }
+    Ok(values)
+}
+
+/// Relevance grades: integers (or whole floats), no nulls; negative grades only when
+/// `allow_negative` (trec_eval reads them as "judged, but not in the pool").
+pub fn relevance_i64(column: &str, array: &ArrayRef, allow_negative: bool) -> Result<Int64Array> {
+    let t = array.data_type();
+    if !is_numeric(t) {
+        return Err(wrong_type(column, t, "integer relevance grades"));
+    }
+    require_no_nulls(column, array.as_ref())?;
+    if t.is_floating() {
+        let f = arrow_cast::cast(array, &DataType::Float64)?;
+        let f = f.as_primitive::<Float64Type>();
+        if let Some(row) = f.values().iter().position(|v| v.fract() != 0.0 || !v.is_finite()) {
+            return Err(Error::value(
+                column,
+                row,
+                format!("relevance {} is not a whole number", f.value(row)),
+            ));
+        }
+    }
+    let cast = arrow_cast::cast(array, &DataType::Int64)?;
+    let values = cast.as_primitive::<Int64Type>().clone();
+    if allow_negative {
+        return Ok(values);
+    }
+    if let Some(row) = values.values().iter().position(|&v| v < 0) {
+        return Err(Error::value(
+            column,
+            row,
+            format!("negative relevance {}; grades must be >= 0", values.value(row)),
+        ));
+    }
+    Ok(values)
+}
+
+/// Find `name` among `names`, or say which columns exist.
+pub fn find_column(names: &[String], name: &str) -> Result<usize> {
+    names.iter().position(|n| n == name).ok_or_else(|| Error::MissingColumn {
+        column: name.to_string(),
+        available: names.join(", "),
+    })
+}
+
+/// Wrap an owned array for returning.
+pub fn into_ref<A: Array + 'static>(a: A) -> ArrayRef {
+    Arc::new(a)
+}
+
+/// A list column of numbers (`list`, `large_list` or `fixed_size_list`), flattened:
+/// group `g` is `values[offsets[g]..offsets[g + 1]]`.
+pub struct ListColumn {
+    pub offsets: Vec<usize>,
+    pub values: Float64Array,
+}
+
+impl ListColumn {
+    pub fn new(column: &str, array: &ArrayRef) -> Result<Self> {
+        let expected = "a list of numbers (list, large_list or fixed_size_list)";
+        require_no_nulls(column, array.as_ref())
+            .map_err(|_| Error::value(column, first_null(array.as_ref()).unwrap_or(0), "null list"))?;
+        let (offsets, child): (Vec<usize>, ArrayRef) = match array.data_type() {
+            DataType::List(_) => {
+                let l = array.as_list::<i32>();
+                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
+            }
+            DataType::LargeList(_) => {
+                let l = array.as_list::<i64>();
+                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
+            }
+            DataType::FixedSizeList(_, size) => {
+                let l = array.as_fixed_size_list();
+                let size = *size as usize;
+                let start = l.offset() * size;
+                ((0..=l.len()).map(|g| start + g * size).collect(), l.values().clone())
+            }
+            other => return Err(wrong_type(column, other, expected)),
+        };
+        if !is_numeric(child.data_type()) {
+            return Err(wrong_type(column, array.data_type(), expected));
+        }
+        let group_of = |i: usize| offsets.partition_point(|&o| o <= i).saturating_sub(1);
+        if let Some(i) = first_null(child.as_ref()) {
+            let g = group_of(i);
+            return Err(Error::value(
+                column,
+                g,
+                format!("null value at position {} of the list", i - offsets[g]),
+            ));
+        }
+        let cast = arrow_cast::cast(&child, &DataType::Float64)?;
+        let values = cast.as_primitive::<Float64Type>().clone();
+        let lo = offsets.first().copied().unwrap_or(0);
+        let hi = offsets.last().copied().unwrap_or(0);
+        if let Some(p) = values.values()[lo..hi].iter().position(|v| v.is_nan()) {
+            let g = group_of(lo + p);
+            return Err(Error::value(
+                column,
+                g,
+                format!("NaN at position {} of the list", lo + p - offsets[g]),
+            ));
+        }
+        Ok(ListColumn { offsets, values })
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn group(&self, g: usize) -> &[f64] {
+        &self.values.values()[self.offsets[g]..self.offsets[g + 1]]
+    }
+}

@@ -1,0 +1,84 @@
+//! The one error type of the core. Every variant names what the caller must fix:
+//! the column, the row (or group / query id) and what was expected.
+
+use arrow_schema::ArrowError;
+
+/// Result alias used throughout the core.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A requested column is not in the table.
+    #[error("column '{column}' not found; the table has columns [{available}]")]
+    MissingColumn { column: String, available: String },
+
+    /// A column has a data type the operation cannot use (maps to `TypeError`).
+    #[error("column '{column}' has type {found}; expected {expected}")]
+    WrongType {
+        column: String,
+        found: String,
+        expected: String,
+    },
+
+    /// One value is invalid (null, NaN, negative, ...).
+    #[error("column '{column}', row {row}: {message}")]
+    InvalidValue {
+        column: String,
+        row: usize,
+        message: String,
+    },
+
+    /// A whole group (a query, a list) is invalid, e.g. a duplicate document.
+    #[error("column '{column}', {group}: {message}")]
+    InvalidGroup {
+        column: String,
+        group: String,
+        message: String,
+    },
+
+    /// An argument that is not a column (a metric name, a cutoff, an option).
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    /// A malformed line in a text file.
+    #[error("{path}, line {line}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        message: String,
+    },
+
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An Arrow kernel failed (a cast or a concatenation).
+    #[error("arrow: {0}")]
+    Arrow(#[from] ArrowError),
+}
+
+impl Error {
+    pub fn value(column: &str, row: usize, message: impl Into<String>) -> Self {
+        Error::InvalidValue {
+            column: column.to_string(),
+            row,
+            message: message.into(),
+        }
+    }
+
+    pub fn group(column: &str, group: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidGroup {
+            column: column.to_string(),
+            group: group.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn argument(message: impl Into<String>) -> Self {
+        Error::InvalidArgument(message.into())
+    }
+}

@@ -1,0 +1,3 @@
+//! Readers of the text formats the field uses.
+
+pub mod trec;

@@ -1,0 +1,12 @@
+//! prefcore-core: the algorithms behind the `prefcore` Python package, over Arrow
+//! buffers and plain slices. No Python here; `prefcore-python` only converts
+//! arguments, releases the GIL and maps [`Error`] to Python exceptions.
+
+pub mod columns;
+pub mod error;
+pub mod io;
+pub mod metrics;
+pub mod parallel;
+pub mod random;
+
+pub use error::{Error, Result};

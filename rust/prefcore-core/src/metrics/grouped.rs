@@ -1,0 +1,212 @@
+//! Metrics over grouped lists: each row holds one group's candidate scores and labels
+//! (a prompt with its completions, a query with its reranked documents).
+//!
+//! There is no "relevant but not retrieved" here: the ideal ranking comes from the
+//! group's own labels. Order among equal scores is either the candidates' order in
+//! the list (`Ties::Stable`) or averaged over all orders (`Ties::Average`, what
+//! scikit-learn's `ndcg_score` does).
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array};
+use rayon::prelude::*;
+
+use super::ranked::RankedList;
+use super::spec::{Measure, MetricSpec};
+use super::Evaluation;
+use crate::columns::ListColumn;
+use crate::error::{Error, Result};
+use crate::parallel;
+
+/// How equal scores are ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ties {
+    /// Earlier candidate first.
+    Stable,
+    /// Every metric is the mean over all orders of the tied candidates.
+    Average,
+}
+
+impl std::str::FromStr for Ties {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "stable" => Ok(Ties::Stable),
+            "average" => Ok(Ties::Average),
+            _ => Err(Error::argument(format!(
+                "ties must be 'stable' or 'average', not '{s}'"
+            ))),
+        }
+    }
+}
+
+/// Options of [`evaluate`].
+#[derive(Clone, Copy, Debug)]
+pub struct GroupedOptions {
+    pub ties: Ties,
+    /// Minimum label counted as relevant by the binary metrics.
+    pub relevance_level: f64,
+}
+
+#[derive(Default)]
+struct Scratch {
+    order: Vec<u32>,
+    ranked: Vec<f64>,
+    ideal: Vec<f64>,
+    tie_ends: Vec<u32>,
+}
+
+/// How far the ranking and the ideal ranking must be sorted for these metrics.
+struct Depths {
+    ranking: Option<usize>,
+    ideal: Option<usize>,
+}
+
+fn depths(metrics: &[MetricSpec]) -> Depths {
+    let mut ranking = Some(0usize);
+    let mut ideal = Some(0usize);
+    for m in metrics {
+        ranking = match (ranking, m.depth()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        if matches!(m.measure, Measure::Ndcg | Measure::NdcgBurges) {
+            ideal = match (ideal, m.cutoff) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
+        }
+    }
+    Depths { ranking, ideal }
+}
+
+fn check_ties(metrics: &[MetricSpec], ties: Ties) -> Result<()> {
+    if ties == Ties::Average {
+        if let Some(m) = metrics.iter().find(|m| !m.measure.supports_tie_average()) {
+            return Err(Error::argument(format!(
+                "ties='average' is defined for metrics linear in the ranked labels (ndcg, \
+                 ndcg_burges, dcg, precision, recall, f1, r_precision); '{}' is not: use \
+                 ties='stable'",
+                m.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn score_group(
+    scores: &[f64],
+    labels: &[f64],
+    metrics: &[MetricSpec],
+    options: GroupedOptions,
+    depth: &Depths,
+    s: &mut Scratch,
+    out: &mut [f64],
+) {
+    let n = scores.len();
+    // Score descending, then position ascending: a total order, so the partial and
+    // the full sort agree and no thread count can change the result.
+    let by_rank = |a: &u32, b: &u32| {
+        scores[*b as usize]
+            .total_cmp(&scores[*a as usize])
+            .then(a.cmp(b))
+    };
+    s.order.clear();
+    s.order.extend(0..n as u32);
+    let ranking_depth = match options.ties {
+        Ties::Stable => depth.ranking.unwrap_or(n).min(n),
+        Ties::Average => n,
+    };
+    if ranking_depth < n && ranking_depth > 0 {
+        s.order.select_nth_unstable_by(ranking_depth - 1, by_rank);
+        s.order[..ranking_depth].sort_unstable_by(by_rank);
+    } else if ranking_depth > 0 {
+        s.order.sort_unstable_by(by_rank);
+    }
+    s.ranked.clear();
+    s.ranked.extend(s.order[..ranking_depth].iter().map(|&i| labels[i as usize]));
+
+    s.tie_ends.clear();
+    if options.ties == Ties::Average {
+        for i in 1..=n {
+            if i == n || scores[s.order[i] as usize] != scores[s.order[i - 1] as usize] {
+                s.tie_ends.push(i as u32);
+            }
+        }
+    }
+
+    let ideal_depth = depth.ideal.unwrap_or(n).min(n);
+    s.ideal.clear();
+    s.ideal.extend_from_slice(labels);
+    if ideal_depth > 0 && ideal_depth < n {
+        s.ideal.select_nth_unstable_by(ideal_depth - 1, |a, b| b.total_cmp(a));
+    }
+    s.ideal.truncate(ideal_depth);
+    s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
+
+    let num_rel = labels.iter().filter(|&&l| l >= options.relevance_level).count();
+    let list = RankedList {
+        ranked: &s.ranked,
+        tie_ends: (options.ties == Ties::Average).then_some(&s.tie_ends[..]),
+        num_ret: n,
+        ideal: &s.ideal,
+        num_rel,
+        num_judged_nonrel: n - num_rel,
+        level: options.relevance_level,
+    };
+    for (slot, spec) in out.iter_mut().zip(metrics) {
+        *slot = list.score(spec);
+    }
+}
+
+/// Evaluate every group; ids are the group (row) numbers.
+pub fn evaluate(
+    scores: (&str, &ArrayRef),
+    labels: (&str, &ArrayRef),
+    metrics: &[MetricSpec],
+    options: GroupedOptions,
+) -> Result<Evaluation> {
+    check_ties(metrics, options.ties)?;
+    let s = ListColumn::new(scores.0, scores.1)?;
+    let l = ListColumn::new(labels.0, labels.1)?;
+    if s.len() != l.len() {
+        return Err(Error::argument(format!(
+            "'{}' has {} groups but '{}' has {}",
+            scores.0,
+            s.len(),
+            labels.0,
+            l.len()
+        )));
+    }
+    for g in 0..s.len() {
+        let (a, b) = (s.group(g).len(), l.group(g).len());
+        if a != b {
+            return Err(Error::value(
+                labels.0,
+                g,
+                format!("{b} labels for {a} scores in '{}'", scores.0),
+            ));
+        }
+        if let Some(p) = l.group(g).iter().position(|&v| v < 0.0) {
+            return Err(Error::value(
+                labels.0,
+                g,
+                format!("negative label {} at position {p}; labels must be >= 0", l.group(g)[p]),
+            ));
+        }
+    }
+    let depth = depths(metrics);
+    let nm = metrics.len();
+    let mut values = vec![0.0; s.len() * nm];
+    parallel::install(|| {
+        values
+            .par_chunks_mut(nm)
+            .enumerate()
+            .with_min_len(256)
+            .for_each_init(Scratch::default, |scratch, (g, out)| {
+                score_group(s.group(g), l.group(g), metrics, options, &depth, scratch, out)
+            })
+    });
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..s.len() as i64));
+    Ok(Evaluation::new(metrics.to_vec(), ids, values))
+}

@@ -1,0 +1,63 @@
+//! Ranking and preference metrics.
+//!
+//! * [`trec`]: long run/qrels tables with trec_eval semantics.
+//! * [`grouped`]: list columns of scores and labels (a prompt with its candidates).
+//! * [`preference`]: reward-model accuracy and calibration on chosen/rejected scores.
+//! * [`correlation`]: Kendall's tau-b and Spearman's rho per group.
+//! * [`significance`]: paired tests between two systems' per-query values.
+
+pub mod correlation;
+pub mod grouped;
+mod grouping;
+pub mod preference;
+pub mod ranked;
+pub mod significance;
+pub mod spec;
+pub mod trec;
+
+use arrow_array::ArrayRef;
+
+pub use spec::{parse_metric, parse_metrics, Measure, MetricSpec, KNOWN_METRICS};
+
+/// Per-query (or per-group) values of several metrics, and their summary.
+pub struct Evaluation {
+    pub metrics: Vec<MetricSpec>,
+    /// The id of each evaluated query or group, one per row of `values`.
+    pub ids: ArrayRef,
+    /// Row-major `[n_queries, n_metrics]`.
+    pub values: Vec<f64>,
+}
+
+impl Evaluation {
+    pub fn new(metrics: Vec<MetricSpec>, ids: ArrayRef, values: Vec<f64>) -> Self {
+        Evaluation { metrics, ids, values }
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The values of metric `m`, one per query.
+    pub fn column(&self, m: usize) -> Vec<f64> {
+        let nm = self.metrics.len();
+        (0..self.num_rows()).map(|q| self.values[q * nm + m]).collect()
+    }
+
+    /// trec_eval's "all" line: counts are summed, everything else is the mean over
+    /// queries. Summed in query order, so the thread count cannot change a bit.
+    pub fn summary(&self) -> Vec<f64> {
+        let n = self.num_rows();
+        self.metrics
+            .iter()
+            .enumerate()
+            .map(|(m, spec)| {
+                let total: f64 = self.column(m).iter().sum();
+                if spec.measure.is_count() || n == 0 {
+                    total
+                } else {
+                    total / n as f64
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,243 @@
+//! Scoring one ranked list: the formulas, shared by TREC tables and grouped lists.
+
+use super::spec::{Measure, MetricSpec};
+
+/// Relevance given to a retrieved item that has no judgement (TREC runs only).
+/// It counts as non-relevant everywhere, and bpref skips it.
+pub const UNJUDGED: f64 = -1.0;
+
+/// One ranked list with the facts about its judgements that the metrics need.
+pub struct RankedList<'a> {
+    /// Relevance of the retrieved items in rank order ([`UNJUDGED`] when unknown).
+    /// At least as long as the deepest cutoff asked for, or the whole list.
+    pub ranked: &'a [f64],
+    /// With `ties="average"`: exclusive end of each group of tied scores over `ranked`.
+    pub tie_ends: Option<&'a [u32]>,
+    /// Number of items retrieved (the full list, even when `ranked` is a prefix).
+    pub num_ret: usize,
+    /// All judged relevance values in descending order (the ideal ranking), at least
+    /// as long as the deepest nDCG cutoff asked for.
+    pub ideal: &'a [f64],
+    /// Judged items with relevance >= `level`.
+    pub num_rel: usize,
+    /// Judged items with relevance < `level` (bpref's denominator).
+    pub num_judged_nonrel: usize,
+    /// Binary relevance threshold (not applied to nDCG/DCG gains).
+    pub level: f64,
+}
+
+#[inline]
+fn discount(i: usize) -> f64 {
+    1.0 / ((i + 2) as f64).log2()
+}
+
+#[inline]
+fn linear_gain(r: f64) -> f64 {
+    if r > 0.0 {
+        r
+    } else {
+        0.0
+    }
+}
+
+#[inline]
+fn exp_gain(r: f64) -> f64 {
+    if r > 0.0 {
+        r.exp2() - 1.0
+    } else {
+        0.0
+    }
+}
+
+fn ratio(num: f64, den: f64) -> f64 {
+    if den > 0.0 {
+        num / den
+    } else {
+        0.0
+    }
+}
+
+impl RankedList<'_> {
+    fn relevant(&self, r: f64) -> f64 {
+        if r >= self.level && r != UNJUDGED {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    /// Σ over the top `k` positions of `value(rel) * weight(position)`. Under tie
+    /// averaging each position holds the mean value of its tie group, which is the
+    /// expectation over all orders of the tied items.
+    fn top_sum(&self, k: usize, value: impl Fn(f64) -> f64, weight: impl Fn(usize) -> f64) -> f64 {
+        let n = k.min(self.ranked.len());
+        match self.tie_ends {
+            None => (0..n).map(|i| value(self.ranked[i]) * weight(i)).sum(),
+            Some(ends) => {
+                let mut total = 0.0;
+                let mut start = 0usize;
+                for &end in ends {
+                    if start >= n {
+                        break;
+                    }
+                    let end = end as usize;
+                    let mean = self.ranked[start..end].iter().map(|&r| value(r)).sum::<f64>()
+                        / (end - start) as f64;
+                    let weights: f64 = (start..end.min(n)).map(&weight).sum();
+                    total += mean * weights;
+                    start = end;
+                }
+                total
+            }
+        }
+    }
+
+    fn relevant_in_top(&self, k: usize) -> f64 {
+        self.top_sum(k, |r| self.relevant(r), |_| 1.0)
+    }
+
+    fn dcg(&self, k: usize, gain: fn(f64) -> f64) -> f64 {
+        self.top_sum(k, gain, discount)
+    }
+
+    fn ideal_dcg(&self, k: usize, gain: fn(f64) -> f64) -> f64 {
+        self.ideal.iter().take(k).enumerate().map(|(i, &r)| gain(r) * discount(i)).sum()
+    }
+
+    fn average_precision(&self, k: usize) -> f64 {
+        let mut hits = 0usize;
+        let mut sum = 0.0;
+        for (i, &r) in self.ranked.iter().take(k).enumerate() {
+            if self.relevant(r) > 0.0 {
+                hits += 1;
+                sum += hits as f64 / (i + 1) as f64;
+            }
+        }
+        ratio(sum, self.num_rel as f64)
+    }
+
+    fn reciprocal_rank(&self, k: usize) -> f64 {
+        self.ranked
+            .iter()
+            .take(k)
+            .position(|&r| self.relevant(r) > 0.0)
+            .map_or(0.0, |i| 1.0 / (i + 1) as f64)
+    }
+
+    /// trec_eval's bpref: each relevant item loses the fraction of (at most R)
+    /// judged non-relevant items ranked above it; unjudged items are skipped.
+    fn bpref(&self) -> f64 {
+        let r = self.num_rel;
+        let denom = r.min(self.num_judged_nonrel) as f64;
+        let mut nonrel_above = 0usize;
+        let mut sum = 0.0;
+        for &rel in self.ranked {
+            if rel == UNJUDGED {
+                continue;
+            }
+            if rel >= self.level {
+                sum += if nonrel_above > 0 {
+                    1.0 - nonrel_above.min(r) as f64 / denom
+                } else {
+                    1.0
+                };
+            } else {
+                nonrel_above += 1;
+            }
+        }
+        ratio(sum, r as f64)
+    }
+
+    /// The value of one metric on this list.
+    pub fn score(&self, spec: &MetricSpec) -> f64 {
+        let all = usize::MAX;
+        let k = spec.cutoff.unwrap_or(all);
+        let num_rel = self.num_rel as f64;
+        match spec.measure {
+            Measure::Ndcg => ratio(self.dcg(k, linear_gain), self.ideal_dcg(k, linear_gain)),
+            Measure::NdcgBurges => ratio(self.dcg(k, exp_gain), self.ideal_dcg(k, exp_gain)),
+            Measure::Dcg => self.dcg(k, linear_gain),
+            Measure::Map => self.average_precision(k),
+            Measure::Mrr => self.reciprocal_rank(k),
+            Measure::Precision => self.relevant_in_top(k) / k as f64,
+            Measure::Recall => ratio(self.relevant_in_top(k), num_rel),
+            // 2PR/(P+R) simplifies to 2·hits/(k+R), which is linear in hits.
+            Measure::F1 => ratio(2.0 * self.relevant_in_top(k), (k + self.num_rel) as f64),
+            Measure::RPrecision => ratio(self.relevant_in_top(self.num_rel), num_rel),
+            Measure::HitRate => {
+                if self.ranked.iter().take(k).any(|&r| self.relevant(r) > 0.0) {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Measure::Bpref => self.bpref(),
+            Measure::NumRet => self.num_ret as f64,
+            Measure::NumRel => num_rel,
+            Measure::NumRelRet => self.relevant_in_top(all),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::spec::parse_metric;
+
+    fn list<'a>(ranked: &'a [f64], ideal: &'a [f64], num_rel: usize) -> RankedList<'a> {
+        RankedList {
+            ranked,
+            tie_ends: None,
+            num_ret: ranked.len(),
+            ideal,
+            num_rel,
+            num_judged_nonrel: ideal.len() - num_rel,
+            level: 1.0,
+        }
+    }
+
+    fn m(name: &str, l: &RankedList) -> f64 {
+        l.score(&parse_metric(name).unwrap())
+    }
+
+    #[test]
+    fn hand_computed_values() {
+        // ranking: rel, non, rel, non; one more relevant item was never retrieved.
+        let ranked = [1.0, 0.0, 1.0, 0.0];
+        let ideal = [1.0, 1.0, 1.0, 0.0, 0.0];
+        let l = list(&ranked, &ideal, 3);
+        assert!((m("map", &l) - (1.0 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert_eq!(m("mrr", &l), 1.0);
+        assert_eq!(m("P.2", &l), 0.5);
+        assert_eq!(m("P.10", &l), 0.2); // divides by k even past the end
+        assert!((m("recall@4", &l) - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m("Rprec", &l) - 2.0 / 3.0).abs() < 1e-12);
+        let dcg = 1.0 + 1.0 / 4f64.log2();
+        let idcg = 1.0 + 1.0 / 3f64.log2() + 1.0 / 4f64.log2();
+        assert!((m("ndcg", &l) - dcg / idcg).abs() < 1e-12);
+        assert!((m("f1@4", &l) - 2.0 * 0.5 * (2.0 / 3.0) / (0.5 + 2.0 / 3.0)).abs() < 1e-12);
+        // bpref: first rel has no nonrel above (1), second has one of min(3, 2)=2 (1/2).
+        assert!((m("bpref", &l) - 1.5 / 3.0).abs() < 1e-12);
+        assert_eq!(m("num_rel_ret", &l), 2.0);
+    }
+
+    #[test]
+    fn tie_average_is_the_expectation_over_orders() {
+        // Two tied items, one relevant: P@1 is 1/2, DCG@1 is 1/2.
+        let ranked = [1.0, 0.0];
+        let ends = [2u32];
+        let ideal = [1.0, 0.0];
+        let mut l = list(&ranked, &ideal, 1);
+        l.tie_ends = Some(&ends);
+        assert_eq!(m("P@1", &l), 0.5);
+        assert_eq!(m("dcg@1", &l), 0.5);
+    }
+
+    #[test]
+    fn empty_judgements_give_zero_not_nan() {
+        let l = list(&[0.0, 0.0], &[0.0, 0.0], 0);
+        for name in ["ndcg", "map", "recall@5", "Rprec", "bpref", "f1@3"] {
+            assert_eq!(m(name, &l), 0.0, "{name}");
+        }
+    }
+}

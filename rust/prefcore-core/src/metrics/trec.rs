@@ -1,0 +1,249 @@
+//! TREC-style evaluation of long tables: a run (query, doc, score) against qrels
+//! (query, doc, relevance), with trec_eval's semantics.
+//!
+//! * Ranking: score descending, then doc id descending in byte order.
+//! * Queries: those in both run and qrels; with `complete`, every qrels query (a query
+//!   missing from the run scores 0 on everything but `num_rel`).
+//! * A document retrieved but absent from the qrels is unjudged: non-relevant, and
+//!   skipped by bpref. A negative grade in the qrels (trec_eval's "-1: in the judged
+//!   set but not in the pool") is treated exactly like an unjudged document.
+//! * A duplicate (query, doc) in the run or in the qrels is an error, as in trec_eval.
+
+use arrow_array::{ArrayRef, StringArray};
+use rayon::prelude::*;
+
+use super::grouping::Groups;
+use super::ranked::{RankedList, UNJUDGED};
+use super::spec::MetricSpec;
+use super::Evaluation;
+use crate::columns::{relevance_i64, scores_f64, IdAccessor, Ids};
+use crate::error::{Error, Result};
+use crate::parallel;
+
+/// A named column of an input table.
+#[derive(Clone, Copy)]
+pub struct Column<'a> {
+    pub name: &'a str,
+    pub array: &'a ArrayRef,
+}
+
+/// The run: one row per retrieved document.
+pub struct RunColumns<'a> {
+    pub query: Column<'a>,
+    pub doc: Column<'a>,
+    pub score: Column<'a>,
+}
+
+/// The judgements: one row per judged document.
+pub struct QrelsColumns<'a> {
+    pub query: Column<'a>,
+    pub doc: Column<'a>,
+    pub relevance: Column<'a>,
+}
+
+/// trec_eval's options that change values.
+#[derive(Clone, Copy, Debug)]
+pub struct TrecOptions {
+    /// Minimum grade counted as relevant by the binary metrics (`-l`).
+    pub relevance_level: i64,
+    /// Average over all qrels queries, not only those in the run (`-c`).
+    pub complete: bool,
+}
+
+impl Default for TrecOptions {
+    fn default() -> Self {
+        TrecOptions {
+            relevance_level: 1,
+            complete: false,
+        }
+    }
+}
+
+fn check_len(what: &str, n: usize) -> Result<()> {
+    if n >= u32::MAX as usize {
+        return Err(Error::argument(format!("{what} has {n} rows; at most 2^32 - 2 are supported")));
+    }
+    Ok(())
+}
+
+fn check_same_len(a: Column, b: Column) -> Result<()> {
+    if a.array.len() != b.array.len() {
+        return Err(Error::argument(format!(
+            "columns '{}' ({} rows) and '{}' ({} rows) differ in length",
+            a.name,
+            a.array.len(),
+            b.name,
+            b.array.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Per-query inputs, borrowed from the validated columns.
+struct Sources<'a> {
+    run_doc: IdAccessor<'a>,
+    run_doc_name: &'a str,
+    score: &'a [f64],
+    qrels_doc: IdAccessor<'a>,
+    qrels_doc_name: &'a str,
+    rel: &'a [i64],
+    level: i64,
+}
+
+fn duplicate_error(column: &str, query: &[u8], doc: &[u8]) -> Error {
+    Error::group(
+        column,
+        format!("query '{}'", String::from_utf8_lossy(query)),
+        format!("document '{}' appears more than once", String::from_utf8_lossy(doc)),
+    )
+}
+
+impl Sources<'_> {
+    /// Score one query into `out` (one slot per metric).
+    fn score_query(
+        &self,
+        query: &[u8],
+        run_rows: Option<Vec<usize>>,
+        qrels_rows: Option<Vec<usize>>,
+        metrics: &[MetricSpec],
+        out: &mut [f64],
+    ) -> Result<()> {
+        // Judgements sorted by doc id descending, for a merge join with the run.
+        let mut judged: Vec<(&[u8], i64)> = qrels_rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (self.qrels_doc.get(r), self.rel[r]))
+            .collect();
+        judged.sort_unstable_by(|a, b| b.0.cmp(a.0));
+        if let Some(w) = judged.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(duplicate_error(self.qrels_doc_name, query, w[0].0));
+        }
+        let mut retrieved: Vec<(&[u8], f64)> = run_rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (self.run_doc.get(r), self.score[r]))
+            .collect();
+        retrieved.sort_unstable_by(|a, b| b.0.cmp(a.0));
+        if let Some(w) = retrieved.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(duplicate_error(self.run_doc_name, query, w[0].0));
+        }
+        // Merge join (both descending by doc id): the grade of each retrieved doc.
+        let mut ranked: Vec<(f64, f64)> = Vec::with_capacity(retrieved.len());
+        let mut j = 0;
+        for &(doc, score) in &retrieved {
+            while j < judged.len() && judged[j].0 > doc {
+                j += 1;
+            }
+            let rel = if j < judged.len() && judged[j].0 == doc && judged[j].1 >= 0 {
+                judged[j].1 as f64
+            } else {
+                UNJUDGED
+            };
+            ranked.push((score, rel));
+        }
+        // Stable sort on score keeps doc-descending order among equal scores.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let ranked: Vec<f64> = ranked.into_iter().map(|(_, rel)| rel).collect();
+
+        let mut ideal: Vec<f64> = judged.iter().filter(|j| j.1 >= 0).map(|j| j.1 as f64).collect();
+        ideal.sort_unstable_by(|a, b| b.total_cmp(a));
+        let num_rel = ideal.iter().filter(|&&r| r >= self.level as f64).count();
+        let list = RankedList {
+            ranked: &ranked,
+            tie_ends: None,
+            num_ret: ranked.len(),
+            ideal: &ideal,
+            num_rel,
+            num_judged_nonrel: ideal.len() - num_rel,
+            level: self.level as f64,
+        };
+        for (slot, spec) in out.iter_mut().zip(metrics) {
+            *slot = list.score(spec);
+        }
+        Ok(())
+    }
+}
+
+/// Evaluate `run` against `qrels`; one row of values per query, sorted by query id.
+pub fn evaluate(
+    run: &RunColumns,
+    qrels: &QrelsColumns,
+    metrics: &[MetricSpec],
+    options: TrecOptions,
+) -> Result<Evaluation> {
+    check_same_len(run.query, run.doc)?;
+    check_same_len(run.query, run.score)?;
+    check_same_len(qrels.query, qrels.doc)?;
+    check_same_len(qrels.query, qrels.relevance)?;
+    check_len("the run", run.query.array.len())?;
+    check_len("the qrels", qrels.query.array.len())?;
+
+    let run_query = Ids::new(run.query.name, run.query.array)?;
+    let run_doc = Ids::new(run.doc.name, run.doc.array)?;
+    let score = scores_f64(run.score.name, run.score.array)?;
+    let qrels_query = Ids::new(qrels.query.name, qrels.query.array)?;
+    let qrels_doc = Ids::new(qrels.doc.name, qrels.doc.array)?;
+    let rel = relevance_i64(qrels.relevance.name, qrels.relevance.array, true)?;
+
+    let run_groups = Groups::build(run_query.accessor(), run_query.len());
+    let qrels_groups = Groups::build(qrels_query.accessor(), qrels_query.len());
+
+    // The evaluated queries: (id, group in run, group in qrels), sorted by id.
+    let mut queries: Vec<(&[u8], Option<usize>, Option<usize>)> = run_groups
+        .keys
+        .iter()
+        .enumerate()
+        .filter_map(|(g, key)| {
+            let q = qrels_groups.index.get(key)?;
+            Some((*key, Some(g), Some(*q as usize)))
+        })
+        .collect();
+    if options.complete {
+        for (q, key) in qrels_groups.keys.iter().enumerate() {
+            if !run_groups.index.contains_key(key) {
+                queries.push((*key, None, Some(q)));
+            }
+        }
+    }
+    queries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if queries.is_empty() {
+        return Err(Error::argument(format!(
+            "no query id of the run ('{}') is in the qrels ('{}'): nothing to evaluate",
+            run.query.name, qrels.query.name
+        )));
+    }
+
+    let sources = Sources {
+        run_doc: run_doc.accessor(),
+        run_doc_name: run.doc.name,
+        score: score.values(),
+        qrels_doc: qrels_doc.accessor(),
+        qrels_doc_name: qrels.doc.name,
+        rel: rel.values(),
+        level: options.relevance_level,
+    };
+    let nm = metrics.len();
+    let mut values = vec![0.0f64; queries.len() * nm];
+    let first_error = parallel::install(|| {
+        values
+            .par_chunks_mut(nm.max(1))
+            .zip(queries.par_iter())
+            .enumerate()
+            .filter_map(|(i, (out, &(key, rg, qg)))| {
+                let run_rows = rg.map(|g| run_groups.rows(g).collect());
+                let qrels_rows = qg.map(|g| qrels_groups.rows(g).collect());
+                sources
+                    .score_query(key, run_rows, qrels_rows, metrics, out)
+                    .err()
+                    .map(|e| (i, e))
+            })
+            .min_by_key(|(i, _)| *i)
+    });
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    let ids = StringArray::from_iter_values(
+        queries.iter().map(|(k, _, _)| String::from_utf8_lossy(k)),
+    );
+    Ok(Evaluation::new(metrics.to_vec(), std::sync::Arc::new(ids), values))
+}

@@ -1,0 +1,69 @@
+//! The thread pool every kernel runs on.
+//!
+//! One pool, resizable at run time (`prefcore.set_num_threads`). Kernels never let the
+//! thread count change a result: work is split into independent items whose outputs
+//! are written to fixed slots, and any reduction runs sequentially in item order.
+
+use std::sync::{Arc, OnceLock, RwLock};
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+use crate::error::{Error, Result};
+
+static POOL: OnceLock<RwLock<Arc<ThreadPool>>> = OnceLock::new();
+
+/// Threads to use when nothing was set: `PREFCORE_NUM_THREADS`, else one per core.
+fn default_threads() -> usize {
+    std::env::var("PREFCORE_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+}
+
+fn build(n: usize) -> Result<Arc<ThreadPool>> {
+    ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("prefcore-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| Error::argument(format!("cannot start {n} threads: {e}")))
+}
+
+fn cell() -> &'static RwLock<Arc<ThreadPool>> {
+    POOL.get_or_init(|| {
+        let pool = build(default_threads())
+            .or_else(|_| build(1))
+            .expect("a one-thread pool can always be built");
+        RwLock::new(pool)
+    })
+}
+
+fn current() -> Arc<ThreadPool> {
+    // A poisoned lock still holds a valid pool: a panic elsewhere cannot corrupt an Arc.
+    cell().read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Replace the pool with one of `n` threads (`n >= 1`).
+pub fn set_num_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::argument("num_threads must be at least 1"));
+    }
+    let pool = build(n)?;
+    *cell().write().unwrap_or_else(|e| e.into_inner()) = pool;
+    Ok(())
+}
+
+/// Number of threads kernels run on.
+pub fn num_threads() -> usize {
+    current().current_num_threads()
+}
+
+/// Run `f` inside the pool, so rayon iterators in it use prefcore's threads.
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    current().install(f)
+}

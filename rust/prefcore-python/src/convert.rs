@@ -1,0 +1,60 @@
+//! Python objects to Arrow arrays and back (zero-copy through the PyCapsule interface).
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use prefcore_core::columns::{concat_chunks, find_column};
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyArray;
+use pyo3_arrow::PyTable;
+
+use crate::errors::to_py;
+
+/// The columns of an Arrow table, each as one array.
+pub struct Table {
+    names: Vec<String>,
+    batches: Vec<RecordBatch>,
+}
+
+impl Table {
+    pub fn new(table: PyTable) -> Self {
+        let (batches, schema) = table.into_inner();
+        let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+        Table { names, batches }
+    }
+
+    /// Column `name`; chunks are joined only when there is more than one.
+    pub fn column(&self, name: &str) -> PyResult<ArrayRef> {
+        let i = find_column(&self.names, name).map_err(to_py)?;
+        let chunks: Vec<ArrayRef> = self.batches.iter().map(|b| b.column(i).clone()).collect();
+        if chunks.is_empty() {
+            // An empty table with a schema: an empty array of the column's type.
+            let t = self.batches.first().map(|b| b.schema().field(i).data_type().clone());
+            return Ok(arrow_array::new_empty_array(&t.unwrap_or(DataType::Null)));
+        }
+        concat_chunks(name, &chunks).map_err(to_py)
+    }
+}
+
+/// Any Arrow array or chunked array as one array.
+pub fn array(obj: AnyArray, name: &str) -> PyResult<ArrayRef> {
+    let chunked = obj.into_chunked_array()?;
+    let (chunks, field) = chunked.into_inner();
+    if chunks.is_empty() {
+        return Ok(arrow_array::new_empty_array(field.data_type()));
+    }
+    concat_chunks(name, &chunks).map_err(to_py)
+}
+
+/// Build a `pyarrow.Table` from named columns.
+pub fn to_pyarrow_table<'py>(py: Python<'py>, columns: Vec<(String, ArrayRef)>) -> PyResult<Bound<'py, PyAny>> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, a)| Field::new(name, a.data_type().clone(), a.null_count() > 0))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| to_py(e.into()))?;
+    PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
+}

@@ -1,0 +1,24 @@
+//! The `prefcore._prefcore` extension module. Conversion, GIL release and error
+//! mapping only: every algorithm lives in `prefcore-core`.
+
+mod convert;
+mod errors;
+mod metrics;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(metrics::evaluate_trec, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::evaluate_grouped, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::pairwise_accuracy, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::calibration, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::correlation, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::compare, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::read_trec_run, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::read_trec_qrels, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::get_num_threads, m)?)?;
+    Ok(())
+}

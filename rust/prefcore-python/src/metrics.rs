@@ -1,0 +1,241 @@
+//! Bindings of `prefcore_core::metrics`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array};
+use prefcore_core::columns::{scores_f64, Ids, ListColumn};
+use prefcore_core::metrics::correlation as corr;
+use prefcore_core::metrics::{grouped, preference, significance, trec, Evaluation};
+use prefcore_core::{io, parallel, Error};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use pyo3_arrow::input::AnyArray;
+use pyo3_arrow::PyTable;
+
+use crate::convert::{array, to_pyarrow_table, Table};
+use crate::errors::{compute, to_py};
+
+/// (per-id table, summary) of an evaluation.
+fn evaluation_out<'py>(
+    py: Python<'py>,
+    id_name: &str,
+    e: Evaluation,
+) -> PyResult<(Bound<'py, PyAny>, Vec<f64>)> {
+    let summary = e.summary();
+    let mut columns: Vec<(String, ArrayRef)> = vec![(id_name.to_string(), e.ids.clone())];
+    for (m, spec) in e.metrics.iter().enumerate() {
+        columns.push((spec.name.clone(), Arc::new(Float64Array::from(e.column(m)))));
+    }
+    Ok((to_pyarrow_table(py, columns)?, summary))
+}
+
+#[pyfunction]
+#[pyo3(signature = (run, qrels, metrics, *, query_col, doc_col, score_col, qrels_query_col,
+    qrels_doc_col, rel_col, relevance_level, complete))]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_trec<'py>(
+    py: Python<'py>,
+    run: PyTable,
+    qrels: PyTable,
+    metrics: Vec<String>,
+    query_col: &str,
+    doc_col: &str,
+    score_col: &str,
+    qrels_query_col: &str,
+    qrels_doc_col: &str,
+    rel_col: &str,
+    relevance_level: i64,
+    complete: bool,
+) -> PyResult<(Bound<'py, PyAny>, Vec<f64>)> {
+    let (run, qrels) = (Table::new(run), Table::new(qrels));
+    let (rq, rd, rs) = (run.column(query_col)?, run.column(doc_col)?, run.column(score_col)?);
+    let (qq, qd, qr) = (qrels.column(qrels_query_col)?, qrels.column(qrels_doc_col)?, qrels.column(rel_col)?);
+    let specs = prefcore_core::metrics::parse_metrics(&metrics).map_err(to_py)?;
+    let e = compute(py, || {
+        trec::evaluate(
+            &trec::RunColumns {
+                query: trec::Column { name: query_col, array: &rq },
+                doc: trec::Column { name: doc_col, array: &rd },
+                score: trec::Column { name: score_col, array: &rs },
+            },
+            &trec::QrelsColumns {
+                query: trec::Column { name: qrels_query_col, array: &qq },
+                doc: trec::Column { name: qrels_doc_col, array: &qd },
+                relevance: trec::Column { name: rel_col, array: &qr },
+            },
+            &specs,
+            trec::TrecOptions { relevance_level, complete },
+        )
+    })?;
+    evaluation_out(py, query_col, e)
+}
+
+#[pyfunction]
+#[pyo3(signature = (scores, labels, metrics, *, ties, relevance_level))]
+pub fn evaluate_grouped<'py>(
+    py: Python<'py>,
+    scores: AnyArray,
+    labels: AnyArray,
+    metrics: Vec<String>,
+    ties: &str,
+    relevance_level: f64,
+) -> PyResult<(Bound<'py, PyAny>, Vec<f64>)> {
+    let (s, l) = (array(scores, "scores")?, array(labels, "labels")?);
+    let specs = prefcore_core::metrics::parse_metrics(&metrics).map_err(to_py)?;
+    let options = grouped::GroupedOptions {
+        ties: ties.parse().map_err(to_py)?,
+        relevance_level,
+    };
+    let e = compute(py, || grouped::evaluate(("scores", &s), ("labels", &l), &specs, options))?;
+    evaluation_out(py, "group", e)
+}
+
+/// Subset index of each row, and the subset names in order of first appearance.
+fn subset_indices(subsets: Option<&ArrayRef>, n: usize) -> Result<(Vec<u32>, Vec<String>), Error> {
+    let Some(array) = subsets else {
+        return Ok((vec![0; n], vec![String::new()]));
+    };
+    if array.len() != n {
+        return Err(Error::argument(format!(
+            "subsets has {} rows for {n} pairs",
+            array.len()
+        )));
+    }
+    let ids = Ids::new("subsets", array)?;
+    let mut index: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut names = Vec::new();
+    let rows = (0..n)
+        .map(|i| {
+            let next = names.len() as u32;
+            *index.entry(ids.get(i).to_vec()).or_insert_with(|| {
+                names.push(ids.display(i));
+                next
+            })
+        })
+        .collect();
+    Ok((rows, names))
+}
+
+/// Returns rows of (subset, count, correct, ties); subset "" when there are none.
+#[pyfunction]
+#[pyo3(signature = (chosen, rejected, subsets, *, ties))]
+pub fn pairwise_accuracy(
+    py: Python<'_>,
+    chosen: AnyArray,
+    rejected: AnyArray,
+    subsets: Option<AnyArray>,
+    ties: &str,
+) -> PyResult<Vec<(String, usize, f64, usize)>> {
+    let (c, r) = (array(chosen, "chosen")?, array(rejected, "rejected")?);
+    let subsets = subsets.map(|s| array(s, "subsets")).transpose()?;
+    let ties: preference::TiePolicy = ties.parse().map_err(to_py)?;
+    compute(py, || {
+        let (c, r) = (scores_f64("chosen", &c)?, scores_f64("rejected", &r)?);
+        let (rows, names) = subset_indices(subsets.as_ref(), c.len())?;
+        let counts = preference::pairwise_accuracy(c.values(), r.values(), &rows, names.len(), ties)?;
+        Ok(names
+            .into_iter()
+            .zip(counts)
+            .map(|(name, k)| (name, k.count, k.correct, k.ties))
+            .collect())
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (chosen, rejected, *, n_bins, scale))]
+pub fn calibration<'py>(
+    py: Python<'py>,
+    chosen: AnyArray,
+    rejected: AnyArray,
+    n_bins: usize,
+    scale: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (c, r) = (array(chosen, "chosen")?, array(rejected, "rejected")?);
+    let cal = compute(py, || {
+        let (c, r) = (scores_f64("chosen", &c)?, scores_f64("rejected", &r)?);
+        preference::calibration(c.values(), r.values(), n_bins, scale)
+    })?;
+    let bins = &cal.bins;
+    let table = to_pyarrow_table(
+        py,
+        vec![
+            ("bin_lower".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.lower))) as ArrayRef),
+            ("bin_upper".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.upper)))),
+            ("count".into(), Arc::new(arrow_array::Int64Array::from_iter_values(bins.iter().map(|b| b.count as i64)))),
+            ("mean_predicted".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.mean_predicted)))),
+            ("fraction_positive".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.fraction_positive)))),
+        ],
+    )?;
+    let out = PyDict::new(py);
+    out.set_item("ece", cal.ece)?;
+    out.set_item("mce", cal.mce)?;
+    out.set_item("brier", cal.brier)?;
+    out.set_item("bins", table)?;
+    Ok(out)
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, y, *, method, variant))]
+pub fn correlation(py: Python<'_>, x: AnyArray, y: AnyArray, method: &str, variant: &str) -> PyResult<Vec<f64>> {
+    let (x, y) = (array(x, "x")?, array(y, "y")?);
+    let which = match method {
+        "kendall" => corr::Correlation::Kendall(variant.parse().map_err(to_py)?),
+        "spearman" => corr::Correlation::Spearman,
+        other => return Err(to_py(Error::argument(format!("unknown correlation '{other}'")))),
+    };
+    compute(py, || {
+        let (x, y) = (ListColumn::new("x", &x)?, ListColumn::new("y", &y)?);
+        corr::per_group(("x", &x), ("y", &y), which)
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (a, b, *, test, n_resamples, seed))]
+pub fn compare<'py>(
+    py: Python<'py>,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    test: &str,
+    n_resamples: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let test: significance::Test = test.parse().map_err(to_py)?;
+    let c = compute(py, || significance::compare(&a, &b, test, n_resamples, seed))?;
+    let out = PyDict::new(py);
+    out.set_item("n", c.n)?;
+    out.set_item("mean_a", c.mean_a)?;
+    out.set_item("mean_b", c.mean_b)?;
+    out.set_item("difference", c.difference)?;
+    out.set_item("statistic", c.statistic)?;
+    out.set_item("p_value", c.p_value)?;
+    out.set_item("effect_size", c.effect_size)?;
+    Ok(out)
+}
+
+fn batch_to_pyarrow(py: Python<'_>, batch: arrow_array::RecordBatch) -> PyResult<Bound<'_, PyAny>> {
+    let schema = batch.schema();
+    PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
+}
+
+#[pyfunction]
+pub fn read_trec_run(py: Python<'_>, path: String) -> PyResult<Bound<'_, PyAny>> {
+    let batch = compute(py, || io::trec::read_run(&path))?;
+    batch_to_pyarrow(py, batch)
+}
+
+#[pyfunction]
+pub fn read_trec_qrels(py: Python<'_>, path: String) -> PyResult<Bound<'_, PyAny>> {
+    let batch = compute(py, || io::trec::read_qrels(&path))?;
+    batch_to_pyarrow(py, batch)
+}
+
+#[pyfunction]
+pub fn set_num_threads(n: usize) -> PyResult<()> {
+    parallel::set_num_threads(n).map_err(to_py)
+}
+
+#[pyfunction]
+pub fn get_num_threads() -> usize {
+    parallel::num_threads()
+}
