@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from prefcore.metrics import evaluate, read_trec_qrels, read_trec_run
 
 DATA = Path(__file__).parent / "data" / "trec_eval"
@@ -58,7 +57,9 @@ def test_matches_trec_eval(out: str, qrels: str, run: str, options: dict) -> Non
             ours = summary[measure]
         else:
             ours = per_query.column(measure)[qids.index(qid)].as_py()
-        assert agrees(ours, printed), f"{out}: {measure} {qid}: prefcore {ours}, trec_eval {printed}"
+        assert agrees(ours, printed), (
+            f"{out}: {measure} {qid}: prefcore {ours}, trec_eval {printed}"
+        )
         checked += 1
     per_query_lines = [k for k in expected if k[1] != "all"]
     if per_query_lines:
@@ -70,5 +71,7 @@ def test_tables_and_files_agree() -> None:
     run = read_trec_run(DATA / "results.test")
     qrels = read_trec_qrels(DATA / "qrels.test")
     from_tables = evaluate(run, qrels, ["map", "ndcg_cut.10", "bpref"])
-    from_files = evaluate(DATA / "results.test", DATA / "qrels.test", ["map", "ndcg_cut.10", "bpref"])
+    from_files = evaluate(
+        DATA / "results.test", DATA / "qrels.test", ["map", "ndcg_cut.10", "bpref"]
+    )
     assert from_tables == from_files

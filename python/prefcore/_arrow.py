@@ -41,7 +41,9 @@ def as_array(obj: Any, what: str) -> Any:
         return pa.array(obj)
     if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
         return pa.array(obj)
-    raise TypeError(f"{what} must be an Arrow array, numpy array or sequence, not {type(obj).__name__}")
+    raise TypeError(
+        f"{what} must be an Arrow array, numpy array or sequence, not {type(obj).__name__}"
+    )
 
 
 def as_list_array(obj: Any, what: str) -> Any:

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, LargeStringArray, StringArray,
-    StringViewArray};
+use arrow_array::{
+    Array, ArrayRef, Float64Array, Int64Array, LargeStringArray, StringArray, StringViewArray,
+};
 use arrow_schema::DataType;
 
 use crate::error::{Error, Result};
@@ -25,7 +26,11 @@ pub fn first_null(array: &dyn Array) -> Option<usize> {
 /// Fail on the first null of `array`.
 pub fn require_no_nulls(column: &str, array: &dyn Array) -> Result<()> {
     match first_null(array) {
-        Some(row) => Err(Error::value(column, row, "null value; nulls are not allowed here")),
+        Some(row) => Err(Error::value(
+            column,
+            row,
+            "null value; nulls are not allowed here",
+        )),
         None => Ok(()),
     }
 }
@@ -106,11 +111,21 @@ impl Ids {
     /// A fast accessor for the hot loops: avoids re-matching the type per row.
     pub fn accessor(&self) -> IdAccessor<'_> {
         match self.array.data_type() {
-            DataType::Utf8 => IdAccessor::Utf8(self.array.as_any().downcast_ref::<StringArray>().unwrap()),
-            DataType::LargeUtf8 => {
-                IdAccessor::Large(self.array.as_any().downcast_ref::<LargeStringArray>().unwrap())
+            DataType::Utf8 => {
+                IdAccessor::Utf8(self.array.as_any().downcast_ref::<StringArray>().unwrap())
             }
-            _ => IdAccessor::View(self.array.as_any().downcast_ref::<StringViewArray>().unwrap()),
+            DataType::LargeUtf8 => IdAccessor::Large(
+                self.array
+                    .as_any()
+                    .downcast_ref::<LargeStringArray>()
+                    .unwrap(),
+            ),
+            _ => IdAccessor::View(
+                self.array
+                    .as_any()
+                    .downcast_ref::<StringViewArray>()
+                    .unwrap(),
+            ),
         }
     }
 }
@@ -148,7 +163,11 @@ pub fn scores_f64(column: &str, array: &ArrayRef) -> Result<Float64Array> {
     let cast = arrow_cast::cast(array, &DataType::Float64)?;
     let values = cast.as_primitive::<Float64Type>().clone();
     if let Some(row) = values.values().iter().position(|v| v.is_nan()) {
-        return Err(Error::value(column, row, "NaN score; scores must be numbers"));
+        return Err(Error::value(
+            column,
+            row,
+            "NaN score; scores must be numbers",
+        ));
     }
     Ok(values)
 }
@@ -164,7 +183,11 @@ pub fn relevance_i64(column: &str, array: &ArrayRef, allow_negative: bool) -> Re
     if t.is_floating() {
         let f = arrow_cast::cast(array, &DataType::Float64)?;
         let f = f.as_primitive::<Float64Type>();
-        if let Some(row) = f.values().iter().position(|v| v.fract() != 0.0 || !v.is_finite()) {
+        if let Some(row) = f
+            .values()
+            .iter()
+            .position(|v| v.fract() != 0.0 || !v.is_finite())
+        {
             return Err(Error::value(
                 column,
                 row,
@@ -181,7 +204,10 @@ pub fn relevance_i64(column: &str, array: &ArrayRef, allow_negative: bool) -> Re
         return Err(Error::value(
             column,
             row,
-            format!("negative relevance {}; grades must be >= 0", values.value(row)),
+            format!(
+                "negative relevance {}; grades must be >= 0",
+                values.value(row)
+            ),
         ));
     }
     Ok(values)
@@ -189,10 +215,13 @@ pub fn relevance_i64(column: &str, array: &ArrayRef, allow_negative: bool) -> Re
 
 /// Find `name` among `names`, or say which columns exist.
 pub fn find_column(names: &[String], name: &str) -> Result<usize> {
-    names.iter().position(|n| n == name).ok_or_else(|| Error::MissingColumn {
-        column: name.to_string(),
-        available: names.join(", "),
-    })
+    names
+        .iter()
+        .position(|n| n == name)
+        .ok_or_else(|| Error::MissingColumn {
+            column: name.to_string(),
+            available: names.join(", "),
+        })
 }
 
 /// Wrap an owned array for returning.
@@ -210,22 +239,32 @@ pub struct ListColumn {
 impl ListColumn {
     pub fn new(column: &str, array: &ArrayRef) -> Result<Self> {
         let expected = "a list of numbers (list, large_list or fixed_size_list)";
-        require_no_nulls(column, array.as_ref())
-            .map_err(|_| Error::value(column, first_null(array.as_ref()).unwrap_or(0), "null list"))?;
+        require_no_nulls(column, array.as_ref()).map_err(|_| {
+            Error::value(column, first_null(array.as_ref()).unwrap_or(0), "null list")
+        })?;
         let (offsets, child): (Vec<usize>, ArrayRef) = match array.data_type() {
             DataType::List(_) => {
                 let l = array.as_list::<i32>();
-                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
+                (
+                    l.value_offsets().iter().map(|&o| o as usize).collect(),
+                    l.values().clone(),
+                )
             }
             DataType::LargeList(_) => {
                 let l = array.as_list::<i64>();
-                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
+                (
+                    l.value_offsets().iter().map(|&o| o as usize).collect(),
+                    l.values().clone(),
+                )
             }
             DataType::FixedSizeList(_, size) => {
                 let l = array.as_fixed_size_list();
                 let size = *size as usize;
                 let start = l.offset() * size;
-                ((0..=l.len()).map(|g| start + g * size).collect(), l.values().clone())
+                (
+                    (0..=l.len()).map(|g| start + g * size).collect(),
+                    l.values().clone(),
+                )
             }
             other => return Err(wrong_type(column, other, expected)),
         };

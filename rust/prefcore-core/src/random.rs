@@ -18,7 +18,12 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         let mut st = seed;
         Rng {
-            s: [splitmix(&mut st), splitmix(&mut st), splitmix(&mut st), splitmix(&mut st)],
+            s: [
+                splitmix(&mut st),
+                splitmix(&mut st),
+                splitmix(&mut st),
+                splitmix(&mut st),
+            ],
         }
     }
 

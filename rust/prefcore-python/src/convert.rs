@@ -30,7 +30,10 @@ impl Table {
         let chunks: Vec<ArrayRef> = self.batches.iter().map(|b| b.column(i).clone()).collect();
         if chunks.is_empty() {
             // An empty table with a schema: an empty array of the column's type.
-            let t = self.batches.first().map(|b| b.schema().field(i).data_type().clone());
+            let t = self
+                .batches
+                .first()
+                .map(|b| b.schema().field(i).data_type().clone());
             return Ok(arrow_array::new_empty_array(&t.unwrap_or(DataType::Null)));
         }
         concat_chunks(name, &chunks).map_err(to_py)
@@ -48,7 +51,10 @@ pub fn array(obj: AnyArray, name: &str) -> PyResult<ArrayRef> {
 }
 
 /// Build a `pyarrow.Table` from named columns.
-pub fn to_pyarrow_table<'py>(py: Python<'py>, columns: Vec<(String, ArrayRef)>) -> PyResult<Bound<'py, PyAny>> {
+pub fn to_pyarrow_table<'py>(
+    py: Python<'py>,
+    columns: Vec<(String, ArrayRef)>,
+) -> PyResult<Bound<'py, PyAny>> {
     let fields: Vec<Field> = columns
         .iter()
         .map(|(name, a)| Field::new(name, a.data_type().clone(), a.null_count() > 0))

@@ -49,23 +49,52 @@ pub fn evaluate_trec<'py>(
     complete: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Vec<f64>)> {
     let (run, qrels) = (Table::new(run), Table::new(qrels));
-    let (rq, rd, rs) = (run.column(query_col)?, run.column(doc_col)?, run.column(score_col)?);
-    let (qq, qd, qr) = (qrels.column(qrels_query_col)?, qrels.column(qrels_doc_col)?, qrels.column(rel_col)?);
+    let (rq, rd, rs) = (
+        run.column(query_col)?,
+        run.column(doc_col)?,
+        run.column(score_col)?,
+    );
+    let (qq, qd, qr) = (
+        qrels.column(qrels_query_col)?,
+        qrels.column(qrels_doc_col)?,
+        qrels.column(rel_col)?,
+    );
     let specs = prefcore_core::metrics::parse_metrics(&metrics).map_err(to_py)?;
     let e = compute(py, || {
         trec::evaluate(
             &trec::RunColumns {
-                query: trec::Column { name: query_col, array: &rq },
-                doc: trec::Column { name: doc_col, array: &rd },
-                score: trec::Column { name: score_col, array: &rs },
+                query: trec::Column {
+                    name: query_col,
+                    array: &rq,
+                },
+                doc: trec::Column {
+                    name: doc_col,
+                    array: &rd,
+                },
+                score: trec::Column {
+                    name: score_col,
+                    array: &rs,
+                },
             },
             &trec::QrelsColumns {
-                query: trec::Column { name: qrels_query_col, array: &qq },
-                doc: trec::Column { name: qrels_doc_col, array: &qd },
-                relevance: trec::Column { name: rel_col, array: &qr },
+                query: trec::Column {
+                    name: qrels_query_col,
+                    array: &qq,
+                },
+                doc: trec::Column {
+                    name: qrels_doc_col,
+                    array: &qd,
+                },
+                relevance: trec::Column {
+                    name: rel_col,
+                    array: &qr,
+                },
             },
             &specs,
-            trec::TrecOptions { relevance_level, complete },
+            trec::TrecOptions {
+                relevance_level,
+                complete,
+            },
         )
     })?;
     evaluation_out(py, query_col, e)
@@ -87,7 +116,9 @@ pub fn evaluate_grouped<'py>(
         ties: ties.parse().map_err(to_py)?,
         relevance_level,
     };
-    let e = compute(py, || grouped::evaluate(("scores", &s), ("labels", &l), &specs, options))?;
+    let e = compute(py, || {
+        grouped::evaluate(("scores", &s), ("labels", &l), &specs, options)
+    })?;
     evaluation_out(py, "group", e)
 }
 
@@ -133,7 +164,8 @@ pub fn pairwise_accuracy(
     compute(py, || {
         let (c, r) = (scores_f64("chosen", &c)?, scores_f64("rejected", &r)?);
         let (rows, names) = subset_indices(subsets.as_ref(), c.len())?;
-        let counts = preference::pairwise_accuracy(c.values(), r.values(), &rows, names.len(), ties)?;
+        let counts =
+            preference::pairwise_accuracy(c.values(), r.values(), &rows, names.len(), ties)?;
         Ok(names
             .into_iter()
             .zip(counts)
@@ -160,11 +192,32 @@ pub fn calibration<'py>(
     let table = to_pyarrow_table(
         py,
         vec![
-            ("bin_lower".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.lower))) as ArrayRef),
-            ("bin_upper".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.upper)))),
-            ("count".into(), Arc::new(arrow_array::Int64Array::from_iter_values(bins.iter().map(|b| b.count as i64)))),
-            ("mean_predicted".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.mean_predicted)))),
-            ("fraction_positive".into(), Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.fraction_positive)))),
+            (
+                "bin_lower".into(),
+                Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.lower))) as ArrayRef,
+            ),
+            (
+                "bin_upper".into(),
+                Arc::new(Float64Array::from_iter_values(bins.iter().map(|b| b.upper))),
+            ),
+            (
+                "count".into(),
+                Arc::new(arrow_array::Int64Array::from_iter_values(
+                    bins.iter().map(|b| b.count as i64),
+                )),
+            ),
+            (
+                "mean_predicted".into(),
+                Arc::new(Float64Array::from_iter_values(
+                    bins.iter().map(|b| b.mean_predicted),
+                )),
+            ),
+            (
+                "fraction_positive".into(),
+                Arc::new(Float64Array::from_iter_values(
+                    bins.iter().map(|b| b.fraction_positive),
+                )),
+            ),
         ],
     )?;
     let out = PyDict::new(py);
@@ -177,12 +230,22 @@ pub fn calibration<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (x, y, *, method, variant))]
-pub fn correlation(py: Python<'_>, x: AnyArray, y: AnyArray, method: &str, variant: &str) -> PyResult<Vec<f64>> {
+pub fn correlation(
+    py: Python<'_>,
+    x: AnyArray,
+    y: AnyArray,
+    method: &str,
+    variant: &str,
+) -> PyResult<Vec<f64>> {
     let (x, y) = (array(x, "x")?, array(y, "y")?);
     let which = match method {
         "kendall" => corr::Correlation::Kendall(variant.parse().map_err(to_py)?),
         "spearman" => corr::Correlation::Spearman,
-        other => return Err(to_py(Error::argument(format!("unknown correlation '{other}'")))),
+        other => {
+            return Err(to_py(Error::argument(format!(
+                "unknown correlation '{other}'"
+            ))))
+        }
     };
     compute(py, || {
         let (x, y) = (ListColumn::new("x", &x)?, ListColumn::new("y", &y)?);
@@ -201,7 +264,9 @@ pub fn compare<'py>(
     seed: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let test: significance::Test = test.parse().map_err(to_py)?;
-    let c = compute(py, || significance::compare(&a, &b, test, n_resamples, seed))?;
+    let c = compute(py, || {
+        significance::compare(&a, &b, test, n_resamples, seed)
+    })?;
     let out = PyDict::new(py);
     out.set_item("n", c.n)?;
     out.set_item("mean_a", c.mean_a)?;

@@ -49,7 +49,11 @@ pub fn parse_run(text: &str, path: &str) -> Result<RecordBatch> {
             ));
         }
         let s: f64 = fields[4].parse().map_err(|_| {
-            parse_error(path, i + 1, format!("score '{}' is not a number", fields[4]))
+            parse_error(
+                path,
+                i + 1,
+                format!("score '{}' is not a number", fields[4]),
+            )
         })?;
         if s.is_nan() {
             return Err(parse_error(path, i + 1, "score is NaN"));
@@ -97,7 +101,11 @@ pub fn parse_qrels(text: &str, path: &str) -> Result<RecordBatch> {
             ));
         }
         let r: i64 = fields[3].parse().map_err(|_| {
-            parse_error(path, i + 1, format!("relevance '{}' is not an integer", fields[3]))
+            parse_error(
+                path,
+                i + 1,
+                format!("relevance '{}' is not an integer", fields[3]),
+            )
         })?;
         query.append_value(fields[0]);
         doc.append_value(fields[2]);
@@ -110,7 +118,11 @@ pub fn parse_qrels(text: &str, path: &str) -> Result<RecordBatch> {
     ]);
     Ok(RecordBatch::try_new(
         Arc::new(schema),
-        vec![Arc::new(query.finish()), Arc::new(doc.finish()), Arc::new(rel.finish())],
+        vec![
+            Arc::new(query.finish()),
+            Arc::new(doc.finish()),
+            Arc::new(rel.finish()),
+        ],
     )?)
 }
 
@@ -130,13 +142,19 @@ mod tests {
 
     #[test]
     fn run_lines_with_trailing_junk_parse() {
-        let b = parse_run("301 Q0 D1 1 2.5 tag extra words\n\n302\tQ0\tD2\t1\t-1e3\ttag\n", "r").unwrap();
+        let b = parse_run(
+            "301 Q0 D1 1 2.5 tag extra words\n\n302\tQ0\tD2\t1\t-1e3\ttag\n",
+            "r",
+        )
+        .unwrap();
         assert_eq!(b.num_rows(), 2);
     }
 
     #[test]
     fn malformed_lines_name_file_and_line() {
-        let e = parse_run("301 Q0 D1 1 x tag\n", "run.txt").unwrap_err().to_string();
+        let e = parse_run("301 Q0 D1 1 x tag\n", "run.txt")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "run.txt, line 1: score 'x' is not a number");
         let e = parse_qrels("301 0 D1\n", "q").unwrap_err().to_string();
         assert!(e.starts_with("q, line 1: expected 4 fields"), "{e}");

@@ -19,7 +19,9 @@ impl std::str::FromStr for TauVariant {
         match s {
             "b" => Ok(TauVariant::B),
             "c" => Ok(TauVariant::C),
-            _ => Err(Error::argument(format!("variant must be 'b' or 'c', not '{s}'"))),
+            _ => Err(Error::argument(format!(
+                "variant must be 'b' or 'c', not '{s}'"
+            ))),
         }
     }
 }
@@ -46,7 +48,8 @@ fn sort_counting_swaps(v: &mut [f64], buf: &mut Vec<f64>) -> u64 {
         return 0;
     }
     let mid = n / 2;
-    let mut swaps = sort_counting_swaps(&mut v[..mid], buf) + sort_counting_swaps(&mut v[mid..], buf);
+    let mut swaps =
+        sort_counting_swaps(&mut v[..mid], buf) + sort_counting_swaps(&mut v[mid..], buf);
     buf.clear();
     let (mut i, mut j) = (0, mid);
     while i < mid && j < n {
@@ -174,7 +177,11 @@ pub fn per_group(
     for g in 0..x.1.len() {
         let (a, b) = (x.1.group(g).len(), y.1.group(g).len());
         if a != b {
-            return Err(Error::value(y.0, g, format!("{b} values for {a} in '{}'", x.0)));
+            return Err(Error::value(
+                y.0,
+                g,
+                format!("{b} values for {a} in '{}'", x.0),
+            ));
         }
     }
     Ok(parallel::install(|| {
@@ -215,8 +222,14 @@ mod tests {
     #[test]
     fn published_example() {
         // Perfect agreement and perfect reversal.
-        assert_eq!(kendall_tau(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], TauVariant::B), 1.0);
-        assert_eq!(kendall_tau(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0], TauVariant::B), -1.0);
+        assert_eq!(
+            kendall_tau(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], TauVariant::B),
+            1.0
+        );
+        assert_eq!(
+            kendall_tau(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0], TauVariant::B),
+            -1.0
+        );
         assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
         assert!(kendall_tau(&[1.0, 1.0], &[1.0, 2.0], TauVariant::B).is_nan());
     }

@@ -124,7 +124,8 @@ fn score_group(
         s.order.sort_unstable_by(by_rank);
     }
     s.ranked.clear();
-    s.ranked.extend(s.order[..ranking_depth].iter().map(|&i| labels[i as usize]));
+    s.ranked
+        .extend(s.order[..ranking_depth].iter().map(|&i| labels[i as usize]));
 
     s.tie_ends.clear();
     if options.ties == Ties::Average {
@@ -139,12 +140,16 @@ fn score_group(
     s.ideal.clear();
     s.ideal.extend_from_slice(labels);
     if ideal_depth > 0 && ideal_depth < n {
-        s.ideal.select_nth_unstable_by(ideal_depth - 1, |a, b| b.total_cmp(a));
+        s.ideal
+            .select_nth_unstable_by(ideal_depth - 1, |a, b| b.total_cmp(a));
     }
     s.ideal.truncate(ideal_depth);
     s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
 
-    let num_rel = labels.iter().filter(|&&l| l >= options.relevance_level).count();
+    let num_rel = labels
+        .iter()
+        .filter(|&&l| l >= options.relevance_level)
+        .count();
     let list = RankedList {
         ranked: &s.ranked,
         tie_ends: (options.ties == Ties::Average).then_some(&s.tie_ends[..]),
@@ -191,7 +196,10 @@ pub fn evaluate(
             return Err(Error::value(
                 labels.0,
                 g,
-                format!("negative label {} at position {p}; labels must be >= 0", l.group(g)[p]),
+                format!(
+                    "negative label {} at position {p}; labels must be >= 0",
+                    l.group(g)[p]
+                ),
             ));
         }
     }
@@ -204,7 +212,15 @@ pub fn evaluate(
             .enumerate()
             .with_min_len(256)
             .for_each_init(Scratch::default, |scratch, (g, out)| {
-                score_group(s.group(g), l.group(g), metrics, options, &depth, scratch, out)
+                score_group(
+                    s.group(g),
+                    l.group(g),
+                    metrics,
+                    options,
+                    &depth,
+                    scratch,
+                    out,
+                )
             })
     });
     let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..s.len() as i64));

@@ -68,5 +68,4 @@ impl<'a> Groups<'a> {
             .iter()
             .flat_map(|&(s, e)| s as usize..e as usize)
     }
-
 }

@@ -30,7 +30,11 @@ pub struct Evaluation {
 
 impl Evaluation {
     pub fn new(metrics: Vec<MetricSpec>, ids: ArrayRef, values: Vec<f64>) -> Self {
-        Evaluation { metrics, ids, values }
+        Evaluation {
+            metrics,
+            ids,
+            values,
+        }
     }
 
     pub fn num_rows(&self) -> usize {
@@ -40,7 +44,9 @@ impl Evaluation {
     /// The values of metric `m`, one per query.
     pub fn column(&self, m: usize) -> Vec<f64> {
         let nm = self.metrics.len();
-        (0..self.num_rows()).map(|q| self.values[q * nm + m]).collect()
+        (0..self.num_rows())
+            .map(|q| self.values[q * nm + m])
+            .collect()
     }
 
     /// trec_eval's "all" line: counts are summed, everything else is the mean over

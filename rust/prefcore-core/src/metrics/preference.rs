@@ -134,12 +134,19 @@ fn sigmoid(x: f64) -> f64 {
 /// Each pair is scored in both orientations, (p, won) and (1 − p, lost), so the
 /// reliability table covers [0, 1] and is symmetric; a model that always prefers the
 /// chosen side by a huge margin is then overconfident only if it is ever wrong.
-pub fn calibration(chosen: &[f64], rejected: &[f64], n_bins: usize, scale: f64) -> Result<Calibration> {
+pub fn calibration(
+    chosen: &[f64],
+    rejected: &[f64],
+    n_bins: usize,
+    scale: f64,
+) -> Result<Calibration> {
     if n_bins == 0 {
         return Err(Error::argument("n_bins must be at least 1"));
     }
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(Error::argument(format!("scale must be a positive number, not {scale}")));
+        return Err(Error::argument(format!(
+            "scale must be a positive number, not {scale}"
+        )));
     }
     if chosen.len() != rejected.len() {
         return Err(Error::argument(format!(
@@ -217,7 +224,10 @@ mod tests {
         let half = pairwise_accuracy(&c, &r, &s, 2, TiePolicy::Half).unwrap();
         assert_eq!(half[0].accuracy(), 0.75);
         let drop = pairwise_accuracy(&c, &r, &s, 2, TiePolicy::Drop).unwrap();
-        assert_eq!((drop[0].count, drop[0].ties, drop[0].accuracy()), (1, 1, 1.0));
+        assert_eq!(
+            (drop[0].count, drop[0].ties, drop[0].accuracy()),
+            (1, 1, 1.0)
+        );
     }
 
     #[test]

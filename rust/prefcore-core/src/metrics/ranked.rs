@@ -81,7 +81,10 @@ impl RankedList<'_> {
                         break;
                     }
                     let end = end as usize;
-                    let mean = self.ranked[start..end].iter().map(|&r| value(r)).sum::<f64>()
+                    let mean = self.ranked[start..end]
+                        .iter()
+                        .map(|&r| value(r))
+                        .sum::<f64>()
                         / (end - start) as f64;
                     let weights: f64 = (start..end.min(n)).map(&weight).sum();
                     total += mean * weights;
@@ -101,7 +104,12 @@ impl RankedList<'_> {
     }
 
     fn ideal_dcg(&self, k: usize, gain: fn(f64) -> f64) -> f64 {
-        self.ideal.iter().take(k).enumerate().map(|(i, &r)| gain(r) * discount(i)).sum()
+        self.ideal
+            .iter()
+            .take(k)
+            .enumerate()
+            .map(|(i, &r)| gain(r) * discount(i))
+            .sum()
     }
 
     fn average_precision(&self, k: usize) -> f64 {

@@ -144,7 +144,13 @@ pub fn student_t_two_sided(t: f64, df: f64) -> f64 {
 }
 
 /// Compare paired values `a` and `b` (one per query) with the chosen test.
-pub fn compare(a: &[f64], b: &[f64], test: Test, n_resamples: usize, seed: u64) -> Result<Comparison> {
+pub fn compare(
+    a: &[f64],
+    b: &[f64],
+    test: Test,
+    n_resamples: usize,
+    seed: u64,
+) -> Result<Comparison> {
     if a.len() != b.len() {
         return Err(Error::argument(format!(
             "the two systems have {} and {} values; they must be paired",
@@ -157,7 +163,11 @@ pub fn compare(a: &[f64], b: &[f64], test: Test, n_resamples: usize, seed: u64) 
     }
     for (name, v) in [("a", a), ("b", b)] {
         if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-            return Err(Error::value(name, i, format!("{} is not a finite number", v[i])));
+            return Err(Error::value(
+                name,
+                i,
+                format!("{} is not a finite number", v[i]),
+            ));
         }
     }
     if test != Test::T && n_resamples == 0 {
@@ -198,13 +208,19 @@ pub fn compare(a: &[f64], b: &[f64], test: Test, n_resamples: usize, seed: u64) 
         Test::Randomization => (
             md,
             extreme(&|rng: &mut Rng| {
-                d.iter().map(|&x| if rng.next_u64() & 1 == 1 { x } else { -x }).sum::<f64>() / n as f64
+                d.iter()
+                    .map(|&x| if rng.next_u64() & 1 == 1 { x } else { -x })
+                    .sum::<f64>()
+                    / n as f64
             }),
         ),
         Test::Bootstrap => (
             md,
             extreme(&|rng: &mut Rng| {
-                (0..n).map(|_| d[rng.below(n as u64) as usize] - md).sum::<f64>() / n as f64
+                (0..n)
+                    .map(|_| d[rng.below(n as u64) as usize] - md)
+                    .sum::<f64>()
+                    / n as f64
             }),
         ),
     };

@@ -84,23 +84,24 @@ precision@k, recall@k, f1@k, r_precision, hit_rate@k, bpref, num_ret, num_rel, n
 
 /// Split `base@k`, `base.k` or `base_k` into the base name and the cutoff.
 fn split_cutoff(name: &str) -> Result<(&str, Option<usize>)> {
-    let split = name
-        .rfind('@')
-        .or_else(|| name.rfind('.'))
-        .or_else(|| {
-            // `P_10`, `ndcg_cut_10`: an underscore followed only by digits.
-            name.rfind('_')
-                .filter(|&i| i + 1 < name.len() && name[i + 1..].bytes().all(|b| b.is_ascii_digit()))
-        });
+    let split = name.rfind('@').or_else(|| name.rfind('.')).or_else(|| {
+        // `P_10`, `ndcg_cut_10`: an underscore followed only by digits.
+        name.rfind('_')
+            .filter(|&i| i + 1 < name.len() && name[i + 1..].bytes().all(|b| b.is_ascii_digit()))
+    });
     let Some(i) = split else {
         return Ok((name, None));
     };
     let (base, k) = (&name[..i], &name[i + 1..]);
     let k: usize = k.parse().map_err(|_| {
-        Error::argument(format!("metric '{name}': cutoff '{k}' is not a positive integer"))
+        Error::argument(format!(
+            "metric '{name}': cutoff '{k}' is not a positive integer"
+        ))
     })?;
     if k == 0 {
-        return Err(Error::argument(format!("metric '{name}': cutoff must be at least 1")));
+        return Err(Error::argument(format!(
+            "metric '{name}': cutoff must be at least 1"
+        )));
     }
     Ok((base, Some(k)))
 }
@@ -173,20 +174,35 @@ mod tests {
         assert_eq!((c.measure, c.cutoff), (Measure::Ndcg, Some(10)));
         assert_eq!(parse_metric("P.5").unwrap().measure, Measure::Precision);
         assert_eq!(parse_metric("P_5").unwrap().cutoff, Some(5));
-        assert_eq!(parse_metric("success.10").unwrap().measure, Measure::HitRate);
+        assert_eq!(
+            parse_metric("success.10").unwrap().measure,
+            Measure::HitRate
+        );
         assert_eq!(parse_metric("recip_rank").unwrap().measure, Measure::Mrr);
         assert_eq!(parse_metric("Rprec").unwrap().measure, Measure::RPrecision);
-        assert_eq!(parse_metric("num_rel_ret").unwrap().measure, Measure::NumRelRet);
+        assert_eq!(
+            parse_metric("num_rel_ret").unwrap().measure,
+            Measure::NumRelRet
+        );
     }
 
     #[test]
     fn bad_names_are_rejected_with_a_reason() {
         let e = parse_metric("ndgc@10").unwrap_err().to_string();
         assert!(e.contains("unknown metric 'ndgc@10'"), "{e}");
-        assert!(parse_metric("precision").unwrap_err().to_string().contains("needs a cutoff"));
-        assert!(parse_metric("ndcg@0").unwrap_err().to_string().contains("at least 1"));
+        assert!(parse_metric("precision")
+            .unwrap_err()
+            .to_string()
+            .contains("needs a cutoff"));
+        assert!(parse_metric("ndcg@0")
+            .unwrap_err()
+            .to_string()
+            .contains("at least 1"));
         assert!(parse_metric("ndcg@x").is_err());
-        assert!(parse_metric("bpref@5").unwrap_err().to_string().contains("takes no cutoff"));
+        assert!(parse_metric("bpref@5")
+            .unwrap_err()
+            .to_string()
+            .contains("takes no cutoff"));
         assert!(parse_metrics::<&str>(&[]).is_err());
     }
 

@@ -61,7 +61,9 @@ impl Default for TrecOptions {
 
 fn check_len(what: &str, n: usize) -> Result<()> {
     if n >= u32::MAX as usize {
-        return Err(Error::argument(format!("{what} has {n} rows; at most 2^32 - 2 are supported")));
+        return Err(Error::argument(format!(
+            "{what} has {n} rows; at most 2^32 - 2 are supported"
+        )));
     }
     Ok(())
 }
@@ -94,7 +96,10 @@ fn duplicate_error(column: &str, query: &[u8], doc: &[u8]) -> Error {
     Error::group(
         column,
         format!("query '{}'", String::from_utf8_lossy(query)),
-        format!("document '{}' appears more than once", String::from_utf8_lossy(doc)),
+        format!(
+            "document '{}' appears more than once",
+            String::from_utf8_lossy(doc)
+        ),
     )
 }
 
@@ -145,7 +150,11 @@ impl Sources<'_> {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         let ranked: Vec<f64> = ranked.into_iter().map(|(_, rel)| rel).collect();
 
-        let mut ideal: Vec<f64> = judged.iter().filter(|j| j.1 >= 0).map(|j| j.1 as f64).collect();
+        let mut ideal: Vec<f64> = judged
+            .iter()
+            .filter(|j| j.1 >= 0)
+            .map(|j| j.1 as f64)
+            .collect();
         ideal.sort_unstable_by(|a, b| b.total_cmp(a));
         let num_rel = ideal.iter().filter(|&&r| r >= self.level as f64).count();
         let list = RankedList {
@@ -242,8 +251,11 @@ pub fn evaluate(
     if let Some((_, e)) = first_error {
         return Err(e);
     }
-    let ids = StringArray::from_iter_values(
-        queries.iter().map(|(k, _, _)| String::from_utf8_lossy(k)),
-    );
-    Ok(Evaluation::new(metrics.to_vec(), std::sync::Arc::new(ids), values))
+    let ids =
+        StringArray::from_iter_values(queries.iter().map(|(k, _, _)| String::from_utf8_lossy(k)));
+    Ok(Evaluation::new(
+        metrics.to_vec(),
+        std::sync::Arc::new(ids),
+        values,
+    ))
 }

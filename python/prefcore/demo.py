@@ -1,0 +1,97 @@
+"""`prefcore demo`: what prefcore does, on real preference data shipped in the package."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyarrow as pa
+
+from prefcore import metrics
+from prefcore.data import load_hh_rlhf
+
+ASSISTANT = "\n\nAssistant:"
+
+
+def last_response(transcript: str) -> str:
+    """The final assistant turn of an HH-style transcript."""
+    return transcript.rsplit(ASSISTANT, 1)[-1].strip()
+
+
+def _section(title: str) -> None:
+    print(f"\n== {title}")
+
+
+def run() -> None:
+    t0 = time.perf_counter()
+    table = load_hh_rlhf()
+    chosen = [last_response(t) for t in table.column("chosen").to_pylist()]
+    rejected = [last_response(t) for t in table.column("rejected").to_pylist()]
+    n = table.num_rows
+    print(f"prefcore demo on the embedded HH-RLHF harmless-base test split ({n} pairs)")
+    turns = [t.count(ASSISTANT) for t in table.column("chosen").to_pylist()]
+    len_c = np.array([len(s) for s in chosen], dtype=np.float64)
+    len_r = np.array([len(s) for s in rejected], dtype=np.float64)
+    print(
+        f"  columns: {', '.join(table.column_names)}; assistant turns per transcript: "
+        f"median {int(np.median(turns))}, max {max(turns)}"
+    )
+    print(
+        f"  final response length (chars): chosen median {np.median(len_c):.0f}, "
+        f"rejected median {np.median(len_r):.0f}"
+    )
+    identical = sum(c == r for c, r in zip(chosen, rejected))
+    print(f"  pairs whose final responses are identical: {identical}")
+
+    _section("Reward-model accuracy of a length scorer (RewardBench rule: chosen > rejected)")
+    for name, sign in (("longer is better", 1.0), ("shorter is better", -1.0)):
+        acc = metrics.pairwise_accuracy(sign * len_c, sign * len_r)
+        print(f"  {name:18s} accuracy {acc.accuracy:.4f} over {acc.count} pairs ({acc.ties} ties)")
+    turns_arr = np.array(turns)
+    subsets = np.where(turns_arr > 1, "multi-turn", "single-turn").tolist()
+    acc = metrics.pairwise_accuracy(
+        -len_c,
+        -len_r,
+        subsets=subsets,
+        ties="half",
+        weights={"single-turn": 1.0, "multi-turn": 1.0},
+    )
+    assert acc.by_subset is not None
+    for row in acc.by_subset.to_pylist():
+        print(f"  shorter, {row['subset']:11s}: {row['accuracy']:.4f} over {row['count']} pairs")
+    print(f"  shorter, macro over subsets: {acc.weighted:.4f}")
+
+    _section("Calibration of sigmoid((len_chosen - len_rejected) / 100)")
+    cal = metrics.calibration(len_c, len_r, n_bins=10, scale=0.01)
+    print(f"  ECE {cal.ece:.4f}  MCE {cal.mce:.4f}  Brier {cal.brier:.4f}")
+
+    _section("Ranking metrics: each prompt ranks its two responses (label 1 = chosen)")
+    scores = np.stack([-len_c, -len_r], axis=1)
+    labels = np.tile(np.array([1, 0]), (n, 1))
+    grouped = metrics.evaluate_grouped(scores, labels, ["ndcg", "mrr", "hit_rate@1"])
+    print("  " + "  ".join(f"{k} {v:.4f}" for k, v in grouped.items()))
+    averaged = metrics.evaluate_grouped(scores, labels, ["ndcg", "precision@1"], ties="average")
+    print("  ties averaged: " + "  ".join(f"{k} {v:.4f}" for k, v in averaged.items()))
+
+    _section("The same as TREC tables (run + qrels), trec_eval semantics")
+    qids = np.repeat(np.arange(n), 2).astype(str)
+    docs = np.tile(np.array(["chosen", "rejected"]), n)
+    run_table = pa.table({"query_id": qids, "doc_id": docs, "score": scores.reshape(-1)})
+    qrels = pa.table({"query_id": qids, "doc_id": docs, "relevance": labels.reshape(-1)})
+    trec = metrics.evaluate(run_table, qrels, ["map", "ndcg_cut.1", "P.1", "bpref"])
+    print("  " + "  ".join(f"{k} {v:.4f}" for k, v in trec.items()))
+
+    _section("Is 'shorter' better than 'longer' per prompt? (paired randomization test)")
+    per_short = metrics.evaluate(run_table, qrels, "recip_rank", per_query=True)
+    long_run = run_table.set_column(2, "score", pa.array(-scores.reshape(-1)))
+    per_long = metrics.evaluate(long_run, qrels, "recip_rank", per_query=True)
+    cmp = metrics.compare(per_short, per_long, test="randomization", n_resamples=5000, seed=0)
+    print(
+        f"  MRR shorter {cmp.mean_a:.4f} vs longer {cmp.mean_b:.4f}: difference "
+        f"{cmp.difference:+.4f}, p = {cmp.p_value:.4g}, effect size {cmp.effect_size:.3f}"
+    )
+    tau = metrics.kendall_tau(
+        np.concatenate([len_c, len_r]), np.concatenate([np.ones(n), np.zeros(n)])
+    )
+    print(f"  Kendall tau-b between response length and preference: {tau.mean:+.4f}")
+    print(f"\ndone in {time.perf_counter() - t0:.2f} s")

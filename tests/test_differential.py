@@ -1,0 +1,225 @@
+"""prefcore against the peers on generated inputs with many ties: pytrec_eval
+(trec_eval's C code), ranx, scikit-learn and scipy."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import pytrec_eval
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from prefcore.metrics import evaluate, evaluate_grouped, kendall_tau, spearman
+from scipy import stats
+from sklearn.metrics import ndcg_score
+
+# trec_eval measure -> pytrec_eval output key
+TREC_MEASURES = {
+    "map": "map",
+    "ndcg": "ndcg",
+    "ndcg_cut.3": "ndcg_cut_3",
+    "ndcg_cut.10": "ndcg_cut_10",
+    "map_cut.5": "map_cut_5",
+    "P.1": "P_1",
+    "P.5": "P_5",
+    "recall.3": "recall_3",
+    "recip_rank": "recip_rank",
+    "Rprec": "Rprec",
+    "bpref": "bpref",
+    "success.1": "success_1",
+    "success.5": "success_5",
+    "num_ret": "num_ret",
+    "num_rel": "num_rel",
+    "num_rel_ret": "num_rel_ret",
+}
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Doc ids whose byte order differs from their numeric order ("d10" < "d9").
+doc_ids = st.sampled_from([f"d{i}" for i in range(14)])
+# Few distinct scores: many ties, broken by doc id.
+scores = st.sampled_from([0.0, 0.5, 1.0, 1.5, -2.0])
+
+
+@st.composite
+def trec_case(draw: st.DrawFn) -> tuple[dict, dict]:
+    qrels: dict[str, dict[str, int]] = {}
+    run: dict[str, dict[str, float]] = {}
+    for q in range(draw(st.integers(1, 4))):
+        qid = f"q{q}"
+        if draw(st.booleans()) or q == 0:
+            judged = draw(st.dictionaries(doc_ids, st.integers(0, 3), min_size=1, max_size=10))
+            qrels[qid] = judged
+        if draw(st.booleans()) or q == 0:
+            run[qid] = draw(st.dictionaries(doc_ids, scores, min_size=1, max_size=12))
+    return run, qrels
+
+
+def to_table(nested: dict, value: str) -> pa.Table:
+    rows = [(q, d, v) for q, docs in nested.items() for d, v in docs.items()]
+    return pa.table(
+        {
+            "query_id": [r[0] for r in rows],
+            "doc_id": [r[1] for r in rows],
+            value: [r[2] for r in rows],
+        }
+    )
+
+
+@SETTINGS
+@given(trec_case(), st.sampled_from([1, 2]))
+def test_trec_tables_match_pytrec_eval(case: tuple[dict, dict], level: int) -> None:
+    run, qrels = case
+    common = sorted(set(run) & set(qrels))
+    if not common:
+        return
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES), relevance_level=level)
+    expected = evaluator.evaluate(run)
+    ours = evaluate(
+        to_table(run, "score"),
+        to_table(qrels, "relevance"),
+        list(TREC_MEASURES),
+        per_query=True,
+        relevance_level=level,
+    )
+    assert ours.column("query_id").to_pylist() == sorted(expected)
+    for i, qid in enumerate(ours.column("query_id").to_pylist()):
+        for name, key in TREC_MEASURES.items():
+            got, want = ours.column(name)[i].as_py(), expected[qid][key]
+            assert math.isclose(got, want, abs_tol=1e-9), (qid, name, got, want)
+
+
+@st.composite
+def groups(draw: st.DrawFn, max_len: int = 12) -> tuple[list[list[float]], list[list[int]]]:
+    n_groups = draw(st.integers(1, 6))
+    s, lab = [], []
+    for _ in range(n_groups):
+        n = draw(st.integers(1, max_len))
+        s.append(draw(st.lists(scores, min_size=n, max_size=n)))
+        lab.append(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    return s, lab
+
+
+@SETTINGS
+@given(groups())
+def test_grouped_stable_equals_trec_with_position_ids(case: tuple) -> None:
+    """Stable ties = trec_eval when earlier candidates get larger doc ids."""
+    s, lab = case
+    run = {
+        f"g{g:02d}": {f"{99 - i:02d}": sc for i, sc in enumerate(row)} for g, row in enumerate(s)
+    }
+    qrels = {
+        f"g{g:02d}": {f"{99 - i:02d}": lb for i, lb in enumerate(row)} for g, row in enumerate(lab)
+    }
+    measures = [
+        "ndcg",
+        "ndcg_cut.3",
+        "map",
+        "map_cut.5",
+        "P.5",
+        "recall.3",
+        "recip_rank",
+        "Rprec",
+        "success.1",
+    ]
+    expected = pytrec_eval.RelevanceEvaluator(qrels, set(measures)).evaluate(run)
+    ours = evaluate_grouped(s, lab, measures, per_group=True)
+    for g in range(len(s)):
+        for name in measures:
+            want = expected[f"g{g:02d}"][name.replace(".", "_")]
+            got = ours.column(name)[g].as_py()
+            assert math.isclose(got, want, abs_tol=1e-9), (g, name, got, want)
+
+
+@SETTINGS
+@given(groups(), st.sampled_from([None, 1, 3, 5]))
+def test_grouped_average_ties_equal_sklearn_ndcg(case: tuple, k: int | None) -> None:
+    s, lab = case
+    name = "ndcg" if k is None else f"ndcg@{k}"
+    ours = evaluate_grouped(s, lab, name, ties="average", per_group=True).column(name).to_pylist()
+    for row_s, row_l, got in zip(s, lab, ours):
+        if len(row_s) < 2:
+            continue  # sklearn refuses single-document groups
+        want = ndcg_score([row_l], [row_s], k=k)
+        assert math.isclose(got, want, abs_tol=1e-9), (row_s, row_l, got, want)
+
+
+def test_ranx_agrees_without_ties() -> None:
+    """ranx breaks score ties differently, so this input has none."""
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
+
+    rng = np.random.default_rng(3)
+    run: dict[str, dict[str, float]] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for q in range(40):
+        docs = [f"d{i}" for i in rng.choice(200, size=30, replace=False)]
+        run[f"q{q}"] = {d: float(v) for d, v in zip(docs, rng.permutation(30) / 7.0)}
+        judged = rng.choice(docs + [f"x{i}" for i in range(5)], size=12, replace=False)
+        qrels[f"q{q}"] = {d: int(rng.integers(0, 3)) for d in judged}
+        qrels[f"q{q}"][docs[0]] = 1  # every query has a relevant document
+    metrics = {
+        "ndcg@10": "ndcg@10",
+        "map@100": "map@100",
+        "mrr@10": "mrr@10",
+        "precision@10": "precision@10",
+        "recall@20": "recall@20",
+        "hit_rate@5": "hit_rate@5",
+        "r_precision": "r-precision",
+        "f1@10": "f1@10",
+        "ndcg_burges@10": "ndcg_burges@10",
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = ranx_evaluate(
+            Qrels(qrels), Run(run), list(metrics.values()), make_comparable=True
+        )
+    ours = evaluate(to_table(run, "score"), to_table(qrels, "relevance"), list(metrics))
+    for name, ranx_name in metrics.items():
+        assert math.isclose(ours[name], expected[ranx_name], abs_tol=1e-9), (
+            name,
+            ours[name],
+            expected[ranx_name],
+        )
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=0, max_size=25),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from(["b", "c"]),
+)
+def test_correlations_equal_scipy(groups_: list, variant: str) -> None:
+    x = [[float(a) for a, _ in g] for g in groups_]
+    y = [[float(b) for _, b in g] for g in groups_]
+    xs = pa.array(x, pa.list_(pa.float64()))
+    ys = pa.array(y, pa.list_(pa.float64()))
+    tau = kendall_tau(xs, ys, variant=variant).per_group
+    rho = spearman(xs, ys).per_group
+    for i, (gx, gy) in enumerate(zip(x, y)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want_tau = (
+                stats.kendalltau(gx, gy, variant=variant).statistic if len(gx) >= 2 else np.nan
+            )
+            want_rho = stats.spearmanr(gx, gy).statistic if len(gx) >= 2 else np.nan
+        for got, want in ((tau[i], want_tau), (rho[i], want_rho)):
+            if np.isnan(want):
+                assert np.isnan(got), (gx, gy, got)
+            else:
+                assert math.isclose(got, want, abs_tol=1e-9), (gx, gy, got, want)
+
+
+@pytest.mark.parametrize("k", [1, 5, 10])
+def test_large_random_grouped_matches_sklearn(k: int) -> None:
+    rng = np.random.default_rng(k)
+    s = rng.integers(0, 5, size=(300, 20)).astype(np.float64)  # heavy ties
+    lab = rng.integers(0, 4, size=(300, 20))
+    ours = evaluate_grouped(s, lab, f"ndcg@{k}", ties="average")[f"ndcg@{k}"]
+    assert math.isclose(ours, ndcg_score(lab, s, k=k), abs_tol=1e-12)
