@@ -20,7 +20,9 @@ def set_num_threads(n: int) -> None:
     The default is ``PREFCORE_NUM_THREADS`` or one per core. Results do not depend on
     the thread count.
 
-    >>> prefcore.set_num_threads(2); prefcore.get_num_threads()
+    >>> import prefcore
+    >>> prefcore.set_num_threads(2)
+    >>> prefcore.get_num_threads()
     2
     """
     _set_num_threads(n)

@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
 use arrow_array::{
     Array, ArrayRef, Float64Array, Int64Array, LargeStringArray, StringArray, StringViewArray,
 };
+use arrow_buffer::ScalarBuffer;
 use arrow_schema::DataType;
 
 use crate::error::{Error, Result};
@@ -229,70 +230,73 @@ pub fn into_ref<A: Array + 'static>(a: A) -> ArrayRef {
     Arc::new(a)
 }
 
+/// The flat values of a list column, kept in their own type so no full-size copy is
+/// made; groups are converted to `f64` one at a time, in cache.
+enum Flat {
+    F64(ScalarBuffer<f64>),
+    F32(ScalarBuffer<f32>),
+    I64(ScalarBuffer<i64>),
+    I32(ScalarBuffer<i32>),
+}
+
 /// A list column of numbers (`list`, `large_list` or `fixed_size_list`), flattened:
-/// group `g` is `values[offsets[g]..offsets[g + 1]]`.
+/// group `g` is `values[offsets[g]..offsets[g + 1]]`. Nulls are rejected here; NaN
+/// is checked group by group by [`ListColumn::group`].
 pub struct ListColumn {
-    pub offsets: Vec<usize>,
-    pub values: Float64Array,
+    column: String,
+    offsets: Vec<usize>,
+    values: Flat,
 }
 
 impl ListColumn {
     pub fn new(column: &str, array: &ArrayRef) -> Result<Self> {
         let expected = "a list of numbers (list, large_list or fixed_size_list)";
-        require_no_nulls(column, array.as_ref()).map_err(|_| {
-            Error::value(column, first_null(array.as_ref()).unwrap_or(0), "null list")
-        })?;
+        if let Some(row) = first_null(array.as_ref()) {
+            return Err(Error::value(column, row, "null list"));
+        }
         let (offsets, child): (Vec<usize>, ArrayRef) = match array.data_type() {
             DataType::List(_) => {
                 let l = array.as_list::<i32>();
-                (
-                    l.value_offsets().iter().map(|&o| o as usize).collect(),
-                    l.values().clone(),
-                )
+                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
             }
             DataType::LargeList(_) => {
                 let l = array.as_list::<i64>();
-                (
-                    l.value_offsets().iter().map(|&o| o as usize).collect(),
-                    l.values().clone(),
-                )
+                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
             }
             DataType::FixedSizeList(_, size) => {
                 let l = array.as_fixed_size_list();
                 let size = *size as usize;
                 let start = l.offset() * size;
-                (
-                    (0..=l.len()).map(|g| start + g * size).collect(),
-                    l.values().clone(),
-                )
+                ((0..=l.len()).map(|g| start + g * size).collect(), l.values().clone())
             }
             other => return Err(wrong_type(column, other, expected)),
         };
         if !is_numeric(child.data_type()) {
             return Err(wrong_type(column, array.data_type(), expected));
         }
-        let group_of = |i: usize| offsets.partition_point(|&o| o <= i).saturating_sub(1);
         if let Some(i) = first_null(child.as_ref()) {
-            let g = group_of(i);
+            let g = offsets.partition_point(|&o| o <= i).saturating_sub(1);
             return Err(Error::value(
                 column,
                 g,
                 format!("null value at position {} of the list", i - offsets[g]),
             ));
         }
-        let cast = arrow_cast::cast(&child, &DataType::Float64)?;
-        let values = cast.as_primitive::<Float64Type>().clone();
-        let lo = offsets.first().copied().unwrap_or(0);
-        let hi = offsets.last().copied().unwrap_or(0);
-        if let Some(p) = values.values()[lo..hi].iter().position(|v| v.is_nan()) {
-            let g = group_of(lo + p);
-            return Err(Error::value(
-                column,
-                g,
-                format!("NaN at position {} of the list", lo + p - offsets[g]),
-            ));
-        }
-        Ok(ListColumn { offsets, values })
+        let values = match child.data_type() {
+            DataType::Float64 => Flat::F64(child.as_primitive::<Float64Type>().values().clone()),
+            DataType::Float32 => Flat::F32(child.as_primitive::<Float32Type>().values().clone()),
+            DataType::Int64 => Flat::I64(child.as_primitive::<Int64Type>().values().clone()),
+            DataType::Int32 => Flat::I32(child.as_primitive::<Int32Type>().values().clone()),
+            _ => {
+                let cast = arrow_cast::cast(&child, &DataType::Float64)?;
+                Flat::F64(cast.as_primitive::<Float64Type>().values().clone())
+            }
+        };
+        Ok(ListColumn {
+            column: column.to_string(),
+            offsets,
+            values,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -303,8 +307,36 @@ impl ListColumn {
         self.len() == 0
     }
 
-    #[inline]
-    pub fn group(&self, g: usize) -> &[f64] {
-        &self.values.values()[self.offsets[g]..self.offsets[g + 1]]
+    /// Number of items in group `g`.
+    pub fn group_len(&self, g: usize) -> usize {
+        self.offsets[g + 1] - self.offsets[g]
+    }
+
+    /// Group `g` as `f64` (borrowed when the column already is `float64`, else
+    /// converted into `buf`). NaN is an error naming the row and the position.
+    pub fn group<'a>(&'a self, g: usize, buf: &'a mut Vec<f64>) -> Result<&'a [f64]> {
+        let range = self.offsets[g]..self.offsets[g + 1];
+        let values: &[f64] = match &self.values {
+            Flat::F64(v) => &v[range],
+            Flat::F32(v) => {
+                buf.clear();
+                buf.extend(v[range].iter().map(|&x| x as f64));
+                buf
+            }
+            Flat::I64(v) => {
+                buf.clear();
+                buf.extend(v[range].iter().map(|&x| x as f64));
+                return Ok(buf);
+            }
+            Flat::I32(v) => {
+                buf.clear();
+                buf.extend(v[range].iter().map(|&x| x as f64));
+                return Ok(buf);
+            }
+        };
+        match values.iter().position(|v| v.is_nan()) {
+            Some(p) => Err(Error::value(&self.column, g, format!("NaN at position {p} of the list"))),
+            None => Ok(values),
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod columns;
 pub mod error;
 pub mod io;
+pub mod keys;
 pub mod metrics;
 pub mod parallel;
 pub mod random;

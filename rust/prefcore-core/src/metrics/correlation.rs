@@ -175,27 +175,28 @@ pub fn per_group(
         )));
     }
     for g in 0..x.1.len() {
-        let (a, b) = (x.1.group(g).len(), y.1.group(g).len());
+        let (a, b) = (x.1.group_len(g), y.1.group_len(g));
         if a != b {
-            return Err(Error::value(
-                y.0,
-                g,
-                format!("{b} values for {a} in '{}'", x.0),
-            ));
+            return Err(Error::value(y.0, g, format!("{b} values for {a} in '{}'", x.0)));
         }
     }
-    Ok(parallel::install(|| {
+    // Collected per group, then the first error in group order: deterministic.
+    let values: Vec<Result<f64>> = parallel::install(|| {
         (0..x.1.len())
             .into_par_iter()
-            .map(|g| {
-                let (a, b) = (x.1.group(g), y.1.group(g));
-                match which {
-                    Correlation::Kendall(v) => kendall_tau(a, b, v),
-                    Correlation::Spearman => spearman(a, b),
-                }
-            })
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(bx, by), g| {
+                    let (a, b) = (x.1.group(g, bx)?, y.1.group(g, by)?);
+                    Ok(match which {
+                        Correlation::Kendall(v) => kendall_tau(a, b, v),
+                        Correlation::Spearman => spearman(a, b),
+                    })
+                },
+            )
             .collect()
-    }))
+    });
+    values.into_iter().collect()
 }
 
 #[cfg(test)]

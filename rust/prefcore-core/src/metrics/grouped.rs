@@ -16,6 +16,7 @@ use super::spec::{Measure, MetricSpec};
 use super::Evaluation;
 use crate::columns::ListColumn;
 use crate::error::{Error, Result};
+use crate::keys::score_desc_key;
 use crate::parallel;
 
 /// How equal scores are ordered.
@@ -50,7 +51,10 @@ pub struct GroupedOptions {
 
 #[derive(Default)]
 struct Scratch {
-    order: Vec<u32>,
+    scores: Vec<f64>,
+    labels: Vec<f64>,
+    /// (score key, position): sorting these integers is the ranking.
+    order: Vec<(u64, u32)>,
     ranked: Vec<f64>,
     ideal: Vec<f64>,
     tie_ends: Vec<u32>,
@@ -94,7 +98,46 @@ fn check_ties(metrics: &[MetricSpec], ties: Ties) -> Result<()> {
     Ok(())
 }
 
+/// Validate group `g` and score it into `out`.
 fn score_group(
+    g: usize,
+    scores: &ListColumn,
+    labels: &ListColumn,
+    metrics: &[MetricSpec],
+    options: GroupedOptions,
+    depth: &Depths,
+    s: &mut Scratch,
+    out: &mut [f64],
+) -> Result<()> {
+    let n = scores.group_len(g);
+    if labels.group_len(g) != n {
+        return Err(Error::value(
+            "labels",
+            g,
+            format!("{} labels for {n} scores", labels.group_len(g)),
+        ));
+    }
+    let mut label_buf = std::mem::take(&mut s.labels);
+    let mut score_buf = std::mem::take(&mut s.scores);
+    let result = (|| {
+        let sc = scores.group(g, &mut score_buf)?;
+        let lab = labels.group(g, &mut label_buf)?;
+        if let Some(p) = lab.iter().position(|&v| v < 0.0) {
+            return Err(Error::value(
+                "labels",
+                g,
+                format!("negative label {} at position {p}; labels must be >= 0", lab[p]),
+            ));
+        }
+        rank_and_score(sc, lab, metrics, options, depth, s, out);
+        Ok(())
+    })();
+    s.labels = label_buf;
+    s.scores = score_buf;
+    result
+}
+
+fn rank_and_score(
     scores: &[f64],
     labels: &[f64],
     metrics: &[MetricSpec],
@@ -104,33 +147,27 @@ fn score_group(
     out: &mut [f64],
 ) {
     let n = scores.len();
-    // Score descending, then position ascending: a total order, so the partial and
-    // the full sort agree and no thread count can change the result.
-    let by_rank = |a: &u32, b: &u32| {
-        scores[*b as usize]
-            .total_cmp(&scores[*a as usize])
-            .then(a.cmp(b))
-    };
+    // (score descending, position ascending) as one integer pair: a total order, so
+    // the partial and the full sort agree and no thread count changes the result.
     s.order.clear();
-    s.order.extend(0..n as u32);
+    s.order.extend(scores.iter().enumerate().map(|(i, &x)| (score_desc_key(x), i as u32)));
     let ranking_depth = match options.ties {
         Ties::Stable => depth.ranking.unwrap_or(n).min(n),
         Ties::Average => n,
     };
-    if ranking_depth < n && ranking_depth > 0 {
-        s.order.select_nth_unstable_by(ranking_depth - 1, by_rank);
-        s.order[..ranking_depth].sort_unstable_by(by_rank);
+    if ranking_depth > 0 && ranking_depth < n {
+        s.order.select_nth_unstable(ranking_depth - 1);
+        s.order[..ranking_depth].sort_unstable();
     } else if ranking_depth > 0 {
-        s.order.sort_unstable_by(by_rank);
+        s.order.sort_unstable();
     }
     s.ranked.clear();
-    s.ranked
-        .extend(s.order[..ranking_depth].iter().map(|&i| labels[i as usize]));
+    s.ranked.extend(s.order[..ranking_depth].iter().map(|&(_, i)| labels[i as usize]));
 
     s.tie_ends.clear();
     if options.ties == Ties::Average {
         for i in 1..=n {
-            if i == n || scores[s.order[i] as usize] != scores[s.order[i - 1] as usize] {
+            if i == n || s.order[i].0 != s.order[i - 1].0 {
                 s.tie_ends.push(i as u32);
             }
         }
@@ -138,18 +175,16 @@ fn score_group(
 
     let ideal_depth = depth.ideal.unwrap_or(n).min(n);
     s.ideal.clear();
-    s.ideal.extend_from_slice(labels);
-    if ideal_depth > 0 && ideal_depth < n {
-        s.ideal
-            .select_nth_unstable_by(ideal_depth - 1, |a, b| b.total_cmp(a));
+    if ideal_depth > 0 {
+        s.ideal.extend_from_slice(labels);
+        if ideal_depth < n {
+            s.ideal.select_nth_unstable_by(ideal_depth - 1, |a, b| b.total_cmp(a));
+            s.ideal.truncate(ideal_depth);
+        }
+        s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
     }
-    s.ideal.truncate(ideal_depth);
-    s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
 
-    let num_rel = labels
-        .iter()
-        .filter(|&&l| l >= options.relevance_level)
-        .count();
+    let num_rel = labels.iter().filter(|&&l| l >= options.relevance_level).count();
     let list = RankedList {
         ranked: &s.ranked,
         tie_ends: (options.ties == Ties::Average).then_some(&s.tie_ends[..]),
@@ -183,46 +218,25 @@ pub fn evaluate(
             l.len()
         )));
     }
-    for g in 0..s.len() {
-        let (a, b) = (s.group(g).len(), l.group(g).len());
-        if a != b {
-            return Err(Error::value(
-                labels.0,
-                g,
-                format!("{b} labels for {a} scores in '{}'", scores.0),
-            ));
-        }
-        if let Some(p) = l.group(g).iter().position(|&v| v < 0.0) {
-            return Err(Error::value(
-                labels.0,
-                g,
-                format!(
-                    "negative label {} at position {p}; labels must be >= 0",
-                    l.group(g)[p]
-                ),
-            ));
-        }
-    }
     let depth = depths(metrics);
     let nm = metrics.len();
     let mut values = vec![0.0; s.len() * nm];
-    parallel::install(|| {
+    let first_error = parallel::install(|| {
         values
             .par_chunks_mut(nm)
             .enumerate()
             .with_min_len(256)
-            .for_each_init(Scratch::default, |scratch, (g, out)| {
-                score_group(
-                    s.group(g),
-                    l.group(g),
-                    metrics,
-                    options,
-                    &depth,
-                    scratch,
-                    out,
-                )
+            .map_init(Scratch::default, |scratch, (g, out)| {
+                score_group(g, &s, &l, metrics, options, &depth, scratch, out)
+                    .err()
+                    .map(|e| (g, e))
             })
+            .flatten()
+            .min_by_key(|(g, _)| *g)
     });
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
     let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..s.len() as i64));
     Ok(Evaluation::new(metrics.to_vec(), ids, values))
 }

@@ -18,6 +18,7 @@ use super::spec::MetricSpec;
 use super::Evaluation;
 use crate::columns::{relevance_i64, scores_f64, IdAccessor, Ids};
 use crate::error::{Error, Result};
+use crate::keys::{hash_bytes, score_desc_key};
 use crate::parallel;
 
 /// A named column of an input table.
@@ -96,11 +97,32 @@ fn duplicate_error(column: &str, query: &[u8], doc: &[u8]) -> Error {
     Error::group(
         column,
         format!("query '{}'", String::from_utf8_lossy(query)),
-        format!(
-            "document '{}' appears more than once",
-            String::from_utf8_lossy(doc)
-        ),
+        format!("document '{}' appears more than once", String::from_utf8_lossy(doc)),
     )
+}
+
+/// Buffers reused from query to query on one thread.
+#[derive(Default)]
+struct Scratch {
+    /// (hash of doc id, row) of the judged and the retrieved documents.
+    judged: Vec<(u64, u32)>,
+    retrieved: Vec<(u64, u32)>,
+    /// (score key, run row, relevance) of each retrieved document.
+    items: Vec<(u64, u32, f64)>,
+    ranked: Vec<f64>,
+    ideal: Vec<f64>,
+}
+
+/// Sort (hash, row) pairs by hash, then by id bytes, and report the first duplicate id.
+fn sort_by_id<'a>(pairs: &mut [(u64, u32)], ids: IdAccessor<'a>) -> Option<&'a [u8]> {
+    pairs.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| ids.get(a.1 as usize).cmp(ids.get(b.1 as usize)))
+    });
+    pairs
+        .windows(2)
+        .find(|w| w[0].0 == w[1].0 && ids.get(w[0].1 as usize) == ids.get(w[1].1 as usize))
+        .map(|w| ids.get(w[0].1 as usize))
 }
 
 impl Sources<'_> {
@@ -108,62 +130,65 @@ impl Sources<'_> {
     fn score_query(
         &self,
         query: &[u8],
-        run_rows: Option<Vec<usize>>,
-        qrels_rows: Option<Vec<usize>>,
+        run_rows: impl Iterator<Item = usize>,
+        qrels_rows: impl Iterator<Item = usize>,
         metrics: &[MetricSpec],
+        s: &mut Scratch,
         out: &mut [f64],
     ) -> Result<()> {
-        // Judgements sorted by doc id descending, for a merge join with the run.
-        let mut judged: Vec<(&[u8], i64)> = qrels_rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| (self.qrels_doc.get(r), self.rel[r]))
-            .collect();
-        judged.sort_unstable_by(|a, b| b.0.cmp(a.0));
-        if let Some(w) = judged.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(duplicate_error(self.qrels_doc_name, query, w[0].0));
+        let (run_doc, qrels_doc) = (self.run_doc, self.qrels_doc);
+        s.judged.clear();
+        s.judged.extend(qrels_rows.map(|r| (hash_bytes(qrels_doc.get(r)), r as u32)));
+        if let Some(doc) = sort_by_id(&mut s.judged, qrels_doc) {
+            return Err(duplicate_error(self.qrels_doc_name, query, doc));
         }
-        let mut retrieved: Vec<(&[u8], f64)> = run_rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| (self.run_doc.get(r), self.score[r]))
-            .collect();
-        retrieved.sort_unstable_by(|a, b| b.0.cmp(a.0));
-        if let Some(w) = retrieved.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(duplicate_error(self.run_doc_name, query, w[0].0));
+        s.retrieved.clear();
+        s.retrieved.extend(run_rows.map(|r| (hash_bytes(run_doc.get(r)), r as u32)));
+        if let Some(doc) = sort_by_id(&mut s.retrieved, run_doc) {
+            return Err(duplicate_error(self.run_doc_name, query, doc));
         }
-        // Merge join (both descending by doc id): the grade of each retrieved doc.
-        let mut ranked: Vec<(f64, f64)> = Vec::with_capacity(retrieved.len());
+        // Merge join on (hash, id): the grade of each retrieved document.
+        s.items.clear();
         let mut j = 0;
-        for &(doc, score) in &retrieved {
-            while j < judged.len() && judged[j].0 > doc {
+        for &(h, row) in &s.retrieved {
+            let doc = run_doc.get(row as usize);
+            let at = |j: usize| (s.judged[j].0, qrels_doc.get(s.judged[j].1 as usize));
+            while j < s.judged.len() && at(j) < (h, doc) {
                 j += 1;
             }
-            let rel = if j < judged.len() && judged[j].0 == doc && judged[j].1 >= 0 {
-                judged[j].1 as f64
+            let rel = if j < s.judged.len() && at(j) == (h, doc) {
+                self.rel[s.judged[j].1 as usize]
             } else {
-                UNJUDGED
+                -1
             };
-            ranked.push((score, rel));
+            let rel = if rel >= 0 { rel as f64 } else { UNJUDGED };
+            s.items.push((score_desc_key(self.score[row as usize]), row, rel));
         }
-        // Stable sort on score keeps doc-descending order among equal scores.
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let ranked: Vec<f64> = ranked.into_iter().map(|(_, rel)| rel).collect();
+        // trec_eval's order: score descending, then doc id descending (byte order).
+        s.items.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| run_doc.get(b.1 as usize).cmp(run_doc.get(a.1 as usize)))
+        });
+        s.ranked.clear();
+        s.ranked.extend(s.items.iter().map(|it| it.2));
 
-        let mut ideal: Vec<f64> = judged
-            .iter()
-            .filter(|j| j.1 >= 0)
-            .map(|j| j.1 as f64)
-            .collect();
-        ideal.sort_unstable_by(|a, b| b.total_cmp(a));
-        let num_rel = ideal.iter().filter(|&&r| r >= self.level as f64).count();
+        s.ideal.clear();
+        s.ideal.extend(
+            s.judged
+                .iter()
+                .map(|&(_, r)| self.rel[r as usize])
+                .filter(|&r| r >= 0)
+                .map(|r| r as f64),
+        );
+        s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
+        let num_rel = s.ideal.iter().filter(|&&r| r >= self.level as f64).count();
         let list = RankedList {
-            ranked: &ranked,
+            ranked: &s.ranked,
             tie_ends: None,
-            num_ret: ranked.len(),
-            ideal: &ideal,
+            num_ret: s.ranked.len(),
+            ideal: &s.ideal,
             num_rel,
-            num_judged_nonrel: ideal.len() - num_rel,
+            num_judged_nonrel: s.ideal.len() - num_rel,
             level: self.level as f64,
         };
         for (slot, spec) in out.iter_mut().zip(metrics) {
@@ -238,14 +263,15 @@ pub fn evaluate(
             .par_chunks_mut(nm.max(1))
             .zip(queries.par_iter())
             .enumerate()
-            .filter_map(|(i, (out, &(key, rg, qg)))| {
-                let run_rows = rg.map(|g| run_groups.rows(g).collect());
-                let qrels_rows = qg.map(|g| qrels_groups.rows(g).collect());
+            .map_init(Scratch::default, |scratch, (i, (out, &(key, rg, qg)))| {
+                let run_rows = rg.into_iter().flat_map(|g| run_groups.rows(g));
+                let qrels_rows = qg.into_iter().flat_map(|g| qrels_groups.rows(g));
                 sources
-                    .score_query(key, run_rows, qrels_rows, metrics, out)
+                    .score_query(key, run_rows, qrels_rows, metrics, scratch, out)
                     .err()
                     .map(|e| (i, e))
             })
+            .flatten()
             .min_by_key(|(i, _)| *i)
     });
     if let Some((_, e)) = first_error {
