@@ -257,17 +257,26 @@ impl ListColumn {
         let (offsets, child): (Vec<usize>, ArrayRef) = match array.data_type() {
             DataType::List(_) => {
                 let l = array.as_list::<i32>();
-                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
+                (
+                    l.value_offsets().iter().map(|&o| o as usize).collect(),
+                    l.values().clone(),
+                )
             }
             DataType::LargeList(_) => {
                 let l = array.as_list::<i64>();
-                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
+                (
+                    l.value_offsets().iter().map(|&o| o as usize).collect(),
+                    l.values().clone(),
+                )
             }
             DataType::FixedSizeList(_, size) => {
                 let l = array.as_fixed_size_list();
                 let size = *size as usize;
                 let start = l.offset() * size;
-                ((0..=l.len()).map(|g| start + g * size).collect(), l.values().clone())
+                (
+                    (0..=l.len()).map(|g| start + g * size).collect(),
+                    l.values().clone(),
+                )
             }
             other => return Err(wrong_type(column, other, expected)),
         };
@@ -335,7 +344,11 @@ impl ListColumn {
             }
         };
         match values.iter().position(|v| v.is_nan()) {
-            Some(p) => Err(Error::value(&self.column, g, format!("NaN at position {p} of the list"))),
+            Some(p) => Err(Error::value(
+                &self.column,
+                g,
+                format!("NaN at position {p} of the list"),
+            )),
             None => Ok(values),
         }
     }

@@ -5,7 +5,11 @@
 #[inline]
 pub fn score_desc_key(score: f64) -> u64 {
     let bits = (score + 0.0).to_bits(); // -0.0 + 0.0 == +0.0
-    let ascending = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+    let ascending = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
     !ascending
 }
 
@@ -25,7 +29,9 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(29);
+        h = (h ^ u64::from_le_bytes(buf))
+            .wrapping_mul(K)
+            .rotate_left(29);
     }
     // Final avalanche (the murmur3 finaliser).
     h ^= h >> 33;
@@ -50,6 +56,14 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn keys_round_trip(a in any::<f64>()) {
+            prop_assume!(!a.is_nan());
+            prop_assert_eq!(score_of_desc_key(score_desc_key(a)), a + 0.0);
+        }
+    }
+
     #[test]
     fn signed_zeros_tie_and_infinities_order() {
         assert_eq!(score_desc_key(-0.0), score_desc_key(0.0));
@@ -63,4 +77,16 @@ mod tests {
         assert_ne!(hash_bytes(b"a"), hash_bytes(b"a\0"));
         assert_ne!(hash_bytes(b"abcdefgh1"), hash_bytes(b"abcdefgh2"));
     }
+}
+
+/// The score a [`score_desc_key`] was made from (`-0.0` comes back as `0.0`).
+#[inline]
+pub fn score_of_desc_key(key: u64) -> f64 {
+    let ascending = !key;
+    let bits = if ascending >> 63 == 1 {
+        ascending & !(1 << 63)
+    } else {
+        !ascending
+    };
+    f64::from_bits(bits)
 }

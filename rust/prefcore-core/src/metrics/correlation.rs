@@ -177,7 +177,11 @@ pub fn per_group(
     for g in 0..x.1.len() {
         let (a, b) = (x.1.group_len(g), y.1.group_len(g));
         if a != b {
-            return Err(Error::value(y.0, g, format!("{b} values for {a} in '{}'", x.0)));
+            return Err(Error::value(
+                y.0,
+                g,
+                format!("{b} values for {a} in '{}'", x.0),
+            ));
         }
     }
     // Collected per group, then the first error in group order: deterministic.

@@ -12,6 +12,7 @@ use arrow_array::{ArrayRef, Int64Array};
 use rayon::prelude::*;
 
 use super::ranked::RankedList;
+use super::sort::Sorter;
 use super::spec::{Measure, MetricSpec};
 use super::Evaluation;
 use crate::columns::ListColumn;
@@ -58,6 +59,7 @@ struct Scratch {
     ranked: Vec<f64>,
     ideal: Vec<f64>,
     tie_ends: Vec<u32>,
+    sorter: Sorter,
 }
 
 /// How far the ranking and the ideal ranking must be sorted for these metrics.
@@ -126,7 +128,10 @@ fn score_group(
             return Err(Error::value(
                 "labels",
                 g,
-                format!("negative label {} at position {p}; labels must be >= 0", lab[p]),
+                format!(
+                    "negative label {} at position {p}; labels must be >= 0",
+                    lab[p]
+                ),
             ));
         }
         rank_and_score(sc, lab, metrics, options, depth, s, out);
@@ -135,6 +140,37 @@ fn score_group(
     s.labels = label_buf;
     s.scores = score_buf;
     result
+}
+
+/// The `depth` largest labels in descending order. Small whole-number grades (the
+/// usual case) are counted rather than sorted.
+fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
+    out.clear();
+    if depth == 0 {
+        return;
+    }
+    const LEVELS: usize = 16;
+    let mut counts = [0u32; LEVELS];
+    let small_grades = labels.iter().all(|&l| {
+        let whole = l.fract() == 0.0 && (0.0..LEVELS as f64).contains(&l);
+        if whole {
+            counts[l as usize] += 1;
+        }
+        whole
+    });
+    if small_grades {
+        for grade in (0..LEVELS).rev() {
+            let take = (counts[grade] as usize).min(depth - out.len());
+            out.extend(std::iter::repeat_n(grade as f64, take));
+        }
+        return;
+    }
+    out.extend_from_slice(labels);
+    if depth < labels.len() {
+        out.select_nth_unstable_by(depth - 1, |a, b| b.total_cmp(a));
+        out.truncate(depth);
+    }
+    out.sort_unstable_by(|a, b| b.total_cmp(a));
 }
 
 fn rank_and_score(
@@ -150,19 +186,29 @@ fn rank_and_score(
     // (score descending, position ascending) as one integer pair: a total order, so
     // the partial and the full sort agree and no thread count changes the result.
     s.order.clear();
-    s.order.extend(scores.iter().enumerate().map(|(i, &x)| (score_desc_key(x), i as u32)));
+    s.order.extend(
+        scores
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| (score_desc_key(x), i as u32)),
+    );
     let ranking_depth = match options.ties {
         Ties::Stable => depth.ranking.unwrap_or(n).min(n),
         Ties::Average => n,
     };
-    if ranking_depth > 0 && ranking_depth < n {
+    if ranking_depth > 0 && ranking_depth * 4 <= n {
+        // A short prefix: select it in linear time, then sort only the prefix.
         s.order.select_nth_unstable(ranking_depth - 1);
         s.order[..ranking_depth].sort_unstable();
     } else if ranking_depth > 0 {
-        s.order.sort_unstable();
+        s.sorter.sort(&mut s.order, |a, b| a.cmp(&b));
     }
     s.ranked.clear();
-    s.ranked.extend(s.order[..ranking_depth].iter().map(|&(_, i)| labels[i as usize]));
+    s.ranked.extend(
+        s.order[..ranking_depth]
+            .iter()
+            .map(|&(_, i)| labels[i as usize]),
+    );
 
     s.tie_ends.clear();
     if options.ties == Ties::Average {
@@ -173,18 +219,12 @@ fn rank_and_score(
         }
     }
 
-    let ideal_depth = depth.ideal.unwrap_or(n).min(n);
-    s.ideal.clear();
-    if ideal_depth > 0 {
-        s.ideal.extend_from_slice(labels);
-        if ideal_depth < n {
-            s.ideal.select_nth_unstable_by(ideal_depth - 1, |a, b| b.total_cmp(a));
-            s.ideal.truncate(ideal_depth);
-        }
-        s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
-    }
+    ideal_ranking(labels, depth.ideal.unwrap_or(n).min(n), &mut s.ideal);
 
-    let num_rel = labels.iter().filter(|&&l| l >= options.relevance_level).count();
+    let num_rel = labels
+        .iter()
+        .filter(|&&l| l >= options.relevance_level)
+        .count();
     let list = RankedList {
         ranked: &s.ranked,
         tie_ends: (options.ties == Ties::Average).then_some(&s.tie_ends[..]),

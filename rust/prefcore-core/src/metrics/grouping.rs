@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::columns::IdAccessor;
+use crate::parallel;
 
 /// Rows of each distinct id, as segments of contiguous rows.
 pub struct Groups<'a> {
@@ -24,21 +27,17 @@ impl<'a> Groups<'a> {
         let mut index: HashMap<&'a [u8], u32> = HashMap::new();
         let mut keys = Vec::new();
         // (group, start, end) per segment, in row order.
-        let mut raw: Vec<(u32, u32, u32)> = Vec::new();
-        let mut row = 0usize;
-        while row < len {
-            let key = ids.get(row);
-            let start = row;
-            row += 1;
-            while row < len && ids.get(row) == key {
-                row += 1;
-            }
+        let starts = segment_starts(ids, len);
+        let mut raw: Vec<(u32, u32, u32)> = Vec::with_capacity(starts.len());
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(len as u32);
+            let key = ids.get(start as usize);
             let next = keys.len() as u32;
             let g = *index.entry(key).or_insert_with(|| {
                 keys.push(key);
                 next
             });
-            raw.push((g, start as u32, row as u32));
+            raw.push((g, start, end));
         }
         // Counting sort of segments by group keeps row order within a group.
         let mut seg_offsets = vec![0usize; keys.len() + 1];
@@ -68,4 +67,22 @@ impl<'a> Groups<'a> {
             .iter()
             .flat_map(|&(s, e)| s as usize..e as usize)
     }
+}
+
+/// First row of every run of equal consecutive ids, found in parallel chunks.
+fn segment_starts(ids: IdAccessor<'_>, len: usize) -> Vec<u32> {
+    const CHUNK: usize = 1 << 16;
+    let chunks: Vec<Vec<u32>> = parallel::install(|| {
+        (0..len.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(len));
+                (lo..hi)
+                    .filter(|&r| r == 0 || ids.get(r) != ids.get(r - 1))
+                    .map(|r| r as u32)
+                    .collect()
+            })
+            .collect()
+    });
+    chunks.concat()
 }

@@ -12,6 +12,7 @@ mod grouping;
 pub mod preference;
 pub mod ranked;
 pub mod significance;
+pub mod sort;
 pub mod spec;
 pub mod trec;
 

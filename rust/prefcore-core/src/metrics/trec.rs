@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use super::grouping::Groups;
 use super::ranked::{RankedList, UNJUDGED};
+use super::sort::Sorter;
 use super::spec::MetricSpec;
 use super::Evaluation;
 use crate::columns::{relevance_i64, scores_f64, IdAccessor, Ids};
@@ -97,35 +98,60 @@ fn duplicate_error(column: &str, query: &[u8], doc: &[u8]) -> Error {
     Error::group(
         column,
         format!("query '{}'", String::from_utf8_lossy(query)),
-        format!("document '{}' appears more than once", String::from_utf8_lossy(doc)),
+        format!(
+            "document '{}' appears more than once",
+            String::from_utf8_lossy(doc)
+        ),
     )
 }
 
 /// Buffers reused from query to query on one thread.
 #[derive(Default)]
 struct Scratch {
-    /// (hash of doc id, row) of the judged and the retrieved documents.
+    /// (hash of doc id, row) of the judged documents, sorted.
     judged: Vec<(u64, u32)>,
-    retrieved: Vec<(u64, u32)>,
-    /// (score key, run row, relevance) of each retrieved document.
-    items: Vec<(u64, u32, f64)>,
+    /// Open-addressing set of the retrieved doc ids: (hash, row + 1), 0 = empty.
+    seen: Vec<(u64, u32)>,
+    /// Run row and grade of each retrieved document, in table order.
+    rows: Vec<u32>,
+    rels: Vec<f64>,
+    /// (score key, index into `rows`), sorted into the ranking.
+    order: Vec<(u64, u32)>,
+    sorter: Sorter,
     ranked: Vec<f64>,
     ideal: Vec<f64>,
 }
 
-/// Sort (hash, row) pairs by hash, then by id bytes, and report the first duplicate id.
-fn sort_by_id<'a>(pairs: &mut [(u64, u32)], ids: IdAccessor<'a>) -> Option<&'a [u8]> {
-    pairs.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| ids.get(a.1 as usize).cmp(ids.get(b.1 as usize)))
-    });
-    pairs
-        .windows(2)
-        .find(|w| w[0].0 == w[1].0 && ids.get(w[0].1 as usize) == ids.get(w[1].1 as usize))
-        .map(|w| ids.get(w[0].1 as usize))
+impl Scratch {
+    /// Insert a retrieved doc; returns false if the same id is already there.
+    fn insert_seen(&mut self, h: u64, row: u32, ids: IdAccessor) -> bool {
+        let mask = self.seen.len() - 1;
+        let mut slot = h as usize & mask;
+        loop {
+            let (sh, srow) = self.seen[slot];
+            if srow == 0 {
+                self.seen[slot] = (h, row + 1);
+                return true;
+            }
+            if sh == h && ids.get(srow as usize - 1) == ids.get(row as usize) {
+                return false;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
 }
 
 impl Sources<'_> {
+    /// The grade of `doc` among the sorted judged documents (`None`: not judged).
+    fn grade(&self, judged: &[(u64, u32)], h: u64, doc: &[u8]) -> Option<i64> {
+        let start = judged.partition_point(|j| j.0 < h);
+        judged[start..]
+            .iter()
+            .take_while(|j| j.0 == h)
+            .find(|j| self.qrels_doc.get(j.1 as usize) == doc)
+            .map(|j| self.rel[j.1 as usize])
+    }
+
     /// Score one query into `out` (one slot per metric).
     fn score_query(
         &self,
@@ -138,39 +164,54 @@ impl Sources<'_> {
     ) -> Result<()> {
         let (run_doc, qrels_doc) = (self.run_doc, self.qrels_doc);
         s.judged.clear();
-        s.judged.extend(qrels_rows.map(|r| (hash_bytes(qrels_doc.get(r)), r as u32)));
-        if let Some(doc) = sort_by_id(&mut s.judged, qrels_doc) {
-            return Err(duplicate_error(self.qrels_doc_name, query, doc));
+        s.judged
+            .extend(qrels_rows.map(|r| (hash_bytes(qrels_doc.get(r)), r as u32)));
+        s.judged.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| qrels_doc.get(a.1 as usize).cmp(qrels_doc.get(b.1 as usize)))
+        });
+        if let Some(w) = s.judged.windows(2).find(|w| {
+            w[0].0 == w[1].0 && qrels_doc.get(w[0].1 as usize) == qrels_doc.get(w[1].1 as usize)
+        }) {
+            return Err(duplicate_error(
+                self.qrels_doc_name,
+                query,
+                qrels_doc.get(w[0].1 as usize),
+            ));
         }
-        s.retrieved.clear();
-        s.retrieved.extend(run_rows.map(|r| (hash_bytes(run_doc.get(r)), r as u32)));
-        if let Some(doc) = sort_by_id(&mut s.retrieved, run_doc) {
-            return Err(duplicate_error(self.run_doc_name, query, doc));
-        }
-        // Merge join on (hash, id): the grade of each retrieved document.
-        s.items.clear();
-        let mut j = 0;
-        for &(h, row) in &s.retrieved {
+
+        s.rows.clear();
+        s.rows.extend(run_rows.map(|r| r as u32));
+        let slots = (2 * s.rows.len()).next_power_of_two().max(16);
+        s.seen.clear();
+        s.seen.resize(slots, (0, 0));
+        s.rels.clear();
+        s.order.clear();
+        for i in 0..s.rows.len() {
+            let row = s.rows[i];
             let doc = run_doc.get(row as usize);
-            let at = |j: usize| (s.judged[j].0, qrels_doc.get(s.judged[j].1 as usize));
-            while j < s.judged.len() && at(j) < (h, doc) {
-                j += 1;
+            let h = hash_bytes(doc);
+            if !s.insert_seen(h, row, run_doc) {
+                return Err(duplicate_error(self.run_doc_name, query, doc));
             }
-            let rel = if j < s.judged.len() && at(j) == (h, doc) {
-                self.rel[s.judged[j].1 as usize]
-            } else {
-                -1
+            let rel = match self.grade(&s.judged, h, doc) {
+                Some(r) if r >= 0 => r as f64,
+                _ => UNJUDGED,
             };
-            let rel = if rel >= 0 { rel as f64 } else { UNJUDGED };
-            s.items.push((score_desc_key(self.score[row as usize]), row, rel));
+            s.rels.push(rel);
+            s.order
+                .push((score_desc_key(self.score[row as usize]), i as u32));
         }
         // trec_eval's order: score descending, then doc id descending (byte order).
-        s.items.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| run_doc.get(b.1 as usize).cmp(run_doc.get(a.1 as usize)))
+        let rows = &s.rows;
+        s.sorter.sort(&mut s.order, |a, b| {
+            run_doc
+                .get(rows[b as usize] as usize)
+                .cmp(run_doc.get(rows[a as usize] as usize))
         });
         s.ranked.clear();
-        s.ranked.extend(s.items.iter().map(|it| it.2));
+        s.ranked
+            .extend(s.order.iter().map(|&(_, i)| s.rels[i as usize]));
 
         s.ideal.clear();
         s.ideal.extend(
