@@ -151,10 +151,12 @@ fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
     }
     const LEVELS: usize = 16;
     let mut counts = [0u32; LEVELS];
+    // Labels are >= 0 here; `as usize` truncates, so equality means a whole number.
     let small_grades = labels.iter().all(|&l| {
-        let whole = l.fract() == 0.0 && (0.0..LEVELS as f64).contains(&l);
+        let grade = l as usize;
+        let whole = grade < LEVELS && grade as f64 == l;
         if whole {
-            counts[l as usize] += 1;
+            counts[grade] += 1;
         }
         whole
     });

@@ -22,6 +22,7 @@ const MAX_BUCKET: u32 = 24;
 pub struct Sorter {
     buf: Vec<(u64, u32)>,
     counts: Vec<u32>,
+    bucket_of: Vec<u32>,
 }
 
 impl Sorter {
@@ -63,11 +64,17 @@ impl Sorter {
         if !scale.is_finite() {
             return false;
         }
-        let bucket = |k: u64| (((top - score_of_desc_key(k)) * scale) as usize).min(n - 1);
+        let last = (n - 1) as u32;
+        self.bucket_of.clear();
+        self.bucket_of.extend(
+            items
+                .iter()
+                .map(|it| (((top - score_of_desc_key(it.0)) * scale) as u32).min(last)),
+        );
         self.counts.clear();
         self.counts.resize(n + 1, 0);
-        for it in items {
-            self.counts[bucket(it.0) + 1] += 1;
+        for &b in &self.bucket_of {
+            self.counts[b as usize + 1] += 1;
         }
         if self.counts.iter().any(|&c| c > MAX_BUCKET) {
             return false;
@@ -77,10 +84,10 @@ impl Sorter {
         }
         self.buf.clear();
         self.buf.resize(n, (0, 0));
-        for &it in items {
-            let b = bucket(it.0);
-            self.buf[self.counts[b] as usize] = it;
-            self.counts[b] += 1;
+        for (&it, &b) in items.iter().zip(&self.bucket_of) {
+            let at = &mut self.counts[b as usize];
+            self.buf[*at as usize] = it;
+            *at += 1;
         }
         true
     }

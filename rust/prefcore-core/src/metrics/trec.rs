@@ -108,10 +108,8 @@ fn duplicate_error(column: &str, query: &[u8], doc: &[u8]) -> Error {
 /// Buffers reused from query to query on one thread.
 #[derive(Default)]
 struct Scratch {
-    /// (hash of doc id, row) of the judged documents, sorted.
-    judged: Vec<(u64, u32)>,
-    /// Open-addressing set of the retrieved doc ids: (hash, row + 1), 0 = empty.
-    seen: Vec<(u64, u32)>,
+    /// Open-addressing table of the query's doc ids, judged and retrieved.
+    table: Vec<Slot>,
     /// Run row and grade of each retrieved document, in table order.
     rows: Vec<u32>,
     rels: Vec<f64>,
@@ -122,34 +120,44 @@ struct Scratch {
     ideal: Vec<f64>,
 }
 
-impl Scratch {
-    /// Insert a retrieved doc; returns false if the same id is already there.
-    fn insert_seen(&mut self, h: u64, row: u32, ids: IdAccessor) -> bool {
-        let mask = self.seen.len() - 1;
-        let mut slot = h as usize & mask;
-        loop {
-            let (sh, srow) = self.seen[slot];
-            if srow == 0 {
-                self.seen[slot] = (h, row + 1);
-                return true;
-            }
-            if sh == h && ids.get(srow as usize - 1) == ids.get(row as usize) {
-                return false;
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
+/// One entry of the per-query id table. `row == 0` marks an empty slot.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    hash: u64,
+    /// Qrels row + 1 for a judged document, run row + 1 for an unjudged retrieved one.
+    row: u32,
+    state: SlotState,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum SlotState {
+    #[default]
+    Judged,
+    JudgedAndRetrieved,
+    Retrieved,
 }
 
 impl Sources<'_> {
-    /// The grade of `doc` among the sorted judged documents (`None`: not judged).
-    fn grade(&self, judged: &[(u64, u32)], h: u64, doc: &[u8]) -> Option<i64> {
-        let start = judged.partition_point(|j| j.0 < h);
-        judged[start..]
-            .iter()
-            .take_while(|j| j.0 == h)
-            .find(|j| self.qrels_doc.get(j.1 as usize) == doc)
-            .map(|j| self.rel[j.1 as usize])
+    /// Find `doc` (hashed `h`) in the table, or the empty slot where it belongs.
+    fn probe(&self, table: &[Slot], h: u64, doc: &[u8]) -> (usize, bool) {
+        let mask = table.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = table[i];
+            if slot.row == 0 {
+                return (i, false);
+            }
+            if slot.hash == h {
+                let other = match slot.state {
+                    SlotState::Retrieved => self.run_doc.get(slot.row as usize - 1),
+                    _ => self.qrels_doc.get(slot.row as usize - 1),
+                };
+                if other == doc {
+                    return (i, true);
+                }
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Score one query into `out` (one slot per metric).
@@ -162,41 +170,58 @@ impl Sources<'_> {
         s: &mut Scratch,
         out: &mut [f64],
     ) -> Result<()> {
-        let (run_doc, qrels_doc) = (self.run_doc, self.qrels_doc);
-        s.judged.clear();
-        s.judged
-            .extend(qrels_rows.map(|r| (hash_bytes(qrels_doc.get(r)), r as u32)));
-        s.judged.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| qrels_doc.get(a.1 as usize).cmp(qrels_doc.get(b.1 as usize)))
-        });
-        if let Some(w) = s.judged.windows(2).find(|w| {
-            w[0].0 == w[1].0 && qrels_doc.get(w[0].1 as usize) == qrels_doc.get(w[1].1 as usize)
-        }) {
-            return Err(duplicate_error(
-                self.qrels_doc_name,
-                query,
-                qrels_doc.get(w[0].1 as usize),
-            ));
-        }
-
+        let run_doc = self.run_doc;
         s.rows.clear();
         s.rows.extend(run_rows.map(|r| r as u32));
-        let slots = (2 * s.rows.len()).next_power_of_two().max(16);
-        s.seen.clear();
-        s.seen.resize(slots, (0, 0));
+        s.ideal.clear();
+        // The judged documents go into the table first (a duplicate is an error) ...
+        let qrels_rows: Vec<usize> = qrels_rows.collect();
+        let capacity = (2 * (s.rows.len() + qrels_rows.len()))
+            .next_power_of_two()
+            .max(16);
+        s.table.clear();
+        s.table.resize(capacity, Slot::default());
+        for r in qrels_rows {
+            let doc = self.qrels_doc.get(r);
+            let h = hash_bytes(doc);
+            let (i, found) = self.probe(&s.table, h, doc);
+            if found {
+                return Err(duplicate_error(self.qrels_doc_name, query, doc));
+            }
+            s.table[i] = Slot {
+                hash: h,
+                row: r as u32 + 1,
+                state: SlotState::Judged,
+            };
+            if self.rel[r] >= 0 {
+                s.ideal.push(self.rel[r] as f64);
+            }
+        }
+        // ... then each retrieved one finds its grade, or proves a duplicate.
         s.rels.clear();
         s.order.clear();
         for i in 0..s.rows.len() {
             let row = s.rows[i];
             let doc = run_doc.get(row as usize);
             let h = hash_bytes(doc);
-            if !s.insert_seen(h, row, run_doc) {
+            let (at, found) = self.probe(&s.table, h, doc);
+            let rel = if !found {
+                s.table[at] = Slot {
+                    hash: h,
+                    row: row + 1,
+                    state: SlotState::Retrieved,
+                };
+                UNJUDGED
+            } else if s.table[at].state == SlotState::Judged {
+                s.table[at].state = SlotState::JudgedAndRetrieved;
+                let r = self.rel[s.table[at].row as usize - 1];
+                if r >= 0 {
+                    r as f64
+                } else {
+                    UNJUDGED
+                }
+            } else {
                 return Err(duplicate_error(self.run_doc_name, query, doc));
-            }
-            let rel = match self.grade(&s.judged, h, doc) {
-                Some(r) if r >= 0 => r as f64,
-                _ => UNJUDGED,
             };
             s.rels.push(rel);
             s.order
@@ -213,14 +238,6 @@ impl Sources<'_> {
         s.ranked
             .extend(s.order.iter().map(|&(_, i)| s.rels[i as usize]));
 
-        s.ideal.clear();
-        s.ideal.extend(
-            s.judged
-                .iter()
-                .map(|&(_, r)| self.rel[r as usize])
-                .filter(|&r| r >= 0)
-                .map(|r| r as f64),
-        );
         s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
         let num_rel = s.ideal.iter().filter(|&&r| r >= self.level as f64).count();
         let list = RankedList {
