@@ -1,40 +1,48 @@
 # Two entry points (see README): `make demo` and `make test`. Both build everything
 # they need from nothing; the Python environment and Cargo's target directory live
-# in a cache outside the clone so repeated runs reuse them.
+# in a cache outside the clone (CACHE=...) so repeated runs reuse them.
 CACHE       ?= $(HOME)/.cache/prefcore
 VENV        ?= $(CACHE)/venv
 PY          := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(CACHE)/target
-STAMP       := $(VENV)/.deps-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+DEPS_HASH   := $(shell cat Makefile pyproject.toml | sha1sum | cut -c1-12)
+BASE_STAMP  := $(VENV)/.base-$(DEPS_HASH)
+TEST_STAMP  := $(VENV)/.test-$(DEPS_HASH)
 
-.PHONY: demo test lint build bench env
+BASE_DEPS := "maturin>=1.7,<2" "numpy>=1.22" "pyarrow>=14"
+TEST_DEPS := "pytest>=8" "hypothesis>=6.100" "polars>=1.0" "pandas>=2.2" "datasets>=2.14" \
+             "scipy>=1.10" "scikit-learn>=1.3" "pytrec_eval-terrier>=0.5.6" "ranx>=0.3.19" \
+             "mypy>=1.10" "ruff>=0.5"
 
-$(STAMP):
+.PHONY: demo test lint build bench
+
+$(BASE_STAMP):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "maturin>=1.7,<2" pytest hypothesis polars "pandas>=2.2" datasets \
-		scipy scikit-learn pytrec_eval-terrier ranx mypy ruff numpy pyarrow
+	$(PY) -m pip install -q $(BASE_DEPS)
 	touch $@
 
-env: $(STAMP)
+$(TEST_STAMP): $(BASE_STAMP)
+	$(PY) -m pip install -q $(TEST_DEPS)
+	touch $@
 
-build: $(STAMP)
-	$(VENV)/bin/maturin develop --release --uv 2>/dev/null || \
-		VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin develop --release -q
+build: $(BASE_STAMP)
+	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin develop --release -q
 
 demo: build
 	$(VENV)/bin/prefcore demo
 
-lint: $(STAMP)
+lint: build $(TEST_STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
 	$(VENV)/bin/ruff format --check python tests benches
 	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest prefcore._prefcore --mypy-config-file pyproject.toml
 
-test: build lint
+test: build $(TEST_STAMP) lint
 	cargo test --workspace
 	$(PY) -m pytest -q
 
-bench: build
+bench: build $(TEST_STAMP)
 	$(PY) benches/bench_metrics.py

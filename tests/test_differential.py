@@ -12,9 +12,10 @@ import pytest
 import pytrec_eval
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from prefcore.metrics import evaluate, evaluate_grouped, kendall_tau, spearman
 from scipy import stats
 from sklearn.metrics import ndcg_score
+
+from prefcore.metrics import evaluate, evaluate_grouped, kendall_tau, spearman
 
 # trec_eval measure -> pytrec_eval output key
 TREC_MEASURES = {

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pyarrow as pa
 import pytest
+
 from prefcore.metrics import (
     calibration,
     compare,

@@ -9,6 +9,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+
 from prefcore.metrics import evaluate, evaluate_grouped, pairwise_accuracy
 
 RUN = {

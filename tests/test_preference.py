@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from prefcore.metrics import calibration, compare, pairwise_accuracy
 from scipy import stats
+
+from prefcore.metrics import calibration, compare, pairwise_accuracy
 
 
 def test_accuracy_is_rewardbench_strictly_greater() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import prefcore
 import pyarrow as pa
+
+import prefcore
 from prefcore.metrics import compare, evaluate, evaluate_grouped
 
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from prefcore.metrics import evaluate, read_trec_qrels, read_trec_run
 
 DATA = Path(__file__).parent / "data" / "trec_eval"

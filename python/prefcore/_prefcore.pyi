@@ -3,6 +3,19 @@ from typing import Any
 
 import pyarrow as pa
 
+__all__ = [
+    "__version__",
+    "calibration",
+    "compare",
+    "correlation",
+    "evaluate_grouped",
+    "evaluate_trec",
+    "get_num_threads",
+    "pairwise_accuracy",
+    "read_trec_qrels",
+    "read_trec_run",
+    "set_num_threads",
+]
 __version__: str
 
 def evaluate_trec(

@@ -33,12 +33,22 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
             .wrapping_mul(K)
             .rotate_left(29);
     }
-    // Final avalanche (the murmur3 finaliser).
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-    h ^ (h >> 33)
+    // One multiply-xorshift round spreads the high bits into the low ones that pick
+    // hash-table slots.
+    h = (h ^ (h >> 32)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// The score a [`score_desc_key`] was made from (`-0.0` comes back as `0.0`).
+#[inline]
+pub fn score_of_desc_key(key: u64) -> f64 {
+    let ascending = !key;
+    let bits = if ascending >> 63 == 1 {
+        ascending & !(1 << 63)
+    } else {
+        !ascending
+    };
+    f64::from_bits(bits)
 }
 
 #[cfg(test)]
@@ -77,16 +87,4 @@ mod tests {
         assert_ne!(hash_bytes(b"a"), hash_bytes(b"a\0"));
         assert_ne!(hash_bytes(b"abcdefgh1"), hash_bytes(b"abcdefgh2"));
     }
-}
-
-/// The score a [`score_desc_key`] was made from (`-0.0` comes back as `0.0`).
-#[inline]
-pub fn score_of_desc_key(key: u64) -> f64 {
-    let ascending = !key;
-    let bits = if ascending >> 63 == 1 {
-        ascending & !(1 << 63)
-    } else {
-        !ascending
-    };
-    f64::from_bits(bits)
 }

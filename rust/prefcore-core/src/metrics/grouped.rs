@@ -62,6 +62,13 @@ struct Scratch {
     sorter: Sorter,
 }
 
+/// What to compute for every group.
+struct Plan<'a> {
+    metrics: &'a [MetricSpec],
+    options: GroupedOptions,
+    depth: Depths,
+}
+
 /// How far the ranking and the ideal ranking must be sorted for these metrics.
 struct Depths {
     ranking: Option<usize>,
@@ -105,9 +112,7 @@ fn score_group(
     g: usize,
     scores: &ListColumn,
     labels: &ListColumn,
-    metrics: &[MetricSpec],
-    options: GroupedOptions,
-    depth: &Depths,
+    plan: &Plan,
     s: &mut Scratch,
     out: &mut [f64],
 ) -> Result<()> {
@@ -134,7 +139,7 @@ fn score_group(
                 ),
             ));
         }
-        rank_and_score(sc, lab, metrics, options, depth, s, out);
+        rank_and_score(sc, lab, plan, s, out);
         Ok(())
     })();
     s.labels = label_buf;
@@ -175,15 +180,8 @@ fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
     out.sort_unstable_by(|a, b| b.total_cmp(a));
 }
 
-fn rank_and_score(
-    scores: &[f64],
-    labels: &[f64],
-    metrics: &[MetricSpec],
-    options: GroupedOptions,
-    depth: &Depths,
-    s: &mut Scratch,
-    out: &mut [f64],
-) {
+fn rank_and_score(scores: &[f64], labels: &[f64], plan: &Plan, s: &mut Scratch, out: &mut [f64]) {
+    let (options, depth) = (plan.options, &plan.depth);
     let n = scores.len();
     // (score descending, position ascending) as one integer pair: a total order, so
     // the partial and the full sort agree and no thread count changes the result.
@@ -236,7 +234,7 @@ fn rank_and_score(
         num_judged_nonrel: n - num_rel,
         level: options.relevance_level,
     };
-    for (slot, spec) in out.iter_mut().zip(metrics) {
+    for (slot, spec) in out.iter_mut().zip(plan.metrics) {
         *slot = list.score(spec);
     }
 }
@@ -260,7 +258,11 @@ pub fn evaluate(
             l.len()
         )));
     }
-    let depth = depths(metrics);
+    let plan = Plan {
+        metrics,
+        options,
+        depth: depths(metrics),
+    };
     let nm = metrics.len();
     let mut values = vec![0.0; s.len() * nm];
     let first_error = parallel::install(|| {
@@ -269,7 +271,7 @@ pub fn evaluate(
             .enumerate()
             .with_min_len(256)
             .map_init(Scratch::default, |scratch, (g, out)| {
-                score_group(g, &s, &l, metrics, options, &depth, scratch, out)
+                score_group(g, &s, &l, &plan, scratch, out)
                     .err()
                     .map(|e| (g, e))
             })

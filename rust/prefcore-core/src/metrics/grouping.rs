@@ -62,7 +62,7 @@ impl<'a> Groups<'a> {
     }
 
     /// Rows of group `g`, in table order.
-    pub fn rows(&self, g: usize) -> impl Iterator<Item = usize> + '_ {
+    pub fn rows(&self, g: usize) -> impl Iterator<Item = usize> + Clone + '_ {
         self.segments[self.seg_offsets[g]..self.seg_offsets[g + 1]]
             .iter()
             .flat_map(|&(s, e)| s as usize..e as usize)

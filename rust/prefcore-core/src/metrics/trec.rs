@@ -165,7 +165,7 @@ impl Sources<'_> {
         &self,
         query: &[u8],
         run_rows: impl Iterator<Item = usize>,
-        qrels_rows: impl Iterator<Item = usize>,
+        qrels_rows: impl Iterator<Item = usize> + Clone,
         metrics: &[MetricSpec],
         s: &mut Scratch,
         out: &mut [f64],

@@ -1,0 +1,74 @@
+"""The console script: `prefcore eval` prints trec_eval's numbers, `prefcore demo`
+runs on the embedded data and reports what an independent computation gives."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from prefcore.cli import main
+from prefcore.data import load_hh_rlhf
+from prefcore.demo import last_response
+
+DATA = Path(__file__).parent / "data" / "trec_eval"
+
+
+def test_eval_prints_trec_eval_summary(capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(
+        [
+            "eval",
+            "--run",
+            str(DATA / "results.test"),
+            "--qrels",
+            str(DATA / "qrels.test"),
+            "-m",
+            "map",
+            "P.5",
+            "num_rel_ret",
+        ]
+    )
+    assert code == 0
+    lines = capsys.readouterr().out.split("\n")
+    # Values from trec_eval's out.test for the same files.
+    assert "map\tall\t0.1785" in lines
+    assert "P.5\tall\t0.3333" in lines
+    assert "num_rel_ret\tall\t131.0000" in lines
+
+
+def test_eval_json_and_errors(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    main(
+        [
+            "eval",
+            "--run",
+            str(DATA / "results.test"),
+            "--qrels",
+            str(DATA / "qrels.test"),
+            "-m",
+            "bpref",
+            "--json",
+        ]
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert list(summary) == ["bpref"]
+    assert abs(summary["bpref"] - 0.1981) <= 0.5e-4  # trec_eval's out.test
+    assert (
+        main(["eval", "--run", str(tmp_path / "missing"), "--qrels", str(DATA / "qrels.test")]) == 1
+    )
+    assert "prefcore: error:" in capsys.readouterr().err
+
+
+def test_demo_reports_the_length_heuristic_accuracy() -> None:
+    table = load_hh_rlhf()
+    chosen = np.array([len(last_response(t)) for t in table.column("chosen").to_pylist()])
+    rejected = np.array([len(last_response(t)) for t in table.column("rejected").to_pylist()])
+    shorter_wins = np.mean(chosen < rejected)
+    out = subprocess.run(
+        [sys.executable, "-m", "prefcore.cli", "demo"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"({table.num_rows} pairs)" in out
+    assert f"shorter is better  accuracy {shorter_wins:.4f}" in out
+    assert "Kendall tau-b" in out
