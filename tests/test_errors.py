@@ -118,7 +118,9 @@ def test_complete_counts_queries_missing_from_the_run() -> None:
 
 
 def test_grouped_mismatched_lengths_name_the_group() -> None:
-    with pytest.raises(ValueError, match=r"column 'labels', row 1: 1 labels for 2 scores"):
+    with pytest.raises(
+        ValueError, match=r"column 'labels', row 1: 1 labels for 2 scores in 'scores'"
+    ):
         evaluate_grouped([[1.0], [1.0, 2.0]], [[1], [1]], "ndcg")
     with pytest.raises(ValueError, match="'scores' has 2 groups but 'labels' has 1"):
         evaluate_grouped([[1.0], [1.0]], [[1]], "ndcg")

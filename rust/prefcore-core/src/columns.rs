@@ -316,6 +316,11 @@ impl ListColumn {
         self.len() == 0
     }
 
+    /// The column's name, for error messages.
+    pub fn name(&self) -> &str {
+        &self.column
+    }
+
     /// Number of items in group `g`.
     pub fn group_len(&self, g: usize) -> usize {
         self.offsets[g + 1] - self.offsets[g]

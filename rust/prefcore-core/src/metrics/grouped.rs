@@ -119,9 +119,13 @@ fn score_group(
     let n = scores.group_len(g);
     if labels.group_len(g) != n {
         return Err(Error::value(
-            "labels",
+            labels.name(),
             g,
-            format!("{} labels for {n} scores", labels.group_len(g)),
+            format!(
+                "{} labels for {n} scores in '{}'",
+                labels.group_len(g),
+                scores.name()
+            ),
         ));
     }
     let mut label_buf = std::mem::take(&mut s.labels);
@@ -131,7 +135,7 @@ fn score_group(
         let lab = labels.group(g, &mut label_buf)?;
         if let Some(p) = lab.iter().position(|&v| v < 0.0) {
             return Err(Error::value(
-                "labels",
+                labels.name(),
                 g,
                 format!(
                     "negative label {} at position {p}; labels must be >= 0",
