@@ -229,3 +229,29 @@ def test_large_random_grouped_matches_sklearn(k: int) -> None:
     lab = rng.integers(0, 4, size=(300, 20))
     ours = evaluate_grouped(s, lab, f"ndcg@{k}", ties="average")[f"ndcg@{k}"]
     assert math.isclose(ours, ndcg_score(lab, s, k=k), abs_tol=1e-12)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 1.0, 2.0]), st.integers(0, 2)), min_size=1, max_size=6
+    ),
+    st.integers(1, 4),
+)
+def test_average_ties_equal_the_mean_over_all_tie_orders(items: list, k: int) -> None:
+    """Brute force: every order of the tied candidates, each ranked stably, averaged."""
+    import itertools
+
+    scores = [s for s, _ in items]
+    labels = [lab for _, lab in items]
+    names = [f"precision@{k}", f"recall@{k}", f"dcg@{k}", f"ndcg_burges@{k}", "r_precision"]
+    totals = dict.fromkeys(names, 0.0)
+    perms = list(itertools.permutations(range(len(items))))
+    for perm in perms:
+        # A permutation of positions, then a stable sort by score: a random tie order.
+        got = evaluate_grouped([[scores[i] for i in perm]], [[labels[i] for i in perm]], names)
+        for n in names:
+            totals[n] += got[n] / len(perms)
+    averaged = evaluate_grouped([scores], [labels], names, ties="average")
+    for n in names:
+        assert math.isclose(averaged[n], totals[n], abs_tol=1e-9), (n, averaged[n], totals[n])

@@ -6,7 +6,7 @@ use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use prefcore_core::metrics::{parse_metrics, trec};
 
 fn main() {
-    let (nq, nd) = (20_000usize, 100usize);
+    let (nq, nd) = (100_000usize, 100usize);
     let mut q = Vec::new();
     let mut d = Vec::new();
     let mut s = Vec::new();
@@ -38,7 +38,10 @@ fn main() {
     let (qq, qd) = (arr(qq), arr(qd));
     let qr: ArrayRef = Arc::new(Int64Array::from(qr));
     let metrics = parse_metrics(&["ndcg@10", "map@100", "mrr@10", "P@10", "recall@100"]).unwrap();
-    prefcore_core::parallel::set_num_threads(1).unwrap();
+    prefcore_core::parallel::set_num_threads(
+        std::env::var("T").map(|t| t.parse().unwrap()).unwrap_or(1),
+    )
+    .unwrap();
     for _ in 0..3 {
         let t = Instant::now();
         let e = trec::evaluate(

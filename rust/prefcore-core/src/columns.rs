@@ -148,6 +148,60 @@ impl<'a> IdAccessor<'a> {
             IdAccessor::View(a) => a.value(row).as_bytes(),
         }
     }
+
+    /// End (exclusive) of the run of rows equal to row `start`, looking at rows below
+    /// `hi`. Long runs (a query's documents) are found by galloping and then verified
+    /// in one pass, instead of one comparison per row.
+    pub fn run_end(&self, start: usize, hi: usize) -> usize {
+        let key = self.get(start);
+        let (mut equal, mut differs, mut step) = (start, hi, 1);
+        while equal + step < hi {
+            if self.get(equal + step) == key {
+                equal += step;
+                step *= 2;
+            } else {
+                differs = equal + step;
+                break;
+            }
+        }
+        while differs - equal > 1 {
+            let mid = equal + (differs - equal) / 2;
+            if self.get(mid) == key {
+                equal = mid;
+            } else {
+                differs = mid;
+            }
+        }
+        let end = equal + 1;
+        if self.all_equal(start, end, key) {
+            return end;
+        }
+        // Not one run after all (e.g. "a b a"): walk it row by row.
+        (start + 1..hi).find(|&r| self.get(r) != key).unwrap_or(hi)
+    }
+
+    /// Whether every row in `start..end` equals `key`.
+    fn all_equal(&self, start: usize, end: usize, key: &[u8]) -> bool {
+        // With offsets, equal rows are equal lengths and a byte region that equals
+        // itself shifted by one id: one bulk comparison for the whole run.
+        fn repeated<O: Copy + Into<i64>>(offsets: &[O], values: &[u8], key: &[u8]) -> bool {
+            let l = key.len() as i64;
+            if offsets.windows(2).any(|w| w[1].into() - w[0].into() != l) {
+                return false;
+            }
+            let (a, b) = (
+                offsets[0].into() as usize,
+                offsets[offsets.len() - 1].into() as usize,
+            );
+            let (region, l) = (&values[a..b], l as usize);
+            region.len() < l || (region[..l] == *key && region[l..] == region[..region.len() - l])
+        }
+        match self {
+            IdAccessor::Utf8(a) => repeated(&a.value_offsets()[start..=end], a.value_data(), key),
+            IdAccessor::Large(a) => repeated(&a.value_offsets()[start..=end], a.value_data(), key),
+            IdAccessor::View(_) => (start..end).all(|r| self.get(r) == key),
+        }
+    }
 }
 
 fn is_numeric(t: &DataType) -> bool {

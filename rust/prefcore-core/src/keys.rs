@@ -51,6 +51,29 @@ pub fn score_of_desc_key(key: u64) -> f64 {
     f64::from_bits(bits)
 }
 
+/// A `std` hasher built on [`hash_bytes`], for hash maps keyed by ids.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher {
+    state: u64,
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.state = hash_bytes(bytes) ^ self.state.rotate_left(17);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.state = (self.state ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.state
+    }
+}
+
+/// Builds [`IdHasher`]s.
+pub type IdHashBuilder = std::hash::BuildHasherDefault<IdHasher>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::columns::IdAccessor;
+use crate::keys::IdHashBuilder;
 use crate::parallel;
 
 /// Rows of each distinct id, as segments of contiguous rows.
@@ -19,12 +20,12 @@ pub struct Groups<'a> {
     seg_offsets: Vec<usize>,
     segments: Vec<(u32, u32)>,
     /// Group index of each id.
-    pub index: HashMap<&'a [u8], u32>,
+    pub index: HashMap<&'a [u8], u32, IdHashBuilder>,
 }
 
 impl<'a> Groups<'a> {
     pub fn build(ids: IdAccessor<'a>, len: usize) -> Self {
-        let mut index: HashMap<&'a [u8], u32> = HashMap::new();
+        let mut index: HashMap<&'a [u8], u32, IdHashBuilder> = HashMap::default();
         let mut keys = Vec::new();
         // (group, start, end) per segment, in row order.
         let starts = segment_starts(ids, len);
@@ -77,12 +78,81 @@ fn segment_starts(ids: IdAccessor<'_>, len: usize) -> Vec<u32> {
             .into_par_iter()
             .map(|c| {
                 let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(len));
-                (lo..hi)
-                    .filter(|&r| r == 0 || ids.get(r) != ids.get(r - 1))
-                    .map(|r| r as u32)
-                    .collect()
+                let mut starts = Vec::new();
+                // A run that began in the previous chunk is not a new segment.
+                let mut r = if lo > 0 && ids.get(lo) == ids.get(lo - 1) {
+                    ids.run_end(lo, hi)
+                } else {
+                    lo
+                };
+                while r < hi {
+                    starts.push(r as u32);
+                    r = ids.run_end(r, hi);
+                }
+                starts
             })
             .collect()
     });
     chunks.concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use arrow_array::{LargeStringArray, StringArray, StringViewArray};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn check(values: &[&str]) {
+        let naive: Vec<u32> = (0..values.len())
+            .filter(|&r| r == 0 || values[r] != values[r - 1])
+            .map(|r| r as u32)
+            .collect();
+        let utf8 = StringArray::from(values.to_vec());
+        let large = LargeStringArray::from(values.to_vec());
+        let view = StringViewArray::from(values.to_vec());
+        for ids in [
+            IdAccessor::Utf8(&utf8),
+            IdAccessor::Large(&large),
+            IdAccessor::View(&view),
+        ] {
+            assert_eq!(segment_starts(ids, values.len()), naive);
+            let groups = Groups::build(ids, values.len());
+            let mut expected: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (r, v) in values.iter().enumerate() {
+                expected.entry(v).or_default().push(r);
+            }
+            for (g, key) in groups.keys.iter().enumerate() {
+                let key = std::str::from_utf8(key).unwrap();
+                assert_eq!(groups.rows(g).collect::<Vec<_>>(), expected[key]);
+            }
+            assert_eq!(groups.keys.len(), expected.len());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn segments_and_groups_equal_the_naive_scan(
+            runs in prop::collection::vec((prop::sample::select(vec!["ab", "ba", "aa", "a", ""]), 1usize..40), 0..30)
+        ) {
+            let values: Vec<&str> = runs.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).collect();
+            check(&values);
+        }
+    }
+
+    #[test]
+    fn interleaved_ids_that_fool_galloping() {
+        // Rows 0, 1, 2, 4, 8 equal "x": galloping alone would call 0..9 one run.
+        let mut v = vec!["x"; 9];
+        v[3] = "y";
+        v[5] = "y";
+        check(&v);
+        // Long runs across the parallel chunk size.
+        let long: Vec<&str> = (0..200_000)
+            .map(|i| if (i / 70_000) % 2 == 0 { "q1" } else { "q2" })
+            .collect();
+        check(&long);
+    }
 }

@@ -139,6 +139,7 @@ enum SlotState {
 
 impl Sources<'_> {
     /// Find `doc` (hashed `h`) in the table, or the empty slot where it belongs.
+    #[inline(always)]
     fn probe(&self, table: &[Slot], h: u64, doc: &[u8]) -> (usize, bool) {
         let mask = table.len() - 1;
         let mut i = h as usize & mask;
@@ -321,6 +322,7 @@ pub fn evaluate(
             .par_chunks_mut(nm.max(1))
             .zip(queries.par_iter())
             .enumerate()
+            .with_min_len(64)
             .map_init(Scratch::default, |scratch, (i, (out, &(key, rg, qg)))| {
                 let run_rows = rg.into_iter().flat_map(|g| run_groups.rows(g));
                 let qrels_rows = qg.into_iter().flat_map(|g| qrels_groups.rows(g));
