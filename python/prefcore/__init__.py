@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from prefcore import metrics
-from prefcore._prefcore import __version__, get_num_threads
+from prefcore._prefcore import __version__
+from prefcore._prefcore import get_num_threads as _get_num_threads
 from prefcore._prefcore import set_num_threads as _set_num_threads
 
 __all__ = ["__version__", "get_num_threads", "metrics", "set_num_threads"]
@@ -26,3 +27,13 @@ def set_num_threads(n: int) -> None:
     2
     """
     _set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads prefcore computes on.
+
+    >>> import prefcore
+    >>> prefcore.get_num_threads() >= 1
+    True
+    """
+    return _get_num_threads()

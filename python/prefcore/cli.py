@@ -43,6 +43,11 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``prefcore`` command line; returns the exit code (0 ok, 1 error, 2 usage).
+
+    >>> main(["eval", "--run", "missing.run", "--qrels", "missing.qrels"])
+    1
+    """
     parser = argparse.ArgumentParser(
         prog="prefcore", description=prefcore.__doc__.splitlines()[0] if prefcore.__doc__ else None
     )

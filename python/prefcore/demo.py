@@ -14,7 +14,11 @@ ASSISTANT = "\n\nAssistant:"
 
 
 def last_response(transcript: str) -> str:
-    """The final assistant turn of an HH-style transcript."""
+    """The final assistant turn of an HH-style transcript.
+
+    >>> last_response("\\n\\nHuman: hi\\n\\nAssistant: hello\\n\\nHuman: bye\\n\\nAssistant: ciao")
+    'ciao'
+    """
     return transcript.rsplit(ASSISTANT, 1)[-1].strip()
 
 
@@ -23,6 +27,10 @@ def _section(title: str) -> None:
 
 
 def run() -> None:
+    """Load the embedded HH-RLHF pairs and print every metric prefcore has on them.
+
+    Run it as ``prefcore demo`` (or ``make demo`` from a fresh checkout).
+    """
     t0 = time.perf_counter()
     table = load_hh_rlhf()
     chosen = [last_response(t) for t in table.column("chosen").to_pylist()]
