@@ -17,20 +17,19 @@ from prefcore.demo import last_response
 DATA = Path(__file__).parent / "data" / "trec_eval"
 
 
+def eval_args(*extra: str) -> list[str]:
+    return [
+        "eval",
+        "--run",
+        str(DATA / "results.test"),
+        "--qrels",
+        str(DATA / "qrels.test"),
+        *extra,
+    ]
+
+
 def test_eval_prints_trec_eval_summary(capsys) -> None:  # type: ignore[no-untyped-def]
-    code = main(
-        [
-            "eval",
-            "--run",
-            str(DATA / "results.test"),
-            "--qrels",
-            str(DATA / "qrels.test"),
-            "-m",
-            "map",
-            "P.5",
-            "num_rel_ret",
-        ]
-    )
+    code = main(eval_args("-m", "map", "P.5", "num_rel_ret"))
     assert code == 0
     printed = dict(line.split("\t")[::2] for line in capsys.readouterr().out.splitlines())
     # trec_eval's own output for the same files.
@@ -41,18 +40,7 @@ def test_eval_prints_trec_eval_summary(capsys) -> None:  # type: ignore[no-untyp
 
 
 def test_eval_json_and_errors(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    main(
-        [
-            "eval",
-            "--run",
-            str(DATA / "results.test"),
-            "--qrels",
-            str(DATA / "qrels.test"),
-            "-m",
-            "bpref",
-            "--json",
-        ]
-    )
+    main(eval_args("-m", "bpref", "--json"))
     summary = json.loads(capsys.readouterr().out)
     assert list(summary) == ["bpref"]
     assert abs(summary["bpref"] - 0.1981) <= 0.5e-4  # trec_eval's out.test
@@ -60,6 +48,19 @@ def test_eval_json_and_errors(capsys, tmp_path) -> None:  # type: ignore[no-unty
         main(["eval", "--run", str(tmp_path / "missing"), "--qrels", str(DATA / "qrels.test")]) == 1
     )
     assert "prefcore: error:" in capsys.readouterr().err
+
+
+def test_eval_per_query_lines(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(eval_args("-m", "recip_rank", "-q")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = [
+        line.split()
+        for line in (DATA / "out.test.aq").read_text().splitlines()
+        if line.startswith("recip_rank")
+    ]
+    assert [line.split("\t") for line in lines] == [
+        ["recip_rank", qid, value] for _, qid, value in expected
+    ]
 
 
 def test_demo_reports_the_length_heuristic_accuracy() -> None:

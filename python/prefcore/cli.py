@@ -12,28 +12,14 @@ import prefcore
 def _eval(args: argparse.Namespace) -> int:
     from prefcore.metrics import evaluate
 
-    result = evaluate(
-        args.run,
-        args.qrels,
-        args.metrics,
-        per_query=args.per_query,
-        relevance_level=args.relevance_level,
-        complete=args.complete,
-    )
+    inputs = (args.run, args.qrels, args.metrics)
+    options = {"relevance_level": args.relevance_level, "complete": args.complete}
     if args.per_query:
-        for row in result.to_pylist():
+        for row in evaluate(*inputs, per_query=True, **options).to_pylist():
             qid = row.pop("query_id")
             for name, value in row.items():
                 print(f"{name}\t{qid}\t{value:.4f}")
-        summary = evaluate(
-            args.run,
-            args.qrels,
-            args.metrics,
-            relevance_level=args.relevance_level,
-            complete=args.complete,
-        )
-    else:
-        summary = result
+    summary = evaluate(*inputs, **options)
     if args.json:
         print(json.dumps(summary))
     else:

@@ -1,4 +1,4 @@
-//! Time the TREC kernel alone: `cargo run --release --example profile_trec`.
+//! Time the TREC kernel alone: `T=2 cargo run --release --example profile_trec` (T = threads).
 use std::sync::Arc;
 use std::time::Instant;
 

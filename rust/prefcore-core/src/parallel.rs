@@ -67,3 +67,29 @@ pub fn num_threads() -> usize {
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     current().install(f)
 }
+
+/// Fill `rows` row by row in parallel: `fill(scratch, i, row)` writes row `i` (a
+/// `width`-long slice of `values`), with one `S` of reusable buffers per worker. On
+/// failure the error of the lowest row is returned, whatever the thread count.
+pub fn fill_rows<S, F>(values: &mut [f64], width: usize, min_rows: usize, fill: F) -> Result<()>
+where
+    S: Default,
+    F: Fn(&mut S, usize, &mut [f64]) -> Result<()> + Sync,
+{
+    use rayon::prelude::*;
+    let first_error = install(|| {
+        values
+            .par_chunks_mut(width.max(1))
+            .enumerate()
+            .with_min_len(min_rows)
+            .map_init(S::default, |scratch, (i, row)| {
+                fill(scratch, i, row).err().map(|e| (i, e))
+            })
+            .flatten()
+            .min_by_key(|(i, _)| *i)
+    });
+    match first_error {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -27,36 +27,46 @@ fn parse_error(path: &str, line: usize, message: impl Into<String>) -> Error {
     }
 }
 
+/// The non-blank lines of `text` as (1-based line number, whitespace-split fields),
+/// each checked to have `expected` fields (at least, when `at_least`).
+fn records<'t>(
+    text: &'t str,
+    path: &'t str,
+    expected: usize,
+    at_least: bool,
+    layout: &'t str,
+) -> impl Iterator<Item = Result<(usize, Vec<&'t str>)>> + 't {
+    text.lines().enumerate().filter_map(move |(i, line)| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let ok = fields.len() == expected || (at_least && fields.len() > expected);
+        match (fields.is_empty(), ok) {
+            (true, _) => None,
+            (false, true) => Some(Ok((i + 1, fields))),
+            (false, false) => Some(Err(parse_error(
+                path,
+                i + 1,
+                format!(
+                    "expected {expected} fields '{layout}', found {}",
+                    fields.len()
+                ),
+            ))),
+        }
+    })
+}
+
 /// Parse the text of a run file into (query_id, doc_id, score, run_id).
 pub fn parse_run(text: &str, path: &str) -> Result<RecordBatch> {
     let mut query = StringBuilder::new();
     let mut doc = StringBuilder::new();
     let mut score = Float64Builder::new();
     let mut tag = StringBuilder::new();
-    for (i, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.is_empty() {
-            continue;
-        }
-        if fields.len() < 6 {
-            return Err(parse_error(
-                path,
-                i + 1,
-                format!(
-                    "expected 6 fields 'query_id Q0 doc_id rank score run_tag', found {}",
-                    fields.len()
-                ),
-            ));
-        }
+    for record in records(text, path, 6, true, "query_id Q0 doc_id rank score run_tag") {
+        let (line, fields) = record?;
         let s: f64 = fields[4].parse().map_err(|_| {
-            parse_error(
-                path,
-                i + 1,
-                format!("score '{}' is not a number", fields[4]),
-            )
+            parse_error(path, line, format!("score '{}' is not a number", fields[4]))
         })?;
         if s.is_nan() {
-            return Err(parse_error(path, i + 1, "score is NaN"));
+            return Err(parse_error(path, line, "score is NaN"));
         }
         query.append_value(fields[0]);
         doc.append_value(fields[2]);
@@ -85,25 +95,12 @@ pub fn parse_qrels(text: &str, path: &str) -> Result<RecordBatch> {
     let mut query = StringBuilder::new();
     let mut doc = StringBuilder::new();
     let mut rel = Int64Builder::new();
-    for (i, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.is_empty() {
-            continue;
-        }
-        if fields.len() != 4 {
-            return Err(parse_error(
-                path,
-                i + 1,
-                format!(
-                    "expected 4 fields 'query_id iteration doc_id relevance', found {}",
-                    fields.len()
-                ),
-            ));
-        }
+    for record in records(text, path, 4, false, "query_id iteration doc_id relevance") {
+        let (line, fields) = record?;
         let r: i64 = fields[3].parse().map_err(|_| {
             parse_error(
                 path,
-                i + 1,
+                line,
                 format!("relevance '{}' is not an integer", fields[3]),
             )
         })?;

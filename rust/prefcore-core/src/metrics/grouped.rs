@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array};
-use rayon::prelude::*;
 
 use super::ranked::RankedList;
 use super::sort::Sorter;
@@ -269,22 +268,9 @@ pub fn evaluate(
     };
     let nm = metrics.len();
     let mut values = vec![0.0; s.len() * nm];
-    let first_error = parallel::install(|| {
-        values
-            .par_chunks_mut(nm)
-            .enumerate()
-            .with_min_len(256)
-            .map_init(Scratch::default, |scratch, (g, out)| {
-                score_group(g, &s, &l, &plan, scratch, out)
-                    .err()
-                    .map(|e| (g, e))
-            })
-            .flatten()
-            .min_by_key(|(g, _)| *g)
-    });
-    if let Some((_, e)) = first_error {
-        return Err(e);
-    }
+    parallel::fill_rows(&mut values, nm, 256, |scratch: &mut Scratch, g, out| {
+        score_group(g, &s, &l, &plan, scratch, out)
+    })?;
     let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..s.len() as i64));
     Ok(Evaluation::new(metrics.to_vec(), ids, values))
 }

@@ -10,7 +10,6 @@
 //! * A duplicate (query, doc) in the run or in the qrels is an error, as in trec_eval.
 
 use arrow_array::{ArrayRef, StringArray};
-use rayon::prelude::*;
 
 use super::grouping::Groups;
 use super::ranked::{RankedList, UNJUDGED};
@@ -317,26 +316,12 @@ pub fn evaluate(
     };
     let nm = metrics.len();
     let mut values = vec![0.0f64; queries.len() * nm];
-    let first_error = parallel::install(|| {
-        values
-            .par_chunks_mut(nm.max(1))
-            .zip(queries.par_iter())
-            .enumerate()
-            .with_min_len(64)
-            .map_init(Scratch::default, |scratch, (i, (out, &(key, rg, qg)))| {
-                let run_rows = rg.into_iter().flat_map(|g| run_groups.rows(g));
-                let qrels_rows = qg.into_iter().flat_map(|g| qrels_groups.rows(g));
-                sources
-                    .score_query(key, run_rows, qrels_rows, metrics, scratch, out)
-                    .err()
-                    .map(|e| (i, e))
-            })
-            .flatten()
-            .min_by_key(|(i, _)| *i)
-    });
-    if let Some((_, e)) = first_error {
-        return Err(e);
-    }
+    parallel::fill_rows(&mut values, nm, 64, |scratch: &mut Scratch, i, out| {
+        let (key, rg, qg) = queries[i];
+        let run_rows = rg.into_iter().flat_map(|g| run_groups.rows(g));
+        let qrels_rows = qg.into_iter().flat_map(|g| qrels_groups.rows(g));
+        sources.score_query(key, run_rows, qrels_rows, metrics, scratch, out)
+    })?;
     let ids =
         StringArray::from_iter_values(queries.iter().map(|(k, _, _)| String::from_utf8_lossy(k)));
     Ok(Evaluation::new(
