@@ -20,12 +20,13 @@ pub fn score_desc_key(score: f64) -> u64 {
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut h = (bytes.len() as u64).wrapping_mul(K);
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let mut rest = bytes;
+    while rest.len() >= 8 {
+        let (chunk, tail) = rest.split_at(8);
+        let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
         h = (h ^ v).wrapping_mul(K).rotate_left(29);
+        rest = tail;
     }
-    let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);

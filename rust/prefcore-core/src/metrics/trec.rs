@@ -10,6 +10,7 @@
 //! * A duplicate (query, doc) in the run or in the qrels is an error, as in trec_eval.
 
 use arrow_array::{ArrayRef, StringArray};
+use rayon::slice::ParallelSliceMut;
 
 use super::grouping::Groups;
 use super::ranked::{RankedList, UNJUDGED};
@@ -119,21 +120,44 @@ struct Scratch {
     ideal: Vec<f64>,
 }
 
-/// One entry of the per-query id table. `row == 0` marks an empty slot.
+/// One entry of the per-query id table (8 bytes, so the table stays in L1).
+/// `row == 0` marks an empty slot.
 #[derive(Clone, Copy, Default)]
 struct Slot {
-    hash: u64,
+    /// High bits of the id's hash; the low two bits hold the [`SlotState`].
+    tag: u32,
     /// Qrels row + 1 for a judged document, run row + 1 for an unjudged retrieved one.
     row: u32,
-    state: SlotState,
 }
 
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum SlotState {
-    #[default]
-    Judged,
-    JudgedAndRetrieved,
-    Retrieved,
+    Judged = 0,
+    JudgedAndRetrieved = 1,
+    Retrieved = 2,
+}
+
+impl Slot {
+    fn new(h: u64, row: u32, state: SlotState) -> Self {
+        Slot {
+            tag: tag_of(h) | state as u32,
+            row,
+        }
+    }
+
+    fn state(self) -> SlotState {
+        match self.tag & 3 {
+            0 => SlotState::Judged,
+            1 => SlotState::JudgedAndRetrieved,
+            _ => SlotState::Retrieved,
+        }
+    }
+}
+
+/// The hash bits kept in a slot (the low bits already chose the slot).
+#[inline]
+fn tag_of(h: u64) -> u32 {
+    (h >> 32) as u32 & !3
 }
 
 impl Sources<'_> {
@@ -141,14 +165,15 @@ impl Sources<'_> {
     #[inline(always)]
     fn probe(&self, table: &[Slot], h: u64, doc: &[u8]) -> (usize, bool) {
         let mask = table.len() - 1;
+        let tag = tag_of(h);
         let mut i = h as usize & mask;
         loop {
             let slot = table[i];
             if slot.row == 0 {
                 return (i, false);
             }
-            if slot.hash == h {
-                let other = match slot.state {
+            if slot.tag & !3 == tag {
+                let other = match slot.state() {
                     SlotState::Retrieved => self.run_doc.get(slot.row as usize - 1),
                     _ => self.qrels_doc.get(slot.row as usize - 1),
                 };
@@ -188,11 +213,7 @@ impl Sources<'_> {
             if found {
                 return Err(duplicate_error(self.qrels_doc_name, query, doc));
             }
-            s.table[i] = Slot {
-                hash: h,
-                row: r as u32 + 1,
-                state: SlotState::Judged,
-            };
+            s.table[i] = Slot::new(h, r as u32 + 1, SlotState::Judged);
             if self.rel[r] >= 0 {
                 s.ideal.push(self.rel[r] as f64);
             }
@@ -206,14 +227,10 @@ impl Sources<'_> {
             let h = hash_bytes(doc);
             let (at, found) = self.probe(&s.table, h, doc);
             let rel = if !found {
-                s.table[at] = Slot {
-                    hash: h,
-                    row: row + 1,
-                    state: SlotState::Retrieved,
-                };
+                s.table[at] = Slot::new(h, row + 1, SlotState::Retrieved);
                 UNJUDGED
-            } else if s.table[at].state == SlotState::Judged {
-                s.table[at].state = SlotState::JudgedAndRetrieved;
+            } else if s.table[at].state() == SlotState::Judged {
+                s.table[at] = Slot::new(h, s.table[at].row, SlotState::JudgedAndRetrieved);
                 let r = self.rel[s.table[at].row as usize - 1];
                 if r >= 0 {
                     r as f64
@@ -256,6 +273,24 @@ impl Sources<'_> {
     }
 }
 
+/// The first 8 bytes of an id, big-endian: comparing these is comparing the bytes.
+fn id_prefix(id: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = id.len().min(8);
+    buf[..n].copy_from_slice(&id[..n]);
+    u64::from_be_bytes(buf)
+}
+
+/// Sort by id (byte order) in parallel, comparing cached 8-byte prefixes first.
+fn sort_by_id<T: Send>(items: &mut Vec<(&[u8], T, T)>) {
+    let mut keyed: Vec<(u64, (&[u8], T, T))> =
+        items.drain(..).map(|it| (id_prefix(it.0), it)).collect();
+    parallel::install(|| {
+        keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1 .0.cmp(b.1 .0)))
+    });
+    items.extend(keyed.into_iter().map(|(_, it)| it));
+}
+
 /// Evaluate `run` against `qrels`; one row of values per query, sorted by query id.
 pub fn evaluate(
     run: &RunColumns,
@@ -277,8 +312,12 @@ pub fn evaluate(
     let qrels_doc = Ids::new(qrels.doc.name, qrels.doc.array)?;
     let rel = relevance_i64(qrels.relevance.name, qrels.relevance.array, true)?;
 
-    let run_groups = Groups::build(run_query.accessor(), run_query.len());
-    let qrels_groups = Groups::build(qrels_query.accessor(), qrels_query.len());
+    let (run_groups, qrels_groups) = parallel::install(|| {
+        rayon::join(
+            || Groups::build(run_query.accessor(), run_query.len()),
+            || Groups::build(qrels_query.accessor(), qrels_query.len()),
+        )
+    });
 
     // The evaluated queries: (id, group in run, group in qrels), sorted by id.
     let mut queries: Vec<(&[u8], Option<usize>, Option<usize>)> = run_groups
@@ -297,7 +336,7 @@ pub fn evaluate(
             }
         }
     }
-    queries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    sort_by_id(&mut queries);
     if queries.is_empty() {
         return Err(Error::argument(format!(
             "no query id of the run ('{}') is in the qrels ('{}'): nothing to evaluate",
