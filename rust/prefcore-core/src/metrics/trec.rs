@@ -281,10 +281,12 @@ fn id_prefix(id: &[u8]) -> u64 {
     u64::from_be_bytes(buf)
 }
 
+/// An evaluated query: its id, its group in the run and in the qrels (if any).
+type Query<'a> = (&'a [u8], Option<usize>, Option<usize>);
+
 /// Sort by id (byte order) in parallel, comparing cached 8-byte prefixes first.
-fn sort_by_id<T: Send>(items: &mut Vec<(&[u8], T, T)>) {
-    let mut keyed: Vec<(u64, (&[u8], T, T))> =
-        items.drain(..).map(|it| (id_prefix(it.0), it)).collect();
+fn sort_by_id(items: &mut Vec<Query<'_>>) {
+    let mut keyed: Vec<(u64, Query)> = items.drain(..).map(|it| (id_prefix(it.0), it)).collect();
     parallel::install(|| {
         keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1 .0.cmp(b.1 .0)))
     });
@@ -320,7 +322,7 @@ pub fn evaluate(
     });
 
     // The evaluated queries: (id, group in run, group in qrels), sorted by id.
-    let mut queries: Vec<(&[u8], Option<usize>, Option<usize>)> = run_groups
+    let mut queries: Vec<Query> = run_groups
         .keys
         .iter()
         .enumerate()
