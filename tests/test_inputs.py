@@ -105,3 +105,14 @@ def test_pairwise_accuracy_accepts_arrays_of_any_kind() -> None:
     assert pairwise_accuracy(pl.Series(c), pl.Series(r)).accuracy == want
     assert pairwise_accuracy(pa.chunked_array([c[:1], c[1:]]), pa.array(r)).accuracy == want
     assert want == pytest.approx(2 / 3)
+
+
+def test_per_query_rows_are_in_byte_order_of_long_ids() -> None:
+    """Ids sharing a long prefix (the sort compares 8-byte prefixes first)."""
+    ids = [f"query-with-long-prefix-{i}" for i in (10, 2, 33, 1, 200)] + ["q", "query-"]
+    run = {"query_id": ids, "doc_id": ["d"] * len(ids), "score": [1.0] * len(ids)}
+    qrels = {"query_id": ids, "doc_id": ["d"] * len(ids), "relevance": list(range(len(ids)))}
+    table = evaluate(run, qrels, "num_rel", per_query=True)
+    assert table.column("query_id").to_pylist() == sorted(ids)
+    by_id = dict(zip(table.column("query_id").to_pylist(), table.column("num_rel").to_pylist()))
+    assert by_id == {q: float(r >= 1) for q, r in zip(ids, range(len(ids)))}
