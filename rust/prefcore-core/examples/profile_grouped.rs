@@ -9,7 +9,10 @@ use prefcore_core::metrics::grouped::{self, GroupedOptions, Ties};
 use prefcore_core::metrics::parse_metrics;
 
 fn main() {
-    let (ng, n) = (40_000usize, 100i32);
+    let ng: usize = std::env::var("N")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(40_000);
+    let n = 100i32;
     let mut x: u64 = 1;
     let mut next = || {
         x = x
@@ -40,7 +43,7 @@ fn main() {
         ties: Ties::Stable,
         relevance_level: 1.0,
     };
-    for _ in 0..5 {
+    for _ in 0..std::env::var("R").map(|v| v.parse().unwrap()).unwrap_or(5) {
         let t = Instant::now();
         let e = grouped::evaluate(("s", &s), ("l", &l), &metrics, options).unwrap();
         println!(

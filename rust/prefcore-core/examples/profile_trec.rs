@@ -6,7 +6,10 @@ use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use prefcore_core::metrics::{parse_metrics, trec};
 
 fn main() {
-    let (nq, nd) = (100_000usize, 100usize);
+    let nq: usize = std::env::var("N")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(100_000);
+    let nd = 100usize;
     let mut q = Vec::new();
     let mut d = Vec::new();
     let mut s = Vec::new();
@@ -42,7 +45,7 @@ fn main() {
         std::env::var("T").map(|t| t.parse().unwrap()).unwrap_or(1),
     )
     .unwrap();
-    for _ in 0..3 {
+    for _ in 0..std::env::var("R").map(|v| v.parse().unwrap()).unwrap_or(3) {
         let t = Instant::now();
         let e = trec::evaluate(
             &trec::RunColumns {

@@ -82,8 +82,9 @@ impl Sorter {
         for b in 0..n {
             self.counts[b + 1] += self.counts[b];
         }
-        self.buf.clear();
-        self.buf.resize(n, (0, 0));
+        // Every slot is overwritten below: only grow, never re-zero.
+        self.buf.resize(n.max(self.buf.len()), (0, 0));
+        self.buf.truncate(n);
         for (&it, &b) in items.iter().zip(&self.bucket_of) {
             let at = &mut self.counts[b as usize];
             self.buf[*at as usize] = it;
