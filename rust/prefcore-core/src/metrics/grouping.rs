@@ -62,11 +62,9 @@ impl<'a> Groups<'a> {
         }
     }
 
-    /// Rows of group `g`, in table order.
-    pub fn rows(&self, g: usize) -> impl Iterator<Item = usize> + Clone + '_ {
-        self.segments[self.seg_offsets[g]..self.seg_offsets[g + 1]]
-            .iter()
-            .flat_map(|&(s, e)| s as usize..e as usize)
+    /// The row ranges `start..end` of group `g`, in table order (usually just one).
+    pub fn segments(&self, g: usize) -> &[(u32, u32)] {
+        &self.segments[self.seg_offsets[g]..self.seg_offsets[g + 1]]
     }
 }
 
@@ -126,7 +124,12 @@ mod tests {
             }
             for (g, key) in groups.keys.iter().enumerate() {
                 let key = std::str::from_utf8(key).unwrap();
-                assert_eq!(groups.rows(g).collect::<Vec<_>>(), expected[key]);
+                let rows: Vec<usize> = groups
+                    .segments(g)
+                    .iter()
+                    .flat_map(|&(s, e)| s as usize..e as usize)
+                    .collect();
+                assert_eq!(rows, expected[key]);
             }
             assert_eq!(groups.keys.len(), expected.len());
         }

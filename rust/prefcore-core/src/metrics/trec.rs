@@ -189,21 +189,24 @@ impl Sources<'_> {
     fn score_query(
         &self,
         query: &[u8],
-        run_rows: impl Iterator<Item = usize>,
-        qrels_rows: impl Iterator<Item = usize> + Clone,
+        run_segments: &[(u32, u32)],
+        qrels_segments: &[(u32, u32)],
         metrics: &[MetricSpec],
         s: &mut Scratch,
         out: &mut [f64],
     ) -> Result<()> {
         let run_doc = self.run_doc;
         s.rows.clear();
-        s.rows.extend(run_rows.map(|r| r as u32));
+        for &(start, end) in run_segments {
+            s.rows.extend(start..end);
+        }
         s.ideal.clear();
         // The judged documents go into the table first (a duplicate is an error) ...
-        let qrels_rows: Vec<usize> = qrels_rows.collect();
-        let capacity = (2 * (s.rows.len() + qrels_rows.len()))
-            .next_power_of_two()
-            .max(16);
+        let judged: usize = qrels_segments.iter().map(|&(a, b)| (b - a) as usize).sum();
+        let qrels_rows = qrels_segments
+            .iter()
+            .flat_map(|&(a, b)| a as usize..b as usize);
+        let capacity = (2 * (s.rows.len() + judged)).next_power_of_two().max(16);
         s.table.clear();
         s.table.resize(capacity, Slot::default());
         for r in qrels_rows {
@@ -359,9 +362,9 @@ pub fn evaluate(
     let mut values = vec![0.0f64; queries.len() * nm];
     parallel::fill_rows(&mut values, nm, 64, |scratch: &mut Scratch, i, out| {
         let (key, rg, qg) = queries[i];
-        let run_rows = rg.into_iter().flat_map(|g| run_groups.rows(g));
-        let qrels_rows = qg.into_iter().flat_map(|g| qrels_groups.rows(g));
-        sources.score_query(key, run_rows, qrels_rows, metrics, scratch, out)
+        let run_segments = rg.map_or(&[][..], |g| run_groups.segments(g));
+        let qrels_segments = qg.map_or(&[][..], |g| qrels_groups.segments(g));
+        sources.score_query(key, run_segments, qrels_segments, metrics, scratch, out)
     })?;
     let ids =
         StringArray::from_iter_values(queries.iter().map(|(k, _, _)| String::from_utf8_lossy(k)));
