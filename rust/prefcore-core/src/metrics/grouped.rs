@@ -157,14 +157,18 @@ fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
     if depth == 0 {
         return;
     }
-    const LEVELS: usize = 16;
+    const LEVELS: usize = 16; // a power of two: the grade is read with a bit mask
+    const _: () = assert!(LEVELS.is_power_of_two());
     let mut counts = [0u32; LEVELS];
-    // Labels are >= 0 here; `as usize` truncates, so equality means a whole number.
+    // Labels are >= 0 and not NaN here. Adding 2^52 rounds a label below 2^52 to an
+    // integer held in the low mantissa bits: it was whole iff subtracting gives it back
+    // (cheaper than a saturating float-to-int cast per label).
+    const ROUND: f64 = 4_503_599_627_370_496.0;
     let small_grades = labels.iter().all(|&l| {
-        let grade = l as usize;
-        let whole = grade < LEVELS && grade as f64 == l;
+        let t = l + ROUND;
+        let whole = l < LEVELS as f64 && t - ROUND == l;
         if whole {
-            counts[grade] += 1;
+            counts[(t.to_bits() & (LEVELS as u64 - 1)) as usize] += 1;
         }
         whole
     });
