@@ -278,3 +278,26 @@ pub fn evaluate(
     let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..s.len() as i64));
     Ok(Evaluation::new(metrics.to_vec(), ids, values))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ideal_ranking_counts_whole_grades_and_sorts_the_rest() {
+        for labels in [
+            vec![0.0f64, 3.0, 1.0, 3.0, 15.0, -0.0],
+            vec![0.5, 3.0, 2.25, 1.0],
+            vec![16.0, 1.0, 1e300, 0.0],
+        ] {
+            for depth in 0..=labels.len() {
+                let mut expected = labels.clone();
+                expected.sort_by(|a, b| b.total_cmp(a));
+                expected.truncate(depth);
+                let mut got = Vec::new();
+                ideal_ranking(&labels, depth, &mut got);
+                assert_eq!(got, expected, "{labels:?} depth {depth}");
+            }
+        }
+    }
+}
