@@ -147,7 +147,7 @@ def test_grouped_empty_group_scores_zero() -> None:
 def test_average_ties_rejected_for_nonlinear_metrics() -> None:
     with pytest.raises(ValueError, match="ties='average' is defined for metrics linear"):
         evaluate_grouped([[1.0]], [[1]], "map", ties="average")
-    with pytest.raises(ValueError, match="ties must be 'stable' or 'average'"):
+    with pytest.raises(ValueError, match="ties must be one of 'stable', 'average'; not 'random'"):
         evaluate_grouped([[1.0]], [[1]], "ndcg", ties="random")  # type: ignore[arg-type]
 
 
@@ -164,7 +164,7 @@ def test_preference_errors() -> None:
         compare([1.0], [0.0])
     with pytest.raises(ValueError, match="must be paired"):
         compare([1.0, 2.0], [0.0])
-    with pytest.raises(ValueError, match="variant must be 'b' or 'c'"):
+    with pytest.raises(ValueError, match="variant must be one of 'b', 'c'; not 'a'"):
         kendall_tau([1, 2], [1, 2], variant="a")  # type: ignore[arg-type]
 
 

@@ -8,9 +8,12 @@ __all__ = [
     "calibration",
     "compare",
     "correlation",
+    "degenerate_pairs",
     "evaluate_grouped",
     "evaluate_trec",
+    "exact",
     "get_num_threads",
+    "normalize",
     "pairwise_accuracy",
     "read_trec_qrels",
     "read_trec_run",
@@ -47,3 +50,13 @@ def read_trec_run(path: str) -> pa.Table: ...
 def read_trec_qrels(path: str) -> pa.Table: ...
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
+
+_NormalizeArgs = tuple[bool, str, bool, bool, bool] | None
+
+def normalize(texts: Any, options: _NormalizeArgs) -> pa.Array: ...
+def exact(
+    table: Any, columns: list[str], options: _NormalizeArgs, keep: str
+) -> tuple[pa.Int64Array, pa.Int64Array, int]: ...
+def degenerate_pairs(
+    table: Any, chosen: str, rejected: str, options: _NormalizeArgs
+) -> pa.StringArray: ...

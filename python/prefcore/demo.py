@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from prefcore import metrics
+from prefcore import dedup, metrics
 from prefcore.data import load_hh_rlhf
 
 ASSISTANT = "\n\nAssistant:"
@@ -50,6 +50,19 @@ def run() -> None:
     )
     identical = sum(c == r for c, r in zip(chosen, rejected))
     print(f"  pairs whose final responses are identical: {identical}")
+
+    _section("Dedup (exact, after NFKC + lowercase + whitespace normalisation)")
+    # The prompt is the transcript before the final assistant turn.
+    prompts = pa.array([t.rsplit(ASSISTANT, 1)[0] for t in table.column("chosen").to_pylist()])
+    pairs = table.append_column("prompt", prompts)
+    for what, columns in (("prompts", ["prompt"]), ("pairs", ["prompt", "chosen", "rejected"])):
+        found = dedup.exact(pairs, columns)
+        print(
+            f"  repeated {what:7s}: {found.stats['removed']} duplicate rows, "
+            f"{found.stats['clusters']} distinct"
+        )
+    degenerate = dedup.degenerate_pairs(pairs)
+    print(f"  degenerate pairs: {degenerate.stats['removed']} {degenerate.stats['by_reason']}")
 
     _section("Reward-model accuracy of a length scorer (RewardBench rule: chosen > rejected)")
     for name, sign in (("longer is better", 1.0), ("shorter is better", -1.0)):

@@ -82,3 +82,25 @@ impl Error {
         Error::InvalidArgument(message.into())
     }
 }
+
+/// `FromStr` for an option enum, from the spellings each variant accepts; an unknown
+/// spelling is an [`Error::InvalidArgument`] listing the accepted ones.
+#[macro_export]
+macro_rules! parse_option {
+    ($ty:ty, $what:literal, { $($($s:literal)|+ => $v:expr),+ $(,)? }) => {
+        impl std::str::FromStr for $ty {
+            type Err = $crate::error::Error;
+            fn from_str(s: &str) -> $crate::error::Result<Self> {
+                match s {
+                    $($($s)|+ => Ok($v),)+
+                    _ => {
+                        let accepted = [$($(concat!("'", $s, "'")),+),+].join(", ");
+                        Err($crate::error::Error::argument(format!(
+                            "{} must be one of {}; not '{}'", $what, accepted, s
+                        )))
+                    }
+                }
+            }
+        }
+    };
+}

@@ -3,6 +3,7 @@
 //! arguments, releases the GIL and maps [`Error`] to Python exceptions.
 
 pub mod columns;
+pub mod dedup;
 pub mod error;
 pub mod io;
 pub mod keys;

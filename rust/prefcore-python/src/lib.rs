@@ -2,6 +2,7 @@
 //! mapping only: every algorithm lives in `prefcore-core`.
 
 mod convert;
+mod dedup;
 mod errors;
 mod metrics;
 
@@ -20,5 +21,8 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::read_trec_qrels, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::exact, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::degenerate_pairs, m)?)?;
     Ok(())
 }

@@ -13,18 +13,10 @@ pub enum TauVariant {
     C,
 }
 
-impl std::str::FromStr for TauVariant {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "b" => Ok(TauVariant::B),
-            "c" => Ok(TauVariant::C),
-            _ => Err(Error::argument(format!(
-                "variant must be 'b' or 'c', not '{s}'"
-            ))),
-        }
-    }
-}
+crate::parse_option!(TauVariant, "variant", {
+    "b" => TauVariant::B,
+    "c" => TauVariant::C,
+});
 
 /// Σ t(t−1)/2 over runs of equal values in a sorted slice.
 fn tied_pairs_sorted<T: PartialEq>(v: &[T]) -> u64 {

@@ -28,18 +28,10 @@ pub enum Ties {
     Average,
 }
 
-impl std::str::FromStr for Ties {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "stable" => Ok(Ties::Stable),
-            "average" => Ok(Ties::Average),
-            _ => Err(Error::argument(format!(
-                "ties must be 'stable' or 'average', not '{s}'"
-            ))),
-        }
-    }
-}
+crate::parse_option!(Ties, "ties", {
+    "stable" => Ties::Stable,
+    "average" => Ties::Average,
+});
 
 /// Options of [`evaluate`].
 #[derive(Clone, Copy, Debug)]

@@ -14,19 +14,11 @@ pub enum TiePolicy {
     Drop,
 }
 
-impl std::str::FromStr for TiePolicy {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "wrong" => Ok(TiePolicy::Wrong),
-            "half" => Ok(TiePolicy::Half),
-            "drop" => Ok(TiePolicy::Drop),
-            _ => Err(Error::argument(format!(
-                "ties must be 'wrong', 'half' or 'drop', not '{s}'"
-            ))),
-        }
-    }
-}
+crate::parse_option!(TiePolicy, "ties", {
+    "wrong" => TiePolicy::Wrong,
+    "half" => TiePolicy::Half,
+    "drop" => TiePolicy::Drop,
+});
 
 /// Counts of one subset (or of everything).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -20,19 +20,11 @@ pub enum Test {
     Bootstrap,
 }
 
-impl std::str::FromStr for Test {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "t" | "student" => Ok(Test::T),
-            "randomization" | "permutation" | "fisher" => Ok(Test::Randomization),
-            "bootstrap" => Ok(Test::Bootstrap),
-            _ => Err(Error::argument(format!(
-                "test must be 't', 'randomization' or 'bootstrap', not '{s}'"
-            ))),
-        }
-    }
-}
+crate::parse_option!(Test, "test", {
+    "t" | "student" => Test::T,
+    "randomization" | "permutation" | "fisher" => Test::Randomization,
+    "bootstrap" => Test::Bootstrap,
+});
 
 /// The outcome of [`compare`].
 #[derive(Clone, Debug)]

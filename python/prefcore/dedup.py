@@ -1,0 +1,172 @@
+"""Dedup of preference data, computed in Rust: one text normaliser, exact duplicates of
+column tuples, and degenerate pairs. Every function reports on every row (a
+:class:`DedupResult`); nothing is dropped until you call ``result.apply(table)``.
+
+Near-duplicate (MinHash-LSH) dedup and decontamination come next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore import _prefcore
+from prefcore._arrow import as_array, as_table
+
+__all__ = ["DedupResult", "Normalization", "degenerate_pairs", "exact", "normalize"]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How texts are normalised before they are compared, in this order: Unicode
+    normalisation (``unicode``: "NFKC", "NFC", "NFKD", "NFD" or None), lowercasing
+    (full Unicode case mapping), dropping punctuation (Unicode categories P*), mapping
+    decimal digits to ``0``, collapsing whitespace runs to one space and trimming."""
+
+    lowercase: bool = True
+    unicode: str | None = "NFKC"
+    collapse_whitespace: bool = True
+    strip_punctuation: bool = False
+    digits_to_zero: bool = False
+
+    def _args(self) -> tuple[bool, str, bool, bool, bool]:
+        return (
+            self.lowercase,
+            self.unicode or "None",
+            self.collapse_whitespace,
+            self.strip_punctuation,
+            self.digits_to_zero,
+        )
+
+
+NormalizeArg = Union[Normalization, None]
+
+
+def _options(normalize: NormalizeArg) -> tuple[bool, str, bool, bool, bool] | None:
+    if normalize is None:
+        return None
+    if not isinstance(normalize, Normalization):
+        raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
+    return normalize._args()
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """The verdict on every input row, in input order.
+
+    ``keep``: whether the row survives; ``cluster_id``: rows in one duplicate cluster
+    share it (numbered by first appearance); ``representative``: the row kept for the
+    row's cluster; ``reason``: why a row goes (null for kept rows); ``stats``: counts.
+    """
+
+    keep: pa.BooleanArray
+    cluster_id: pa.Int64Array
+    representative: pa.Int64Array
+    reason: pa.StringArray
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, table: Any) -> pa.Table:
+        """The rows of ``table`` that are kept, in their order.
+
+        >>> r = exact({"prompt": ["a", "A", "b"]})
+        >>> r.apply({"prompt": ["a", "A", "b"]}).column("prompt").to_pylist()
+        ['a', 'b']
+        """
+        t = pa.table(as_table(table, "table"))
+        if t.num_rows != len(self.keep):
+            raise ValueError(
+                f"the table has {t.num_rows} rows; this result is for {len(self.keep)}"
+            )
+        return t.filter(self.keep)
+
+
+def normalize(
+    texts: Any,
+    *,
+    lowercase: bool = True,
+    unicode: str | None = "NFKC",
+    collapse_whitespace: bool = True,
+    strip_punctuation: bool = False,
+    digits_to_zero: bool = False,
+) -> pa.Array:
+    """Normalise texts (strings, or conversations as lists of ``{role, content}``,
+    rendered one ``role: content`` line per message) with the normaliser every dedup
+    function uses. Nulls are an error.
+
+    >>> normalize(["  \\uff28ello,\\tWORLD  ", "Call 911!"], strip_punctuation=True,
+    ...           digits_to_zero=True).to_pylist()
+    ['hello world', 'call 000']
+    """
+    options = Normalization(
+        lowercase, unicode, collapse_whitespace, strip_punctuation, digits_to_zero
+    )
+    return _prefcore.normalize(as_array(texts, "texts"), options._args())
+
+
+def exact(
+    table: Any,
+    columns: str | Sequence[str] = ("prompt",),
+    *,
+    normalize: NormalizeArg = Normalization(),
+    keep: Literal["first", "last"] = "first",
+) -> DedupResult:
+    """Exact duplicates of the tuple of (normalised) ``columns``; e.g.
+    ``columns=("prompt", "chosen", "rejected")`` finds repeated pairs.
+
+    Rows are hashed to 128 bits (xxh3) over their normalised values, each prefixed by
+    its length; rows with equal hashes are then compared value by value before they
+    are merged, so a hash collision can cost time but never merges different rows.
+    ``keep`` picks the first or the last row of each cluster. ``normalize=None``
+    compares the raw values.
+
+    >>> r = exact({"prompt": ["Hi there", "hi  there", "Bye"]})
+    >>> r.keep.to_pylist(), r.cluster_id.to_pylist(), r.stats["removed"]
+    ([True, False, True], [0, 0, 1], 1)
+    """
+    names = [columns] if isinstance(columns, str) else list(columns)
+    cluster_id, representative, clusters = _prefcore.exact(
+        as_table(table, "table"), names, _options(normalize), keep
+    )
+    rows = len(cluster_id)
+    keep_mask = pc.equal(representative, pa.array(range(rows), pa.int64()))
+    removed = rows - clusters
+    reason = pc.if_else(keep_mask, pa.scalar(None, pa.string()), pa.scalar("exact_duplicate"))
+    stats = {
+        "rows": rows,
+        "clusters": clusters,
+        "removed": removed,
+        "by_reason": {"exact_duplicate": removed},
+    }
+    return DedupResult(keep_mask, cluster_id, representative, reason, stats)
+
+
+def degenerate_pairs(
+    table: Any,
+    chosen: str = "chosen",
+    rejected: str = "rejected",
+    *,
+    normalize: NormalizeArg = Normalization(),
+) -> DedupResult:
+    """Pairs that cannot teach a preference: chosen equal to rejected after
+    normalisation (``identical``), or either side empty (``empty_chosen``,
+    ``empty_rejected``, ``both_empty``). Each row is its own cluster.
+
+    >>> r = degenerate_pairs({"chosen": ["Yes.", "", "a"], "rejected": ["yes.", "b", "c"]})
+    >>> r.reason.to_pylist(), r.stats["by_reason"]
+    (['identical', 'empty_chosen', None], {'identical': 1, 'empty_chosen': 1})
+    """
+    reason = _prefcore.degenerate_pairs(
+        as_table(table, "table"), chosen, rejected, _options(normalize)
+    )
+    rows = len(reason)
+    index = pa.array(range(rows), pa.int64())
+    keep_mask = pc.is_null(reason)
+    counts = pc.value_counts(reason.drop_null()).to_pylist()
+    by_reason = {c["values"]: c["counts"] for c in counts}
+    removed = sum(by_reason.values())
+    stats = {"rows": rows, "clusters": rows, "removed": removed, "by_reason": by_reason}
+    return DedupResult(keep_mask, index, index, reason, stats)

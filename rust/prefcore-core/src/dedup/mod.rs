@@ -1,0 +1,12 @@
+//! Dedup of preference data: one normaliser, exact duplicates of column tuples,
+//! and degenerate pairs. Every function reports per row; nothing is dropped here.
+
+pub mod degenerate;
+pub mod exact;
+pub mod normalize;
+pub mod text;
+
+pub use degenerate::{degenerate_pairs, Degenerate};
+pub use exact::{exact, Clusters, Keep};
+pub use normalize::{Normalizer, UnicodeForm};
+pub use text::TextColumn;

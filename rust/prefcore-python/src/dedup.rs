@@ -1,0 +1,122 @@
+//! Bindings of `prefcore_core::dedup`.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array, LargeStringArray, StringArray};
+use prefcore_core::dedup::{self, Keep, Normalizer, TextColumn};
+use prefcore_core::parallel;
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyArray;
+use pyo3_arrow::{PyArray, PyTable};
+use rayon::prelude::*;
+
+use crate::convert::{array, Table};
+use crate::errors::{compute, to_py};
+
+/// Normaliser options as Python passes them: (lowercase, unicode, collapse_whitespace,
+/// strip_punctuation, digits_to_zero), or None for no normalisation.
+pub type NormalizeArgs = Option<(bool, String, bool, bool, bool)>;
+
+fn normalizer(args: NormalizeArgs) -> PyResult<Option<Normalizer>> {
+    args.map(
+        |(lowercase, unicode, collapse_whitespace, strip_punctuation, digits_to_zero)| {
+            Ok(Normalizer {
+                lowercase,
+                unicode: unicode.parse().map_err(to_py)?,
+                collapse_whitespace,
+                strip_punctuation,
+                digits_to_zero,
+            })
+        },
+    )
+    .transpose()
+}
+
+/// An Arrow array as a `pyarrow.Array` (through the PyCapsule interface, no copy).
+fn to_py_array(py: Python<'_>, a: ArrayRef) -> PyResult<Bound<'_, PyAny>> {
+    let exported = PyArray::from_array_ref(a).into_pyobject(py)?;
+    py.import("pyarrow")?.getattr("array")?.call1((exported,))
+}
+
+#[pyfunction]
+#[pyo3(signature = (texts, options))]
+pub fn normalize<'py>(
+    py: Python<'py>,
+    texts: AnyArray,
+    options: NormalizeArgs,
+) -> PyResult<Bound<'py, PyAny>> {
+    let texts = array(texts, "texts")?;
+    let n = normalizer(options)?.unwrap_or_default();
+    let out = compute(py, || {
+        let column = TextColumn::new("texts", &texts)?;
+        let reader = column.reader();
+        let values: Vec<String> = parallel::install(|| {
+            (0..column.len())
+                .into_par_iter()
+                .map_init(String::new, |buf, row| n.normalize(reader.get(row, buf)))
+                .collect()
+        });
+        // i32 offsets unless the text outgrows them.
+        let total: usize = values.iter().map(String::len).sum();
+        let out: ArrayRef = if total < i32::MAX as usize {
+            Arc::new(StringArray::from(values))
+        } else {
+            Arc::new(LargeStringArray::from(values))
+        };
+        Ok(out)
+    })?;
+    to_py_array(py, out)
+}
+
+/// Returns (cluster_id, representative, number of clusters).
+#[pyfunction]
+#[pyo3(signature = (table, columns, options, keep))]
+pub fn exact<'py>(
+    py: Python<'py>,
+    table: PyTable,
+    columns: Vec<String>,
+    options: NormalizeArgs,
+    keep: &str,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize)> {
+    let table = Table::new(table);
+    let arrays = columns
+        .iter()
+        .map(|c| table.column(c))
+        .collect::<PyResult<Vec<_>>>()?;
+    let n = normalizer(options)?;
+    let keep: Keep = keep.parse().map_err(to_py)?;
+    let clusters = compute(py, || {
+        let cols = columns
+            .iter()
+            .zip(&arrays)
+            .map(|(name, a)| TextColumn::new(name, a))
+            .collect::<prefcore_core::Result<Vec<_>>>()?;
+        dedup::exact(&cols, n.as_ref(), keep)
+    })?;
+    Ok((
+        to_py_array(py, Arc::new(Int64Array::from(clusters.cluster_id)))?,
+        to_py_array(py, Arc::new(Int64Array::from(clusters.representative)))?,
+        clusters.num_clusters,
+    ))
+}
+
+/// Returns the reason per row (null for a usable pair).
+#[pyfunction]
+#[pyo3(signature = (table, chosen, rejected, options))]
+pub fn degenerate_pairs<'py>(
+    py: Python<'py>,
+    table: PyTable,
+    chosen: &str,
+    rejected: &str,
+    options: NormalizeArgs,
+) -> PyResult<Bound<'py, PyAny>> {
+    let table = Table::new(table);
+    let (c, r) = (table.column(chosen)?, table.column(rejected)?);
+    let n = normalizer(options)?;
+    let reasons = compute(py, || {
+        let (c, r) = (TextColumn::new(chosen, &c)?, TextColumn::new(rejected, &r)?);
+        dedup::degenerate_pairs(&c, &r, n.as_ref())
+    })?;
+    let out: StringArray = reasons.iter().map(|r| r.map(|r| r.as_str())).collect();
+    to_py_array(py, Arc::new(out))
+}
