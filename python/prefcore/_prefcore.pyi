@@ -18,6 +18,7 @@ __all__ = [
     "read_trec_qrels",
     "read_trec_run",
     "set_num_threads",
+    "signatures",
 ]
 __version__: str
 
@@ -60,3 +61,12 @@ def exact(
 def degenerate_pairs(
     table: Any, chosen: str, rejected: str, options: _NormalizeArgs
 ) -> pa.StringArray: ...
+def signatures(
+    texts: Any,
+    options: _NormalizeArgs,
+    *,
+    num_perm: int,
+    ngram: int,
+    tokenizer: str,
+    seed: int,
+) -> pa.UInt64Array: ...

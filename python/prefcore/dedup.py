@@ -11,13 +11,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_table
 
-__all__ = ["DedupResult", "Normalization", "degenerate_pairs", "exact", "normalize"]
+__all__ = [
+    "DedupResult",
+    "Normalization",
+    "degenerate_pairs",
+    "exact",
+    "jaccard_estimate",
+    "normalize",
+    "signatures",
+]
 
 
 @dataclass(frozen=True)
@@ -170,3 +179,51 @@ def degenerate_pairs(
     removed = sum(by_reason.values())
     stats = {"rows": rows, "clusters": rows, "removed": removed, "by_reason": by_reason}
     return DedupResult(keep_mask, index, index, reason, stats)
+
+
+def signatures(
+    texts: Any,
+    *,
+    num_perm: int = 128,
+    ngram: int = 5,
+    tokenizer: Literal["word", "char"] = "word",
+    seed: int = 1,
+    normalize: NormalizeArg = Normalization(),
+) -> np.ndarray:
+    """MinHash signatures of texts, shape ``[n, num_perm]``, dtype uint64.
+
+    Texts are normalised, cut into word (or character) ``ngram`` shingles, each
+    shingle hashed to 64 bits, and permutation i maps a hash h to
+    ``(a_i * h + b_i) mod (2**61 - 1)`` with (a_i, b_i) drawn from ``seed``; slot i is
+    the minimum over the shingles (datasketch's scheme, with 64-bit shingle hashes).
+    A text shorter than ``ngram`` is one shingle; an empty text has no shingles and a
+    signature of all ``2**64 - 1``. The fraction of equal slots between two signatures
+    estimates the Jaccard similarity of their shingle sets (:func:`jaccard_estimate`).
+
+    >>> s = signatures(["the cat sat on the mat", "the cat sat on the hat", "dogs"],
+    ...                ngram=2, num_perm=256)
+    >>> s.shape, s.dtype
+    ((3, 256), dtype('uint64'))
+    >>> 0.4 < jaccard_estimate(s[0], s[1]) < 0.9, jaccard_estimate(s[0], s[2])
+    (True, 0.0)
+    """
+    flat = _prefcore.signatures(
+        as_array(texts, "texts"),
+        _options(normalize),
+        num_perm=num_perm,
+        ngram=ngram,
+        tokenizer=tokenizer,
+        seed=seed,
+    )
+    values: np.ndarray = flat.to_numpy(zero_copy_only=True)
+    return values.reshape(-1, num_perm)
+
+
+def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of equal slots of two MinHash signatures (for two 2-D arrays of
+    equal shape: the mean of the row-by-row estimates).
+
+    >>> jaccard_estimate(np.array([1, 2, 3, 4], np.uint64), np.array([1, 2, 0, 4], np.uint64))
+    0.75
+    """
+    return float(np.mean(np.asarray(a) == np.asarray(b)))

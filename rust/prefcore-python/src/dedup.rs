@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Int64Array, LargeStringArray, StringArray};
+use arrow_array::{ArrayRef, Int64Array, LargeStringArray, StringArray, UInt64Array};
 use prefcore_core::dedup::{self, Keep, Normalizer, TextColumn};
 use prefcore_core::parallel;
 use pyo3::prelude::*;
@@ -119,4 +119,31 @@ pub fn degenerate_pairs<'py>(
     })?;
     let out: StringArray = reasons.iter().map(|r| r.map(|r| r.as_str())).collect();
     to_py_array(py, Arc::new(out))
+}
+
+/// Flat row-major MinHash signatures (uint64), `num_perm` per row.
+#[pyfunction]
+#[pyo3(signature = (texts, options, *, num_perm, ngram, tokenizer, seed))]
+pub fn signatures<'py>(
+    py: Python<'py>,
+    texts: AnyArray,
+    options: NormalizeArgs,
+    num_perm: usize,
+    ngram: usize,
+    tokenizer: &str,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let texts = array(texts, "texts")?;
+    let n = normalizer(options)?;
+    let minhash = dedup::MinHashOptions {
+        num_perm,
+        ngram,
+        tokenizer: tokenizer.parse().map_err(to_py)?,
+        seed,
+    };
+    let flat = compute(py, || {
+        let column = TextColumn::new("texts", &texts)?;
+        dedup::signatures(&column, n.as_ref(), minhash)
+    })?;
+    to_py_array(py, Arc::new(UInt64Array::from(flat)))
 }

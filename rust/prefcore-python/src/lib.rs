@@ -24,5 +24,6 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::normalize, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::exact, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::degenerate_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::signatures, m)?)?;
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Dedup of preference data: one normaliser, exact duplicates of column tuples,
-//! and degenerate pairs. Every function reports per row; nothing is dropped here.
+//! degenerate pairs and MinHash signatures. Every function reports per row; nothing is dropped here.
 
 pub mod degenerate;
 pub mod exact;
+pub mod minhash;
 pub mod normalize;
 pub mod text;
 
 pub use degenerate::{degenerate_pairs, Degenerate};
 pub use exact::{exact, Clusters, Keep};
+pub use minhash::{signatures, MinHashOptions, Tokenizer};
 pub use normalize::{Normalizer, UnicodeForm};
 pub use text::TextColumn;
