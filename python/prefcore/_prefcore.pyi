@@ -13,7 +13,9 @@ __all__ = [
     "evaluate_trec",
     "exact",
     "get_num_threads",
+    "minhash",
     "normalize",
+    "optimal_bands",
     "pairwise_accuracy",
     "read_trec_qrels",
     "read_trec_run",
@@ -70,3 +72,19 @@ def signatures(
     tokenizer: str,
     seed: int,
 ) -> pa.UInt64Array: ...
+def minhash(
+    table: Any,
+    column: str,
+    options: _NormalizeArgs,
+    *,
+    threshold: float,
+    num_perm: int,
+    ngram: int,
+    tokenizer: str,
+    seed: int,
+    bands: int | None,
+    rows: int | None,
+    keep: str,
+    verify: bool,
+) -> tuple[pa.Int64Array, pa.Int64Array, int, int, int, int, int]: ...
+def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]: ...

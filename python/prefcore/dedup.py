@@ -24,7 +24,9 @@ __all__ = [
     "degenerate_pairs",
     "exact",
     "jaccard_estimate",
+    "minhash",
     "normalize",
+    "optimal_bands",
     "signatures",
 ]
 
@@ -227,3 +229,75 @@ def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
     0.75
     """
     return float(np.mean(np.asarray(a) == np.asarray(b)))
+
+
+def optimal_bands(threshold: float, num_perm: int = 128) -> tuple[int, int]:
+    """The (bands, rows) that minimise the equally weighted false-positive and
+    false-negative areas of LSH at ``threshold`` (datasketch's ``MinHashLSH`` rule).
+
+    >>> optimal_bands(0.8, 128)
+    (9, 13)
+    """
+    return _prefcore.optimal_bands(threshold, num_perm)
+
+
+def minhash(
+    table: Any,
+    column: str = "prompt",
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    ngram: int = 5,
+    tokenizer: Literal["word", "char"] = "word",
+    bands: int | None = None,
+    rows: int | None = None,
+    seed: int = 1,
+    normalize: NormalizeArg = Normalization(),
+    keep: Literal["first", "last"] = "first",
+    verify: bool = False,
+) -> DedupResult:
+    """Near-duplicate clusters by MinHash-LSH over ``column``.
+
+    Signatures as in :func:`signatures`; rows that agree on every slot of at least
+    one of ``bands`` bands of ``rows`` slots are candidate pairs (bands and rows chosen
+    by :func:`optimal_bands` when not given); clusters are the connected components of
+    the candidate pairs, so they are transitive. ``verify=True`` first drops candidate
+    pairs whose exact Jaccard similarity of shingle sets is below ``threshold`` (every
+    pair within a bucket is checked). Stats report the bands and rows used, the
+    candidate pairs and the merged pairs.
+
+    >>> texts = ["the quick brown fox jumps over the lazy dog",
+    ...          "the quick brown fox jumps over the lazy dog!",
+    ...          "completely different words in this one"]
+    >>> r = minhash({"prompt": texts}, ngram=3, threshold=0.7, verify=True)
+    >>> r.cluster_id.to_pylist(), r.stats["removed"]
+    ([0, 0, 1], 1)
+    """
+    cluster_id, representative, clusters, candidates, merged, b, r = _prefcore.minhash(
+        as_table(table, "table"),
+        column,
+        _options(normalize),
+        threshold=threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        tokenizer=tokenizer,
+        seed=seed,
+        bands=bands,
+        rows=rows,
+        keep=keep,
+        verify=verify,
+    )
+    n = len(cluster_id)
+    keep_mask = pc.equal(representative, pa.array(range(n), pa.int64()))
+    reason = pc.if_else(keep_mask, pa.scalar(None, pa.string()), pa.scalar("near_duplicate"))
+    stats = {
+        "rows": n,
+        "clusters": clusters,
+        "removed": n - clusters,
+        "by_reason": {"near_duplicate": n - clusters},
+        "bands": b,
+        "rows_per_band": r,
+        "candidate_pairs": candidates,
+        "merged_pairs": merged,
+    }
+    return DedupResult(keep_mask, cluster_id, representative, reason, stats)

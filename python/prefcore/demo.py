@@ -51,7 +51,7 @@ def run() -> None:
     identical = sum(c == r for c, r in zip(chosen, rejected))
     print(f"  pairs whose final responses are identical: {identical}")
 
-    _section("Dedup (exact, after NFKC + lowercase + whitespace normalisation)")
+    _section("Dedup (after NFKC + lowercase + whitespace normalisation)")
     # The prompt is the transcript before the final assistant turn.
     prompts = pa.array([t.rsplit(ASSISTANT, 1)[0] for t in table.column("chosen").to_pylist()])
     pairs = table.append_column("prompt", prompts)
@@ -61,6 +61,12 @@ def run() -> None:
             f"  repeated {what:7s}: {found.stats['removed']} duplicate rows, "
             f"{found.stats['clusters']} distinct"
         )
+    near = dedup.minhash(pairs, "prompt", threshold=0.8, verify=True)
+    print(
+        f"  near-duplicate prompts (MinHash-LSH, Jaccard >= 0.8 verified): "
+        f"{near.stats['removed']} rows, {near.stats['candidate_pairs']} candidate pairs, "
+        f"bands x rows = {near.stats['bands']} x {near.stats['rows_per_band']}"
+    )
     degenerate = dedup.degenerate_pairs(pairs)
     print(f"  degenerate pairs: {degenerate.stats['removed']} {degenerate.stats['by_reason']}")
 

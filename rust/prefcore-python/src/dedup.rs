@@ -147,3 +147,74 @@ pub fn signatures<'py>(
     })?;
     to_py_array(py, Arc::new(UInt64Array::from(flat)))
 }
+
+/// Returns (cluster_id, representative, clusters, candidate_pairs, merged_pairs, bands, rows).
+#[pyfunction]
+#[pyo3(signature = (table, column, options, *, threshold, num_perm, ngram, tokenizer, seed,
+    bands, rows, keep, verify))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn minhash<'py>(
+    py: Python<'py>,
+    table: PyTable,
+    column: &str,
+    options: NormalizeArgs,
+    threshold: f64,
+    num_perm: usize,
+    ngram: usize,
+    tokenizer: &str,
+    seed: u64,
+    bands: Option<usize>,
+    rows: Option<usize>,
+    keep: &str,
+    verify: bool,
+) -> PyResult<(
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+)> {
+    let texts = Table::new(table).column(column)?;
+    let n = normalizer(options)?;
+    let bands_rows =
+        match (bands, rows) {
+            (Some(b), Some(r)) => Some((b, r)),
+            (None, None) => None,
+            _ => return Err(to_py(prefcore_core::Error::argument(
+                "give both bands and rows, or neither (then they are chosen from the threshold)",
+            ))),
+        };
+    let near = dedup::NearOptions {
+        minhash: dedup::MinHashOptions {
+            num_perm,
+            ngram,
+            tokenizer: tokenizer.parse().map_err(to_py)?,
+            seed,
+        },
+        threshold,
+        bands_rows,
+        keep: keep.parse().map_err(to_py)?,
+        verify,
+    };
+    let (out, (b, r)) = compute(py, || {
+        let column = TextColumn::new(column, &texts)?;
+        dedup::near_duplicates(&column, n.as_ref(), near)
+    })?;
+    Ok((
+        to_py_array(py, Arc::new(Int64Array::from(out.clusters.cluster_id)))?,
+        to_py_array(py, Arc::new(Int64Array::from(out.clusters.representative)))?,
+        out.clusters.num_clusters,
+        out.candidate_pairs,
+        out.merged_pairs,
+        b,
+        r,
+    ))
+}
+
+/// (bands, rows) that datasketch's MinHashLSH would choose.
+#[pyfunction]
+pub fn optimal_bands(threshold: f64, num_perm: usize) -> PyResult<(usize, usize)> {
+    dedup::optimal_bands(threshold, num_perm).map_err(to_py)
+}

@@ -25,5 +25,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::exact, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::degenerate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::signatures, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::minhash, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::optimal_bands, m)?)?;
     Ok(())
 }

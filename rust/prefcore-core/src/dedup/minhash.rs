@@ -127,15 +127,7 @@ pub fn signatures(
             .for_each_init(
                 || (String::new(), String::new(), String::new(), Vec::new()),
                 |(raw, normalized, shingle, hashes), (row, signature)| {
-                    let text = reader.get(row, raw);
-                    let text = match normalizer {
-                        Some(n) => {
-                            normalized.clear();
-                            n.normalize_into(text, normalized);
-                            normalized.as_str()
-                        }
-                        None => text,
-                    };
+                    let text = reader.normalized(row, normalizer, raw, normalized);
                     shingle_hashes(text, options.ngram, options.tokenizer, hashes, shingle);
                     for &h in hashes.iter() {
                         let h = h % MERSENNE;

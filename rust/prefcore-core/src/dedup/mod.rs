@@ -3,12 +3,14 @@
 
 pub mod degenerate;
 pub mod exact;
+pub mod lsh;
 pub mod minhash;
 pub mod normalize;
 pub mod text;
 
 pub use degenerate::{degenerate_pairs, Degenerate};
 pub use exact::{exact, Clusters, Keep};
+pub use lsh::{near_duplicates, optimal_bands, LshResult, NearOptions};
 pub use minhash::{signatures, MinHashOptions, Tokenizer};
 pub use normalize::{Normalizer, UnicodeForm};
 pub use text::TextColumn;

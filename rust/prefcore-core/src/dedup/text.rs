@@ -9,6 +9,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, StructArray};
 use arrow_schema::DataType;
 
+use super::normalize::Normalizer;
 use crate::columns::{first_null, IdAccessor, Ids};
 use crate::error::{Error, Result};
 
@@ -136,6 +137,28 @@ pub enum TextReader<'a> {
 }
 
 impl<'a> TextReader<'a> {
+    /// The text of `row` after `normalizer` (if any), using the two buffers.
+    pub fn normalized<'b>(
+        &self,
+        row: usize,
+        normalizer: Option<&Normalizer>,
+        raw: &'b mut String,
+        normalized: &'b mut String,
+    ) -> &'b str
+    where
+        'a: 'b,
+    {
+        let text = self.get(row, raw);
+        match normalizer {
+            Some(n) => {
+                normalized.clear();
+                n.normalize_into(text, normalized);
+                normalized.as_str()
+            }
+            None => text,
+        }
+    }
+
     /// The text of `row`: borrowed for plain strings, rendered into `buf` otherwise.
     pub fn get<'b>(&self, row: usize, buf: &'b mut String) -> &'b str
     where

@@ -1,0 +1,292 @@
+//! Near-duplicate clusters from MinHash signatures: LSH banding, candidate pairs,
+//! optional exact verification, union-find. Rows whose signatures agree on every
+//! slot of at least one band are candidates; clusters are the connected components
+//! of the (verified) candidate pairs, so they are transitive.
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::exact::{Clusters, Keep};
+use super::minhash::{shingle_hashes, signatures, MinHashOptions};
+use super::normalize::Normalizer;
+use super::text::TextColumn;
+use crate::error::{Error, Result};
+use crate::parallel;
+
+/// ∫ f over [a, b] by composite Simpson's rule.
+fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    const STEPS: usize = 4096;
+    let h = (b - a) / STEPS as f64;
+    let inner: f64 = (1..STEPS)
+        .map(|i| f(a + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 })
+        .sum();
+    (f(a) + inner + f(b)) * h / 3.0
+}
+
+fn check_threshold(threshold: f64) -> Result<()> {
+    if threshold > 0.0 && threshold <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::argument(format!(
+            "threshold must be in (0, 1], not {threshold}"
+        )))
+    }
+}
+
+/// Bands and rows minimising the equally weighted areas of false positives (pairs
+/// below `threshold` that share a band) and false negatives (pairs above it that share
+/// none), over all `bands * rows <= num_perm`: the rule datasketch's `MinHashLSH` uses.
+pub fn optimal_bands(threshold: f64, num_perm: usize) -> Result<(usize, usize)> {
+    check_threshold(threshold)?;
+    let mut best = (f64::INFINITY, (1, 1));
+    for b in 1..=num_perm {
+        for r in 1..=num_perm / b {
+            let (bf, rf) = (b as f64, r as f64);
+            let fp = integrate(|s| 1.0 - (1.0 - s.powf(rf)).powf(bf), 0.0, threshold);
+            let fn_ = integrate(|s| (1.0 - s.powf(rf)).powf(bf), threshold, 1.0);
+            let error = 0.5 * fp + 0.5 * fn_;
+            if error < best.0 {
+                best = (error, (b, r));
+            }
+        }
+    }
+    Ok(best.1)
+}
+
+/// Union-find whose root is always the smallest row of its set.
+struct MinUnion {
+    parent: Vec<u32>,
+}
+
+impl MinUnion {
+    fn new(n: usize) -> Self {
+        MinUnion {
+            parent: (0..n as u32).collect(),
+        }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let grand = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = grand;
+            x = grand;
+        }
+        x
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        let (lo, hi) = (ra.min(rb), ra.max(rb));
+        self.parent[hi as usize] = lo;
+    }
+}
+
+/// What LSH found.
+pub struct LshResult {
+    pub clusters: Clusters,
+    /// Distinct row pairs that shared a band.
+    pub candidate_pairs: usize,
+    /// Candidate pairs that were merged (all of them unless verifying).
+    pub merged_pairs: usize,
+}
+
+/// Cluster rows whose signatures (row-major, `num_perm` each) share a band.
+///
+/// With `verify`, a candidate pair is merged only when `similar(a, b)` (the caller's
+/// exact Jaccard test) holds; every pair within a bucket is checked.
+pub fn cluster(
+    signatures: &[u64],
+    num_perm: usize,
+    bands: usize,
+    rows: usize,
+    keep: Keep,
+    verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>,
+) -> Result<LshResult> {
+    if bands == 0 || rows == 0 || bands * rows > num_perm {
+        return Err(Error::argument(format!(
+            "bands ({bands}) x rows ({rows}) must be at least 1 and at most num_perm ({num_perm})"
+        )));
+    }
+    let n = signatures.len() / num_perm;
+    // Per band, rows sorted by the hash of their band slice.
+    let buckets: Vec<Vec<(u64, u32)>> = parallel::install(|| {
+        (0..bands)
+            .into_par_iter()
+            .map(|band| {
+                let mut keyed: Vec<(u64, u32)> = (0..n)
+                    .map(|row| {
+                        let slice = &signatures[row * num_perm + band * rows..][..rows];
+                        let bytes: Vec<u8> = slice.iter().flat_map(|v| v.to_le_bytes()).collect();
+                        (xxh3_64(&bytes), row as u32)
+                    })
+                    .collect();
+                keyed.sort_unstable();
+                keyed
+            })
+            .collect()
+    });
+    let band_of =
+        |row: u32, band: usize| &signatures[row as usize * num_perm + band * rows..][..rows];
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for (band, keyed) in buckets.iter().enumerate() {
+        let mut start = 0;
+        while start < keyed.len() {
+            let mut end = start + 1;
+            while end < keyed.len() && keyed[end].0 == keyed[start].0 {
+                end += 1;
+            }
+            let members = &keyed[start..end];
+            for (i, &(_, a)) in members.iter().enumerate() {
+                for &(_, b) in &members[i + 1..] {
+                    // Equal hashes of unequal slices are not candidates.
+                    if band_of(a, band) == band_of(b, band) {
+                        pairs.push((a.min(b), a.max(b)));
+                    }
+                }
+                if verify.is_none() {
+                    break; // without verification a star from the first row suffices
+                }
+            }
+            start = end;
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let candidate_pairs = pairs.len();
+    let accepted: Vec<bool> = match verify {
+        Some(similar) => parallel::install(|| {
+            pairs
+                .par_iter()
+                .map(|&(a, b)| similar(a as usize, b as usize))
+                .collect()
+        }),
+        None => vec![true; pairs.len()],
+    };
+    let mut union = MinUnion::new(n);
+    let mut merged_pairs = 0;
+    for (&(a, b), ok) in pairs.iter().zip(accepted) {
+        if ok {
+            union.union(a, b);
+            merged_pairs += 1;
+        }
+    }
+    let roots: Vec<u32> = (0..n as u32).map(|r| union.find(r)).collect();
+    Ok(LshResult {
+        clusters: Clusters::from_roots(&roots, keep),
+        candidate_pairs,
+        merged_pairs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_union_keeps_the_smallest_root() {
+        let mut u = MinUnion::new(5);
+        u.union(4, 2);
+        u.union(3, 4);
+        u.union(1, 0);
+        let roots: Vec<u32> = (0..5).map(|r| u.find(r)).collect();
+        assert_eq!(roots, vec![0, 0, 2, 2, 2]);
+    }
+
+    #[test]
+    fn identical_signatures_cluster_and_bad_bands_fail() {
+        let sigs = [1, 2, 3, 4, 9, 9, 9, 9, 1, 2, 3, 4];
+        let out = cluster(&sigs, 4, 2, 2, Keep::First, None).unwrap();
+        assert_eq!(out.clusters.cluster_id, vec![0, 1, 0]);
+        assert_eq!(out.candidate_pairs, 1);
+        assert!(cluster(&sigs, 4, 3, 2, Keep::First, None).is_err());
+        assert!(optimal_bands(0.0, 128).is_err());
+    }
+}
+
+/// Parameters of [`near_duplicates`].
+#[derive(Clone, Copy, Debug)]
+pub struct NearOptions {
+    pub minhash: MinHashOptions,
+    pub threshold: f64,
+    /// `None`: chosen by [`optimal_bands`].
+    pub bands_rows: Option<(usize, usize)>,
+    pub keep: Keep,
+    pub verify: bool,
+}
+
+/// Near-duplicate clusters of a text column; also returns the (bands, rows) used.
+pub fn near_duplicates(
+    texts: &TextColumn,
+    normalizer: Option<&Normalizer>,
+    options: NearOptions,
+) -> Result<(LshResult, (usize, usize))> {
+    let (bands, rows) = match options.bands_rows {
+        Some(br) => br,
+        None => optimal_bands(options.threshold, options.minhash.num_perm)?,
+    };
+    check_threshold(options.threshold)?;
+    let sigs = signatures(texts, normalizer, options.minhash)?;
+    let run = |verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>| {
+        cluster(
+            &sigs,
+            options.minhash.num_perm,
+            bands,
+            rows,
+            options.keep,
+            verify,
+        )
+        .map(|out| (out, (bands, rows)))
+    };
+    if !options.verify {
+        return run(None);
+    }
+    // Exact Jaccard of the shingle-hash sets (64-bit hashes: a collision would need
+    // two distinct shingles with equal xxh3 values).
+    let reader = texts.reader();
+    let sets: Vec<Vec<u64>> = parallel::install(|| {
+        (0..texts.len())
+            .into_par_iter()
+            .map_init(
+                || (String::new(), String::new(), String::new()),
+                |(raw, normalized, shingle), row| {
+                    let text = reader.normalized(row, normalizer, raw, normalized);
+                    let mut hashes = Vec::new();
+                    shingle_hashes(
+                        text,
+                        options.minhash.ngram,
+                        options.minhash.tokenizer,
+                        &mut hashes,
+                        shingle,
+                    );
+                    hashes.sort_unstable();
+                    hashes.dedup();
+                    hashes
+                },
+            )
+            .collect()
+    });
+    let similar = |a: usize, b: usize| jaccard(&sets[a], &sets[b]) >= options.threshold;
+    run(Some(&similar))
+}
+
+/// Jaccard similarity of two sorted, deduplicated sets (two empty sets: 1).
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        1.0
+    } else {
+        common as f64 / union as f64
+    }
+}
