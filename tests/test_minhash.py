@@ -6,16 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from datasketch import MinHash
+from text_helpers import word_ngrams
 
 from prefcore.dedup import jaccard_estimate, signatures
-
-
-def word_shingles(text: str, n: int) -> set[str]:
-    words = text.split()
-    if not words:
-        return set()
-    n = min(n, len(words))
-    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def random_pairs(count: int, seed: int) -> list[tuple[str, str]]:
@@ -39,7 +32,7 @@ def test_estimates_agree_with_datasketch_and_the_exact_jaccard() -> None:
     sigs = signatures(texts, num_perm=num_perm, ngram=n, normalize=None)
     ours, theirs, exact = [], [], []
     for i, (a, b) in enumerate(pairs):
-        sa, sb = word_shingles(a, n), word_shingles(b, n)
+        sa, sb = word_ngrams(a, n), word_ngrams(b, n)
         exact.append(len(sa & sb) / len(sa | sb))
         ours.append(jaccard_estimate(sigs[2 * i], sigs[2 * i + 1]))
         ma, mb = MinHash(num_perm=num_perm, seed=1), MinHash(num_perm=num_perm, seed=1)
@@ -109,7 +102,7 @@ def planted(seed: int) -> list[str]:
 
 def true_pairs(docs: list[str], n: int, threshold: float) -> dict[tuple[int, int], float]:
     """Pairs at or above the threshold, with their exact Jaccard similarity."""
-    sets = [word_shingles(d, n) for d in docs]
+    sets = [word_ngrams(d, n) for d in docs]
     out = {}
     for i in range(len(docs)):
         for j in range(i + 1, len(docs)):

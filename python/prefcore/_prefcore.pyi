@@ -7,6 +7,7 @@ __all__ = [
     "__version__",
     "calibration",
     "compare",
+    "contamination",
     "correlation",
     "degenerate_pairs",
     "evaluate_grouped",
@@ -88,3 +89,16 @@ def minhash(
     verify: bool,
 ) -> tuple[pa.Int64Array, pa.Int64Array, int, int, int, int, int]: ...
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]: ...
+def contamination(
+    train: Any,
+    reference: Any,
+    column: str,
+    reference_column: str,
+    options: _NormalizeArgs,
+    *,
+    method: str,
+    n: int,
+    threshold: float,
+    num_perm: int,
+    seed: int,
+) -> tuple[pa.Int64Array, pa.DoubleArray]: ...

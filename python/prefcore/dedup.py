@@ -19,8 +19,10 @@ from prefcore import _prefcore
 from prefcore._arrow import as_array, as_table
 
 __all__ = [
+    "ContaminationResult",
     "DedupResult",
     "Normalization",
+    "contamination",
     "degenerate_pairs",
     "exact",
     "jaccard_estimate",
@@ -63,6 +65,14 @@ def _options(normalize: NormalizeArg) -> tuple[bool, str, bool, bool, bool] | No
     if not isinstance(normalize, Normalization):
         raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
     return normalize._args()
+
+
+def _filter_rows(table: Any, mask: Any) -> pa.Table:
+    """The rows of ``table`` where ``mask`` is true; the lengths must match."""
+    t = pa.table(as_table(table, "table"))
+    if t.num_rows != len(mask):
+        raise ValueError(f"the table has {t.num_rows} rows; this result is for {len(mask)}")
+    return t.filter(mask)
 
 
 @dataclass(frozen=True)
@@ -301,3 +311,79 @@ def minhash(
         "merged_pairs": merged,
     }
     return DedupResult(keep_mask, cluster_id, representative, reason, stats)
+
+
+@dataclass(frozen=True)
+class ContaminationResult:
+    """Per training row: ``contaminated``, the best-matching ``reference_index`` (null
+    when none) and its overlap ``score``; ``stats`` counts; ``apply(train)`` keeps the
+    clean rows."""
+
+    contaminated: pa.BooleanArray
+    reference_index: pa.Int64Array
+    score: pa.DoubleArray
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, table: Any) -> pa.Table:
+        """The training rows that overlap no reference row."""
+        return _filter_rows(table, pc.invert(self.contaminated))
+
+
+def contamination(
+    train: Any,
+    reference: Any,
+    column: str = "prompt",
+    *,
+    method: Literal["ngram", "minhash", "exact"] = "ngram",
+    n: int = 13,
+    threshold: float | None = None,
+    reference_column: str | None = None,
+    num_perm: int = 128,
+    seed: int = 1,
+    normalize: NormalizeArg = Normalization(),
+) -> ContaminationResult:
+    """Which training rows overlap a reference (e.g. evaluation) set.
+
+    ``method="ngram"`` (default): a row is contaminated when it shares a word
+    ``n``-gram (13) with a reference row after normalisation; a text shorter than ``n``
+    words is one n-gram. The score is the fraction of the row's n-grams found in its
+    best reference row, and ``threshold`` (default: any overlap) is the least score that
+    counts. ``"exact"``: equal normalised texts. ``"minhash"``: LSH candidates over word
+    ``n``-gram shingles scored by exact Jaccard, contaminated at ``threshold`` (0.8).
+    Nothing is dropped: call ``result.apply(train)`` for the clean rows.
+
+    >>> evalset = {"prompt": ["what is the capital city of france and why is it famous"]}
+    >>> train = {"prompt": ["Q: what is the capital city of France and why is it famous?",
+    ...                     "tell me a joke"]}
+    >>> r = contamination(train, evalset, n=8)
+    >>> r.contaminated.to_pylist(), r.reference_index.to_pylist()
+    ([True, False], [0, None])
+    """
+    if threshold is None:
+        threshold = 0.8 if method == "minhash" else 0.0
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], not {threshold}")
+    index, score = _prefcore.contamination(
+        as_table(train, "train"),
+        as_table(reference, "reference"),
+        column,
+        reference_column or column,
+        _options(normalize),
+        method=method,
+        n=n,
+        threshold=threshold,
+        num_perm=num_perm,
+        seed=seed,
+    )
+    hit = pc.and_(pc.is_valid(index), pc.greater_equal(score, threshold))
+    contaminated = pc.fill_null(hit, False)
+    index = pc.if_else(contaminated, index, pa.scalar(None, pa.int64()))
+    count = pc.sum(contaminated).as_py() or 0
+    stats = {
+        "rows": len(score),
+        "contaminated": count,
+        "method": method,
+        "n": n,
+        "threshold": threshold,
+    }
+    return ContaminationResult(contaminated, index, score, stats)

@@ -218,3 +218,49 @@ pub fn minhash<'py>(
 pub fn optimal_bands(threshold: f64, num_perm: usize) -> PyResult<(usize, usize)> {
     dedup::optimal_bands(threshold, num_perm).map_err(to_py)
 }
+
+/// Returns (reference row or null, score) per training row.
+#[pyfunction]
+#[pyo3(signature = (train, reference, column, reference_column, options, *, method, n,
+    threshold, num_perm, seed))]
+#[allow(clippy::too_many_arguments)]
+pub fn contamination<'py>(
+    py: Python<'py>,
+    train: PyTable,
+    reference: PyTable,
+    column: &str,
+    reference_column: &str,
+    options: NormalizeArgs,
+    method: &str,
+    n: usize,
+    threshold: f64,
+    num_perm: usize,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let (train, reference) = (
+        Table::new(train).column(column)?,
+        Table::new(reference).column(reference_column)?,
+    );
+    let normalizer = normalizer(options)?;
+    let method: dedup::Method = method.parse().map_err(to_py)?;
+    let minhash = dedup::MinHashOptions {
+        num_perm,
+        ngram: n,
+        tokenizer: dedup::Tokenizer::Word,
+        seed,
+    };
+    let overlaps = compute(py, || {
+        let t = TextColumn::new(column, &train)?;
+        let r = TextColumn::new(reference_column, &reference)?;
+        dedup::contamination(&t, &r, normalizer.as_ref(), method, n, minhash, threshold)
+    })?;
+    let rows: Int64Array = overlaps
+        .iter()
+        .map(|o| o.reference.map(i64::from))
+        .collect();
+    let scores: arrow_array::Float64Array = overlaps.iter().map(|o| Some(o.score)).collect();
+    Ok((
+        to_py_array(py, Arc::new(rows))?,
+        to_py_array(py, Arc::new(scores))?,
+    ))
+}

@@ -27,5 +27,6 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::signatures, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::minhash, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::optimal_bands, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::contamination, m)?)?;
     Ok(())
 }

@@ -183,16 +183,8 @@ pub(crate) fn exact_with_hash(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use arrow_array::{ArrayRef, StringArray};
-
     use super::*;
-
-    fn column(values: &[&str]) -> TextColumn {
-        let array: ArrayRef = Arc::new(StringArray::from(values.to_vec()));
-        TextColumn::new("text", &array).unwrap()
-    }
+    use crate::dedup::text::test_column as column;
 
     #[test]
     fn clusters_follow_first_appearance() {

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::exact::{Clusters, Keep};
-use super::minhash::{shingle_hashes, signatures, MinHashOptions};
+use super::minhash::{shingle_sets, signatures, MinHashOptions};
 use super::normalize::Normalizer;
 use super::text::TextColumn;
 use crate::error::{Error, Result};
@@ -242,29 +242,12 @@ pub fn near_duplicates(
     }
     // Exact Jaccard of the shingle-hash sets (64-bit hashes: a collision would need
     // two distinct shingles with equal xxh3 values).
-    let reader = texts.reader();
-    let sets: Vec<Vec<u64>> = parallel::install(|| {
-        (0..texts.len())
-            .into_par_iter()
-            .map_init(
-                || (String::new(), String::new(), String::new()),
-                |(raw, normalized, shingle), row| {
-                    let text = reader.normalized(row, normalizer, raw, normalized);
-                    let mut hashes = Vec::new();
-                    shingle_hashes(
-                        text,
-                        options.minhash.ngram,
-                        options.minhash.tokenizer,
-                        &mut hashes,
-                        shingle,
-                    );
-                    hashes.sort_unstable();
-                    hashes.dedup();
-                    hashes
-                },
-            )
-            .collect()
-    });
+    let sets = shingle_sets(
+        texts,
+        normalizer,
+        options.minhash.ngram,
+        options.minhash.tokenizer,
+    );
     let similar = |a: usize, b: usize| jaccard(&sets[a], &sets[b]) >= options.threshold;
     run(Some(&similar))
 }

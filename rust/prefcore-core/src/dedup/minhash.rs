@@ -106,6 +106,32 @@ pub fn shingle_hashes(
     }
 }
 
+/// Sorted, deduplicated shingle hashes of every row.
+pub fn shingle_sets(
+    texts: &TextColumn,
+    normalizer: Option<&Normalizer>,
+    n: usize,
+    tokenizer: Tokenizer,
+) -> Vec<Vec<u64>> {
+    let reader = texts.reader();
+    parallel::install(|| {
+        (0..texts.len())
+            .into_par_iter()
+            .map_init(
+                || (String::new(), String::new(), String::new()),
+                |(raw, normalized, shingle), row| {
+                    let text = reader.normalized(row, normalizer, raw, normalized);
+                    let mut hashes = Vec::new();
+                    shingle_hashes(text, n, tokenizer, &mut hashes, shingle);
+                    hashes.sort_unstable();
+                    hashes.dedup();
+                    hashes
+                },
+            )
+            .collect()
+    })
+}
+
 /// Row-major `[rows, num_perm]` signatures of `texts`.
 pub fn signatures(
     texts: &TextColumn,

@@ -1,6 +1,7 @@
 //! Dedup of preference data: one normaliser, exact duplicates of column tuples,
 //! degenerate pairs and MinHash signatures. Every function reports per row; nothing is dropped here.
 
+pub mod contamination;
 pub mod degenerate;
 pub mod exact;
 pub mod lsh;
@@ -8,6 +9,7 @@ pub mod minhash;
 pub mod normalize;
 pub mod text;
 
+pub use contamination::{contamination, Method, Overlap};
 pub use degenerate::{degenerate_pairs, Degenerate};
 pub use exact::{exact, Clusters, Keep};
 pub use lsh::{near_duplicates, optimal_bands, LshResult, NearOptions};

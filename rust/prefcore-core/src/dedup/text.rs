@@ -185,3 +185,10 @@ impl<'a> TextReader<'a> {
         }
     }
 }
+
+/// A plain string column named "text", for tests.
+#[cfg(test)]
+pub fn test_column(values: &[&str]) -> TextColumn {
+    let array: ArrayRef = std::sync::Arc::new(arrow_array::StringArray::from(values.to_vec()));
+    TextColumn::new("text", &array).expect("a string column")
+}
