@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from datasketch import MinHash
+from rensa import RMinHash
 from text_helpers import word_ngrams
 
 from prefcore.dedup import jaccard_estimate, signatures
@@ -25,12 +26,12 @@ def random_pairs(count: int, seed: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def test_estimates_agree_with_datasketch_and_the_exact_jaccard() -> None:
+def test_estimates_agree_with_datasketch_rensa_and_the_exact_jaccard() -> None:
     num_perm, n = 1024, 3
     pairs = random_pairs(2000, seed=0)
     texts = [t for pair in pairs for t in pair]
     sigs = signatures(texts, num_perm=num_perm, ngram=n, normalize=None)
-    ours, theirs, exact = [], [], []
+    ours, theirs, rensa, exact = [], [], [], []
     for i, (a, b) in enumerate(pairs):
         sa, sb = word_ngrams(a, n), word_ngrams(b, n)
         exact.append(len(sa & sb) / len(sa | sb))
@@ -41,14 +42,20 @@ def test_estimates_agree_with_datasketch_and_the_exact_jaccard() -> None:
         for s in sb:
             mb.update(s.encode())
         theirs.append(ma.jaccard(mb))
+        ra, rb = RMinHash(num_perm=num_perm, seed=1), RMinHash(num_perm=num_perm, seed=1)
+        ra.update(sorted(sa))
+        rb.update(sorted(sb))
+        rensa.append(ra.jaccard(rb))
     ours_a, theirs_a, exact_a = np.array(ours), np.array(theirs), np.array(exact)
+    rensa_a = np.array(rensa)
     assert np.std(exact_a) > 0.1, "the pairs cover a range of similarities"
     # Two independent estimators of the same quantity.
     assert np.mean(np.abs(ours_a - theirs_a)) <= 0.02
+    assert np.mean(np.abs(ours_a - rensa_a)) <= 0.02
     assert abs(np.mean(ours_a) - np.mean(exact_a)) <= 0.005
     # Each estimate within 4.5 binomial standard deviations of the truth.
     bound = 4.5 * np.sqrt(exact_a * (1 - exact_a) / num_perm) + 1e-9
-    for name, est in (("prefcore", ours_a), ("datasketch", theirs_a)):
+    for name, est in (("prefcore", ours_a), ("datasketch", theirs_a), ("rensa", rensa_a)):
         outside = np.mean(np.abs(est - exact_a) > bound)
         assert outside <= 0.001, (name, outside)
 
