@@ -173,3 +173,21 @@ def test_bad_input_is_named() -> None:
         exact({"prompt": ["a"]}, normalize=True)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="this result is for 1"):
         exact({"prompt": ["a"]}).apply({"prompt": ["a", "b"]})
+
+
+def test_more_bad_input_is_named() -> None:
+    from prefcore.dedup import contamination, jaccard_estimate, optimal_bands
+
+    with pytest.raises(ValueError, match=r"column 'rejected' not found"):
+        degenerate_pairs({"chosen": ["a"], "answer": ["b"]})
+    with pytest.raises(ValueError, match=r"column 'chosen', row 0: null text"):
+        degenerate_pairs({"chosen": [None], "rejected": ["b"]})
+    with pytest.raises(ValueError, match=r"column 'texts', row 1: null text"):
+        normalize(["a", None])
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]"):
+        optimal_bands(1.5, 128)
+    with pytest.raises(ValueError, match="same non-empty shape"):
+        jaccard_estimate([1, 2], [1, 2, 3])
+    result = contamination({"prompt": ["a"]}, {"prompt": ["a"]})
+    with pytest.raises(ValueError, match="this result is for 1"):
+        result.apply({"prompt": ["a", "b"]})

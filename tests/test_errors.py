@@ -175,3 +175,18 @@ def test_file_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad.write_text("q Q0 d 1 1.0 tag\nq Q0 d 1 oops tag\n")
     with pytest.raises(ValueError, match=r"bad.txt, line 2: score 'oops' is not a number"):
         read_trec_run(bad)
+
+
+def test_more_metric_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from prefcore.metrics import read_trec_qrels
+
+    bad = tmp_path / "qrels.txt"
+    bad.write_text("q 0 d 1\nq 0 d two\n")
+    with pytest.raises(ValueError, match=r"qrels.txt, line 2: relevance 'two' is not an integer"):
+        read_trec_qrels(bad)
+    with pytest.raises(ValueError, match="scale must be a positive number"):
+        calibration([1.0], [0.0], scale=0.0)
+    with pytest.raises(ValueError, match="calibration needs at least one pair"):
+        calibration([], [])
+    with pytest.raises(ValueError, match="test must be one of 't', 'student'"):
+        compare([1.0, 2.0], [0.0, 1.0], test="z")  # type: ignore[arg-type]

@@ -10,16 +10,16 @@ import prefcore
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from prefcore.metrics import evaluate
+    from prefcore.metrics import evaluate_trec_both
 
-    inputs = (args.run, args.qrels, args.metrics)
-    options = {"relevance_level": args.relevance_level, "complete": args.complete}
+    per_query, summary = evaluate_trec_both(
+        args.run, args.qrels, args.metrics, args.relevance_level, args.complete
+    )
     if args.per_query:
-        for row in evaluate(*inputs, per_query=True, **options).to_pylist():
+        for row in per_query.to_pylist():
             qid = row.pop("query_id")
             for name, value in row.items():
                 print(f"{name}\t{qid}\t{value:.4f}")
-    summary = evaluate(*inputs, **options)
     if args.json:
         print(json.dumps(summary))
     else:

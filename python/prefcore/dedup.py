@@ -238,7 +238,12 @@ def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
     >>> jaccard_estimate(np.array([1, 2, 3, 4], np.uint64), np.array([1, 2, 0, 4], np.uint64))
     0.75
     """
-    return float(np.mean(np.asarray(a) == np.asarray(b)))
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(
+            f"signatures must have the same non-empty shape, got {a.shape} and {b.shape}"
+        )
+    return float(np.mean(a == b))
 
 
 def optimal_bands(threshold: float, num_perm: int = 128) -> tuple[int, int]:
@@ -325,7 +330,12 @@ class ContaminationResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, table: Any) -> pa.Table:
-        """The training rows that overlap no reference row."""
+        """The training rows that overlap no reference row.
+
+        >>> r = contamination({"prompt": ["a b c", "x y"]}, {"prompt": ["a b c"]}, n=2)
+        >>> r.apply({"prompt": ["a b c", "x y"]}).column("prompt").to_pylist()
+        ['x y']
+        """
         return _filter_rows(table, pc.invert(self.contaminated))
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "compare",
     "evaluate",
     "evaluate_grouped",
+    "evaluate_trec_both",
     "kendall_tau",
     "pairwise_accuracy",
     "read_trec_qrels",
@@ -141,27 +142,52 @@ def evaluate(
     >>> evaluate(run, qrels, "mrr", per_query=True).column("mrr").to_pylist()
     [0.5, 0.0]
     """
-    run_t = _table_or_file(run, read_trec_run, "run")
-    qrels_t = _table_or_file(qrels, read_trec_qrels, "qrels")
-    names = _metric_list(metrics)
-    # Files carry the default column names whatever the caller passed for tables.
-    from_file = isinstance(qrels, (str, os.PathLike))
+    table, summary = evaluate_trec_both(
+        run, qrels, metrics, relevance_level, complete, (query_col, doc_col, score_col, rel_col)
+    )
+    return table if per_query else summary
+
+
+def evaluate_trec_both(
+    run: Any,
+    qrels: Any,
+    metrics: Metrics,
+    relevance_level: int = 1,
+    complete: bool = False,
+    columns: tuple[str, str, str, str] = ("query_id", "doc_id", "score", "relevance"),
+) -> tuple[pa.Table, dict[str, float]]:
+    """:func:`evaluate`'s per-query table and summary from one computation (for
+    callers that print both, like ``prefcore eval -q``); ``columns`` are the query, doc,
+    score and relevance column names of tables.
+
+    >>> table, summary = evaluate_trec_both(
+    ...     {"query_id": ["q"], "doc_id": ["a"], "score": [1.0]},
+    ...     {"query_id": ["q"], "doc_id": ["a"], "relevance": [1]}, ["map", "num_ret"])
+    >>> table.column("map").to_pylist(), summary
+    ([1.0], {'map': 1.0, 'num_ret': 1.0})
+    """
+    query_col, doc_col, score_col, rel_col = columns
+    # TREC files carry the default column names, whatever was passed for tables.
+    if isinstance(run, (str, os.PathLike)):
+        query_run, doc_run, score_col = "query_id", "doc_id", "score"
+    else:
+        query_run, doc_run = query_col, doc_col
+    if isinstance(qrels, (str, os.PathLike)):
+        query_col, doc_col, rel_col = "query_id", "doc_id", "relevance"
     table, summary = _prefcore.evaluate_trec(
-        run_t,
-        qrels_t,
-        names,
-        query_col="query_id" if isinstance(run, (str, os.PathLike)) else query_col,
-        doc_col="doc_id" if isinstance(run, (str, os.PathLike)) else doc_col,
-        score_col="score" if isinstance(run, (str, os.PathLike)) else score_col,
-        qrels_query_col="query_id" if from_file else query_col,
-        qrels_doc_col="doc_id" if from_file else doc_col,
-        rel_col="relevance" if from_file else rel_col,
+        _table_or_file(run, read_trec_run, "run"),
+        _table_or_file(qrels, read_trec_qrels, "qrels"),
+        _metric_list(metrics),
+        query_col=query_run,
+        doc_col=doc_run,
+        score_col=score_col,
+        qrels_query_col=query_col,
+        qrels_doc_col=doc_col,
+        rel_col=rel_col,
         relevance_level=relevance_level,
         complete=complete,
     )
-    if per_query:
-        return table
-    return dict(zip(table.column_names[1:], summary))
+    return table, dict(zip(table.column_names[1:], summary))
 
 
 def evaluate_grouped(

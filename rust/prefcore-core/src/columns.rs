@@ -4,8 +4,6 @@
 //! things a kernel relies on once, up front, and turn a failure into an [`Error`] that
 //! names the column and the first offending row.
 
-use std::sync::Arc;
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
 use arrow_array::{
@@ -18,6 +16,10 @@ use crate::error::{Error, Result};
 
 /// First null row of `array`, if any.
 pub fn first_null(array: &dyn Array) -> Option<usize> {
+    // A `null`-typed array (e.g. pyarrow's type for `[None]`) has no validity buffer.
+    if *array.data_type() == DataType::Null {
+        return (!array.is_empty()).then_some(0);
+    }
     if array.null_count() == 0 {
         return None;
     }
@@ -204,8 +206,10 @@ impl<'a> IdAccessor<'a> {
     }
 }
 
+/// Types cast to numbers. `Null` is what pyarrow infers for an empty list; any
+/// null it holds is reported by [`first_null`].
 fn is_numeric(t: &DataType) -> bool {
-    t.is_integer() || t.is_floating() || matches!(t, DataType::Boolean)
+    t.is_integer() || t.is_floating() || matches!(t, DataType::Boolean | DataType::Null)
 }
 
 /// A numeric column as `f64` (zero-copy when it already is `float64`), without nulls
@@ -277,11 +281,6 @@ pub fn find_column(names: &[String], name: &str) -> Result<usize> {
             column: name.to_string(),
             available: names.join(", "),
         })
-}
-
-/// Wrap an owned array for returning.
-pub fn into_ref<A: Array + 'static>(a: A) -> ArrayRef {
-    Arc::new(a)
 }
 
 /// The flat values of a list column, kept in their own type so no full-size copy is

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::lsh::{jaccard, optimal_bands};
+use super::lsh::{band_hash, jaccard, optimal_bands};
 use super::minhash::{shingle_sets, signatures, MinHashOptions, Tokenizer};
 use super::normalize::Normalizer;
 use super::text::TextColumn;
@@ -144,13 +144,7 @@ pub fn contamination(
             let (bands, rows) = optimal_bands(threshold, minhash.num_perm)?;
             let p = minhash.num_perm;
             // Candidates share a band hash; the exact Jaccard below decides anyway.
-            let band_key = |sig: &[u64], band: usize| -> (usize, u64) {
-                let bytes: Vec<u8> = sig[band * rows..][..rows]
-                    .iter()
-                    .flat_map(|v| v.to_le_bytes())
-                    .collect();
-                (band, xxh3_64(&bytes))
-            };
+            let band_key = |sig: &[u64], band: usize| (band, band_hash(sig, band, rows));
             let ref_sigs = signatures(reference, normalizer, minhash)?;
             let mut index: HashMap<(usize, u64), Vec<u32>> = HashMap::new();
             for (row, sig) in ref_sigs.chunks(p).enumerate() {

@@ -153,7 +153,7 @@ pub(crate) fn exact_with_hash(
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.par_sort_unstable_by_key(|&r| (hashes[r as usize], r));
         let mut root: Vec<u32> = (0..n as u32).collect();
-        let (mut a, mut b) = (KeyBuf::default(), KeyBuf::default());
+        let mut kb = KeyBuf::default();
         let mut start = 0;
         while start < n {
             let h = hashes[order[start] as usize];
@@ -163,15 +163,17 @@ pub(crate) fn exact_with_hash(
             }
             // Rows with equal hashes: split into classes of equal keys. Rows come in
             // ascending order, so each class's first row is its smallest.
-            let mut reps: Vec<u32> = Vec::new();
-            for &row in &order[start + 1..end] {
-                let key = b.key(&readers, row as usize, normalizer).to_vec();
-                let rep = std::iter::once(order[start])
-                    .chain(reps.iter().copied())
-                    .find(|&r| a.key(&readers, r as usize, normalizer) == key.as_slice());
-                match rep {
-                    Some(r) => root[row as usize] = r,
-                    None => reps.push(row),
+            // Each class's key is built once; a run of k true copies costs k keys.
+            if end - start > 1 {
+                let first = order[start];
+                let mut reps: Vec<(u32, Vec<u8>)> =
+                    vec![(first, kb.key(&readers, first as usize, normalizer).to_vec())];
+                for &row in &order[start + 1..end] {
+                    let key = kb.key(&readers, row as usize, normalizer);
+                    match reps.iter().find(|(_, k)| k.as_slice() == key) {
+                        Some(&(r, _)) => root[row as usize] = r,
+                        None => reps.push((row, key.to_vec())),
+                    }
                 }
             }
             start = end;

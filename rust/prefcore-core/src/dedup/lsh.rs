@@ -4,7 +4,6 @@
 //! of the (verified) candidate pairs, so they are transitive.
 
 use rayon::prelude::*;
-use xxhash_rust::xxh3::xxh3_64;
 
 use super::exact::{Clusters, Keep};
 use super::minhash::{shingle_sets, signatures, MinHashOptions};
@@ -51,6 +50,16 @@ pub fn optimal_bands(threshold: f64, num_perm: usize) -> Result<(usize, usize)> 
         }
     }
     Ok(best.1)
+}
+
+/// Hash of band `band` (slots `band * rows ..`) of one signature, without copying it.
+/// Callers confirm equal hashes on the slots, or score candidates exactly.
+pub fn band_hash(signature: &[u64], band: usize, rows: usize) -> u64 {
+    let mut h = band as u64;
+    for &v in &signature[band * rows..][..rows] {
+        h = (h ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+    h ^ (h >> 32)
 }
 
 /// Union-find whose root is always the smallest row of its set.
@@ -115,9 +124,8 @@ pub fn cluster(
             .map(|band| {
                 let mut keyed: Vec<(u64, u32)> = (0..n)
                     .map(|row| {
-                        let slice = &signatures[row * num_perm + band * rows..][..rows];
-                        let bytes: Vec<u8> = slice.iter().flat_map(|v| v.to_le_bytes()).collect();
-                        (xxh3_64(&bytes), row as u32)
+                        let sig = &signatures[row * num_perm..][..num_perm];
+                        (band_hash(sig, band, rows), row as u32)
                     })
                     .collect();
                 keyed.sort_unstable();

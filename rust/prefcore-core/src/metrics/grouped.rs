@@ -43,8 +43,15 @@ pub struct GroupedOptions {
 
 #[derive(Default)]
 struct Scratch {
+    /// A group's values as f64 (when the column holds another type).
     scores: Vec<f64>,
     labels: Vec<f64>,
+    rank: RankScratch,
+}
+
+/// Buffers of [`rank_and_score`].
+#[derive(Default)]
+struct RankScratch {
     /// (score key, position): sorting these integers is the ranking.
     order: Vec<(u64, u32)>,
     ranked: Vec<f64>,
@@ -119,27 +126,20 @@ fn score_group(
             ),
         ));
     }
-    let mut label_buf = std::mem::take(&mut s.labels);
-    let mut score_buf = std::mem::take(&mut s.scores);
-    let result = (|| {
-        let sc = scores.group(g, &mut score_buf)?;
-        let lab = labels.group(g, &mut label_buf)?;
-        if let Some(p) = lab.iter().position(|&v| v < 0.0) {
-            return Err(Error::value(
-                labels.name(),
-                g,
-                format!(
-                    "negative label {} at position {p}; labels must be >= 0",
-                    lab[p]
-                ),
-            ));
-        }
-        rank_and_score(sc, lab, plan, s, out);
-        Ok(())
-    })();
-    s.labels = label_buf;
-    s.scores = score_buf;
-    result
+    let sc = scores.group(g, &mut s.scores)?;
+    let lab = labels.group(g, &mut s.labels)?;
+    if let Some(p) = lab.iter().position(|&v| v < 0.0) {
+        return Err(Error::value(
+            labels.name(),
+            g,
+            format!(
+                "negative label {} at position {p}; labels must be >= 0",
+                lab[p]
+            ),
+        ));
+    }
+    rank_and_score(sc, lab, plan, &mut s.rank, out);
+    Ok(())
 }
 
 /// The `depth` largest labels in descending order. Small whole-number grades (the
@@ -179,7 +179,13 @@ fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
     out.sort_unstable_by(|a, b| b.total_cmp(a));
 }
 
-fn rank_and_score(scores: &[f64], labels: &[f64], plan: &Plan, s: &mut Scratch, out: &mut [f64]) {
+fn rank_and_score(
+    scores: &[f64],
+    labels: &[f64],
+    plan: &Plan,
+    s: &mut RankScratch,
+    out: &mut [f64],
+) {
     let (options, depth) = (plan.options, &plan.depth);
     let n = scores.len();
     // (score descending, position ascending) as one integer pair: a total order, so
