@@ -292,6 +292,41 @@ enum Flat {
     I32(ScalarBuffer<i32>),
 }
 
+/// The offsets (`offsets[g]..offsets[g + 1]` is list `g`) and the flat values of a
+/// `list`, `large_list` or `fixed_size_list` column.
+pub fn list_parts(
+    column: &str,
+    array: &ArrayRef,
+    expected: &str,
+) -> Result<(Vec<usize>, ArrayRef)> {
+    Ok(match array.data_type() {
+        DataType::List(_) => {
+            let l = array.as_list::<i32>();
+            (
+                l.value_offsets().iter().map(|&o| o as usize).collect(),
+                l.values().clone(),
+            )
+        }
+        DataType::LargeList(_) => {
+            let l = array.as_list::<i64>();
+            (
+                l.value_offsets().iter().map(|&o| o as usize).collect(),
+                l.values().clone(),
+            )
+        }
+        DataType::FixedSizeList(_, size) => {
+            let l = array.as_fixed_size_list();
+            let size = *size as usize;
+            let start = l.offset() * size;
+            (
+                (0..=l.len()).map(|g| start + g * size).collect(),
+                l.values().clone(),
+            )
+        }
+        other => return Err(wrong_type(column, other, expected)),
+    })
+}
+
 /// A list column of numbers (`list`, `large_list` or `fixed_size_list`), flattened:
 /// group `g` is `values[offsets[g]..offsets[g + 1]]`. Nulls are rejected here; NaN
 /// is checked group by group by [`ListColumn::group`].
@@ -307,32 +342,7 @@ impl ListColumn {
         if let Some(row) = first_null(array.as_ref()) {
             return Err(Error::value(column, row, "null list"));
         }
-        let (offsets, child): (Vec<usize>, ArrayRef) = match array.data_type() {
-            DataType::List(_) => {
-                let l = array.as_list::<i32>();
-                (
-                    l.value_offsets().iter().map(|&o| o as usize).collect(),
-                    l.values().clone(),
-                )
-            }
-            DataType::LargeList(_) => {
-                let l = array.as_list::<i64>();
-                (
-                    l.value_offsets().iter().map(|&o| o as usize).collect(),
-                    l.values().clone(),
-                )
-            }
-            DataType::FixedSizeList(_, size) => {
-                let l = array.as_fixed_size_list();
-                let size = *size as usize;
-                let start = l.offset() * size;
-                (
-                    (0..=l.len()).map(|g| start + g * size).collect(),
-                    l.values().clone(),
-                )
-            }
-            other => return Err(wrong_type(column, other, expected)),
-        };
+        let (offsets, child) = list_parts(column, array, expected)?;
         if !is_numeric(child.data_type()) {
             return Err(wrong_type(column, array.data_type(), expected));
         }
@@ -372,6 +382,11 @@ impl ListColumn {
     /// The column's name, for error messages.
     pub fn name(&self) -> &str {
         &self.column
+    }
+
+    /// List `g` is `offsets()[g]..offsets()[g + 1]` of the flat values.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
     }
 
     /// Number of items in group `g`.

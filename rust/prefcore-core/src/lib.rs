@@ -8,6 +8,7 @@ pub mod error;
 pub mod io;
 pub mod keys;
 pub mod metrics;
+pub mod pairs;
 pub mod parallel;
 pub mod random;
 

@@ -7,7 +7,7 @@ use arrow_schema::{DataType, Field, Schema};
 use prefcore_core::columns::{concat_chunks, find_column};
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
-use pyo3_arrow::PyTable;
+use pyo3_arrow::{PyArray, PyTable};
 
 use crate::errors::to_py;
 
@@ -63,4 +63,10 @@ pub fn to_pyarrow_table<'py>(
     let arrays = columns.into_iter().map(|(_, a)| a).collect();
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| to_py(e.into()))?;
     PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
+}
+
+/// An Arrow array as a `pyarrow.Array` (through the PyCapsule interface, no copy).
+pub fn to_py_array(py: Python<'_>, a: ArrayRef) -> PyResult<Bound<'_, PyAny>> {
+    let exported = PyArray::from_array_ref(a).into_pyobject(py)?;
+    py.import("pyarrow")?.getattr("array")?.call1((exported,))
 }

@@ -7,10 +7,10 @@ use prefcore_core::dedup::{self, Keep, Normalizer, TextColumn};
 use prefcore_core::parallel;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
-use pyo3_arrow::{PyArray, PyTable};
+use pyo3_arrow::PyTable;
 use rayon::prelude::*;
 
-use crate::convert::{array, Table};
+use crate::convert::{array, to_py_array, Table};
 use crate::errors::{compute, to_py};
 
 /// Normaliser options as Python passes them: (lowercase, unicode, collapse_whitespace,
@@ -30,12 +30,6 @@ fn normalizer(args: NormalizeArgs) -> PyResult<Option<Normalizer>> {
         },
     )
     .transpose()
-}
-
-/// An Arrow array as a `pyarrow.Array` (through the PyCapsule interface, no copy).
-fn to_py_array(py: Python<'_>, a: ArrayRef) -> PyResult<Bound<'_, PyAny>> {
-    let exported = PyArray::from_array_ref(a).into_pyobject(py)?;
-    py.import("pyarrow")?.getattr("array")?.call1((exported,))
 }
 
 #[pyfunction]

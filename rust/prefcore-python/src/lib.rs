@@ -5,6 +5,7 @@ mod convert;
 mod dedup;
 mod errors;
 mod metrics;
+mod pairs;
 
 use pyo3::prelude::*;
 
@@ -28,5 +29,13 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::minhash, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::optimal_bands, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::contamination, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::pairs_from_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::extract_prompt, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::parse_transcripts, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::render_transcripts, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::listwise_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::bt_unbounded_item, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::bradley_terry, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::aggregate_votes, m)?)?;
     Ok(())
 }

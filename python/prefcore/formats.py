@@ -1,0 +1,301 @@
+"""Preference data formats: what a table holds, whether it is valid, and the
+conversions between HH-style transcripts and conversational messages.
+
+Column names follow TRL: pairwise data has ``prompt``, ``chosen``, ``rejected``;
+unpaired (KTO/BCO) data has ``prompt``, ``completion``, ``label``. A text value is a
+string or a conversation, a list of ``{role, content}`` structs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, overload
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore import _prefcore
+from prefcore._arrow import as_table
+
+__all__ = [
+    "FORMATS",
+    "FormatInfo",
+    "PromptSplit",
+    "detect",
+    "extract_prompt",
+    "parse_transcript",
+    "render_transcript",
+    "validate",
+]
+
+Format = Literal["pairwise", "transcript", "unpaired", "scored", "ranked"]
+
+#: The formats and the columns that identify them.
+FORMATS: dict[str, tuple[str, ...]] = {
+    "pairwise": ("prompt", "chosen", "rejected"),
+    "transcript": ("chosen", "rejected"),
+    "unpaired": ("prompt", "completion", "label"),
+    "scored": ("prompt", "completions", "scores"),
+    "ranked": ("prompt", "completions", "ranking"),
+}
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """A table's format, the columns it was recognised by, and whether its texts are
+    conversations (lists of ``{role, content}``) rather than strings."""
+
+    format: str
+    columns: tuple[str, ...]
+    conversational: bool
+
+
+def _table(table: Any) -> pa.Table:
+    t = as_table(table, "table")
+    return t if isinstance(t, pa.Table) else pa.table(t)
+
+
+def detect(table: Any) -> FormatInfo:
+    """Which preference format ``table`` is in.
+
+    ``transcript`` is pairwise data without a ``prompt`` column, where ``chosen`` and
+    ``rejected`` hold whole conversations (HH-RLHF); :func:`extract_prompt` turns it
+    into ``pairwise``.
+
+    >>> detect({"prompt": ["q"], "chosen": ["a"], "rejected": ["b"]}).format
+    'pairwise'
+    >>> detect({"prompt": ["q"], "completion": ["a"], "label": [True]}).format
+    'unpaired'
+    """
+    t = _table(table)
+    names = set(t.column_names)
+    for name, columns in FORMATS.items():
+        needed = set(columns) - ({"prompt"} if name in ("scored", "ranked") else set())
+        if needed <= names:
+            used = tuple(c for c in columns if c in names)
+            text = "chosen" if "chosen" in names else used[1] if len(used) > 1 else used[0]
+            return FormatInfo(name, used, _is_conversation(t.schema.field(text).type))
+    wanted = "; ".join(f"{k}: {', '.join(v)}" for k, v in FORMATS.items())
+    raise ValueError(
+        f"no preference format matches the columns {t.column_names}; the formats need {wanted}"
+    )
+
+
+def _is_conversation(t: pa.DataType) -> bool:
+    if not (pa.types.is_list(t) or pa.types.is_large_list(t)):
+        return False
+    inner = t.value_type
+    return pa.types.is_struct(inner) and {"role", "content"} <= {
+        inner.field(i).name for i in range(inner.num_fields)
+    }
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or _is_conversation(t)
+
+
+def _first(mask: pa.Array | pa.ChunkedArray) -> int | None:
+    """The first row where ``mask`` is true."""
+    hits = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
+    return int(hits[0]) if len(hits) else None
+
+
+def _no_nulls(t: pa.Table, name: str) -> None:
+    col = t.column(name)
+    if col.null_count:
+        row = _first(pc.is_null(col))
+        raise ValueError(f"column '{name}', row {row}: null value")
+
+
+def _check_text(t: pa.Table, name: str) -> None:
+    typ = t.schema.field(name).type
+    if not _is_text(typ):
+        raise TypeError(
+            f"column '{name}' has type {typ}; expected strings or a list of {{role, content}} "
+            "structs"
+        )
+    _no_nulls(t, name)
+
+
+def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
+    typ = t.schema.field(name).type
+    if not (pa.types.is_list(typ) or pa.types.is_large_list(typ)) or not (
+        pa.types.is_integer(typ.value_type) or pa.types.is_floating(typ.value_type)
+    ):
+        raise TypeError(f"column '{name}' has type {typ}; expected a list of numbers")
+    _no_nulls(t, name)
+    lengths = pc.list_value_length(t.column(name))
+    other = pc.list_value_length(t.column(against))
+    row = _first(pc.not_equal(lengths, other))
+    if row is not None:
+        raise ValueError(
+            f"column '{name}', row {row}: {lengths[row].as_py()} values for "
+            f"{other[row].as_py()} entries in '{against}'"
+        )
+    flat = pc.list_flatten(t.column(name))
+    if flat.null_count:
+        raise ValueError(f"column '{name}': a list holds a null value")
+    if pa.types.is_floating(typ.value_type):
+        bad = _first(pc.is_nan(flat))
+        if bad is not None:
+            offsets = np.cumsum([0, *lengths.to_numpy(zero_copy_only=False)])
+            row = int(np.searchsorted(offsets, bad, side="right") - 1)
+            raise ValueError(f"column '{name}', row {row}: NaN")
+
+
+def validate(table: Any, format: Format | None = None) -> FormatInfo:
+    """Check that ``table`` is valid ``format`` data (detected when None): the columns
+    exist, texts are strings or conversations without nulls, labels are booleans,
+    score and ranking lists match the completions and hold no NaN.
+
+    >>> validate({"prompt": ["q"], "chosen": ["a"], "rejected": ["b"]}).columns
+    ('prompt', 'chosen', 'rejected')
+    >>> validate({"prompt": ["q"], "completion": ["a"], "label": [1]}, "unpaired")
+    Traceback (most recent call last):
+    ...
+    TypeError: column 'label' has type int64; expected bool
+    """
+    t = _table(table)
+    info = detect(t) if format is None else None
+    fmt = info.format if info else format
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {sorted(FORMATS)}; not {fmt!r}")
+    required = FORMATS[fmt]
+    optional_prompt = fmt in ("scored", "ranked")
+    for c in required:
+        if c not in t.column_names and not (c == "prompt" and optional_prompt):
+            raise ValueError(f"{fmt} data needs column '{c}'; the table has {t.column_names}")
+    columns = tuple(c for c in required if c in t.column_names)
+    texts = [c for c in columns if c in ("prompt", "chosen", "rejected", "completion")]
+    for c in texts:
+        _check_text(t, c)
+    if fmt == "unpaired":
+        typ = t.schema.field("label").type
+        if not pa.types.is_boolean(typ):
+            raise TypeError(f"column 'label' has type {typ}; expected bool")
+        _no_nulls(t, "label")
+    if fmt in ("scored", "ranked"):
+        typ = t.schema.field("completions").type
+        if not (pa.types.is_list(typ) or pa.types.is_large_list(typ)) or not _is_text(
+            typ.value_type
+        ):
+            raise TypeError(
+                f"column 'completions' has type {typ}; expected a list of strings or conversations"
+            )
+        _no_nulls(t, "completions")
+        _check_numeric_lists(t, "scores" if fmt == "scored" else "ranking", "completions")
+    first_text = t.schema.field(texts[-1]).type if texts else pa.null()
+    conversational = _is_conversation(first_text)
+    if fmt in ("scored", "ranked"):
+        conversational = _is_conversation(t.schema.field("completions").type.value_type)
+    return FormatInfo(fmt, columns, conversational)
+
+
+@dataclass(frozen=True)
+class PromptSplit:
+    """The result of :func:`extract_prompt`.
+
+    ``table`` has ``prompt``, ``chosen`` and ``rejected`` for every input row; they are
+    null where no clean split exists, and ``reason`` says why: ``no_shared_prompt``
+    (no complete turn in common), ``diverges_before_last_turn`` (the transcripts
+    differ before their last assistant turn) or ``identical``. ``ok`` marks clean rows.
+    """
+
+    table: pa.Table
+    reason: pa.Array
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> pa.Array:
+        return pc.is_null(self.reason)
+
+    def clean(self) -> pa.Table:
+        """The rows with a clean split."""
+        return self.table.filter(self.ok)
+
+
+def extract_prompt(
+    table: Any,
+    chosen: str = "chosen",
+    rejected: str = "rejected",
+    *,
+    roles: tuple[str, str] = ("Human", "Assistant"),
+) -> PromptSplit:
+    """Split the shared prompt off ``chosen`` and ``rejected`` transcripts.
+
+    For HH-style strings the prompt is their longest common prefix cut back to the
+    end of its last ``\\n\\nAssistant:`` marker (``roles`` names the two speakers);
+    for conversations it is the longest run of equal leading messages, cut back to
+    the last one that is not the assistant's. Rows with no clean split are reported,
+    not guessed (see :class:`PromptSplit`).
+
+    >>> s = extract_prompt({
+    ...     "chosen": ["\\n\\nHuman: Hi?\\n\\nAssistant: Hello!"],
+    ...     "rejected": ["\\n\\nHuman: Hi?\\n\\nAssistant: Go away."]})
+    >>> s.table.to_pylist()
+    [{'prompt': '\\n\\nHuman: Hi?\\n\\nAssistant:', 'chosen': ' Hello!', 'rejected': ' Go away.'}]
+    """
+    prompt, c, r, reason = _prefcore.extract_prompt(
+        as_table(table, "table"), chosen, rejected, roles[0], roles[1]
+    )
+    out = pa.table({"prompt": prompt, "chosen": c, "rejected": r})
+    counts = {d["values"]: d["counts"] for d in pc.value_counts(reason.drop_null()).to_pylist()}
+    stats = {"rows": len(reason), "clean": reason.null_count, "by_reason": counts}
+    return PromptSplit(out, reason, stats)
+
+
+Message = dict[str, str]
+
+
+@overload
+def parse_transcript(text: str, roles: tuple[str, str] = ...) -> list[Message]: ...
+@overload
+def parse_transcript(text: Any, roles: tuple[str, str] = ...) -> pa.Array: ...
+def parse_transcript(
+    text: str | Any, roles: tuple[str, str] = ("Human", "Assistant")
+) -> list[Message] | pa.Array:
+    """Parse HH-style transcripts into ``{role, content}`` messages.
+
+    ``roles`` are the speaker names in the text; they become ``user`` and ``assistant``.
+    Each turn starts with ``\\n\\n<name>:``; one space after the colon is dropped.
+    Takes one string (returns a list of dicts) or a string column (returns a
+    ``list<struct<role, content>>`` array).
+
+    >>> parse_transcript("\\n\\nHuman: Hi?\\n\\nAssistant: Hello!")
+    [{'role': 'user', 'content': 'Hi?'}, {'role': 'assistant', 'content': 'Hello!'}]
+    """
+    if isinstance(text, str):
+        out = _prefcore.parse_transcripts(pa.array([text]), roles[0], roles[1])
+        result: list[Message] = out[0].as_py()
+        return result
+    return _prefcore.parse_transcripts(_column(text), roles[0], roles[1])
+
+
+@overload
+def render_transcript(messages: Sequence[Message], roles: tuple[str, str] = ...) -> str: ...
+@overload
+def render_transcript(messages: Any, roles: tuple[str, str] = ...) -> pa.Array: ...
+def render_transcript(
+    messages: Sequence[Message] | Any, roles: tuple[str, str] = ("Human", "Assistant")
+) -> str | pa.Array:
+    """Render ``{role, content}`` messages as HH-style text: the inverse of
+    :func:`parse_transcript`. Only ``user`` and ``assistant`` roles have a marker.
+
+    >>> render_transcript([{"role": "user", "content": "Hi?"},
+    ...                    {"role": "assistant", "content": "Hello!"}])
+    '\\n\\nHuman: Hi?\\n\\nAssistant: Hello!'
+    """
+    if isinstance(messages, Sequence) and all(isinstance(m, dict) for m in messages):
+        typ = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+        out = _prefcore.render_transcripts(pa.array([list(messages)], typ), roles[0], roles[1])
+        text: str = out[0].as_py()
+        return text
+    return _prefcore.render_transcripts(_column(messages), roles[0], roles[1])
+
+
+def _column(values: Any) -> Any:
+    if hasattr(values, "__arrow_c_array__") or hasattr(values, "__arrow_c_stream__"):
+        return values
+    return pa.array(values)

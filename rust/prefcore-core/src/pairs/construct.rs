@@ -1,0 +1,489 @@
+//! Chosen/rejected pairs from scored completions (one group of candidates per prompt).
+//!
+//! Every strategy works on one group's scores and emits `(chosen, rejected)` positions.
+//! Randomness is drawn from a stream per group, so the output depends only on the
+//! seed, never on the thread count.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, UInt64Array};
+use rayon::prelude::*;
+
+use crate::columns::{list_parts, ListColumn};
+use crate::error::{Error, Result};
+use crate::parallel;
+use crate::parse_option;
+use crate::random::Rng;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    BestWorst,
+    BestRandom,
+    BestVsRest,
+    TopKBottomK,
+    AllPairs,
+    RandomPairs,
+}
+
+parse_option!(Strategy, "strategy", {
+    "best_worst" => Strategy::BestWorst,
+    "best_random" => Strategy::BestRandom,
+    "best_vs_rest" => Strategy::BestVsRest,
+    "top_k_bottom_k" => Strategy::TopKBottomK,
+    "all_pairs" => Strategy::AllPairs,
+    "random_pairs" => Strategy::RandomPairs,
+});
+
+/// What to do with two completions of equal score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ties {
+    /// Never pair them; the first best / last worst is picked when several tie.
+    Drop,
+    /// Pair them (margin 0) with the earlier completion as chosen.
+    Keep,
+    /// Pair them with a coin flip for the orientation; tied bests/worsts are drawn
+    /// at random.
+    Random,
+}
+
+parse_option!(Ties, "ties", {
+    "drop" => Ties::Drop,
+    "keep" => Ties::Keep,
+    "random" => Ties::Random,
+});
+
+/// Groups with fewer than two completions: an error, or skipped and counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShortGroups {
+    Error,
+    Skip,
+}
+
+parse_option!(ShortGroups, "short_groups", {
+    "error" => ShortGroups::Error,
+    "skip" => ShortGroups::Skip,
+});
+
+#[derive(Clone, Debug)]
+pub struct PairOptions {
+    pub strategy: Strategy,
+    pub min_margin: f64,
+    pub ties: Ties,
+    /// Rejections per prompt for `best_random`, the size of each end for
+    /// `top_k_bottom_k`, pairs per prompt for `random_pairs`.
+    pub k: usize,
+    pub seed: u64,
+    pub max_pairs_per_group: Option<usize>,
+    pub score_range: Option<(f64, f64)>,
+    pub short_groups: ShortGroups,
+}
+
+impl Default for PairOptions {
+    fn default() -> Self {
+        PairOptions {
+            strategy: Strategy::BestWorst,
+            min_margin: 0.0,
+            ties: Ties::Drop,
+            k: 1,
+            seed: 0,
+            max_pairs_per_group: None,
+            score_range: None,
+            short_groups: ShortGroups::Error,
+        }
+    }
+}
+
+/// The pairs, as positions: `group[i]` is the input row, `chosen[i]` and `rejected[i]`
+/// positions inside that row's list.
+#[derive(Debug, Default, PartialEq)]
+pub struct Pairs {
+    pub group: Vec<i64>,
+    pub chosen: Vec<i64>,
+    pub rejected: Vec<i64>,
+    pub score_chosen: Vec<f64>,
+    pub score_rejected: Vec<f64>,
+    pub stats: PairStats,
+}
+
+/// What happened to the groups: every prompt is accounted for.
+#[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
+pub struct PairStats {
+    pub groups: usize,
+    /// Prompts with at least one pair.
+    pub groups_with_pairs: usize,
+    /// Prompts with fewer than two completions (only with `ShortGroups::Skip`).
+    pub groups_skipped_short: usize,
+    /// Prompts whose completions all tie or fall short of `min_margin`.
+    pub groups_without_eligible_pair: usize,
+    /// Pairs removed by `max_pairs_per_group`.
+    pub pairs_capped: usize,
+}
+
+struct Group<'a> {
+    s: &'a [f64],
+    min_margin: f64,
+    ties: Ties,
+}
+
+impl Group<'_> {
+    /// `(c, r)` oriented as a pair, or None when it may not be one.
+    fn orient(&self, i: usize, j: usize, rng: &mut Rng) -> Option<(usize, usize)> {
+        let (si, sj) = (self.s[i], self.s[j]);
+        let (c, r) = if si > sj {
+            (i, j)
+        } else if sj > si {
+            (j, i)
+        } else {
+            match self.ties {
+                Ties::Drop => return None,
+                Ties::Keep => (i.min(j), i.max(j)),
+                Ties::Random if rng.below(2) == 0 => (i, j),
+                Ties::Random => (j, i),
+            }
+        };
+        (self.s[c] - self.s[r] >= self.min_margin).then_some((c, r))
+    }
+
+    /// May `c` be chosen over `r` (in this orientation)?
+    fn eligible(&self, c: usize, r: usize) -> bool {
+        let (sc, sr) = (self.s[c], self.s[r]);
+        c != r && sc - sr >= self.min_margin && (sc > sr || (sc == sr && self.ties != Ties::Drop))
+    }
+
+    /// The best position: the first of the tied highest, or a random one of them.
+    fn best(&self, rng: &mut Rng) -> usize {
+        let top = self.s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        self.pick(|v| v == top, rng, false)
+    }
+
+    /// The worst position other than `best`: the last of the tied lowest, or a random one.
+    fn worst(&self, best: usize, rng: &mut Rng) -> usize {
+        let low = (0..self.s.len())
+            .filter(|&i| i != best)
+            .map(|i| self.s[i])
+            .fold(f64::INFINITY, f64::min);
+        let s = self.s;
+        let candidates = |i: usize| i != best && s[i] == low;
+        match self.ties {
+            Ties::Random => self.pick_index(candidates, rng),
+            _ => (0..s.len()).rev().find(|&i| candidates(i)).unwrap_or(best),
+        }
+    }
+
+    fn pick(&self, is_tied: impl Fn(f64) -> bool, rng: &mut Rng, last: bool) -> usize {
+        let s = self.s;
+        match self.ties {
+            Ties::Random => self.pick_index(|i| is_tied(s[i]), rng),
+            _ if last => (0..s.len()).rev().find(|&i| is_tied(s[i])).unwrap_or(0),
+            _ => (0..s.len()).find(|&i| is_tied(s[i])).unwrap_or(0),
+        }
+    }
+
+    /// A uniformly drawn position among those where `tied` holds.
+    fn pick_index(&self, tied: impl Fn(usize) -> bool, rng: &mut Rng) -> usize {
+        let n = (0..self.s.len()).filter(|&i| tied(i)).count();
+        let nth = rng.below(n.max(1) as u64) as usize;
+        (0..self.s.len()).filter(|&i| tied(i)).nth(nth).unwrap_or(0)
+    }
+
+    /// Positions ordered by score, highest first; ties in input order, or shuffled.
+    fn order(&self, rng: &mut Rng) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.s.len()).collect();
+        if self.ties == Ties::Random {
+            shuffle(&mut order, rng);
+        }
+        order.sort_by(|&a, &b| self.s[b].total_cmp(&self.s[a]));
+        order
+    }
+
+    fn all_pairs(&self, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
+        let n = self.s.len();
+        for i in 0..n {
+            for j in i + 1..n {
+                if let Some(p) = self.orient(i, j, rng) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+
+    fn pairs(&self, options: &PairOptions, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
+        match options.strategy {
+            Strategy::BestWorst => {
+                let best = self.best(rng);
+                let worst = self.worst(best, rng);
+                if self.eligible(best, worst) {
+                    out.push((best, worst));
+                }
+            }
+            Strategy::BestRandom | Strategy::BestVsRest => {
+                let best = self.best(rng);
+                let start = out.len();
+                out.extend(
+                    (0..self.s.len())
+                        .filter(|&r| self.eligible(best, r))
+                        .map(|r| (best, r)),
+                );
+                if options.strategy == Strategy::BestRandom {
+                    keep_random(out, start, options.k, rng, false);
+                }
+            }
+            Strategy::TopKBottomK => {
+                let order = self.order(rng);
+                let top = options.k.min(order.len() - 1);
+                let bottom_start = order.len().saturating_sub(options.k).max(top);
+                for &c in &order[..top] {
+                    for &r in &order[bottom_start..] {
+                        if self.eligible(c, r) {
+                            out.push((c, r));
+                        }
+                    }
+                }
+            }
+            Strategy::AllPairs => self.all_pairs(rng, out),
+            Strategy::RandomPairs => {
+                let start = out.len();
+                self.all_pairs(rng, out);
+                keep_random(out, start, options.k, rng, true);
+            }
+        }
+    }
+}
+
+fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
+    for i in (1..items.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// Keep `k` of `out[start..]`, drawn without replacement: in the drawn order, or in
+/// their original order when `in_order`.
+fn keep_random(
+    out: &mut Vec<(usize, usize)>,
+    start: usize,
+    k: usize,
+    rng: &mut Rng,
+    in_order: bool,
+) {
+    let n = out.len() - start;
+    if n <= k {
+        return;
+    }
+    let tail = &mut out[start..];
+    // Partial Fisher-Yates: the first k slots become a uniform sample.
+    for i in 0..k {
+        let j = i + rng.below((n - i) as u64) as usize;
+        tail.swap(i, j);
+    }
+    out.truncate(start + k);
+    if in_order {
+        out[start..].sort_unstable();
+    }
+}
+
+/// Groups per parallel work item: large enough to amortise, small enough to balance.
+const GROUPS_PER_TASK: usize = 2048;
+
+/// Check every score against `range`; the error names the row and the position.
+fn check_range(scores: &ListColumn, g: usize, s: &[f64], range: Option<(f64, f64)>) -> Result<()> {
+    if let Some((lo, hi)) = range {
+        if let Some(p) = s.iter().position(|&v| v < lo || v > hi) {
+            return Err(Error::value(
+                scores.name(),
+                g,
+                format!(
+                    "score {} at position {p} is outside score_range [{lo}, {hi}]",
+                    s[p]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Chunk {
+    pairs: Vec<(u32, u32, u32)>,
+    stats: PairStats,
+}
+
+/// Build pairs for every group of `scores`.
+pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> {
+    if options.min_margin.is_nan() || options.min_margin < 0.0 {
+        return Err(Error::argument(format!(
+            "min_margin must be >= 0, got {}",
+            options.min_margin
+        )));
+    }
+    if options.k == 0 {
+        return Err(Error::argument("k must be >= 1"));
+    }
+    if let Some((lo, hi)) = options.score_range {
+        if lo.is_nan() || hi.is_nan() || lo > hi {
+            return Err(Error::argument(format!(
+                "score_range must be (low, high) with low <= high, got ({lo}, {hi})"
+            )));
+        }
+    }
+    let n_groups = scores.len();
+    let tasks: Vec<usize> = (0..n_groups).step_by(GROUPS_PER_TASK).collect();
+    let chunks: Vec<Result<Chunk>> = parallel::install(|| {
+        tasks
+            .par_iter()
+            .map(|&start| {
+                let mut chunk = Chunk::default();
+                let mut buf = Vec::new();
+                let mut local = Vec::new();
+                for g in start..(start + GROUPS_PER_TASK).min(n_groups) {
+                    let s = scores.group(g, &mut buf)?;
+                    check_range(scores, g, s, options.score_range)?;
+                    chunk.stats.groups += 1;
+                    if s.len() < 2 {
+                        if options.short_groups == ShortGroups::Error {
+                            return Err(Error::value(
+                                scores.name(),
+                                g,
+                                format!(
+                                    "{} completion(s); a pair needs at least 2 \
+                                     (pass short_groups='skip' to skip such prompts)",
+                                    s.len()
+                                ),
+                            ));
+                        }
+                        chunk.stats.groups_skipped_short += 1;
+                        continue;
+                    }
+                    let group = Group {
+                        s,
+                        min_margin: options.min_margin,
+                        ties: options.ties,
+                    };
+                    let mut rng = Rng::for_stream(options.seed, g as u64);
+                    local.clear();
+                    group.pairs(options, &mut rng, &mut local);
+                    if let Some(cap) = options.max_pairs_per_group {
+                        let before = local.len();
+                        keep_random(&mut local, 0, cap, &mut rng, true);
+                        chunk.stats.pairs_capped += before - local.len();
+                    }
+                    if local.is_empty() {
+                        chunk.stats.groups_without_eligible_pair += 1;
+                    } else {
+                        chunk.stats.groups_with_pairs += 1;
+                    }
+                    chunk
+                        .pairs
+                        .extend(local.iter().map(|&(c, r)| (g as u32, c as u32, r as u32)));
+                }
+                Ok(chunk)
+            })
+            .collect()
+    });
+    let mut out = Pairs::default();
+    let total: usize = chunks
+        .iter()
+        .map(|c| c.as_ref().map_or(0, |c| c.pairs.len()))
+        .sum();
+    out.group.reserve(total);
+    out.chosen.reserve(total);
+    out.rejected.reserve(total);
+    let mut buf = Vec::new();
+    for chunk in chunks {
+        let chunk = chunk?;
+        let st = &mut out.stats;
+        st.groups += chunk.stats.groups;
+        st.groups_with_pairs += chunk.stats.groups_with_pairs;
+        st.groups_skipped_short += chunk.stats.groups_skipped_short;
+        st.groups_without_eligible_pair += chunk.stats.groups_without_eligible_pair;
+        st.pairs_capped += chunk.stats.pairs_capped;
+        let mut last = u32::MAX;
+        let mut s: &[f64] = &[];
+        for (g, c, r) in chunk.pairs {
+            if g != last {
+                s = scores.group(g as usize, &mut buf)?;
+                last = g;
+            }
+            out.group.push(g as i64);
+            out.chosen.push(c as i64);
+            out.rejected.push(r as i64);
+            out.score_chosen.push(s[c as usize]);
+            out.score_rejected.push(s[r as usize]);
+        }
+    }
+    Ok(out)
+}
+
+/// The pairs as named columns: `prompt` (when given), `chosen`, `rejected` (values of
+/// the completions list, any type), scores, margin and positions.
+pub fn pair_table(
+    prompt: Option<(&str, &ArrayRef)>,
+    completions: (&str, &ArrayRef),
+    scores: &ListColumn,
+    options: &PairOptions,
+) -> Result<(Vec<(String, ArrayRef)>, PairStats)> {
+    let (name, column) = completions;
+    let expected = "a list of completions (strings or conversations) per row";
+    let (offsets, values) = list_parts(name, column, expected)?;
+    if offsets.len() != scores.offsets().len() {
+        return Err(Error::argument(format!(
+            "'{name}' has {} rows but '{}' has {}",
+            offsets.len() - 1,
+            scores.name(),
+            scores.len()
+        )));
+    }
+    for g in 0..scores.len() {
+        let (n, m) = (offsets[g + 1] - offsets[g], scores.group_len(g));
+        if n != m {
+            return Err(Error::value(
+                scores.name(),
+                g,
+                format!("{m} scores for {n} completions in '{name}'"),
+            ));
+        }
+    }
+    let p = from_scores(scores, options)?;
+    let take = |positions: &[i64]| -> Result<ArrayRef> {
+        let idx: UInt64Array = p
+            .group
+            .iter()
+            .zip(positions)
+            .map(|(&g, &i)| (offsets[g as usize] + i as usize) as u64)
+            .collect();
+        Ok(arrow_select::take::take(&values, &idx, None)?)
+    };
+    let mut columns: Vec<(String, ArrayRef)> = Vec::new();
+    if let Some((prompt_name, prompt)) = prompt {
+        let rows = UInt64Array::from_iter_values(p.group.iter().map(|&g| g as u64));
+        columns.push((
+            prompt_name.to_string(),
+            arrow_select::take::take(prompt, &rows, None)?,
+        ));
+    }
+    let margin: Vec<f64> = p
+        .score_chosen
+        .iter()
+        .zip(&p.score_rejected)
+        .map(|(c, r)| c - r)
+        .collect();
+    columns.push(("chosen".into(), take(&p.chosen)?));
+    columns.push(("rejected".into(), take(&p.rejected)?));
+    let stats = p.stats;
+    columns.push((
+        "score_chosen".into(),
+        Arc::new(Float64Array::from(p.score_chosen)),
+    ));
+    columns.push((
+        "score_rejected".into(),
+        Arc::new(Float64Array::from(p.score_rejected)),
+    ));
+    columns.push(("margin".into(), Arc::new(Float64Array::from(margin))));
+    columns.push(("group_id".into(), Arc::new(Int64Array::from(p.group))));
+    columns.push(("chosen_index".into(), Arc::new(Int64Array::from(p.chosen))));
+    columns.push((
+        "rejected_index".into(),
+        Arc::new(Int64Array::from(p.rejected)),
+    ));
+    Ok((columns, stats))
+}

@@ -1,0 +1,14 @@
+//! Preference data: from scored, ranked or voted completions to training rows.
+
+pub mod bradley_terry;
+pub mod construct;
+pub mod listwise;
+pub mod transcript;
+pub mod votes;
+
+pub use construct::{
+    from_scores, pair_table, PairOptions, PairStats, Pairs, ShortGroups, Strategy, Ties,
+};
+pub use transcript::{
+    extract_prompt, parse_transcripts, render_transcripts, Roles, Split, SplitFailure,
+};

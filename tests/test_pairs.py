@@ -1,0 +1,451 @@
+"""prefcore.pairs: strategies against a plain-Python reference, properties, and bad
+input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import prefcore
+from prefcore import pairs
+
+DETERMINISTIC = ["best_worst", "best_vs_rest", "top_k_bottom_k", "all_pairs"]
+
+
+def reference_pairs(
+    s: list[float], strategy: str, min_margin: float, ties: str, k: int
+) -> list[tuple[int, int]]:
+    """Plain-Python pairs of one group, for the strategies without randomness."""
+    n = len(s)
+
+    def eligible(c: int, r: int) -> bool:
+        tie_ok = s[c] == s[r] and ties != "drop"
+        return c != r and s[c] - s[r] >= min_margin and (s[c] > s[r] or tie_ok)
+
+    best = s.index(max(s))
+    if strategy == "best_worst":
+        others = [i for i in range(n) if i != best]
+        low = min(s[i] for i in others)
+        worst = max(i for i in others if s[i] == low)
+        return [(best, worst)] if eligible(best, worst) else []
+    if strategy == "best_vs_rest":
+        return [(best, r) for r in range(n) if eligible(best, r)]
+    if strategy == "top_k_bottom_k":
+        order = sorted(range(n), key=lambda i: -s[i])
+        top = order[: min(k, n - 1)]
+        bottom = order[max(n - k, len(top)) :]
+        return [(c, r) for c in top for r in bottom if eligible(c, r)]
+    out = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            if s[i] > s[j] and s[i] - s[j] >= min_margin:
+                out.append((i, j))
+            elif s[j] > s[i] and s[j] - s[i] >= min_margin:
+                out.append((j, i))
+            elif s[i] == s[j] and ties == "keep" and min_margin <= 0:
+                out.append((i, j))
+    return out
+
+
+groups = st.lists(st.lists(st.integers(0, 4), min_size=2, max_size=6), min_size=1, max_size=8)
+
+
+def scored(score_lists: list[list[int]]) -> dict[str, list[object]]:
+    return {
+        "prompt": [f"p{g}" for g in range(len(score_lists))],
+        "completions": [[f"c{g}.{i}" for i in range(len(s))] for g, s in enumerate(score_lists)],
+        "scores": [[float(x) for x in s] for s in score_lists],
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    groups,
+    st.sampled_from(DETERMINISTIC),
+    st.sampled_from([0.0, 1.0, 2.0]),
+    st.sampled_from(["drop", "keep"]),
+    st.integers(1, 3),
+)
+def test_deterministic_strategies_match_the_reference(
+    score_lists: list[list[int]], strategy: str, min_margin: float, ties: str, k: int
+) -> None:
+    r = pairs.from_scores(
+        scored(score_lists),
+        strategy=strategy,
+        min_margin=min_margin,
+        ties=ties,
+        k=k,  # type: ignore[arg-type]
+    )
+    cols = r.table.select(["group_id", "chosen_index", "rejected_index"]).to_pydict()
+    got = list(zip(*cols.values()))
+    want = [(g, c, rj) for g, s in enumerate(score_lists) for c, rj in reference_pairs(
+        [float(x) for x in s], strategy, min_margin, ties, k)]  # fmt: skip
+    assert got == want
+    for row in r.table.to_pylist():
+        g, c, rj = row["group_id"], row["chosen_index"], row["rejected_index"]
+        assert row["chosen"] == f"c{g}.{c}" and row["rejected"] == f"c{g}.{rj}"
+        assert row["score_chosen"] == score_lists[g][c]
+        assert row["margin"] == score_lists[g][c] - score_lists[g][rj]
+    assert r.stats["prompts"] == len(score_lists)
+    with_pairs = len({g for g, _, _ in want})
+    assert r.stats["prompts_with_pairs"] == with_pairs
+    assert r.stats["prompts_without_eligible_pair"] == len(score_lists) - with_pairs
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    groups,
+    st.sampled_from(["best_random", "random_pairs", "all_pairs", "best_worst", "top_k_bottom_k"]),
+    st.sampled_from([0.0, 1.0]),
+    st.sampled_from(["drop", "keep", "random"]),
+    st.integers(1, 3),
+    st.integers(0, 2**32),
+)
+def test_every_pair_obeys_margin_and_tie_rules(
+    score_lists: list[list[int]], strategy: str, min_margin: float, ties: str, k: int, seed: int
+) -> None:
+    r = pairs.from_scores(
+        scored(score_lists),
+        strategy=strategy,
+        min_margin=min_margin,
+        ties=ties,
+        k=k,
+        seed=seed,  # type: ignore[arg-type]
+    )
+    seen = set()
+    for row in r.table.to_pylist():
+        assert row["chosen_index"] != row["rejected_index"]
+        assert row["margin"] >= min_margin
+        if ties == "drop":
+            assert row["margin"] > 0
+        key = (row["group_id"], row["chosen_index"], row["rejected_index"])
+        assert key not in seen
+        seen.add(key)
+    per_group = np.bincount(r.table.column("group_id").to_numpy(), minlength=len(score_lists))
+    for g, s in enumerate(score_lists):
+        n_all = len(
+            reference_pairs(
+                [float(x) for x in s],
+                "all_pairs",
+                min_margin,
+                "keep" if ties != "drop" else "drop",
+                k,
+            )
+        )
+        if strategy == "random_pairs":
+            assert per_group[g] == min(k, n_all)
+        if strategy == "best_random" and ties != "random":
+            eligible = reference_pairs([float(x) for x in s], "best_vs_rest", min_margin, ties, k)
+            assert per_group[g] == min(k, len(eligible))
+    again = pairs.from_scores(
+        scored(score_lists),
+        strategy=strategy,
+        min_margin=min_margin,
+        ties=ties,
+        k=k,
+        seed=seed,  # type: ignore[arg-type]
+    )
+    assert again.table.equals(r.table)
+
+
+def test_hand_computed_strategies_and_ties() -> None:
+    t = {"prompt": ["p"], "completions": [["a", "b", "c", "d"]], "scores": [[3.0, 1.0, 3.0, 1.0]]}
+
+    def run(**kw: object) -> list[tuple[str, str]]:
+        r = pairs.from_scores(t, **kw)  # type: ignore[arg-type]
+        return list(
+            zip(r.table.column("chosen").to_pylist(), r.table.column("rejected").to_pylist())
+        )
+
+    # First best (a), last worst (d).
+    assert run(strategy="best_worst") == [("a", "d")]
+    assert run(strategy="best_vs_rest") == [("a", "b"), ("a", "d")]
+    assert run(strategy="best_vs_rest", ties="keep") == [("a", "b"), ("a", "c"), ("a", "d")]
+    assert run(strategy="all_pairs") == [("a", "b"), ("a", "d"), ("c", "b"), ("c", "d")]
+    assert run(strategy="all_pairs", ties="keep") == [
+        ("a", "b"), ("a", "c"), ("a", "d"), ("c", "b"), ("b", "d"), ("c", "d"),
+    ]  # fmt: skip
+    assert run(strategy="all_pairs", min_margin=3.0) == []
+    assert run(strategy="top_k_bottom_k", k=2) == [("a", "b"), ("a", "d"), ("c", "b"), ("c", "d")]
+    assert run(strategy="all_pairs", max_pairs_per_prompt=2, seed=1) in (
+        [p, q]
+        for i, p in enumerate(run(strategy="all_pairs"))
+        for q in run(strategy="all_pairs")[i + 1 :]
+    )
+    # Random ties: the best is a or c, the worst b or d, over seeds both appear.
+    seen = {run(strategy="best_worst", ties="random", seed=s)[0] for s in range(40)}
+    assert seen == {("a", "b"), ("a", "d"), ("c", "b"), ("c", "d")}
+    # best_random draws one of the two lower completions.
+    drawn = {run(strategy="best_random", seed=s)[0] for s in range(40)}
+    assert drawn == {("a", "b"), ("a", "d")}
+
+
+def test_results_do_not_depend_on_thread_count() -> None:
+    rng = np.random.default_rng(5)
+    score_lists = rng.integers(1, 11, size=(20_000, 5)).tolist()
+    t = scored(score_lists)
+    before = prefcore.get_num_threads()
+    try:
+        out = []
+        for threads in (1, 2, 3):
+            prefcore.set_num_threads(threads)
+            out.append(
+                pairs.from_scores(t, strategy="random_pairs", k=3, ties="random", seed=9).table
+            )
+        assert out[0].equals(out[1]) and out[0].equals(out[2])
+    finally:
+        prefcore.set_num_threads(before)
+
+
+def test_multi_aspect_scores_are_combined_by_the_stated_rule() -> None:
+    ratings = [[[5, 1], [3, 4], [2, 2]]]
+    t = {"prompt": ["p"], "completions": [["a", "b", "c"]], "scores": ratings}
+    mean = pairs.from_scores(t, strategy="best_worst")
+    assert mean.table.column("score_chosen").to_pylist() == [3.5]
+    assert mean.table.column("chosen").to_pylist() == ["b"]
+    low = pairs.from_scores(t, strategy="best_worst", aggregate="min")
+    assert low.table.select(["chosen", "rejected"]).to_pylist() == [
+        {"chosen": "b", "rejected": "a"}
+    ]
+    weighted = pairs.from_scores(t, strategy="best_worst", aggregate=[1.0, 0.0])
+    assert weighted.table.select(["chosen", "rejected"]).to_pylist() == [
+        {"chosen": "a", "rejected": "c"}
+    ]
+    structs = {
+        "prompt": ["p"],
+        "completions": [["a", "b"]],
+        "scores": [[{"helpfulness": 5, "honesty": 1}, {"helpfulness": 2, "honesty": 5}]],
+    }
+    by_name = pairs.from_scores(structs, aggregate={"honesty": 1.0})
+    assert by_name.table.column("chosen").to_pylist() == ["b"]
+
+
+def test_score_range_catches_a_rating_on_the_wrong_scale() -> None:
+    # The UltraFeedback bug: one rating of 10 on a 1-5 scale.
+    t = {"prompt": ["p", "q"], "completions": [["a", "b"], ["c", "d"]], "scores": [[1, 5], [10, 2]]}
+    with pytest.raises(
+        ValueError,
+        match=r"column 'scores', row 1: score 10 at position 0 is outside score_range \[1, 5\]",
+    ):
+        pairs.from_scores(t, score_range=(1, 5))
+    aspects = {"prompt": ["p"], "completions": [["a", "b"]], "scores": [[[1, 2], [3, 10]]]}
+    with pytest.raises(
+        ValueError, match=r"column 'scores', row 0: a rating at position 1 is outside"
+    ):
+        pairs.from_scores(aspects, score_range=(1, 5))
+
+
+def test_long_tables_group_by_prompt() -> None:
+    long = {
+        "prompt": ["p", "q", "p", "q", "p"],
+        "completions": ["a", "x", "b", "y", "c"],
+        "scores": [1.0, 2.0, 3.0, 1.0, 2.0],
+    }
+    r = pairs.from_scores(long, strategy="all_pairs")
+    rows = r.table.select(
+        ["prompt", "chosen", "rejected", "group_id", "chosen_index", "rejected_index"]
+    )
+    assert rows.to_pylist() == [
+        {
+            "prompt": "p",
+            "chosen": "b",
+            "rejected": "a",
+            "group_id": 0,
+            "chosen_index": 2,
+            "rejected_index": 0,
+        },
+        {
+            "prompt": "p",
+            "chosen": "c",
+            "rejected": "a",
+            "group_id": 0,
+            "chosen_index": 4,
+            "rejected_index": 0,
+        },
+        {
+            "prompt": "p",
+            "chosen": "b",
+            "rejected": "c",
+            "group_id": 0,
+            "chosen_index": 2,
+            "rejected_index": 4,
+        },
+        {
+            "prompt": "q",
+            "chosen": "x",
+            "rejected": "y",
+            "group_id": 1,
+            "chosen_index": 1,
+            "rejected_index": 3,
+        },
+    ]
+
+
+def test_bad_input_gets_clear_errors() -> None:
+    ok = {"prompt": ["p"], "completions": [["a", "b"]], "scores": [[1.0, 2.0]]}
+    with pytest.raises(ValueError, match="column 'scores', row 0: 3 scores for 2 completions"):
+        pairs.from_scores({**ok, "scores": [[1.0, 2.0, 3.0]]})
+    with pytest.raises(ValueError, match="column 'scores', row 0: NaN at position 1"):
+        pairs.from_scores({**ok, "scores": [[1.0, float("nan")]]})
+    with pytest.raises(
+        ValueError, match="column 'scores', row 1: 0 completion\\(s\\); a pair needs at least 2"
+    ):
+        pairs.from_scores(
+            {"prompt": ["p", "q"], "completions": [["a", "b"], []], "scores": [[1.0, 2.0], []]}
+        )
+    with pytest.raises(ValueError, match="row 0: 1 completion\\(s\\)"):
+        pairs.from_scores({"prompt": ["p"], "completions": [["a"]], "scores": [[1.0]]})
+    skipped = pairs.from_scores(
+        {"prompt": ["p", "q"], "completions": [["a"], ["b", "c"]], "scores": [[1.0], [1.0, 2.0]]},
+        short_groups="skip",
+    )
+    assert skipped.stats["prompts_skipped_short"] == 1 and skipped.stats["pairs"] == 1
+    with pytest.raises(ValueError, match="strategy must be one of 'best_worst'"):
+        pairs.from_scores(ok, strategy="best_of_n")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ties must be one of"):
+        pairs.from_scores(ok, ties="coin")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="min_margin must be >= 0"):
+        pairs.from_scores(ok, min_margin=-1)
+    with pytest.raises(ValueError, match="column 'score' not found"):
+        pairs.from_scores(ok, scores="score")
+    with pytest.raises(TypeError, match="column 'scores' has type"):
+        pairs.from_scores({**ok, "scores": [["x", "y"]]})
+
+
+def test_from_rankings_matches_scores_of_negated_ranks() -> None:
+    t = {
+        "prompt": ["p", "q"],
+        "completions": [["a", "b", "c"], ["x", "y"]],
+        "ranking": [[2, 1, 2], [1, 2]],
+    }
+    r = pairs.from_rankings(t)
+    assert r.table.select(
+        ["chosen", "rejected", "rank_chosen", "rank_rejected", "margin"]
+    ).to_pylist() == [
+        {"chosen": "b", "rejected": "a", "rank_chosen": 1, "rank_rejected": 2, "margin": 1.0},
+        {"chosen": "b", "rejected": "c", "rank_chosen": 1, "rank_rejected": 2, "margin": 1.0},
+        {"chosen": "x", "rejected": "y", "rank_chosen": 1, "rank_rejected": 2, "margin": 1.0},
+    ]
+    with pytest.raises(ValueError, match="column 'ranking', row 1: ranks start at 1"):
+        pairs.from_rankings({**t, "ranking": [[1, 2, 3], [0, 1]]})
+
+
+pair_tables = st.lists(
+    st.tuples(st.sampled_from(["p", "q", "r"]), st.text(max_size=5), st.text(max_size=5)),
+    min_size=0,
+    max_size=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pair_tables)
+def test_unpair_then_pair_round_trips(rows: list[tuple[str, str, str]]) -> None:
+    t = pa.table(
+        {
+            "prompt": pa.array([r[0] for r in rows], pa.string()),
+            "chosen": pa.array([r[1] for r in rows], pa.string()),
+            "rejected": pa.array([r[2] for r in rows], pa.string()),
+        }
+    )
+    u = pairs.unpair(t)
+    assert u.stats["desirable"] == u.stats["undesirable"] == len(rows)
+    back = pairs.pair(u.table)
+    assert back.table.equals(t)
+
+
+def test_pair_without_ids_matches_within_prompts() -> None:
+    u = {
+        "prompt": ["p", "p", "p", "q", "q", "r"],
+        "completion": ["a", "b", "c", "d", "e", "f"],
+        "label": [True, False, True, False, False, True],
+    }
+    r = pairs.pair(u, pair_id=None, seed=3)
+    rows = r.table.to_pylist()
+    assert len(rows) == 1 and rows[0]["prompt"] == "p" and rows[0]["rejected"] == "b"
+    assert rows[0]["chosen"] in ("a", "c")
+    assert r.stats["unmatched_desirable"] == 2 and r.stats["unmatched_undesirable"] == 2
+    assert r.stats["prompts_with_one_label"] == 2
+    assert r.stats["desirable_share"] == 0.5
+    with pytest.raises(ValueError, match="pair 0 has 2 rows with 2 desirable"):
+        pairs.pair(
+            {
+                "prompt": ["p", "p"],
+                "completion": ["a", "b"],
+                "label": [True, True],
+                "pair_id": [0, 0],
+            }
+        )
+
+
+def lipo_reference(scores: list[float], labels: list[float]) -> np.ndarray:
+    n = len(scores)
+    order = sorted(range(n), key=lambda i: -scores[i])
+    tau = {i: r + 1 for r, i in enumerate(order)}
+    w = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            gi, gj = 2 ** labels[i] - 1, 2 ** labels[j] - 1
+            w[i, j] = abs(gi - gj) * abs(1 / np.log2(1 + tau[i]) - 1 / np.log2(1 + tau[j]))
+    return w
+
+
+def test_listwise_and_lipo_weights_follow_the_formula() -> None:
+    t = {
+        "prompt": ["p", "q"],
+        "completions": [["a", "b", "c"], ["x", "y"]],
+        "scores": [[0.2, 0.9, 0.5], [1.0, 1.0]],
+        "labels": [[1.0, 3.0, 0.0], [2.0, 0.0]],
+    }
+    out = pairs.listwise(t, labels="labels")
+    assert out.column("completions").to_pylist() == [["b", "c", "a"], ["x", "y"]]
+    assert out.column("labels").to_pylist() == [[3.0, 0.0, 1.0], [2.0, 0.0]]
+    assert out.column("original_index").to_pylist() == [[1, 2, 0], [0, 1]]
+    for row, (s, y) in enumerate(zip(t["scores"], t["labels"])):
+        ranked = out.column("original_index")[row].as_py()
+        want = lipo_reference(s, y)[np.ix_(ranked, ranked)]
+        got = np.array(out.column("lambda_weights")[row].as_py()).reshape(len(s), len(s))
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    scores = np.array([[0.2, 0.9, 0.5]])
+    labels = np.array([[1.0, 3.0, 0.0]])
+    np.testing.assert_allclose(
+        pairs.lipo_lambda_weights(scores, labels)[0],
+        lipo_reference([0.2, 0.9, 0.5], [1.0, 3.0, 0.0]),
+    )
+
+
+def test_lipo_weights_in_torch_match_numpy_and_honour_the_mask() -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(4, 6))
+    y = rng.integers(0, 4, size=(4, 6)).astype(float)
+    mask = np.ones((4, 6), bool)
+    mask[1, 4:] = False
+    w_np = pairs.lipo_lambda_weights(s, y, mask)
+    w_t = pairs.lipo_lambda_weights(torch.tensor(s), torch.tensor(y), torch.tensor(mask))
+    assert isinstance(w_t, torch.Tensor)
+    np.testing.assert_allclose(w_t.numpy(), w_np, rtol=1e-12)
+    assert (w_np[1, 4:, :] == 0).all() and (w_np[1, :, 4:] == 0).all()
+    np.testing.assert_allclose(
+        w_np[1, :4, :4], lipo_reference(list(s[1, :4]), list(y[1, :4])), rtol=1e-12
+    )
+
+
+def test_transform_rewards_is_log_sigmoid_and_combines_by_sum() -> None:
+    import torch
+
+    r = np.array([-50.0, -1.0, 0.0, 2.0, 800.0])
+    u = pairs.transform_rewards(r, 0.5)
+    want = np.log(1 / (1 + np.exp(-(r[:4] - 0.5))))
+    np.testing.assert_allclose(u[:4], want, rtol=1e-12)
+    assert u[4] == 0.0 and np.isfinite(u).all()
+    torch_u = pairs.transform_rewards(torch.tensor(r), 0.5)
+    np.testing.assert_allclose(torch_u.numpy(), u, rtol=1e-12)
+    np.testing.assert_allclose(pairs.transform_rewards(r, 0.5, "center"), r - 0.5)
+    both = pairs.combine(u, pairs.transform_rewards(r, 1.0), weights=[2.0, 1.0])
+    np.testing.assert_allclose(both, 2 * u + pairs.transform_rewards(r, 1.0))
+    with pytest.raises(ValueError, match="method must be"):
+        pairs.transform_rewards(r, 0.0, "exp")  # type: ignore[arg-type]
