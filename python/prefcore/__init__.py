@@ -7,12 +7,20 @@
 
 from __future__ import annotations
 
-from prefcore import dedup, metrics
+from prefcore import dedup, formats, metrics, pairs
 from prefcore._prefcore import __version__
 from prefcore._prefcore import get_num_threads as _get_num_threads
 from prefcore._prefcore import set_num_threads as _set_num_threads
 
-__all__ = ["__version__", "dedup", "get_num_threads", "metrics", "set_num_threads"]
+__all__ = [
+    "__version__",
+    "dedup",
+    "formats",
+    "get_num_threads",
+    "metrics",
+    "pairs",
+    "set_num_threads",
+]
 
 
 def set_num_threads(n: int) -> None:

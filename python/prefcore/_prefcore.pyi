@@ -5,6 +5,9 @@ import pyarrow as pa
 
 __all__ = [
     "__version__",
+    "aggregate_votes",
+    "bradley_terry",
+    "bt_unbounded_item",
     "calibration",
     "compare",
     "contamination",
@@ -13,13 +16,18 @@ __all__ = [
     "evaluate_grouped",
     "evaluate_trec",
     "exact",
+    "extract_prompt",
     "get_num_threads",
+    "listwise_weights",
     "minhash",
     "normalize",
     "optimal_bands",
+    "pairs_from_scores",
     "pairwise_accuracy",
+    "parse_transcripts",
     "read_trec_qrels",
     "read_trec_run",
+    "render_transcripts",
     "set_num_threads",
     "signatures",
 ]
@@ -102,3 +110,46 @@ def contamination(
     num_perm: int,
     seed: int,
 ) -> tuple[pa.Int64Array, pa.DoubleArray]: ...
+def pairs_from_scores(
+    table: Any,
+    prompt: str | None,
+    completions: str,
+    scores: Any,
+    scores_name: str,
+    strategy: str,
+    min_margin: float,
+    ties: str,
+    k: int,
+    seed: int,
+    max_pairs_per_prompt: int | None,
+    score_range: tuple[float, float] | None,
+    short_groups: str,
+) -> tuple[pa.Table, dict[str, Any]]: ...
+def extract_prompt(
+    table: Any, chosen: str, rejected: str, user: str, assistant: str
+) -> list[pa.Array]: ...
+def parse_transcripts(texts: Any, user: str, assistant: str) -> pa.Array: ...
+def render_transcripts(messages: Any, user: str, assistant: str) -> pa.Array: ...
+def listwise_weights(
+    scores: Any, labels: Any, scores_name: str, labels_name: str
+) -> tuple[pa.Array, pa.Array]: ...
+def bt_unbounded_item(a: Any, b: Any, score_a: Any, n_items: int) -> tuple[int, str] | None: ...
+def bradley_terry(
+    a: Any,
+    b: Any,
+    score_a: Any,
+    n_items: int,
+    alpha: float,
+    bootstrap: int,
+    seed: int,
+    reference: int | None,
+) -> tuple[list[float], list[float], list[list[float]]]: ...
+def aggregate_votes(
+    item: Any,
+    annotator: Any,
+    vote: Any,
+    n_items: int,
+    n_annotators: int,
+    n_classes: int,
+    method: str,
+) -> dict[str, Any]: ...

@@ -66,7 +66,7 @@ def _table(table: Any) -> pa.Table:
 
 
 def _is_list(t: pa.DataType) -> bool:
-    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
 
 
 def _row_of(flat_index: int, offsets: np.ndarray) -> int:
@@ -109,13 +109,13 @@ def _combine_aspects(
     matrix, names = _aspect_matrix(values, name)
     if score_range is not None:
         lo, hi = score_range
-        outside = ((matrix < lo) | (matrix > hi)).any(axis=1)
+        outside: np.ndarray = np.asarray(((matrix < lo) | (matrix > hi)).any(axis=1))
     else:
         outside = np.zeros(len(matrix), dtype=bool)
     if np.isnan(matrix).any():
         outside |= np.isnan(matrix).any(axis=1)
     if isinstance(aggregate, str):
-        ops = {"mean": np.mean, "min": np.min, "max": np.max}
+        ops: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "min": np.min, "max": np.max}
         if aggregate not in ops:
             raise ValueError(
                 f"aggregate must be 'mean', 'min', 'max' or weights; not {aggregate!r}"
@@ -535,27 +535,34 @@ def lipo_lambda_weights(scores: Any, labels: Any, mask: Any = None) -> Any:
     ((1, 2, 2), 0.36907)
     """
     if hasattr(scores, "detach"):
-        import torch
+        return _lipo_torch(scores, labels, mask)
+    return _lipo_numpy(scores, labels, mask)
 
-        with torch.no_grad():
-            s = scores.detach().to(torch.float64)
-            y = torch.as_tensor(labels, device=s.device).to(torch.float64)
-            valid = (
-                torch.ones_like(s, dtype=torch.bool)
-                if mask is None
-                else torch.as_tensor(mask, device=s.device).bool()
-            )
-            s = torch.where(valid, s, torch.full_like(s, -math.inf))
-            order = torch.argsort(s, dim=-1, descending=True, stable=True)
-            rank = torch.argsort(order, dim=-1).to(torch.float64) + 1.0
-            inv = torch.where(valid, 1.0 / torch.log2(1.0 + rank), torch.zeros_like(rank))
-            gain = torch.where(valid, torch.exp2(y) - 1.0, torch.zeros_like(y))
-            both = valid[..., :, None] & valid[..., None, :]
-            w = (gain[..., :, None] - gain[..., None, :]).abs() * (
-                inv[..., :, None] - inv[..., None, :]
-            ).abs()
-            w = torch.where(both, w, torch.zeros_like(w))
-            return w.to(scores.dtype if scores.is_floating_point() else torch.float32)
+
+def _lipo_torch(scores: Any, labels: Any, mask: Any) -> Any:
+    import torch
+
+    with torch.no_grad():
+        s = scores.detach().to(torch.float64)
+        y = torch.as_tensor(labels, device=s.device).to(torch.float64)
+        if mask is None:
+            valid = torch.ones_like(s, dtype=torch.bool)
+        else:
+            valid = torch.as_tensor(mask, device=s.device).bool()
+        s = torch.where(valid, s, torch.full_like(s, -math.inf))
+        order = torch.argsort(s, dim=-1, descending=True, stable=True)
+        rank = torch.argsort(order, dim=-1).to(torch.float64) + 1.0
+        inv = torch.where(valid, 1.0 / torch.log2(1.0 + rank), torch.zeros_like(rank))
+        gain = torch.where(valid, torch.exp2(y) - 1.0, torch.zeros_like(y))
+        both = valid[..., :, None] & valid[..., None, :]
+        w = (gain[..., :, None] - gain[..., None, :]).abs() * (
+            inv[..., :, None] - inv[..., None, :]
+        ).abs()
+        w = torch.where(both, w, torch.zeros_like(w))
+        return w.to(scores.dtype if scores.is_floating_point() else torch.float32)
+
+
+def _lipo_numpy(scores: Any, labels: Any, mask: Any) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     if s.ndim != 2 or s.shape != y.shape:
@@ -824,7 +831,7 @@ def bradley_terry(
         unit, base = (ELO_SCALE, ELO_BASE) if scale == "elo" else (1.0, 0.0)
         if anchor is not None:
             base = float(anchor[1])
-        return unit * (x - shift) + base
+        return np.asarray(unit * (x - shift) + base)
 
     rating = to_scale(np.asarray(theta))
     unit = ELO_SCALE if scale == "elo" else 1.0
@@ -942,7 +949,7 @@ def _char_lengths(col: pa.ChunkedArray) -> np.ndarray:
     """Characters per value: string length, or total content length of a conversation."""
     col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return pc.utf8_length(col).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.asarray(pc.utf8_length(col).to_numpy(zero_copy_only=False), dtype=np.int64)
     contents = pc.utf8_length(pc.struct_field(pc.list_flatten(col), "content")).to_numpy(
         zero_copy_only=False
     )

@@ -141,12 +141,17 @@ pub fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// With no penalty the likelihood ignores a common shift: pin it by adding `11ᵀ/n`
-/// (the step then keeps the mean, and the start is centred).
-fn pin_mean(h: &mut [f64], n: usize, alpha: f64) {
-    if alpha == 0.0 {
-        h.iter_mut().for_each(|v| *v += 1.0 / n as f64);
-    }
+/// The likelihood ignores a common shift of θ and the penalty's optimum has mean 0, so
+/// the solver works in the mean-zero subspace: the gradient is centred and `11ᵀ/n` is
+/// added to the Hessian (an eigenvalue of 1 along `1`, which the steps never use).
+/// Without this, rounding noise along `1` would be amplified by `1 / alpha`.
+fn pin_mean(h: &mut [f64], n: usize) {
+    h.iter_mut().for_each(|v| *v += 1.0 / n as f64);
+}
+
+fn centre(g: &mut [f64]) {
+    let mean = g.iter().sum::<f64>() / g.len() as f64;
+    g.iter_mut().for_each(|v| *v -= mean);
 }
 
 /// Ratings θ (natural log-odds units, mean 0) maximising the penalised likelihood.
@@ -168,8 +173,9 @@ pub fn fit(w: &[f64], n: usize, options: &FitOptions) -> Result<Vec<f64>> {
     let mut theta = vec![0.0; n];
     let mut value = objective(&theta, w, options.alpha);
     for _ in 0..options.max_iter {
-        let (g, mut h) = derivatives(&theta, w, options.alpha);
-        pin_mean(&mut h, n, options.alpha);
+        let (mut g, mut h) = derivatives(&theta, w, options.alpha);
+        centre(&mut g);
+        pin_mean(&mut h, n);
         let step = solve_spd(&h, &g).ok_or_else(|| {
             Error::argument(
                 "the battles do not determine the ratings (some items are not connected \
@@ -228,7 +234,7 @@ pub fn unbounded_item(w: &[f64], n: usize) -> Option<(usize, &'static str)> {
 pub fn variances(theta: &[f64], w: &[f64], alpha: f64, reference: Option<usize>) -> Vec<f64> {
     let n = theta.len();
     let (_, mut h) = derivatives(theta, w, alpha);
-    pin_mean(&mut h, n, alpha);
+    pin_mean(&mut h, n);
     // Columns of H⁻¹.
     let mut inv = vec![0.0; n * n];
     for k in 0..n {

@@ -336,9 +336,8 @@ pub fn parse_transcripts(name: &str, texts: &ArrayRef, roles: &Roles) -> Result<
         (Roles::marker(&roles.assistant), ASSISTANT),
     ];
     let fields = message_fields();
-    let mut builder = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0)).with_field(
-        Arc::new(Field::new("item", DataType::Struct(fields), true)),
-    );
+    let mut builder = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
+        .with_field(Arc::new(Field::new("item", DataType::Struct(fields), true)));
     for row in 0..ids.len() {
         let text = utf8(acc, name, row)?;
         // Every marker position, in order.
