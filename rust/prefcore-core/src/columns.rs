@@ -397,8 +397,22 @@ impl ListColumn {
     /// Group `g` as `f64` (borrowed when the column already is `float64`, else
     /// converted into `buf`). NaN is an error naming the row and the position.
     pub fn group<'a>(&'a self, g: usize, buf: &'a mut Vec<f64>) -> Result<&'a [f64]> {
+        let values = self.values_of(g, buf);
+        match values.iter().position(|v| v.is_nan()) {
+            Some(p) => Err(Error::value(
+                &self.column,
+                g,
+                format!("NaN at position {p} of the list"),
+            )),
+            None => Ok(values),
+        }
+    }
+
+    /// Group `g` as `f64` without the NaN check: for kernels that ran
+    /// [`ListColumn::check_no_nan`] once over the whole column.
+    pub fn values_of<'a>(&'a self, g: usize, buf: &'a mut Vec<f64>) -> &'a [f64] {
         let range = self.offsets[g]..self.offsets[g + 1];
-        let values: &[f64] = match &self.values {
+        match &self.values {
             Flat::F64(v) => &v[range],
             Flat::F32(v) => {
                 buf.clear();
@@ -408,21 +422,35 @@ impl ListColumn {
             Flat::I64(v) => {
                 buf.clear();
                 buf.extend(v[range].iter().map(|&x| x as f64));
-                return Ok(buf);
+                buf
             }
             Flat::I32(v) => {
                 buf.clear();
                 buf.extend(v[range].iter().map(|&x| x as f64));
-                return Ok(buf);
+                buf
             }
+        }
+    }
+
+    /// The first NaN of the listed values, as an error naming its row and position.
+    pub fn check_no_nan(&self) -> Result<()> {
+        let range = self.offsets[0]..self.offsets[self.len()];
+        let first = match &self.values {
+            Flat::F64(v) => v[range.clone()].iter().position(|x| x.is_nan()),
+            Flat::F32(v) => v[range.clone()].iter().position(|x| x.is_nan()),
+            Flat::I64(_) | Flat::I32(_) => None,
         };
-        match values.iter().position(|v| v.is_nan()) {
-            Some(p) => Err(Error::value(
-                &self.column,
-                g,
-                format!("NaN at position {p} of the list"),
-            )),
-            None => Ok(values),
+        match first {
+            Some(i) => {
+                let flat = range.start + i;
+                let g = self.offsets.partition_point(|&o| o <= flat) - 1;
+                Err(Error::value(
+                    &self.column,
+                    g,
+                    format!("NaN at position {} of the list", flat - self.offsets[g]),
+                ))
+            }
+            None => Ok(()),
         }
     }
 }

@@ -9,6 +9,12 @@ mod pairs;
 
 use pyo3::prelude::*;
 
+// Large outputs (millions of pairs) are allocated and freed call after call; mimalloc
+// keeps freed pages for reuse where the system allocator returns them to the OS and
+// page-faults them back in on every call.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

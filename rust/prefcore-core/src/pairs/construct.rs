@@ -6,7 +6,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, UInt64Array};
+use arrow_array::builder::make_view;
+use arrow_array::cast::AsArray;
+use arrow_array::{
+    Array, ArrayRef, Float64Array, GenericStringArray, Int64Array, OffsetSizeTrait,
+    StringViewArray, UInt64Array,
+};
+use arrow_schema::DataType;
 use rayon::prelude::*;
 
 use crate::columns::{list_parts, ListColumn};
@@ -219,11 +225,11 @@ impl Group<'_> {
             Strategy::BestRandom | Strategy::BestVsRest => {
                 let best = self.best(rng);
                 let start = out.len();
-                out.extend(
-                    (0..self.s.len())
-                        .filter(|&r| self.eligible(best, r))
-                        .map(|r| (best, r)),
-                );
+                for r in 0..self.s.len() {
+                    if self.eligible(best, r) {
+                        out.push((best, r));
+                    }
+                }
                 if options.strategy == Strategy::BestRandom {
                     keep_random(out, start, options.k, rng, false);
                 }
@@ -302,14 +308,56 @@ fn check_range(scores: &ListColumn, g: usize, s: &[f64], range: Option<(f64, f64
     Ok(())
 }
 
-#[derive(Default)]
-struct Chunk {
-    pairs: Vec<(u32, u32, u32)>,
-    stats: PairStats,
+/// The pairs of group `g` into `local` (cleared first); its fate is added to `stats`.
+/// Deterministic in `(options.seed, g)`, so a second run gives the same pairs.
+fn group_pairs(
+    scores: &ListColumn,
+    g: usize,
+    options: &PairOptions,
+    buf: &mut Vec<f64>,
+    local: &mut Vec<(usize, usize)>,
+    stats: &mut PairStats,
+) -> Result<()> {
+    local.clear();
+    let s = scores.values_of(g, buf);
+    check_range(scores, g, s, options.score_range)?;
+    stats.groups += 1;
+    if s.len() < 2 {
+        if options.short_groups == ShortGroups::Error {
+            return Err(Error::value(
+                scores.name(),
+                g,
+                format!(
+                    "{} completion(s); a pair needs at least 2 \
+                     (pass short_groups='skip' to skip such prompts)",
+                    s.len()
+                ),
+            ));
+        }
+        stats.groups_skipped_short += 1;
+        return Ok(());
+    }
+    let group = Group {
+        s,
+        min_margin: options.min_margin,
+        ties: options.ties,
+    };
+    let mut rng = Rng::for_stream(options.seed, g as u64);
+    group.pairs(options, &mut rng, local);
+    if let Some(cap) = options.max_pairs_per_group {
+        let before = local.len();
+        keep_random(local, 0, cap, &mut rng, true);
+        stats.pairs_capped += before - local.len();
+    }
+    if local.is_empty() {
+        stats.groups_without_eligible_pair += 1;
+    } else {
+        stats.groups_with_pairs += 1;
+    }
+    Ok(())
 }
 
-/// Build pairs for every group of `scores`.
-pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> {
+fn check_options(options: &PairOptions) -> Result<()> {
     if options.min_margin.is_nan() || options.min_margin < 0.0 {
         return Err(Error::argument(format!(
             "min_margin must be >= 0, got {}",
@@ -326,92 +374,172 @@ pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> 
             )));
         }
     }
+    Ok(())
+}
+
+/// One parallel task's pairs, as (group, chosen, rejected).
+#[derive(Default)]
+struct Chunk {
+    pairs: Vec<(u32, u32, u32)>,
+    stats: PairStats,
+}
+
+/// Build pairs for every group of `scores`: parallel tasks of consecutive groups
+/// collect their pairs, then each task writes its stretch of the output columns.
+pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> {
+    check_options(options)?;
+    scores.check_no_nan()?;
     let n_groups = scores.len();
-    let tasks: Vec<usize> = (0..n_groups).step_by(GROUPS_PER_TASK).collect();
+    let tasks: Vec<std::ops::Range<usize>> = (0..n_groups)
+        .step_by(GROUPS_PER_TASK)
+        .map(|start| start..(start + GROUPS_PER_TASK).min(n_groups))
+        .collect();
     let chunks: Vec<Result<Chunk>> = parallel::install(|| {
         tasks
             .par_iter()
-            .map(|&start| {
-                let mut chunk = Chunk::default();
-                let mut buf = Vec::new();
-                let mut local = Vec::new();
-                for g in start..(start + GROUPS_PER_TASK).min(n_groups) {
-                    let s = scores.group(g, &mut buf)?;
-                    check_range(scores, g, s, options.score_range)?;
-                    chunk.stats.groups += 1;
-                    if s.len() < 2 {
-                        if options.short_groups == ShortGroups::Error {
-                            return Err(Error::value(
-                                scores.name(),
-                                g,
-                                format!(
-                                    "{} completion(s); a pair needs at least 2 \
-                                     (pass short_groups='skip' to skip such prompts)",
-                                    s.len()
-                                ),
-                            ));
-                        }
-                        chunk.stats.groups_skipped_short += 1;
-                        continue;
-                    }
-                    let group = Group {
-                        s,
-                        min_margin: options.min_margin,
-                        ties: options.ties,
-                    };
-                    let mut rng = Rng::for_stream(options.seed, g as u64);
-                    local.clear();
-                    group.pairs(options, &mut rng, &mut local);
-                    if let Some(cap) = options.max_pairs_per_group {
-                        let before = local.len();
-                        keep_random(&mut local, 0, cap, &mut rng, true);
-                        chunk.stats.pairs_capped += before - local.len();
-                    }
-                    if local.is_empty() {
-                        chunk.stats.groups_without_eligible_pair += 1;
-                    } else {
-                        chunk.stats.groups_with_pairs += 1;
-                    }
+            .map(|range| {
+                let (mut buf, mut local, mut chunk) = (Vec::new(), Vec::new(), Chunk::default());
+                for g in range.clone() {
+                    group_pairs(scores, g, options, &mut buf, &mut local, &mut chunk.stats)?;
+                    let g = g as u32;
                     chunk
                         .pairs
-                        .extend(local.iter().map(|&(c, r)| (g as u32, c as u32, r as u32)));
+                        .extend(local.iter().map(|&(c, r)| (g, c as u32, r as u32)));
                 }
                 Ok(chunk)
             })
             .collect()
     });
+    let chunks = chunks.into_iter().collect::<Result<Vec<Chunk>>>()?;
     let mut out = Pairs::default();
-    let total: usize = chunks
-        .iter()
-        .map(|c| c.as_ref().map_or(0, |c| c.pairs.len()))
-        .sum();
-    out.group.reserve(total);
-    out.chosen.reserve(total);
-    out.rejected.reserve(total);
-    let mut buf = Vec::new();
-    for chunk in chunks {
-        let chunk = chunk?;
-        let st = &mut out.stats;
-        st.groups += chunk.stats.groups;
-        st.groups_with_pairs += chunk.stats.groups_with_pairs;
-        st.groups_skipped_short += chunk.stats.groups_skipped_short;
-        st.groups_without_eligible_pair += chunk.stats.groups_without_eligible_pair;
-        st.pairs_capped += chunk.stats.pairs_capped;
-        let mut last = u32::MAX;
-        let mut s: &[f64] = &[];
-        for (g, c, r) in chunk.pairs {
-            if g != last {
-                s = scores.group(g as usize, &mut buf)?;
-                last = g;
-            }
-            out.group.push(g as i64);
-            out.chosen.push(c as i64);
-            out.rejected.push(r as i64);
-            out.score_chosen.push(s[c as usize]);
-            out.score_rejected.push(s[r as usize]);
-        }
+    for chunk in &chunks {
+        let (st, add) = (&mut out.stats, &chunk.stats);
+        st.groups += add.groups;
+        st.groups_with_pairs += add.groups_with_pairs;
+        st.groups_skipped_short += add.groups_skipped_short;
+        st.groups_without_eligible_pair += add.groups_without_eligible_pair;
+        st.pairs_capped += add.pairs_capped;
     }
+    let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
+    let mut group = Vec::<i64>::with_capacity(total);
+    let mut chosen = Vec::<i64>::with_capacity(total);
+    let mut rejected = Vec::<i64>::with_capacity(total);
+    let mut score_chosen = Vec::<f64>::with_capacity(total);
+    let mut score_rejected = Vec::<f64>::with_capacity(total);
+    // Each chunk fills its own stretch of the columns, straight into the reserved
+    // memory (no zeroing pass over hundreds of megabytes first).
+    let mut parts = Vec::with_capacity(chunks.len());
+    let (mut g, mut c, mut r) = (
+        &mut group.spare_capacity_mut()[..total],
+        &mut chosen.spare_capacity_mut()[..total],
+        &mut rejected.spare_capacity_mut()[..total],
+    );
+    let (mut sc, mut sr) = (
+        &mut score_chosen.spare_capacity_mut()[..total],
+        &mut score_rejected.spare_capacity_mut()[..total],
+    );
+    for chunk in &chunks {
+        let n = chunk.pairs.len();
+        let (g0, g1) = g.split_at_mut(n);
+        let (c0, c1) = c.split_at_mut(n);
+        let (r0, r1) = r.split_at_mut(n);
+        let (sc0, sc1) = sc.split_at_mut(n);
+        let (sr0, sr1) = sr.split_at_mut(n);
+        parts.push((chunk, g0, c0, r0, sc0, sr0));
+        (g, c, r, sc, sr) = (g1, c1, r1, sc1, sr1);
+    }
+    parallel::install(|| {
+        parts.into_par_iter().for_each(|(chunk, g, c, r, sc, sr)| {
+            let mut buf = Vec::new();
+            let mut last = u32::MAX;
+            let mut s: &[f64] = &[];
+            for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
+                if group != last {
+                    s = scores.values_of(group as usize, &mut buf);
+                    last = group;
+                }
+                g[k].write(group as i64);
+                c[k].write(chosen as i64);
+                r[k].write(rejected as i64);
+                sc[k].write(s[chosen as usize]);
+                sr[k].write(s[rejected as usize]);
+            }
+        })
+    });
+    // SAFETY: the chunks' stretches tile `0..total` and every slot of each was written.
+    unsafe {
+        group.set_len(total);
+        chosen.set_len(total);
+        rejected.set_len(total);
+        score_chosen.set_len(total);
+        score_rejected.set_len(total);
+    }
+    out.group = group;
+    out.chosen = chosen;
+    out.rejected = rejected;
+    out.score_chosen = score_chosen;
+    out.score_rejected = score_rejected;
     Ok(out)
+}
+
+/// `string_view` rows `source_row(0..len)` of a string column whose data fits the
+/// 32-bit offsets of a view, made straight from its offsets (no text copied).
+fn views_of_strings<O: OffsetSizeTrait>(
+    strings: &GenericStringArray<O>,
+    len: usize,
+    source_row: &(impl Fn(usize) -> usize + Sync),
+) -> StringViewArray {
+    let offsets = strings.value_offsets();
+    let data = strings.value_data();
+    let mut views = Vec::new();
+    parallel::install(|| {
+        (0..len)
+            .into_par_iter()
+            .with_min_len(1 << 12)
+            .map(|i| {
+                let row = source_row(i);
+                let (a, b) = (offsets[row].as_usize(), offsets[row + 1].as_usize());
+                make_view(&data[a..b], 0, a as u32)
+            })
+            .collect_into_vec(&mut views)
+    });
+    let nulls = strings
+        .nulls()
+        .map(|n| arrow_buffer::NullBuffer::from_iter((0..len).map(|i| n.is_valid(source_row(i)))));
+    // SAFETY: each view describes bytes `a..b` (`b <= u32::MAX`, checked by the caller)
+    // of buffer 0, the array's own valid UTF-8 data, which the new array shares.
+    unsafe { StringViewArray::new_unchecked(views.into(), vec![strings.values().clone()], nulls) }
+}
+
+/// Texts gathered row by row: plain strings come back as a `string_view` array that
+/// shares the input's buffers (16 bytes per row, no text copied), built in parallel;
+/// other types (conversations, strings past 4 GiB) are copied by Arrow's `take`.
+fn gather(
+    values: &ArrayRef,
+    len: usize,
+    source_row: impl Fn(usize) -> usize + Sync,
+) -> Result<ArrayRef> {
+    match values.data_type() {
+        DataType::Utf8 => {
+            return Ok(Arc::new(views_of_strings(
+                values.as_string::<i32>(),
+                len,
+                &source_row,
+            )))
+        }
+        DataType::LargeUtf8
+            if values.as_string::<i64>().value_data().len() <= u32::MAX as usize =>
+        {
+            return Ok(Arc::new(views_of_strings(
+                values.as_string::<i64>(),
+                len,
+                &source_row,
+            )))
+        }
+        _ => {}
+    }
+    let idx = UInt64Array::from_iter_values((0..len).map(|i| source_row(i) as u64));
+    Ok(arrow_select::take::take(values, &idx, None)?)
 }
 
 /// The pairs as named columns: `prompt` (when given), `chosen`, `rejected` (values of
@@ -445,28 +573,23 @@ pub fn pair_table(
     }
     let p = from_scores(scores, options)?;
     let take = |positions: &[i64]| -> Result<ArrayRef> {
-        let idx: UInt64Array = p
-            .group
-            .iter()
-            .zip(positions)
-            .map(|(&g, &i)| (offsets[g as usize] + i as usize) as u64)
-            .collect();
-        Ok(arrow_select::take::take(&values, &idx, None)?)
+        let row = |i: usize| offsets[p.group[i] as usize] + positions[i] as usize;
+        gather(&values, positions.len(), row)
     };
     let mut columns: Vec<(String, ArrayRef)> = Vec::new();
     if let Some((prompt_name, prompt)) = prompt {
-        let rows = UInt64Array::from_iter_values(p.group.iter().map(|&g| g as u64));
-        columns.push((
-            prompt_name.to_string(),
-            arrow_select::take::take(prompt, &rows, None)?,
-        ));
+        let row = |i: usize| p.group[i] as usize;
+        columns.push((prompt_name.to_string(), gather(prompt, p.group.len(), row)?));
     }
-    let margin: Vec<f64> = p
-        .score_chosen
-        .iter()
-        .zip(&p.score_rejected)
-        .map(|(c, r)| c - r)
-        .collect();
+    let mut margin = Vec::new();
+    parallel::install(|| {
+        p.score_chosen
+            .par_iter()
+            .zip(&p.score_rejected)
+            .with_min_len(1 << 14)
+            .map(|(c, r)| c - r)
+            .collect_into_vec(&mut margin)
+    });
     columns.push(("chosen".into(), take(&p.chosen)?));
     columns.push(("rejected".into(), take(&p.rejected)?));
     let stats = p.stats;
