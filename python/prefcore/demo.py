@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from prefcore import dedup, metrics
+from prefcore import dedup, formats, metrics, pairs
 from prefcore.data import load_hh_rlhf
 
 ASSISTANT = "\n\nAssistant:"
@@ -51,23 +51,64 @@ def run() -> None:
     identical = sum(c == r for c, r in zip(chosen, rejected))
     print(f"  pairs whose final responses are identical: {identical}")
 
+    _section("Prompt extraction (shared prefix cut at the last '\\n\\nAssistant:')")
+    split = formats.extract_prompt(table)
+    print(
+        f"  clean splits: {split.stats['clean']} of {split.stats['rows']}; rows without one: "
+        f"{split.stats['by_reason'] or 'none'}"
+    )
+    data = split.clean()
+    messages = formats.parse_transcript(data.column("prompt").combine_chunks())
+    print(f"  prompt turns (parsed to messages): max {max(len(m) for m in messages.to_pylist())}")
+
+    _section("Health report")
+    report = pairs.stats(data)
+    print(
+        f"  {report['rows']} pairs over {report['prompts']} distinct prompts; chosen longer "
+        f"than rejected in {report['chosen_longer_rate']:.1%}; ties {report['tie_rate']:.1%} "
+        f"({report['tie_rule']}); repeated rows {report['duplicate_rate']:.1%}"
+    )
+    for col in ("prompt", "chosen", "rejected"):
+        d = report[f"{col}_chars"]
+        print(f"  {col:8s} chars: median {d['p50']:.0f}, p90 {d['p90']:.0f}, max {d['max']:.0f}")
+
+    _section("Pairs from a scored variant (two responses per prompt, score = -length/100)")
+    completions = pa.array([[c, r] for c, r in zip(chosen, rejected)])
+    scored = pa.table(
+        {
+            "prompt": data.column("prompt"),
+            "completions": completions,
+            "scores": pa.array([[-len(c) / 100, -len(r) / 100] for c, r in zip(chosen, rejected)]),
+        }
+    )
+    built = pairs.from_scores(scored, strategy="best_worst", min_margin=0.5)
+    agree = built.table.filter(pa.compute.equal(built.table.column("chosen_index"), 0)).num_rows
+    print(
+        f"  best_worst with min_margin 0.5: {built.stats['pairs']} pairs "
+        f"({built.stats['prompts_without_eligible_pair']} prompts below the margin); "
+        f"{agree} agree with the human choice"
+    )
+    kto = pairs.unpair(data)
+    print(
+        f"  unpaired (KTO) rows: {kto.stats['rows']}, desirable share "
+        f"{kto.stats['desirable_share']:.2f}"
+    )
+
     _section("Dedup (after NFKC + lowercase + whitespace normalisation)")
-    # The prompt is the transcript before the final assistant turn.
-    prompts = pa.array([t.rsplit(ASSISTANT, 1)[0] for t in table.column("chosen").to_pylist()])
-    pairs = table.append_column("prompt", prompts)
+    pairs_table = data
     for what, columns in (("prompts", ["prompt"]), ("pairs", ["prompt", "chosen", "rejected"])):
-        found = dedup.exact(pairs, columns)
+        found = dedup.exact(pairs_table, columns)
         print(
             f"  repeated {what:7s}: {found.stats['removed']} duplicate rows, "
             f"{found.stats['clusters']} distinct"
         )
-    near = dedup.minhash(pairs, "prompt", threshold=0.8, verify=True)
+    near = dedup.minhash(pairs_table, "prompt", threshold=0.8, verify=True)
     print(
         f"  near-duplicate prompts (MinHash-LSH, Jaccard >= 0.8 verified): "
         f"{near.stats['removed']} rows, {near.stats['candidate_pairs']} candidate pairs, "
         f"bands x rows = {near.stats['bands']} x {near.stats['rows_per_band']}"
     )
-    degenerate = dedup.degenerate_pairs(pairs)
+    degenerate = dedup.degenerate_pairs(pairs_table)
     print(f"  degenerate pairs: {degenerate.stats['removed']} {degenerate.stats['by_reason']}")
 
     _section("Reward-model accuracy of a length scorer (RewardBench rule: chosen > rejected)")

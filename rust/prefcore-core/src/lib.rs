@@ -5,6 +5,7 @@
 pub mod columns;
 pub mod dedup;
 pub mod error;
+pub mod gather;
 pub mod io;
 pub mod keys;
 pub mod metrics;

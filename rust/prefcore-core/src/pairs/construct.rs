@@ -6,17 +6,12 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::make_view;
-use arrow_array::cast::AsArray;
-use arrow_array::{
-    Array, ArrayRef, Float64Array, GenericStringArray, Int64Array, OffsetSizeTrait,
-    StringViewArray, UInt64Array,
-};
-use arrow_schema::DataType;
+use arrow_array::{ArrayRef, Float64Array, Int64Array};
 use rayon::prelude::*;
 
 use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
+use crate::gather::gather_rows;
 use crate::parallel;
 use crate::parse_option;
 use crate::random::Rng;
@@ -482,66 +477,6 @@ pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> 
     Ok(out)
 }
 
-/// `string_view` rows `source_row(0..len)` of a string column whose data fits the
-/// 32-bit offsets of a view, made straight from its offsets (no text copied).
-fn views_of_strings<O: OffsetSizeTrait>(
-    strings: &GenericStringArray<O>,
-    len: usize,
-    source_row: &(impl Fn(usize) -> usize + Sync),
-) -> StringViewArray {
-    let offsets = strings.value_offsets();
-    let data = strings.value_data();
-    let mut views = Vec::new();
-    parallel::install(|| {
-        (0..len)
-            .into_par_iter()
-            .with_min_len(1 << 12)
-            .map(|i| {
-                let row = source_row(i);
-                let (a, b) = (offsets[row].as_usize(), offsets[row + 1].as_usize());
-                make_view(&data[a..b], 0, a as u32)
-            })
-            .collect_into_vec(&mut views)
-    });
-    let nulls = strings
-        .nulls()
-        .map(|n| arrow_buffer::NullBuffer::from_iter((0..len).map(|i| n.is_valid(source_row(i)))));
-    // SAFETY: each view describes bytes `a..b` (`b <= u32::MAX`, checked by the caller)
-    // of buffer 0, the array's own valid UTF-8 data, which the new array shares.
-    unsafe { StringViewArray::new_unchecked(views.into(), vec![strings.values().clone()], nulls) }
-}
-
-/// Texts gathered row by row: plain strings come back as a `string_view` array that
-/// shares the input's buffers (16 bytes per row, no text copied), built in parallel;
-/// other types (conversations, strings past 4 GiB) are copied by Arrow's `take`.
-fn gather(
-    values: &ArrayRef,
-    len: usize,
-    source_row: impl Fn(usize) -> usize + Sync,
-) -> Result<ArrayRef> {
-    match values.data_type() {
-        DataType::Utf8 => {
-            return Ok(Arc::new(views_of_strings(
-                values.as_string::<i32>(),
-                len,
-                &source_row,
-            )))
-        }
-        DataType::LargeUtf8
-            if values.as_string::<i64>().value_data().len() <= u32::MAX as usize =>
-        {
-            return Ok(Arc::new(views_of_strings(
-                values.as_string::<i64>(),
-                len,
-                &source_row,
-            )))
-        }
-        _ => {}
-    }
-    let idx = UInt64Array::from_iter_values((0..len).map(|i| source_row(i) as u64));
-    Ok(arrow_select::take::take(values, &idx, None)?)
-}
-
 /// The pairs as named columns: `prompt` (when given), `chosen`, `rejected` (values of
 /// the completions list, any type), scores, margin and positions.
 pub fn pair_table(
@@ -574,12 +509,15 @@ pub fn pair_table(
     let p = from_scores(scores, options)?;
     let take = |positions: &[i64]| -> Result<ArrayRef> {
         let row = |i: usize| offsets[p.group[i] as usize] + positions[i] as usize;
-        gather(&values, positions.len(), row)
+        gather_rows(&values, positions.len(), row)
     };
     let mut columns: Vec<(String, ArrayRef)> = Vec::new();
     if let Some((prompt_name, prompt)) = prompt {
         let row = |i: usize| p.group[i] as usize;
-        columns.push((prompt_name.to_string(), gather(prompt, p.group.len(), row)?));
+        columns.push((
+            prompt_name.to_string(),
+            gather_rows(prompt, p.group.len(), row)?,
+        ));
     }
     let mut margin = Vec::new();
     parallel::install(|| {
