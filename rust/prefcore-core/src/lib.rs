@@ -9,6 +9,7 @@ pub mod gather;
 pub mod io;
 pub mod keys;
 pub mod metrics;
+pub mod numeric;
 pub mod pairs;
 pub mod parallel;
 pub mod random;

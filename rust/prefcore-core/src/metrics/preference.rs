@@ -2,6 +2,7 @@
 //! calibration of P(chosen ≻ rejected) = σ(scale · (r_chosen − r_rejected)).
 
 use crate::error::{Error, Result};
+use crate::numeric::sigmoid;
 
 /// What a tie (chosen score == rejected score) counts as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,15 +113,6 @@ pub struct Calibration {
     /// Mean squared error of the predicted probability of the chosen response.
     pub brier: f64,
     pub bins: Vec<ReliabilityBin>,
-}
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
 }
 
 /// Each pair is scored in both orientations, (p, won) and (1 − p, lost), so the

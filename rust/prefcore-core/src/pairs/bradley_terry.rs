@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::numeric::{sigmoid, softplus};
 use crate::parallel;
 use crate::random::Rng;
 
@@ -51,24 +52,6 @@ pub fn win_matrix(battles: &Battles, pick: impl Fn(usize) -> usize) -> Vec<f64> 
         w[b * n + a] += 1.0 - s;
     }
     w
-}
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// log(1 + e^x) without overflow.
-fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
 }
 
 fn objective(theta: &[f64], w: &[f64], alpha: f64) -> f64 {

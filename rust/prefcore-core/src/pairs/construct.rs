@@ -153,8 +153,17 @@ impl Group<'_> {
 
     /// The best position: the first of the tied highest, or a random one of them.
     fn best(&self, rng: &mut Rng) -> usize {
-        let top = self.s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        self.pick(|v| v == top, rng, false)
+        if self.ties == Ties::Random {
+            let top = self.s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            return self.pick_index(|i| self.s[i] == top, rng);
+        }
+        let mut best = 0;
+        for (i, &v) in self.s.iter().enumerate().skip(1) {
+            if v > self.s[best] {
+                best = i;
+            }
+        }
+        best
     }
 
     /// The worst position other than `best`: the last of the tied lowest, or a random one.
@@ -168,15 +177,6 @@ impl Group<'_> {
         match self.ties {
             Ties::Random => self.pick_index(candidates, rng),
             _ => (0..s.len()).rev().find(|&i| candidates(i)).unwrap_or(best),
-        }
-    }
-
-    fn pick(&self, is_tied: impl Fn(f64) -> bool, rng: &mut Rng, last: bool) -> usize {
-        let s = self.s;
-        match self.ties {
-            Ties::Random => self.pick_index(|i| is_tied(s[i]), rng),
-            _ if last => (0..s.len()).rev().find(|&i| is_tied(s[i])).unwrap_or(0),
-            _ => (0..s.len()).find(|&i| is_tied(s[i])).unwrap_or(0),
         }
     }
 
@@ -219,8 +219,19 @@ impl Group<'_> {
             }
             Strategy::BestRandom | Strategy::BestVsRest => {
                 let best = self.best(rng);
+                let n = self.s.len();
+                if options.strategy == Strategy::BestRandom && options.k == 1 {
+                    // One draw among the eligible, without listing them.
+                    let m = (0..n).filter(|&r| self.eligible(best, r)).count();
+                    if m > 0 {
+                        let j = rng.below(m as u64) as usize;
+                        let r = (0..n).filter(|&r| self.eligible(best, r)).nth(j);
+                        out.extend(r.map(|r| (best, r)));
+                    }
+                    return;
+                }
                 let start = out.len();
-                for r in 0..self.s.len() {
+                for r in 0..n {
                     if self.eligible(best, r) {
                         out.push((best, r));
                     }

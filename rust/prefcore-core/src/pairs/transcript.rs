@@ -73,6 +73,36 @@ pub struct Split {
     pub failure: Vec<Option<SplitFailure>>,
 }
 
+/// The split's columns under construction: one entry per row, parts or a failure.
+struct Rows<T> {
+    prompt: Vec<Option<T>>,
+    chosen: Vec<Option<T>>,
+    rejected: Vec<Option<T>>,
+    failure: Vec<Option<SplitFailure>>,
+}
+
+impl<T> Rows<T> {
+    fn with_capacity(n: usize) -> Self {
+        Rows {
+            prompt: Vec::with_capacity(n),
+            chosen: Vec::with_capacity(n),
+            rejected: Vec::with_capacity(n),
+            failure: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, row: std::result::Result<(T, T, T), SplitFailure>) {
+        let (parts, failure) = match row {
+            Ok((p, c, r)) => ((Some(p), Some(c), Some(r)), None),
+            Err(f) => ((None, None, None), Some(f)),
+        };
+        self.prompt.push(parts.0);
+        self.chosen.push(parts.1);
+        self.rejected.push(parts.2);
+        self.failure.push(failure);
+    }
+}
+
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -125,33 +155,16 @@ fn split_strings(
         text_column(names.1, rejected)?,
     );
     let (c_acc, r_acc) = (c_ids.accessor(), r_ids.accessor());
-    let n = c_ids.len();
-    let mut prompt = Vec::with_capacity(n);
-    let mut out_c = Vec::with_capacity(n);
-    let mut out_r = Vec::with_capacity(n);
-    let mut failure = Vec::with_capacity(n);
-    for row in 0..n {
+    let mut rows = Rows::with_capacity(c_ids.len());
+    for row in 0..c_ids.len() {
         let (c, r) = (utf8(c_acc, names.0, row)?, utf8(r_acc, names.1, row)?);
-        match split_text(c, r, roles) {
-            Ok(cut) => {
-                prompt.push(Some(&c[..cut]));
-                out_c.push(Some(&c[cut..]));
-                out_r.push(Some(&r[cut..]));
-                failure.push(None);
-            }
-            Err(f) => {
-                prompt.push(None);
-                out_c.push(None);
-                out_r.push(None);
-                failure.push(Some(f));
-            }
-        }
+        rows.push(split_text(c, r, roles).map(|cut| (&c[..cut], &c[cut..], &r[cut..])));
     }
     Ok(Split {
-        prompt: Arc::new(StringArray::from(prompt)),
-        chosen: Arc::new(StringArray::from(out_c)),
-        rejected: Arc::new(StringArray::from(out_r)),
-        failure,
+        prompt: Arc::new(StringArray::from(rows.prompt)),
+        chosen: Arc::new(StringArray::from(rows.chosen)),
+        rejected: Arc::new(StringArray::from(rows.rejected)),
+        failure: rows.failure,
     })
 }
 
@@ -228,10 +241,7 @@ fn split_conversations<O: OffsetSizeTrait>(
     let c = Messages::<O>::new(names.0, chosen)?;
     let r = Messages::<O>::new(names.1, rejected)?;
     let n = c.list.len();
-    let mut prompt = Vec::with_capacity(n);
-    let mut out_c = Vec::with_capacity(n);
-    let mut out_r = Vec::with_capacity(n);
-    let mut failure = Vec::with_capacity(n);
+    let mut rows = Rows::with_capacity(n);
     for row in 0..n {
         let (cr, rr) = (c.range(row), r.range(row));
         let shared = cr
@@ -258,26 +268,19 @@ fn split_conversations<O: OffsetSizeTrait>(
                 Ok(cut)
             }
         };
-        match verdict {
-            Ok(cut) => {
-                prompt.push(Some(cr.start..cr.start + cut));
-                out_c.push(Some(cr.start + cut..cr.end));
-                out_r.push(Some(rr.start + cut..rr.end));
-                failure.push(None);
-            }
-            Err(f) => {
-                prompt.push(None);
-                out_c.push(None);
-                out_r.push(None);
-                failure.push(Some(f));
-            }
-        }
+        rows.push(verdict.map(|cut| {
+            (
+                cr.start..cr.start + cut,
+                cr.start + cut..cr.end,
+                rr.start + cut..rr.end,
+            )
+        }));
     }
     Ok(Split {
-        prompt: take_lists(c.list, &prompt)?,
-        chosen: take_lists(c.list, &out_c)?,
-        rejected: take_lists(r.list, &out_r)?,
-        failure,
+        prompt: take_lists(c.list, &rows.prompt)?,
+        chosen: take_lists(c.list, &rows.chosen)?,
+        rejected: take_lists(r.list, &rows.rejected)?,
+        failure: rows.failure,
     })
 }
 

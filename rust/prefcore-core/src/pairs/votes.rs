@@ -37,6 +37,15 @@ pub struct Agreement {
 }
 
 impl Votes<'_> {
+    /// (item, annotator, class) of vote `row`.
+    fn vote(&self, row: usize) -> (usize, usize, usize) {
+        (
+            self.item[row] as usize,
+            self.annotator[row] as usize,
+            self.class[row] as usize,
+        )
+    }
+
     /// `counts[i * k + c]`: votes of class `c` on item `i`. Errors on a code out of
     /// range or an annotator voting twice on one item.
     pub fn counts(&self) -> Result<Vec<u32>> {
@@ -118,11 +127,7 @@ impl Votes<'_> {
             prior.iter_mut().for_each(|p| *p /= total);
             let mut conf = vec![smoothing; m * k * k];
             for row in 0..self.item.len() {
-                let (i, a, v) = (
-                    self.item[row] as usize,
-                    self.annotator[row] as usize,
-                    self.class[row] as usize,
-                );
+                let (i, a, v) = self.vote(row);
                 for c in 0..k {
                     conf[(a * k + c) * k + v] += t[i * k + c];
                 }
@@ -136,11 +141,7 @@ impl Votes<'_> {
                 .flat_map(|_| prior.iter().map(|p| p.max(1e-300).ln()))
                 .collect();
             for row in 0..self.item.len() {
-                let (i, a, v) = (
-                    self.item[row] as usize,
-                    self.annotator[row] as usize,
-                    self.class[row] as usize,
-                );
+                let (i, a, v) = self.vote(row);
                 for c in 0..k {
                     log_t[i * k + c] += conf[(a * k + c) * k + v];
                 }
