@@ -449,3 +449,21 @@ def test_transform_rewards_is_log_sigmoid_and_combines_by_sum() -> None:
     np.testing.assert_allclose(both, 2 * u + pairs.transform_rewards(r, 1.0))
     with pytest.raises(ValueError, match="method must be"):
         pairs.transform_rewards(r, 0.0, "exp")  # type: ignore[arg-type]
+
+
+def test_conversational_completions_pair_and_unpair() -> None:
+    def reply(text: str) -> list[dict[str, str]]:
+        return [{"role": "assistant", "content": text}]
+
+    t = {
+        "prompt": [[{"role": "user", "content": "q"}]],
+        "completions": [[reply("a"), reply("b"), reply("c")]],
+        "scores": [[1.0, 3.0, 2.0]],
+    }
+    r = pairs.from_scores(t, strategy="best_worst")
+    assert r.table.select(["prompt", "chosen", "rejected"]).to_pylist() == [
+        {"prompt": t["prompt"][0], "chosen": reply("b"), "rejected": reply("a")}
+    ]
+    u = pairs.unpair(r.table)
+    assert u.table.column("completion").to_pylist() == [reply("b"), reply("a")]
+    assert pairs.pair(u.table).table.equals(r.table.select(["prompt", "chosen", "rejected"]))

@@ -57,7 +57,8 @@ pub fn to_pyarrow_table<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let fields: Vec<Field> = columns
         .iter()
-        .map(|(name, a)| Field::new(name, a.data_type().clone(), a.null_count() > 0))
+        // Nullable like the tables pyarrow builds, so results concatenate with them.
+        .map(|(name, a)| Field::new(name, a.data_type().clone(), true))
         .collect();
     let schema = Arc::new(Schema::new(fields));
     let arrays = columns.into_iter().map(|(_, a)| a).collect();
