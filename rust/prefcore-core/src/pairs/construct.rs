@@ -383,6 +383,21 @@ fn check_options(options: &PairOptions) -> Result<()> {
     Ok(())
 }
 
+/// The most pairs `options` can make from a group of `n` completions.
+fn max_pairs(options: &PairOptions, n: usize) -> usize {
+    let all = n * n.saturating_sub(1) / 2;
+    let most = match options.strategy {
+        Strategy::BestWorst => 1,
+        Strategy::BestRandom => options.k,
+        Strategy::BestVsRest => n.saturating_sub(1),
+        Strategy::TopKBottomK => options.k.saturating_mul(options.k),
+        Strategy::AllPairs => all,
+        Strategy::RandomPairs => options.k,
+    };
+    most.min(all)
+        .min(options.max_pairs_per_group.unwrap_or(usize::MAX))
+}
+
 /// One parallel task's pairs, as (group, chosen, rejected).
 #[derive(Default)]
 struct Chunk {
@@ -405,6 +420,13 @@ pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> 
             .par_iter()
             .map(|range| {
                 let (mut buf, mut local, mut chunk) = (Vec::new(), Vec::new(), Chunk::default());
+                // Reserve the most pairs the strategy can make: never reallocated, and
+                // pages left unused are never touched.
+                let bound: usize = range
+                    .clone()
+                    .map(|g| max_pairs(options, scores.group_len(g)))
+                    .sum();
+                chunk.pairs.reserve(bound);
                 for g in range.clone() {
                     group_pairs(scores, g, options, &mut buf, &mut local, &mut chunk.stats)?;
                     let g = g as u32;
