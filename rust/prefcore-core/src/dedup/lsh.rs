@@ -6,7 +6,9 @@
 use rayon::prelude::*;
 
 use super::exact::{Clusters, Keep};
-use super::minhash::{shingle_sets, signatures, MinHashOptions};
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::minhash::{shingle_sets, MinHashOptions, SignScratch, Signer};
 use super::normalize::Normalizer;
 use super::text::TextColumn;
 use crate::error::{Error, Result};
@@ -99,10 +101,28 @@ pub struct LshResult {
     pub merged_pairs: usize,
 }
 
-/// Cluster rows whose signatures (row-major, `num_perm` each) share a band.
-///
-/// With `verify`, a candidate pair is merged only when `similar(a, b)` (the caller's
-/// exact Jaccard test) holds; every pair within a bucket is checked.
+/// 128-bit key of band `band` (slots `band * rows ..`) of one signature: two rows
+/// share a bucket when their keys are equal, which for unequal slices has probability
+/// 2^-128 (never seen in practice), so equal keys stand for equal slices.
+pub fn band_key(signature: &[u64], band: usize, rows: usize, buf: &mut Vec<u8>) -> u128 {
+    buf.clear();
+    buf.extend_from_slice(&(band as u64).to_le_bytes());
+    for v in &signature[band * rows..][..rows] {
+        buf.extend_from_slice(&v.to_le_bytes());
+    }
+    xxh3_128(buf)
+}
+
+fn check_bands(num_perm: usize, bands: usize, rows: usize) -> Result<()> {
+    if bands == 0 || rows == 0 || bands * rows > num_perm {
+        return Err(Error::argument(format!(
+            "bands ({bands}) x rows ({rows}) must be at least 1 and at most num_perm ({num_perm})"
+        )));
+    }
+    Ok(())
+}
+
+/// Clusters of rows from their signatures (row-major, `num_perm` per row).
 pub fn cluster(
     signatures: &[u64],
     num_perm: usize,
@@ -111,32 +131,34 @@ pub fn cluster(
     keep: Keep,
     verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>,
 ) -> Result<LshResult> {
-    if bands == 0 || rows == 0 || bands * rows > num_perm {
-        return Err(Error::argument(format!(
-            "bands ({bands}) x rows ({rows}) must be at least 1 and at most num_perm ({num_perm})"
-        )));
-    }
-    let n = signatures.len() / num_perm;
-    // Per band, rows sorted by the hash of their band slice.
-    let buckets: Vec<Vec<(u64, u32)>> = parallel::install(|| {
-        (0..bands)
-            .into_par_iter()
-            .map(|band| {
-                let mut keyed: Vec<(u64, u32)> = (0..n)
-                    .map(|row| {
-                        let sig = &signatures[row * num_perm..][..num_perm];
-                        (band_hash(sig, band, rows), row as u32)
-                    })
-                    .collect();
-                keyed.sort_unstable();
-                keyed
-            })
-            .collect()
-    });
-    let band_of =
-        |row: u32, band: usize| &signatures[row as usize * num_perm + band * rows..][..rows];
+    check_bands(num_perm, bands, rows)?;
+    let mut buf = Vec::new();
+    let keys: Vec<u128> = signatures
+        .chunks(num_perm)
+        .flat_map(|sig| {
+            (0..bands)
+                .map(|b| band_key(sig, b, rows, &mut buf))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    cluster_keys(&keys, bands, keep, verify)
+}
+
+/// Clusters of rows from their band keys (`keys[row * bands + band]`). Bands are
+/// bucketed one at a time, so the extra memory is one band's sorted keys.
+pub fn cluster_keys(
+    keys: &[u128],
+    bands: usize,
+    keep: Keep,
+    verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>,
+) -> Result<LshResult> {
+    let n = keys.len() / bands;
     let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for (band, keyed) in buckets.iter().enumerate() {
+    let mut keyed: Vec<(u128, u32)> = Vec::with_capacity(n);
+    for band in 0..bands {
+        keyed.clear();
+        keyed.extend((0..n).map(|row| (keys[row * bands + band], row as u32)));
+        parallel::install(|| keyed.par_sort_unstable());
         let mut start = 0;
         while start < keyed.len() {
             let mut end = start + 1;
@@ -146,10 +168,7 @@ pub fn cluster(
             let members = &keyed[start..end];
             for (i, &(_, a)) in members.iter().enumerate() {
                 for &(_, b) in &members[i + 1..] {
-                    // Equal hashes of unequal slices are not candidates.
-                    if band_of(a, band) == band_of(b, band) {
-                        pairs.push((a.min(b), a.max(b)));
-                    }
+                    pairs.push((a.min(b), a.max(b)));
                 }
                 if verify.is_none() {
                     break; // without verification a star from the first row suffices
@@ -158,6 +177,7 @@ pub fn cluster(
             start = end;
         }
     }
+    drop(keyed);
     pairs.sort_unstable();
     pairs.dedup();
     let candidate_pairs = pairs.len();
@@ -233,17 +253,25 @@ pub fn near_duplicates(
         None => optimal_bands(options.threshold, options.minhash.num_perm)?,
     };
     check_threshold(options.threshold)?;
-    let sigs = signatures(texts, normalizer, options.minhash)?;
-    let run = |verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>| {
-        cluster(
-            &sigs,
-            options.minhash.num_perm,
-            bands,
-            rows,
-            options.keep,
-            verify,
+    let num_perm = options.minhash.num_perm;
+    check_bands(num_perm, bands, rows)?;
+    // Band keys straight from each row's signature: the `[rows, num_perm]` matrix
+    // (1 GiB for a million rows) is never held.
+    let signer = Signer::new(texts, normalizer, options.minhash)?;
+    let mut keys = vec![0u128; texts.len() * bands];
+    parallel::install(|| {
+        keys.par_chunks_mut(bands).enumerate().for_each_init(
+            || (SignScratch::default(), vec![0u64; num_perm], Vec::new()),
+            |(scratch, signature, buf), (row, out)| {
+                signer.sign(row, scratch, signature);
+                for (band, key) in out.iter_mut().enumerate() {
+                    *key = band_key(signature, band, rows, buf);
+                }
+            },
         )
-        .map(|out| (out, (bands, rows)))
+    });
+    let run = |verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>| {
+        cluster_keys(&keys, bands, options.keep, verify).map(|out| (out, (bands, rows)))
     };
     if !options.verify {
         return run(None);

@@ -132,40 +132,93 @@ pub fn shingle_sets(
     })
 }
 
-/// Row-major `[rows, num_perm]` signatures of `texts`.
-pub fn signatures(
-    texts: &TextColumn,
-    normalizer: Option<&Normalizer>,
-    options: MinHashOptions,
-) -> Result<Vec<u64>> {
+fn check_options(options: &MinHashOptions) -> Result<()> {
     if options.num_perm == 0 {
         return Err(Error::argument("num_perm must be at least 1"));
     }
     if options.ngram == 0 {
         return Err(Error::argument("ngram must be at least 1"));
     }
-    let perms = permutations(options.num_perm, options.seed);
-    let reader = texts.reader();
+    Ok(())
+}
+
+/// Per-thread buffers of [`Signer::sign`].
+#[derive(Default)]
+pub struct SignScratch {
+    raw: String,
+    normalized: String,
+    shingle: String,
+    hashes: Vec<u64>,
+}
+
+/// Computes one row's signature at a time (for callers that keep only part of it).
+pub struct Signer<'a> {
+    reader: super::text::TextReader<'a>,
+    normalizer: Option<&'a Normalizer>,
+    options: MinHashOptions,
+    perms: Vec<(u64, u64)>,
+}
+
+impl<'a> Signer<'a> {
+    pub fn new(
+        texts: &'a TextColumn,
+        normalizer: Option<&'a Normalizer>,
+        options: MinHashOptions,
+    ) -> Result<Self> {
+        check_options(&options)?;
+        Ok(Signer {
+            reader: texts.reader(),
+            normalizer,
+            options,
+            perms: permutations(options.num_perm, options.seed),
+        })
+    }
+
+    /// The signature of `row` into `signature` (`num_perm` slots).
+    pub fn sign(&self, row: usize, scratch: &mut SignScratch, signature: &mut [u64]) {
+        let SignScratch {
+            raw,
+            normalized,
+            shingle,
+            hashes,
+        } = scratch;
+        signature.fill(u64::MAX);
+        let text = self
+            .reader
+            .normalized(row, self.normalizer, raw, normalized);
+        shingle_hashes(
+            text,
+            self.options.ngram,
+            self.options.tokenizer,
+            hashes,
+            shingle,
+        );
+        for &h in hashes.iter() {
+            let h = h % MERSENNE;
+            for (slot, &(a, b)) in signature.iter_mut().zip(&self.perms) {
+                let v = mod_mersenne(a as u128 * h as u128 + b as u128);
+                if v < *slot {
+                    *slot = v;
+                }
+            }
+        }
+    }
+}
+
+/// Row-major `[rows, num_perm]` signatures of `texts`.
+pub fn signatures(
+    texts: &TextColumn,
+    normalizer: Option<&Normalizer>,
+    options: MinHashOptions,
+) -> Result<Vec<u64>> {
+    let signer = Signer::new(texts, normalizer, options)?;
     let mut out = vec![u64::MAX; texts.len() * options.num_perm];
     parallel::install(|| {
         out.par_chunks_mut(options.num_perm)
             .enumerate()
-            .for_each_init(
-                || (String::new(), String::new(), String::new(), Vec::new()),
-                |(raw, normalized, shingle, hashes), (row, signature)| {
-                    let text = reader.normalized(row, normalizer, raw, normalized);
-                    shingle_hashes(text, options.ngram, options.tokenizer, hashes, shingle);
-                    for &h in hashes.iter() {
-                        let h = h % MERSENNE;
-                        for (slot, &(a, b)) in signature.iter_mut().zip(&perms) {
-                            let v = mod_mersenne(a as u128 * h as u128 + b as u128);
-                            if v < *slot {
-                                *slot = v;
-                            }
-                        }
-                    }
-                },
-            )
+            .for_each_init(SignScratch::default, |scratch, (row, signature)| {
+                signer.sign(row, scratch, signature)
+            })
     });
     Ok(out)
 }
