@@ -152,7 +152,13 @@ def test_planted_near_duplicates_are_found() -> None:
         clear = [cid[i] == cid[j] for (i, j), s in truth.items() if s >= threshold + 0.15]
         assert np.mean(clear) >= 0.97
         if verify:
-            # Every merge was an exact-Jaccard pair: clusters lie within the connected
+            # Every merged pair is a true pair (precision 1.0 on the merges) ...
+            assert result.pairs is not None and result.pairs.num_rows > 0
+            merged = zip(
+                result.pairs.column("row_a").to_pylist(), result.pairs.column("row_b").to_pylist()
+            )
+            assert all(pair in truth for pair in merged)
+            # ... so clusters lie within the connected: clusters lie within the connected
             # components of the true-pair graph.
             component = components(len(docs), truth)
             for i in range(len(docs)):

@@ -95,7 +95,9 @@ def minhash(
     rows: int | None,
     keep: str,
     verify: bool,
-) -> tuple[pa.Int64Array, pa.Int64Array, int, int, int, int, int]: ...
+) -> tuple[
+    pa.Int64Array, pa.Int64Array, int, int, tuple[pa.Int64Array, pa.Int64Array], int, int
+]: ...
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]: ...
 def contamination(
     train: Any,

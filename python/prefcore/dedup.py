@@ -89,6 +89,10 @@ class DedupResult:
     representative: pa.Int64Array
     reason: pa.StringArray
     stats: dict[str, Any] = field(default_factory=dict)
+    #: For :func:`minhash`: the row pairs that were merged (``row_a < row_b``): every
+    #: verified candidate with ``verify=True``, else each LSH bucket's first row with the
+    #: others. Clusters are their connected components. None for other functions.
+    pairs: pa.Table | None = None
 
     def apply(self, table: Any) -> pa.Table:
         """The rows of ``table`` that are kept, in their order.
@@ -288,7 +292,7 @@ def minhash(
     >>> r.cluster_id.to_pylist(), r.stats["removed"]
     ([0, 0, 1], 1)
     """
-    cluster_id, representative, clusters, candidates, merged, b, r = _prefcore.minhash(
+    cluster_id, representative, clusters, candidates, (row_a, row_b), b, r = _prefcore.minhash(
         as_table(table, "table"),
         column,
         _options(normalize),
@@ -313,9 +317,10 @@ def minhash(
         "bands": b,
         "rows_per_band": r,
         "candidate_pairs": candidates,
-        "merged_pairs": merged,
+        "merged_pairs": len(row_a),
     }
-    return DedupResult(keep_mask, cluster_id, representative, reason, stats)
+    pairs = pa.table({"row_a": row_a, "row_b": row_b})
+    return DedupResult(keep_mask, cluster_id, representative, reason, stats, pairs)
 
 
 @dataclass(frozen=True)

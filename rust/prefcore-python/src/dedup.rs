@@ -142,7 +142,8 @@ pub fn signatures<'py>(
     to_py_array(py, Arc::new(UInt64Array::from(flat)))
 }
 
-/// Returns (cluster_id, representative, clusters, candidate_pairs, merged_pairs, bands, rows).
+/// Returns (cluster_id, representative, clusters, candidate_pairs, merged pairs as
+/// (row_a, row_b) arrays, bands, rows).
 #[pyfunction]
 #[pyo3(signature = (table, column, options, *, threshold, num_perm, ngram, tokenizer, seed,
     bands, rows, keep, verify))]
@@ -166,7 +167,7 @@ pub fn minhash<'py>(
     Bound<'py, PyAny>,
     usize,
     usize,
-    usize,
+    (Bound<'py, PyAny>, Bound<'py, PyAny>),
     usize,
     usize,
 )> {
@@ -201,7 +202,20 @@ pub fn minhash<'py>(
         to_py_array(py, Arc::new(Int64Array::from(out.clusters.representative)))?,
         out.clusters.num_clusters,
         out.candidate_pairs,
-        out.merged_pairs,
+        (
+            to_py_array(
+                py,
+                Arc::new(Int64Array::from_iter_values(
+                    out.merged.iter().map(|p| p.0 as i64),
+                )),
+            )?,
+            to_py_array(
+                py,
+                Arc::new(Int64Array::from_iter_values(
+                    out.merged.iter().map(|p| p.1 as i64),
+                )),
+            )?,
+        ),
         b,
         r,
     ))

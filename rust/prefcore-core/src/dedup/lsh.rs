@@ -97,8 +97,9 @@ pub struct LshResult {
     pub clusters: Clusters,
     /// Distinct row pairs that shared a band.
     pub candidate_pairs: usize,
-    /// Candidate pairs that were merged (all of them unless verifying).
-    pub merged_pairs: usize,
+    /// The pairs that were merged, `(a, b)` with `a < b`, in order: every verified
+    /// candidate, or without verification each bucket's first row with the others.
+    pub merged: Vec<(u32, u32)>,
 }
 
 /// 128-bit key of band `band` (slots `band * rows ..`) of one signature: two rows
@@ -191,18 +192,18 @@ pub fn cluster_keys(
         None => vec![true; pairs.len()],
     };
     let mut union = MinUnion::new(n);
-    let mut merged_pairs = 0;
+    let mut merged = Vec::new();
     for (&(a, b), ok) in pairs.iter().zip(accepted) {
         if ok {
             union.union(a, b);
-            merged_pairs += 1;
+            merged.push((a, b));
         }
     }
     let roots: Vec<u32> = (0..n as u32).map(|r| union.find(r)).collect();
     Ok(LshResult {
         clusters: Clusters::from_roots(&roots, keep),
         candidate_pairs,
-        merged_pairs,
+        merged,
     })
 }
 
