@@ -467,3 +467,17 @@ def test_conversational_completions_pair_and_unpair() -> None:
     u = pairs.unpair(r.table)
     assert u.table.column("completion").to_pylist() == [reply("b"), reply("a")]
     assert pairs.pair(u.table).table.equals(r.table.select(["prompt", "chosen", "rejected"]))
+
+
+def test_an_empty_typed_table_gives_an_empty_result_of_the_right_types() -> None:
+    t = pa.table(
+        {
+            "prompt": pa.array([], pa.string()),
+            "completions": pa.array([], pa.list_(pa.string())),
+            "scores": pa.array([], pa.list_(pa.float64())),
+        }
+    )
+    r = pairs.from_scores(t, strategy="all_pairs")
+    assert r.table.num_rows == 0 and r.stats["prompts"] == 0
+    assert r.table.schema.field("chosen").type == pa.string()
+    assert pairs.listwise(t).num_rows == 0

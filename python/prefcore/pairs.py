@@ -65,6 +65,16 @@ def _table(table: Any) -> pa.Table:
     return t if isinstance(t, pa.Table) else pa.table(t)
 
 
+def _one_array(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as is, several joined (an empty column
+    gives an empty array of its type)."""
+    if col.num_chunks == 1:
+        return col.chunk(0)
+    if col.num_chunks == 0:
+        return pa.array([], col.type)
+    return col.combine_chunks()
+
+
 def _is_list(t: pa.DataType) -> bool:
     return bool(pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
 
@@ -143,11 +153,7 @@ def _scores_list(
     t: pa.Table, scores: str, aggregate: Aggregate, score_range: tuple[float, float] | None
 ) -> pa.Array:
     """The scores column as ``list<float64>``, multi-aspect ratings combined."""
-    col = (
-        t.column(scores).combine_chunks()
-        if t.num_rows
-        else pa.array([], t.schema.field(scores).type)
-    )
+    col = _one_array(t.column(scores))
     if not _is_list(col.type):
         raise TypeError(f"column '{scores}' has type {col.type}; expected a list of scores")
     inner = col.type.value_type
@@ -309,7 +315,7 @@ def from_rankings(
     t = _table(table)
     if ranking not in t.column_names:
         raise ValueError(f"column '{ranking}' not found; the table has columns {t.column_names}")
-    col = t.column(ranking).combine_chunks() if t.num_rows else pa.array([], pa.list_(pa.int64()))
+    col = _one_array(t.column(ranking))
     if not _is_list(col.type) or not pa.types.is_integer(col.type.value_type):
         raise TypeError(f"column '{ranking}' has type {col.type}; expected a list of integer ranks")
     flat = pc.list_flatten(col)
@@ -489,10 +495,8 @@ def listwise(
     ([['b', 'a']], 0.369...)
     """
     t = _table(table)
-    score_col = (
-        t.column(scores).combine_chunks() if t.num_rows else pa.array([], pa.list_(pa.float64()))
-    )
-    label_col = t.column(labels).combine_chunks() if labels and t.num_rows else score_col
+    score_col = _one_array(t.column(scores))
+    label_col = _one_array(t.column(labels)) if labels else score_col
     order, weights = _prefcore.listwise_weights(score_col, label_col, scores, labels or scores)
     lengths = pc.list_value_length(order)
     starts = pc.list_value_length(score_col).to_numpy(zero_copy_only=False)
@@ -506,11 +510,7 @@ def listwise(
         values = pc.list_flatten(col).take(flat_idx)
         return pa.ListArray.from_arrays(offsets, values)
 
-    comp = (
-        t.column(completions).combine_chunks()
-        if t.num_rows
-        else pa.array([], pa.list_(pa.string()))
-    )
+    comp = _one_array(t.column(completions))
     cols: dict[str, Any] = {}
     if prompt:
         cols[prompt] = t.column(prompt)

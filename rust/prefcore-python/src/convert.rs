@@ -14,6 +14,7 @@ use crate::errors::to_py;
 /// The columns of an Arrow table, each as one array.
 pub struct Table {
     names: Vec<String>,
+    types: Vec<DataType>,
     batches: Vec<RecordBatch>,
 }
 
@@ -21,7 +22,16 @@ impl Table {
     pub fn new(table: PyTable) -> Self {
         let (batches, schema) = table.into_inner();
         let names = schema.fields().iter().map(|f| f.name().clone()).collect();
-        Table { names, batches }
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        Table {
+            names,
+            types,
+            batches,
+        }
     }
 
     /// Column `name`; chunks are joined only when there is more than one.
@@ -29,12 +39,8 @@ impl Table {
         let i = find_column(&self.names, name).map_err(to_py)?;
         let chunks: Vec<ArrayRef> = self.batches.iter().map(|b| b.column(i).clone()).collect();
         if chunks.is_empty() {
-            // An empty table with a schema: an empty array of the column's type.
-            let t = self
-                .batches
-                .first()
-                .map(|b| b.schema().field(i).data_type().clone());
-            return Ok(arrow_array::new_empty_array(&t.unwrap_or(DataType::Null)));
+            // A table without batches still has its schema's type.
+            return Ok(arrow_array::new_empty_array(&self.types[i]));
         }
         concat_chunks(name, &chunks).map_err(to_py)
     }
