@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from prefcore import dedup, formats, metrics, pairs
+from prefcore import dedup, formats, match, metrics, pairs
 from prefcore._prefcore import __version__
 from prefcore._prefcore import get_num_threads as _get_num_threads
 from prefcore._prefcore import set_num_threads as _set_num_threads
@@ -17,6 +17,7 @@ __all__ = [
     "dedup",
     "formats",
     "get_num_threads",
+    "match",
     "metrics",
     "pairs",
     "set_num_threads",

@@ -18,6 +18,7 @@ __all__ = [
     "exact",
     "extract_prompt",
     "get_num_threads",
+    "knn",
     "listwise_weights",
     "minhash",
     "normalize",
@@ -155,3 +156,14 @@ def aggregate_votes(
     n_classes: int,
     method: str,
 ) -> dict[str, Any]: ...
+def knn(
+    queries: Any,
+    nq: int,
+    corpus: Any,
+    nc: int,
+    dim: int,
+    k: int,
+    metric: str,
+    corpus_block: int | None,
+    exclude_self: bool,
+) -> tuple[pa.FloatArray, pa.Int64Array]: ...

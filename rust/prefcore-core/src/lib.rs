@@ -8,6 +8,7 @@ pub mod error;
 pub mod gather;
 pub mod io;
 pub mod keys;
+pub mod matching;
 pub mod metrics;
 pub mod numeric;
 pub mod pairs;

@@ -4,6 +4,7 @@
 mod convert;
 mod dedup;
 mod errors;
+mod matching;
 mod metrics;
 mod pairs;
 
@@ -48,6 +49,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::minhash, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::optimal_bands, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::contamination, m)?)?;
+    m.add_function(wrap_pyfunction!(matching::knn, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::pairs_from_scores, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::extract_prompt, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::parse_transcripts, m)?)?;

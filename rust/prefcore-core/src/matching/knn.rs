@@ -1,0 +1,259 @@
+//! Exact k-nearest neighbours: blocked matrix products (the `gemm` crate) fused with a
+//! per-query top-k, in FAISS's result layout (`[nq, k]` scores and indices, best first,
+//! `-1` where the corpus has fewer than k rows).
+//!
+//! Query blocks run in parallel; each multiplies against one corpus block at a time,
+//! so the extra memory is one `QUERY_BLOCK × corpus_block` tile per thread.
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::parallel;
+use crate::parse_option;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Inner product, largest first (FAISS `IndexFlatIP`).
+    Ip,
+    /// Cosine similarity, largest first (inner product of L2-normalised rows).
+    Cosine,
+    /// Squared L2 distance, smallest first (FAISS `IndexFlatL2`).
+    L2,
+}
+
+parse_option!(Metric, "metric", {
+    "ip" => Metric::Ip,
+    "cosine" => Metric::Cosine,
+    "l2" => Metric::L2,
+});
+
+impl Metric {
+    /// The score of a missing neighbour, as FAISS reports it.
+    fn missing(self) -> f32 {
+        match self {
+            Metric::L2 => f32::MAX,
+            _ => -f32::MAX,
+        }
+    }
+
+    /// Is `a` a better score than `b`?
+    fn better(self, a: f32, b: f32) -> bool {
+        match self {
+            Metric::L2 => a < b,
+            _ => a > b,
+        }
+    }
+}
+
+/// A row-major `rows × dim` float32 matrix.
+#[derive(Clone, Copy)]
+pub struct Matrix<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub dim: usize,
+    /// Name for error messages (`queries`, `corpus`).
+    pub name: &'a str,
+}
+
+impl Matrix<'_> {
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.data.len() != self.rows * self.dim {
+            return Err(Error::argument(format!(
+                "{}: {} values for {} x {}",
+                self.name,
+                self.data.len(),
+                self.rows,
+                self.dim
+            )));
+        }
+        match self.data.iter().position(|v| !v.is_finite()) {
+            Some(i) => Err(Error::value(
+                self.name,
+                i / self.dim.max(1),
+                format!("non-finite value at dimension {}", i % self.dim.max(1)),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Squared L2 norm of every row.
+    fn squared_norms(&self) -> Vec<f32> {
+        (0..self.rows)
+            .map(|i| self.row(i).iter().map(|v| v * v).sum())
+            .collect()
+    }
+}
+
+/// Queries per parallel block and corpus rows per tile.
+const QUERY_BLOCK: usize = 256;
+const DEFAULT_CORPUS_BLOCK: usize = 4096;
+
+/// `tile[i * cols + j] = Σ_d q[i][d] · c[j][d]` for a block of queries and corpus rows.
+fn dot_tile(q: &[f32], c: &[f32], rows: usize, cols: usize, dim: usize, tile: &mut [f32]) {
+    // SAFETY: `tile` holds rows × cols, `q` rows × dim and `c` cols × dim values, all
+    // row-major; the strides below stay inside them. `c` is read as its transpose.
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            dim,
+            tile.as_mut_ptr(),
+            1,
+            cols as isize,
+            false,
+            q.as_ptr(),
+            1,
+            dim as isize,
+            c.as_ptr(),
+            dim as isize,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Insert `(score, index)` into a best-first list of at most `k` (ties: lower index first).
+fn offer(top: &mut Vec<(f32, i64)>, k: usize, score: f32, index: i64, metric: Metric) {
+    if top.len() == k {
+        let (worst, _) = top[k - 1];
+        if !metric.better(score, worst) {
+            return;
+        }
+        top.pop();
+    }
+    let at = top.partition_point(|&(s, i)| metric.better(s, score) || (s == score && i < index));
+    top.insert(at, (score, index));
+}
+
+/// The `k` best corpus rows for every query: `(scores, indices)`, row-major `[nq, k]`.
+/// `exclude_self` skips corpus row `i` for query `i` (a matrix searched against itself).
+pub fn knn(
+    queries: Matrix,
+    corpus: Matrix,
+    k: usize,
+    metric: Metric,
+    corpus_block: Option<usize>,
+    exclude_self: bool,
+) -> Result<(Vec<f32>, Vec<i64>)> {
+    if k == 0 {
+        return Err(Error::argument("k must be at least 1"));
+    }
+    if queries.dim != corpus.dim {
+        return Err(Error::argument(format!(
+            "queries have dimension {} but the corpus has {}",
+            queries.dim, corpus.dim
+        )));
+    }
+    queries.check()?;
+    corpus.check()?;
+    let corpus_block = corpus_block.unwrap_or(DEFAULT_CORPUS_BLOCK).max(1);
+    let dim = queries.dim;
+    let (q_norms, c_norms) = (queries.squared_norms(), corpus.squared_norms());
+    if metric == Metric::Cosine {
+        for (m, norms) in [(&queries, &q_norms), (&corpus, &c_norms)] {
+            if let Some(row) = norms.iter().position(|&n| n == 0.0) {
+                return Err(Error::value(
+                    m.name,
+                    row,
+                    "zero vector has no cosine similarity",
+                ));
+            }
+        }
+    }
+    let mut scores = vec![metric.missing(); queries.rows * k];
+    let mut indices = vec![-1i64; queries.rows * k];
+    parallel::install(|| {
+        scores
+            .par_chunks_mut(QUERY_BLOCK * k)
+            .zip(indices.par_chunks_mut(QUERY_BLOCK * k))
+            .enumerate()
+            .for_each(|(block, (out_scores, out_indices))| {
+                let q0 = block * QUERY_BLOCK;
+                let rows = out_scores.len() / k;
+                let q = &queries.data[q0 * dim..(q0 + rows) * dim];
+                let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(k + 1); rows];
+                let mut tile = vec![0f32; rows * corpus_block.min(corpus.rows.max(1))];
+                for c0 in (0..corpus.rows).step_by(corpus_block) {
+                    let cols = corpus_block.min(corpus.rows - c0);
+                    let c = &corpus.data[c0 * dim..(c0 + cols) * dim];
+                    let tile = &mut tile[..rows * cols];
+                    dot_tile(q, c, rows, cols, dim, tile);
+                    for (i, top) in tops.iter_mut().enumerate() {
+                        let qi = q0 + i;
+                        for j in 0..cols {
+                            let cj = c0 + j;
+                            if exclude_self && qi == cj {
+                                continue;
+                            }
+                            let dot = tile[i * cols + j];
+                            let score = match metric {
+                                Metric::Ip => dot,
+                                Metric::Cosine => dot / (q_norms[qi] * c_norms[cj]).sqrt(),
+                                Metric::L2 => (q_norms[qi] + c_norms[cj] - 2.0 * dot).max(0.0),
+                            };
+                            offer(top, k, score, cj as i64, metric);
+                        }
+                    }
+                }
+                for (i, top) in tops.iter().enumerate() {
+                    for (slot, &(s, idx)) in top.iter().enumerate() {
+                        out_scores[i * k + slot] = s;
+                        out_indices[i * k + slot] = idx;
+                    }
+                }
+            })
+    });
+    Ok((scores, indices))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute(q: &[f32], c: &[f32], dim: usize, k: usize) -> Vec<i64> {
+        let mut out = Vec::new();
+        for qi in q.chunks(dim) {
+            let mut s: Vec<(f32, i64)> = c
+                .chunks(dim)
+                .enumerate()
+                .map(|(j, cj)| (qi.iter().zip(cj).map(|(a, b)| a * b).sum(), j as i64))
+                .collect();
+            s.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            out.extend(s.iter().take(k).map(|p| p.1));
+            out.extend(std::iter::repeat_n(-1, k.saturating_sub(s.len())));
+        }
+        out
+    }
+
+    #[test]
+    fn blocked_search_equals_brute_force() {
+        let mut rng = crate::random::Rng::new(3);
+        let dim = 7;
+        let q: Vec<f32> = (0..70 * dim)
+            .map(|_| (rng.below(1000) as f32) / 100.0 - 5.0)
+            .collect();
+        let c: Vec<f32> = (0..33 * dim)
+            .map(|_| (rng.below(1000) as f32) / 100.0 - 5.0)
+            .collect();
+        let m = |data: &'static [f32], rows| Matrix {
+            data,
+            rows,
+            dim,
+            name: "m",
+        };
+        let (q, c): (&'static [f32], &'static [f32]) = (q.leak(), c.leak());
+        for k in [1, 5, 40] {
+            let (_, idx) = knn(m(q, 70), m(c, 33), k, Metric::Ip, Some(10), false).unwrap();
+            assert_eq!(idx, brute(q, c, dim, k));
+        }
+    }
+}
