@@ -116,3 +116,60 @@ def test_bad_input_is_named() -> None:
         match.knn(np.ones((1, 3), dtype=np.int64), c, 2)
     with pytest.raises(ValueError, match="k must be at least 1"):
         match.knn(c, c, 0)
+
+
+@pytest.mark.parametrize(("metric", "threshold"), [("ip", 6.0), ("l2", 30.0)])
+def test_range_search_equals_faiss(metric: str, threshold: float) -> None:
+    rng = np.random.default_rng(7)
+    corpus = rng.normal(size=(800, 16)).astype(np.float32)
+    queries = rng.normal(size=(120, 16)).astype(np.float32)
+    got = match.range_search(queries, corpus, threshold, metric=metric, batch_size=300)  # type: ignore[arg-type]
+    index = faiss.IndexFlatL2(16) if metric == "l2" else faiss.IndexFlatIP(16)
+    index.add(corpus)
+    lims, _, ids = index.range_search(queries, threshold)
+    want = set()
+    for qi in range(len(queries)):
+        for j in range(lims[qi], lims[qi + 1]):
+            want.add((qi, int(ids[j])))
+    found = dict(
+        zip(
+            zip(got.column("query_idx").to_pylist(), got.column("corpus_idx").to_pylist()),
+            got.column("score").to_pylist(),
+        )
+    )
+    assert want <= set(found)
+    # FAISS's bound is strict (> for IP, < for L2); ours includes the threshold itself.
+    for pair in set(found) - want:
+        assert found[pair] == pytest.approx(threshold, abs=1e-4)
+    assert got.column("query_idx").to_pylist() == sorted(got.column("query_idx").to_pylist())
+
+
+def test_semantic_dedup_is_the_components_of_the_threshold_graph() -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from prefcore import dedup
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(150, 24))
+    x = np.concatenate([base, base[:60] + 0.05 * rng.normal(size=(60, 24))]).astype(np.float32)
+    r = dedup.semantic(x, threshold=0.95)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    sim = unit @ unit.T
+    a, b = np.nonzero(np.triu(sim >= 0.95, k=1))
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(x), len(x)))
+    n_comp, labels = connected_components(graph, directed=False)
+    assert r.stats["clusters"] == n_comp
+    cid = r.cluster_id.to_numpy()
+    # Same partition: rows share a cluster id exactly when they share a component.
+    assert len(set(zip(cid.tolist(), labels.tolist()))) == n_comp
+    assert r.stats["removed"] == len(x) - n_comp
+    rep = r.representative.to_numpy()
+    assert all(rep[i] == min(np.flatnonzero(cid == cid[i])) for i in range(len(x)))
+    quality = rng.random(len(x))
+    best = dedup.semantic(x, threshold=0.95, quality=quality).representative.to_numpy()
+    for i in range(len(x)):
+        members = np.flatnonzero(cid == cid[i])
+        assert best[i] == members[np.argmax(quality[members])]
+    with pytest.raises(ValueError, match="quality must hold one number per row"):
+        dedup.semantic(x, quality=[1.0])

@@ -9,6 +9,7 @@ __all__ = [
     "bradley_terry",
     "bt_unbounded_item",
     "calibration",
+    "clusters_from_pairs",
     "compare",
     "contamination",
     "correlation",
@@ -26,6 +27,7 @@ __all__ = [
     "pairs_from_scores",
     "pairwise_accuracy",
     "parse_transcripts",
+    "range_search",
     "read_trec_qrels",
     "read_trec_run",
     "render_transcripts",
@@ -167,3 +169,17 @@ def knn(
     corpus_block: int | None,
     exclude_self: bool,
 ) -> tuple[pa.FloatArray, pa.Int64Array]: ...
+def range_search(
+    queries: Any,
+    nq: int,
+    corpus: Any,
+    nc: int,
+    dim: int,
+    threshold: float,
+    metric: str,
+    corpus_block: int | None,
+    exclude_self: bool,
+) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
+def clusters_from_pairs(
+    row_a: Any, row_b: Any, n: int, keep: str
+) -> tuple[pa.Int64Array, pa.Int64Array, int]: ...

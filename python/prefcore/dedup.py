@@ -29,6 +29,7 @@ __all__ = [
     "minhash",
     "normalize",
     "optimal_bands",
+    "semantic",
     "signatures",
 ]
 
@@ -89,9 +90,10 @@ class DedupResult:
     representative: pa.Int64Array
     reason: pa.StringArray
     stats: dict[str, Any] = field(default_factory=dict)
-    #: For :func:`minhash`: the row pairs that were merged (``row_a < row_b``): every
-    #: verified candidate with ``verify=True``, else each LSH bucket's first row with the
-    #: others. Clusters are their connected components. None for other functions.
+    #: For :func:`minhash` and :func:`semantic`: the row pairs that were merged
+    #: (``row_a < row_b``): for minhash every verified candidate with ``verify=True``,
+    #: else each LSH bucket's first row with the others; for semantic every pair within
+    #: the threshold. Clusters are their connected components. None elsewhere.
     pairs: pa.Table | None = None
 
     def apply(self, table: Any) -> pa.Table:
@@ -402,3 +404,66 @@ def contamination(
         "threshold": threshold,
     }
     return ContaminationResult(contaminated, index, score, stats)
+
+
+def semantic(
+    embeddings: Any,
+    threshold: float = 0.95,
+    *,
+    metric: Literal["cosine", "ip"] = "cosine",
+    quality: Any = None,
+    batch_size: int | None = None,
+) -> DedupResult:
+    """Semantic duplicates: rows whose embeddings are at least ``threshold`` similar
+    (cosine by default) are joined, and clusters are the connected components of that
+    graph. Each cluster keeps its lowest row, or with ``quality`` (one number per row)
+    its highest-quality row (lowest row among equal quality). ``pairs`` holds every
+    joined pair.
+
+    >>> e = np.array([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0]], dtype=np.float32)
+    >>> r = semantic(e, threshold=0.95)
+    >>> r.cluster_id.to_pylist(), r.keep.to_pylist()
+    ([0, 0, 1], [True, False, True])
+    >>> semantic(e, threshold=0.95, quality=[0.1, 0.9, 0.5]).keep.to_pylist()
+    [False, True, True]
+    """
+    from prefcore import match
+
+    if metric not in ("cosine", "ip"):
+        raise ValueError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
+    hits = match.range_search(
+        embeddings, embeddings, threshold, metric=metric, batch_size=batch_size,
+        exclude_self=True,
+    )  # fmt: skip
+    n = int(np.asarray(match._matrix(embeddings, "embeddings")).shape[0])
+    upper = pc.less(hits.column("query_idx"), hits.column("corpus_idx"))
+    pairs = hits.filter(upper).rename_columns(["row_a", "row_b", "score"])
+    cluster_id, representative, clusters = _prefcore.clusters_from_pairs(
+        pairs.column("row_a"), pairs.column("row_b"), n, "first"
+    )
+    if quality is not None:
+        q = np.asarray(quality, dtype=np.float64)
+        if q.shape != (n,):
+            raise ValueError(f"quality must hold one number per row ({n}), got shape {q.shape}")
+        if np.isnan(q).any():
+            raise ValueError(f"quality, row {int(np.flatnonzero(np.isnan(q))[0])}: NaN")
+        cid = cluster_id.to_numpy()
+        # Per cluster, the row of highest quality (lowest row among ties).
+        order = np.lexsort((np.arange(n), -q, cid))
+        first = (
+            np.concatenate([[True], cid[order][1:] != cid[order][:-1]]) if n else np.zeros(0, bool)
+        )
+        best = np.empty(clusters, dtype=np.int64)
+        best[cid[order][first]] = order[first]
+        representative = pa.array(best[cid])
+    keep_mask = pc.equal(representative, pa.array(np.arange(n), pa.int64()))
+    removed = n - clusters
+    reason = pc.if_else(keep_mask, pa.scalar(None, pa.string()), pa.scalar("semantic_duplicate"))
+    stats = {
+        "rows": n,
+        "clusters": clusters,
+        "removed": removed,
+        "by_reason": {"semantic_duplicate": removed},
+        "pairs": pairs.num_rows,
+    }
+    return DedupResult(keep_mask, cluster_id, representative, reason, stats, pairs)

@@ -10,6 +10,8 @@ corpus has fewer than ``k`` rows.
   top-k, parallel over query blocks); ties keep the lower corpus index.
 - ``backend="faiss"``: ``faiss.IndexFlatIP`` / ``IndexFlatL2`` (import on demand).
 - ``backend="auto"``: rust.
+
+:func:`range_search` returns every pair within a threshold as an Arrow table.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 
-__all__ = ["knn"]
+__all__ = ["knn", "range_search"]
 
 Metric = Literal["ip", "cosine", "l2"]
 
@@ -116,3 +118,33 @@ def _faiss_knn(
     keep[keep.all(axis=1), -1] = False
     shape = (len(q), k)
     return scores[keep].reshape(shape), indices[keep].reshape(shape)
+
+
+def range_search(
+    queries: Any,
+    corpus: Any,
+    threshold: float,
+    *,
+    metric: Metric = "ip",
+    batch_size: int | None = None,
+    exclude_self: bool = False,
+) -> pa.Table:
+    """Every (query, corpus row) pair whose score is at or above ``threshold`` (at or
+    below for ``metric="l2"``, a squared distance): a table ``query_idx``,
+    ``corpus_idx``, ``score``, ordered by query then corpus row (FAISS's ``lims``
+    are the offsets of each query's run: ``np.searchsorted(query_idx, range(nq + 1))``).
+
+    >>> x = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
+    >>> range_search(x, x, 0.75, metric="cosine", exclude_self=True).to_pydict()["corpus_idx"]
+    [1, 0]
+    """
+    if metric not in ("ip", "cosine", "l2"):
+        raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
+    q, c = _matrix(queries, "queries"), _matrix(corpus, "corpus")
+    if q.shape[1] != c.shape[1]:
+        raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
+    qi, cj, score = _prefcore.range_search(
+        pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0], q.shape[1],
+        float(threshold), metric, batch_size, exclude_self,
+    )  # fmt: skip
+    return pa.table({"query_idx": qi, "corpus_idx": cj, "score": score})

@@ -50,6 +50,8 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::optimal_bands, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::contamination, m)?)?;
     m.add_function(wrap_pyfunction!(matching::knn, m)?)?;
+    m.add_function(wrap_pyfunction!(matching::range_search, m)?)?;
+    m.add_function(wrap_pyfunction!(matching::clusters_from_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::pairs_from_scores, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::extract_prompt, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::parse_transcripts, m)?)?;

@@ -64,3 +64,72 @@ pub fn knn<'py>(
         to_py_array(py, Arc::new(Int64Array::from(indices)))?,
     ))
 }
+
+/// All pairs within `threshold`: (query_idx, corpus_idx, score) arrays.
+#[pyfunction]
+#[pyo3(signature = (queries, nq, corpus, nc, dim, threshold, metric, corpus_block, exclude_self))]
+#[allow(clippy::too_many_arguments)]
+pub fn range_search<'py>(
+    py: Python<'py>,
+    queries: AnyArray,
+    nq: usize,
+    corpus: AnyArray,
+    nc: usize,
+    dim: usize,
+    threshold: f32,
+    metric: &str,
+    corpus_block: Option<usize>,
+    exclude_self: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let (q, c) = (floats(queries, "queries")?, floats(corpus, "corpus")?);
+    let metric: Metric = metric.parse().map_err(to_py)?;
+    let (qi, cj, s) = compute(py, || {
+        let q = Matrix {
+            data: &q,
+            rows: nq,
+            dim,
+            name: "queries",
+        };
+        let c = Matrix {
+            data: &c,
+            rows: nc,
+            dim,
+            name: "corpus",
+        };
+        matching::range_search(q, c, threshold, metric, corpus_block, exclude_self)
+    })?;
+    Ok((
+        to_py_array(py, Arc::new(Int64Array::from(qi)))?,
+        to_py_array(py, Arc::new(Int64Array::from(cj)))?,
+        to_py_array(py, Arc::new(Float32Array::from(s)))?,
+    ))
+}
+
+/// Connected components of `n` rows joined by pairs: (cluster_id, representative, count).
+#[pyfunction]
+#[pyo3(signature = (row_a, row_b, n, keep))]
+pub fn clusters_from_pairs<'py>(
+    py: Python<'py>,
+    row_a: AnyArray,
+    row_b: AnyArray,
+    n: usize,
+    keep: &str,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize)> {
+    let cast = |obj: AnyArray, name: &str| -> PyResult<arrow_buffer::ScalarBuffer<i64>> {
+        let a = array(obj, name)?;
+        let a = arrow_cast::cast(&a, &DataType::Int64).map_err(|e| to_py(e.into()))?;
+        Ok(a.as_primitive::<arrow_array::types::Int64Type>()
+            .values()
+            .clone())
+    };
+    let (a, b) = (cast(row_a, "row_a")?, cast(row_b, "row_b")?);
+    let keep: prefcore_core::dedup::Keep = keep.parse().map_err(to_py)?;
+    let clusters = compute(py, || {
+        prefcore_core::dedup::clusters_from_pairs(n, &a, &b, keep)
+    })?;
+    Ok((
+        to_py_array(py, Arc::new(Int64Array::from(clusters.cluster_id)))?,
+        to_py_array(py, Arc::new(Int64Array::from(clusters.representative)))?,
+        clusters.num_clusters,
+    ))
+}

@@ -102,6 +102,25 @@ pub struct LshResult {
     pub merged: Vec<(u32, u32)>,
 }
 
+/// Clusters of `n` rows joined by `pairs` (connected components; each cluster's
+/// representative by `keep`). A row outside `0..n` is an error.
+pub fn clusters_from_pairs(n: usize, a: &[i64], b: &[i64], keep: Keep) -> Result<Clusters> {
+    let mut union = MinUnion::new(n);
+    for (k, (&x, &y)) in a.iter().zip(b).enumerate() {
+        let valid = |v: i64| v >= 0 && (v as usize) < n;
+        if !valid(x) || !valid(y) {
+            return Err(Error::value(
+                "pairs",
+                k,
+                format!("row ({x}, {y}) outside 0..{n}"),
+            ));
+        }
+        union.union(x as u32, y as u32);
+    }
+    let roots: Vec<u32> = (0..n as u32).map(|r| union.find(r)).collect();
+    Ok(Clusters::from_roots(&roots, keep))
+}
+
 /// 128-bit key of band `band` (slots `band * rows ..`) of one signature: two rows
 /// share a bucket when their keys are equal, which for unequal slices has probability
 /// 2^-128 (never seen in practice), so equal keys stand for equal slices.

@@ -134,6 +134,81 @@ fn offer(top: &mut Vec<(f32, i64)>, k: usize, score: f32, index: i64, metric: Me
     top.insert(at, (score, index));
 }
 
+/// Validated inputs and the row norms the metrics need.
+struct Search<'a> {
+    queries: Matrix<'a>,
+    corpus: Matrix<'a>,
+    metric: Metric,
+    corpus_block: usize,
+    q_norms: Vec<f32>,
+    c_norms: Vec<f32>,
+}
+
+impl<'a> Search<'a> {
+    fn new(
+        queries: Matrix<'a>,
+        corpus: Matrix<'a>,
+        metric: Metric,
+        corpus_block: Option<usize>,
+    ) -> Result<Self> {
+        if queries.dim != corpus.dim {
+            return Err(Error::argument(format!(
+                "queries have dimension {} but the corpus has {}",
+                queries.dim, corpus.dim
+            )));
+        }
+        queries.check()?;
+        corpus.check()?;
+        let (q_norms, c_norms) = (queries.squared_norms(), corpus.squared_norms());
+        if metric == Metric::Cosine {
+            for (m, norms) in [(&queries, &q_norms), (&corpus, &c_norms)] {
+                if let Some(row) = norms.iter().position(|&n| n == 0.0) {
+                    return Err(Error::value(
+                        m.name,
+                        row,
+                        "zero vector has no cosine similarity",
+                    ));
+                }
+            }
+        }
+        Ok(Search {
+            queries,
+            corpus,
+            metric,
+            corpus_block: corpus_block.unwrap_or(DEFAULT_CORPUS_BLOCK).max(1),
+            q_norms,
+            c_norms,
+        })
+    }
+
+    /// `visit(query, corpus_row, score)` for every pair of query block `q0..q0 + rows`,
+    /// corpus block by corpus block.
+    fn scan(&self, q0: usize, rows: usize, mut visit: impl FnMut(usize, usize, f32)) {
+        let dim = self.queries.dim;
+        let q = &self.queries.data[q0 * dim..(q0 + rows) * dim];
+        let mut tile = vec![0f32; rows * self.corpus_block.min(self.corpus.rows.max(1))];
+        for c0 in (0..self.corpus.rows).step_by(self.corpus_block) {
+            let cols = self.corpus_block.min(self.corpus.rows - c0);
+            let c = &self.corpus.data[c0 * dim..(c0 + cols) * dim];
+            let tile = &mut tile[..rows * cols];
+            dot_tile(q, c, rows, cols, dim, tile);
+            for i in 0..rows {
+                let qi = q0 + i;
+                for j in 0..cols {
+                    let cj = c0 + j;
+                    let dot = tile[i * cols + j];
+                    let score = match self.metric {
+                        Metric::Ip => dot,
+                        Metric::Cosine => dot / (self.q_norms[qi] * self.c_norms[cj]).sqrt(),
+                        Metric::L2 => (self.q_norms[qi] + self.c_norms[cj] - 2.0 * dot).max(0.0),
+                    };
+                    visit(qi, cj, score);
+                }
+            }
+        }
+    }
+}
+
 /// The `k` best corpus rows for every query: `(scores, indices)`, row-major `[nq, k]`.
 /// `exclude_self` skips corpus row `i` for query `i` (a matrix searched against itself).
 pub fn knn(
@@ -147,28 +222,7 @@ pub fn knn(
     if k == 0 {
         return Err(Error::argument("k must be at least 1"));
     }
-    if queries.dim != corpus.dim {
-        return Err(Error::argument(format!(
-            "queries have dimension {} but the corpus has {}",
-            queries.dim, corpus.dim
-        )));
-    }
-    queries.check()?;
-    corpus.check()?;
-    let corpus_block = corpus_block.unwrap_or(DEFAULT_CORPUS_BLOCK).max(1);
-    let dim = queries.dim;
-    let (q_norms, c_norms) = (queries.squared_norms(), corpus.squared_norms());
-    if metric == Metric::Cosine {
-        for (m, norms) in [(&queries, &q_norms), (&corpus, &c_norms)] {
-            if let Some(row) = norms.iter().position(|&n| n == 0.0) {
-                return Err(Error::value(
-                    m.name,
-                    row,
-                    "zero vector has no cosine similarity",
-                ));
-            }
-        }
-    }
+    let search = Search::new(queries, corpus, metric, corpus_block)?;
     let mut scores = vec![metric.missing(); queries.rows * k];
     let mut indices = vec![-1i64; queries.rows * k];
     parallel::install(|| {
@@ -179,31 +233,12 @@ pub fn knn(
             .for_each(|(block, (out_scores, out_indices))| {
                 let q0 = block * QUERY_BLOCK;
                 let rows = out_scores.len() / k;
-                let q = &queries.data[q0 * dim..(q0 + rows) * dim];
                 let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(k + 1); rows];
-                let mut tile = vec![0f32; rows * corpus_block.min(corpus.rows.max(1))];
-                for c0 in (0..corpus.rows).step_by(corpus_block) {
-                    let cols = corpus_block.min(corpus.rows - c0);
-                    let c = &corpus.data[c0 * dim..(c0 + cols) * dim];
-                    let tile = &mut tile[..rows * cols];
-                    dot_tile(q, c, rows, cols, dim, tile);
-                    for (i, top) in tops.iter_mut().enumerate() {
-                        let qi = q0 + i;
-                        for j in 0..cols {
-                            let cj = c0 + j;
-                            if exclude_self && qi == cj {
-                                continue;
-                            }
-                            let dot = tile[i * cols + j];
-                            let score = match metric {
-                                Metric::Ip => dot,
-                                Metric::Cosine => dot / (q_norms[qi] * c_norms[cj]).sqrt(),
-                                Metric::L2 => (q_norms[qi] + c_norms[cj] - 2.0 * dot).max(0.0),
-                            };
-                            offer(top, k, score, cj as i64, metric);
-                        }
+                search.scan(q0, rows, |qi, cj, score| {
+                    if !(exclude_self && qi == cj) {
+                        offer(&mut tops[qi - q0], k, score, cj as i64, metric);
                     }
-                }
+                });
                 for (i, top) in tops.iter().enumerate() {
                     for (slot, &(s, idx)) in top.iter().enumerate() {
                         out_scores[i * k + slot] = s;
@@ -213,6 +248,56 @@ pub fn knn(
             })
     });
     Ok((scores, indices))
+}
+
+/// Every (query, corpus row, score) with a score at or above `threshold` (at or below
+/// for squared L2), by query then corpus row. `exclude_self` as in [`knn`].
+pub fn range_search(
+    queries: Matrix,
+    corpus: Matrix,
+    threshold: f32,
+    metric: Metric,
+    corpus_block: Option<usize>,
+    exclude_self: bool,
+) -> Result<(Vec<i64>, Vec<i64>, Vec<f32>)> {
+    if threshold.is_nan() {
+        return Err(Error::argument("threshold must be a number"));
+    }
+    let search = Search::new(queries, corpus, metric, corpus_block)?;
+    let blocks: Vec<Vec<(u32, u32, f32)>> = parallel::install(|| {
+        (0..queries.rows.div_ceil(QUERY_BLOCK))
+            .into_par_iter()
+            .map(|block| {
+                let q0 = block * QUERY_BLOCK;
+                let rows = QUERY_BLOCK.min(queries.rows - q0);
+                let mut hits = Vec::new();
+                search.scan(q0, rows, |qi, cj, score| {
+                    let within = match metric {
+                        Metric::L2 => score <= threshold,
+                        _ => score >= threshold,
+                    };
+                    if within && !(exclude_self && qi == cj) {
+                        hits.push((qi as u32, cj as u32, score));
+                    }
+                });
+                // Tiles visit corpus blocks in order per query block: sort by query.
+                hits.sort_by_key(|&(q, c, _)| (q, c));
+                hits
+            })
+            .collect()
+    });
+    let total = blocks.iter().map(Vec::len).sum();
+    let (mut q, mut c, mut s) = (
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+    );
+    for (qi, cj, score) in blocks.into_iter().flatten() {
+        q.push(qi as i64);
+        c.push(cj as i64);
+        s.push(score);
+    }
+    Ok((q, c, s))
 }
 
 #[cfg(test)]

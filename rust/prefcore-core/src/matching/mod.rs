@@ -1,5 +1,6 @@
-//! Embedding matching: exact k-nearest-neighbour search over dense float32 matrices.
+//! Embedding matching: exact k-nearest-neighbour and range search over dense float32
+//! matrices.
 
 pub mod knn;
 
-pub use knn::{knn, Matrix, Metric};
+pub use knn::{knn, range_search, Matrix, Metric};
