@@ -173,3 +173,79 @@ def test_semantic_dedup_is_the_components_of_the_threshold_graph() -> None:
         assert best[i] == members[np.argmax(quality[members])]
     with pytest.raises(ValueError, match="quality must hold one number per row"):
         dedup.semantic(x, quality=[1.0])
+
+
+@pytest.mark.parametrize(("na", "nb"), [(30, 30), (20, 35), (35, 20)])
+def test_hungarian_total_equals_scipy(na: int, nb: int) -> None:
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(na * nb)
+    a = rng.normal(size=(na, 8)).astype(np.float32)
+    b = rng.normal(size=(nb, 8)).astype(np.float32)
+    got = match.match(a, b, method="hungarian", metric="ip")
+    sim = a @ b.T
+    rows, cols = linear_sum_assignment(sim, maximize=True)
+    assert got.num_rows == min(na, nb)
+    assert float(got.column("score").to_numpy().sum()) == pytest.approx(
+        float(sim[rows, cols].sum()), rel=1e-5
+    )
+    assert len(set(got.column("b_idx").to_pylist())) == got.num_rows
+
+
+def test_greedy_mutual_stable_and_csls_by_reference() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(25, 6)).astype(np.float32)
+    b = rng.normal(size=(30, 6)).astype(np.float32)
+    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731
+    sim = unit(a) @ unit(b).T
+    # Greedy: highest remaining score first.
+    used_a, used_b, want = set(), set(), {}
+    for flat in np.argsort(-sim, axis=None, kind="stable"):
+        i, j = divmod(int(flat), sim.shape[1])
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            want[i] = j
+    got = match.match(a, b, method="greedy")
+    assert dict(zip(got.column("a_idx").to_pylist(), got.column("b_idx").to_pylist())) == want
+    # Mutual nearest neighbours.
+    best_b, best_a = sim.argmax(axis=1), sim.argmax(axis=0)
+    mutual = {i: int(best_b[i]) for i in range(len(a)) if best_a[best_b[i]] == i}
+    got = match.match(a, b, method="mutual")
+    assert dict(zip(got.column("a_idx").to_pylist(), got.column("b_idx").to_pylist())) == mutual
+    assert got.column("rank").to_pylist() == [1] * len(mutual)
+    # Stable: no row and column that both prefer each other to their partners.
+    st = match.match(a, b, method="stable")
+    partner = dict(zip(st.column("a_idx").to_pylist(), st.column("b_idx").to_pylist()))
+    holder = {j: i for i, j in partner.items()}
+    for i in range(len(a)):
+        for j in range(len(b)):
+            if partner.get(i) != j:
+                a_prefers = i not in partner or sim[i, j] > sim[i, partner[i]]
+                b_prefers = j not in holder or sim[i, j] > sim[holder[j], j]
+                assert not (a_prefers and b_prefers)
+    # CSLS scores: 2s - r_a - r_b with k = 3.
+    k = 3
+    r_a = np.sort(sim, axis=1)[:, -k:].mean(axis=1)
+    r_b = np.sort(sim, axis=0)[-k:, :].mean(axis=0)
+    csls = 2 * sim - r_a[:, None] - r_b[None, :]
+    got = match.match(a, b, method="mutual", rescore="csls", csls_k=k)
+    for i, j, s in zip(*[got.column(c).to_pylist() for c in ("a_idx", "b_idx", "score")]):
+        assert s == pytest.approx(csls[i, j], abs=1e-5)
+    high = match.match(a, b, method="greedy", threshold=0.5)
+    assert (high.column("score").to_numpy() >= 0.5).all()
+
+
+def test_evaluate_matching_from_scores_and_from_knn() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 8)).astype(np.float32)
+    y = x + 0.3 * rng.normal(size=x.shape).astype(np.float32)
+    gold = np.arange(40)
+    sim = x @ y.T
+    full = match.evaluate_matching(sim, gold, ks=(1, 5))
+    _, idx = match.knn(x, y, 5)
+    top5 = match.evaluate_matching(idx, gold, ks=(1, 5))
+    assert full["hits@1"] == top5["hits@1"] and full["hits@5"] == top5["hits@5"]
+    ranks = 1 + (sim > np.diag(sim)[:, None]).sum(axis=1)
+    assert full["mrr"] == pytest.approx(float(np.mean(1 / ranks)))
+    assert full["mean_rank"] == pytest.approx(float(ranks.mean()))

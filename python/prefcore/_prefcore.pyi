@@ -21,6 +21,7 @@ __all__ = [
     "get_num_threads",
     "knn",
     "listwise_weights",
+    "match_sets",
     "minhash",
     "normalize",
     "optimal_bands",
@@ -183,3 +184,13 @@ def range_search(
 def clusters_from_pairs(
     row_a: Any, row_b: Any, n: int, keep: str
 ) -> tuple[pa.Int64Array, pa.Int64Array, int]: ...
+def match_sets(
+    a: Any,
+    na: int,
+    b: Any,
+    nb: int,
+    dim: int,
+    metric: str,
+    method: str,
+    csls_k: int | None,
+) -> list[pa.Array]: ...

@@ -11,7 +11,8 @@ corpus has fewer than ``k`` rows.
 - ``backend="faiss"``: ``faiss.IndexFlatIP`` / ``IndexFlatL2`` (import on demand).
 - ``backend="auto"``: rust.
 
-:func:`range_search` returns every pair within a threshold as an Arrow table.
+:func:`range_search` returns every pair within a threshold as an Arrow table,
+:func:`match` pairs two sets one to one, :func:`evaluate_matching` scores alignments.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 
-__all__ = ["knn", "range_search"]
+__all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
 Metric = Literal["ip", "cosine", "l2"]
 
@@ -148,3 +149,84 @@ def range_search(
         float(threshold), metric, batch_size, exclude_self,
     )  # fmt: skip
     return pa.table({"query_idx": qi, "corpus_idx": cj, "score": score})
+
+
+def match(
+    a: Any,
+    b: Any,
+    *,
+    method: Literal["greedy", "mutual", "hungarian", "stable"] = "greedy",
+    metric: Metric = "cosine",
+    rescore: Literal["csls"] | None = None,
+    csls_k: int = 10,
+    threshold: float | None = None,
+) -> pa.Table:
+    """One-to-one matching of the rows of ``a`` and ``b``: a table ``a_idx``,
+    ``b_idx``, ``score``, ``rank`` (``b``'s place among all of ``a``'s candidates by
+    score, 1 = best), ordered by ``a_idx``.
+
+    ``method``: ``"greedy"`` (highest score first, each row used once), ``"mutual"``
+    (mutual nearest neighbours), ``"hungarian"`` (maximum total score, as
+    ``scipy.optimize.linear_sum_assignment(maximize=True)``) or ``"stable"``
+    (stable marriage, ``a`` proposing). ``rescore="csls"`` replaces each similarity by
+    ``2·s - r_a - r_b`` (``r`` the mean of a row's ``csls_k`` best similarities), which
+    damps hubs. ``threshold`` drops matches scoring below it (above it for ``l2``
+    without rescoring). Ties prefer lower indices. The score matrix is dense
+    (``len(a) x len(b)`` float32).
+
+    >>> a = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    >>> b = np.array([[0.1, 1.0], [1.0, 0.2]], dtype=np.float32)
+    >>> match(a, b, method="hungarian").select(["a_idx", "b_idx", "rank"]).to_pydict()
+    {'a_idx': [0, 1], 'b_idx': [1, 0], 'rank': [1, 1]}
+    """
+    if metric not in ("ip", "cosine", "l2"):
+        raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
+    if rescore not in (None, "csls"):
+        raise ValueError(f"rescore must be None or 'csls'; not {rescore!r}")
+    x, y = _matrix(a, "a"), _matrix(b, "b")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"a has dimension {x.shape[1]} but b has {y.shape[1]}")
+    ai, bj, score, rank = _prefcore.match_sets(
+        pa.array(x.reshape(-1)), x.shape[0], pa.array(y.reshape(-1)), y.shape[0], x.shape[1],
+        metric, method, csls_k if rescore == "csls" else None,
+    )  # fmt: skip
+    out = pa.table({"a_idx": ai, "b_idx": bj, "score": score, "rank": rank})
+    if threshold is not None:
+        s = out.column("score").to_numpy()
+        keep = s <= threshold if (metric == "l2" and rescore is None) else s >= threshold
+        out = out.filter(pa.array(keep))
+    return out
+
+
+def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
+    """Alignment metrics (entity alignment / bilingual lexicon conventions): for each
+    query row ``i`` with gold target ``gold[i]``, its rank among the candidates, then
+    ``hits@k`` (share ranked within ``k``), ``mrr`` and ``mean_rank``.
+
+    ``pred`` is either a full ``[n, m]`` score matrix (rank = 1 + the number of
+    candidates scoring strictly higher than the gold one) or ``[n, K]`` ranked candidate
+    indices such as :func:`knn` returns (a gold target not among them counts as a miss,
+    0 in MRR, and rank ``K + 1`` in the mean rank).
+
+    >>> scores = np.array([[0.9, 0.1, 0.3], [0.2, 0.4, 0.8]])
+    >>> evaluate_matching(scores, [0, 1], ks=(1, 2))
+    {'hits@1': 0.5, 'hits@2': 1.0, 'mrr': 0.75, 'mean_rank': 1.5}
+    """
+    p = np.asarray(pred)
+    g = np.asarray(gold, dtype=np.int64)
+    if p.ndim != 2 or len(p) != len(g):
+        raise ValueError(f"pred must be 2-D with one row per gold target ({len(g)}), got {p.shape}")
+    if np.issubdtype(p.dtype, np.integer):
+        found = p == g[:, None]
+        position = np.where(found.any(axis=1), found.argmax(axis=1) + 1, p.shape[1] + 1)
+        reciprocal = np.where(found.any(axis=1), 1.0 / position, 0.0)
+    else:
+        if ((g < 0) | (g >= p.shape[1])).any():
+            raise ValueError(f"gold targets must lie in 0..{p.shape[1] - 1}")
+        gold_score = p[np.arange(len(g)), g]
+        position = 1 + (p > gold_score[:, None]).sum(axis=1)
+        reciprocal = 1.0 / position
+    out = {f"hits@{k}": float((position <= k).mean()) for k in ks}
+    out["mrr"] = float(reciprocal.mean())
+    out["mean_rank"] = float(position.mean())
+    return out

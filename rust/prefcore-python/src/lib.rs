@@ -51,6 +51,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::contamination, m)?)?;
     m.add_function(wrap_pyfunction!(matching::knn, m)?)?;
     m.add_function(wrap_pyfunction!(matching::range_search, m)?)?;
+    m.add_function(wrap_pyfunction!(matching::match_sets, m)?)?;
     m.add_function(wrap_pyfunction!(matching::clusters_from_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::pairs_from_scores, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::extract_prompt, m)?)?;

@@ -133,3 +133,46 @@ pub fn clusters_from_pairs<'py>(
         clusters.num_clusters,
     ))
 }
+
+/// One-to-one matching: (a_idx, b_idx, score, rank) arrays.
+#[pyfunction]
+#[pyo3(signature = (a, na, b, nb, dim, metric, method, csls_k))]
+#[allow(clippy::too_many_arguments)]
+pub fn match_sets<'py>(
+    py: Python<'py>,
+    a: AnyArray,
+    na: usize,
+    b: AnyArray,
+    nb: usize,
+    dim: usize,
+    metric: &str,
+    method: &str,
+    csls_k: Option<usize>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let (a, b) = (floats(a, "a")?, floats(b, "b")?);
+    let metric: Metric = metric.parse().map_err(to_py)?;
+    let method: matching::Method = method.parse().map_err(to_py)?;
+    let m = compute(py, || {
+        let a = Matrix {
+            data: &a,
+            rows: na,
+            dim,
+            name: "a",
+        };
+        let b = Matrix {
+            data: &b,
+            rows: nb,
+            dim,
+            name: "b",
+        };
+        matching::match_sets(a, b, metric, method, csls_k)
+    })?;
+    vec![
+        to_py_array(py, Arc::new(Int64Array::from(m.a))),
+        to_py_array(py, Arc::new(Int64Array::from(m.b))),
+        to_py_array(py, Arc::new(Float32Array::from(m.score))),
+        to_py_array(py, Arc::new(Int64Array::from(m.rank))),
+    ]
+    .into_iter()
+    .collect()
+}

@@ -250,6 +250,27 @@ pub fn knn(
     Ok((scores, indices))
 }
 
+/// The dense `[nq, nc]` score matrix (row-major), computed block by block in parallel.
+pub fn similarities(queries: Matrix, corpus: Matrix, metric: Metric) -> Result<Vec<f32>> {
+    let search = Search::new(queries, corpus, metric, None)?;
+    let nc = corpus.rows;
+    let mut out = vec![0f32; queries.rows * nc];
+    if nc == 0 {
+        return Ok(out);
+    }
+    parallel::install(|| {
+        out.par_chunks_mut(QUERY_BLOCK * nc)
+            .enumerate()
+            .for_each(|(block, rows_out)| {
+                let q0 = block * QUERY_BLOCK;
+                search.scan(q0, rows_out.len() / nc, |qi, cj, s| {
+                    rows_out[(qi - q0) * nc + cj] = s
+                });
+            })
+    });
+    Ok(out)
+}
+
 /// Every (query, corpus row, score) with a score at or above `threshold` (at or below
 /// for squared L2), by query then corpus row. `exclude_self` as in [`knn`].
 pub fn range_search(

@@ -1,6 +1,8 @@
 //! Embedding matching: exact k-nearest-neighbour and range search over dense float32
 //! matrices.
 
+pub mod assign;
 pub mod knn;
 
-pub use knn::{knn, range_search, Matrix, Metric};
+pub use assign::{assign, csls, match_sets, Method};
+pub use knn::{knn, range_search, similarities, Matrix, Metric};
