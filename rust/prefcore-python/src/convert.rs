@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use prefcore_core::columns::{concat_chunks, find_column};
 use pyo3::prelude::*;
@@ -76,4 +76,16 @@ pub fn to_pyarrow_table<'py>(
 pub fn to_py_array(py: Python<'_>, a: ArrayRef) -> PyResult<Bound<'_, PyAny>> {
     let exported = PyArray::from_array_ref(a).into_pyobject(py)?;
     py.import("pyarrow")?.getattr("array")?.call1((exported,))
+}
+
+/// Dedup clusters as (cluster_id, representative, number of clusters).
+pub fn clusters_to_py(
+    py: Python<'_>,
+    clusters: prefcore_core::dedup::Clusters,
+) -> PyResult<(Bound<'_, PyAny>, Bound<'_, PyAny>, usize)> {
+    Ok((
+        to_py_array(py, Arc::new(Int64Array::from(clusters.cluster_id)))?,
+        to_py_array(py, Arc::new(Int64Array::from(clusters.representative)))?,
+        clusters.num_clusters,
+    ))
 }

@@ -10,7 +10,7 @@ use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 use rayon::prelude::*;
 
-use crate::convert::{array, to_py_array, Table};
+use crate::convert::{array, clusters_to_py, to_py_array, Table};
 use crate::errors::{compute, to_py};
 
 /// Normaliser options as Python passes them: (lowercase, unicode, collapse_whitespace,
@@ -87,11 +87,7 @@ pub fn exact<'py>(
             .collect::<prefcore_core::Result<Vec<_>>>()?;
         dedup::exact(&cols, n.as_ref(), keep)
     })?;
-    Ok((
-        to_py_array(py, Arc::new(Int64Array::from(clusters.cluster_id)))?,
-        to_py_array(py, Arc::new(Int64Array::from(clusters.representative)))?,
-        clusters.num_clusters,
-    ))
+    clusters_to_py(py, clusters)
 }
 
 /// Returns the reason per row (null for a usable pair).

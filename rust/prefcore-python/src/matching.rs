@@ -11,7 +11,7 @@ use prefcore_core::Error;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 
-use crate::convert::{array, to_py_array};
+use crate::convert::{array, clusters_to_py, to_py_array};
 use crate::errors::{compute, to_py};
 
 fn floats(obj: AnyArray, name: &str) -> PyResult<arrow_buffer::ScalarBuffer<f32>> {
@@ -24,6 +24,15 @@ fn floats(obj: AnyArray, name: &str) -> PyResult<arrow_buffer::ScalarBuffer<f32>
         }));
     }
     Ok(a.as_primitive::<Float32Type>().values().clone())
+}
+
+fn matrix<'a>(data: &'a [f32], rows: usize, dim: usize, name: &'a str) -> Matrix<'a> {
+    Matrix {
+        data,
+        rows,
+        dim,
+        name,
+    }
 }
 
 /// Exact kNN over flat row-major float32 buffers; returns flat (scores, indices).
@@ -45,18 +54,8 @@ pub fn knn<'py>(
     let (q, c) = (floats(queries, "queries")?, floats(corpus, "corpus")?);
     let metric: Metric = metric.parse().map_err(to_py)?;
     let (scores, indices) = compute(py, || {
-        let q = Matrix {
-            data: &q,
-            rows: nq,
-            dim,
-            name: "queries",
-        };
-        let c = Matrix {
-            data: &c,
-            rows: nc,
-            dim,
-            name: "corpus",
-        };
+        let q = matrix(&q, nq, dim, "queries");
+        let c = matrix(&c, nc, dim, "corpus");
         matching::knn(q, c, k, metric, corpus_block, exclude_self)
     })?;
     Ok((
@@ -84,18 +83,8 @@ pub fn range_search<'py>(
     let (q, c) = (floats(queries, "queries")?, floats(corpus, "corpus")?);
     let metric: Metric = metric.parse().map_err(to_py)?;
     let (qi, cj, s) = compute(py, || {
-        let q = Matrix {
-            data: &q,
-            rows: nq,
-            dim,
-            name: "queries",
-        };
-        let c = Matrix {
-            data: &c,
-            rows: nc,
-            dim,
-            name: "corpus",
-        };
+        let q = matrix(&q, nq, dim, "queries");
+        let c = matrix(&c, nc, dim, "corpus");
         matching::range_search(q, c, threshold, metric, corpus_block, exclude_self)
     })?;
     Ok((
@@ -127,11 +116,7 @@ pub fn clusters_from_pairs<'py>(
     let clusters = compute(py, || {
         prefcore_core::dedup::clusters_from_pairs(n, &a, &b, keep)
     })?;
-    Ok((
-        to_py_array(py, Arc::new(Int64Array::from(clusters.cluster_id)))?,
-        to_py_array(py, Arc::new(Int64Array::from(clusters.representative)))?,
-        clusters.num_clusters,
-    ))
+    clusters_to_py(py, clusters)
 }
 
 /// One-to-one matching: (a_idx, b_idx, score, rank) arrays.
@@ -153,18 +138,8 @@ pub fn match_sets<'py>(
     let metric: Metric = metric.parse().map_err(to_py)?;
     let method: matching::Method = method.parse().map_err(to_py)?;
     let m = compute(py, || {
-        let a = Matrix {
-            data: &a,
-            rows: na,
-            dim,
-            name: "a",
-        };
-        let b = Matrix {
-            data: &b,
-            rows: nb,
-            dim,
-            name: "b",
-        };
+        let a = matrix(&a, na, dim, "a");
+        let b = matrix(&b, nb, dim, "b");
         matching::match_sets(a, b, metric, method, csls_k)
     })?;
     vec![
