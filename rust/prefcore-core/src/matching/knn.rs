@@ -3,7 +3,7 @@
 //! `-1` where the corpus has fewer than k rows).
 //!
 //! Query blocks run in parallel; each multiplies against one corpus block at a time,
-//! so the extra memory is one `QUERY_BLOCK × corpus_block` tile per thread.
+//! so the extra memory is one `query block × corpus block` tile per thread.
 
 use rayon::prelude::*;
 
@@ -89,8 +89,12 @@ impl Matrix<'_> {
 }
 
 /// Queries per parallel block and corpus rows per tile.
-const QUERY_BLOCK: usize = 256;
-const DEFAULT_CORPUS_BLOCK: usize = 4096;
+/// Queries per parallel block: large blocks amortise the GEMM's packing, but every
+/// thread needs a couple of blocks to share the work.
+fn query_block(rows: usize) -> usize {
+    rows.div_ceil(2 * parallel::num_threads()).clamp(64, 1024)
+}
+const DEFAULT_CORPUS_BLOCK: usize = 1024;
 
 /// `tile[i * cols + j] = Σ_d q[i][d] · c[j][d]` for a block of queries and corpus rows.
 fn dot_tile(q: &[f32], c: &[f32], rows: usize, cols: usize, dim: usize, tile: &mut [f32]) {
@@ -223,15 +227,16 @@ pub fn knn(
         return Err(Error::argument("k must be at least 1"));
     }
     let search = Search::new(queries, corpus, metric, corpus_block)?;
+    let qb = query_block(queries.rows);
     let mut scores = vec![metric.missing(); queries.rows * k];
     let mut indices = vec![-1i64; queries.rows * k];
     parallel::install(|| {
         scores
-            .par_chunks_mut(QUERY_BLOCK * k)
-            .zip(indices.par_chunks_mut(QUERY_BLOCK * k))
+            .par_chunks_mut(qb * k)
+            .zip(indices.par_chunks_mut(qb * k))
             .enumerate()
             .for_each(|(block, (out_scores, out_indices))| {
-                let q0 = block * QUERY_BLOCK;
+                let q0 = block * qb;
                 let rows = out_scores.len() / k;
                 let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(k + 1); rows];
                 search.scan(q0, rows, |qi, cj, score| {
@@ -253,16 +258,17 @@ pub fn knn(
 /// The dense `[nq, nc]` score matrix (row-major), computed block by block in parallel.
 pub fn similarities(queries: Matrix, corpus: Matrix, metric: Metric) -> Result<Vec<f32>> {
     let search = Search::new(queries, corpus, metric, None)?;
+    let qb = query_block(queries.rows);
     let nc = corpus.rows;
     let mut out = vec![0f32; queries.rows * nc];
     if nc == 0 {
         return Ok(out);
     }
     parallel::install(|| {
-        out.par_chunks_mut(QUERY_BLOCK * nc)
+        out.par_chunks_mut(qb * nc)
             .enumerate()
             .for_each(|(block, rows_out)| {
-                let q0 = block * QUERY_BLOCK;
+                let q0 = block * qb;
                 search.scan(q0, rows_out.len() / nc, |qi, cj, s| {
                     rows_out[(qi - q0) * nc + cj] = s
                 });
@@ -285,12 +291,13 @@ pub fn range_search(
         return Err(Error::argument("threshold must be a number"));
     }
     let search = Search::new(queries, corpus, metric, corpus_block)?;
+    let qb = query_block(queries.rows);
     let blocks: Vec<Vec<(u32, u32, f32)>> = parallel::install(|| {
-        (0..queries.rows.div_ceil(QUERY_BLOCK))
+        (0..queries.rows.div_ceil(qb))
             .into_par_iter()
             .map(|block| {
-                let q0 = block * QUERY_BLOCK;
-                let rows = QUERY_BLOCK.min(queries.rows - q0);
+                let q0 = block * qb;
+                let rows = qb.min(queries.rows - q0);
                 let mut hits = Vec::new();
                 search.scan(q0, rows, |qi, cj, score| {
                     let within = match metric {
