@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _skipped:
         print(f"\nFAILED: {len(_skipped)} test(s) skipped: {_skipped[:10]}")
         session.exitstatus = 1
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/gpu needs an NVIDIA GPU and faiss-gpu; it runs only when asked:
+    `PREFCORE_GPU_TESTS=1 python -m pytest tests/gpu` on such a machine."""
+    if "gpu" in collection_path.parts and os.environ.get("PREFCORE_GPU_TESTS") != "1":
+        return True
+    return None

@@ -249,3 +249,13 @@ def test_evaluate_matching_from_scores_and_from_knn() -> None:
     ranks = 1 + (sim > np.diag(sim)[:, None]).sum(axis=1)
     assert full["mrr"] == pytest.approx(float(np.mean(1 / ranks)))
     assert full["mean_rank"] == pytest.approx(float(ranks.mean()))
+
+
+def test_cuda_requests_fail_clearly_without_a_gpu() -> None:
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(RuntimeError, match="device='cuda' needs faiss built with GPU support"):
+        match.knn(x, x, 1, device="cuda")
+    with pytest.raises(ValueError, match="backend='rust' runs on the CPU"):
+        match.knn(x, x, 1, device="cuda", backend="rust")
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        match.knn(x, x, 1, device="tpu")  # type: ignore[arg-type]

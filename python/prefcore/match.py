@@ -9,7 +9,10 @@ corpus has fewer than ``k`` rows.
 - ``backend="rust"``: prefcore's exact search (blocked GEMM fused with a per-query
   top-k, parallel over query blocks); ties keep the lower corpus index.
 - ``backend="faiss"``: ``faiss.IndexFlatIP`` / ``IndexFlatL2`` (import on demand).
-- ``backend="auto"``: rust.
+- ``backend="auto"``: faiss on the GPU when ``device="cuda"`` (or when a CUDA tensor is
+  given) and faiss has GPUs; otherwise rust.
+- ``device="cuda"``: search on the GPU through faiss (``faiss.knn_gpu``); an error
+  naming what is missing when faiss-gpu or a GPU is not there.
 
 :func:`range_search` returns every pair within a threshold as an Arrow table,
 :func:`match` pairs two sets one to one, :func:`evaluate_matching` scores alignments.
@@ -56,6 +59,7 @@ def knn(
     *,
     metric: Metric = "ip",
     backend: Literal["auto", "rust", "faiss"] = "auto",
+    device: Literal["cpu", "cuda"] | None = None,
     batch_size: int | None = None,
     exclude_self: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -77,11 +81,20 @@ def knn(
         raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
     if backend not in ("auto", "rust", "faiss"):
         raise ValueError(f"backend must be one of 'auto', 'rust', 'faiss'; not {backend!r}")
+    if device is None:
+        device = "cuda" if _on_cuda(queries) or _on_cuda(corpus) else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda'; not {device!r}")
+    if device == "cuda" and backend == "rust":
+        raise ValueError("backend='rust' runs on the CPU; use backend='faiss' or 'auto' for CUDA")
     q, c = _matrix(queries, "queries"), _matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if device == "cuda":
+        _require_faiss_gpu()
+        return _faiss_knn(q, c, k, metric, exclude_self, gpu=True)
     if backend == "faiss":
         return _faiss_knn(q, c, k, metric, exclude_self)
     scores, indices = _prefcore.knn(
@@ -92,8 +105,26 @@ def knn(
     return scores.to_numpy().reshape(shape), indices.to_numpy().reshape(shape)
 
 
+def _on_cuda(x: Any) -> bool:
+    device = getattr(x, "device", None)
+    return getattr(device, "type", None) == "cuda"
+
+
+def _require_faiss_gpu() -> None:
+    """Fail with what is missing when faiss cannot search on a GPU."""
+    try:
+        import faiss
+    except ImportError as e:  # pragma: no cover - the test environment has faiss
+        raise ImportError("device='cuda' needs faiss-gpu: pip install faiss-gpu-cu12") from e
+    if not hasattr(faiss, "knn_gpu") or faiss.get_num_gpus() == 0:
+        raise RuntimeError(
+            "device='cuda' needs faiss built with GPU support and a visible GPU; this faiss "
+            f"sees {faiss.get_num_gpus() if hasattr(faiss, 'get_num_gpus') else 0} GPU(s)"
+        )
+
+
 def _faiss_knn(
-    q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool
+    q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool, gpu: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     try:
         import faiss
@@ -108,12 +139,19 @@ def _faiss_knn(
                 )
         q = q / np.linalg.norm(q, axis=1, keepdims=True)
         c = c / np.linalg.norm(c, axis=1, keepdims=True)
-    index = faiss.IndexFlatL2(c.shape[1]) if metric == "l2" else faiss.IndexFlatIP(c.shape[1])
-    index.add(c)
+
+    def search(kk: int) -> tuple[np.ndarray, np.ndarray]:
+        if gpu:
+            res = faiss.StandardGpuResources()
+            faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+            return faiss.knn_gpu(res, q, c, kk, metric=faiss_metric)
+        index = faiss.IndexFlatL2(c.shape[1]) if metric == "l2" else faiss.IndexFlatIP(c.shape[1])
+        index.add(c)
+        return index.search(q, kk)
+
     if not exclude_self:
-        scores, indices = index.search(q, k)
-        return scores, indices
-    scores, indices = index.search(q, k + 1)
+        return search(k)
+    scores, indices = search(k + 1)
     keep = indices != np.arange(len(q))[:, None]
     # Drop the query's own row where found, else the last (k+1-th) neighbour.
     keep[keep.all(axis=1), -1] = False
