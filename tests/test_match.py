@@ -259,3 +259,25 @@ def test_cuda_requests_fail_clearly_without_a_gpu() -> None:
         match.knn(x, x, 1, device="cuda", backend="rust")
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
         match.knn(x, x, 1, device="tpu")  # type: ignore[arg-type]
+
+
+def test_bad_input_of_range_search_match_and_evaluation() -> None:
+    x = np.ones((3, 4), np.float32)
+    with pytest.raises(ValueError, match="queries have dimension 3 but the corpus has 4"):
+        match.range_search(np.ones((1, 3), np.float32), x, 0.5)
+    with pytest.raises(ValueError, match="metric must be one of"):
+        match.range_search(x, x, 0.5, metric="dot")  # type: ignore[arg-type]
+    bad = x.copy()
+    bad[1, 0] = np.inf
+    with pytest.raises(ValueError, match="column 'corpus', row 1: non-finite value"):
+        match.range_search(x, bad, 0.5)
+    with pytest.raises(ValueError, match="method must be one of 'greedy'"):
+        match.match(x, x, method="auction")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rescore must be None or 'csls'"):
+        match.match(x, x, rescore="isf")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="a has dimension 4 but b has 2"):
+        match.match(x, np.ones((2, 2), np.float32))
+    with pytest.raises(ValueError, match="pred must be 2-D with one row per gold target"):
+        match.evaluate_matching(np.zeros((2, 3)), [0, 1, 2])
+    with pytest.raises(ValueError, match=r"gold targets must lie in 0\.\.2"):
+        match.evaluate_matching(np.zeros((2, 3)), [0, 5])

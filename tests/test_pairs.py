@@ -481,3 +481,37 @@ def test_an_empty_typed_table_gives_an_empty_result_of_the_right_types() -> None
     assert r.table.num_rows == 0 and r.stats["prompts"] == 0
     assert r.table.schema.field("chosen").type == pa.string()
     assert pairs.listwise(t).num_rows == 0
+
+
+def test_bad_input_of_the_other_pair_functions() -> None:
+    with pytest.raises(ValueError, match="column 'chosen' not found"):
+        pairs.unpair({"prompt": ["p"], "rejected": ["r"]})
+    with pytest.raises(TypeError, match="column 'label' has type int64; expected bool"):
+        pairs.pair({"prompt": ["p"], "completion": ["a"], "label": [1]})
+    with pytest.raises(ValueError, match="column 'labels' not found"):
+        pairs.listwise(
+            {"prompt": ["p"], "completions": [["a"]], "scores": [[1.0]]}, labels="labels"
+        )
+    with pytest.raises(ValueError, match="column 'labels', row 0: 1 labels for 2 scores"):
+        pairs.listwise(
+            {
+                "prompt": ["p"],
+                "completions": [["a", "b"]],
+                "scores": [[1.0, 2.0]],
+                "labels": [[1.0]],
+            },
+            labels="labels",
+        )
+    with pytest.raises(ValueError, match="scores and labels must be 2-D of one shape"):
+        pairs.lipo_lambda_weights(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="combine needs at least one reward array"):
+        pairs.combine()
+    with pytest.raises(ValueError, match="2 weights for 1 reward arrays"):
+        pairs.combine(np.zeros(2), weights=[1.0, 2.0])
+    with pytest.raises(ValueError, match="column 'prompt' not found"):
+        pairs.stats({"chosen": ["a"], "rejected": ["b"]})
+    ratings = pairs.bradley_terry(
+        {"model_a": ["x", "y"], "model_b": ["y", "x"], "winner": ["x", "y"]}
+    )
+    with pytest.raises(ValueError, match=r"unknown model\(s\) \['w'\]"):
+        pairs.predict_win_rate(ratings, "w", "x")

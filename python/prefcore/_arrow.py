@@ -64,3 +64,18 @@ def as_list_array(obj: Any, what: str) -> Any:
         f"{what} must be a list column, a 2-D numpy array or a sequence of sequences, "
         f"not {type(obj).__name__}"
     )
+
+
+def first_true(mask: Any) -> int | None:
+    """The first row where a boolean Arrow array (or chunked array) is true."""
+    hits = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
+    return int(hits[0]) if len(hits) else None
+
+
+def require_columns(table: Any, *names: str | None) -> None:
+    """A ``ValueError`` naming the first of ``names`` (None skipped) missing from ``table``."""
+    for name in names:
+        if name is not None and name not in table.column_names:
+            raise ValueError(
+                f"column '{name}' not found; the table has columns {table.column_names}"
+            )

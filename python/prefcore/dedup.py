@@ -431,11 +431,11 @@ def semantic(
 
     if metric not in ("cosine", "ip"):
         raise ValueError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
+    x = match._matrix(embeddings, "embeddings")  # converted once, searched against itself
     hits = match.range_search(
-        embeddings, embeddings, threshold, metric=metric, batch_size=batch_size,
-        exclude_self=True,
-    )  # fmt: skip
-    n = int(np.asarray(match._matrix(embeddings, "embeddings")).shape[0])
+        x, x, threshold, metric=metric, batch_size=batch_size, exclude_self=True
+    )
+    n = x.shape[0]
     upper = pc.less(hits.column("query_idx"), hits.column("corpus_idx"))
     pairs = hits.filter(upper).rename_columns(["row_a", "row_b", "score"])
     cluster_id, representative, clusters = _prefcore.clusters_from_pairs(

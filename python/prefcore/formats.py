@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_table
+from prefcore._arrow import as_table, first_true
 
 __all__ = [
     "FORMATS",
@@ -96,16 +96,10 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or _is_conversation(t)
 
 
-def _first(mask: pa.Array | pa.ChunkedArray) -> int | None:
-    """The first row where ``mask`` is true."""
-    hits = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
-    return int(hits[0]) if len(hits) else None
-
-
 def _no_nulls(t: pa.Table, name: str) -> None:
     col = t.column(name)
     if col.null_count:
-        row = _first(pc.is_null(col))
+        row = first_true(pc.is_null(col))
         raise ValueError(f"column '{name}', row {row}: null value")
 
 
@@ -128,7 +122,7 @@ def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
     _no_nulls(t, name)
     lengths = pc.list_value_length(t.column(name))
     other = pc.list_value_length(t.column(against))
-    row = _first(pc.not_equal(lengths, other))
+    row = first_true(pc.not_equal(lengths, other))
     if row is not None:
         raise ValueError(
             f"column '{name}', row {row}: {lengths[row].as_py()} values for "
@@ -138,7 +132,7 @@ def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
     if flat.null_count:
         raise ValueError(f"column '{name}': a list holds a null value")
     if pa.types.is_floating(typ.value_type):
-        bad = _first(pc.is_nan(flat))
+        bad = first_true(pc.is_nan(flat))
         if bad is not None:
             offsets = np.cumsum([0, *lengths.to_numpy(zero_copy_only=False)])
             row = int(np.searchsorted(offsets, bad, side="right") - 1)

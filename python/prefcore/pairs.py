@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore, dedup
-from prefcore._arrow import as_table
+from prefcore._arrow import as_table, first_true, require_columns
 
 __all__ = [
     "BradleyTerryResult",
@@ -160,9 +160,7 @@ def _scores_list(
     if not (_is_list(inner) or pa.types.is_struct(inner)):
         return col
     if col.null_count:
-        raise ValueError(
-            f"column '{scores}', row {pc.index(pc.is_null(col), True).as_py()}: null list"
-        )
+        raise ValueError(f"column '{scores}', row {first_true(pc.is_null(col))}: null list")
     flat = pc.list_flatten(col)
     combined, outside = _combine_aspects(flat, aggregate, scores, score_range)
     offsets = np.concatenate(
@@ -260,9 +258,7 @@ def from_scores(
     {'chosen': ['b', 'b'], 'rejected': ['a', 'c'], 'margin': [7.0, 4.0]}
     """
     t = _table(table)
-    for c in [completions, scores] + ([prompt] if prompt else []):
-        if c not in t.column_names:
-            raise ValueError(f"column '{c}' not found; the table has columns {t.column_names}")
+    require_columns(t, completions, scores, prompt)
     long_rows = None
     if not _is_list(t.schema.field(completions).type):
         if prompt is None:
@@ -313,8 +309,7 @@ def from_rankings(
     {'chosen': ['b', 'a', 'b'], 'rejected': ['a', 'c', 'c']}
     """
     t = _table(table)
-    if ranking not in t.column_names:
-        raise ValueError(f"column '{ranking}' not found; the table has columns {t.column_names}")
+    require_columns(t, ranking)
     col = _one_array(t.column(ranking))
     if not _is_list(col.type) or not pa.types.is_integer(col.type.value_type):
         raise TypeError(f"column '{ranking}' has type {col.type}; expected a list of integer ranks")
@@ -325,7 +320,7 @@ def from_rankings(
         row = _row_of(bad, np.concatenate([[0], np.cumsum(lengths)]))
         raise ValueError(f"column '{ranking}', row {row}: ranks start at 1")
     if col.null_count:
-        raise ValueError(f"column '{ranking}', row {_first_true(pc.is_null(col))}: null ranking")
+        raise ValueError(f"column '{ranking}', row {first_true(pc.is_null(col))}: null ranking")
     offsets = pc.subtract(col.offsets, col.offsets[0]) if len(col) else pa.array([0], pa.int32())
     negated = pa.ListArray.from_arrays(offsets, pc.negate(pc.cast(flat, pa.float64())))
     scored = t.append_column("__scores", negated)
@@ -353,6 +348,7 @@ def unpair(
     {'prompt': ['p', 'p'], 'completion': ['good', 'bad'], 'label': [True, False], 'pair_id': [0, 0]}
     """
     t = _table(pairs)
+    require_columns(t, prompt, chosen, rejected)
     n = t.num_rows
     both = (
         pa.concat_arrays([t.column(chosen).combine_chunks(), t.column(rejected).combine_chunks()])
@@ -404,13 +400,12 @@ def pair(
     ([{'prompt': 'p', 'chosen': 'a', 'rejected': 'b'}], 1)
     """
     t = _table(unpaired)
+    require_columns(t, prompt, completion, label)
     labels = t.column(label)
     if not pa.types.is_boolean(labels.type):
         raise TypeError(f"column '{label}' has type {labels.type}; expected bool")
     if labels.null_count:
-        raise ValueError(
-            f"column '{label}', row {pc.index(pc.is_null(labels), True).as_py()}: null label"
-        )
+        raise ValueError(f"column '{label}', row {first_true(pc.is_null(labels))}: null label")
     is_good = labels.to_numpy(zero_copy_only=False).astype(bool)
     n_good = int(is_good.sum())
     balance = {
@@ -495,6 +490,7 @@ def listwise(
     ([['b', 'a']], 0.369...)
     """
     t = _table(table)
+    require_columns(t, prompt, completions, scores, labels)
     score_col = _one_array(t.column(scores))
     label_col = _one_array(t.column(labels)) if labels else score_col
     order, weights = _prefcore.listwise_weights(score_col, label_col, scores, labels or scores)
@@ -594,9 +590,7 @@ def _codes(
     col: pa.ChunkedArray | pa.Array, name: str, sort: bool = False
 ) -> tuple[pa.Array, pa.Array]:
     if col.null_count:
-        raise ValueError(
-            f"column '{name}', row {pc.index(pc.is_null(col), True).as_py()}: null value"
-        )
+        raise ValueError(f"column '{name}', row {first_true(pc.is_null(col))}: null value")
     values = pc.unique(col)
     if sort:
         values = values.take(pc.sort_indices(values))
@@ -628,9 +622,7 @@ def aggregate_votes(
     (['A', None], [False, True])
     """
     t = _table(table)
-    for c in (item, annotator, vote):
-        if c not in t.column_names:
-            raise ValueError(f"column '{c}' not found; the table has columns {t.column_names}")
+    require_columns(t, item, annotator, vote)
     if method not in ("majority", "mean", "dawid_skene"):
         raise ValueError(f"method must be one of 'majority', 'mean', 'dawid_skene'; not {method!r}")
     items, item_codes = _codes(t.column(item), item)
@@ -708,7 +700,7 @@ def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray
     """Score of ``a`` per battle (1, 0, 0.5) and a tie mask."""
     w = t.column(winner)
     if w.null_count:
-        raise ValueError(f"column '{winner}', row {pc.index(pc.is_null(w), True).as_py()}: null")
+        raise ValueError(f"column '{winner}', row {first_true(pc.is_null(w))}: null")
     if pa.types.is_string(w.type) or pa.types.is_large_string(w.type):
         values = np.asarray(w.to_numpy(zero_copy_only=False), dtype=object)
         names_a = np.asarray(
@@ -779,9 +771,7 @@ def bradley_terry(
     0.629
     """
     t = _table(table)
-    for c in (a, b, winner):
-        if c not in t.column_names:
-            raise ValueError(f"column '{c}' not found; the table has columns {t.column_names}")
+    require_columns(t, a, b, winner)
     if ties not in ("half", "drop"):
         raise ValueError(f"ties must be 'half' or 'drop'; not {ties!r}")
     if scale not in ("elo", "logit"):
@@ -790,7 +780,7 @@ def bradley_terry(
         raise ValueError(f"ci must be in (0, 1), got {ci}")
     score_a, tie = _winner_scores(t, a, b, winner)
     same = pc.equal(t.column(a).cast(pa.string()), t.column(b).cast(pa.string()))
-    row = _first_true(same)
+    row = first_true(same)
     if row is not None:
         raise ValueError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
     keep = ~tie if ties == "drop" else np.ones(len(score_a), bool)
@@ -798,9 +788,7 @@ def bradley_terry(
     col_b = t.column(b).cast(pa.string()).filter(pa.array(keep))
     for name, col in ((a, col_a), (b, col_b)):
         if col.null_count:
-            raise ValueError(
-                f"column '{name}', row {pc.index(pc.is_null(col), True).as_py()}: null model"
-            )
+            raise ValueError(f"column '{name}', row {first_true(pc.is_null(col))}: null model")
     names = pc.unique(pa.chunked_array(col_a.chunks + col_b.chunks, pa.string()))
     names = names.take(pc.sort_indices(names))
     codes_a = pc.index_in(col_a, value_set=names)
@@ -865,11 +853,6 @@ def bradley_terry(
         "models": n,
     }
     return BradleyTerryResult(out, scale, stats)
-
-
-def _first_true(mask: pa.ChunkedArray | pa.Array) -> int | None:
-    hits = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
-    return int(hits[0]) if len(hits) else None
 
 
 def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:
@@ -1014,9 +997,8 @@ def stats(
     n = t.num_rows
     report: dict[str, Any] = {"rows": n}
     lengths: dict[str, np.ndarray] = {}
+    require_columns(t, prompt, chosen, rejected)
     for name in [c for c in (prompt, chosen, rejected) if c]:
-        if name not in t.column_names:
-            raise ValueError(f"column '{name}' not found; the table has columns {t.column_names}")
         lengths[name] = _char_lengths(t.column(name))
         report[f"{name}_chars"] = _distribution(lengths[name])
         if tokenizer is not None:

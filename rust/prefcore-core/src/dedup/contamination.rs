@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::lsh::{band_hash, jaccard, optimal_bands};
+use super::lsh::{band_key, jaccard, optimal_bands};
 use super::minhash::{shingle_sets, signatures, MinHashOptions, Tokenizer};
 use super::normalize::Normalizer;
 use super::text::TextColumn;
@@ -143,14 +143,15 @@ pub fn contamination(
         Method::MinHash => {
             let (bands, rows) = optimal_bands(threshold, minhash.num_perm)?;
             let p = minhash.num_perm;
-            // Candidates share a band hash; the exact Jaccard below decides anyway.
-            let band_key = |sig: &[u64], band: usize| (band, band_hash(sig, band, rows));
+            // Candidates share a band key (the same keys as near-dup LSH); the exact
+            // Jaccard below decides.
             let ref_sigs = signatures(reference, normalizer, minhash)?;
-            let mut index: HashMap<(usize, u64), Vec<u32>> = HashMap::new();
+            let mut index: HashMap<u128, Vec<u32>> = HashMap::new();
+            let mut buf = Vec::new();
             for (row, sig) in ref_sigs.chunks(p).enumerate() {
                 for band in 0..bands {
                     index
-                        .entry(band_key(sig, band))
+                        .entry(band_key(sig, band, rows, &mut buf))
                         .or_default()
                         .push(row as u32);
                 }
@@ -162,9 +163,9 @@ pub fn contamination(
                 train_sigs
                     .par_chunks(p)
                     .zip(train_sets.par_iter())
-                    .map(|(sig, set)| {
+                    .map_init(Vec::new, |buf, (sig, set)| {
                         let mut candidates: Vec<u32> = (0..bands)
-                            .filter_map(|band| index.get(&band_key(sig, band)))
+                            .filter_map(|band| index.get(&band_key(sig, band, rows, buf)))
                             .flatten()
                             .copied()
                             .collect();

@@ -54,16 +54,6 @@ pub fn optimal_bands(threshold: f64, num_perm: usize) -> Result<(usize, usize)> 
     Ok(best.1)
 }
 
-/// Hash of band `band` (slots `band * rows ..`) of one signature, without copying it.
-/// Callers confirm equal hashes on the slots, or score candidates exactly.
-pub fn band_hash(signature: &[u64], band: usize, rows: usize) -> u64 {
-    let mut h = band as u64;
-    for &v in &signature[band * rows..][..rows] {
-        h = (h ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
-    }
-    h ^ (h >> 32)
-}
-
 /// Union-find whose root is always the smallest row of its set.
 struct MinUnion {
     parent: Vec<u32>,
