@@ -1,6 +1,7 @@
 //! The `prefcore._prefcore` extension module. Conversion, GIL release and error
 //! mapping only: every algorithm lives in `prefcore-core`.
 
+mod batches;
 mod convert;
 mod dedup;
 mod errors;
@@ -53,6 +54,11 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(matching::range_search, m)?)?;
     m.add_function(wrap_pyfunction!(matching::match_sets, m)?)?;
     m.add_function(wrap_pyfunction!(matching::clusters_from_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(batches::normalize_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(batches::cut_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(batches::split_joint_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(batches::collate_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(batches::collate_unpaired, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::pairs_from_scores, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::extract_prompt, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::parse_transcripts, m)?)?;

@@ -1,0 +1,343 @@
+"""Tokenize preference data for trainers, with the bookkeeping done in Rust.
+
+Tokenization itself is the tokenizer's own batch call (a Hugging Face ``tokenizers``
+``Tokenizer`` or a ``transformers`` tokenizer); prefcore decides where the prompt ends
+and the completion begins, appends EOS and cuts everything to the length budget.
+
+The rules, the same for every row:
+
+- **The prompt is tokenized once** per row and shared by chosen and rejected.
+- **Boundary.** ``boundary="separate"`` (default) tokenizes prompt and completion
+  apart and concatenates the ids: the prompt's tokens are exactly what the model sees
+  at inference. ``boundary="joint"`` tokenizes ``prompt + completion`` as one text and
+  takes the completion from where it leaves the prompt's own tokens (the earlier of
+  the two completions' points, so the prompt stays shared); rows where that point
+  falls inside the prompt (tokens merged across the boundary) are counted in
+  ``stats["boundary_moved"]``.
+- **EOS** (``add_eos=True``) is appended to each completion that does not already end
+  with it, and truncation never removes it: a cut completion ends ``..., EOS``.
+- **Budget.** With ``max_length`` set, the prompt keeps ``max_prompt_length`` tokens,
+  or when that is not given, what the longer completion leaves of ``max_length`` but
+  never less than half of it. ``truncation`` picks the end of the prompt that is kept
+  (``"keep_end"``: the tokens nearest the response). The completions keep their
+  beginning and share what the prompt leaves, so ``prompt + completion`` never exceeds
+  ``max_length``. Cut rows are flagged (``truncated_*`` columns) and counted.
+
+>>> from tokenizers import Tokenizer, models, pre_tokenizers
+>>> vocab = {w: i for i, w in enumerate(["<eos>", "hi", "hello", "go", "away"])}
+>>> tok = Tokenizer(models.WordLevel(vocab, unk_token="<eos>"))
+>>> tok.pre_tokenizer = pre_tokenizers.Whitespace()
+>>> out = tokenize_pairs(
+...     {"prompt": ["hi"], "chosen": ["hello"], "rejected": ["go away"]}, tok, eos_token_id=0
+... )
+>>> out.table.select(["prompt_ids", "chosen_ids", "rejected_ids"]).to_pylist()
+[{'prompt_ids': [1], 'chosen_ids': [2, 0], 'rejected_ids': [3, 4, 0]}]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore import _prefcore
+from prefcore._arrow import as_table, first_true, require_columns
+
+Truncation = Literal["keep_start", "keep_end"]
+Boundary = Literal["separate", "joint"]
+
+#: Texts handed to the tokenizer per call: large enough for its parallel batch
+#: encoder, small enough that the Python lists of ids stay bounded.
+ENCODE_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class TokenizedTable:
+    """The input columns plus ``*_ids`` (``list<int32>``) and ``truncated_*`` flags."""
+
+    table: pa.Table
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class _Encoder:
+    """One interface over ``tokenizers.Tokenizer`` and ``transformers`` tokenizers."""
+
+    def __init__(self, tokenizer: Any, eos_token_id: int | None, chat_template: str | None):
+        self.tokenizer = tokenizer
+        self.chat_template = chat_template
+        self.is_hf = hasattr(tokenizer, "convert_tokens_to_ids") and callable(tokenizer)
+        if not self.is_hf and not hasattr(tokenizer, "encode_batch"):
+            raise TypeError(
+                "tokenizer must be a tokenizers.Tokenizer or a transformers tokenizer, "
+                f"not {type(tokenizer).__name__}"
+            )
+        if eos_token_id is None and self.is_hf:
+            eos_token_id = tokenizer.eos_token_id
+        self.eos_token_id = eos_token_id
+        if self.is_hf:
+            self.vocab_size: int = len(tokenizer)
+        else:
+            self.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, texts: list[str], add_special_tokens: bool) -> pa.Array:
+        pieces = []
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            chunk = texts[start : start + ENCODE_CHUNK]
+            if self.is_hf:
+                ids = self.tokenizer(
+                    chunk,
+                    add_special_tokens=add_special_tokens,
+                    return_attention_mask=False,
+                    return_token_type_ids=False,
+                )["input_ids"]
+            else:
+                encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
+                ids = [e.ids for e in encode(chunk, add_special_tokens=add_special_tokens)]
+            pieces.append(ids_to_arrow(ids))
+        if not pieces:
+            return pa.array([], pa.list_(pa.int32()))
+        return pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
+
+    def render(self, messages: list[list[dict[str, Any]]], generation_prompt: bool) -> list[str]:
+        """Conversations to text through the tokenizer's chat template."""
+        if not hasattr(self.tokenizer, "apply_chat_template"):
+            raise TypeError(
+                "conversational rows need a transformers tokenizer with a chat template "
+                "(apply_chat_template); a bare tokenizers.Tokenizer has none"
+            )
+        return [
+            self.tokenizer.apply_chat_template(
+                m,
+                tokenize=False,
+                add_generation_prompt=generation_prompt,
+                chat_template=self.chat_template,
+            )
+            for m in messages
+        ]
+
+
+def ids_to_arrow(ids: Sequence[Sequence[int]]) -> pa.Array:
+    """Python lists of token ids as one ``list<int32>`` array (one flat copy)."""
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(offsets[-1]))
+    values = pa.array(flat).cast(pa.int32())
+    if offsets[-1] > np.iinfo(np.int32).max:
+        return pa.LargeListArray.from_arrays(pa.array(offsets), values)
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values)
+
+
+def _is_conversational(column: pa.ChunkedArray) -> bool:
+    return pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+
+
+def _texts(table: pa.Table, name: str) -> list[Any]:
+    column = table.column(name)
+    null = first_true(column.is_null())
+    if null is not None:
+        raise ValueError(f"column '{name}', row {null}: null value; text is required")
+    if not (_is_conversational(column) or pa.types.is_string(column.type)
+            or pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type)):
+        raise TypeError(
+            f"column '{name}' has type {column.type}; expected text or a list of messages"
+        )
+    return column.to_pylist()  # type: ignore[no-any-return]
+
+
+def _check_not_empty(name: str, texts: list[Any]) -> None:
+    for row, t in enumerate(texts):
+        if len(t) == 0:
+            raise ValueError(f"column '{name}', row {row}: empty completion")
+
+
+def _prompt_and_completions(
+    encoder: _Encoder, table: pa.Table, prompt: str, completions: Sequence[str], boundary: str
+) -> tuple[list[str], list[list[str]], bool]:
+    """Texts to tokenize, and whether they carry their own special tokens (chat)."""
+    prompts = _texts(table, prompt)
+    comps = [_texts(table, c) for c in completions]
+    for name, texts in zip(completions, comps):
+        _check_not_empty(name, texts)
+    if not _is_conversational(table.column(prompt)):
+        return prompts, comps, False
+    prompt_text = encoder.render(prompts, generation_prompt=True)
+    out = []
+    for name, texts in zip(completions, comps):
+        full = encoder.render([p + c for p, c in zip(prompts, texts)], generation_prompt=False)
+        rest = []
+        for row, (p, f) in enumerate(zip(prompt_text, full)):
+            if not f.startswith(p):
+                if boundary == "separate":
+                    raise ValueError(
+                        f"column '{name}', row {row}: the chat template renders the prompt "
+                        "differently on its own than inside the conversation, so there is no "
+                        "separate completion text; use boundary='joint'"
+                    )
+                rest.append(None)
+            else:
+                rest.append(f[len(p) :])
+        # Joint mode re-joins prompt and completion, so an unrenderable split keeps the
+        # whole conversation text and the token-level split finds the boundary.
+        out.append([r if r is not None else f for r, f in zip(rest, full)])
+    return prompt_text, out, True
+
+
+def _tokenize(
+    table: Any,
+    tokenizer: Any,
+    prompt: str,
+    completions: dict[str, str],
+    *,
+    max_length: int | None,
+    max_prompt_length: int | None,
+    truncation: Truncation,
+    add_eos: bool,
+    eos_token_id: int | None,
+    chat_template: str | None,
+    boundary: Boundary,
+) -> TokenizedTable:
+    if boundary not in ("separate", "joint"):
+        raise ValueError(f"boundary must be 'separate' or 'joint', not {boundary!r}")
+    if truncation not in ("keep_start", "keep_end"):
+        raise ValueError(f"truncation must be 'keep_start' or 'keep_end', not {truncation!r}")
+    t = pa.table(as_table(table, "table"))
+    require_columns(t, prompt, *completions)
+    encoder = _Encoder(tokenizer, eos_token_id, chat_template)
+    if add_eos and encoder.eos_token_id is None:
+        raise ValueError(
+            "add_eos=True needs an EOS id: pass eos_token_id= (a tokenizers.Tokenizer "
+            "does not know which token ends a sequence)"
+        )
+    names = list(completions)
+    prompt_text, comp_text, chat = _prompt_and_completions(encoder, t, prompt, names, boundary)
+    specials = not chat
+    prompt_ids = encoder.encode(prompt_text, add_special_tokens=specials)
+    moved = None
+    if boundary == "joint":
+        joints = [
+            encoder.encode([p + c for p, c in zip(prompt_text, texts)], add_special_tokens=specials)
+            for texts in comp_text
+        ]
+        labels = [f"{prompt}_ids", *(f"{c}_ids" for c in names)]
+        prompt_ids, comp_ids, moved = _prefcore.split_joint_tokens(prompt_ids, joints, labels)
+    else:
+        comp_ids = [encoder.encode(texts, add_special_tokens=False) for texts in comp_text]
+    labels = [f"{prompt}_ids", *(completions[c] for c in names)]
+    eos = encoder.eos_token_id if add_eos else None
+    p_ids, c_ids, p_cut, c_cut = _prefcore.cut_tokens(
+        prompt_ids, comp_ids, labels, max_length, max_prompt_length, truncation, eos
+    )
+    out = t.append_column(f"{prompt}_ids", p_ids).append_column(f"truncated_{prompt}", p_cut)
+    stats: dict[str, Any] = {
+        "rows": t.num_rows,
+        "boundary": boundary,
+        "boundary_moved": int(pc.sum(moved).as_py() or 0) if moved is not None else 0,
+        f"truncated_{prompt}": int(pc.sum(p_cut).as_py() or 0),
+        f"{prompt}_tokens": int(pc.sum(pc.list_value_length(p_ids)).as_py() or 0),
+        "vocab_size": encoder.vocab_size,
+    }
+    for name, ids, flags in zip(names, c_ids, c_cut):
+        out = out.append_column(completions[name], ids).append_column(f"truncated_{name}", flags)
+        stats[f"truncated_{name}"] = int(pc.sum(flags).as_py() or 0)
+        stats[f"{name}_tokens"] = int(pc.sum(pc.list_value_length(ids)).as_py() or 0)
+    return TokenizedTable(out, stats)
+
+
+def _split_prompts(t: pa.Table, prompt: str, chosen: str, rejected: str) -> pa.Table:
+    """Implicit-prompt pairs to explicit ones; a row without a clean split is an error."""
+    from prefcore.formats import extract_prompt
+
+    split = extract_prompt(t, chosen, rejected)
+    bad = first_true(pc.invert(split.ok))
+    if bad is not None:
+        unclean = split.stats["rows"] - split.stats["clean"]
+        raise ValueError(
+            f"columns '{chosen}'/'{rejected}', row {bad}: no shared prompt to split off "
+            f"({split.reason[bad].as_py()}; {unclean} such rows in all). Run "
+            "prefcore.formats.extract_prompt and tokenize split.clean(), or add a "
+            f"'{prompt}' column"
+        )
+    rest = [c for c in t.column_names if c not in (chosen, rejected)]
+    out = split.table.rename_columns([prompt, chosen, rejected])
+    for c in rest:
+        out = out.append_column(c, t.column(c))
+    return out
+
+
+def tokenize_pairs(
+    table: Any,
+    tokenizer: Any,
+    *,
+    max_length: int | None = None,
+    max_prompt_length: int | None = None,
+    truncation: Truncation = "keep_start",
+    add_eos: bool = True,
+    eos_token_id: int | None = None,
+    chat_template: str | None = None,
+    boundary: Boundary = "separate",
+    prompt: str = "prompt",
+    chosen: str = "chosen",
+    rejected: str = "rejected",
+) -> TokenizedTable:
+    """Tokenize explicit-prompt pairs into ``prompt_ids``, ``chosen_ids``, ``rejected_ids``.
+
+    Columns hold text, or conversations (lists of ``{"role", "content"}`` messages)
+    rendered with the tokenizer's chat template (``chat_template`` overrides it). Pairs
+    whose prompt is still inside ``chosen``/``rejected`` go through
+    :func:`prefcore.formats.extract_prompt` first. See the module docs for the
+    boundary, EOS and truncation rules; ``stats`` counts what each of them did.
+    ``eos_token_id`` defaults to the tokenizer's own (transformers tokenizers).
+    """
+    t = pa.table(as_table(table, "table"))
+    if prompt not in t.column_names and {chosen, rejected} <= set(t.column_names):
+        t = _split_prompts(t, prompt, chosen, rejected)
+    return _tokenize(
+        t,
+        tokenizer,
+        prompt,
+        {chosen: f"{chosen}_ids", rejected: f"{rejected}_ids"},
+        max_length=max_length,
+        max_prompt_length=max_prompt_length,
+        truncation=truncation,
+        add_eos=add_eos,
+        eos_token_id=eos_token_id,
+        chat_template=chat_template,
+        boundary=boundary,
+    )
+
+
+def tokenize_unpaired(
+    table: Any,
+    tokenizer: Any,
+    *,
+    max_length: int | None = None,
+    max_prompt_length: int | None = None,
+    truncation: Truncation = "keep_start",
+    add_eos: bool = True,
+    eos_token_id: int | None = None,
+    chat_template: str | None = None,
+    boundary: Boundary = "separate",
+    prompt: str = "prompt",
+    completion: str = "completion",
+) -> TokenizedTable:
+    """Tokenize unpaired (KTO) rows into ``prompt_ids`` and ``completion_ids``; the
+    ``label`` and any other column pass through. Same rules as :func:`tokenize_pairs`."""
+    return _tokenize(
+        table,
+        tokenizer,
+        prompt,
+        {completion: f"{completion}_ids"},
+        max_length=max_length,
+        max_prompt_length=max_prompt_length,
+        truncation=truncation,
+        add_eos=add_eos,
+        eos_token_id=eos_token_id,
+        chat_template=chat_template,
+        boundary=boundary,
+    )

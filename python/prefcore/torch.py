@@ -1,0 +1,499 @@
+"""Batches of tokenized preference data for torch: a dataset over the Arrow table, a
+collator that writes each batch in one Rust call, and a sampler that fills a token
+budget with examples of similar length.
+
+``import prefcore.torch`` does not import torch; the collators import it on their first
+batch (``return_tensors="np"`` gives numpy arrays and needs no torch at all).
+
+>>> from prefcore.torch import PreferenceCollator, PreferenceDataset
+>>> data = PreferenceDataset({
+...     "prompt_ids": [[1, 2, 3], [7, 8]],
+...     "chosen_ids": [[4, 5], [9]],
+...     "rejected_ids": [[6], [10, 11]]})
+>>> batch = PreferenceCollator(pad_token_id=0, return_tensors="np")(data.__getitems__([0, 1]))
+>>> batch["input_ids"].tolist()
+[[1, 2, 3, 4, 5], [7, 8, 9, 0, 0], [1, 2, 3, 6, 0], [7, 8, 10, 11, 0]]
+>>> batch["completion_mask"].tolist()[1]
+[0, 0, 1, 0, 0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore import _prefcore
+from prefcore._arrow import as_table, first_true, require_columns
+from prefcore.tokenize import TokenizedTable, ids_to_arrow
+
+Layout = Literal["concat", "separate"]
+Truncation = Literal["keep_start", "keep_end"]
+Tensors = Literal["pt", "np"]
+
+#: Per-example float columns that travel with the batch when the table has them
+#: (reference log-probabilities precomputed for DPO/KTO).
+PAIR_EXTRAS = ("ref_chosen_logps", "ref_rejected_logps")
+UNPAIRED_EXTRAS = ("ref_logps", "ref_KL_logps")
+
+
+class _TokenDataset:
+    """A map-style dataset over token columns of an Arrow table, read in place."""
+
+    token_columns: tuple[str, ...]
+    extras: tuple[str, ...]
+
+    def __init__(self, table: Any, columns: Sequence[str], vocab_size: int | None) -> None:
+        if isinstance(table, TokenizedTable):
+            vocab_size = vocab_size if vocab_size is not None else table.stats.get("vocab_size")
+            table = table.table
+        t = pa.table(as_table(table, "table"))
+        require_columns(t, *columns)
+        self.vocab_size = vocab_size
+        self.token_columns = tuple(columns)
+        # One chunk per column, int32 ids: each batch then hands Rust plain buffers.
+        self.arrays = [
+            _prefcore.normalize_tokens(t.column(c).combine_chunks(), c) for c in columns
+        ]
+        self.columns: dict[str, pa.Array] = dict(zip(columns, self.arrays))
+        for name in self.extras:
+            if name in t.column_names:
+                self.columns[name] = _float_column(t, name)
+        self.table = t
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """One example as Python lists, the shape TRL's collators take."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} examples")
+        return {name: col[index].as_py() for name, col in self.columns.items()}
+
+    def __getitems__(self, indices: Sequence[int]) -> Batch:
+        """A whole batch at once (the DataLoader's fetch path): rows, no copy."""
+        return Batch(self, [int(i) for i in indices])
+
+    def lengths(self) -> np.ndarray:
+        """The padded size in tokens of each example alone (what a sampler budgets)."""
+        raise NotImplementedError
+
+
+def _float_column(t: pa.Table, name: str) -> pa.Array:
+    col = t.column(name)
+    if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+        raise TypeError(f"column '{name}' has type {col.type}; expected numbers")
+    null = first_true(col.is_null())
+    if null is not None:
+        raise ValueError(f"column '{name}', row {null}: null value")
+    return col.combine_chunks()
+
+
+def _list_lengths(array: pa.Array) -> np.ndarray:
+    return np.asarray(pc.list_value_length(array).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+class PreferenceDataset(_TokenDataset):
+    """Pairs of token ids: ``prompt_ids``, ``chosen_ids``, ``rejected_ids`` (any
+    integer list type; stored as ``list<int32>``), e.g. from
+    :func:`prefcore.tokenize.tokenize_pairs`. ``ref_chosen_logps`` and
+    ``ref_rejected_logps`` come along when present. ``vocab_size`` (taken from a
+    :class:`~prefcore.tokenize.TokenizedTable`) makes every batch check its ids."""
+
+    extras = PAIR_EXTRAS
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        prompt: str = "prompt_ids",
+        chosen: str = "chosen_ids",
+        rejected: str = "rejected_ids",
+        vocab_size: int | None = None,
+    ) -> None:
+        super().__init__(table, (prompt, chosen, rejected), vocab_size)
+
+    def lengths(self) -> np.ndarray:
+        """Per pair, ``2 × (prompt + longer completion)``: its padded size in the
+        concatenated layout."""
+        p, c, r = (_list_lengths(a) for a in self.arrays)
+        return 2 * (p + np.maximum(c, r))
+
+
+class UnpairedDataset(_TokenDataset):
+    """Unpaired (KTO) rows: ``prompt_ids``, ``completion_ids`` and a boolean ``label``;
+    ``ref_logps`` and ``ref_KL_logps`` come along when present."""
+
+    extras = UNPAIRED_EXTRAS
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        prompt: str = "prompt_ids",
+        completion: str = "completion_ids",
+        label: str = "label",
+        vocab_size: int | None = None,
+    ) -> None:
+        super().__init__(table, (prompt, completion), vocab_size)
+        require_columns(self.table, label)
+        labels = self.table.column(label)
+        if not pa.types.is_boolean(labels.type):
+            raise TypeError(f"column '{label}' has type {labels.type}; expected bool")
+        null = first_true(labels.is_null())
+        if null is not None:
+            raise ValueError(f"column '{label}', row {null}: null label")
+        self.columns["label"] = labels.combine_chunks()
+
+    def lengths(self) -> np.ndarray:
+        """Per row, ``prompt + completion``."""
+        p, c = (_list_lengths(a) for a in self.arrays)
+        return p + c
+
+
+class Batch(Sequence[dict[str, Any]]):
+    """Rows of a dataset picked for one batch. The collators read the token buffers
+    directly; indexing gives example dicts, so other collators work on it too."""
+
+    def __init__(self, dataset: _TokenDataset, rows: list[int]) -> None:
+        self.dataset = dataset
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.dataset[r] for r in self.rows[i]]
+        return self.dataset[self.rows[i]]
+
+
+def _examples_to_columns(
+    examples: Sequence[Mapping[str, Any]], names: Sequence[str], extras: Sequence[str]
+) -> tuple[list[pa.Array], dict[str, np.ndarray]]:
+    """TRL-style example dicts to token columns (and the extra per-example values)."""
+    if not examples:
+        raise ValueError("cannot collate an empty batch")
+    for name in names:
+        if name not in examples[0]:
+            raise ValueError(f"column '{name}' not found in the examples: {sorted(examples[0])}")
+    arrays = []
+    for name in names:
+        try:
+            ids = ids_to_arrow([e[name] for e in examples])
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"column '{name}': token ids must be lists of integers ({err})") from err
+        arrays.append(ids)
+    extra = {k: np.asarray([e[k] for e in examples]) for k in extras if k in examples[0]}
+    return arrays, extra
+
+
+@dataclass
+class _Collator:
+    """Options shared by the pair and unpaired collators (read by the Rust side)."""
+
+    pad_token_id: int
+    max_length: int | None = None
+    truncation_mode: Truncation = "keep_start"
+    pad_to_multiple_of: int | None = None
+    padding_free: bool = False
+    label_pad_id: int = -100
+    vocab_size: int | None = None
+    return_tensors: Tensors = "pt"
+    pin_memory: bool = False
+
+    def __post_init__(self) -> None:
+        if self.return_tensors not in ("pt", "np"):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', not {self.return_tensors!r}")
+        if self.truncation_mode not in ("keep_start", "keep_end"):
+            raise ValueError(
+                f"truncation_mode must be 'keep_start' or 'keep_end', not {self.truncation_mode!r}"
+            )
+
+    def _inputs(
+        self, batch: Any, names: Sequence[str], extras: Sequence[str]
+    ) -> tuple[list[Any], list[int], dict[str, np.ndarray], int | None]:
+        if isinstance(batch, Batch):
+            d = batch.dataset
+            extra = {
+                k: d.columns[k].take(pa.array(batch.rows)).to_numpy(zero_copy_only=False)
+                for k in extras
+                if k in d.columns
+            }
+            vocab = self.vocab_size if self.vocab_size is not None else d.vocab_size
+            return d.arrays, batch.rows, extra, vocab
+        arrays, extra = _examples_to_columns(batch, names, extras)
+        return arrays, list(range(len(batch))), extra, self.vocab_size
+
+    def _finish(self, out: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str, Any]:
+        for k, v in extra.items():
+            out[k] = v.astype(np.bool_ if v.dtype == np.bool_ else np.float32)
+        if self.return_tensors == "np":
+            return out
+        import torch
+
+        tensors = {
+            k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()
+        }
+        if self.pin_memory:
+            tensors = {
+                k: v.pin_memory() if isinstance(v, torch.Tensor) else v for k, v in tensors.items()
+            }
+        return tensors
+
+
+@dataclass
+class PreferenceCollator(_Collator):
+    """Collate pairs into TRL's preference layout in one Rust call per batch.
+
+    ``layout="concat"``: ``input_ids``, ``attention_mask``, ``completion_mask`` and
+    ``labels`` of shape ``[2B, T]``, chosen rows then rejected rows, equal to TRL's
+    ``DataCollatorForPreference`` with the same ``max_length``, ``truncation_mode`` and
+    ``pad_to_multiple_of`` (``labels`` adds the completion ids with ``label_pad_id``
+    elsewhere). ``layout="separate"``: ``chosen_*`` and ``rejected_*``, each padded to
+    its own width. ``padding_free=True``: one packed row (``[1, N]``) with
+    ``position_ids``, ``cu_seq_lens`` (int32, ``[2B + 1]``) and ``max_seq_len``: the
+    varlen layout of flash-attention. Int64 tensors, like TRL's.
+
+    Call it on a :class:`Batch` (what :class:`PreferenceDataset` hands the DataLoader)
+    or on a list of example dicts.
+    """
+
+    layout: Layout = "concat"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.layout not in ("concat", "separate"):
+            raise ValueError(f"layout must be 'concat' or 'separate', not {self.layout!r}")
+
+    def __call__(self, batch: Any) -> dict[str, Any]:
+        names = ("prompt_ids", "chosen_ids", "rejected_ids")
+        arrays, rows, extra, vocab = self._inputs(batch, names, PAIR_EXTRAS)
+        labels = batch.dataset.token_columns if isinstance(batch, Batch) else names
+        settings = _Settings(self, vocab)
+        out = _prefcore.collate_pairs(arrays, list(labels), rows, settings, self.layout)
+        return self._finish(out, extra)
+
+
+@dataclass
+class UnpairedCollator(_Collator):
+    """Collate unpaired (KTO) rows: ``input_ids``, ``attention_mask``,
+    ``completion_mask``, ``labels`` and ``label``; with ``kl=True`` also the ``KL_*``
+    tensors of the mismatched batch (row ``i``'s prompt with row ``i − 1``'s
+    completion, the first row taking the last one's), the rotation TRL uses."""
+
+    kl: bool = True
+
+    def __call__(self, batch: Any) -> dict[str, Any]:
+        names = ("prompt_ids", "completion_ids")
+        arrays, rows, extra, vocab = self._inputs(batch, names, UNPAIRED_EXTRAS)
+        if isinstance(batch, Batch):
+            labels = list(batch.dataset.token_columns)
+            label = batch.dataset.columns["label"].take(pa.array(rows))
+            extra["label"] = np.asarray(label.to_numpy(zero_copy_only=False), dtype=np.bool_)
+        else:
+            labels = list(names)
+            if "label" not in batch[0]:
+                raise ValueError("column 'label' not found in the examples")
+            extra["label"] = np.asarray([bool(e["label"]) for e in batch])
+        settings = _Settings(self, vocab)
+        out = _prefcore.collate_unpaired(arrays, labels, rows, settings, self.kl)
+        return self._finish(out, extra)
+
+
+class _Settings:
+    """The collator's options as the Rust side reads them (vocabulary resolved)."""
+
+    def __init__(self, c: _Collator, vocab_size: int | None) -> None:
+        self.pad_token_id = c.pad_token_id
+        self.label_pad_id = c.label_pad_id
+        self.max_length = c.max_length
+        self.truncation_mode = c.truncation_mode
+        self.pad_to_multiple_of = c.pad_to_multiple_of
+        self.vocab_size = vocab_size
+        self.padding_free = c.padding_free
+
+
+class TokenBudgetSampler:
+    """Batches of examples of similar length under a token budget; yields index lists.
+
+    A batch's size is what it costs once padded: ``len(batch) × max(lengths[batch])``
+    (``padding_free=True``: ``sum(lengths[batch])``), where ``lengths[i]`` is example
+    ``i``'s own padded size (:meth:`PreferenceDataset.lengths`). Each epoch the
+    examples are shuffled (seeded by ``seed`` and :meth:`set_epoch`), sorted by length
+    within windows of ``bucket`` examples (default: about 64 batches' worth), cut
+    greedily into batches, and the batches are shuffled. The batch list does not depend
+    on ``num_replicas``: rank ``r`` takes batches ``r, r + R, ...``, the list padded by
+    repeating its first batches (or cut, with ``drop_last``) so every rank gets as many.
+    An example larger than the budget forms a batch of its own.
+    """
+
+    def __init__(
+        self,
+        lengths: Any,
+        max_tokens: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        bucket: int | None = None,
+        padding_free: bool = False,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        if self.lengths.ndim != 1:
+            raise ValueError(f"lengths must be 1-D, got shape {self.lengths.shape}")
+        if len(self.lengths) and self.lengths.min() < 0:
+            raise ValueError(f"lengths, row {int(np.argmin(self.lengths))}: negative length")
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be in [0, {num_replicas}), got {rank}")
+        if bucket is not None and bucket < 1:
+            raise ValueError(f"bucket must be at least 1, got {bucket}")
+        self.max_tokens = max_tokens
+        self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
+        self.padding_free = padding_free
+        self.num_replicas, self.rank = num_replicas, rank
+        if bucket is None:
+            typical = max(1.0, float(np.median(self.lengths)) if len(self.lengths) else 1.0)
+            bucket = max(1, int(64 * max_tokens / typical))
+        self.bucket = bucket
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _cut(self, window: np.ndarray) -> list[list[int]]:
+        """Greedy batches over indices sorted by length."""
+        batches: list[list[int]] = []
+        current: list[int] = []
+        cost = 0
+        for i, n in zip(window.tolist(), self.lengths[window].tolist()):
+            # Sorted ascending: the newcomer is the batch's longest example.
+            grown = cost + n if self.padding_free else (len(current) + 1) * n
+            if current and grown > self.max_tokens:
+                batches.append(current)
+                current, grown = [], n
+            current.append(i)
+            cost = grown
+        if current:
+            batches.append(current)
+        return batches
+
+    def batches(self) -> list[list[int]]:
+        """Every rank's batches of this epoch, before sharding."""
+        rng = np.random.default_rng([self.seed, self.epoch])
+        n = len(self.lengths)
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        out: list[list[int]] = []
+        for start in range(0, n, self.bucket):
+            window = order[start : start + self.bucket]
+            window = window[np.argsort(self.lengths[window], kind="stable")]
+            out.extend(self._cut(window))
+        if self.shuffle:
+            out = [out[i] for i in rng.permutation(len(out))]
+        return out
+
+    def _shard(self, batches: list[list[int]]) -> list[list[int]]:
+        r = self.num_replicas
+        if len(batches) % r:
+            if self.drop_last:
+                batches = batches[: len(batches) - len(batches) % r]
+            else:
+                missing = r - len(batches) % r
+                batches = batches + [batches[i % len(batches)] for i in range(missing)]
+        return batches[self.rank :: r]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._shard(self.batches()))
+
+    def __len__(self) -> int:
+        return len(self._shard(self.batches()))
+
+
+class FixedBatchSampler(TokenBudgetSampler):
+    """``batch_size`` examples per batch in shuffled order, sharded like
+    :class:`TokenBudgetSampler` (``drop_last`` also drops a short final batch)."""
+
+    def __init__(self, n: int, batch_size: int, **kwargs: Any) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        super().__init__(np.zeros(n, dtype=np.int64), max_tokens=1, bucket=1, **kwargs)
+        self.batch_size = batch_size
+
+    def batches(self) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        n = len(self.lengths)
+        order = (rng.permutation(n) if self.shuffle else np.arange(n)).tolist()
+        out = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+        if self.drop_last and out and len(out[-1]) < self.batch_size:
+            out.pop()
+        return out
+
+
+def dataloader(
+    table: Any,
+    *,
+    pad_token_id: int,
+    batch_size: int | None = None,
+    max_tokens: int | None = None,
+    unpaired: bool = False,
+    shuffle: bool = True,
+    seed: int = 0,
+    drop_last: bool = False,
+    num_replicas: int = 1,
+    rank: int = 0,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+    bucket: int | None = None,
+    vocab_size: int | None = None,
+    collator_options: Mapping[str, Any] | None = None,
+    **loader_options: Any,
+) -> Any:
+    """A ``torch.utils.data.DataLoader`` over tokenized pairs (or ``unpaired=True``
+    KTO rows): the dataset, a sampler (``batch_size`` examples per batch, or
+    ``max_tokens`` per padded batch with :class:`TokenBudgetSampler`) and the Rust
+    collator (``collator_options``: ``max_length``, ``layout``, ``padding_free``, ...).
+    Works with ``num_workers > 0`` under fork and spawn; other keyword arguments go to
+    the DataLoader (e.g. ``multiprocessing_context``, ``persistent_workers``)."""
+    import torch.utils.data
+
+    if (batch_size is None) == (max_tokens is None):
+        raise ValueError("give exactly one of batch_size and max_tokens")
+    options = dict(collator_options or {})
+    dataset: _TokenDataset
+    collator: _Collator
+    if unpaired:
+        dataset = UnpairedDataset(table, vocab_size=vocab_size)
+        collator = UnpairedCollator(pad_token_id, **options)
+    else:
+        dataset = PreferenceDataset(table, vocab_size=vocab_size)
+        collator = PreferenceCollator(pad_token_id, **options)
+    shard = {"shuffle": shuffle, "seed": seed, "drop_last": drop_last}
+    shard |= {"num_replicas": num_replicas, "rank": rank}
+    sampler: TokenBudgetSampler
+    if max_tokens is not None:
+        sampler = TokenBudgetSampler(
+            dataset.lengths(),
+            max_tokens,
+            bucket=bucket,
+            padding_free=bool(options.get("padding_free", False)),
+            **shard,
+        )
+    else:
+        assert batch_size is not None
+        sampler = FixedBatchSampler(len(dataset), batch_size, **shard)
+    return torch.utils.data.DataLoader(
+        dataset,  # type: ignore[arg-type]
+        batch_sampler=sampler,
+        collate_fn=collator,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        **loader_options,
+    )

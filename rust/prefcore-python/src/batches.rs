@@ -1,0 +1,273 @@
+//! Bindings of `prefcore_core::batches`: token columns in, numpy arrays out (torch
+//! wraps them without a copy).
+
+use arrow_array::ArrayRef;
+use numpy::{PyArray1, PyArrayMethods};
+use prefcore_core::batches::collate::{self, pair_sequences, unpaired_sequences};
+use prefcore_core::batches::tokens::{normalize, TokenLists};
+use prefcore_core::batches::truncate::{cut, split_joint, CutOptions, Keep};
+use prefcore_core::batches::{CollateOptions, Sequence};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use pyo3_arrow::input::AnyArray;
+
+use crate::convert::{array, to_py_array};
+use crate::errors::{compute, to_py};
+
+/// A Python object returned to the caller.
+type Obj<'py> = Bound<'py, PyAny>;
+
+/// A token column as `list<int32>` (zero-copy when it already is).
+#[pyfunction]
+#[pyo3(signature = (ids, column))]
+pub fn normalize_tokens<'py>(
+    py: Python<'py>,
+    ids: AnyArray,
+    column: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let a = array(ids, column)?;
+    let out = compute(py, || normalize(column, &a))?;
+    to_py_array(py, out)
+}
+
+fn token_lists(arrays: Vec<AnyArray>, names: &[String]) -> PyResult<Vec<ArrayRef>> {
+    arrays
+        .into_iter()
+        .zip(names)
+        .map(|(a, n)| array(a, n))
+        .collect()
+}
+
+fn views(arrays: &[ArrayRef], names: &[String]) -> prefcore_core::Result<Vec<TokenLists>> {
+    arrays
+        .iter()
+        .zip(names)
+        .map(|(a, n)| TokenLists::new(n, a))
+        .collect()
+}
+
+/// Returns (prompt, completions, prompt_truncated, completion_truncated).
+#[pyfunction]
+#[pyo3(signature = (prompt, completions, names, max_length, max_prompt_length, truncation, eos))]
+#[allow(clippy::too_many_arguments)]
+pub fn cut_tokens<'py>(
+    py: Python<'py>,
+    prompt: AnyArray,
+    completions: Vec<AnyArray>,
+    names: Vec<String>,
+    max_length: Option<usize>,
+    max_prompt_length: Option<usize>,
+    truncation: &str,
+    eos: Option<i32>,
+) -> PyResult<(Obj<'py>, Vec<Obj<'py>>, Obj<'py>, Vec<Obj<'py>>)> {
+    let prompt = array(prompt, &names[0])?;
+    let completions = token_lists(completions, &names[1..])?;
+    let options = CutOptions {
+        max_length,
+        max_prompt_length,
+        keep: truncation.parse::<Keep>().map_err(to_py)?,
+        eos,
+    };
+    let out = compute(py, || {
+        let p = TokenLists::new(&names[0], &prompt)?;
+        let cs = views(&completions, &names[1..])?;
+        cut(&p, &cs.iter().collect::<Vec<_>>(), &options)
+    })?;
+    let cs = out
+        .completions
+        .into_iter()
+        .map(|a| to_py_array(py, a))
+        .collect::<PyResult<_>>()?;
+    let flags = out
+        .completion_truncated
+        .into_iter()
+        .map(|f| to_py_array(py, std::sync::Arc::new(f)))
+        .collect::<PyResult<_>>()?;
+    Ok((
+        to_py_array(py, out.prompt)?,
+        cs,
+        to_py_array(py, std::sync::Arc::new(out.prompt_truncated))?,
+        flags,
+    ))
+}
+
+/// Returns (prompt, completions, boundary_moved).
+#[pyfunction]
+#[pyo3(signature = (prompt, joints, names))]
+pub fn split_joint_tokens<'py>(
+    py: Python<'py>,
+    prompt: AnyArray,
+    joints: Vec<AnyArray>,
+    names: Vec<String>,
+) -> PyResult<(Obj<'py>, Vec<Obj<'py>>, Obj<'py>)> {
+    let prompt = array(prompt, &names[0])?;
+    let joints = token_lists(joints, &names[1..])?;
+    let out = compute(py, || {
+        let p = TokenLists::new(&names[0], &prompt)?;
+        let js = views(&joints, &names[1..])?;
+        split_joint(&p, &js.iter().collect::<Vec<_>>())
+    })?;
+    let cs = out
+        .completions
+        .into_iter()
+        .map(|a| to_py_array(py, a))
+        .collect::<PyResult<_>>()?;
+    Ok((
+        to_py_array(py, out.prompt)?,
+        cs,
+        to_py_array(py, std::sync::Arc::new(out.boundary_moved))?,
+    ))
+}
+
+/// How sequences become tensors.
+enum Shape {
+    Padded(collate::Padded),
+    Packed(collate::Packed),
+}
+
+fn shape(
+    seqs: &[Sequence],
+    options: &CollateOptions,
+    padding_free: bool,
+) -> prefcore_core::Result<Shape> {
+    Ok(if padding_free {
+        Shape::Packed(collate::pack(seqs, options)?)
+    } else {
+        Shape::Padded(collate::pad(seqs, options)?)
+    })
+}
+
+fn matrix<'py>(
+    py: Python<'py>,
+    v: Vec<i64>,
+    rows: usize,
+    width: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyArray1::from_vec(py, v).reshape([rows, width])?.into_any())
+}
+
+/// Put the tensors of `s` into `out` under `prefix`.
+fn export<'py>(py: Python<'py>, out: &Bound<'py, PyDict>, prefix: &str, s: Shape) -> PyResult<()> {
+    let key = |k: &str| format!("{prefix}{k}");
+    match s {
+        Shape::Padded(p) => {
+            let (r, w) = (p.rows, p.width);
+            out.set_item(key("input_ids"), matrix(py, p.input_ids, r, w)?)?;
+            out.set_item(key("attention_mask"), matrix(py, p.attention_mask, r, w)?)?;
+            out.set_item(key("completion_mask"), matrix(py, p.completion_mask, r, w)?)?;
+            out.set_item(key("labels"), matrix(py, p.labels, r, w)?)?;
+        }
+        Shape::Packed(p) => {
+            let n = p.input_ids.len();
+            out.set_item(key("input_ids"), matrix(py, p.input_ids, 1, n)?)?;
+            out.set_item(key("position_ids"), matrix(py, p.position_ids, 1, n)?)?;
+            out.set_item(key("completion_mask"), matrix(py, p.completion_mask, 1, n)?)?;
+            out.set_item(key("labels"), matrix(py, p.labels, 1, n)?)?;
+            out.set_item(key("cu_seq_lens"), PyArray1::from_vec(py, p.cu_seq_lens))?;
+            out.set_item(key("max_seq_len"), p.max_seq_len)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(FromPyObject)]
+pub struct Collate {
+    pad_token_id: i64,
+    label_pad_id: i64,
+    max_length: Option<usize>,
+    truncation_mode: String,
+    pad_to_multiple_of: Option<usize>,
+    vocab_size: Option<u32>,
+    padding_free: bool,
+}
+
+impl Collate {
+    fn options(&self) -> PyResult<CollateOptions> {
+        Ok(CollateOptions {
+            pad_token_id: self.pad_token_id,
+            label_pad_id: self.label_pad_id,
+            max_length: self.max_length,
+            keep: self.truncation_mode.parse::<Keep>().map_err(to_py)?,
+            pad_to_multiple_of: self.pad_to_multiple_of,
+        })
+    }
+}
+
+/// One batch of pairs: `layout` "concat" (chosen rows then rejected rows) or
+/// "separate" (`chosen_*` and `rejected_*`, each padded to its own width).
+#[pyfunction]
+#[pyo3(signature = (columns, names, rows, settings, layout))]
+pub fn collate_pairs<'py>(
+    py: Python<'py>,
+    columns: Vec<AnyArray>,
+    names: Vec<String>,
+    rows: Vec<usize>,
+    settings: Collate,
+    layout: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let separate = match layout {
+        "concat" => false,
+        "separate" => true,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "layout must be 'concat' or 'separate', not '{other}'"
+            )))
+        }
+    };
+    let arrays = token_lists(columns, &names)?;
+    let options = settings.options()?;
+    let shapes = compute(py, || {
+        let [p, c, r] = <[TokenLists; 3]>::try_from(views(&arrays, &names)?).map_err(|_| {
+            prefcore_core::Error::argument("expected prompt, chosen and rejected columns")
+        })?;
+        let seqs = pair_sequences(&p, &c, &r, &rows, settings.vocab_size)?;
+        if separate {
+            let (chosen, rejected) = seqs.split_at(rows.len());
+            Ok(vec![
+                ("chosen_", shape(chosen, &options, settings.padding_free)?),
+                (
+                    "rejected_",
+                    shape(rejected, &options, settings.padding_free)?,
+                ),
+            ])
+        } else {
+            Ok(vec![("", shape(&seqs, &options, settings.padding_free)?)])
+        }
+    })?;
+    let out = PyDict::new(py);
+    for (prefix, s) in shapes {
+        export(py, &out, prefix, s)?;
+    }
+    Ok(out)
+}
+
+/// One batch of unpaired rows, with the `KL_` mismatched batch when `kl`.
+#[pyfunction]
+#[pyo3(signature = (columns, names, rows, settings, kl))]
+pub fn collate_unpaired<'py>(
+    py: Python<'py>,
+    columns: Vec<AnyArray>,
+    names: Vec<String>,
+    rows: Vec<usize>,
+    settings: Collate,
+    kl: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let arrays = token_lists(columns, &names)?;
+    let options = settings.options()?;
+    let shapes = compute(py, || {
+        let [p, c] = <[TokenLists; 2]>::try_from(views(&arrays, &names)?).map_err(|_| {
+            prefcore_core::Error::argument("expected prompt and completion columns")
+        })?;
+        let (main, mismatched) = unpaired_sequences(&p, &c, &rows, settings.vocab_size)?;
+        let mut out = vec![("", shape(&main, &options, settings.padding_free)?)];
+        if kl {
+            out.push(("KL_", shape(&mismatched, &options, settings.padding_free)?));
+        }
+        Ok(out)
+    })?;
+    let out = PyDict::new(py);
+    for (prefix, s) in shapes {
+        export(py, &out, prefix, s)?;
+    }
+    Ok(out)
+}
