@@ -10,9 +10,12 @@ __all__ = [
     "bt_unbounded_item",
     "calibration",
     "clusters_from_pairs",
+    "collate_pairs",
+    "collate_unpaired",
     "compare",
     "contamination",
     "correlation",
+    "cut_tokens",
     "degenerate_pairs",
     "evaluate_grouped",
     "evaluate_trec",
@@ -24,6 +27,7 @@ __all__ = [
     "match_sets",
     "minhash",
     "normalize",
+    "normalize_tokens",
     "optimal_bands",
     "pairs_from_scores",
     "pairwise_accuracy",
@@ -34,6 +38,7 @@ __all__ = [
     "render_transcripts",
     "set_num_threads",
     "signatures",
+    "split_joint_tokens",
 ]
 __version__: str
 
@@ -194,3 +199,22 @@ def match_sets(
     method: str,
     csls_k: int | None,
 ) -> list[pa.Array]: ...
+def normalize_tokens(ids: Any, column: str) -> pa.Array: ...
+def cut_tokens(
+    prompt: Any,
+    completions: list[Any],
+    names: list[str],
+    max_length: int | None,
+    max_prompt_length: int | None,
+    truncation: str,
+    eos: int | None,
+) -> tuple[pa.Array, list[pa.Array], pa.Array, list[pa.Array]]: ...
+def split_joint_tokens(
+    prompt: Any, joints: list[Any], names: list[str]
+) -> tuple[pa.Array, list[pa.Array], pa.Array]: ...
+def collate_pairs(
+    columns: list[Any], names: list[str], rows: list[int], settings: Any, layout: str
+) -> dict[str, Any]: ...
+def collate_unpaired(
+    columns: list[Any], names: list[str], rows: list[int], settings: Any, kl: bool
+) -> dict[str, Any]: ...

@@ -134,7 +134,7 @@ def ids_to_arrow(ids: Sequence[Sequence[int]]) -> pa.Array:
 
 
 def _is_conversational(column: pa.ChunkedArray) -> bool:
-    return pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+    return bool(pa.types.is_list(column.type) or pa.types.is_large_list(column.type))
 
 
 def _texts(table: pa.Table, name: str) -> list[Any]:
@@ -142,8 +142,12 @@ def _texts(table: pa.Table, name: str) -> list[Any]:
     null = first_true(column.is_null())
     if null is not None:
         raise ValueError(f"column '{name}', row {null}: null value; text is required")
-    if not (_is_conversational(column) or pa.types.is_string(column.type)
-            or pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type)):
+    if not (
+        _is_conversational(column)
+        or pa.types.is_string(column.type)
+        or pa.types.is_large_string(column.type)
+        or pa.types.is_string_view(column.type)
+    ):
         raise TypeError(
             f"column '{name}' has type {column.type}; expected text or a list of messages"
         )
@@ -170,7 +174,7 @@ def _prompt_and_completions(
     out = []
     for name, texts in zip(completions, comps):
         full = encoder.render([p + c for p, c in zip(prompts, texts)], generation_prompt=False)
-        rest = []
+        rest: list[str | None] = []
         for row, (p, f) in enumerate(zip(prompt_text, full)):
             if not f.startswith(p):
                 if boundary == "separate":

@@ -56,9 +56,7 @@ class _TokenDataset:
         self.vocab_size = vocab_size
         self.token_columns = tuple(columns)
         # One chunk per column, int32 ids: each batch then hands Rust plain buffers.
-        self.arrays = [
-            _prefcore.normalize_tokens(t.column(c).combine_chunks(), c) for c in columns
-        ]
+        self.arrays = [_prefcore.normalize_tokens(t.column(c).combine_chunks(), c) for c in columns]
         self.columns: dict[str, pa.Array] = dict(zip(columns, self.arrays))
         for name in self.extras:
             if name in t.column_names:
@@ -118,10 +116,10 @@ class PreferenceDataset(_TokenDataset):
         super().__init__(table, (prompt, chosen, rejected), vocab_size)
 
     def lengths(self) -> np.ndarray:
-        """Per pair, ``2 × (prompt + longer completion)``: its padded size in the
+        """Per pair, ``2 * (prompt + longer completion)``: its padded size in the
         concatenated layout."""
         p, c, r = (_list_lengths(a) for a in self.arrays)
-        return 2 * (p + np.maximum(c, r))
+        return np.asarray(2 * (p + np.maximum(c, r)), dtype=np.int64)
 
 
 class UnpairedDataset(_TokenDataset):
@@ -152,7 +150,7 @@ class UnpairedDataset(_TokenDataset):
     def lengths(self) -> np.ndarray:
         """Per row, ``prompt + completion``."""
         p, c = (_list_lengths(a) for a in self.arrays)
-        return p + c
+        return np.asarray(p + c, dtype=np.int64)
 
 
 class Batch(Sequence[dict[str, Any]]):
@@ -186,7 +184,9 @@ def _examples_to_columns(
         try:
             ids = ids_to_arrow([e[name] for e in examples])
         except (TypeError, ValueError) as err:
-            raise TypeError(f"column '{name}': token ids must be lists of integers ({err})") from err
+            raise TypeError(
+                f"column '{name}': token ids must be lists of integers ({err})"
+            ) from err
         arrays.append(ids)
     extra = {k: np.asarray([e[k] for e in examples]) for k in extras if k in examples[0]}
     return arrays, extra
@@ -283,7 +283,7 @@ class PreferenceCollator(_Collator):
 class UnpairedCollator(_Collator):
     """Collate unpaired (KTO) rows: ``input_ids``, ``attention_mask``,
     ``completion_mask``, ``labels`` and ``label``; with ``kl=True`` also the ``KL_*``
-    tensors of the mismatched batch (row ``i``'s prompt with row ``i − 1``'s
+    tensors of the mismatched batch (row ``i``'s prompt with row ``i - 1``'s
     completion, the first row taking the last one's), the rotation TRL uses."""
 
     kl: bool = True
@@ -321,7 +321,7 @@ class _Settings:
 class TokenBudgetSampler:
     """Batches of examples of similar length under a token budget; yields index lists.
 
-    A batch's size is what it costs once padded: ``len(batch) × max(lengths[batch])``
+    A batch's size is what it costs once padded: ``len(batch) * max(lengths[batch])``
     (``padding_free=True``: ``sum(lengths[batch])``), where ``lengths[i]`` is example
     ``i``'s own padded size (:meth:`PreferenceDataset.lengths`). Each epoch the
     examples are shuffled (seeded by ``seed`` and :meth:`set_epoch`), sorted by length
@@ -475,7 +475,7 @@ def dataloader(
     else:
         dataset = PreferenceDataset(table, vocab_size=vocab_size)
         collator = PreferenceCollator(pad_token_id, **options)
-    shard = {"shuffle": shuffle, "seed": seed, "drop_last": drop_last}
+    shard: dict[str, Any] = {"shuffle": shuffle, "seed": seed, "drop_last": drop_last}
     shard |= {"num_replicas": num_replicas, "rank": rank}
     sampler: TokenBudgetSampler
     if max_tokens is not None:
