@@ -162,4 +162,57 @@ def run() -> None:
         np.concatenate([len_c, len_r]), np.concatenate([np.ones(n), np.zeros(n)])
     )
     print(f"  Kendall tau-b between response length and preference: {tau.mean:+.4f}")
+    _batches(data)
     print(f"\ndone in {time.perf_counter() - t0:.2f} s")
+
+
+def _batches(data: pa.Table) -> None:
+    """Tokenize the clean pairs with a BPE trained on them, collate a few batches."""
+    _section("Training batches (a 2,000-token BPE trained on the sample; max_length 512)")
+    try:
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    except ImportError:
+        print("  (install `tokenizers` to see this section)")
+        return
+    from prefcore.tokenize import tokenize_pairs
+    from prefcore.torch import (
+        FixedBatchSampler,
+        PreferenceCollator,
+        PreferenceDataset,
+        TokenBudgetSampler,
+    )
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=2000, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False
+    )
+    tok.train_from_iterator(
+        data.column("prompt").to_pylist() + data.column("chosen").to_pylist(), trainer
+    )
+    out = tokenize_pairs(data, tok, eos_token_id=1, max_length=512, truncation="keep_end")
+    st = out.stats
+    print(
+        f"  tokens: prompts {st['prompt_tokens']:,}, chosen {st['chosen_tokens']:,}, rejected "
+        f"{st['rejected_tokens']:,}; truncated rows: prompt {st['truncated_prompt']}, chosen "
+        f"{st['truncated_chosen']}, rejected {st['truncated_rejected']} (EOS kept on every one)"
+    )
+    dataset = PreferenceDataset(out)
+    lengths = dataset.lengths()
+    budget = int(16 * lengths.mean())
+    collate = PreferenceCollator(0, return_tensors="np")
+    for name, sampler in [
+        ("16 random pairs per batch", FixedBatchSampler(len(dataset), 16, seed=0)),
+        (f"TokenBudgetSampler({budget} tokens)", TokenBudgetSampler(lengths, budget, seed=0)),
+    ]:
+        batches = sampler.batches()
+        pad = real = 0
+        for rows in batches:
+            mask = collate(dataset.__getitems__(rows))["attention_mask"]
+            real, pad = real + int(mask.sum()), pad + int(mask.size - mask.sum())
+        first = collate(dataset.__getitems__(batches[0]))["input_ids"].shape
+        print(
+            f"  {name:<34} {len(batches):>4} batches, first {first[0]}x{first[1]}, "
+            f"padding {pad / (pad + real):.1%}"
+        )
