@@ -162,6 +162,15 @@ def test_bad_input_names_column_and_row():
         PreferenceDataset({**ok, "chosen_ids": [[[1]], [[2]]]})  # nested, not a token list
     with pytest.raises(TypeError, match="column 'prompt_ids'"):
         PreferenceCollator(0)([{"prompt_ids": [[1, 2]], "chosen_ids": [3], "rejected_ids": [4]}])
+    with pytest.raises(TypeError, match="column 'chosen_ids'"):
+        PreferenceCollator(0)([{"prompt_ids": [1], "chosen_ids": [2.5], "rejected_ids": [4]}])
+    with pytest.raises(ValueError, match=r"column 'rejected_ids', row 1: missing"):
+        PreferenceCollator(0)(
+            [
+                {"prompt_ids": [1], "chosen_ids": [2], "rejected_ids": [3]},
+                {"prompt_ids": [1], "chosen_ids": [2]},
+            ]
+        )
     data = PreferenceDataset(ok, vocab_size=6)
     with pytest.raises(
         ValueError, match=r"column 'rejected_ids', row 1: token id 6 .* vocabulary of 6"

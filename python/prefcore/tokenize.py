@@ -36,12 +36,10 @@ The rules, the same for every row:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -98,7 +96,7 @@ class _Encoder:
             else:
                 encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
                 ids = [e.ids for e in encode(chunk, add_special_tokens=add_special_tokens)]
-            pieces.append(ids_to_arrow(ids))
+            pieces.append(ids_to_arrow(ids, "input_ids"))
         if not pieces:
             return pa.array([], pa.list_(pa.int32()))
         return pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
@@ -121,16 +119,19 @@ class _Encoder:
         ]
 
 
-def ids_to_arrow(ids: Sequence[Sequence[int]]) -> pa.Array:
-    """Python lists of token ids as one ``list<int32>`` array (one flat copy)."""
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(offsets[-1]))
-    values = pa.array(flat).cast(pa.int32())
-    if offsets[-1] > np.iinfo(np.int32).max:
-        return pa.LargeListArray.from_arrays(pa.array(offsets), values)
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values)
+def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
+    """Python lists of token ids as one ``list<int32>`` array; anything but lists of
+    integers is a ``TypeError`` naming ``column``."""
+    try:
+        # Type inference keeps floats and bools visible for the check below.
+        array = pa.array(ids)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as err:
+        raise TypeError(f"column '{column}': token ids must be lists of integers ({err})") from err
+    if len(array) and pa.types.is_null(array.type):
+        raise ValueError(f"column '{column}', row 0: null token list")
+    if not len(array):
+        array = pa.array([], pa.list_(pa.int32()))
+    return _prefcore.normalize_tokens(array, column)
 
 
 def _is_conversational(column: pa.ChunkedArray) -> bool:

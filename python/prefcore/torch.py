@@ -181,13 +181,10 @@ def _examples_to_columns(
             raise ValueError(f"column '{name}' not found in the examples: {sorted(examples[0])}")
     arrays = []
     for name in names:
-        try:
-            ids = ids_to_arrow([e[name] for e in examples])
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"column '{name}': token ids must be lists of integers ({err})"
-            ) from err
-        arrays.append(ids)
+        missing = next((row for row, e in enumerate(examples) if name not in e), None)
+        if missing is not None:
+            raise ValueError(f"column '{name}', row {missing}: missing from the example")
+        arrays.append(ids_to_arrow([e[name] for e in examples], name))
     extra = {k: np.asarray([e[k] for e in examples]) for k in extras if k in examples[0]}
     return arrays, extra
 

@@ -188,11 +188,16 @@ pub fn normalize(column: &str, array: &ArrayRef) -> Result<ArrayRef> {
         .position(|&t| !(0..=i64::from(i32::MAX)).contains(&t))
     {
         let row = row_of(&offsets, first + p);
+        let why = if used[p] < 0 {
+            "is negative"
+        } else {
+            "does not fit in 31 bits"
+        };
         return Err(Error::value(
             column,
             row,
             format!(
-                "token id {} at position {} does not fit: ids are 0 ≤ id < 2³¹",
+                "token id {} at position {} {why}",
                 used[p],
                 first + p - offsets[row] as usize
             ),
