@@ -4,6 +4,8 @@ from typing import Any
 import pyarrow as pa
 
 __all__ = [
+    "ExactStream",
+    "NearStream",
     "__version__",
     "aggregate_votes",
     "bradley_terry",
@@ -135,6 +137,7 @@ def pairs_from_scores(
     max_pairs_per_prompt: int | None,
     score_range: tuple[float, float] | None,
     short_groups: str,
+    first_group: int,
 ) -> tuple[pa.Table, dict[str, Any]]: ...
 def extract_prompt(
     table: Any, chosen: str, rejected: str, user: str, assistant: str
@@ -218,3 +221,26 @@ def collate_pairs(
 def collate_unpaired(
     columns: list[Any], names: list[str], rows: list[int], settings: Any, kl: bool
 ) -> dict[str, Any]: ...
+
+class ExactStream:
+    def __new__(cls, options: Any) -> ExactStream: ...
+    def push(self, columns: list[Any], names: list[str]) -> pa.Array: ...
+    @property
+    def distinct(self) -> int: ...
+
+class NearStream:
+    def __new__(
+        cls,
+        options: Any,
+        *,
+        num_perm: int,
+        ngram: int,
+        tokenizer: str,
+        seed: int,
+        bands: int,
+        rows: int,
+    ) -> NearStream: ...
+    def push(self, texts: Any, column: str) -> None: ...
+    def finish(self, keep: str) -> tuple[pa.Array, pa.Array, int, int]: ...
+    @property
+    def key_bytes(self) -> int: ...

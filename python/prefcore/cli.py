@@ -1,15 +1,27 @@
-"""The `prefcore` command line."""
+"""The `prefcore` command line.
+
+Exit codes: 0 ok, 1 failure (one line on stderr), 2 usage. Outputs are written to a
+temporary file and renamed on success, so a failed or interrupted run leaves no OUT.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import prefcore
 
+FORMATS = ["parquet", "jsonl", "csv", "arrow", "hf"]
 
-def _eval(args: argparse.Namespace) -> int:
+
+def _eval(args: argparse.Namespace) -> dict[str, Any]:
     from prefcore.metrics import evaluate_trec_both
 
     per_query, summary = evaluate_trec_both(
@@ -25,21 +37,178 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         for name, value in summary.items():
             print(f"{name}\tall\t{value:.4f}")
-    return 0
+    return dict(summary)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the ``prefcore`` command line; returns the exit code (0 ok, 1 error, 2 usage).
+def _source(path: str, args: argparse.Namespace, fmt: Any = None) -> Any:
+    from prefcore.io import open_source
 
-    >>> main(["eval", "--run", "missing.run", "--qrels", "missing.qrels"])
-    1
-    """
+    return open_source(
+        path, fmt or args.in_format, on_error=args.on_error, batch_rows=args.batch_rows
+    )
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    src, out = Path(args.input).resolve(), Path(args.output).resolve()
+    if src == out:
+        raise ValueError(f"{args.output}: OUT is IN; prefcore never overwrites its input")
+
+
+def _stats(args: argparse.Namespace) -> dict[str, Any]:
+    from prefcore import pipeline
+
+    report = pipeline.stats(_source(args.input, args), quiet=args.quiet)
+    print(json.dumps(report, indent=2))
+    return report
+
+
+def _dedup(args: argparse.Namespace) -> dict[str, Any]:
+    from prefcore import pipeline
+
+    _check_out(args)
+    return pipeline.dedup_stream(
+        _source(args.input, args),
+        args.output,
+        exact=args.exact or (),
+        near=args.near,
+        threshold=args.threshold,
+        num_perm=args.num_perm,
+        ngram=args.ngram,
+        seed=args.seed,
+        bands=args.bands,
+        rows=args.rows,
+        degenerate=args.degenerate,
+        normalize=not args.no_normalize,
+        quiet=args.quiet,
+        out_format=args.out_format,
+    )
+
+
+def _decontaminate(args: argparse.Namespace) -> dict[str, Any]:
+    from prefcore import pipeline
+
+    _check_out(args)
+    return pipeline.decontaminate(
+        _source(args.input, args),
+        args.output,
+        _source(args.against, args, args.against_format),
+        column=args.column,
+        against_column=args.against_column,
+        method=args.method,
+        n=args.n,
+        threshold=args.threshold,
+        quiet=args.quiet,
+        out_format=args.out_format,
+    )
+
+
+def _pairs(args: argparse.Namespace) -> dict[str, Any]:
+    from prefcore import pipeline
+
+    _check_out(args)
+    return pipeline.build_pairs(
+        _source(args.input, args),
+        args.output,
+        strategy=args.strategy,
+        min_margin=args.min_margin,
+        seed=args.seed,
+        prompt=args.prompt,
+        completions=args.completions,
+        scores=args.scores,
+        ties=args.ties,
+        k=args.k,
+        short_groups=args.short_groups,
+        quiet=args.quiet,
+        out_format=args.out_format,
+    )
+
+
+STEP_KEYS = {
+    "stats": set(),
+    "dedup": {"exact", "near", "threshold", "num_perm", "ngram", "seed", "bands", "rows",
+              "degenerate", "no_normalize"},
+    "decontaminate": {"against", "against_format", "column", "against_column", "method", "n",
+                      "threshold"},
+    "pairs": {"strategy", "min_margin", "seed", "prompt", "completions", "scores", "ties", "k",
+              "short_groups"},
+}  # fmt: skip
+
+
+def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """Run the steps of a TOML config, each step's output feeding the next."""
+    try:
+        tomllib = importlib.import_module("tomllib")
+    except ImportError as err:  # Python < 3.11
+        raise OSError("prefcore pipeline needs Python 3.11 or newer (tomllib)") from err
+    config: dict[str, Any] = tomllib.loads(Path(args.config).read_text())
+    for key in ("input", "steps"):
+        if key not in config:
+            raise ValueError(f"{args.config}: '{key}' is missing")
+    steps = config["steps"]
+    writes = [s for s in steps if s.get("step") != "stats"]
+    if writes and "output" not in config:
+        raise ValueError(f"{args.config}: 'output' is missing")
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    defaults: dict[str, argparse.ArgumentParser] = subparsers.choices
+    current = config["input"]
+    reports = []
+    out_dir = Path(config.get("output", "x")).parent
+    scratch = Path(tempfile.mkdtemp(prefix=".prefcore-pipeline-", dir=out_dir))
+    try:
+        for i, step in enumerate(steps):
+            name = step.get("step")
+            if name not in STEP_KEYS:
+                raise ValueError(f"{args.config}: step {i + 1}: unknown step {name!r}")
+            unknown = set(step) - STEP_KEYS[name] - {"step"}
+            if unknown:
+                raise ValueError(
+                    f"{args.config}: step {i + 1} ({name}): unknown keys {sorted(unknown)}"
+                )
+            last_write = writes and step is writes[-1]
+            target = config["output"] if last_write else str(scratch / f"step{i + 1}.parquet")
+            argv = [name, current] + ([] if name == "stats" else [target])
+            step_args = defaults[name].parse_args(argv)
+            step_args.quiet, step_args.in_format = args.quiet, None
+            step_args.on_error = config.get("on_error", "fail")
+            for key, value in step.items():
+                if key != "step":
+                    setattr(step_args, key, value)
+            reports.append({"step": name, **COMMANDS[name](step_args)})
+            if name != "stats":
+                current = target
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"steps": reports}
+
+
+COMMANDS = {
+    "eval": _eval,
+    "stats": _stats,
+    "dedup": _dedup,
+    "decontaminate": _decontaminate,
+    "pairs": _pairs,
+}
+
+
+def _io_options(p: argparse.ArgumentParser, output: bool = True) -> None:
+    p.add_argument("--in-format", choices=FORMATS, help="input format (default: from IN)")
+    if output:
+        p.add_argument("--out-format", choices=FORMATS[:-1], help="output format (from OUT)")
+    p.add_argument("--on-error", choices=["fail", "skip"], default="fail",
+                   help="malformed JSONL lines: fail (default) or skip and count them")  # fmt: skip
+    p.add_argument("--batch-rows", type=int, default=65_536, help="rows per record batch")
+    p.add_argument("--report", help="write the JSON report here")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prefcore", description=prefcore.__doc__.splitlines()[0] if prefcore.__doc__ else None
     )
     parser.add_argument("--version", action="version", version=f"prefcore {prefcore.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the demo on the embedded HH-RLHF sample")
+
     ev = sub.add_parser("eval", help="evaluate a TREC run against qrels (trec_eval semantics)")
     ev.add_argument("--run", required=True, help="TREC run file")
     ev.add_argument("--qrels", required=True, help="TREC qrels file")
@@ -48,6 +217,76 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("-l", "--relevance-level", type=int, default=1)
     ev.add_argument("-c", "--complete", action="store_true", help="average over all qrels queries")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ev.add_argument("--report", help="write the JSON report here")
+
+    st = sub.add_parser("stats", help="health report of a dataset (format detected), as JSON")
+    st.add_argument("input", metavar="IN")
+    _io_options(st, output=False)
+
+    dd = sub.add_parser("dedup", help="drop exact / near duplicates and degenerate pairs")
+    dd.add_argument("input", metavar="IN")
+    dd.add_argument("output", metavar="OUT")
+    dd.add_argument("--exact", nargs="+", metavar="COL", help="columns whose tuple must be unique")
+    dd.add_argument("--near", metavar="COL", help="text column for MinHash near-duplicates")
+    dd.add_argument("--threshold", type=float, default=0.8, help="Jaccard threshold (0.8)")
+    dd.add_argument("--num-perm", type=int, default=128)
+    dd.add_argument("--ngram", type=int, default=5, help="word shingle size (5)")
+    dd.add_argument("--seed", type=int, default=1)
+    dd.add_argument("--bands", type=int, help="LSH bands (default: chosen from the threshold)")
+    dd.add_argument("--rows", type=int, help="rows per band (with --bands)")
+    dd.add_argument("--degenerate", action="store_true", help="drop chosen == rejected or empty")
+    dd.add_argument("--no-normalize", action="store_true", help="compare raw text")
+    _io_options(dd)
+
+    dc = sub.add_parser("decontaminate", help="drop rows that overlap an evaluation set")
+    dc.add_argument("input", metavar="IN")
+    dc.add_argument("output", metavar="OUT")
+    dc.add_argument("--against", required=True, metavar="EVAL", help="the evaluation set")
+    dc.add_argument("--against-format", choices=FORMATS)
+    dc.add_argument("--column", default="prompt", help="text column of IN (prompt)")
+    dc.add_argument("--against-column", help="text column of EVAL (default: --column)")
+    dc.add_argument("--method", choices=["ngram", "minhash", "exact"], default="ngram")
+    dc.add_argument("--n", type=int, default=13, help="word n-gram size (13)")
+    dc.add_argument("--threshold", type=float, help="least overlap that counts")
+    _io_options(dc)
+
+    pr = sub.add_parser("pairs", help="chosen/rejected pairs from scored completions")
+    pr.add_argument("input", metavar="IN")
+    pr.add_argument("output", metavar="OUT")
+    pr.add_argument("--strategy", default="best_worst",
+                    choices=["best_worst", "best_random", "best_vs_rest", "top_k_bottom_k",
+                             "all_pairs", "random_pairs"])  # fmt: skip
+    pr.add_argument("--min-margin", type=float, default=0.0)
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--prompt", default="prompt")
+    pr.add_argument("--completions", default="completions")
+    pr.add_argument("--scores", default="scores")
+    pr.add_argument("--ties", choices=["drop", "keep", "random"], default="drop")
+    pr.add_argument("-k", type=int, default=1)
+    pr.add_argument("--short-groups", choices=["error", "skip"], default="error")
+    _io_options(pr)
+
+    pl = sub.add_parser("pipeline", help="run the steps of a TOML config in order")
+    pl.add_argument("config", metavar="CONFIG.toml")
+    pl.add_argument("--report", help="write the JSON report here")
+    pl.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    return parser
+
+
+def _write_report(path: str, report: dict[str, Any]) -> None:
+    tmp = f"{path}.prefcore-{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(report, f, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``prefcore`` command line; returns the exit code (0 ok, 1 error, 2 usage).
+
+    >>> main(["eval", "--run", "missing.run", "--qrels", "missing.qrels"])
+    1
+    """
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -55,9 +294,22 @@ def main(argv: list[str] | None = None) -> int:
 
             demo.run()
             return 0
-        return _eval(args)
-    except (ValueError, TypeError, OSError) as e:
-        print(f"prefcore: error: {e}", file=sys.stderr)
+        if args.command == "pipeline":
+            report = _pipeline(args, parser)
+        else:
+            report = COMMANDS[args.command](args)
+        if getattr(args, "report", None):
+            _write_report(args.report, report)
+        if args.command in ("dedup", "decontaminate", "pairs") and not args.quiet:
+            summary = {k: v for k, v in report.items() if not isinstance(v, dict)}
+            print(f"prefcore {args.command}: {json.dumps(summary)}", file=sys.stderr)
+        return 0
+    except (ValueError, TypeError, OSError, KeyError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"prefcore: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("prefcore: interrupted; no output was written", file=sys.stderr)
         return 1
 
 

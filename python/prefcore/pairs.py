@@ -220,6 +220,7 @@ def from_scores(
     aggregate: Aggregate = "mean",
     score_range: tuple[float, float] | None = None,
     short_groups: Literal["error", "skip"] = "error",
+    group_offset: int = 0,
 ) -> PairResult:
     """Chosen/rejected pairs from scored completions.
 
@@ -245,7 +246,9 @@ def from_scores(
     chosen; ``"random"`` pairs them in a random orientation and draws tied bests and
     worsts at random. ``max_pairs_per_prompt`` keeps a random subset (in order).
     Prompts with fewer than two completions are an error unless
-    ``short_groups="skip"``; ``stats`` counts every prompt's fate.
+    ``short_groups="skip"``; ``stats`` counts every prompt's fate. ``group_offset`` is
+    the index of the table's first prompt in a larger dataset processed in batches:
+    random draws, and ``group_id``, then match one call over the whole dataset.
 
     Output columns: ``prompt`` (if given), ``chosen``, ``rejected``,
     ``score_chosen``, ``score_rejected``, ``margin``, ``group_id`` (input row, or
@@ -271,7 +274,7 @@ def from_scores(
         t, prompt, completions, score_lists, scores, strategy, float(min_margin), ties,
         int(k), int(seed), max_pairs_per_prompt,
         None if score_range is None else (float(score_range[0]), float(score_range[1])),
-        short_groups,
+        short_groups, int(group_offset),
     )  # fmt: skip
     if long_rows is not None:
         # Positions in a prompt's list back to input rows.
@@ -282,6 +285,10 @@ def from_scores(
             flat = starts[group] + result.column(name).to_numpy()
             i = result.schema.get_field_index(name)
             result = result.set_column(i, name, long_rows.take(pa.array(flat)))
+    if group_offset:
+        i = result.schema.get_field_index("group_id")
+        shifted = pc.add(result.column("group_id"), pa.scalar(group_offset, pa.int64()))
+        result = result.set_column(i, "group_id", shifted)
     counts["pairs"] = result.num_rows
     return PairResult(result, counts)
 

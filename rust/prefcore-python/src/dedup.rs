@@ -268,3 +268,147 @@ pub fn contamination<'py>(
         to_py_array(py, Arc::new(scores))?,
     ))
 }
+
+/// Exact dedup over a stream of batches: only each seen row's 128-bit key hash is
+/// kept (16 bytes a row, plus the hash set's slack). A row is kept when no earlier
+/// row of the stream had its key.
+#[pyclass(module = "prefcore._prefcore")]
+pub struct ExactStream {
+    seen: std::collections::HashSet<u128>,
+    normalizer: Option<Normalizer>,
+    rows: usize,
+}
+
+#[pymethods]
+impl ExactStream {
+    #[new]
+    #[pyo3(signature = (options))]
+    fn new(options: NormalizeArgs) -> PyResult<Self> {
+        Ok(ExactStream {
+            seen: Default::default(),
+            normalizer: normalizer(options)?,
+            rows: 0,
+        })
+    }
+
+    /// The keep mask of one batch, given its key columns.
+    fn push<'py>(
+        &mut self,
+        py: Python<'py>,
+        columns: Vec<AnyArray>,
+        names: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let arrays = columns
+            .into_iter()
+            .zip(&names)
+            .map(|(a, n)| array(a, n))
+            .collect::<PyResult<Vec<_>>>()?;
+        let n = self.normalizer;
+        let hashes = compute(py, || {
+            let cols = names
+                .iter()
+                .zip(&arrays)
+                .map(|(name, a)| TextColumn::new(name, a))
+                .collect::<prefcore_core::Result<Vec<_>>>()?;
+            dedup::row_hashes(&cols, n.as_ref())
+        })
+        .map_err(|e| offset_rows(py, e, self.rows))?;
+        self.rows += hashes.len();
+        let keep: Vec<bool> = hashes.into_iter().map(|h| self.seen.insert(h)).collect();
+        to_py_array(py, Arc::new(arrow_array::BooleanArray::from(keep)))
+    }
+
+    /// Distinct keys seen so far.
+    #[getter]
+    fn distinct(&self) -> usize {
+        self.seen.len()
+    }
+}
+
+/// An error's row numbers are per batch; say where the batch starts in the stream.
+fn offset_rows(py: Python<'_>, e: PyErr, first_row: usize) -> PyErr {
+    if first_row == 0 {
+        return e;
+    }
+    let message = format!(
+        "{} (rows are counted from row {first_row} of the input)",
+        e.value(py)
+    );
+    PyErr::from_type(e.get_type(py), message)
+}
+
+/// Near-duplicate dedup over a stream: each batch's LSH band keys are appended (16
+/// bytes per band per row); `finish` clusters them exactly as `minhash` clusters a
+/// whole table without verification.
+#[pyclass(module = "prefcore._prefcore")]
+pub struct NearStream {
+    keys: Vec<u128>,
+    normalizer: Option<Normalizer>,
+    minhash: dedup::MinHashOptions,
+    bands: usize,
+    rows: usize,
+    seen_rows: usize,
+}
+
+#[pymethods]
+impl NearStream {
+    #[new]
+    #[pyo3(signature = (options, *, num_perm, ngram, tokenizer, seed, bands, rows))]
+    fn new(
+        options: NormalizeArgs,
+        num_perm: usize,
+        ngram: usize,
+        tokenizer: &str,
+        seed: u64,
+        bands: usize,
+        rows: usize,
+    ) -> PyResult<Self> {
+        Ok(NearStream {
+            keys: Vec::new(),
+            normalizer: normalizer(options)?,
+            minhash: dedup::MinHashOptions {
+                num_perm,
+                ngram,
+                tokenizer: tokenizer.parse().map_err(to_py)?,
+                seed,
+            },
+            bands,
+            rows,
+            seen_rows: 0,
+        })
+    }
+
+    fn push(&mut self, py: Python<'_>, texts: AnyArray, column: &str) -> PyResult<()> {
+        let texts = array(texts, column)?;
+        let (n, m, b, r) = (self.normalizer, self.minhash, self.bands, self.rows);
+        let keys = compute(py, || {
+            let column = TextColumn::new(column, &texts)?;
+            dedup::band_keys(&column, n.as_ref(), m, b, r)
+        })
+        .map_err(|e| offset_rows(py, e, self.seen_rows))?;
+        self.seen_rows += keys.len() / self.bands;
+        self.keys.extend_from_slice(&keys);
+        Ok(())
+    }
+
+    /// Returns (cluster_id, representative, clusters, candidate pairs) over all rows
+    /// pushed, and frees the keys.
+    fn finish<'py>(
+        &mut self,
+        py: Python<'py>,
+        keep: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize, usize)> {
+        let keep: Keep = keep.parse().map_err(to_py)?;
+        let keys = std::mem::take(&mut self.keys);
+        let bands = self.bands;
+        let out = compute(py, || dedup::lsh::cluster_keys(&keys, bands, keep, None))?;
+        let (id, rep, n) = clusters_to_py(py, out.clusters)?;
+        Ok((id, rep, n, out.candidate_pairs))
+    }
+
+    /// Bytes held by the band keys so far.
+    #[getter]
+    fn key_bytes(&self) -> usize {
+        self.keys.len() * std::mem::size_of::<u128>()
+    }
+}

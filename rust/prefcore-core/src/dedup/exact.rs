@@ -109,6 +109,37 @@ impl KeyBuf {
     }
 }
 
+/// The 128-bit hash of each row's key (its columns after normalisation): what a
+/// streaming dedup keeps of a row once its batch is gone.
+pub fn row_hashes(columns: &[TextColumn], normalizer: Option<&Normalizer>) -> Result<Vec<u128>> {
+    let n = check_columns(columns)?;
+    let readers: Vec<TextReader> = columns.iter().map(TextColumn::reader).collect();
+    Ok(parallel::install(|| {
+        (0..n)
+            .into_par_iter()
+            .map_init(KeyBuf::default, |kb, row| {
+                xxh3_128(kb.key(&readers, row, normalizer))
+            })
+            .collect()
+    }))
+}
+
+fn check_columns(columns: &[TextColumn]) -> Result<usize> {
+    let Some(first) = columns.first() else {
+        return Err(Error::argument("exact dedup needs at least one column"));
+    };
+    let n = first.len();
+    if let Some(c) = columns.iter().find(|c| c.len() != n) {
+        return Err(Error::argument(format!(
+            "columns '{}' ({n} rows) and '{}' ({} rows) differ in length",
+            first.name(),
+            c.name(),
+            c.len()
+        )));
+    }
+    Ok(n)
+}
+
 /// Cluster the rows of `columns` that are equal after normalisation.
 pub fn exact(
     columns: &[TextColumn],
@@ -125,18 +156,7 @@ pub(crate) fn exact_with_hash(
     keep: Keep,
     hash: impl Fn(&[u8]) -> u128 + Sync,
 ) -> Result<Clusters> {
-    let Some(first) = columns.first() else {
-        return Err(Error::argument("exact dedup needs at least one column"));
-    };
-    let n = first.len();
-    if let Some(c) = columns.iter().find(|c| c.len() != n) {
-        return Err(Error::argument(format!(
-            "columns '{}' ({n} rows) and '{}' ({} rows) differ in length",
-            first.name(),
-            c.name(),
-            c.len()
-        )));
-    }
+    let n = check_columns(columns)?;
     if n >= u32::MAX as usize {
         return Err(Error::argument(format!(
             "{n} rows; at most 2^32 - 2 are supported"

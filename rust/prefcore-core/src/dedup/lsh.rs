@@ -252,22 +252,19 @@ pub struct NearOptions {
     pub verify: bool,
 }
 
-/// Near-duplicate clusters of a text column; also returns the (bands, rows) used.
-pub fn near_duplicates(
+/// The `bands` LSH keys of every row (`keys[row * bands + band]`), straight from each
+/// row's signature: the `[rows, num_perm]` signature matrix (1 GiB for a million
+/// rows) is never held. A stream of batches appends these and clusters them at the end.
+pub fn band_keys(
     texts: &TextColumn,
     normalizer: Option<&Normalizer>,
-    options: NearOptions,
-) -> Result<(LshResult, (usize, usize))> {
-    let (bands, rows) = match options.bands_rows {
-        Some(br) => br,
-        None => optimal_bands(options.threshold, options.minhash.num_perm)?,
-    };
-    check_threshold(options.threshold)?;
-    let num_perm = options.minhash.num_perm;
+    minhash: MinHashOptions,
+    bands: usize,
+    rows: usize,
+) -> Result<Vec<u128>> {
+    let num_perm = minhash.num_perm;
     check_bands(num_perm, bands, rows)?;
-    // Band keys straight from each row's signature: the `[rows, num_perm]` matrix
-    // (1 GiB for a million rows) is never held.
-    let signer = Signer::new(texts, normalizer, options.minhash)?;
+    let signer = Signer::new(texts, normalizer, minhash)?;
     let mut keys = vec![0u128; texts.len() * bands];
     parallel::install(|| {
         keys.par_chunks_mut(bands).enumerate().for_each_init(
@@ -280,6 +277,21 @@ pub fn near_duplicates(
             },
         )
     });
+    Ok(keys)
+}
+
+/// Near-duplicate clusters of a text column; also returns the (bands, rows) used.
+pub fn near_duplicates(
+    texts: &TextColumn,
+    normalizer: Option<&Normalizer>,
+    options: NearOptions,
+) -> Result<(LshResult, (usize, usize))> {
+    let (bands, rows) = match options.bands_rows {
+        Some(br) => br,
+        None => optimal_bands(options.threshold, options.minhash.num_perm)?,
+    };
+    check_threshold(options.threshold)?;
+    let keys = band_keys(texts, normalizer, options.minhash, bands, rows)?;
     let run = |verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>| {
         cluster_keys(&keys, bands, options.keep, verify).map(|out| (out, (bands, rows)))
     };

@@ -11,8 +11,10 @@ pub mod text;
 
 pub use contamination::{contamination, Method, Overlap};
 pub use degenerate::{degenerate_pairs, Degenerate};
-pub use exact::{exact, Clusters, Keep};
-pub use lsh::{clusters_from_pairs, near_duplicates, optimal_bands, LshResult, NearOptions};
+pub use exact::{exact, row_hashes, Clusters, Keep};
+pub use lsh::{
+    band_keys, clusters_from_pairs, near_duplicates, optimal_bands, LshResult, NearOptions,
+};
 pub use minhash::{signatures, MinHashOptions, Tokenizer};
 pub use normalize::{Normalizer, UnicodeForm};
 pub use text::TextColumn;

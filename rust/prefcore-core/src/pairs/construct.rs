@@ -77,6 +77,9 @@ pub struct PairOptions {
     pub max_pairs_per_group: Option<usize>,
     pub score_range: Option<(f64, f64)>,
     pub short_groups: ShortGroups,
+    /// Index of the first prompt in a larger dataset processed in batches: each
+    /// prompt's random draws depend on its index in the whole dataset.
+    pub first_group: u64,
 }
 
 impl Default for PairOptions {
@@ -90,6 +93,7 @@ impl Default for PairOptions {
             max_pairs_per_group: None,
             score_range: None,
             short_groups: ShortGroups::Error,
+            first_group: 0,
         }
     }
 }
@@ -348,7 +352,7 @@ fn group_pairs(
         min_margin: options.min_margin,
         ties: options.ties,
     };
-    let mut rng = Rng::for_stream(options.seed, g as u64);
+    let mut rng = Rng::for_stream(options.seed, options.first_group + g as u64);
     group.pairs(options, &mut rng, local);
     if let Some(cap) = options.max_pairs_per_group {
         let before = local.len();

@@ -1,0 +1,355 @@
+"""Reading and writing datasets as streams of Arrow record batches, with bounded memory.
+
+Formats, chosen from the path (or ``format=``): Parquet (``.parquet``, ``.pq``), JSON
+Lines (``.jsonl``, ``.ndjson``, ``.json``; optionally ``.gz``/``.zst``/``.bz2``), CSV
+(``.csv``, optionally compressed), Arrow IPC (``.arrow``, ``.feather``, ``.ipc``), a
+directory of shards of one format (read in name order), and a Hugging Face ``datasets``
+directory written by ``save_to_disk`` (format ``"hf"``).
+
+Output goes to a temporary file next to ``OUT`` that is renamed over it only when the
+whole write succeeded: a failed or interrupted run leaves no half-written ``OUT``.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "in.jsonl").write_text('{"prompt": "a"}\\n{"prompt": "b"}\\n')
+>>> src = open_source(d / "in.jsonl")
+>>> with AtomicWriter(d / "out.parquet") as w:
+...     for batch in src.batches():
+...         w.write(batch)
+>>> open_source(d / "out.parquet").read_all().column("prompt").to_pylist()
+['a', 'b']
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+Format = Literal["parquet", "jsonl", "csv", "arrow", "hf"]
+OnError = Literal["fail", "skip"]
+
+_COMPRESSION = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2"}
+_EXTENSIONS: dict[str, Format] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+}
+#: Bytes of JSON Lines parsed per block: large enough for Arrow's parallel parser,
+#: small enough to bound memory.
+JSONL_BLOCK_BYTES = 16 << 20
+
+
+class InputError(ValueError):
+    """Input that cannot be read as asked (malformed lines, mixed types, ...)."""
+
+
+def _split_compression(path: Path) -> tuple[str, str | None]:
+    suffixes = [s.lower() for s in path.suffixes]
+    codec = _COMPRESSION.get(suffixes[-1]) if suffixes else None
+    if codec:
+        suffixes = suffixes[:-1]
+    return (suffixes[-1] if suffixes else ""), codec
+
+
+def format_of(path: str | os.PathLike[str]) -> Format:
+    """The format a path names (a directory: ``hf`` or its shards' format)."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "state.json").exists() and (p / "dataset_info.json").exists():
+            return "hf"
+        shards = _shards(p)
+        if not shards:
+            raise InputError(f"{p}: a directory without data files")
+        return format_of(shards[0])
+    ext, _ = _split_compression(p)
+    if ext not in _EXTENSIONS:
+        raise InputError(
+            f"{p}: cannot tell the format from the extension '{ext}'; "
+            f"use one of {sorted(_EXTENSIONS)} or pass the format"
+        )
+    return _EXTENSIONS[ext]
+
+
+def _shards(directory: Path) -> list[Path]:
+    return sorted(
+        f
+        for f in directory.iterdir()
+        if f.is_file() and not f.name.startswith(".") and _split_compression(f)[0] in _EXTENSIONS
+    )
+
+
+class Source:
+    """A dataset on disk read as record batches; reading twice reads it twice."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        format: Format | None = None,
+        *,
+        on_error: OnError = "fail",
+        batch_rows: int = 65_536,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no such file or directory")
+        if on_error not in ("fail", "skip"):
+            raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+        self.format: Format = format or format_of(self.path)
+        self.on_error = on_error
+        self.batch_rows = batch_rows
+        #: Malformed lines skipped so far (``on_error="skip"``), as (file, line).
+        self.skipped: list[tuple[str, int]] = []
+        self.schema: pa.Schema | None = None
+
+    def files(self) -> list[Path]:
+        if self.format == "hf":
+            state = json.loads((self.path / "state.json").read_text())
+            return [self.path / f["filename"] for f in state["_data_files"]]
+        if self.path.is_dir():
+            return _shards(self.path)
+        return [self.path]
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.files())
+
+    def num_rows(self) -> int | None:
+        """Rows, when the format says so without reading the data."""
+        if self.format == "parquet":
+            return sum(int(pq.ParquetFile(f).metadata.num_rows) for f in self.files())
+        return None
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Record batches of every file in order, all with the first file's schema."""
+        self.skipped = []
+        for f in self.files():
+            for batch in self._read(f):
+                if batch.num_rows == 0:
+                    continue
+                yield self._conform(batch, f)
+
+    def read_all(self) -> pa.Table:
+        batches = list(self.batches())
+        if not batches:
+            raise InputError(f"{self.path}: no rows")
+        return pa.Table.from_batches(batches)
+
+    def _conform(self, batch: pa.RecordBatch, f: Path) -> pa.RecordBatch:
+        if self.schema is None:
+            self.schema = batch.schema
+            return batch
+        if batch.schema.equals(self.schema):
+            return batch
+        extra = [n for n in batch.schema.names if n not in self.schema.names]
+        if extra:
+            raise InputError(
+                f"{f}: columns {extra} are not in the earlier input's {self.schema.names}"
+            )
+        for field in self.schema:
+            if field.name not in batch.schema.names:  # absent here: null, as in JSON
+                batch = batch.append_column(field, pa.nulls(batch.num_rows, field.type))
+                continue
+            other = batch.schema.field(field.name)
+            if other.type != field.type and not pa.types.is_null(other.type):
+                try:
+                    batch.column(field.name).cast(field.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+                    raise InputError(
+                        f"{f}: column '{field.name}' is {other.type} here but {field.type} in "
+                        f"the earlier input (mixed types)"
+                    ) from err
+        columns = [batch.column(n).cast(fld.type) for n, fld in zip(self.schema.names, self.schema)]
+        return pa.RecordBatch.from_arrays(columns, schema=self.schema)
+
+    def _read(self, f: Path) -> Iterator[pa.RecordBatch]:
+        if self.format == "parquet":
+            yield from pq.ParquetFile(f).iter_batches(batch_size=self.batch_rows)
+        elif self.format in ("arrow", "hf"):
+            yield from _read_ipc(f)
+        elif self.format == "csv":
+            with pa.input_stream(str(f), compression="detect") as stream:
+                reader = pa_csv.open_csv(stream)
+                while True:
+                    try:
+                        yield reader.read_next_batch()
+                    except StopIteration:
+                        return
+                    except pa.ArrowInvalid as err:
+                        raise InputError(f"{f}: {err}") from err
+        else:
+            yield from self._read_jsonl(f)
+
+    def _read_jsonl(self, f: Path) -> Iterator[pa.RecordBatch]:
+        with pa.input_stream(str(f), compression="detect") as raw:
+            buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+            line_no = 0
+            while True:
+                lines = buffered.readlines(JSONL_BLOCK_BYTES)
+                if not lines:
+                    return
+                first = line_no + 1
+                line_no += len(lines)
+                yield from self._parse_block(f, lines, first)
+
+    def _parse_block(self, f: Path, lines: list[bytes], first: int) -> Iterator[pa.RecordBatch]:
+        kept = [(first + i, ln) for i, ln in enumerate(lines) if ln.strip()]
+        if not kept:
+            return
+        try:
+            yield from _json_table(b"".join(_terminated(ln) for _, ln in kept)).to_batches(
+                self.batch_rows
+            )
+            return
+        except pa.ArrowInvalid:
+            pass
+        # Find the bad lines one by one (the block failed as a whole).
+        good = []
+        for number, ln in kept:
+            try:
+                json.loads(ln)
+                good.append(ln)
+            except ValueError as err:
+                if self.on_error == "fail":
+                    raise InputError(
+                        f"{f}, line {number}: malformed JSON ({err}); "
+                        "use on_error='skip' (--on-error skip) to skip such lines"
+                    ) from err
+                self.skipped.append((str(f), number))
+        if good:
+            try:
+                yield from _json_table(b"".join(_terminated(g) for g in good)).to_batches(
+                    self.batch_rows
+                )
+            except pa.ArrowInvalid as err:
+                raise InputError(f"{f}, lines {first}-{first + len(lines) - 1}: {err}") from err
+
+
+def _terminated(line: bytes) -> bytes:
+    return line if line.endswith(b"\n") else line + b"\n"
+
+
+def _json_table(block: bytes) -> pa.Table:
+    options = pa_json.ReadOptions(block_size=max(len(block) + 1, 1 << 20))
+    return pa_json.read_json(io.BytesIO(block), read_options=options)
+
+
+def _read_ipc(f: Path) -> Iterator[pa.RecordBatch]:
+    with pa.memory_map(str(f)) as source:
+        try:
+            reader: Any = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i)
+            return
+        except pa.ArrowInvalid:
+            source.seek(0)
+        yield from pa.ipc.open_stream(source)
+
+
+def open_source(
+    path: str | os.PathLike[str],
+    format: Format | None = None,
+    *,
+    on_error: OnError = "fail",
+    batch_rows: int = 65_536,
+) -> Source:
+    """A :class:`Source` over ``path``."""
+    return Source(path, format, on_error=on_error, batch_rows=batch_rows)
+
+
+class AtomicWriter:
+    """Write record batches to ``path`` in its format, all or nothing: the data goes
+    to a temporary file in the same directory, renamed over ``path`` on success and
+    removed on any failure (including Ctrl-C)."""
+
+    def __init__(self, path: str | os.PathLike[str], format: Format | None = None) -> None:
+        self.path = Path(path)
+        parent = self.path.parent
+        if not parent.is_dir():
+            raise OSError(f"{parent}: output directory does not exist")
+        if not os.access(parent, os.W_OK):
+            raise PermissionError(f"{parent}: output directory is not writable")
+        self.format = format or format_of(self.path)
+        if self.format == "hf":
+            raise ValueError("writing a Hugging Face datasets directory is not supported")
+        self.tmp = parent / f".{self.path.name}.prefcore-{os.getpid()}.tmp"
+        self._writer: Any = None
+        self._stream: Any = None
+        self._done = False
+        self.rows = 0
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
+        if kind is None:
+            self.close()
+        elif not self._done:
+            self.abort()
+
+    def _open(self, schema: pa.Schema) -> None:
+        _, codec = _split_compression(self.path)
+        if self.format == "parquet":
+            self._writer = pq.ParquetWriter(str(self.tmp), schema)
+            return
+        self._stream = pa.OSFile(str(self.tmp), "wb")
+        if codec and self.format in ("jsonl", "csv"):
+            self._stream = pa.CompressedOutputStream(self._stream, codec)
+        if self.format == "arrow":
+            self._writer = pa.ipc.new_file(self._stream, schema)
+        elif self.format == "csv":
+            self._writer = pa_csv.CSVWriter(self._stream, schema)
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if self._writer is None and self._stream is None:
+            self._open(batch.schema)
+        self.rows += batch.num_rows
+        if self.format == "jsonl":
+            text = "".join(
+                json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in batch.to_pylist()
+            )
+            self._stream.write(text.encode())
+        elif isinstance(batch, pa.Table):
+            self._writer.write_table(batch)
+        else:
+            self._writer.write_batch(batch)
+
+    def close(self, schema: pa.Schema | None = None) -> None:
+        """Finish the file and move it into place (an empty result keeps ``schema``)."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            if self._writer is None and self._stream is None:
+                self._open(schema or pa.schema([]))
+            if self._writer is not None:
+                self._writer.close()
+            if self._stream is not None and not self._stream.closed:
+                self._stream.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        for closer in (self._writer, self._stream):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:
+                pass
+        self.tmp.unlink(missing_ok=True)

@@ -1,0 +1,361 @@
+"""The preprocessing steps of the command line, over streams of record batches.
+
+What each step holds in memory, whatever the input size:
+
+- ``stats``: per row, 4 bytes per text column (its length) and 16 bytes per distinct
+  prompt and per distinct row (128-bit hashes, to count duplicates).
+- ``dedup --exact``: 16 bytes per distinct key (a 128-bit hash; rows are compared by
+  hash only, since the texts are gone once their batch is written); one pass.
+- ``dedup --near``: 16 bytes per LSH band per row (e.g. 9 bands at threshold 0.8:
+  144 bytes a row), then one band's sorted keys while clustering; two passes (keys,
+  then the filtered write). ``--degenerate`` holds nothing.
+- ``decontaminate``: the evaluation set, whole (it is the small side), one pass.
+- ``pairs``: one batch at a time for one-row-per-prompt tables (random draws match a
+  whole-table call); a long table (one row per completion) is grouped in memory.
+- ``eval``: the run and the qrels (TREC files are read whole by the Rust reader).
+
+Every step returns a JSON-serialisable report.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore import _prefcore, dedup, formats, pairs
+from prefcore.dedup import Normalization
+from prefcore.io import AtomicWriter, Source
+
+
+class Progress:
+    """Rows done, rows/s and (when the total is known) the ETA, on stderr."""
+
+    def __init__(self, label: str, total: int | None = None, quiet: bool = False) -> None:
+        self.label, self.total, self.quiet = label, total, quiet
+        self.rows = 0
+        self.start = self.last = time.perf_counter()
+
+    def update(self, rows: int) -> None:
+        self.rows += rows
+        now = time.perf_counter()
+        if self.quiet or now - self.last < 0.5:
+            return
+        self.last = now
+        self._print(now, end="\r")
+
+    def _print(self, now: float, end: str) -> None:
+        rate = self.rows / max(now - self.start, 1e-9)
+        line = f"{self.label}: {self.rows:,} rows, {rate:,.0f} rows/s"
+        if self.total:
+            left = max(self.total - self.rows, 0) / rate if rate else math.inf
+            line += f", {100 * self.rows / self.total:.0f}%, ETA {left:.0f} s"
+        print(line.ljust(70), end=end, file=sys.stderr, flush=True)
+
+    def done(self) -> float:
+        now = time.perf_counter()
+        if not self.quiet:
+            self._print(now, end="\n")
+        return now - self.start
+
+
+def _tracked(source: Source, progress: Progress) -> Iterator[pa.RecordBatch]:
+    for batch in source.batches():
+        progress.update(batch.num_rows)
+        yield batch
+
+
+def _require(batch: pa.RecordBatch, names: Sequence[str], source: Source) -> None:
+    missing = [n for n in names if n not in batch.schema.names]
+    if missing:
+        raise ValueError(
+            f"{source.path}: column(s) {missing} not found; the input has {batch.schema.names}"
+        )
+
+
+def _skipped(source: Source) -> dict[str, Any]:
+    if not source.skipped:
+        return {}
+    f, line = source.skipped[0]
+    print(
+        f"prefcore: skipped {len(source.skipped)} malformed line(s); first: {f}, line {line}",
+        file=sys.stderr,
+    )
+    return {"skipped_lines": len(source.skipped), "first_skipped": f"{f}:{line}"}
+
+
+def _distribution(x: np.ndarray) -> dict[str, float]:
+    return pairs._distribution(x)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+
+def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
+    """A health report of any dataset, read once: rows, columns, nulls, the detected
+    format, text lengths, and for pairwise data the prompt count, length bias, ties
+    and duplicate rate (the same definitions as :func:`prefcore.pairs.stats`)."""
+    progress = Progress("stats", source.num_rows(), quiet)
+    rows = 0
+    nulls: dict[str, int] = {}
+    lengths: dict[str, list[np.ndarray]] = {}
+    info: formats.FormatInfo | None = None
+    prompts = rows_seen = None
+    longer = ties = 0
+    for batch in _tracked(source, progress):
+        if info is None:
+            info = formats.detect(batch)
+            pairwise = {"chosen", "rejected"} <= set(batch.schema.names)
+            if pairwise:
+                prompts = _prefcore.ExactStream(None)
+                rows_seen = _prefcore.ExactStream(None)
+        rows += batch.num_rows
+        for name, column in zip(batch.schema.names, batch.columns):
+            nulls[name] = nulls.get(name, 0) + column.null_count
+            if _is_text(column.type):
+                n = pc.fill_null(pc.utf8_length(column), 0)
+                lengths.setdefault(name, []).append(n.to_numpy().astype(np.int32))
+        if rows_seen is not None:
+            text = [c for c in ("prompt", "chosen", "rejected") if c in batch.schema.names]
+            rows_seen.push([batch.column(c) for c in text], text)
+            if prompts is not None and "prompt" in batch.schema.names:
+                prompts.push([batch.column("prompt")], ["prompt"])
+            c, r = pc.utf8_length(batch.column("chosen")), pc.utf8_length(batch.column("rejected"))
+            longer += int(pc.sum(pc.greater(c, r)).as_py() or 0)
+            same = pc.equal(batch.column("chosen"), batch.column("rejected"))
+            ties += int(pc.sum(same).as_py() or 0)
+    seconds = progress.done()
+    if info is None:
+        raise ValueError(f"{source.path}: no rows")
+    report: dict[str, Any] = {
+        "rows": rows,
+        "format": info.format,
+        "columns": {n: str(t) for n, t in zip(source.schema.names, source.schema.types)}
+        if source.schema
+        else {},
+        "nulls": {k: v for k, v in nulls.items() if v},
+    }
+    for name, parts in lengths.items():
+        report[f"{name}_chars"] = _distribution(np.concatenate(parts).astype(np.float64))
+    if rows_seen is not None:
+        if prompts is not None:
+            report["prompts"] = prompts.distinct
+        report["chosen_longer_rate"] = longer / rows
+        report["tie_rate"] = ties / rows
+        report["tie_rule"] = "identical texts"
+        report["duplicate_rate"] = (rows - rows_seen.distinct) / rows
+    report |= _skipped(source)
+    report["seconds"] = round(seconds, 3)
+    return report
+
+
+def _near_options(
+    threshold: float, num_perm: int, bands: int | None, rows: int | None
+) -> tuple[int, int]:
+    if (bands is None) != (rows is None):
+        raise ValueError("give both bands and rows, or neither")
+    if bands is None or rows is None:
+        return dedup.optimal_bands(threshold, num_perm)
+    return bands, rows
+
+
+def dedup_stream(
+    source: Source,
+    out: str,
+    *,
+    exact: Sequence[str] = (),
+    near: str | None = None,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    ngram: int = 5,
+    seed: int = 1,
+    bands: int | None = None,
+    rows: int | None = None,
+    degenerate: bool = False,
+    chosen: str = "chosen",
+    rejected: str = "rejected",
+    normalize: bool = True,
+    quiet: bool = False,
+    out_format: Any = None,
+) -> dict[str, Any]:
+    """Drop exact duplicates of the ``exact`` columns, near duplicates of ``near``
+    (MinHash LSH, as :func:`prefcore.dedup.minhash` with ``verify=False``) and
+    degenerate pairs, keeping the first row of each cluster; write the rest to ``out``.
+    Each removed row is counted under one reason (the first that applies, in the
+    order degenerate, exact, near)."""
+    if not (exact or near or degenerate):
+        raise ValueError("nothing to do: give --exact, --near and/or --degenerate")
+    norm = dedup._options(Normalization() if normalize else None)
+    exact_state = _prefcore.ExactStream(norm) if exact else None
+    near_state = None
+    b = r = 0
+    if near:
+        b, r = _near_options(threshold, num_perm, bands, rows)
+        near_state = _prefcore.NearStream(
+            norm, num_perm=num_perm, ngram=ngram, tokenizer="word", seed=seed, bands=b, rows=r
+        )
+    counts = {"degenerate": 0, "exact_duplicate": 0, "near_duplicate": 0}
+    masks: list[np.ndarray] = []
+    rows_in = 0
+    progress = Progress("dedup" + (" (pass 1 of 2)" if near else ""), source.num_rows(), quiet)
+    with AtomicWriter(out, out_format) as writer:
+        for batch in _tracked(source, progress):
+            rows_in += batch.num_rows
+            keep = np.ones(batch.num_rows, dtype=bool)
+            if degenerate:
+                _require(batch, [chosen, rejected], source)
+                reason = dedup.degenerate_pairs(batch, chosen, rejected).reason
+                bad = np.asarray(reason.is_valid().to_numpy(zero_copy_only=False))
+                counts["degenerate"] += int(bad.sum())
+                keep &= ~bad
+            if exact_state is not None:
+                _require(batch, exact, source)
+                first = exact_state.push([batch.column(c) for c in exact], list(exact))
+                seen = ~np.asarray(first.to_numpy(zero_copy_only=False))
+                counts["exact_duplicate"] += int((seen & keep).sum())
+                keep &= ~seen
+            if near_state is not None and near is not None:
+                _require(batch, [near], source)
+                near_state.push(batch.column(near), near)
+                masks.append(keep)
+            else:
+                writer.write(batch.filter(pa.array(keep)))
+        progress.done()
+        report: dict[str, Any] = {"rows_in": rows_in}
+        if near_state is not None:
+            report["near_key_bytes"] = near_state.key_bytes
+            _, representative, clusters, candidates = near_state.finish("first")
+            rep = representative.to_numpy()
+            near_keep = rep == np.arange(len(rep))
+            keep_all = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+            counts["near_duplicate"] = int((keep_all & ~near_keep).sum())
+            keep_all &= near_keep
+            report |= {"near_clusters": clusters, "candidate_pairs": candidates}
+            report |= {"bands": b, "rows_per_band": r}
+            second = Progress("dedup (pass 2 of 2)", rows_in, quiet)
+            start = 0
+            for batch in _tracked(source, second):
+                mask = keep_all[start : start + batch.num_rows]
+                start += batch.num_rows
+                writer.write(batch.filter(pa.array(mask)))
+            second.done()
+            if start != rows_in:
+                raise ValueError(f"{source.path} changed while it was read")
+        writer_rows = writer.rows
+        writer.close(source.schema)
+    report |= {"rows_out": writer_rows, "removed": rows_in - writer_rows, "by_reason": counts}
+    report |= _skipped(source)
+    report["seconds"] = round(time.perf_counter() - progress.start, 3)
+    return report
+
+
+def decontaminate(
+    source: Source,
+    out: str,
+    against: Source,
+    *,
+    column: str = "prompt",
+    against_column: str | None = None,
+    method: str = "ngram",
+    n: int = 13,
+    threshold: float | None = None,
+    quiet: bool = False,
+    out_format: Any = None,
+) -> dict[str, Any]:
+    """Drop the rows of ``source`` that overlap the evaluation set ``against``
+    (:func:`prefcore.dedup.contamination`); the evaluation set is read whole."""
+    reference = against.read_all()
+    progress = Progress("decontaminate", source.num_rows(), quiet)
+    rows_in = removed = 0
+    with AtomicWriter(out, out_format) as writer:
+        for batch in _tracked(source, progress):
+            _require(batch, [column], source)
+            rows_in += batch.num_rows
+            result = dedup.contamination(
+                pa.Table.from_batches([batch]),
+                reference,
+                column,
+                method=method,  # type: ignore[arg-type]
+                n=n,
+                threshold=threshold,
+                reference_column=against_column,
+            )
+            hit = np.asarray(result.contaminated.to_numpy(zero_copy_only=False), dtype=bool)
+            removed += int(hit.sum())
+            writer.write(batch.filter(pa.array(~hit)))
+        progress.done()
+        writer.close(source.schema)
+    report: dict[str, Any] = {"rows_in": rows_in, "rows_out": rows_in - removed}
+    report["contaminated"] = removed
+    report |= {"reference_rows": reference.num_rows, "method": method}
+    return report | _skipped(source)
+
+
+def build_pairs(
+    source: Source,
+    out: str,
+    *,
+    strategy: str = "best_worst",
+    min_margin: float = 0.0,
+    seed: int = 0,
+    prompt: str = "prompt",
+    completions: str = "completions",
+    scores: str = "scores",
+    ties: str = "drop",
+    k: int = 1,
+    short_groups: str = "error",
+    quiet: bool = False,
+    out_format: Any = None,
+) -> dict[str, Any]:
+    """Chosen/rejected pairs from scored completions (:func:`prefcore.pairs.from_scores`)."""
+    progress = Progress("pairs", source.num_rows(), quiet)
+    totals: dict[str, int] = {}
+    options: dict[str, Any] = {
+        "prompt": prompt,
+        "completions": completions,
+        "scores": scores,
+        "strategy": strategy,
+        "min_margin": min_margin,
+        "ties": ties,
+        "k": k,
+        "seed": seed,
+        "short_groups": short_groups,
+    }
+    batches = _tracked(source, progress)
+    first = next(batches, None)
+    if first is None:
+        raise ValueError(f"{source.path}: no rows")
+    _require(first, [completions, scores], source)
+    long_table = not pa.types.is_list(first.schema.field(completions).type) and not (
+        pa.types.is_large_list(first.schema.field(completions).type)
+    )
+    groups = 0
+    with AtomicWriter(out, out_format) as writer:
+        chunks: Iterator[pa.Table]
+        if long_table:  # groups may span batches: group in memory
+            whole = pa.Table.from_batches([first, *batches])
+            chunks = iter([whole])
+        else:
+            chunks = (pa.Table.from_batches([b]) for b in _chain(first, batches))
+        for chunk in chunks:
+            result = pairs.from_scores(chunk, group_offset=groups, **options)
+            groups += chunk.num_rows
+            writer.write(result.table)
+            for key, value in result.stats.items():
+                if isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
+        progress.done()
+        writer.close()
+    return {"pairs": writer.rows, **totals, **_skipped(source)}
+
+
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest
