@@ -166,13 +166,18 @@ def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict
                 )
             last_write = writes and step is writes[-1]
             target = config["output"] if last_write else str(scratch / f"step{i + 1}.parquet")
-            argv = [name, current] + ([] if name == "stats" else [target])
-            step_args = defaults[name].parse_args(argv)
-            step_args.quiet, step_args.in_format = args.quiet, None
-            step_args.on_error = config.get("on_error", "fail")
+            argv = [current] + ([] if name == "stats" else [target])
             for key, value in step.items():
-                if key != "step":
-                    setattr(step_args, key, value)
+                flag = "-k" if key == "k" else "--" + key.replace("_", "-")
+                if key == "step" or value is False:
+                    continue
+                if value is True:
+                    argv.append(flag)
+                else:
+                    argv += [flag, *map(str, value if isinstance(value, list) else [value])]
+            argv += ["--on-error", config.get("on_error", "fail")]
+            step_args = defaults[name].parse_args(argv)
+            step_args.quiet = args.quiet
             reports.append({"step": name, **COMMANDS[name](step_args)})
             if name != "stats":
                 current = target

@@ -106,12 +106,15 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     rows = 0
     nulls: dict[str, int] = {}
     lengths: dict[str, list[np.ndarray]] = {}
-    info: formats.FormatInfo | None = None
+    detected: str | None = None
     prompts = rows_seen = None
     longer = ties = 0
     for batch in _tracked(source, progress):
-        if info is None:
-            info = formats.detect(batch)
+        if detected is None:
+            try:
+                detected = formats.detect(batch).format
+            except ValueError:
+                detected = "unknown"  # not a preference format; the rest still applies
             pairwise = {"chosen", "rejected"} <= set(batch.schema.names)
             if pairwise:
                 prompts = _prefcore.ExactStream(None)
@@ -132,11 +135,11 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
             same = pc.equal(batch.column("chosen"), batch.column("rejected"))
             ties += int(pc.sum(same).as_py() or 0)
     seconds = progress.done()
-    if info is None:
+    if detected is None:
         raise ValueError(f"{source.path}: no rows")
     report: dict[str, Any] = {
         "rows": rows,
-        "format": info.format,
+        "format": detected,
         "columns": {n: str(t) for n, t in zip(source.schema.names, source.schema.types)}
         if source.schema
         else {},
