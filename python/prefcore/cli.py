@@ -201,7 +201,7 @@ def _io_options(p: argparse.ArgumentParser, output: bool = True) -> None:
         p.add_argument("--out-format", choices=FORMATS[:-1], help="output format (from OUT)")
     p.add_argument("--on-error", choices=["fail", "skip"], default="fail",
                    help="malformed JSONL lines: fail (default) or skip and count them")  # fmt: skip
-    p.add_argument("--batch-rows", type=int, default=65_536, help="rows per record batch")
+    p.add_argument("--batch-rows", type=int, default=16_384, help="rows per record batch (16384)")
     p.add_argument("--report", help="write the JSON report here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 

@@ -6,9 +6,11 @@ What each step holds in memory, whatever the input size:
   prompt and per distinct row (128-bit hashes, to count duplicates).
 - ``dedup --exact``: 16 bytes per distinct key (a 128-bit hash; rows are compared by
   hash only, since the texts are gone once their batch is written); one pass.
-- ``dedup --near``: 16 bytes per LSH band per row (e.g. 9 bands at threshold 0.8:
-  144 bytes a row), then one band's sorted keys while clustering; two passes (keys,
-  then the filtered write). ``--degenerate`` holds nothing.
+- ``dedup --near``: 8 bytes per LSH band per row (e.g. 9 bands at threshold 0.8:
+  72 bytes a row; the low half of the 128-bit keys of :func:`prefcore.dedup.minhash`),
+  then one band's sorted keys (16 bytes a row) while clustering, and 17 bytes a row of
+  cluster ids and masks; two passes (keys, then the filtered write). ``--degenerate``
+  holds nothing.
 - ``decontaminate``: the evaluation set, whole (it is the small side), one pass.
 - ``pairs``: one batch at a time for one-row-per-prompt tables (random draws match a
   whole-table call); a long table (one row per completion) is grouped in memory.

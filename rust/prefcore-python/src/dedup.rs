@@ -337,12 +337,14 @@ fn offset_rows(py: Python<'_>, e: PyErr, first_row: usize) -> PyErr {
     PyErr::from_type(e.get_type(py), message)
 }
 
-/// Near-duplicate dedup over a stream: each batch's LSH band keys are appended (16
-/// bytes per band per row); `finish` clusters them exactly as `minhash` clusters a
-/// whole table without verification.
+/// Near-duplicate dedup over a stream: each batch's LSH band keys are appended, as
+/// the low 64 bits of the 128-bit keys `minhash` uses (8 bytes per band per row);
+/// `finish` clusters them as `minhash` clusters a whole table without verification.
+/// Results differ only if two unequal bands collide in 64 bits (for 10 million rows
+/// and 9 bands, about 2e-5 expected false collisions in all).
 #[pyclass(module = "prefcore._prefcore")]
 pub struct NearStream {
-    keys: Vec<u128>,
+    keys: Vec<u64>,
     normalizer: Option<Normalizer>,
     minhash: dedup::MinHashOptions,
     bands: usize,
@@ -387,7 +389,7 @@ impl NearStream {
         })
         .map_err(|e| offset_rows(py, e, self.seen_rows))?;
         self.seen_rows += keys.len() / self.bands;
-        self.keys.extend_from_slice(&keys);
+        self.keys.extend(keys.iter().map(|&k| k as u64));
         Ok(())
     }
 
@@ -409,6 +411,6 @@ impl NearStream {
     /// Bytes held by the band keys so far.
     #[getter]
     fn key_bytes(&self) -> usize {
-        self.keys.len() * std::mem::size_of::<u128>()
+        self.keys.len() * std::mem::size_of::<u64>()
     }
 }

@@ -155,16 +155,17 @@ pub fn cluster(
 }
 
 /// Clusters of rows from their band keys (`keys[row * bands + band]`). Bands are
-/// bucketed one at a time, so the extra memory is one band's sorted keys.
-pub fn cluster_keys(
-    keys: &[u128],
+/// bucketed one at a time, so the extra memory is one band's sorted keys. Keys are
+/// the 128-bit band keys, or (for streams, at half the memory) their low 64 bits.
+pub fn cluster_keys<K: Copy + Ord + Send + Sync>(
+    keys: &[K],
     bands: usize,
     keep: Keep,
     verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>,
 ) -> Result<LshResult> {
     let n = keys.len() / bands;
     let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut keyed: Vec<(u128, u32)> = Vec::with_capacity(n);
+    let mut keyed: Vec<(K, u32)> = Vec::with_capacity(n);
     for band in 0..bands {
         keyed.clear();
         keyed.extend((0..n).map(|row| (keys[row * bands + band], row as u32)));
