@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -103,25 +102,35 @@ def peer(src: str, out: str) -> None:
 
 
 def timed_child(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a child process."""
+    """Wall seconds and peak RSS (MiB) of one child process (this process stays small,
+    so the child's RSS before its exec does not count)."""
     t = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    child = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if status != 0:
+        raise RuntimeError(f"{cmd[:4]} failed with status {status}")
+    return wall, usage.ru_maxrss / 1024
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--peer-only", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--make-only", metavar="PATH", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer_only:
         peer(*args.peer_only)
         return
+    if args.make_only:
+        make_data(args.rows, Path(args.make_only))
+        return
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / "data.parquet"
-        make_data(args.rows, src)
+        # Generated in a child, so this process stays small (see timed_child).
+        make = [sys.executable, __file__, "--rows", str(args.rows), "--make-only", str(src)]
+        subprocess.run(make, check=True)
         size = src.stat().st_size / 2**20
         print(f"{args.rows:,} rows, {size:.0f} MiB of Parquet")
         ours_out, peer_out = Path(d) / "ours.parquet", Path(d) / "peer.parquet"

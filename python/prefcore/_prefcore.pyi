@@ -26,6 +26,7 @@ __all__ = [
     "get_num_threads",
     "knn",
     "listwise_weights",
+    "lsh_band_keys",
     "match_sets",
     "minhash",
     "normalize",
@@ -38,6 +39,7 @@ __all__ = [
     "read_trec_qrels",
     "read_trec_run",
     "render_transcripts",
+    "row_hashes",
     "set_num_threads",
     "signatures",
     "split_joint_tokens",
@@ -244,3 +246,17 @@ class NearStream:
     def finish(self, keep: str) -> tuple[pa.Array, pa.Array, int, int]: ...
     @property
     def key_bytes(self) -> int: ...
+
+def row_hashes(columns: list[Any], names: list[str], options: Any) -> pa.Array: ...
+def lsh_band_keys(
+    texts: Any,
+    column: str,
+    options: Any,
+    *,
+    num_perm: int,
+    ngram: int,
+    tokenizer: str,
+    seed: int,
+    bands: int,
+    rows: int,
+) -> pa.Array: ...

@@ -25,6 +25,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -240,6 +242,42 @@ class Source:
                 )
             except pa.ArrowInvalid as err:
                 raise InputError(f"{f}, lines {first}-{first + len(lines) - 1}: {err}") from err
+
+
+def prefetched(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """``batches`` read ahead by a background thread (``depth`` batches at most), so
+    decoding the next batch overlaps with the caller's work on this one."""
+    items: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done, stop = object(), threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        items.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as err:  # handed to the consumer, raised there
+            items.put(err)
+
+    thread = threading.Thread(target=produce, name="prefcore-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _terminated(line: bytes) -> bytes:

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore, dedup, formats, pairs
 from prefcore.dedup import Normalization
-from prefcore.io import AtomicWriter, Source
+from prefcore.io import AtomicWriter, Source, prefetched
 
 
 class Progress:
@@ -68,7 +68,7 @@ class Progress:
 
 
 def _tracked(source: Source, progress: Progress) -> Iterator[pa.RecordBatch]:
-    for batch in source.batches():
+    for batch in prefetched(source.batches()):
         progress.update(batch.num_rows)
         yield batch
 

@@ -414,3 +414,66 @@ impl NearStream {
         self.keys.len() * std::mem::size_of::<u64>()
     }
 }
+
+/// Per row, the 128-bit hash of its (normalised) key columns, as 16-byte binaries:
+/// the stateless half of exact dedup, for engines that group rows themselves.
+#[pyfunction]
+#[pyo3(signature = (columns, names, options))]
+pub fn row_hashes<'py>(
+    py: Python<'py>,
+    columns: Vec<AnyArray>,
+    names: Vec<String>,
+    options: NormalizeArgs,
+) -> PyResult<Bound<'py, PyAny>> {
+    let arrays = columns
+        .into_iter()
+        .zip(&names)
+        .map(|(a, n)| array(a, n))
+        .collect::<PyResult<Vec<_>>>()?;
+    let n = normalizer(options)?;
+    let hashes = compute(py, || {
+        let cols = names
+            .iter()
+            .zip(&arrays)
+            .map(|(name, a)| TextColumn::new(name, a))
+            .collect::<prefcore_core::Result<Vec<_>>>()?;
+        dedup::row_hashes(&cols, n.as_ref())
+    })?;
+    let out =
+        arrow_array::FixedSizeBinaryArray::try_from_iter(hashes.iter().map(|h| h.to_le_bytes()))
+            .map_err(|e| to_py(e.into()))?;
+    to_py_array(py, Arc::new(out))
+}
+
+/// Row-major LSH band keys (low 64 bits of the 128-bit keys), `bands` per row: the
+/// stateless half of near dedup, for engines that bucket rows themselves.
+#[pyfunction]
+#[pyo3(signature = (texts, column, options, *, num_perm, ngram, tokenizer, seed, bands, rows))]
+#[allow(clippy::too_many_arguments)]
+pub fn lsh_band_keys<'py>(
+    py: Python<'py>,
+    texts: AnyArray,
+    column: &str,
+    options: NormalizeArgs,
+    num_perm: usize,
+    ngram: usize,
+    tokenizer: &str,
+    seed: u64,
+    bands: usize,
+    rows: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let texts = array(texts, column)?;
+    let n = normalizer(options)?;
+    let minhash = dedup::MinHashOptions {
+        num_perm,
+        ngram,
+        tokenizer: tokenizer.parse().map_err(to_py)?,
+        seed,
+    };
+    let keys = compute(py, || {
+        let column = TextColumn::new(column, &texts)?;
+        dedup::band_keys(&column, n.as_ref(), minhash, bands, rows)
+    })?;
+    let low = UInt64Array::from_iter_values(keys.iter().map(|&k| k as u64));
+    to_py_array(py, Arc::new(low))
+}

@@ -50,6 +50,8 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::minhash, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::optimal_bands, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::contamination, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::row_hashes, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::lsh_band_keys, m)?)?;
     m.add_class::<dedup::ExactStream>()?;
     m.add_class::<dedup::NearStream>()?;
     m.add_function(wrap_pyfunction!(matching::knn, m)?)?;

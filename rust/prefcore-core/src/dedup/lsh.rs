@@ -267,9 +267,11 @@ pub fn band_keys(
     check_bands(num_perm, bands, rows)?;
     let signer = Signer::new(texts, normalizer, minhash)?;
     let mut keys = vec![0u128; texts.len() * bands];
+    // Slots past `bands * rows` never reach a key: they are not computed.
+    let used = bands * rows;
     parallel::install(|| {
         keys.par_chunks_mut(bands).enumerate().for_each_init(
-            || (SignScratch::default(), vec![0u64; num_perm], Vec::new()),
+            || (SignScratch::default(), vec![0u64; used], Vec::new()),
             |(scratch, signature, buf), (row, out)| {
                 signer.sign(row, scratch, signature);
                 for (band, key) in out.iter_mut().enumerate() {

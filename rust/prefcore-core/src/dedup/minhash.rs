@@ -174,7 +174,8 @@ impl<'a> Signer<'a> {
         })
     }
 
-    /// The signature of `row` into `signature` (`num_perm` slots).
+    /// The signature of `row` into `signature`: its first `signature.len()` slots
+    /// (at most `num_perm`; LSH banding reads only `bands × rows` of them).
     pub fn sign(&self, row: usize, scratch: &mut SignScratch, signature: &mut [u64]) {
         let SignScratch {
             raw,
