@@ -57,10 +57,16 @@ def _ray() -> Any:
 
 def with_row_ids(ds: Any) -> Any:
     """``ds`` with an int64 ``_prefcore_row`` column increasing in dataset order."""
-    ray = _ray()
+    _ray()
     from ray.data.expressions import monotonically_increasing_id
 
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
+    # "First" means first in dataset order, so every step keeps the order. A dataset
+    # carries the context it was made with: set it on a copy, not the caller's.
+    try:
+        ds = type(ds).copy(ds, _deep_copy=True)
+    except (AttributeError, TypeError):  # another Ray version: use the shared context
+        pass
+    ds.context.execution_options.preserve_order = True
     return ds.with_column(ROW, monotonically_increasing_id())
 
 
@@ -72,6 +78,41 @@ def _collect(ds: Any, columns: Sequence[str]) -> pa.Table:
     return pa.concat_tables(tables)
 
 
+#: ``monotonically_increasing_id`` puts the block in the bits above these.
+_BLOCK_SHIFT = 33
+
+
+class _Positions:
+    """Row ids to positions in dataset order. A block's id prefix says nothing of
+    where the block sits (blocks may be numbered as their tasks ran), so the order is
+    read once from the ids themselves, streamed in dataset order (8 bytes a row pass
+    the driver; it keeps one entry per block)."""
+
+    def __init__(self, ds: Any) -> None:
+        blocks: list[int] = []
+        counts: list[int] = []
+        for batch in ds.select_columns([ROW]).iter_batches(batch_format="pyarrow"):
+            ids = batch.column(ROW).to_numpy()
+            if len(ids) == 0:
+                continue
+            block = ids >> _BLOCK_SHIFT
+            cut = np.flatnonzero(np.diff(block)) + 1
+            for run in np.split(block, cut):
+                if blocks and blocks[-1] == run[0]:
+                    counts[-1] += len(run)
+                else:
+                    blocks.append(int(run[0]))
+                    counts.append(len(run))
+        order = np.argsort(blocks)
+        self.blocks = np.asarray(blocks, dtype=np.int64)[order]
+        self.starts = np.concatenate([[0], np.cumsum(counts)])[:-1].astype(np.int64)[order]
+        self.rows = int(sum(counts))
+
+    def of(self, ids: np.ndarray) -> np.ndarray:
+        block = np.searchsorted(self.blocks, ids >> _BLOCK_SHIFT)
+        return np.asarray(self.starts[block] + (ids & ((1 << _BLOCK_SHIFT) - 1)), np.int64)
+
+
 def _num_partitions(ds: Any) -> int:
     return max(2, min(64, int(_ray().cluster_resources().get("CPU", 2)) * 2))
 
@@ -79,7 +120,10 @@ def _num_partitions(ds: Any) -> int:
 def _bucket_members(keyed: Any) -> Any:
     """The (key, row) pairs whose key occurs at least twice."""
     counts = keyed.groupby(KEY).count()
-    repeated = counts.filter(lambda r: r["count()"] > 1).select_columns([KEY])
+    repeated = counts.map_batches(
+        lambda t: t.filter(pc.greater(t.column("count()"), 1)).select([KEY]),
+        batch_format="pyarrow",
+    )
     return keyed.join(
         repeated, join_type="left_semi", num_partitions=_num_partitions(keyed), on=(KEY,)
     )
@@ -99,15 +143,16 @@ def _star_edges(members: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     return first[other], rows[other]
 
 
-def _removed_on_driver(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rows that are not the smallest of their component (union-find in Rust)."""
-    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+def _removed_on_driver(a: np.ndarray, b: np.ndarray, positions: _Positions) -> np.ndarray:
+    """Rows that are not the first (in dataset order) of their component."""
+    pos = positions.of(np.concatenate([a, b]))
+    nodes, inverse = np.unique(pos, return_inverse=True)
     half = len(a)
     _, representative, _ = _prefcore.clusters_from_pairs(
         pa.array(inverse[:half]), pa.array(inverse[half:]), len(nodes), "first"
     )
     rep = representative.to_numpy()
-    return np.asarray(nodes[rep != np.arange(len(nodes))], dtype=np.int64)
+    return np.asarray(nodes[rep != np.arange(len(nodes))], dtype=np.int64)  # positions
 
 
 def _removed_distributed(edges: Any, max_rounds: int = 64) -> Any:
@@ -141,48 +186,74 @@ def _removed_distributed(edges: Any, max_rounds: int = 64) -> Any:
             .map_batches(lambda t: t.rename_columns([ROW, "new"]), batch_format="pyarrow")
         )
         joined = labels.join(offered, join_type="inner", num_partitions=parts, on=(ROW,))
-        changed = joined.filter(lambda r: r["new"] != r["label"]).count()
+        changed = joined.map_batches(
+            lambda t: t.filter(pc.not_equal(t.column("new"), t.column("label"))),
+            batch_format="pyarrow",
+        ).count()
         labels = joined.map_batches(
             lambda t: pa.table({ROW: t.column(ROW), "label": t.column("new")}),
             batch_format="pyarrow",
         ).materialize()
         if changed == 0:
-            return labels.filter(lambda r: r["label"] != r[ROW]).select_columns([ROW])
+            return labels.map_batches(
+                lambda t: pa.table(
+                    {POS: t.filter(pc.not_equal(t.column("label"), t.column(ROW))).column(ROW)}
+                ),
+                batch_format="pyarrow",
+            )
     raise RuntimeError(f"label propagation did not converge in {max_rounds} rounds")
 
 
-def _drop_rows(ds: Any, removed: Any) -> Any:
-    """``ds`` without the rows in ``removed`` (a numpy array or a Ray dataset of ids)."""
+POS = "_prefcore_position"
+
+
+def _with_positions(ds: Any, positions: _Positions) -> Any:
+    def add(t: pa.Table) -> pa.Table:
+        return t.append_column(POS, pa.array(positions.of(t.column(ROW).to_numpy())))
+
+    return ds.map_batches(add, batch_format="pyarrow")
+
+
+def _drop_rows(ds: Any, removed: Any, positions: _Positions) -> Any:
+    """``ds`` without the rows at the positions in ``removed`` (a numpy array, or a Ray
+    dataset with a ``_prefcore_position`` column)."""
     if isinstance(removed, np.ndarray):
         drop = pa.array(removed, pa.int64())
 
         def keep(t: pa.Table) -> pa.Table:
-            mask = pc.invert(pc.is_in(t.column(ROW), value_set=drop))
-            return t.filter(mask).drop_columns([ROW])
+            pos = pa.array(positions.of(t.column(ROW).to_numpy()))
+            return t.filter(pc.invert(pc.is_in(pos, value_set=drop))).drop_columns([ROW])
 
         return ds.map_batches(keep, batch_format="pyarrow")
-    kept = ds.join(removed, join_type="left_anti", num_partitions=_num_partitions(ds), on=(ROW,))
-    return kept.sort(ROW).drop_columns([ROW])
+    parts = _num_partitions(ds)
+    kept = _with_positions(ds, positions).join(
+        removed, join_type="left_anti", num_partitions=parts, on=(POS,)
+    )
+    return kept.sort(POS).drop_columns([ROW, POS])
 
 
 def _dedup_by_keys(ds: Any, keys_of: Any, driver_edges: int) -> tuple[Any, dict[str, Any]]:
     ds = with_row_ids(ds).materialize()
+    positions = _Positions(ds)
     keyed = ds.map_batches(keys_of, batch_format="pyarrow")
     members = _bucket_members(keyed).materialize()
-    report: dict[str, Any] = {"rows": ds.count()}
+    report: dict[str, Any] = {"rows": positions.rows}
     candidates = members.count()
     if candidates <= driver_edges:
         a, b = _star_edges(_collect(members, [KEY, ROW]))
-        removed: Any = _removed_on_driver(a, b)
+        removed: Any = _removed_on_driver(a, b, positions)
         report |= {"components": "driver union-find", "removed": len(removed)}
     else:
-        edges = members.groupby(KEY).map_groups(
-            lambda t: _edges_table(*_star_edges(t)), batch_format="pyarrow"
-        )
+
+        def edges_of(t: pa.Table) -> pa.Table:
+            a, b = _star_edges(t)
+            return _edges_table(positions.of(a), positions.of(b))
+
+        edges = members.groupby(KEY).map_groups(edges_of, batch_format="pyarrow")
         removed = _removed_distributed(edges).materialize()
         report |= {"components": "label propagation", "removed": removed.count()}
     report["bucket_rows"] = candidates
-    return _drop_rows(ds, removed), report
+    return _drop_rows(ds, removed, positions), report
 
 
 def _edges_table(a: np.ndarray, b: np.ndarray) -> pa.Table:
@@ -242,22 +313,22 @@ def build_pairs(ds: Any, **options: Any) -> Any:
     prompt's random draws use its global index, so the pairs equal one call over the
     whole table (``group_id`` is the prompt's global row)."""
     ds = with_row_ids(ds).materialize()
-    # Row ids are (block << 33) + row in block; global indices need each block's start.
-    blocks = _collect(
-        ds.map_batches(lambda t: pa.table({"b": pc.shift_right(t.column(ROW), 33)}),
-                       batch_format="pyarrow").groupby("b").count(),
-        ["b", "count()"],
-    ).sort_by("b")  # fmt: skip
-    starts = dict(
-        zip(blocks.column("b").to_pylist(), np.cumsum([0, *blocks.column("count()").to_pylist()]))
-    )
+    positions = _Positions(ds)
 
     def one_block(t: pa.Table) -> pa.Table:
-        ids = t.column(ROW).to_numpy()
-        if len(ids) == 0:
-            return pairs.from_scores(t.drop_columns([ROW]), **options).table
-        first = int(starts[int(ids[0] >> 33)] + (ids[0] & ((1 << 33) - 1)))
-        return pairs.from_scores(t.drop_columns([ROW]), group_offset=first, **options).table
+        pos = positions.of(t.column(ROW).to_numpy())
+        t = t.drop_columns([ROW])
+        # A batch may join several blocks: one call per run of consecutive positions.
+        cuts = np.flatnonzero(np.diff(pos) != 1) + 1
+        starts = np.concatenate([[0], cuts]).astype(int)
+        ends = np.concatenate([cuts, [len(pos)]]).astype(int)
+        tables = [
+            pairs.from_scores(t.slice(a, b - a), group_offset=int(pos[a]), **options).table
+            for a, b in zip(starts, ends)
+        ]
+        if not tables:
+            return pairs.from_scores(t, **options).table
+        return pa.concat_tables(tables)
 
     return ds.map_batches(one_block, batch_format="pyarrow")
 
