@@ -63,9 +63,8 @@ def main() -> None:
         t = time.perf_counter()
         rows = write_jsonl(src, args.gb)
         size = src.stat().st_size / 2**30
-        print(
-            f"{rows:,} rows, {size:.2f} GiB of JSON Lines (written in {time.perf_counter() - t:.0f} s)"
-        )
+        took = time.perf_counter() - t
+        print(f"{rows:,} rows, {size:.2f} GiB of JSON Lines (written in {took:.0f} s)")
         cmd = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(out), "-q"]
         cmd += ["--exact", "prompt", "chosen", "rejected", "--near", "chosen"]
         cmd += ["--report", str(Path(d) / "report.json")]
