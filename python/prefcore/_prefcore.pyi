@@ -1,5 +1,5 @@
 # Stubs of the Rust extension. The public, documented API is in prefcore.metrics.
-from typing import Any
+from typing import Any, final
 
 import pyarrow as pa
 
@@ -224,12 +224,14 @@ def collate_unpaired(
     columns: list[Any], names: list[str], rows: list[int], settings: Any, kl: bool
 ) -> dict[str, Any]: ...
 
+@final
 class ExactStream:
     def __new__(cls, options: Any) -> ExactStream: ...
     def push(self, columns: list[Any], names: list[str]) -> pa.Array: ...
     @property
     def distinct(self) -> int: ...
 
+@final
 class NearStream:
     def __new__(
         cls,
