@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::input::AnyArray;
 
-use crate::convert::{array, to_py_array};
+use crate::convert::{array, named_arrays, to_py_array};
 use crate::errors::{compute, to_py};
 
 /// A Python object returned to the caller.
@@ -28,14 +28,6 @@ pub fn normalize_tokens<'py>(
     let a = array(ids, column)?;
     let out = compute(py, || normalize(column, &a))?;
     to_py_array(py, out)
-}
-
-fn token_lists(arrays: Vec<AnyArray>, names: &[String]) -> PyResult<Vec<ArrayRef>> {
-    arrays
-        .into_iter()
-        .zip(names)
-        .map(|(a, n)| array(a, n))
-        .collect()
 }
 
 fn views(arrays: &[ArrayRef], names: &[String]) -> prefcore_core::Result<Vec<TokenLists>> {
@@ -61,7 +53,7 @@ pub fn cut_tokens<'py>(
     eos: Option<i32>,
 ) -> PyResult<(Obj<'py>, Vec<Obj<'py>>, Obj<'py>, Vec<Obj<'py>>)> {
     let prompt = array(prompt, &names[0])?;
-    let completions = token_lists(completions, &names[1..])?;
+    let completions = named_arrays(completions, &names[1..])?;
     let options = CutOptions {
         max_length,
         max_prompt_length,
@@ -101,7 +93,7 @@ pub fn split_joint_tokens<'py>(
     names: Vec<String>,
 ) -> PyResult<(Obj<'py>, Vec<Obj<'py>>, Obj<'py>)> {
     let prompt = array(prompt, &names[0])?;
-    let joints = token_lists(joints, &names[1..])?;
+    let joints = named_arrays(joints, &names[1..])?;
     let out = compute(py, || {
         let p = TokenLists::new(&names[0], &prompt)?;
         let js = views(&joints, &names[1..])?;
@@ -214,7 +206,7 @@ pub fn collate_pairs<'py>(
             )))
         }
     };
-    let arrays = token_lists(columns, &names)?;
+    let arrays = named_arrays(columns, &names)?;
     let options = settings.options()?;
     let shapes = compute(py, || {
         let [p, c, r] = <[TokenLists; 3]>::try_from(views(&arrays, &names)?).map_err(|_| {
@@ -252,7 +244,7 @@ pub fn collate_unpaired<'py>(
     settings: Collate,
     kl: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let arrays = token_lists(columns, &names)?;
+    let arrays = named_arrays(columns, &names)?;
     let options = settings.options()?;
     let shapes = compute(py, || {
         let [p, c] = <[TokenLists; 2]>::try_from(views(&arrays, &names)?).map_err(|_| {

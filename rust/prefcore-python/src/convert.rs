@@ -56,6 +56,15 @@ pub fn array(obj: AnyArray, name: &str) -> PyResult<ArrayRef> {
     concat_chunks(name, &chunks).map_err(to_py)
 }
 
+/// Arrays named one to one by `names` (the names go into error messages).
+pub fn named_arrays(arrays: Vec<AnyArray>, names: &[String]) -> PyResult<Vec<ArrayRef>> {
+    arrays
+        .into_iter()
+        .zip(names)
+        .map(|(a, n)| array(a, n))
+        .collect()
+}
+
 /// Build a `pyarrow.Table` from named columns.
 pub fn to_pyarrow_table<'py>(
     py: Python<'py>,

@@ -10,7 +10,7 @@ use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 use rayon::prelude::*;
 
-use crate::convert::{array, clusters_to_py, to_py_array, Table};
+use crate::convert::{array, clusters_to_py, named_arrays, to_py_array, Table};
 use crate::errors::{compute, to_py};
 
 /// Normaliser options as Python passes them: (lowercase, unicode, collapse_whitespace,
@@ -30,6 +30,30 @@ fn normalizer(args: NormalizeArgs) -> PyResult<Option<Normalizer>> {
         },
     )
     .transpose()
+}
+
+/// MinHash parameters as Python passes them.
+fn minhash_options(
+    num_perm: usize,
+    ngram: usize,
+    tokenizer: &str,
+    seed: u64,
+) -> PyResult<dedup::MinHashOptions> {
+    Ok(dedup::MinHashOptions {
+        num_perm,
+        ngram,
+        tokenizer: tokenizer.parse().map_err(to_py)?,
+        seed,
+    })
+}
+
+/// Text columns over named arrays (checked in the core: strings or conversations).
+fn text_columns(names: &[String], arrays: &[ArrayRef]) -> prefcore_core::Result<Vec<TextColumn>> {
+    names
+        .iter()
+        .zip(arrays)
+        .map(|(name, a)| TextColumn::new(name, a))
+        .collect()
 }
 
 #[pyfunction]
@@ -80,11 +104,7 @@ pub fn exact<'py>(
     let n = normalizer(options)?;
     let keep: Keep = keep.parse().map_err(to_py)?;
     let clusters = compute(py, || {
-        let cols = columns
-            .iter()
-            .zip(&arrays)
-            .map(|(name, a)| TextColumn::new(name, a))
-            .collect::<prefcore_core::Result<Vec<_>>>()?;
+        let cols = text_columns(&columns, &arrays)?;
         dedup::exact(&cols, n.as_ref(), keep)
     })?;
     clusters_to_py(py, clusters)
@@ -125,12 +145,7 @@ pub fn signatures<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let texts = array(texts, "texts")?;
     let n = normalizer(options)?;
-    let minhash = dedup::MinHashOptions {
-        num_perm,
-        ngram,
-        tokenizer: tokenizer.parse().map_err(to_py)?,
-        seed,
-    };
+    let minhash = minhash_options(num_perm, ngram, tokenizer, seed)?;
     let flat = compute(py, || {
         let column = TextColumn::new("texts", &texts)?;
         dedup::signatures(&column, n.as_ref(), minhash)
@@ -178,12 +193,7 @@ pub fn minhash<'py>(
             ))),
         };
     let near = dedup::NearOptions {
-        minhash: dedup::MinHashOptions {
-            num_perm,
-            ngram,
-            tokenizer: tokenizer.parse().map_err(to_py)?,
-            seed,
-        },
+        minhash: minhash_options(num_perm, ngram, tokenizer, seed)?,
         threshold,
         bands_rows,
         keep: keep.parse().map_err(to_py)?,
@@ -298,18 +308,10 @@ impl ExactStream {
         columns: Vec<AnyArray>,
         names: Vec<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let arrays = columns
-            .into_iter()
-            .zip(&names)
-            .map(|(a, n)| array(a, n))
-            .collect::<PyResult<Vec<_>>>()?;
+        let arrays = named_arrays(columns, &names)?;
         let n = self.normalizer;
         let hashes = compute(py, || {
-            let cols = names
-                .iter()
-                .zip(&arrays)
-                .map(|(name, a)| TextColumn::new(name, a))
-                .collect::<prefcore_core::Result<Vec<_>>>()?;
+            let cols = text_columns(&names, &arrays)?;
             dedup::row_hashes(&cols, n.as_ref())
         })
         .map_err(|e| offset_rows(py, e, self.rows))?;
@@ -368,12 +370,7 @@ impl NearStream {
         Ok(NearStream {
             keys: Vec::new(),
             normalizer: normalizer(options)?,
-            minhash: dedup::MinHashOptions {
-                num_perm,
-                ngram,
-                tokenizer: tokenizer.parse().map_err(to_py)?,
-                seed,
-            },
+            minhash: minhash_options(num_perm, ngram, tokenizer, seed)?,
             bands,
             rows,
             seen_rows: 0,
@@ -425,18 +422,10 @@ pub fn row_hashes<'py>(
     names: Vec<String>,
     options: NormalizeArgs,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let arrays = columns
-        .into_iter()
-        .zip(&names)
-        .map(|(a, n)| array(a, n))
-        .collect::<PyResult<Vec<_>>>()?;
+    let arrays = named_arrays(columns, &names)?;
     let n = normalizer(options)?;
     let hashes = compute(py, || {
-        let cols = names
-            .iter()
-            .zip(&arrays)
-            .map(|(name, a)| TextColumn::new(name, a))
-            .collect::<prefcore_core::Result<Vec<_>>>()?;
+        let cols = text_columns(&names, &arrays)?;
         dedup::row_hashes(&cols, n.as_ref())
     })?;
     let out =
@@ -464,12 +453,7 @@ pub fn lsh_band_keys<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let texts = array(texts, column)?;
     let n = normalizer(options)?;
-    let minhash = dedup::MinHashOptions {
-        num_perm,
-        ngram,
-        tokenizer: tokenizer.parse().map_err(to_py)?,
-        seed,
-    };
+    let minhash = minhash_options(num_perm, ngram, tokenizer, seed)?;
     let keys = compute(py, || {
         let column = TextColumn::new(column, &texts)?;
         dedup::band_keys(&column, n.as_ref(), minhash, bands, rows)
