@@ -346,7 +346,7 @@ fn offset_rows(py: Python<'_>, e: PyErr, first_row: usize) -> PyErr {
 /// and 9 bands, about 2e-5 expected false collisions in all).
 #[pyclass(module = "prefcore._prefcore")]
 pub struct NearStream {
-    keys: Vec<u64>,
+    keys: Vec<Vec<u64>>,
     normalizer: Option<Normalizer>,
     minhash: dedup::MinHashOptions,
     bands: usize,
@@ -386,7 +386,7 @@ impl NearStream {
         })
         .map_err(|e| offset_rows(py, e, self.seen_rows))?;
         self.seen_rows += keys.len() / self.bands;
-        self.keys.extend(keys.iter().map(|&k| k as u64));
+        self.keys.push(keys.iter().map(|&k| k as u64).collect());
         Ok(())
     }
 
@@ -400,7 +400,7 @@ impl NearStream {
         let keep: Keep = keep.parse().map_err(to_py)?;
         let keys = std::mem::take(&mut self.keys);
         let bands = self.bands;
-        let out = compute(py, || dedup::lsh::cluster_keys(&keys, bands, keep, None))?;
+        let out = compute(py, || dedup::lsh::cluster_key_chunks(&keys, bands, keep))?;
         let (id, rep, n) = clusters_to_py(py, out.clusters)?;
         Ok((id, rep, n, out.candidate_pairs))
     }
@@ -408,7 +408,7 @@ impl NearStream {
     /// Bytes held by the band keys so far.
     #[getter]
     fn key_bytes(&self) -> usize {
-        self.keys.len() * std::mem::size_of::<u64>()
+        self.keys.iter().map(Vec::len).sum::<usize>() * std::mem::size_of::<u64>()
     }
 }
 

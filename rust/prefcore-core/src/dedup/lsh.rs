@@ -164,11 +164,46 @@ pub fn cluster_keys<K: Copy + Ord + Send + Sync>(
     verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>,
 ) -> Result<LshResult> {
     let n = keys.len() / bands;
+    let fill = |band: usize, keyed: &mut Vec<(K, u32)>| {
+        keyed.extend((0..n).map(|row| (keys[row * bands + band], row as u32)));
+    };
+    cluster_with(n, bands, fill, keep, verify)
+}
+
+/// [`cluster_keys`] over keys kept in chunks (one per batch of a stream, each
+/// row-major), so a growing stream never reallocates one large buffer.
+pub fn cluster_key_chunks<K: Copy + Ord + Send + Sync>(
+    chunks: &[Vec<K>],
+    bands: usize,
+    keep: Keep,
+) -> Result<LshResult> {
+    let n = chunks.iter().map(|c| c.len() / bands).sum();
+    let fill = |band: usize, keyed: &mut Vec<(K, u32)>| {
+        let mut row = 0u32;
+        for chunk in chunks {
+            for keys in chunk.chunks_exact(bands) {
+                keyed.push((keys[band], row));
+                row += 1;
+            }
+        }
+    };
+    cluster_with(n, bands, fill, keep, None)
+}
+
+/// Bucket `n` rows band by band (`fill(band, keyed)` appends each row's key of that
+/// band in row order), then merge the buckets' rows.
+fn cluster_with<K: Copy + Ord + Send + Sync>(
+    n: usize,
+    bands: usize,
+    fill: impl Fn(usize, &mut Vec<(K, u32)>),
+    keep: Keep,
+    verify: Option<&(dyn Fn(usize, usize) -> bool + Sync)>,
+) -> Result<LshResult> {
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     let mut keyed: Vec<(K, u32)> = Vec::with_capacity(n);
     for band in 0..bands {
         keyed.clear();
-        keyed.extend((0..n).map(|row| (keys[row * bands + band], row as u32)));
+        fill(band, &mut keyed);
         parallel::install(|| keyed.par_sort_unstable());
         let mut start = 0;
         while start < keyed.len() {
@@ -229,6 +264,17 @@ mod tests {
         u.union(1, 0);
         let roots: Vec<u32> = (0..5).map(|r| u.find(r)).collect();
         assert_eq!(roots, vec![0, 0, 2, 2, 2]);
+    }
+
+    #[test]
+    fn chunked_keys_cluster_like_one_buffer() {
+        let keys: Vec<u64> = vec![1, 2, 3, 4, 1, 9, 5, 4, 7, 7];
+        let whole = cluster_keys(&keys, 2, Keep::First, None).unwrap();
+        let chunks = vec![keys[..4].to_vec(), keys[4..6].to_vec(), keys[6..].to_vec()];
+        let parts = cluster_key_chunks(&chunks, 2, Keep::First).unwrap();
+        assert_eq!(whole.clusters.cluster_id, vec![0, 1, 0, 1, 2]);
+        assert_eq!(parts.clusters.cluster_id, whole.clusters.cluster_id);
+        assert_eq!(parts.candidate_pairs, whole.candidate_pairs);
     }
 
     #[test]
