@@ -44,6 +44,7 @@ ROW = "_prefcore_row"
 #: The normalisation the single-machine dedup functions default to.
 DEFAULT_NORMALIZATION = Normalization()
 KEY = "_prefcore_key"
+POS = "_prefcore_position"
 
 
 def _ray() -> Any:
@@ -185,7 +186,9 @@ def _removed_distributed(edges: Any, max_rounds: int = 64) -> Any:
             .min("label")
             .map_batches(lambda t: t.rename_columns([ROW, "new"]), batch_format="pyarrow")
         )
-        joined = labels.join(offered, join_type="inner", num_partitions=parts, on=(ROW,))
+        joined = labels.join(
+            offered, join_type="inner", num_partitions=parts, on=(ROW,)
+        ).materialize()
         changed = joined.map_batches(
             lambda t: t.filter(pc.not_equal(t.column("new"), t.column("label"))),
             batch_format="pyarrow",
@@ -202,9 +205,6 @@ def _removed_distributed(edges: Any, max_rounds: int = 64) -> Any:
                 batch_format="pyarrow",
             )
     raise RuntimeError(f"label propagation did not converge in {max_rounds} rounds")
-
-
-POS = "_prefcore_position"
 
 
 def _with_positions(ds: Any, positions: _Positions) -> Any:
