@@ -57,11 +57,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gb", type=float, default=10.0)
     ap.add_argument("--dir", default=None, help="where to write the file (default: tmp)")
+    ap.add_argument("--input", help="an existing JSON Lines file to use instead")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as d:
         src, out = Path(d) / "big.jsonl", Path(d) / "out.parquet"
         t = time.perf_counter()
-        rows = write_jsonl(src, args.gb)
+        if args.input:
+            src = Path(args.input)
+            with open(src, "rb") as f:
+                rows = sum(1 for _ in f)
+        else:
+            rows = write_jsonl(src, args.gb)
         size = src.stat().st_size / 2**30
         took = time.perf_counter() - t
         print(f"{rows:,} rows, {size:.2f} GiB of JSON Lines (written in {took:.0f} s)")

@@ -234,12 +234,15 @@ def dedup_stream(
                 writer.write(batch.filter(pa.array(keep)))
         progress.done()
         report: dict[str, Any] = {"rows_in": rows_in}
+        # The exact-dedup hashes are done with; free them before clustering.
+        exact_state = None
         if near_state is not None:
             report["near_key_bytes"] = near_state.key_bytes
             _, representative, clusters, candidates = near_state.finish("first")
             rep = representative.to_numpy()
             near_keep = rep == np.arange(len(rep))
             keep_all = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+            masks.clear()
             counts["near_duplicate"] = int((keep_all & ~near_keep).sum())
             keep_all &= near_keep
             report |= {"near_clusters": clusters, "candidate_pairs": candidates}
