@@ -70,7 +70,8 @@ def main() -> None:
             rows = write_jsonl(src, args.gb)
         size = src.stat().st_size / 2**30
         took = time.perf_counter() - t
-        print(f"{rows:,} rows, {size:.2f} GiB of JSON Lines (written in {took:.0f} s)")
+        how = "counted" if args.input else "written"
+        print(f"{rows:,} rows, {size:.2f} GiB of JSON Lines ({how} in {took:.0f} s)")
         cmd = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(out), "-q"]
         cmd += ["--exact", "prompt", "chosen", "rejected", "--near", "chosen"]
         cmd += ["--report", str(Path(d) / "report.json")]
