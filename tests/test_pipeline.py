@@ -219,8 +219,9 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     src = write_jsonl(pa.Table.from_pylist(rows * 40), tmp_path / "big.jsonl")
     out = tmp_path / "out.parquet"
     cmd = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(out), "--near", "prompt"]
-    proc = subprocess.Popen([*cmd, "--batch-rows", "2000"], stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    # Small batches keep the run long enough to be interrupted mid-way.
+    proc = subprocess.Popen([*cmd, "--batch-rows", "100"], stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "interrupted" in err

@@ -92,10 +92,6 @@ def _skipped(source: Source) -> dict[str, Any]:
     return {"skipped_lines": len(source.skipped), "first_skipped": f"{f}:{line}"}
 
 
-def _distribution(x: np.ndarray) -> dict[str, float]:
-    return pairs._distribution(x)
-
-
 def _is_text(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
 
@@ -103,7 +99,15 @@ def _is_text(t: pa.DataType) -> bool:
 def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     """A health report of any dataset, read once: rows, columns, nulls, the detected
     format, text lengths, and for pairwise data the prompt count, length bias, ties
-    and duplicate rate (the same definitions as :func:`prefcore.pairs.stats`)."""
+    and duplicate rate (the same definitions as :func:`prefcore.pairs.stats`).
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.jsonl"
+    >>> _ = path.write_text('{"prompt": "p", "chosen": "long one", "rejected": "no"}\\n' * 2)
+    >>> r = stats(Source(path), quiet=True)
+    >>> r["rows"], r["format"], r["prompts"], r["chosen_longer_rate"], r["duplicate_rate"]
+    (2, 'pairwise', 1, 1.0, 0.5)
+    """
     progress = Progress("stats", source.num_rows(), quiet)
     rows = 0
     nulls: dict[str, int] = {}
@@ -117,7 +121,10 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
                 detected = formats.detect(batch).format
             except ValueError:
                 detected = "unknown"  # not a preference format; the rest still applies
-            pairwise = {"chosen", "rejected"} <= set(batch.schema.names)
+            pairwise = all(
+                name in batch.schema.names and _is_text(batch.schema.field(name).type)
+                for name in ("chosen", "rejected")
+            )
             if pairwise:
                 prompts = _prefcore.ExactStream(None)
                 rows_seen = _prefcore.ExactStream(None)
@@ -132,8 +139,9 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
             rows_seen.push([batch.column(c) for c in text], text)
             if prompts is not None and "prompt" in batch.schema.names:
                 prompts.push([batch.column("prompt")], ["prompt"])
-            c, r = pc.utf8_length(batch.column("chosen")), pc.utf8_length(batch.column("rejected"))
-            longer += int(pc.sum(pc.greater(c, r)).as_py() or 0)
+            # The lengths were just measured for the length distributions.
+            c, r = lengths["chosen"][-1], lengths["rejected"][-1]
+            longer += int((c > r).sum())
             same = pc.equal(batch.column("chosen"), batch.column("rejected"))
             ties += int(pc.sum(same).as_py() or 0)
     seconds = progress.done()
@@ -148,7 +156,7 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
         "nulls": {k: v for k, v in nulls.items() if v},
     }
     for name, parts in lengths.items():
-        report[f"{name}_chars"] = _distribution(np.concatenate(parts).astype(np.float64))
+        report[f"{name}_chars"] = pairs._distribution(np.concatenate(parts).astype(np.float64))
     if rows_seen is not None:
         if prompts is not None:
             report["prompts"] = prompts.distinct
@@ -194,7 +202,17 @@ def dedup_stream(
     (MinHash LSH, as :func:`prefcore.dedup.minhash` with ``verify=False``) and
     degenerate pairs, keeping the first row of each cluster; write the rest to ``out``.
     Each removed row is counted under one reason (the first that applies, in the
-    order degenerate, exact, near)."""
+    order degenerate, exact, near).
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> lines = ['{"prompt": "Hi"}', '{"prompt": "hi "}', '{"prompt": "bye"}']
+    >>> _ = (d / "in.jsonl").write_text("\\n".join(lines))
+    >>> src, out = Source(d / "in.jsonl"), str(d / "out.parquet")
+    >>> r = dedup_stream(src, out, exact=["prompt"], quiet=True)
+    >>> r["rows_out"], r["by_reason"]["exact_duplicate"]
+    (2, 1)
+    """
     if not (exact or near or degenerate):
         raise ValueError("nothing to do: give --exact, --near and/or --degenerate")
     norm = dedup._options(Normalization() if normalize else None)
