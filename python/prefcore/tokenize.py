@@ -332,7 +332,15 @@ def tokenize_unpaired(
     completion: str = "completion",
 ) -> TokenizedTable:
     """Tokenize unpaired (KTO) rows into ``prompt_ids`` and ``completion_ids``; the
-    ``label`` and any other column pass through. Same rules as :func:`tokenize_pairs`."""
+    ``label`` and any other column pass through. Same rules as :func:`tokenize_pairs`.
+
+    >>> from tokenizers import Tokenizer, models, pre_tokenizers
+    >>> tok = Tokenizer(models.WordLevel({"<eos>": 0, "hi": 1, "yes": 2}, unk_token="<eos>"))
+    >>> tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    >>> rows = {"prompt": ["hi"], "completion": ["yes"], "label": [True]}
+    >>> tokenize_unpaired(rows, tok, eos_token_id=0).table.column("completion_ids").to_pylist()
+    [[2, 0]]
+    """
     return _tokenize(
         table,
         tokenizer,

@@ -327,6 +327,10 @@ class TokenBudgetSampler:
     on ``num_replicas``: rank ``r`` takes batches ``r, r + R, ...``, the list padded by
     repeating its first batches (or cut, with ``drop_last``) so every rank gets as many.
     An example larger than the budget forms a batch of its own.
+
+    >>> sampler = TokenBudgetSampler([10, 12, 50, 11, 48], max_tokens=100, shuffle=False)
+    >>> sampler.batches()
+    [[0, 3, 1], [4, 2]]
     """
 
     def __init__(
