@@ -40,6 +40,7 @@ __all__ = [
     "read_trec_run",
     "render_transcripts",
     "row_hashes",
+    "self_pairs",
     "set_num_threads",
     "signatures",
     "split_joint_tokens",
@@ -190,6 +191,9 @@ def range_search(
     metric: str,
     corpus_block: int | None,
     exclude_self: bool,
+) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
+def self_pairs(
+    data: Any, n: int, dim: int, threshold: float, metric: str, block: int | None
 ) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
 def clusters_from_pairs(
     row_a: Any, row_b: Any, n: int, keep: str

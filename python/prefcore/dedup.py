@@ -211,10 +211,10 @@ def signatures(
     """MinHash signatures of texts, shape ``[n, num_perm]``, dtype uint64.
 
     Texts are normalised, cut into word (or character) ``ngram`` shingles, each
-    shingle hashed to 64 bits, and permutation i maps a hash h to
-    ``(a_i * h + b_i) mod (2**61 - 1)`` with (a_i, b_i) drawn from ``seed``; slot i is
-    the minimum over the shingles (datasketch's scheme, with 64-bit shingle hashes).
-    A text shorter than ``ngram`` is one shingle; an empty text has no shingles and a
+    shingle hashed to 64 bits, and permutation i maps the hash's high 32 bits x to
+    ``((a_i * x + b_i) mod 2**64) >> 32`` (multiply-add-shift universal hashing) with
+    64-bit (a_i, b_i) drawn from ``seed``; slot i is the minimum over the shingles, a
+    value below ``2**32``. A text shorter than ``ngram`` is one shingle; an empty text has no shingles and a
     signature of all ``2**64 - 1``. The fraction of equal slots between two signatures
     estimates the Jaccard similarity of their shingle sets (:func:`jaccard_estimate`).
 
@@ -432,12 +432,12 @@ def semantic(
     if metric not in ("cosine", "ip"):
         raise ValueError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
     x = match._matrix(embeddings, "embeddings")  # converted once, searched against itself
-    hits = match.range_search(
-        x, x, threshold, metric=metric, batch_size=batch_size, exclude_self=True
+    n, dim = x.shape
+    # Only the upper triangle of the symmetric score matrix is computed.
+    row_a, row_b, score = _prefcore.self_pairs(
+        pa.array(x.reshape(-1)), n, dim, float(threshold), metric, batch_size
     )
-    n = x.shape[0]
-    upper = pc.less(hits.column("query_idx"), hits.column("corpus_idx"))
-    pairs = hits.filter(upper).rename_columns(["row_a", "row_b", "score"])
+    pairs = pa.table({"row_a": row_a, "row_b": row_b, "score": score})
     cluster_id, representative, clusters = _prefcore.clusters_from_pairs(
         pairs.column("row_a"), pairs.column("row_b"), n, "first"
     )

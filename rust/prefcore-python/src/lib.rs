@@ -56,6 +56,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dedup::NearStream>()?;
     m.add_function(wrap_pyfunction!(matching::knn, m)?)?;
     m.add_function(wrap_pyfunction!(matching::range_search, m)?)?;
+    m.add_function(wrap_pyfunction!(matching::self_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(matching::match_sets, m)?)?;
     m.add_function(wrap_pyfunction!(matching::clusters_from_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(batches::normalize_tokens, m)?)?;

@@ -87,9 +87,38 @@ pub fn range_search<'py>(
         let c = matrix(&c, nc, dim, "corpus");
         matching::range_search(q, c, threshold, metric, corpus_block, exclude_self)
     })?;
+    hits_to_py(py, (qi, cj, s))
+}
+
+/// Pairs `a < b` of one matrix's rows within `threshold`: (row_a, row_b, score) arrays.
+#[pyfunction]
+#[pyo3(signature = (data, n, dim, threshold, metric, block))]
+pub fn self_pairs<'py>(
+    py: Python<'py>,
+    data: AnyArray,
+    n: usize,
+    dim: usize,
+    threshold: f32,
+    metric: &str,
+    block: Option<usize>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let x = floats(data, "embeddings")?;
+    let metric: Metric = metric.parse().map_err(to_py)?;
+    let hits = compute(py, || {
+        matching::self_pairs(matrix(&x, n, dim, "embeddings"), threshold, metric, block)
+    })?;
+    hits_to_py(py, hits)
+}
+
+type Hits = (Vec<i64>, Vec<i64>, Vec<f32>);
+
+fn hits_to_py(
+    py: Python<'_>,
+    (a, b, s): Hits,
+) -> PyResult<(Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>)> {
     Ok((
-        to_py_array(py, Arc::new(Int64Array::from(qi)))?,
-        to_py_array(py, Arc::new(Int64Array::from(cj)))?,
+        to_py_array(py, Arc::new(Int64Array::from(a)))?,
+        to_py_array(py, Arc::new(Int64Array::from(b)))?,
         to_py_array(py, Arc::new(Float32Array::from(s)))?,
     ))
 }

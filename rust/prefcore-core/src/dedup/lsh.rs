@@ -348,7 +348,7 @@ pub fn near_duplicates(
         return run(None);
     }
     // Exact Jaccard of the shingle-hash sets (64-bit hashes: a collision would need
-    // two distinct shingles with equal xxh3 values).
+    // two distinct shingles with equal hashes).
     let sets = shingle_sets(
         texts,
         normalizer,

@@ -1,12 +1,17 @@
 //! MinHash signatures from raw text: normalise, shingle, hash, permute, in Rust.
 //!
-//! * Shingles: word n-grams (words split on whitespace, joined by one space) or
-//!   character n-grams of the normalised text. A text shorter than `n` is one shingle
-//!   (the whole text); an empty text has no shingles and a signature of `u64::MAX`.
-//! * Each shingle is hashed to 64 bits (xxh3) and reduced modulo the Mersenne prime
-//!   p = 2^61 − 1; permutation i is h ↦ (a_i·h + b_i) mod p with (a_i, b_i) drawn from
-//!   `seed`, as in datasketch's universal hashing. Slot i of the signature is the
-//!   minimum over the shingles. The fraction of equal slots estimates Jaccard.
+//! * Shingles: word n-grams (words split on whitespace) or character n-grams of the
+//!   normalised text. A text shorter than `n` is one shingle (the whole text); an empty
+//!   text has no shingles and a signature of `u64::MAX`.
+//! * A character shingle is hashed to 64 bits with xxh3. A word shingle combines the
+//!   xxh3 hashes of its words in order (so each word is hashed once, not once per
+//!   window) and finishes with a 64-bit avalanche.
+//! * Permutation i is multiply-add-shift universal hashing of the shingle hash's high
+//!   32 bits `x`: `(a_i·x + b_i mod 2^64) >> 32` with 64-bit `(a_i, b_i)` drawn from
+//!   `seed` (datasketch permutes 32-bit hashes too, modulo a Mersenne prime instead).
+//!   Slot i of the signature is the minimum over the shingles, a value below 2^32. The
+//!   fraction of equal slots estimates Jaccard. Integer arithmetic only, so the
+//!   vectorised kernels picked at run time give the same bits as the plain loop.
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
@@ -16,8 +21,6 @@ use super::text::TextColumn;
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::random::Rng;
-
-const MERSENNE: u64 = (1 << 61) - 1;
 
 /// How texts are cut into shingles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,53 +43,91 @@ pub struct MinHashOptions {
     pub seed: u64,
 }
 
-/// (a, b) of each permutation, drawn from the seed.
-fn permutations(num_perm: usize, seed: u64) -> Vec<(u64, u64)> {
+/// The `a` and `b` of each permutation, drawn from the seed (`a` odd).
+fn permutations(num_perm: usize, seed: u64) -> (Vec<u64>, Vec<u64>) {
     let mut rng = Rng::new(seed);
     (0..num_perm)
-        .map(|_| (1 + rng.below(MERSENNE - 1), rng.below(MERSENNE)))
-        .collect()
+        .map(|_| (rng.next_u64() | 1, rng.next_u64()))
+        .unzip()
 }
 
-#[inline]
-fn mod_mersenne(x: u128) -> u64 {
-    // x mod (2^61 - 1) by folding: x = hi·2^61 + lo ≡ hi + lo.
-    let folded = (x & MERSENNE as u128) + (x >> 61);
-    let folded = (folded & MERSENNE as u128) + (folded >> 61);
-    let r = folded as u64;
-    if r >= MERSENNE {
-        r - MERSENNE
-    } else {
-        r
+/// `signature[i] = min(signature[i], permutation i of every hash)`, over the first
+/// `signature.len()` permutations.
+#[inline(always)]
+fn permute_min(hashes: &[u64], a: &[u64], b: &[u64], signature: &mut [u64]) {
+    for &h in hashes {
+        let x = h >> 32;
+        for ((slot, &a), &b) in signature.iter_mut().zip(a).zip(b) {
+            let v = a.wrapping_mul(x).wrapping_add(b) >> 32;
+            *slot = (*slot).min(v);
+        }
     }
 }
 
+type PermuteMin = fn(&[u64], &[u64], &[u64], &mut [u64]);
+
+/// The fastest [`permute_min`] this CPU runs: the same loop compiled for AVX-512
+/// (eight 64-bit products per instruction) or AVX2 where present.
+fn permute_kernel() -> PermuteMin {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+        fn avx512(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
+            permute_min(h, a, b, s)
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
+            permute_min(h, a, b, s)
+        }
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return |h, a, b, s| unsafe { avx512(h, a, b, s) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return |h, a, b, s| unsafe { avx2(h, a, b, s) };
+        }
+    }
+    permute_min
+}
+
+/// Order-sensitive combination of a word shingle's word hashes.
+#[inline]
+fn combine_words(words: &[u64]) -> u64 {
+    let mut h = words.len() as u64;
+    for &w in words {
+        h = (h.rotate_left(27) ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    // murmur3's 64-bit finaliser: every input bit reaches the high 32 bits.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^ (h >> 33)
+}
+
 /// The 64-bit hashes of a text's shingles (duplicates included; min is idempotent).
+/// `words` is scratch space.
 pub fn shingle_hashes(
     text: &str,
     ngram: usize,
     tokenizer: Tokenizer,
     out: &mut Vec<u64>,
-    buf: &mut String,
+    words: &mut Vec<u64>,
 ) {
     out.clear();
     match tokenizer {
         Tokenizer::Word => {
-            let words: Vec<&str> = text.split_whitespace().collect();
+            words.clear();
+            words.extend(text.split_whitespace().map(|w| xxh3_64(w.as_bytes())));
             if words.is_empty() {
                 return;
             }
             let n = ngram.min(words.len());
-            for window in words.windows(n) {
-                buf.clear();
-                for (i, w) in window.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(' ');
-                    }
-                    buf.push_str(w);
-                }
-                out.push(xxh3_64(buf.as_bytes()));
-            }
+            out.extend(words.windows(n).map(combine_words));
         }
         Tokenizer::Char => {
             let bounds: Vec<usize> = text
@@ -118,11 +159,11 @@ pub fn shingle_sets(
         (0..texts.len())
             .into_par_iter()
             .map_init(
-                || (String::new(), String::new(), String::new()),
-                |(raw, normalized, shingle), row| {
+                || (String::new(), String::new(), Vec::new()),
+                |(raw, normalized, words), row| {
                     let text = reader.normalized(row, normalizer, raw, normalized);
                     let mut hashes = Vec::new();
-                    shingle_hashes(text, n, tokenizer, &mut hashes, shingle);
+                    shingle_hashes(text, n, tokenizer, &mut hashes, words);
                     hashes.sort_unstable();
                     hashes.dedup();
                     hashes
@@ -147,7 +188,7 @@ fn check_options(options: &MinHashOptions) -> Result<()> {
 pub struct SignScratch {
     raw: String,
     normalized: String,
-    shingle: String,
+    words: Vec<u64>,
     hashes: Vec<u64>,
 }
 
@@ -156,7 +197,9 @@ pub struct Signer<'a> {
     reader: super::text::TextReader<'a>,
     normalizer: Option<&'a Normalizer>,
     options: MinHashOptions,
-    perms: Vec<(u64, u64)>,
+    a: Vec<u64>,
+    b: Vec<u64>,
+    kernel: PermuteMin,
 }
 
 impl<'a> Signer<'a> {
@@ -166,11 +209,14 @@ impl<'a> Signer<'a> {
         options: MinHashOptions,
     ) -> Result<Self> {
         check_options(&options)?;
+        let (a, b) = permutations(options.num_perm, options.seed);
         Ok(Signer {
             reader: texts.reader(),
             normalizer,
             options,
-            perms: permutations(options.num_perm, options.seed),
+            a,
+            b,
+            kernel: permute_kernel(),
         })
     }
 
@@ -180,7 +226,7 @@ impl<'a> Signer<'a> {
         let SignScratch {
             raw,
             normalized,
-            shingle,
+            words,
             hashes,
         } = scratch;
         signature.fill(u64::MAX);
@@ -192,17 +238,9 @@ impl<'a> Signer<'a> {
             self.options.ngram,
             self.options.tokenizer,
             hashes,
-            shingle,
+            words,
         );
-        for &h in hashes.iter() {
-            let h = h % MERSENNE;
-            for (slot, &(a, b)) in signature.iter_mut().zip(&self.perms) {
-                let v = mod_mersenne(a as u128 * h as u128 + b as u128);
-                if v < *slot {
-                    *slot = v;
-                }
-            }
-        }
+        (self.kernel)(hashes, &self.a, &self.b, signature);
     }
 }
 
@@ -231,25 +269,46 @@ mod tests {
 
     proptest! {
         #[test]
-        fn folding_equals_the_remainder(x in any::<u128>()) {
-            let x = x >> 6; // a·h + b < 2^122
-            prop_assert_eq!(mod_mersenne(x) as u128, x % MERSENNE as u128);
+        fn every_kernel_gives_the_plain_loops_bits(
+            hashes in proptest::collection::vec(any::<u64>(), 0..40),
+            seed in any::<u64>(),
+            slots in 1usize..70,
+        ) {
+            let (a, b) = permutations(70, seed);
+            let mut want = vec![u64::MAX; slots];
+            for &h in &hashes {
+                for i in 0..slots {
+                    let v = ((a[i] as u128 * (h >> 32) as u128 + b[i] as u128) % (1u128 << 64)) >> 32;
+                    want[i] = want[i].min(v as u64);
+                }
+            }
+            let mut got = vec![u64::MAX; slots];
+            permute_kernel()(&hashes, &a, &b, &mut got);
+            prop_assert_eq!(got, want);
         }
     }
 
     #[test]
     fn shingles_of_short_and_empty_texts() {
-        let (mut out, mut buf) = (Vec::new(), String::new());
-        shingle_hashes("a b c", 5, Tokenizer::Word, &mut out, &mut buf);
-        assert_eq!(out, vec![xxh3_64(b"a b c")]);
-        shingle_hashes("a b c", 2, Tokenizer::Word, &mut out, &mut buf);
-        assert_eq!(out, vec![xxh3_64(b"a b"), xxh3_64(b"b c")]);
-        shingle_hashes("", 2, Tokenizer::Word, &mut out, &mut buf);
-        assert!(out.is_empty());
-        shingle_hashes("中文🙂", 2, Tokenizer::Char, &mut out, &mut buf);
-        assert_eq!(
-            out,
-            vec![xxh3_64("中文".as_bytes()), xxh3_64("文🙂".as_bytes())]
+        let (mut out, mut words) = (Vec::new(), Vec::new());
+        let w = |s: &str| xxh3_64(s.as_bytes());
+        shingle_hashes("a b c", 5, Tokenizer::Word, &mut out, &mut words);
+        assert_eq!(out, vec![combine_words(&[w("a"), w("b"), w("c")])]);
+        shingle_hashes(" a  b\tc\n", 2, Tokenizer::Word, &mut out, &mut words);
+        let pairs = vec![
+            combine_words(&[w("a"), w("b")]),
+            combine_words(&[w("b"), w("c")]),
+        ];
+        assert_eq!(out, pairs);
+        assert_ne!(pairs[0], combine_words(&[w("b"), w("a")]), "order counts");
+        assert_ne!(
+            pairs[0],
+            combine_words(&[w("a b")]),
+            "word boundaries count"
         );
+        shingle_hashes("", 2, Tokenizer::Word, &mut out, &mut words);
+        assert!(out.is_empty());
+        shingle_hashes("中文🙂", 2, Tokenizer::Char, &mut out, &mut words);
+        assert_eq!(out, vec![w("中文"), w("文🙂")]);
     }
 }

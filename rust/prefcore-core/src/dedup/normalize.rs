@@ -71,46 +71,112 @@ fn is_punctuation(c: char) -> bool {
     )
 }
 
+/// The punctuation, digit and whitespace steps, one already cased character at a time.
+struct Fold<'a> {
+    n: &'a Normalizer,
+    out: &'a mut String,
+    /// In collapse mode a whitespace run is written as one space, and only when a
+    /// non-space character follows (so the ends come out trimmed).
+    pending_space: bool,
+}
+
+impl<'a> Fold<'a> {
+    fn new(n: &'a Normalizer, out: &'a mut String) -> Self {
+        Fold {
+            n,
+            out,
+            pending_space: false,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, c: char) {
+        if self.n.strip_punctuation && is_punctuation(c) {
+            return;
+        }
+        let digit = |c: char| {
+            c.is_ascii_digit() || (!c.is_ascii() && get_general_category(c) == Gc::DecimalNumber)
+        };
+        let c = if self.n.digits_to_zero && digit(c) {
+            '0'
+        } else {
+            c
+        };
+        // `char::is_whitespace`, which unlike `u8::is_ascii_whitespace` counts \x0B.
+        if self.n.collapse_whitespace && c.is_whitespace() {
+            self.pending_space = true;
+            return;
+        }
+        if self.pending_space {
+            if !self.out.is_empty() {
+                self.out.push(' ');
+            }
+            self.pending_space = false;
+        }
+        self.out.push(c);
+    }
+}
+
 impl Normalizer {
     /// Append the normalised `text` to `out`.
     pub fn normalize_into(&self, text: &str, out: &mut String) {
+        if text.is_ascii() {
+            self.normalize_ascii(text.as_bytes(), out)
+        } else {
+            self.normalize_unicode(text, out)
+        }
+    }
+
+    /// [`Normalizer::normalize_into`] for ASCII text, byte by byte: every Unicode
+    /// normal form leaves ASCII as it is, and its case, digit, punctuation and space
+    /// rules are single-byte ones. Most preference data is ASCII, and the general path
+    /// builds two intermediate strings.
+    fn normalize_ascii(&self, text: &[u8], out: &mut String) {
+        out.reserve(text.len());
+        let mut fold = Fold::new(self, out);
+        for &b in text {
+            let b = if self.lowercase {
+                b.to_ascii_lowercase()
+            } else {
+                b
+            };
+            fold.push(b as char);
+        }
+    }
+
+    fn normalize_unicode(&self, text: &str, out: &mut String) {
+        use unicode_normalization::{
+            is_nfc_quick, is_nfd_quick, is_nfkc_quick, is_nfkd_quick, IsNormalized,
+        };
+        // Most text is already in the requested form: the quick check proves it
+        // without building a copy.
+        let normal = |check: IsNormalized| check == IsNormalized::Yes;
         let formed: std::borrow::Cow<str> = match self.unicode {
             UnicodeForm::None => text.into(),
+            UnicodeForm::Nfc if normal(is_nfc_quick(text.chars())) => text.into(),
+            UnicodeForm::Nfkc if normal(is_nfkc_quick(text.chars())) => text.into(),
+            UnicodeForm::Nfd if normal(is_nfd_quick(text.chars())) => text.into(),
+            UnicodeForm::Nfkd if normal(is_nfkd_quick(text.chars())) => text.into(),
             UnicodeForm::Nfc => text.nfc().collect::<String>().into(),
             UnicodeForm::Nfkc => text.nfkc().collect::<String>().into(),
             UnicodeForm::Nfd => text.nfd().collect::<String>().into(),
             UnicodeForm::Nfkd => text.nfkd().collect::<String>().into(),
         };
-        // Whole-string lowercasing applies context rules (a word-final Σ becomes ς).
-        let cased: std::borrow::Cow<str> = if self.lowercase {
-            formed.to_lowercase().into()
+        let mut fold = Fold::new(self, out);
+        if !self.lowercase {
+            formed.chars().for_each(|c| fold.push(c));
+        } else if formed.contains('Σ') {
+            // Only capital sigma lowercases by context (word-final Σ becomes ς): the
+            // whole-string mapping applies that rule.
+            formed.to_lowercase().chars().for_each(|c| fold.push(c));
         } else {
-            formed
-        };
-        let chars = cased.chars();
-        // In collapse mode a whitespace run is written as one space, and only when a
-        // non-space character follows (so the ends come out trimmed).
-        let mut pending_space = false;
-        for c in chars {
-            if self.strip_punctuation && is_punctuation(c) {
-                continue;
-            }
-            let c = if self.digits_to_zero && get_general_category(c) == Gc::DecimalNumber {
-                '0'
-            } else {
-                c
-            };
-            if self.collapse_whitespace && c.is_whitespace() {
-                pending_space = true;
-                continue;
-            }
-            if pending_space {
-                if !out.is_empty() {
-                    out.push(' ');
+            for c in formed.chars() {
+                if c.is_ascii() {
+                    fold.push(c.to_ascii_lowercase());
+                } else {
+                    c.to_lowercase().for_each(|l| fold.push(l));
                 }
-                pending_space = false;
             }
-            out.push(c);
         }
     }
 
@@ -166,5 +232,72 @@ mod tests {
         };
         let text = "  Mixed\tCASE ﬁ  ";
         assert_eq!(n.normalize(text), text);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_path_equals_the_general_one(
+            text in "[ -~\t\n\x0B\x0C\r]{0,40}",
+            flags in 0u8..32,
+        ) {
+            let bit = |i: u8| flags & (1 << i) != 0;
+            let n = Normalizer {
+                lowercase: bit(0),
+                unicode: if bit(1) { UnicodeForm::Nfkc } else { UnicodeForm::None },
+                collapse_whitespace: bit(2),
+                strip_punctuation: bit(3),
+                digits_to_zero: bit(4),
+            };
+            let (mut fast, mut general) = (String::new(), String::new());
+            n.normalize_ascii(text.as_bytes(), &mut fast);
+            n.normalize_unicode(&text, &mut general);
+            proptest::prop_assert_eq!(fast, general);
+        }
+    }
+
+    /// The plain definition: form the whole text, lowercase the whole text, then fold.
+    fn reference(n: &Normalizer, text: &str) -> String {
+        let formed: String = match n.unicode {
+            UnicodeForm::None => text.to_string(),
+            UnicodeForm::Nfc => text.nfc().collect(),
+            UnicodeForm::Nfkc => text.nfkc().collect(),
+            UnicodeForm::Nfd => text.nfd().collect(),
+            UnicodeForm::Nfkd => text.nfkd().collect(),
+        };
+        let cased = if n.lowercase {
+            formed.to_lowercase()
+        } else {
+            formed
+        };
+        let mut out = String::new();
+        let mut fold = Fold::new(n, &mut out);
+        cased.chars().for_each(|c| fold.push(c));
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_equals_the_whole_string_definition(
+            text in "(\\PC|\\s|Σ|ΟΔΟΣ|ﬁ|Ｈ|İ|é|e\u{301}){0,30}",
+            flags in 0u8..32,
+            form in 0usize..5,
+        ) {
+            let bit = |i: u8| flags & (1 << i) != 0;
+            let forms = [
+                UnicodeForm::None,
+                UnicodeForm::Nfc,
+                UnicodeForm::Nfkc,
+                UnicodeForm::Nfd,
+                UnicodeForm::Nfkd,
+            ];
+            let n = Normalizer {
+                lowercase: bit(0),
+                unicode: forms[form],
+                collapse_whitespace: bit(2),
+                strip_punctuation: bit(3),
+                digits_to_zero: bit(4),
+            };
+            proptest::prop_assert_eq!(n.normalize(&text), reference(&n, &text));
+        }
     }
 }

@@ -185,31 +185,86 @@ impl<'a> Search<'a> {
         })
     }
 
-    /// `visit(query, corpus_row, score)` for every pair of query block `q0..q0 + rows`,
-    /// corpus block by corpus block.
-    fn scan(&self, q0: usize, rows: usize, mut visit: impl FnMut(usize, usize, f32)) {
+    /// `visit(query, first corpus row, scores)` for every query of block
+    /// `q0..q0 + rows` and every corpus block from row `c_from` on: `scores` holds the
+    /// query's scores against that corpus block, in corpus order.
+    fn scan(
+        &self,
+        q0: usize,
+        rows: usize,
+        c_from: usize,
+        mut visit: impl FnMut(usize, usize, &[f32]),
+    ) {
         let dim = self.queries.dim;
         let q = &self.queries.data[q0 * dim..(q0 + rows) * dim];
         let mut tile = vec![0f32; rows * self.corpus_block.min(self.corpus.rows.max(1))];
-        for c0 in (0..self.corpus.rows).step_by(self.corpus_block) {
+        for c0 in (c_from..self.corpus.rows).step_by(self.corpus_block) {
             let cols = self.corpus_block.min(self.corpus.rows - c0);
             let c = &self.corpus.data[c0 * dim..(c0 + cols) * dim];
             let tile = &mut tile[..rows * cols];
             dot_tile(q, c, rows, cols, dim, tile);
-            for i in 0..rows {
+            let c_norms = &self.c_norms[c0..c0 + cols];
+            for (i, row) in tile.chunks_exact_mut(cols).enumerate() {
                 let qi = q0 + i;
-                for j in 0..cols {
-                    let cj = c0 + j;
-                    let dot = tile[i * cols + j];
-                    let score = match self.metric {
-                        Metric::Ip => dot,
-                        Metric::Cosine => dot / (self.q_norms[qi] * self.c_norms[cj]).sqrt(),
-                        Metric::L2 => (self.q_norms[qi] + self.c_norms[cj] - 2.0 * dot).max(0.0),
-                    };
-                    visit(qi, cj, score);
+                let q_norm = self.q_norms[qi];
+                // One loop per metric, so each vectorises.
+                match self.metric {
+                    Metric::Ip => {}
+                    Metric::Cosine => {
+                        for (s, &cn) in row.iter_mut().zip(c_norms) {
+                            *s /= (q_norm * cn).sqrt();
+                        }
+                    }
+                    Metric::L2 => {
+                        for (s, &cn) in row.iter_mut().zip(c_norms) {
+                            *s = (q_norm + cn - 2.0 * *s).max(0.0);
+                        }
+                    }
                 }
+                visit(qi, c0, row);
             }
         }
+    }
+}
+
+/// Calls `hit(first + j, scores[j])` for every score of each lane group that holds one
+/// better than `bar`; `hit` checks the score itself and returns the new bar. Most
+/// groups of a top-k or threshold scan hold no candidate, and the group test vectorises.
+fn candidates(
+    scores: &[f32],
+    mut bar: f32,
+    metric: Metric,
+    first: usize,
+    mut hit: impl FnMut(usize, f32) -> f32,
+) {
+    const LANES: usize = 16;
+    for (g, group) in scores.chunks(LANES).enumerate() {
+        let any = match metric {
+            Metric::L2 => group.iter().fold(false, |a, &s| a | (s < bar)),
+            _ => group.iter().fold(false, |a, &s| a | (s > bar)),
+        };
+        if any {
+            for (j, &s) in group.iter().enumerate() {
+                bar = hit(first + g * LANES + j, s);
+            }
+        }
+    }
+}
+
+/// Is `score` within `threshold` (at or above it; at or below for squared L2)?
+fn within(score: f32, threshold: f32, metric: Metric) -> bool {
+    match metric {
+        Metric::L2 => score <= threshold,
+        _ => score >= threshold,
+    }
+}
+
+/// The loosest bar [`candidates`] may use so that every score [`within`] the threshold
+/// passes it.
+fn range_bar(threshold: f32, metric: Metric) -> f32 {
+    match metric {
+        Metric::L2 => threshold.next_up(),
+        _ => threshold.next_down(),
     }
 }
 
@@ -239,9 +294,25 @@ pub fn knn(
                 let q0 = block * qb;
                 let rows = out_scores.len() / k;
                 let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(k + 1); rows];
-                search.scan(q0, rows, |qi, cj, score| {
-                    if !(exclude_self && qi == cj) {
-                        offer(&mut tops[qi - q0], k, score, cj as i64, metric);
+                search.scan(q0, rows, 0, |qi, c0, row| {
+                    let top = &mut tops[qi - q0];
+                    let keep = |top: &mut Vec<(f32, i64)>, cj: usize, score: f32| {
+                        if !(exclude_self && qi == cj) {
+                            offer(top, k, score, cj as i64, metric);
+                        }
+                    };
+                    // Until k are held every score is a candidate.
+                    let mut start = 0;
+                    while top.len() < k && start < row.len() {
+                        keep(top, c0 + start, row[start]);
+                        start += 1;
+                    }
+                    if start < row.len() {
+                        let bar = top[k - 1].0;
+                        candidates(&row[start..], bar, metric, c0 + start, |cj, score| {
+                            keep(top, cj, score);
+                            top[k - 1].0
+                        });
                     }
                 });
                 for (i, top) in tops.iter().enumerate() {
@@ -269,8 +340,9 @@ pub fn similarities(queries: Matrix, corpus: Matrix, metric: Metric) -> Result<V
             .enumerate()
             .for_each(|(block, rows_out)| {
                 let q0 = block * qb;
-                search.scan(q0, rows_out.len() / nc, |qi, cj, s| {
-                    rows_out[(qi - q0) * nc + cj] = s
+                search.scan(q0, rows_out.len() / nc, 0, |qi, c0, row| {
+                    let at = (qi - q0) * nc + c0;
+                    rows_out[at..at + row.len()].copy_from_slice(row);
                 });
             })
     });
@@ -299,14 +371,14 @@ pub fn range_search(
                 let q0 = block * qb;
                 let rows = qb.min(queries.rows - q0);
                 let mut hits = Vec::new();
-                search.scan(q0, rows, |qi, cj, score| {
-                    let within = match metric {
-                        Metric::L2 => score <= threshold,
-                        _ => score >= threshold,
-                    };
-                    if within && !(exclude_self && qi == cj) {
-                        hits.push((qi as u32, cj as u32, score));
-                    }
+                let bar = range_bar(threshold, metric);
+                search.scan(q0, rows, 0, |qi, c0, row| {
+                    candidates(row, bar, metric, c0, |cj, score| {
+                        if within(score, threshold, metric) && !(exclude_self && qi == cj) {
+                            hits.push((qi as u32, cj as u32, score));
+                        }
+                        bar
+                    });
                 });
                 // Tiles visit corpus blocks in order per query block: sort by query.
                 hits.sort_by_key(|&(q, c, _)| (q, c));
@@ -314,6 +386,11 @@ pub fn range_search(
             })
             .collect()
     });
+    Ok(flatten_hits(blocks))
+}
+
+/// Per-block hit lists, in block order, as three columns.
+fn flatten_hits(blocks: Vec<Vec<(u32, u32, f32)>>) -> (Vec<i64>, Vec<i64>, Vec<f32>) {
     let total = blocks.iter().map(Vec::len).sum();
     let (mut q, mut c, mut s) = (
         Vec::with_capacity(total),
@@ -325,7 +402,47 @@ pub fn range_search(
         c.push(cj as i64);
         s.push(score);
     }
-    Ok((q, c, s))
+    (q, c, s)
+}
+
+/// Every pair of rows `a < b` of one matrix whose score is within `threshold` (as in
+/// [`range_search`]), by `a` then `b`. The score matrix is symmetric, so only the tiles
+/// on and above the diagonal are multiplied: half the work of searching the matrix
+/// against itself.
+pub fn self_pairs(
+    matrix: Matrix,
+    threshold: f32,
+    metric: Metric,
+    block: Option<usize>,
+) -> Result<(Vec<i64>, Vec<i64>, Vec<f32>)> {
+    if threshold.is_nan() {
+        return Err(Error::argument("threshold must be a number"));
+    }
+    let search = Search::new(matrix, matrix, metric, block)?;
+    // Query blocks the size of corpus blocks, so block `b`'s diagonal tile starts at
+    // corpus row `b * size`.
+    let size = search.corpus_block;
+    let bar = range_bar(threshold, metric);
+    let blocks: Vec<Vec<(u32, u32, f32)>> = parallel::install(|| {
+        (0..matrix.rows.div_ceil(size))
+            .into_par_iter()
+            .map(|block| {
+                let q0 = block * size;
+                let mut hits = Vec::new();
+                search.scan(q0, size.min(matrix.rows - q0), q0, |a, c0, row| {
+                    candidates(row, bar, metric, c0, |b, score| {
+                        if b > a && within(score, threshold, metric) {
+                            hits.push((a as u32, b as u32, score));
+                        }
+                        bar
+                    });
+                });
+                hits.sort_by_key(|&(a, b, _)| (a, b));
+                hits
+            })
+            .collect()
+    });
+    Ok(flatten_hits(blocks))
 }
 
 #[cfg(test)]
@@ -367,6 +484,57 @@ mod tests {
         for k in [1, 5, 40] {
             let (_, idx) = knn(m(q, 70), m(c, 33), k, Metric::Ip, Some(10), false).unwrap();
             assert_eq!(idx, brute(q, c, dim, k));
+        }
+    }
+
+    #[test]
+    fn self_pairs_equal_the_upper_half_of_a_brute_force_self_join() {
+        let mut rng = crate::random::Rng::new(5);
+        let (n, dim) = (57, 4);
+        // Small integers: every product is exact, so each orientation scores alike.
+        let x: &'static [f32] = (0..n * dim)
+            .map(|_| rng.below(7) as f32 - 3.0)
+            .collect::<Vec<_>>()
+            .leak();
+        let m = Matrix {
+            data: x,
+            rows: n,
+            dim,
+            name: "m",
+        };
+        let norms = m.squared_norms();
+        for (metric, threshold) in [(Metric::Ip, 4.0), (Metric::L2, 9.0), (Metric::Cosine, 0.5)] {
+            let mut want = (Vec::new(), Vec::new());
+            for a in 0..n {
+                for b in a + 1..n {
+                    let dot: f32 = m.row(a).iter().zip(m.row(b)).map(|(p, q)| p * q).sum();
+                    let score = match metric {
+                        Metric::Ip => dot,
+                        Metric::L2 => norms[a] + norms[b] - 2.0 * dot,
+                        Metric::Cosine => dot / (norms[a] * norms[b]).sqrt(),
+                    };
+                    if norms[a] * norms[b] > 0.0 && within(score, threshold, metric) {
+                        want.0.push(a as i64);
+                        want.1.push(b as i64);
+                    }
+                }
+            }
+            assert!(want.0.len() > 10, "{metric:?} finds pairs");
+            if metric == Metric::Cosine && norms.contains(&0.0) {
+                continue;
+            }
+            for block in [1, 10, 16, 100] {
+                let (a, b, _) = self_pairs(m, threshold, metric, Some(block)).unwrap();
+                assert_eq!((a, b), want, "{metric:?}, block {block}");
+                let (qa, cb, _) = range_search(m, m, threshold, metric, Some(block), true).unwrap();
+                let upper: (Vec<i64>, Vec<i64>) = qa
+                    .iter()
+                    .zip(&cb)
+                    .filter(|(q, c)| q < c)
+                    .map(|(q, c)| (*q, *c))
+                    .unzip();
+                assert_eq!(upper, want, "{metric:?}, block {block}");
+            }
         }
     }
 }

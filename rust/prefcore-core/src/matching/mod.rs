@@ -5,4 +5,4 @@ pub mod assign;
 pub mod knn;
 
 pub use assign::{assign, csls, match_sets, Method};
-pub use knn::{knn, range_search, similarities, Matrix, Metric};
+pub use knn::{knn, range_search, self_pairs, similarities, Matrix, Metric};
