@@ -72,11 +72,11 @@ fn permute_kernel() -> PermuteMin {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-        fn avx512(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
+        unsafe fn avx512(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
             permute_min(h, a, b, s)
         }
         #[target_feature(enable = "avx2")]
-        fn avx2(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
+        unsafe fn avx2(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
             permute_min(h, a, b, s)
         }
         if is_x86_feature_detected!("avx512f")

@@ -228,20 +228,25 @@ impl<'a> Search<'a> {
 }
 
 /// Calls `hit(first + j, scores[j])` for every score of each lane group that holds one
-/// better than `bar`; `hit` checks the score itself and returns the new bar. Most
-/// groups of a top-k or threshold scan hold no candidate, and the group test vectorises.
+/// better than `bar` (or equal to it, when `inclusive`); `hit` checks the score itself
+/// and returns the new bar. Most groups of a top-k or threshold scan hold no
+/// candidate, and the group test vectorises.
 fn candidates(
     scores: &[f32],
     mut bar: f32,
+    inclusive: bool,
     metric: Metric,
     first: usize,
     mut hit: impl FnMut(usize, f32) -> f32,
 ) {
     const LANES: usize = 16;
+    let lower = metric == Metric::L2;
     for (g, group) in scores.chunks(LANES).enumerate() {
-        let any = match metric {
-            Metric::L2 => group.iter().fold(false, |a, &s| a | (s < bar)),
-            _ => group.iter().fold(false, |a, &s| a | (s > bar)),
+        let any = match (lower, inclusive) {
+            (true, false) => group.iter().fold(false, |a, &s| a | (s < bar)),
+            (true, true) => group.iter().fold(false, |a, &s| a | (s <= bar)),
+            (false, false) => group.iter().fold(false, |a, &s| a | (s > bar)),
+            (false, true) => group.iter().fold(false, |a, &s| a | (s >= bar)),
         };
         if any {
             for (j, &s) in group.iter().enumerate() {
@@ -256,15 +261,6 @@ fn within(score: f32, threshold: f32, metric: Metric) -> bool {
     match metric {
         Metric::L2 => score <= threshold,
         _ => score >= threshold,
-    }
-}
-
-/// The loosest bar [`candidates`] may use so that every score [`within`] the threshold
-/// passes it.
-fn range_bar(threshold: f32, metric: Metric) -> f32 {
-    match metric {
-        Metric::L2 => threshold.next_up(),
-        _ => threshold.next_down(),
     }
 }
 
@@ -309,10 +305,17 @@ pub fn knn(
                     }
                     if start < row.len() {
                         let bar = top[k - 1].0;
-                        candidates(&row[start..], bar, metric, c0 + start, |cj, score| {
-                            keep(top, cj, score);
-                            top[k - 1].0
-                        });
+                        candidates(
+                            &row[start..],
+                            bar,
+                            false,
+                            metric,
+                            c0 + start,
+                            |cj, score| {
+                                keep(top, cj, score);
+                                top[k - 1].0
+                            },
+                        );
                     }
                 });
                 for (i, top) in tops.iter().enumerate() {
@@ -371,13 +374,12 @@ pub fn range_search(
                 let q0 = block * qb;
                 let rows = qb.min(queries.rows - q0);
                 let mut hits = Vec::new();
-                let bar = range_bar(threshold, metric);
                 search.scan(q0, rows, 0, |qi, c0, row| {
-                    candidates(row, bar, metric, c0, |cj, score| {
+                    candidates(row, threshold, true, metric, c0, |cj, score| {
                         if within(score, threshold, metric) && !(exclude_self && qi == cj) {
                             hits.push((qi as u32, cj as u32, score));
                         }
-                        bar
+                        threshold
                     });
                 });
                 // Tiles visit corpus blocks in order per query block: sort by query.
@@ -422,7 +424,6 @@ pub fn self_pairs(
     // Query blocks the size of corpus blocks, so block `b`'s diagonal tile starts at
     // corpus row `b * size`.
     let size = search.corpus_block;
-    let bar = range_bar(threshold, metric);
     let blocks: Vec<Vec<(u32, u32, f32)>> = parallel::install(|| {
         (0..matrix.rows.div_ceil(size))
             .into_par_iter()
@@ -430,11 +431,11 @@ pub fn self_pairs(
                 let q0 = block * size;
                 let mut hits = Vec::new();
                 search.scan(q0, size.min(matrix.rows - q0), q0, |a, c0, row| {
-                    candidates(row, bar, metric, c0, |b, score| {
+                    candidates(row, threshold, true, metric, c0, |b, score| {
                         if b > a && within(score, threshold, metric) {
                             hits.push((a as u32, b as u32, score));
                         }
-                        bar
+                        threshold
                     });
                 });
                 hits.sort_by_key(|&(a, b, _)| (a, b));
