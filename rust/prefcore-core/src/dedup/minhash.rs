@@ -109,6 +109,33 @@ fn combine_words(words: &[u64]) -> u64 {
     h ^ (h >> 33)
 }
 
+/// `f(word)` for the words of `text` split on whitespace, as `str::split_whitespace`
+/// gives them, but walking bytes: ASCII ones are tested directly and only other
+/// characters are decoded.
+fn each_word<'t>(text: &'t str, mut f: impl FnMut(&'t str)) {
+    let bytes = text.as_bytes();
+    let mut start: Option<usize> = None;
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        let (space, len) = if b.is_ascii() {
+            (matches!(b, b'\t'..=b'\r' | b' '), 1)
+        } else {
+            let c = text[at..].chars().next().expect("a character starts here");
+            (c.is_whitespace(), c.len_utf8())
+        };
+        if !space {
+            start.get_or_insert(at);
+        } else if let Some(s) = start.take() {
+            f(&text[s..at]);
+        }
+        at += len;
+    }
+    if let Some(s) = start {
+        f(&text[s..]);
+    }
+}
+
 /// The 64-bit hashes of a text's shingles (duplicates included; min is idempotent).
 /// `words` is scratch space.
 pub fn shingle_hashes(
@@ -122,7 +149,7 @@ pub fn shingle_hashes(
     match tokenizer {
         Tokenizer::Word => {
             words.clear();
-            words.extend(text.split_whitespace().map(|w| xxh3_64(w.as_bytes())));
+            each_word(text, |w| words.push(xxh3_64(w.as_bytes())));
             if words.is_empty() {
                 return;
             }
@@ -251,7 +278,9 @@ pub fn signatures(
     options: MinHashOptions,
 ) -> Result<Vec<u64>> {
     let signer = Signer::new(texts, normalizer, options)?;
-    let mut out = vec![u64::MAX; texts.len() * options.num_perm];
+    // Zeroed pages come from the OS lazily, so the workers touch them in parallel;
+    // `sign` fills every slot.
+    let mut out = vec![0u64; texts.len() * options.num_perm];
     parallel::install(|| {
         out.par_chunks_mut(options.num_perm)
             .enumerate()
@@ -285,6 +314,13 @@ mod tests {
             let mut got = vec![u64::MAX; slots];
             permute_kernel()(&hashes, &a, &b, &mut got);
             prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn words_split_as_split_whitespace(text in "(\\PC|\\s|\u{85}|\u{A0}|\u{3000}|\u{B}){0,40}") {
+            let mut words = Vec::new();
+            each_word(&text, |w| words.push(w));
+            prop_assert_eq!(words, text.split_whitespace().collect::<Vec<_>>());
         }
     }
 
