@@ -112,9 +112,15 @@ fn copy<I: OffsetSizeTrait, O: OffsetSizeTrait>(
                         &data_in[offsets_in[row].as_usize()..offsets_in[row + 1].as_usize()];
                     let dst: &mut [MaybeUninit<u8>] =
                         &mut out_data[at - base..at - base + bytes.len()];
-                    for (d, &s) in dst.iter_mut().zip(bytes) {
-                        d.write(s);
-                    }
+                    // SAFETY: `dst` and `bytes` have the same length and do not overlap
+                    // (one is this call's output, the other its input).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            bytes.as_ptr(),
+                            dst.as_mut_ptr().cast::<u8>(),
+                            bytes.len(),
+                        )
+                    };
                     at += bytes.len();
                     *o = O::usize_as(at);
                 }
