@@ -219,9 +219,14 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     src = write_jsonl(pa.Table.from_pylist(rows * 40), tmp_path / "big.jsonl")
     out = tmp_path / "out.parquet"
     cmd = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(out), "--near", "prompt"]
-    # Small batches keep the run long enough to be interrupted mid-way.
-    proc = subprocess.Popen([*cmd, "--batch-rows", "100"], stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    # Tiny batches keep the run long enough to be interrupted mid-way; the signal goes
+    # once the hidden partial output exists, whatever this machine's speed.
+    proc = subprocess.Popen([*cmd, "--batch-rows", "10"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not [p for p in tmp_path.iterdir() if p.name.startswith(".")]:
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline, "no partial output appeared"
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "interrupted" in err

@@ -214,9 +214,10 @@ def signatures(
     shingle hashed to 64 bits, and permutation i maps the hash's high 32 bits x to
     ``((a_i * x + b_i) mod 2**64) >> 32`` (multiply-add-shift universal hashing) with
     64-bit (a_i, b_i) drawn from ``seed``; slot i is the minimum over the shingles, a
-    value below ``2**32``. A text shorter than ``ngram`` is one shingle; an empty text has no shingles and a
-    signature of all ``2**64 - 1``. The fraction of equal slots between two signatures
-    estimates the Jaccard similarity of their shingle sets (:func:`jaccard_estimate`).
+    value below ``2**32``. A text shorter than ``ngram`` is one shingle; an empty text
+    has no shingles and a signature of all ``2**64 - 1``. The fraction of equal slots
+    between two signatures estimates the Jaccard similarity of their shingle sets
+    (:func:`jaccard_estimate`).
 
     >>> s = signatures(["the cat sat on the mat", "the cat sat on the hat", "dogs"],
     ...                ngram=2, num_perm=256)
