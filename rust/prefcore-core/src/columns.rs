@@ -144,10 +144,15 @@ pub enum IdAccessor<'a> {
 impl<'a> IdAccessor<'a> {
     #[inline]
     pub fn get(&self, row: usize) -> &'a [u8] {
+        self.text(row).as_bytes()
+    }
+
+    /// The value of `row` as text (Arrow string arrays hold valid UTF-8).
+    pub fn text(&self, row: usize) -> &'a str {
         match self {
-            IdAccessor::Utf8(a) => a.value(row).as_bytes(),
-            IdAccessor::Large(a) => a.value(row).as_bytes(),
-            IdAccessor::View(a) => a.value(row).as_bytes(),
+            IdAccessor::Utf8(a) => a.value(row),
+            IdAccessor::Large(a) => a.value(row),
+            IdAccessor::View(a) => a.value(row),
         }
     }
 

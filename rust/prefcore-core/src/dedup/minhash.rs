@@ -55,11 +55,34 @@ fn permutations(num_perm: usize, seed: u64) -> (Vec<u64>, Vec<u64>) {
 /// `signature.len()` permutations.
 #[inline(always)]
 fn permute_min(hashes: &[u64], a: &[u64], b: &[u64], signature: &mut [u64]) {
-    for &h in hashes {
-        let x = h >> 32;
-        for ((slot, &a), &b) in signature.iter_mut().zip(a).zip(b) {
-            let v = a.wrapping_mul(x).wrapping_add(b) >> 32;
-            *slot = (*slot).min(v);
+    // 32 slots at a time over all the hashes: their minima and permutations stay in
+    // vector registers instead of going through memory once per hash.
+    const SLOTS: usize = 32;
+    let blocks = signature
+        .chunks_mut(SLOTS)
+        .zip(a.chunks(SLOTS))
+        .zip(b.chunks(SLOTS));
+    for ((signature, a), b) in blocks {
+        if let (Ok(slots), Some(a), Some(b)) = (
+            <&mut [u64; SLOTS]>::try_from(&mut *signature),
+            a.first_chunk::<SLOTS>(),
+            b.first_chunk::<SLOTS>(),
+        ) {
+            let mut min = *slots;
+            for &h in hashes {
+                let x = h >> 32;
+                for j in 0..SLOTS {
+                    min[j] = min[j].min(a[j].wrapping_mul(x).wrapping_add(b[j]) >> 32);
+                }
+            }
+            *slots = min;
+        } else {
+            for &h in hashes {
+                let x = h >> 32;
+                for ((slot, &a), &b) in signature.iter_mut().zip(a).zip(b) {
+                    *slot = (*slot).min(a.wrapping_mul(x).wrapping_add(b) >> 32);
+                }
+            }
         }
     }
 }
@@ -94,19 +117,36 @@ fn permute_kernel() -> PermuteMin {
     permute_min
 }
 
-/// Order-sensitive combination of a word shingle's word hashes.
+/// The odd multiplier of the word-shingle polynomial.
+const POLY: u64 = 0x9E37_79B9_7F4A_7C15;
+
 #[inline]
-fn combine_words(words: &[u64]) -> u64 {
-    let mut h = words.len() as u64;
-    for &w in words {
-        h = (h.rotate_left(27) ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+fn finish(mut h: u64) -> u64 {
+    h ^= h >> 32;
+    h = h.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    h ^ (h >> 29)
+}
+
+/// The hash of every `n`-word window of `words` (word hashes): the polynomial
+/// `Σ w_j · POLY^(n-1-j)` (mod 2^64, so order counts), each window's slid from the
+/// previous one's in two multiplications, then a multiply-xorshift so every word
+/// reaches the high 32 bits the permutations read.
+fn word_shingles(words: &[u64], n: usize, out: &mut Vec<u64>) {
+    let Some(first) = words.get(..n) else {
+        return;
+    };
+    let lead = (1..n).fold(1u64, |p, _| p.wrapping_mul(POLY)); // POLY^(n-1)
+    let mut h = first
+        .iter()
+        .fold(0u64, |h, &w| h.wrapping_mul(POLY).wrapping_add(w));
+    out.push(finish(h));
+    for (&gone, &new) in words.iter().zip(&words[n..]) {
+        h = h
+            .wrapping_sub(gone.wrapping_mul(lead))
+            .wrapping_mul(POLY)
+            .wrapping_add(new);
+        out.push(finish(h));
     }
-    // murmur3's 64-bit finaliser: every input bit reaches the high 32 bits.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-    h ^ (h >> 33)
 }
 
 /// `f(word)` for the words of `text` split on whitespace, as `str::split_whitespace`
@@ -136,12 +176,48 @@ fn each_word<'t>(text: &'t str, mut f: impl FnMut(&'t str)) {
     }
 }
 
+/// `f(word)` for the words of a non-empty text whose only whitespace is single spaces
+/// between words. Each 64 bytes become a bit mask of their spaces (a vectorised
+/// compare), so the loop branches once per word instead of once per byte.
+fn each_spaced_word<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
+    if text.is_empty() {
+        return;
+    }
+    let mut start = 0;
+    let mut words_ending_in = |base: usize, mut spaces: u64| {
+        while spaces != 0 {
+            let at = base + spaces.trailing_zeros() as usize;
+            f(&text[start..at]);
+            start = at + 1;
+            spaces &= spaces - 1;
+        }
+    };
+    let blocks = text.chunks_exact(64);
+    let tail = blocks.remainder();
+    for (b, block) in blocks.enumerate() {
+        let spaces = block
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (i, &c)| m | (u64::from(c == b' ') << i));
+        words_ending_in(b * 64, spaces);
+    }
+    let spaces = tail
+        .iter()
+        .enumerate()
+        .fold(0u64, |m, (i, &c)| m | (u64::from(c == b' ') << i));
+    words_ending_in(text.len() - tail.len(), spaces);
+    f(&text[start..]);
+}
+
 /// The 64-bit hashes of a text's shingles (duplicates included; min is idempotent).
-/// `words` is scratch space.
+/// `words` is scratch space. `single_spaced` says the text's only whitespace is single
+/// ASCII spaces between words (what whitespace collapsing leaves), so a byte search
+/// for spaces finds the words.
 pub fn shingle_hashes(
     text: &str,
     ngram: usize,
     tokenizer: Tokenizer,
+    single_spaced: bool,
     out: &mut Vec<u64>,
     words: &mut Vec<u64>,
 ) {
@@ -149,12 +225,16 @@ pub fn shingle_hashes(
     match tokenizer {
         Tokenizer::Word => {
             words.clear();
-            each_word(text, |w| words.push(xxh3_64(w.as_bytes())));
+            if single_spaced {
+                each_spaced_word(text.as_bytes(), |w| words.push(xxh3_64(w)));
+            } else {
+                each_word(text, |w| words.push(xxh3_64(w.as_bytes())));
+            }
             if words.is_empty() {
                 return;
             }
             let n = ngram.min(words.len());
-            out.extend(words.windows(n).map(combine_words));
+            word_shingles(words, n, out);
         }
         Tokenizer::Char => {
             let bounds: Vec<usize> = text
@@ -182,6 +262,7 @@ pub fn shingle_sets(
     tokenizer: Tokenizer,
 ) -> Vec<Vec<u64>> {
     let reader = texts.reader();
+    let collapsed = normalizer.is_some_and(|n| n.collapse_whitespace);
     parallel::install(|| {
         (0..texts.len())
             .into_par_iter()
@@ -190,7 +271,7 @@ pub fn shingle_sets(
                 |(raw, normalized, words), row| {
                     let text = reader.normalized(row, normalizer, raw, normalized);
                     let mut hashes = Vec::new();
-                    shingle_hashes(text, n, tokenizer, &mut hashes, words);
+                    shingle_hashes(text, n, tokenizer, collapsed, &mut hashes, words);
                     hashes.sort_unstable();
                     hashes.dedup();
                     hashes
@@ -264,6 +345,7 @@ impl<'a> Signer<'a> {
             text,
             self.options.ngram,
             self.options.tokenizer,
+            self.normalizer.is_some_and(|n| n.collapse_whitespace),
             hashes,
             words,
         );
@@ -296,6 +378,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// One window's hash from the definition in [`word_shingles`].
+    fn combine_words(words: &[u64]) -> u64 {
+        finish(
+            words
+                .iter()
+                .fold(0u64, |h, &w| h.wrapping_mul(POLY).wrapping_add(w)),
+        )
+    }
+
     proptest! {
         #[test]
         fn every_kernel_gives_the_plain_loops_bits(
@@ -317,6 +408,30 @@ mod tests {
         }
 
         #[test]
+        fn collapsed_text_splits_on_single_spaces(
+            text in "([a-z]{1,5}|\\PC|\\s|\u{85}|\u{A0}|\u{3000}){0,200}",
+            ngram in 1usize..4,
+        ) {
+            let collapse = crate::dedup::normalize::Normalizer::default();
+            let text = collapse.normalize(&text);
+            let (mut fast, mut general, mut words) = (Vec::new(), Vec::new(), Vec::new());
+            shingle_hashes(&text, ngram, Tokenizer::Word, true, &mut fast, &mut words);
+            shingle_hashes(&text, ngram, Tokenizer::Word, false, &mut general, &mut words);
+            prop_assert_eq!(fast, general);
+        }
+
+        #[test]
+        fn sliding_windows_equal_each_window_hashed_alone(
+            words in proptest::collection::vec(any::<u64>(), 1..30),
+            n in 1usize..8,
+        ) {
+            let n = n.min(words.len());
+            let mut out = Vec::new();
+            word_shingles(&words, n, &mut out);
+            prop_assert_eq!(out, words.windows(n).map(combine_words).collect::<Vec<_>>());
+        }
+
+        #[test]
         fn words_split_as_split_whitespace(text in "(\\PC|\\s|\u{85}|\u{A0}|\u{3000}|\u{B}){0,40}") {
             let mut words = Vec::new();
             each_word(&text, |w| words.push(w));
@@ -328,9 +443,16 @@ mod tests {
     fn shingles_of_short_and_empty_texts() {
         let (mut out, mut words) = (Vec::new(), Vec::new());
         let w = |s: &str| xxh3_64(s.as_bytes());
-        shingle_hashes("a b c", 5, Tokenizer::Word, &mut out, &mut words);
+        shingle_hashes("a b c", 5, Tokenizer::Word, false, &mut out, &mut words);
         assert_eq!(out, vec![combine_words(&[w("a"), w("b"), w("c")])]);
-        shingle_hashes(" a  b\tc\n", 2, Tokenizer::Word, &mut out, &mut words);
+        shingle_hashes(
+            " a  b\tc\n",
+            2,
+            Tokenizer::Word,
+            false,
+            &mut out,
+            &mut words,
+        );
         let pairs = vec![
             combine_words(&[w("a"), w("b")]),
             combine_words(&[w("b"), w("c")]),
@@ -342,9 +464,9 @@ mod tests {
             combine_words(&[w("a b")]),
             "word boundaries count"
         );
-        shingle_hashes("", 2, Tokenizer::Word, &mut out, &mut words);
+        shingle_hashes("", 2, Tokenizer::Word, false, &mut out, &mut words);
         assert!(out.is_empty());
-        shingle_hashes("中文🙂", 2, Tokenizer::Char, &mut out, &mut words);
+        shingle_hashes("中文🙂", 2, Tokenizer::Char, false, &mut out, &mut words);
         assert_eq!(out, vec![w("中文"), w("文🙂")]);
     }
 }

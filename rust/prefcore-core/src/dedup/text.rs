@@ -165,7 +165,7 @@ impl<'a> TextReader<'a> {
         'a: 'b,
     {
         match *self {
-            TextReader::Plain(ids) => std::str::from_utf8(ids.get(row)).unwrap_or_default(),
+            TextReader::Plain(ids) => ids.text(row),
             TextReader::Conversation {
                 offsets,
                 role,
