@@ -69,7 +69,11 @@ def _split_compression(path: Path) -> tuple[str, str | None]:
 
 
 def format_of(path: str | os.PathLike[str]) -> Format:
-    """The format a path names (a directory: ``hf`` or its shards' format)."""
+    """The format a path names (a directory: ``hf`` or its shards' format).
+
+    >>> format_of("train.jsonl.zst"), format_of("part-0.parquet"), format_of("x.csv.gz")
+    ('jsonl', 'parquet', 'csv')
+    """
     p = Path(path)
     if p.is_dir():
         if (p / "state.json").exists() and (p / "dataset_info.json").exists():
@@ -246,7 +250,12 @@ class Source:
 
 def prefetched(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
     """``batches`` read ahead by a background thread (``depth`` batches at most), so
-    decoding the next batch overlaps with the caller's work on this one."""
+    decoding the next batch overlaps with the caller's work on this one.
+
+    >>> batches = (pa.record_batch({"n": [i]}) for i in range(3))
+    >>> [b.column(0)[0].as_py() for b in prefetched(batches)]
+    [0, 1, 2]
+    """
     items: queue.Queue[Any] = queue.Queue(maxsize=depth)
     done, stop = object(), threading.Event()
 
@@ -308,7 +317,15 @@ def open_source(
     on_error: OnError = "fail",
     batch_rows: int = 16_384,
 ) -> Source:
-    """A :class:`Source` over ``path``."""
+    """A :class:`Source` over ``path``.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "rows.jsonl"
+    >>> _ = path.write_text('{"prompt": "a"}\\n{"prompt": "b"}\\n')
+    >>> source = open_source(path, batch_rows=1)
+    >>> source.format, [b.num_rows for b in source.batches()]
+    ('jsonl', [1, 1])
+    """
     return Source(path, format, on_error=on_error, batch_rows=batch_rows)
 
 

@@ -296,7 +296,17 @@ def decontaminate(
     out_format: Any = None,
 ) -> dict[str, Any]:
     """Drop the rows of ``source`` that overlap the evaluation set ``against``
-    (:func:`prefcore.dedup.contamination`); the evaluation set is read whole."""
+    (:func:`prefcore.dedup.contamination`); the evaluation set is read whole.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "train.jsonl").write_text('{"prompt": "What is 2+2?"}\\n{"prompt": "Hello"}\\n')
+    >>> _ = (d / "eval.jsonl").write_text('{"prompt": "what is 2+2?"}\\n')
+    >>> r = decontaminate(Source(d / "train.jsonl"), str(d / "clean.jsonl"),
+    ...                   Source(d / "eval.jsonl"), method="exact", quiet=True)
+    >>> r["rows_out"], r["contaminated"]
+    (1, 1)
+    """
     reference = against.read_all()
     progress = Progress("decontaminate", source.num_rows(), quiet)
     rows_in = removed = 0
@@ -340,7 +350,17 @@ def build_pairs(
     quiet: bool = False,
     out_format: Any = None,
 ) -> dict[str, Any]:
-    """Chosen/rejected pairs from scored completions (:func:`prefcore.pairs.from_scores`)."""
+    """Chosen/rejected pairs from scored completions (:func:`prefcore.pairs.from_scores`).
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> row = '{"prompt": "p", "completions": ["a", "b", "c"], "scores": [1, 3, 2]}'
+    >>> _ = (d / "scored.jsonl").write_text(row + "\\n")
+    >>> r = build_pairs(Source(d / "scored.jsonl"), str(d / "pairs.parquet"), quiet=True)
+    >>> import pyarrow.parquet as pq
+    >>> r["pairs"], pq.read_table(d / "pairs.parquet").column("chosen").to_pylist()
+    (1, ['b'])
+    """
     progress = Progress("pairs", source.num_rows(), quiet)
     totals: dict[str, int] = {}
     options: dict[str, Any] = {

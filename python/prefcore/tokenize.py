@@ -121,7 +121,14 @@ class _Encoder:
 
 def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
     """Python lists of token ids as one ``list<int32>`` array; anything but lists of
-    integers is a ``TypeError`` naming ``column``."""
+    integers is a ``TypeError`` naming ``column``.
+
+    >>> ids_to_arrow([[5, 6], [7]]).to_pylist()
+    [[5, 6], [7]]
+    >>> ids_to_arrow([[1.5]], "chosen_ids")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: column 'chosen_ids' has type List(Float64); expected a list of integer ...
+    """
     try:
         # Type inference keeps floats and bools visible for the check below.
         array = pa.array(ids)
@@ -298,6 +305,17 @@ def tokenize_pairs(
     :func:`prefcore.formats.extract_prompt` first. See the module docs for the
     boundary, EOS and truncation rules; ``stats`` counts what each of them did.
     ``eos_token_id`` defaults to the tokenizer's own (transformers tokenizers).
+
+    >>> from tokenizers import Tokenizer, models, pre_tokenizers
+    >>> vocab = {"<eos>": 0, "hi": 1, "yes": 2, "no": 3, "thanks": 4}
+    >>> tok = Tokenizer(models.WordLevel(vocab, unk_token="<eos>"))
+    >>> tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    >>> rows = {"prompt": ["hi"], "chosen": ["yes thanks"], "rejected": ["no"]}
+    >>> out = tokenize_pairs(rows, tok, eos_token_id=0)
+    >>> out.table.select(["prompt_ids", "chosen_ids", "rejected_ids"]).to_pylist()
+    [{'prompt_ids': [1], 'chosen_ids': [2, 4, 0], 'rejected_ids': [3, 0]}]
+    >>> out.stats["chosen_tokens"], out.stats["truncated_chosen"]
+    (3, 0)
     """
     t = pa.table(as_table(table, "table"))
     if prompt not in t.column_names and {chosen, rejected} <= set(t.column_names):

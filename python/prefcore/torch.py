@@ -462,7 +462,17 @@ def dataloader(
     ``max_tokens`` per padded batch with :class:`TokenBudgetSampler`) and the Rust
     collator (``collator_options``: ``max_length``, ``layout``, ``padding_free``, ...).
     Works with ``num_workers > 0`` under fork and spawn; other keyword arguments go to
-    the DataLoader (e.g. ``multiprocessing_context``, ``persistent_workers``)."""
+    the DataLoader (e.g. ``multiprocessing_context``, ``persistent_workers``).
+
+    >>> rows = {"prompt_ids": [[1, 2], [3]], "chosen_ids": [[4, 0], [5, 6, 0]],
+    ...         "rejected_ids": [[7, 0], [8, 0]]}
+    >>> loader = dataloader(rows, pad_token_id=0, batch_size=2, shuffle=False)
+    >>> batch = next(iter(loader))  # chosen rows, then rejected rows (TRL's layout)
+    >>> batch["input_ids"].tolist()
+    [[1, 2, 4, 0], [3, 5, 6, 0], [1, 2, 7, 0], [3, 8, 0, 0]]
+    >>> batch["completion_mask"].tolist()
+    [[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1], [0, 1, 1, 0]]
+    """
     import torch.utils.data
 
     if (batch_size is None) == (max_tokens is None):
