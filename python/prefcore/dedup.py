@@ -288,8 +288,8 @@ def minhash(
     pair within a bucket is checked). Stats report the bands and rows used, the
     candidate pairs and the merged pairs.
 
-    >>> texts = ["the quick brown fox jumps over the lazy dog",
-    ...          "the quick brown fox jumps over the lazy dog!",
+    >>> texts = ["the quick brown fox jumps over the lazy dog near the river bank today",
+    ...          "the quick brown fox jumps over the lazy dog near the river bank today!",
     ...          "completely different words in this one"]
     >>> r = minhash({"prompt": texts}, ngram=3, threshold=0.7, verify=True)
     >>> r.cluster_id.to_pylist(), r.stats["removed"]
