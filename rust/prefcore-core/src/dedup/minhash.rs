@@ -89,9 +89,10 @@ fn permute_min(hashes: &[u64], a: &[u64], b: &[u64], signature: &mut [u64]) {
 
 type PermuteMin = fn(&[u64], &[u64], &[u64], &mut [u64]);
 
-/// The fastest [`permute_min`] this CPU runs: the same loop compiled for AVX-512
-/// (eight 64-bit products per instruction) or AVX2 where present.
-fn permute_kernel() -> PermuteMin {
+/// The [`permute_min`] kernels this CPU runs, fastest first: the same loop compiled
+/// for AVX-512 (eight 64-bit products per instruction), for AVX2, and plain.
+fn permute_kernels() -> Vec<PermuteMin> {
+    let mut kernels: Vec<PermuteMin> = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
@@ -107,14 +108,20 @@ fn permute_kernel() -> PermuteMin {
             && is_x86_feature_detected!("avx512vl")
         {
             // SAFETY: the CPU has the features the function was compiled for.
-            return |h, a, b, s| unsafe { avx512(h, a, b, s) };
+            kernels.push(|h, a, b, s| unsafe { avx512(h, a, b, s) });
         }
         if is_x86_feature_detected!("avx2") {
             // SAFETY: as above.
-            return |h, a, b, s| unsafe { avx2(h, a, b, s) };
+            kernels.push(|h, a, b, s| unsafe { avx2(h, a, b, s) });
         }
     }
-    permute_min
+    kernels.push(permute_min);
+    kernels
+}
+
+/// The fastest kernel of [`permute_kernels`].
+fn permute_kernel() -> PermuteMin {
+    permute_kernels()[0]
 }
 
 /// The odd multiplier of the word-shingle polynomial.
@@ -402,9 +409,11 @@ mod tests {
                     want[i] = want[i].min(v as u64);
                 }
             }
-            let mut got = vec![u64::MAX; slots];
-            permute_kernel()(&hashes, &a, &b, &mut got);
-            prop_assert_eq!(got, want);
+            for (k, kernel) in permute_kernels().into_iter().enumerate() {
+                let mut got = vec![u64::MAX; slots];
+                kernel(&hashes, &a, &b, &mut got);
+                prop_assert_eq!(&got, &want, "kernel {}", k);
+            }
         }
 
         #[test]
