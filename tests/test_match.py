@@ -175,6 +175,26 @@ def test_semantic_dedup_is_the_components_of_the_threshold_graph() -> None:
         dedup.semantic(x, quality=[1.0])
 
 
+def test_semantic_dedup_bad_inputs() -> None:
+    from prefcore import dedup
+
+    x = np.eye(3, dtype=np.float32)
+    with pytest.raises(ValueError, match="threshold must be a number"):
+        dedup.semantic(x, threshold=float("nan"))
+    with pytest.raises(ValueError, match="metric must be 'cosine' or 'ip'; not 'l2'"):
+        dedup.semantic(x, metric="l2")  # type: ignore[arg-type]
+    zero = x.copy()
+    zero[1] = 0.0
+    with pytest.raises(ValueError, match=r"'embeddings', row 1: zero vector has no cosine"):
+        dedup.semantic(zero)
+    nan = x.copy()
+    nan[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"'embeddings', row 2: non-finite value at dimension 1"):
+        dedup.semantic(nan)
+    empty = dedup.semantic(np.zeros((0, 4), np.float32))
+    assert empty.stats["rows"] == 0 and empty.stats["pairs"] == 0
+
+
 @pytest.mark.parametrize(("na", "nb"), [(30, 30), (20, 35), (35, 20)])
 def test_hungarian_total_equals_scipy(na: int, nb: int) -> None:
     from scipy.optimize import linear_sum_assignment

@@ -3,9 +3,9 @@
 //! * Shingles: word n-grams (words split on whitespace) or character n-grams of the
 //!   normalised text. A text shorter than `n` is one shingle (the whole text); an empty
 //!   text has no shingles and a signature of `u64::MAX`.
-//! * A character shingle is hashed to 64 bits with xxh3. A word shingle combines the
-//!   xxh3 hashes of its words in order (so each word is hashed once, not once per
-//!   window) and finishes with a 64-bit avalanche.
+//! * A character shingle is hashed to 64 bits with xxh3. A word shingle is a polynomial
+//!   over the xxh3 hashes of its words, in order (so each word is hashed once and each
+//!   window slides from the previous one), finished with a multiply-xorshift.
 //! * Permutation i is multiply-add-shift universal hashing of the shingle hash's high
 //!   32 bits `x`: `(a_i·x + b_i mod 2^64) >> 32` with 64-bit `(a_i, b_i)` drawn from
 //!   `seed` (datasketch permutes 32-bit hashes too, modulo a Mersenne prime instead).
@@ -216,6 +216,12 @@ fn each_spaced_word<'t>(text: &'t [u8], mut f: impl FnMut(&'t [u8])) {
     f(&text[start..]);
 }
 
+/// Does `normalizer` leave only single spaces between words? Whitespace collapsing
+/// does, which lets [`shingle_hashes`] find words by a byte search for spaces.
+fn single_spaced(normalizer: Option<&Normalizer>) -> bool {
+    normalizer.is_some_and(|n| n.collapse_whitespace)
+}
+
 /// The 64-bit hashes of a text's shingles (duplicates included; min is idempotent).
 /// `words` is scratch space. `single_spaced` says the text's only whitespace is single
 /// ASCII spaces between words (what whitespace collapsing leaves), so a byte search
@@ -269,7 +275,7 @@ pub fn shingle_sets(
     tokenizer: Tokenizer,
 ) -> Vec<Vec<u64>> {
     let reader = texts.reader();
-    let collapsed = normalizer.is_some_and(|n| n.collapse_whitespace);
+    let collapsed = single_spaced(normalizer);
     parallel::install(|| {
         (0..texts.len())
             .into_par_iter()
@@ -315,6 +321,7 @@ pub struct Signer<'a> {
     a: Vec<u64>,
     b: Vec<u64>,
     kernel: PermuteMin,
+    single_spaced: bool,
 }
 
 impl<'a> Signer<'a> {
@@ -332,6 +339,7 @@ impl<'a> Signer<'a> {
             a,
             b,
             kernel: permute_kernel(),
+            single_spaced: single_spaced(normalizer),
         })
     }
 
@@ -352,7 +360,7 @@ impl<'a> Signer<'a> {
             text,
             self.options.ngram,
             self.options.tokenizer,
-            self.normalizer.is_some_and(|n| n.collapse_whitespace),
+            self.single_spaced,
             hashes,
             words,
         );

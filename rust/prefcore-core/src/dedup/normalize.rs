@@ -162,8 +162,6 @@ impl<'a> Fold<'a> {
             if chunk[PLAIN - 1] == b' ' {
                 len -= 1;
             }
-        } else if self.pending_space {
-            return false;
         }
         let mut cased = *chunk;
         if lowercase {
