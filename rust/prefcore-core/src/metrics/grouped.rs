@@ -52,8 +52,10 @@ struct Scratch {
 /// Buffers of [`rank_and_score`].
 #[derive(Default)]
 struct RankScratch {
-    /// (score key, position): sorting these integers is the ranking.
+    /// (score key, position): selecting and sorting these is a ranking's prefix.
     order: Vec<(u64, u32)>,
+    /// Positions in ranking order (the full ranking).
+    positions: Vec<u32>,
     ranked: Vec<f64>,
     ideal: Vec<f64>,
     tie_ends: Vec<u32>,
@@ -128,7 +130,9 @@ fn score_group(
     }
     let sc = scores.group(g, &mut s.scores)?;
     let lab = labels.group(g, &mut s.labels)?;
-    if let Some(p) = lab.iter().position(|&v| v < 0.0) {
+    // A branch-free scan first (it vectorises); the position only on failure.
+    if lab.iter().fold(false, |neg, &v| neg | (v < 0.0)) {
+        let p = lab.iter().position(|&v| v < 0.0).unwrap_or_default();
         return Err(Error::value(
             labels.name(),
             g,
@@ -188,37 +192,44 @@ fn rank_and_score(
 ) {
     let (options, depth) = (plan.options, &plan.depth);
     let n = scores.len();
-    // (score descending, position ascending) as one integer pair: a total order, so
-    // the partial and the full sort agree and no thread count changes the result.
-    s.order.clear();
-    s.order.extend(
-        scores
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| (score_desc_key(x), i as u32)),
-    );
     let ranking_depth = match options.ties {
         Ties::Stable => depth.ranking.unwrap_or(n).min(n),
         Ties::Average => n,
     };
+    // Score descending, position ascending: a total order, so the partial and the
+    // full sort agree and no thread count changes the result.
+    s.ranked.clear();
     if ranking_depth > 0 && ranking_depth * 4 <= n {
         // A short prefix: select it in linear time, then sort only the prefix.
+        s.order.clear();
+        s.order.extend(
+            scores
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| (score_desc_key(x), i as u32)),
+        );
         s.order.select_nth_unstable(ranking_depth - 1);
         s.order[..ranking_depth].sort_unstable();
+        s.ranked.extend(
+            s.order[..ranking_depth]
+                .iter()
+                .map(|&(_, i)| labels[i as usize]),
+        );
     } else if ranking_depth > 0 {
-        s.sorter.sort(&mut s.order, |a, b| a.cmp(&b));
+        s.sorter.rank_order(scores, &mut s.positions);
+        s.ranked.extend(
+            s.positions[..ranking_depth]
+                .iter()
+                .map(|&i| labels[i as usize]),
+        );
     }
-    s.ranked.clear();
-    s.ranked.extend(
-        s.order[..ranking_depth]
-            .iter()
-            .map(|&(_, i)| labels[i as usize]),
-    );
 
     s.tie_ends.clear();
     if options.ties == Ties::Average {
+        // `==` on scores: -0.0 and 0.0 tie, as their keys do.
+        let at = |r: usize| scores[s.positions[r] as usize];
         for i in 1..=n {
-            if i == n || s.order[i].0 != s.order[i - 1].0 {
+            if i == n || at(i) != at(i - 1) {
                 s.tie_ends.push(i as u32);
             }
         }

@@ -112,6 +112,11 @@ impl RankedList<'_> {
     }
 
     fn relevant_in_top(&self, k: usize) -> f64 {
+        if self.tie_ends.is_none() {
+            // A count (it vectorises) rather than a float sum: the same whole number.
+            let top = &self.ranked[..k.min(self.ranked.len())];
+            return top.iter().filter(|&&r| self.relevant(r) > 0.0).count() as f64;
+        }
         self.top_sum(k, |r| self.relevant(r), |_| 1.0)
     }
 
@@ -129,13 +134,15 @@ impl RankedList<'_> {
     }
 
     fn average_precision(&self, k: usize) -> f64 {
-        let mut hits = 0usize;
+        // Branch-free (relevance is a coin flip to the branch predictor): a
+        // non-relevant position adds `0.0 * precision`, which leaves the sum as it is,
+        // so the result is that of trec_eval's loop, bit for bit.
+        let mut hits = 0.0;
         let mut sum = 0.0;
         for (i, &r) in self.ranked.iter().take(k).enumerate() {
-            if self.relevant(r) > 0.0 {
-                hits += 1;
-                sum += hits as f64 / (i + 1) as f64;
-            }
+            let rel = self.relevant(r);
+            hits += rel;
+            sum += rel * (hits / (i + 1) as f64);
         }
         ratio(sum, self.num_rel as f64)
     }

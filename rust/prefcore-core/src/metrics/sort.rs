@@ -1,93 +1,116 @@
-//! The per-list ranking sort: score keys with a tie-break, in expected linear time.
+//! The per-list ranking sort: positions by score descending, in expected linear time.
 //!
 //! Ranking lists are short (tens to thousands of items) and sorted millions of times,
 //! so the sort is the hot spot of every metric. Items are first distributed into
-//! buckets by interpolating their score between the list's extremes (one bucket per
-//! item on average), then an insertion sort finishes the job; bucket order agrees with
-//! score order because float subtraction and multiplication are monotonic. Lists that
-//! are short, span an infinite range or bunch up in a bucket take the comparison sort.
-//! Either way the result is the unique order defined by the comparator.
-
-use std::cmp::Ordering;
-
-use crate::keys::score_of_desc_key;
+//! buckets by interpolating their score between the list's extremes (two buckets per
+//! item), then an insertion sort finishes the job; bucket order agrees with score
+//! order because float subtraction and multiplication are monotonic. Lists that are
+//! short, span an infinite range or bunch up in a bucket take the comparison sort.
+//! Either way the result is the unique order: score descending, then position.
 
 /// Lists at most this long use the comparison sort directly.
 const SMALL: usize = 48;
+/// Buckets per item in [`Sorter::rank_order`]: two leave fewer collisions for the
+/// insertion sort to repair (measured faster than one or four).
+const SPREAD: usize = 2;
 /// A bucket fuller than this sends the list to the comparison sort.
 const MAX_BUCKET: u32 = 24;
 
-/// Reusable buffers of [`sort_ranking`].
+/// Reusable buffers of [`Sorter::rank_order`].
 #[derive(Default)]
 pub struct Sorter {
     buf: Vec<(u64, u32)>,
     counts: Vec<u32>,
     bucket_of: Vec<u32>,
+    /// The scores in the order [`Sorter::rank_order`] is building.
+    ranked_scores: Vec<f64>,
 }
 
 impl Sorter {
-    /// Sort `items` (score key from `score_desc_key`, payload) ascending by key, ties
-    /// ordered by `tie(payload_a, payload_b)`. `tie` must be a total order on payloads.
-    pub fn sort(&mut self, items: &mut Vec<(u64, u32)>, tie: impl Fn(u32, u32) -> Ordering) {
-        let cmp = |a: &(u64, u32), b: &(u64, u32)| a.0.cmp(&b.0).then_with(|| tie(a.1, b.1));
-        let n = items.len();
-        if n <= SMALL || !self.bucket(items) {
-            items.sort_unstable_by(cmp);
+    /// The positions of `scores` in ranking order: score descending, equal scores by
+    /// position (`-0.0` equals `0.0`). No score may be NaN.
+    ///
+    /// The same order as sorting `(score_desc_key, position)`, but the items moved are
+    /// 4-byte positions and the comparisons plain float ones: the grouped metrics'
+    /// hot path.
+    pub fn rank_order(&mut self, scores: &[f64], order: &mut Vec<u32>) {
+        order.clear();
+        if scores.len() > SMALL && self.bucket_positions(scores, order) {
+            // Equal scores share a bucket and were placed in position order; the
+            // strict `<` keeps them so while it repairs the order within buckets.
+            // The scores travel beside their positions: one load per comparison.
+            let ranked = &mut self.ranked_scores;
+            for i in 1..order.len() {
+                let (x, sx) = (order[i], ranked[i]);
+                let mut j = i;
+                while j > 0 && ranked[j - 1] < sx {
+                    order[j] = order[j - 1];
+                    ranked[j] = ranked[j - 1];
+                    j -= 1;
+                }
+                order[j] = x;
+                ranked[j] = sx;
+            }
             return;
         }
-        // Buckets leave only local disorder: insertion sort is linear here.
-        let v = &mut self.buf;
-        for i in 1..n {
-            let mut j = i;
-            let x = v[i];
-            while j > 0 && cmp(&v[j - 1], &x) == Ordering::Greater {
-                v[j] = v[j - 1];
-                j -= 1;
-            }
-            v[j] = x;
-        }
-        std::mem::swap(items, &mut self.buf);
+        self.buf.clear();
+        self.buf.extend(
+            scores
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| (crate::keys::score_desc_key(x), i as u32)),
+        );
+        self.buf.sort_unstable();
+        order.extend(self.buf.iter().map(|&(_, i)| i));
     }
 
-    /// Distribute `items` into `self.buf` in bucket order; false if not worth it.
-    fn bucket(&mut self, items: &[(u64, u32)]) -> bool {
-        let n = items.len();
-        let (kmin, kmax) = items.iter().fold((u64::MAX, 0u64), |(lo, hi), it| {
-            (lo.min(it.0), hi.max(it.0))
-        });
-        let (top, bottom) = (score_of_desc_key(kmin), score_of_desc_key(kmax));
-        let range = top - bottom;
-        if !(range.is_finite() && range > 0.0) {
+    /// Positions (and their scores, into `ranked_scores`) distributed into `order` by
+    /// bucket (score interpolated between the extremes, highest first), position
+    /// order within a bucket; false where the range is not finite or a bucket is too
+    /// full.
+    fn bucket_positions(&mut self, scores: &[f64], order: &mut Vec<u32>) -> bool {
+        let n = scores.len();
+        let (lo, hi) = scores
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
+        let range = hi - lo;
+        let buckets = SPREAD * n;
+        let scale = (buckets - 1) as f64 / range;
+        if !(range.is_finite() && range > 0.0 && scale.is_finite()) {
             return false;
         }
-        let scale = (n - 1) as f64 / range;
-        if !scale.is_finite() {
-            return false;
-        }
-        let last = (n - 1) as u32;
+        let last = (buckets - 1) as u32;
         self.bucket_of.clear();
         self.bucket_of.extend(
-            items
+            scores
                 .iter()
-                .map(|it| (((top - score_of_desc_key(it.0)) * scale) as u32).min(last)),
+                .map(|&x| (((hi - x) * scale) as u32).min(last)),
         );
         self.counts.clear();
-        self.counts.resize(n + 1, 0);
+        self.counts.resize(buckets, 0);
         for &b in &self.bucket_of {
-            self.counts[b as usize + 1] += 1;
+            self.counts[b as usize] += 1;
         }
-        if self.counts.iter().any(|&c| c > MAX_BUCKET) {
+        // Counts become start offsets; the running total stays in a register (a
+        // chain through memory would wait on store forwarding at every bucket).
+        let (mut start, mut fullest) = (0u32, 0u32);
+        for c in self.counts.iter_mut() {
+            let count = *c;
+            *c = start;
+            start += count;
+            fullest = fullest.max(count);
+        }
+        if fullest > MAX_BUCKET {
             return false;
         }
-        for b in 0..n {
-            self.counts[b + 1] += self.counts[b];
-        }
-        // Every slot is overwritten below: only grow, never re-zero.
-        self.buf.resize(n.max(self.buf.len()), (0, 0));
-        self.buf.truncate(n);
-        for (&it, &b) in items.iter().zip(&self.bucket_of) {
+        order.resize(n, 0);
+        self.ranked_scores.resize(n, 0.0);
+        for (i, (&b, &x)) in self.bucket_of.iter().zip(scores).enumerate() {
             let at = &mut self.counts[b as usize];
-            self.buf[*at as usize] = it;
+            order[*at as usize] = i as u32;
+            self.ranked_scores[*at as usize] = x;
             *at += 1;
         }
         true
@@ -100,24 +123,26 @@ mod tests {
     use crate::keys::score_desc_key;
     use proptest::prelude::*;
 
-    fn check(scores: &[f64]) {
-        let mut items: Vec<(u64, u32)> = scores
+    fn check_rank_order(scores: &[f64]) {
+        let mut keyed: Vec<(u64, u32)> = scores
             .iter()
             .enumerate()
             .map(|(i, &s)| (score_desc_key(s), i as u32))
             .collect();
-        let mut expected = items.clone();
-        expected.sort_unstable();
-        Sorter::default().sort(&mut items, |a, b| a.cmp(&b));
-        assert_eq!(items, expected);
+        keyed.sort_unstable();
+        let expected: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
+        let mut order = vec![7; 3]; // stale content must not leak through
+        Sorter::default().rank_order(scores, &mut order);
+        assert_eq!(order, expected, "{scores:?}");
     }
 
     proptest! {
         #[test]
-        fn equals_the_comparison_sort(scores in prop::collection::vec(
-            prop_oneof![-1e3f64..1e3, Just(0.0), Just(-0.0), Just(1.5), (0u8..4).prop_map(f64::from)],
+        fn rank_order_equals_the_keyed_sort(scores in prop::collection::vec(
+            prop_oneof![-1e3f64..1e3, Just(0.0), Just(-0.0), Just(1.5), (0u8..4).prop_map(f64::from),
+                        Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(1e300), Just(-1e300)],
             0..300)) {
-            check(&scores);
+            check_rank_order(&scores);
         }
 
         #[test]
@@ -125,7 +150,7 @@ mod tests {
             prop_oneof![any::<f64>().prop_filter("not NaN", |x| !x.is_nan()),
                         Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(f64::MIN_POSITIVE)],
             0..200)) {
-            check(&scores);
+            check_rank_order(&scores);
         }
     }
 
@@ -134,10 +159,12 @@ mod tests {
         let uniform: Vec<f64> = (0..1000)
             .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
             .collect();
-        check(&uniform);
         let skewed: Vec<f64> = (0..1000)
             .map(|i| if i % 10 == 0 { 1e9 } else { i as f64 * 1e-6 })
             .collect();
-        check(&skewed);
+        check_rank_order(&uniform);
+        check_rank_order(&skewed);
+        let rounded: Vec<f64> = (0..500).map(|i| ((i * 37) % 101) as f64 / 100.0).collect();
+        check_rank_order(&rounded);
     }
 }

@@ -19,7 +19,7 @@ use super::spec::MetricSpec;
 use super::Evaluation;
 use crate::columns::{relevance_i64, scores_f64, IdAccessor, Ids};
 use crate::error::{Error, Result};
-use crate::keys::{hash_bytes, score_desc_key};
+use crate::keys::hash_bytes;
 use crate::parallel;
 
 /// A named column of an input table.
@@ -113,8 +113,10 @@ struct Scratch {
     /// Run row and grade of each retrieved document, in table order.
     rows: Vec<u32>,
     rels: Vec<f64>,
-    /// (score key, index into `rows`), sorted into the ranking.
-    order: Vec<(u64, u32)>,
+    /// Score of each retrieved document, in `rows` order.
+    scores: Vec<f64>,
+    /// Indices into `rows`, sorted into the ranking.
+    order: Vec<u32>,
     sorter: Sorter,
     ranked: Vec<f64>,
     ideal: Vec<f64>,
@@ -223,7 +225,7 @@ impl Sources<'_> {
         }
         // ... then each retrieved one finds its grade, or proves a duplicate.
         s.rels.clear();
-        s.order.clear();
+        s.scores.clear();
         for i in 0..s.rows.len() {
             let row = s.rows[i];
             let doc = run_doc.get(row as usize);
@@ -244,19 +246,29 @@ impl Sources<'_> {
                 return Err(duplicate_error(self.run_doc_name, query, doc));
             };
             s.rels.push(rel);
-            s.order
-                .push((score_desc_key(self.score[row as usize]), i as u32));
+            s.scores.push(self.score[row as usize]);
         }
         // trec_eval's order: score descending, then doc id descending (byte order).
-        let rows = &s.rows;
-        s.sorter.sort(&mut s.order, |a, b| {
-            run_doc
-                .get(rows[b as usize] as usize)
-                .cmp(run_doc.get(rows[a as usize] as usize))
-        });
+        // Ranking by score puts equal scores side by side; each such run is then
+        // put in doc id order.
+        s.sorter.rank_order(&s.scores, &mut s.order);
+        let (rows, scores) = (&s.rows, &s.scores);
+        let doc_of = |i: u32| run_doc.get(rows[i as usize] as usize);
+        let mut start = 0;
+        while start < s.order.len() {
+            let score = scores[s.order[start] as usize];
+            let end = start
+                + s.order[start..]
+                    .iter()
+                    .take_while(|&&i| scores[i as usize] == score)
+                    .count();
+            if end - start > 1 {
+                s.order[start..end].sort_unstable_by(|&a, &b| doc_of(b).cmp(doc_of(a)));
+            }
+            start = end;
+        }
         s.ranked.clear();
-        s.ranked
-            .extend(s.order.iter().map(|&(_, i)| s.rels[i as usize]));
+        s.ranked.extend(s.order.iter().map(|&i| s.rels[i as usize]));
 
         s.ideal.sort_unstable_by(|a, b| b.total_cmp(a));
         let num_rel = s.ideal.iter().filter(|&&r| r >= self.level as f64).count();
