@@ -54,6 +54,43 @@ def test_rust_knn_equals_faiss(metric: str, k: int) -> None:
     same_neighbours(via_faiss, want)
 
 
+@pytest.mark.parametrize("metric", ["ip", "cosine", "l2"])
+def test_torch_backend_equals_faiss(metric: str) -> None:
+    rng = np.random.default_rng(7)
+    corpus = rng.normal(size=(2500, 40)).astype(np.float32)
+    queries = rng.normal(size=(300, 40)).astype(np.float32)
+    got = match.knn(queries, corpus, 10, metric=metric, backend="torch")  # type: ignore[arg-type]
+    want = faiss_search(queries, corpus, 10, metric)
+    same_neighbours(got, want)
+    assert got[1].dtype == np.int64 and got[0].dtype == np.float32
+    # Query blocks: the same answer when only a few rows fit in one block.
+    import prefcore.match as m
+
+    old, m._TORCH_BLOCK_SCORES = m._TORCH_BLOCK_SCORES, 7 * len(corpus)
+    try:
+        blocked = match.knn(queries, corpus, 10, metric=metric, backend="torch")  # type: ignore[arg-type]
+    finally:
+        m._TORCH_BLOCK_SCORES = old
+    np.testing.assert_array_equal(blocked[1], got[1])
+
+
+def test_torch_backend_edges_match_the_rust_layout() -> None:
+    q = np.eye(3, dtype=np.float32)
+    c = np.array([[1, 0, 0], [0, 2, 0]], dtype=np.float32)
+    for metric in ("ip", "l2"):
+        want_s, want_i = match.knn(q, c, 4, metric=metric)  # type: ignore[arg-type]
+        got_s, got_i = match.knn(q, c, 4, metric=metric, backend="torch")  # type: ignore[arg-type]
+        np.testing.assert_array_equal(got_s, want_s)  # -FLT_MAX / FLT_MAX where missing
+        np.testing.assert_array_equal(got_i[:, 2:], want_i[:, 2:])
+    _, empty_i = match.knn(q, np.zeros((0, 3), np.float32), 2, backend="torch")
+    assert empty_i.shape == (3, 2) and (empty_i == -1).all()
+    x = np.array([[1, 0], [0.2, 1], [0, 1], [0.9, 0.1]], dtype=np.float32)
+    _, idx = match.knn(x, x, 2, exclude_self=True, backend="torch")
+    assert idx.tolist() == match.knn(x, x, 2, exclude_self=True)[1].tolist()
+    with pytest.raises(ValueError, match="column 'corpus', row 0: zero vector"):
+        match.knn(q, np.zeros((1, 3), np.float32), 1, metric="cosine", backend="torch")
+
+
 def test_k_larger_than_the_corpus_and_an_empty_corpus() -> None:
     q = np.eye(3, dtype=np.float32)
     c = np.array([[1, 0, 0], [0, 2, 0]], dtype=np.float32)
@@ -273,8 +310,14 @@ def test_evaluate_matching_from_scores_and_from_knn() -> None:
 
 def test_cuda_requests_fail_clearly_without_a_gpu() -> None:
     x = np.ones((2, 3), np.float32)
-    with pytest.raises(RuntimeError, match="device='cuda' needs faiss built with GPU support"):
+    with pytest.raises(RuntimeError, match="device='cuda' needs faiss built with GPU support "
+                       r"\(pip install faiss-gpu-cu12\) or a CUDA build of torch and a visible "
+                       r"GPU; faiss sees 0 GPU\(s\), torch does not see CUDA"):  # fmt: skip
         match.knn(x, x, 1, device="cuda")
+    with pytest.raises(RuntimeError, match="needs a CUDA build of torch and a visible GPU"):
+        match.knn(x, x, 1, device="cuda", backend="torch")
+    with pytest.raises(ValueError, match="backend must be one of 'auto', 'rust', 'faiss', 'torch'"):
+        match.knn(x, x, 1, backend="jax")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="backend='rust' runs on the CPU"):
         match.knn(x, x, 1, device="cuda", backend="rust")
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):

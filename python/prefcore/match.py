@@ -9,10 +9,12 @@ corpus has fewer than ``k`` rows.
 - ``backend="rust"``: prefcore's exact search (blocked GEMM fused with a per-query
   top-k, parallel over query blocks); ties keep the lower corpus index.
 - ``backend="faiss"``: ``faiss.IndexFlatIP`` / ``IndexFlatL2`` (import on demand).
-- ``backend="auto"``: faiss on the GPU when ``device="cuda"`` (or when a CUDA tensor is
-  given) and faiss has GPUs; otherwise rust.
-- ``device="cuda"``: search on the GPU through faiss (``faiss.knn_gpu``); an error
-  naming what is missing when faiss-gpu or a GPU is not there.
+- ``backend="torch"``: blocked matrix products and ``torch.topk`` on ``device``
+  (import on demand); equal scores come in any order.
+- ``backend="auto"``: rust on the CPU. On the GPU (``device="cuda"``, or a CUDA tensor
+  given): faiss when it sees a GPU (``faiss.knn_gpu``), else torch with CUDA.
+- ``device="cuda"``: an error naming what is missing when neither faiss-gpu nor a
+  CUDA build of torch (or no GPU) is there.
 
 :func:`range_search` returns every pair within a threshold as an Arrow table,
 :func:`match` pairs two sets one to one, :func:`evaluate_matching` scores alignments.
@@ -30,6 +32,10 @@ from prefcore import _prefcore
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
 Metric = Literal["ip", "cosine", "l2"]
+Backend = Literal["auto", "rust", "faiss", "torch"]
+_BACKENDS = ("auto", "rust", "faiss", "torch")
+# Scores held at once by the torch backend, per query block (1 GiB of float32).
+_TORCH_BLOCK_SCORES = 1 << 28
 
 
 def _matrix(x: Any, name: str) -> np.ndarray:
@@ -58,7 +64,7 @@ def knn(
     k: int = 10,
     *,
     metric: Metric = "ip",
-    backend: Literal["auto", "rust", "faiss"] = "auto",
+    backend: Backend = "auto",
     device: Literal["cpu", "cuda"] | None = None,
     batch_size: int | None = None,
     exclude_self: bool = False,
@@ -79,24 +85,28 @@ def knn(
     """
     if metric not in ("ip", "cosine", "l2"):
         raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
-    if backend not in ("auto", "rust", "faiss"):
-        raise ValueError(f"backend must be one of 'auto', 'rust', 'faiss'; not {backend!r}")
+    if backend not in _BACKENDS:
+        names = ", ".join(map(repr, _BACKENDS))
+        raise ValueError(f"backend must be one of {names}; not {backend!r}")
     if device is None:
         device = "cuda" if _on_cuda(queries) or _on_cuda(corpus) else "cpu"
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda'; not {device!r}")
     if device == "cuda" and backend == "rust":
-        raise ValueError("backend='rust' runs on the CPU; use backend='faiss' or 'auto' for CUDA")
+        raise ValueError(
+            "backend='rust' runs on the CPU; use backend='faiss', 'torch' or 'auto' for CUDA"
+        )
     q, c = _matrix(queries, "queries"), _matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     if device == "cuda":
-        _require_faiss_gpu()
-        return _faiss_knn(q, c, k, metric, exclude_self, gpu=True)
+        return _gpu_knn(q, c, k, metric, exclude_self, backend)
     if backend == "faiss":
         return _faiss_knn(q, c, k, metric, exclude_self)
+    if backend == "torch":
+        return _torch_knn(q, c, k, metric, exclude_self, "cpu")
     scores, indices = _prefcore.knn(
         pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0], q.shape[1],
         k, metric, batch_size, exclude_self,
@@ -110,17 +120,96 @@ def _on_cuda(x: Any) -> bool:
     return getattr(device, "type", None) == "cuda"
 
 
-def _require_faiss_gpu() -> None:
-    """Fail with what is missing when faiss cannot search on a GPU."""
+def _faiss_gpus() -> int:
+    """GPUs faiss can search on (0 without faiss or without its GPU build)."""
     try:
         import faiss
-    except ImportError as e:  # pragma: no cover - the test environment has faiss
-        raise ImportError("device='cuda' needs faiss-gpu: pip install faiss-gpu-cu12") from e
-    if not hasattr(faiss, "knn_gpu") or faiss.get_num_gpus() == 0:
-        raise RuntimeError(
-            "device='cuda' needs faiss built with GPU support and a visible GPU; this faiss "
-            f"sees {faiss.get_num_gpus() if hasattr(faiss, 'get_num_gpus') else 0} GPU(s)"
-        )
+    except ImportError:
+        return 0
+    return int(faiss.get_num_gpus()) if hasattr(faiss, "knn_gpu") else 0
+
+
+def _torch_has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _gpu_knn(
+    q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool, backend: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Search on the GPU with faiss or torch, as `backend` allows and as installed."""
+    if backend in ("auto", "faiss") and _faiss_gpus() > 0:
+        return _faiss_knn(q, c, k, metric, exclude_self, gpu=True)
+    if backend in ("auto", "torch") and _torch_has_cuda():
+        return _torch_knn(q, c, k, metric, exclude_self, "cuda")
+    wanted = {
+        "faiss": "faiss built with GPU support (pip install faiss-gpu-cu12)",
+        "torch": "a CUDA build of torch",
+    }
+    need = wanted.get(backend, " or ".join(wanted.values()))
+    raise RuntimeError(
+        f"device='cuda' needs {need} and a visible GPU; faiss sees {_faiss_gpus()} GPU(s), "
+        f"torch {'does' if _torch_has_cuda() else 'does not'} see CUDA"
+    )
+
+
+def _unit_rows(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows scaled to length 1 (cosine as inner product); a zero row is an error."""
+    for name, m in (("queries", q), ("corpus", c)):
+        zero = np.flatnonzero((m * m).sum(axis=1) == 0)
+        if len(zero):
+            raise ValueError(
+                f"column '{name}', row {int(zero[0])}: zero vector has no cosine similarity"
+            )
+    return (
+        q / np.linalg.norm(q, axis=1, keepdims=True),
+        c / np.linalg.norm(c, axis=1, keepdims=True),
+    )
+
+
+def _drop_self(scores: np.ndarray, indices: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """From k + 1 neighbours, drop the query's own row where found, else the last."""
+    keep = indices != np.arange(len(indices))[:, None]
+    keep[keep.all(axis=1), -1] = False
+    shape = (len(indices), k)
+    return scores[keep].reshape(shape), indices[keep].reshape(shape)
+
+
+def _torch_knn(
+    q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool, device: str
+) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - the test environment has torch
+        raise ImportError("backend='torch' needs torch: pip install torch") from e
+    if metric == "cosine":
+        q, c = _unit_rows(q, c)
+    kk = k + 1 if exclude_self else k
+    take = min(kk, len(c))
+    # FAISS's layout where the corpus runs out: index -1, the worst possible score.
+    worst = np.finfo(np.float32).max * (1 if metric == "l2" else -1)
+    scores = np.full((len(q), kk), worst, dtype=np.float32)
+    indices = np.full((len(q), kk), -1, dtype=np.int64)
+    if take > 0:
+        corpus = torch.from_numpy(c).to(device)
+        corpus_sq = (corpus * corpus).sum(dim=1)
+        rows = max(1, _TORCH_BLOCK_SCORES // len(c))
+        for start in range(0, len(q), rows):
+            block = torch.from_numpy(q[start : start + rows]).to(device)
+            products = block @ corpus.T
+            if metric == "l2":
+                # |q - c|^2 = |q|^2 - 2 q.c + |c|^2, never below 0.
+                dist = (block * block).sum(dim=1, keepdim=True) - 2 * products + corpus_sq
+                best, where = torch.topk(dist.clamp_(min=0), take, dim=1, largest=False)
+            else:
+                best, where = torch.topk(products, take, dim=1)
+            end = start + len(block)
+            scores[start:end, :take] = best.cpu().numpy()
+            indices[start:end, :take] = where.cpu().numpy()
+    return _drop_self(scores, indices, k) if exclude_self else (scores, indices)
 
 
 def _faiss_knn(
@@ -131,14 +220,7 @@ def _faiss_knn(
     except ImportError as e:  # pragma: no cover - the test environment has faiss
         raise ImportError("backend='faiss' needs faiss: pip install faiss-cpu") from e
     if metric == "cosine":
-        for name, m in (("queries", q), ("corpus", c)):
-            zero = np.flatnonzero((m * m).sum(axis=1) == 0)
-            if len(zero):
-                raise ValueError(
-                    f"column '{name}', row {int(zero[0])}: zero vector has no cosine similarity"
-                )
-        q = q / np.linalg.norm(q, axis=1, keepdims=True)
-        c = c / np.linalg.norm(c, axis=1, keepdims=True)
+        q, c = _unit_rows(q, c)
 
     def search(kk: int) -> tuple[np.ndarray, np.ndarray]:
         if gpu:
@@ -151,12 +233,7 @@ def _faiss_knn(
 
     if not exclude_self:
         return search(k)
-    scores, indices = search(k + 1)
-    keep = indices != np.arange(len(q))[:, None]
-    # Drop the query's own row where found, else the last (k+1-th) neighbour.
-    keep[keep.all(axis=1), -1] = False
-    shape = (len(q), k)
-    return scores[keep].reshape(shape), indices[keep].reshape(shape)
+    return _drop_self(*search(k + 1), k)
 
 
 def range_search(
