@@ -417,8 +417,8 @@ impl ListColumn {
         }
     }
 
-    /// Group `g` as `f64` without the NaN check: for kernels that ran
-    /// [`ListColumn::check_no_nan`] once over the whole column.
+    /// Group `g` as `f64` without the NaN check: for kernels that checked the group
+    /// with [`ListColumn::group`] before.
     pub fn values_of<'a>(&'a self, g: usize, buf: &'a mut Vec<f64>) -> &'a [f64] {
         let range = self.offsets[g]..self.offsets[g + 1];
         match &self.values {
@@ -438,28 +438,6 @@ impl ListColumn {
                 buf.extend(v[range].iter().map(|&x| x as f64));
                 buf
             }
-        }
-    }
-
-    /// The first NaN of the listed values, as an error naming its row and position.
-    pub fn check_no_nan(&self) -> Result<()> {
-        let range = self.offsets[0]..self.offsets[self.len()];
-        let first = match &self.values {
-            Flat::F64(v) => v[range.clone()].iter().position(|x| x.is_nan()),
-            Flat::F32(v) => v[range.clone()].iter().position(|x| x.is_nan()),
-            Flat::I64(_) | Flat::I32(_) => None,
-        };
-        match first {
-            Some(i) => {
-                let flat = range.start + i;
-                let g = self.offsets.partition_point(|&o| o <= flat) - 1;
-                Err(Error::value(
-                    &self.column,
-                    g,
-                    format!("NaN at position {} of the list", flat - self.offsets[g]),
-                ))
-            }
-            None => Ok(()),
         }
     }
 }

@@ -1,7 +1,13 @@
-//! Gathering rows of an Arrow column in parallel (`values[source_row(i)]` for every
+//! Gathering rows of Arrow columns in parallel (`values[source_row(i)]` for every
 //! output row `i`), for outputs of millions of rows such as pairs.
+//!
+//! String columns are copied by hand: one pass counts each block's bytes, a second
+//! copies them into the blocks' stretches of the output. Several columns gathered
+//! together share both passes, row by row, so rows that read the same source
+//! neighbourhood (a prompt's completions) find it in cache.
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -23,119 +29,234 @@ pub fn gather_rows(
     len: usize,
     source_row: impl Fn(usize) -> usize + Sync,
 ) -> Result<ArrayRef> {
-    match values.data_type() {
-        DataType::Utf8 => Ok(strings(values.as_string::<i32>(), len, &source_row)),
-        DataType::LargeUtf8 => Ok(strings(values.as_string::<i64>(), len, &source_row)),
-        _ => {
-            let idx = UInt64Array::from_iter_values((0..len).map(|i| source_row(i) as u64));
-            Ok(arrow_select::take::take(values, &idx, None)?)
+    let [out] = gather_columns([values], len, |i| [source_row(i)])?;
+    Ok(out)
+}
+
+/// `C` gathers of `len` rows each: output row `i` of column `c` is row
+/// `source_rows(i)[c]` of `sources[c]`. The string columns among them are copied
+/// together, row by row, in one pass.
+pub fn gather_columns<const C: usize>(
+    sources: [&ArrayRef; C],
+    len: usize,
+    source_rows: impl Fn(usize) -> [usize; C] + Sync,
+) -> Result<[ArrayRef; C]> {
+    let strings: [Option<StrSource>; C] = sources.map(StrSource::of);
+    let mut copied = copy_strings(&strings, len, &source_rows).into_iter();
+    let mut out = Vec::with_capacity(C);
+    for (c, values) in sources.iter().enumerate() {
+        out.push(match strings[c] {
+            Some(_) => copied.next().expect("one copied array per string column"),
+            None => {
+                let idx = UInt64Array::from_iter_values((0..len).map(|i| source_rows(i)[c] as u64));
+                arrow_select::take::take(*values, &idx, None)?
+            }
+        });
+    }
+    Ok(out
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("C columns were pushed")))
+}
+
+/// A string column's offsets, bytes and validity, whatever its offset width.
+#[derive(Clone, Copy)]
+enum StrSource<'a> {
+    Narrow(&'a GenericStringArray<i32>),
+    Wide(&'a GenericStringArray<i64>),
+}
+
+impl<'a> StrSource<'a> {
+    fn of(values: &'a ArrayRef) -> Option<Self> {
+        match values.data_type() {
+            DataType::Utf8 => Some(StrSource::Narrow(values.as_string::<i32>())),
+            DataType::LargeUtf8 => Some(StrSource::Wide(values.as_string::<i64>())),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn span(self, row: usize) -> Range<usize> {
+        match self {
+            StrSource::Narrow(a) => span_of(a, row),
+            StrSource::Wide(a) => span_of(a, row),
+        }
+    }
+
+    fn data(self) -> &'a [u8] {
+        match self {
+            StrSource::Narrow(a) => a.value_data(),
+            StrSource::Wide(a) => a.value_data(),
+        }
+    }
+
+    fn nulls(self) -> Option<&'a NullBuffer> {
+        match self {
+            StrSource::Narrow(a) => a.nulls(),
+            StrSource::Wide(a) => a.nulls(),
         }
     }
 }
 
-fn strings<I: OffsetSizeTrait>(
-    source: &GenericStringArray<I>,
+#[inline]
+fn span_of<I: OffsetSizeTrait>(a: &GenericStringArray<I>, row: usize) -> Range<usize> {
+    let offsets = a.value_offsets();
+    offsets[row].as_usize()..offsets[row + 1].as_usize()
+}
+
+/// Gather the string columns (the `Some` of `columns`): one parallel pass counts every
+/// block's bytes per column, a second copies them.
+fn copy_strings<const C: usize>(
+    columns: &[Option<StrSource>; C],
     len: usize,
-    source_row: &(impl Fn(usize) -> usize + Sync),
-) -> ArrayRef {
-    let offsets = source.value_offsets();
-    let span = |row: usize| offsets[row].as_usize()..offsets[row + 1].as_usize();
-    // Bytes per block, then where each block's bytes start.
-    let block_bytes: Vec<usize> = parallel::install(|| {
-        (0..len.div_ceil(BLOCK))
+    source_rows: &(impl Fn(usize) -> [usize; C] + Sync),
+) -> Vec<ArrayRef> {
+    let n_blocks = len.div_ceil(BLOCK);
+    // Bytes per (block, column); 0 for the columns that are not strings.
+    let block_bytes: Vec<[usize; C]> = parallel::install(|| {
+        (0..n_blocks)
             .into_par_iter()
             .map(|b| {
-                (b * BLOCK..((b + 1) * BLOCK).min(len))
-                    .map(|i| span(source_row(i)).len())
-                    .sum()
+                let mut bytes = [0usize; C];
+                for i in b * BLOCK..((b + 1) * BLOCK).min(len) {
+                    let rows = source_rows(i);
+                    for c in 0..C {
+                        if let Some(src) = columns[c] {
+                            bytes[c] += src.span(rows[c]).len();
+                        }
+                    }
+                }
+                bytes
             })
             .collect()
     });
-    let total: usize = block_bytes.iter().sum();
-    let nulls = source
-        .nulls()
-        .map(|n| NullBuffer::from_iter((0..len).map(|i| n.is_valid(source_row(i)))));
-    if total <= i32::MAX as usize {
-        Arc::new(copy::<I, i32>(
-            source,
-            len,
-            source_row,
-            &block_bytes,
-            total,
-            nulls,
-        ))
+    let totals: [usize; C] = std::array::from_fn(|c| block_bytes.iter().map(|b| b[c]).sum());
+    if totals.iter().all(|&t| t <= i32::MAX as usize) {
+        copy::<i32, C>(columns, len, source_rows, &block_bytes, &totals)
     } else {
-        Arc::new(copy::<I, i64>(
-            source,
-            len,
-            source_row,
-            &block_bytes,
-            total,
-            nulls,
-        ))
+        copy::<i64, C>(columns, len, source_rows, &block_bytes, &totals)
     }
 }
 
-fn copy<I: OffsetSizeTrait, O: OffsetSizeTrait>(
-    source: &GenericStringArray<I>,
+/// One block's share of one output column: its offsets and its bytes.
+struct Stretch<'a, O> {
+    offsets: &'a mut [O],
+    data: &'a mut [MaybeUninit<u8>],
+    /// Where `data` starts in the column's bytes.
+    base: usize,
+}
+
+fn copy<O: OffsetSizeTrait, const C: usize>(
+    columns: &[Option<StrSource>; C],
     len: usize,
-    source_row: &(impl Fn(usize) -> usize + Sync),
-    block_bytes: &[usize],
-    total: usize,
-    nulls: Option<NullBuffer>,
-) -> GenericStringArray<O> {
-    let offsets_in = source.value_offsets();
-    let data_in = source.value_data();
-    let mut offsets = vec![O::usize_as(0); len + 1];
-    let mut data: Vec<u8> = Vec::with_capacity(total);
-    // Split the output offsets and bytes into the blocks' disjoint stretches.
-    let mut parts = Vec::with_capacity(block_bytes.len());
-    let (mut off_rest, mut data_rest) =
-        (&mut offsets[1..], &mut data.spare_capacity_mut()[..total]);
-    let mut start = 0;
-    for (b, &bytes) in block_bytes.iter().enumerate() {
-        let rows = BLOCK.min(len - b * BLOCK);
-        let (o, o_rest) = off_rest.split_at_mut(rows);
-        let (d, d_rest) = data_rest.split_at_mut(bytes);
-        parts.push((b * BLOCK, start, o, d));
-        (off_rest, data_rest) = (o_rest, d_rest);
-        start += bytes;
+    source_rows: &(impl Fn(usize) -> [usize; C] + Sync),
+    block_bytes: &[[usize; C]],
+    totals: &[usize; C],
+) -> Vec<ArrayRef> {
+    let strings: Vec<usize> = (0..C).filter(|&c| columns[c].is_some()).collect();
+    let mut offsets: Vec<Vec<O>> = strings
+        .iter()
+        .map(|_| vec![O::usize_as(0); len + 1])
+        .collect();
+    let mut data: Vec<Vec<u8>> = strings
+        .iter()
+        .map(|&c| Vec::with_capacity(totals[c]))
+        .collect();
+    // Split every string column's offsets and bytes into the blocks' disjoint stretches.
+    let mut blocks: Vec<Vec<Stretch<O>>> = (0..block_bytes.len()).map(|_| Vec::new()).collect();
+    for ((off, bytes), &c) in offsets.iter_mut().zip(&mut data).zip(&strings) {
+        let (mut off_rest, mut data_rest) =
+            (&mut off[1..], &mut bytes.spare_capacity_mut()[..totals[c]]);
+        let mut base = 0;
+        for (b, block) in blocks.iter_mut().enumerate() {
+            let rows = BLOCK.min(len - b * BLOCK);
+            let (o, o_rest) = off_rest.split_at_mut(rows);
+            let (d, d_rest) = data_rest.split_at_mut(block_bytes[b][c]);
+            block.push(Stretch {
+                offsets: o,
+                data: d,
+                base,
+            });
+            (off_rest, data_rest) = (o_rest, d_rest);
+            base += block_bytes[b][c];
+        }
     }
+    let sources: Vec<StrSource> = columns.iter().flatten().copied().collect();
     parallel::install(|| {
-        parts
+        blocks
             .into_par_iter()
-            .for_each(|(first, mut at, out_offsets, out_data)| {
-                let base = at;
-                for (k, o) in out_offsets.iter_mut().enumerate() {
-                    let row = source_row(first + k);
-                    let bytes =
-                        &data_in[offsets_in[row].as_usize()..offsets_in[row + 1].as_usize()];
-                    let dst: &mut [MaybeUninit<u8>] =
-                        &mut out_data[at - base..at - base + bytes.len()];
-                    // SAFETY: `dst` and `bytes` have the same length and do not overlap
-                    // (one is this call's output, the other its input).
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            bytes.as_ptr(),
-                            dst.as_mut_ptr().cast::<u8>(),
-                            bytes.len(),
-                        )
-                    };
-                    at += bytes.len();
-                    *o = O::usize_as(at);
+            .enumerate()
+            .for_each(|(b, mut stretches)| {
+                let mut at: Vec<usize> = stretches.iter().map(|s| s.base).collect();
+                for k in 0..BLOCK.min(len - b * BLOCK) {
+                    let rows = source_rows(b * BLOCK + k);
+                    for (s, (&c, &src)) in strings.iter().zip(&sources).enumerate() {
+                        let bytes = &src.data()[src.span(rows[c])];
+                        let stretch = &mut stretches[s];
+                        let start = at[s] - stretch.base;
+                        let dst = &mut stretch.data[start..start + bytes.len()];
+                        // SAFETY: `dst` and `bytes` have the same length and do not overlap
+                        // (one is this call's output, the other its input).
+                        unsafe {
+                            copy_bytes(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len())
+                        };
+                        at[s] += bytes.len();
+                        stretch.offsets[k] = O::usize_as(at[s]);
+                    }
                 }
             })
     });
-    // SAFETY: the blocks' byte stretches tile `0..total` and each block copied exactly
-    // its rows' bytes, which are whole strings of a valid UTF-8 array; the offsets
-    // rise from 0 to `total`.
-    unsafe {
-        data.set_len(total);
-        GenericStringArray::<O>::new_unchecked(
-            OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
-            Buffer::from_vec(data),
-            nulls,
-        )
+    let nulls = strings.iter().zip(&sources).map(|(&c, src)| {
+        src.nulls()
+            .map(|n| NullBuffer::from_iter((0..len).map(|i| n.is_valid(source_rows(i)[c]))))
+    });
+    offsets
+        .into_iter()
+        .zip(data)
+        .zip(strings.iter().map(|&c| totals[c]).zip(nulls))
+        .map(|((offsets, mut data), (total, nulls))| {
+            // SAFETY: the blocks' byte stretches tile `0..total` and each block copied
+            // exactly its rows' bytes, which are whole strings of valid UTF-8 arrays;
+            // the offsets rise from 0 to `total`.
+            let array = unsafe {
+                data.set_len(total);
+                GenericStringArray::<O>::new_unchecked(
+                    OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+                    Buffer::from_vec(data),
+                    nulls,
+                )
+            };
+            Arc::new(array) as ArrayRef
+        })
+        .collect()
+}
+
+/// Copy `len` bytes. Short strings (the usual id, label or completion) are moved as
+/// two overlapping fixed-size words, which compile to a few loads and stores instead
+/// of a call to `memcpy` per string.
+///
+/// # Safety
+/// `src` must be readable and `dst` writable for `len` bytes, and the ranges must not
+/// overlap.
+#[inline(always)]
+unsafe fn copy_bytes(src: *const u8, dst: *mut u8, len: usize) {
+    unsafe fn two_words<const W: usize>(src: *const u8, dst: *mut u8, len: usize) {
+        // Both words lie inside the `len` bytes (W <= len <= 2W); they overlap in
+        // the middle when len < 2W.
+        let head = src.cast::<[u8; W]>().read_unaligned();
+        let tail = src.add(len - W).cast::<[u8; W]>().read_unaligned();
+        dst.cast::<[u8; W]>().write_unaligned(head);
+        dst.add(len - W).cast::<[u8; W]>().write_unaligned(tail);
+    }
+    match len {
+        16..=32 => two_words::<16>(src, dst, len),
+        8..=15 => two_words::<8>(src, dst, len),
+        4..=7 => two_words::<4>(src, dst, len),
+        0..=3 => {
+            for i in 0..len {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        _ => std::ptr::copy_nonoverlapping(src, dst, len),
     }
 }
 
@@ -143,6 +264,45 @@ fn copy<I: OffsetSizeTrait, O: OffsetSizeTrait>(
 mod tests {
     use super::*;
     use arrow_array::StringArray;
+
+    #[test]
+    fn copies_every_length_exactly() {
+        let src: Vec<u8> = (0..100u8).collect();
+        for len in 0..=70 {
+            for start in [0usize, 3, 30 - len.min(30)] {
+                let mut dst = vec![0xAAu8; len + 2];
+                // SAFETY: both ranges are in bounds and in different vectors.
+                unsafe { copy_bytes(src[start..].as_ptr(), dst[1..].as_mut_ptr(), len) };
+                assert_eq!(&dst[1..=len], &src[start..start + len], "len {len}");
+                assert_eq!(
+                    (dst[0], dst[len + 1]),
+                    (0xAA, 0xAA),
+                    "len {len} wrote outside"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gathers_several_columns_of_mixed_types_together() {
+        use arrow_array::{Int32Array, LargeStringArray};
+        let narrow: ArrayRef = Arc::new(StringArray::from(vec!["x", "yy", "zzz"]));
+        let wide: ArrayRef = Arc::new(LargeStringArray::from(vec![Some("long one"), None]));
+        let ints: ArrayRef = Arc::new(Int32Array::from(vec![7, 8, 9]));
+        let len = BLOCK + 3;
+        let rows = |i: usize| [i % 3, i % 2, 2 - i % 3];
+        let out = gather_columns([&narrow, &wide, &ints], len, rows).unwrap();
+        for i in [0, 1, 2, BLOCK, BLOCK + 2] {
+            assert_eq!(
+                out[0].as_string::<i32>().value(i),
+                ["x", "yy", "zzz"][i % 3]
+            );
+            assert_eq!(out[1].is_valid(i), i % 2 == 0);
+            let ints = out[2].as_primitive::<arrow_array::types::Int32Type>();
+            assert_eq!(ints.value(i), [9, 8, 7][i % 3]);
+        }
+        assert_eq!(out[1].data_type(), &DataType::Utf8); // narrow output when it fits
+    }
 
     #[test]
     fn gathers_strings_and_nulls_in_any_order() {

@@ -4,6 +4,7 @@
 //! Randomness is drawn from a stream per group, so the output depends only on the
 //! seed, never on the thread count.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array};
@@ -11,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
-use crate::gather::gather_rows;
+use crate::gather::gather_columns;
 use crate::parallel;
 use crate::parse_option;
 use crate::random::Rng;
@@ -96,18 +97,6 @@ impl Default for PairOptions {
             first_group: 0,
         }
     }
-}
-
-/// The pairs, as positions: `group[i]` is the input row, `chosen[i]` and `rejected[i]`
-/// positions inside that row's list.
-#[derive(Debug, Default, PartialEq)]
-pub struct Pairs {
-    pub group: Vec<i64>,
-    pub chosen: Vec<i64>,
-    pub rejected: Vec<i64>,
-    pub score_chosen: Vec<f64>,
-    pub score_rejected: Vec<f64>,
-    pub stats: PairStats,
 }
 
 /// What happened to the groups: every prompt is accounted for.
@@ -329,7 +318,7 @@ fn group_pairs(
     stats: &mut PairStats,
 ) -> Result<()> {
     local.clear();
-    let s = scores.values_of(g, buf);
+    let s = scores.group(g, buf)?;
     check_range(scores, g, s, options.score_range)?;
     stats.groups += 1;
     if s.len() < 2 {
@@ -409,11 +398,10 @@ struct Chunk {
     stats: PairStats,
 }
 
-/// Build pairs for every group of `scores`: parallel tasks of consecutive groups
-/// collect their pairs, then each task writes its stretch of the output columns.
-pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> {
+/// The pairs of every group of `scores`, as parallel tasks of consecutive groups
+/// (in group order), each with its pairs and its groups' fates.
+fn pair_chunks(scores: &ListColumn, options: &PairOptions) -> Result<Vec<Chunk>> {
     check_options(options)?;
-    scores.check_no_nan()?;
     let n_groups = scores.len();
     let tasks: Vec<std::ops::Range<usize>> = (0..n_groups)
         .step_by(GROUPS_PER_TASK)
@@ -442,76 +430,105 @@ pub fn from_scores(scores: &ListColumn, options: &PairOptions) -> Result<Pairs> 
             })
             .collect()
     });
-    let chunks = chunks.into_iter().collect::<Result<Vec<Chunk>>>()?;
-    let mut out = Pairs::default();
-    for chunk in &chunks {
-        let (st, add) = (&mut out.stats, &chunk.stats);
-        st.groups += add.groups;
-        st.groups_with_pairs += add.groups_with_pairs;
-        st.groups_skipped_short += add.groups_skipped_short;
-        st.groups_without_eligible_pair += add.groups_without_eligible_pair;
-        st.pairs_capped += add.pairs_capped;
+    // The first failing task in group order names the first failing group it met.
+    chunks.into_iter().collect()
+}
+
+fn total_stats(chunks: &[Chunk]) -> PairStats {
+    let mut total = PairStats::default();
+    for add in chunks.iter().map(|c| &c.stats) {
+        total.groups += add.groups;
+        total.groups_with_pairs += add.groups_with_pairs;
+        total.groups_skipped_short += add.groups_skipped_short;
+        total.groups_without_eligible_pair += add.groups_without_eligible_pair;
+        total.pairs_capped += add.pairs_capped;
     }
-    let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
-    let mut group = Vec::<i64>::with_capacity(total);
-    let mut chosen = Vec::<i64>::with_capacity(total);
-    let mut rejected = Vec::<i64>::with_capacity(total);
-    let mut score_chosen = Vec::<f64>::with_capacity(total);
-    let mut score_rejected = Vec::<f64>::with_capacity(total);
-    // Each chunk fills its own stretch of the columns, straight into the reserved
-    // memory (no zeroing pass over hundreds of megabytes first).
-    let mut parts = Vec::with_capacity(chunks.len());
-    let (mut g, mut c, mut r) = (
-        &mut group.spare_capacity_mut()[..total],
-        &mut chosen.spare_capacity_mut()[..total],
-        &mut rejected.spare_capacity_mut()[..total],
-    );
-    let (mut sc, mut sr) = (
-        &mut score_chosen.spare_capacity_mut()[..total],
-        &mut score_rejected.spare_capacity_mut()[..total],
-    );
-    for chunk in &chunks {
-        let n = chunk.pairs.len();
-        let (g0, g1) = g.split_at_mut(n);
-        let (c0, c1) = c.split_at_mut(n);
-        let (r0, r1) = r.split_at_mut(n);
-        let (sc0, sc1) = sc.split_at_mut(n);
-        let (sr0, sr1) = sr.split_at_mut(n);
-        parts.push((chunk, g0, c0, r0, sc0, sr0));
-        (g, c, r, sc, sr) = (g1, c1, r1, sc1, sr1);
+    total
+}
+
+/// The numeric output columns, one row per pair.
+struct PairColumns {
+    group: Vec<i64>,
+    chosen: Vec<i64>,
+    rejected: Vec<i64>,
+    score_chosen: Vec<f64>,
+    score_rejected: Vec<f64>,
+    margin: Vec<f64>,
+}
+
+/// Uninitialised room for `n` values at the end of `v` (which has that capacity).
+fn room<T>(v: &mut Vec<T>, n: usize) -> &mut [MaybeUninit<T>] {
+    &mut v.spare_capacity_mut()[..n]
+}
+
+impl PairColumns {
+    /// Each chunk fills its own stretch of every column, straight into reserved memory
+    /// (no zeroing pass over hundreds of megabytes first).
+    fn write(chunks: &[Chunk], scores: &ListColumn) -> Self {
+        let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
+        let mut out = PairColumns {
+            group: Vec::with_capacity(total),
+            chosen: Vec::with_capacity(total),
+            rejected: Vec::with_capacity(total),
+            score_chosen: Vec::with_capacity(total),
+            score_rejected: Vec::with_capacity(total),
+            margin: Vec::with_capacity(total),
+        };
+        let mut parts = Vec::with_capacity(chunks.len());
+        let (mut g, mut c, mut r) = (
+            room(&mut out.group, total),
+            room(&mut out.chosen, total),
+            room(&mut out.rejected, total),
+        );
+        let (mut sc, mut sr, mut m) = (
+            room(&mut out.score_chosen, total),
+            room(&mut out.score_rejected, total),
+            room(&mut out.margin, total),
+        );
+        for chunk in chunks {
+            let n = chunk.pairs.len();
+            let (g0, g1) = g.split_at_mut(n);
+            let (c0, c1) = c.split_at_mut(n);
+            let (r0, r1) = r.split_at_mut(n);
+            let (sc0, sc1) = sc.split_at_mut(n);
+            let (sr0, sr1) = sr.split_at_mut(n);
+            let (m0, m1) = m.split_at_mut(n);
+            parts.push((chunk, g0, c0, r0, sc0, sr0, m0));
+            (g, c, r, sc, sr, m) = (g1, c1, r1, sc1, sr1, m1);
+        }
+        parallel::install(|| {
+            parts
+                .into_par_iter()
+                .for_each(|(chunk, g, c, r, sc, sr, m)| {
+                    let mut buf = Vec::new();
+                    let mut last = u32::MAX;
+                    let mut s: &[f64] = &[];
+                    for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
+                        if group != last {
+                            s = scores.values_of(group as usize, &mut buf);
+                            last = group;
+                        }
+                        let (high, low) = (s[chosen as usize], s[rejected as usize]);
+                        g[k].write(group as i64);
+                        c[k].write(chosen as i64);
+                        r[k].write(rejected as i64);
+                        sc[k].write(high);
+                        sr[k].write(low);
+                        m[k].write(high - low);
+                    }
+                })
+        });
+        // SAFETY: the chunks' stretches tile `0..total` and every slot of each was written.
+        unsafe {
+            out.group.set_len(total);
+            out.chosen.set_len(total);
+            out.rejected.set_len(total);
+            out.score_chosen.set_len(total);
+            out.score_rejected.set_len(total);
+            out.margin.set_len(total);
+        }
+        out
     }
-    parallel::install(|| {
-        parts.into_par_iter().for_each(|(chunk, g, c, r, sc, sr)| {
-            let mut buf = Vec::new();
-            let mut last = u32::MAX;
-            let mut s: &[f64] = &[];
-            for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
-                if group != last {
-                    s = scores.values_of(group as usize, &mut buf);
-                    last = group;
-                }
-                g[k].write(group as i64);
-                c[k].write(chosen as i64);
-                r[k].write(rejected as i64);
-                sc[k].write(s[chosen as usize]);
-                sr[k].write(s[rejected as usize]);
-            }
-        })
-    });
-    // SAFETY: the chunks' stretches tile `0..total` and every slot of each was written.
-    unsafe {
-        group.set_len(total);
-        chosen.set_len(total);
-        rejected.set_len(total);
-        score_chosen.set_len(total);
-        score_rejected.set_len(total);
-    }
-    out.group = group;
-    out.chosen = chosen;
-    out.rejected = rejected;
-    out.score_chosen = score_chosen;
-    out.score_rejected = score_rejected;
-    Ok(out)
 }
 
 /// The pairs as named columns: `prompt` (when given), `chosen`, `rejected` (values of
@@ -543,45 +560,48 @@ pub fn pair_table(
             ));
         }
     }
-    let p = from_scores(scores, options)?;
-    let take = |positions: &[i64]| -> Result<ArrayRef> {
-        let row = |i: usize| offsets[p.group[i] as usize] + positions[i] as usize;
-        gather_rows(&values, positions.len(), row)
+    let chunks = pair_chunks(scores, options)?;
+    let stats = total_stats(&chunks);
+    let p = PairColumns::write(&chunks, scores);
+    drop(chunks);
+    let (group, chosen, rejected) = (&p.group, &p.chosen, &p.rejected);
+    // Prompt, chosen and rejected text in one pass: a prompt's completions are read
+    // while in cache.
+    let rows = |i: usize| {
+        let g = group[i] as usize;
+        (
+            g,
+            offsets[g] + chosen[i] as usize,
+            offsets[g] + rejected[i] as usize,
+        )
     };
     let mut columns: Vec<(String, ArrayRef)> = Vec::new();
-    if let Some((prompt_name, prompt)) = prompt {
-        let row = |i: usize| p.group[i] as usize;
-        columns.push((
-            prompt_name.to_string(),
-            gather_rows(prompt, p.group.len(), row)?,
-        ));
-    }
-    let mut margin = Vec::new();
-    parallel::install(|| {
-        p.score_chosen
-            .par_iter()
-            .zip(&p.score_rejected)
-            .with_min_len(1 << 14)
-            .map(|(c, r)| c - r)
-            .collect_into_vec(&mut margin)
-    });
-    columns.push(("chosen".into(), take(&p.chosen)?));
-    columns.push(("rejected".into(), take(&p.rejected)?));
-    let stats = p.stats;
-    columns.push((
-        "score_chosen".into(),
-        Arc::new(Float64Array::from(p.score_chosen)),
-    ));
-    columns.push((
-        "score_rejected".into(),
-        Arc::new(Float64Array::from(p.score_rejected)),
-    ));
-    columns.push(("margin".into(), Arc::new(Float64Array::from(margin))));
-    columns.push(("group_id".into(), Arc::new(Int64Array::from(p.group))));
-    columns.push(("chosen_index".into(), Arc::new(Int64Array::from(p.chosen))));
-    columns.push((
-        "rejected_index".into(),
-        Arc::new(Int64Array::from(p.rejected)),
-    ));
+    let texts = match prompt {
+        Some((prompt_name, prompt)) => {
+            let [p, c, r] = gather_columns([prompt, &values, &values], group.len(), |i| {
+                let (g, c, r) = rows(i);
+                [g, c, r]
+            })?;
+            columns.push((prompt_name.to_string(), p));
+            [c, r]
+        }
+        None => gather_columns([&values, &values], group.len(), |i| {
+            let (_, c, r) = rows(i);
+            [c, r]
+        })?,
+    };
+    let [c, r] = texts;
+    columns.push(("chosen".to_string(), c));
+    columns.push(("rejected".to_string(), r));
+    let float = |v: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
+    let int = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
+    columns.extend([
+        ("score_chosen".to_string(), float(p.score_chosen)),
+        ("score_rejected".to_string(), float(p.score_rejected)),
+        ("margin".to_string(), float(p.margin)),
+        ("group_id".to_string(), int(p.group)),
+        ("chosen_index".to_string(), int(p.chosen)),
+        ("rejected_index".to_string(), int(p.rejected)),
+    ]);
     Ok((columns, stats))
 }

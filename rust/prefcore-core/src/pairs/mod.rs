@@ -6,9 +6,7 @@ pub mod listwise;
 pub mod transcript;
 pub mod votes;
 
-pub use construct::{
-    from_scores, pair_table, PairOptions, PairStats, Pairs, ShortGroups, Strategy, Ties,
-};
+pub use construct::{pair_table, PairOptions, PairStats, ShortGroups, Strategy, Ties};
 pub use transcript::{
     extract_prompt, parse_transcripts, render_transcripts, Roles, Split, SplitFailure,
 };
