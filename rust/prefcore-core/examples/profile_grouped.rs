@@ -1,4 +1,5 @@
-//! Time the grouped kernel alone: `cargo run --release --example profile_grouped`.
+//! Time the grouped kernel alone: `T=2 cargo run --release --example profile_grouped`
+//! (T = threads).
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,7 +39,10 @@ fn main() {
         None,
     ));
     let metrics = parse_metrics(&["ndcg@10", "map@100", "mrr@10", "P@10", "recall@100"]).unwrap();
-    prefcore_core::parallel::set_num_threads(1).unwrap();
+    prefcore_core::parallel::set_num_threads(
+        std::env::var("T").map(|t| t.parse().unwrap()).unwrap_or(1),
+    )
+    .unwrap();
     let options = GroupedOptions {
         ties: Ties::Stable,
         relevance_level: 1.0,

@@ -17,9 +17,10 @@ use pyo3::prelude::*;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc 2's option enum: milliseconds before freed
-/// memory goes back to the OS (default 10). A second keeps a pipeline's buffers mapped
-/// from one batch to the next instead of faulting them in again each call.
+/// `mi_option_purge_delay` in mimalloc's option enum: milliseconds before freed memory
+/// goes back to the OS (default 10). Ten seconds, jemalloc's default decay, keeps a
+/// pipeline's buffers mapped from one batch to the next instead of faulting them in
+/// again each call.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// `mi_option_allow_large_os_pages`: on Linux, mimalloc then asks for transparent huge
 /// pages (`madvise(MADV_HUGEPAGE)`) on the large regions it maps. A gigabyte of fresh
@@ -29,7 +30,7 @@ const MI_OPTION_ALLOW_LARGE_OS_PAGES: libmimalloc_sys::mi_option_t = 6;
 fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: setting a mimalloc option is a plain store, valid at any time.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10_000) };
     }
     if std::env::var_os("MIMALLOC_ALLOW_LARGE_OS_PAGES").is_none() {
         // SAFETY: as above.

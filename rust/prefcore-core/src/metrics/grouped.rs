@@ -227,9 +227,9 @@ fn rank_and_score(
     s.tie_ends.clear();
     if options.ties == Ties::Average {
         // `==` on scores: -0.0 and 0.0 tie, as their keys do.
-        let at = |r: usize| scores[s.positions[r] as usize];
+        let at = s.sorter.ranked_scores();
         for i in 1..=n {
-            if i == n || at(i) != at(i - 1) {
+            if i == n || at[i] != at[i - 1] {
                 s.tie_ends.push(i as u32);
             }
         }

@@ -22,7 +22,7 @@ pub struct Sorter {
     buf: Vec<(u64, u32)>,
     counts: Vec<u32>,
     bucket_of: Vec<u32>,
-    /// The scores in the order [`Sorter::rank_order`] is building.
+    /// The scores in ranking order, as [`Sorter::rank_order`] left them.
     ranked_scores: Vec<f64>,
 }
 
@@ -62,6 +62,14 @@ impl Sorter {
         );
         self.buf.sort_unstable();
         order.extend(self.buf.iter().map(|&(_, i)| i));
+        self.ranked_scores.clear();
+        self.ranked_scores
+            .extend(order.iter().map(|&i| scores[i as usize]));
+    }
+
+    /// The scores in the order of the last [`Sorter::rank_order`] (highest first).
+    pub fn ranked_scores(&self) -> &[f64] {
+        &self.ranked_scores
     }
 
     /// Positions (and their scores, into `ranked_scores`) distributed into `order` by
@@ -93,17 +101,22 @@ impl Sorter {
         for &b in &self.bucket_of {
             self.counts[b as usize] += 1;
         }
+        // A branch-free test (it vectorises) before the prefix sum, which then carries
+        // only the running total.
+        if self
+            .counts
+            .iter()
+            .fold(false, |full, &c| full | (c > MAX_BUCKET))
+        {
+            return false;
+        }
         // Counts become start offsets; the running total stays in a register (a
         // chain through memory would wait on store forwarding at every bucket).
-        let (mut start, mut fullest) = (0u32, 0u32);
+        let mut start = 0u32;
         for c in self.counts.iter_mut() {
             let count = *c;
             *c = start;
             start += count;
-            fullest = fullest.max(count);
-        }
-        if fullest > MAX_BUCKET {
-            return false;
         }
         order.resize(n, 0);
         self.ranked_scores.resize(n, 0.0);
@@ -132,8 +145,11 @@ mod tests {
         keyed.sort_unstable();
         let expected: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
         let mut order = vec![7; 3]; // stale content must not leak through
-        Sorter::default().rank_order(scores, &mut order);
+        let mut sorter = Sorter::default();
+        sorter.rank_order(scores, &mut order);
         assert_eq!(order, expected, "{scores:?}");
+        let ranked: Vec<f64> = order.iter().map(|&i| scores[i as usize]).collect();
+        assert_eq!(sorter.ranked_scores(), &ranked[..]);
     }
 
     proptest! {

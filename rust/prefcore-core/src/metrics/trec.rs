@@ -252,20 +252,17 @@ impl Sources<'_> {
         // Ranking by score puts equal scores side by side; each such run is then
         // put in doc id order.
         s.sorter.rank_order(&s.scores, &mut s.order);
-        let (rows, scores) = (&s.rows, &s.scores);
+        let rows = &s.rows;
         let doc_of = |i: u32| run_doc.get(rows[i as usize] as usize);
+        let ranked_scores = s.sorter.ranked_scores();
         let mut start = 0;
-        while start < s.order.len() {
-            let score = scores[s.order[start] as usize];
-            let end = start
-                + s.order[start..]
-                    .iter()
-                    .take_while(|&&i| scores[i as usize] == score)
-                    .count();
-            if end - start > 1 {
-                s.order[start..end].sort_unstable_by(|&a, &b| doc_of(b).cmp(doc_of(a)));
+        for end in 1..=s.order.len() {
+            if end == s.order.len() || ranked_scores[end] != ranked_scores[start] {
+                if end - start > 1 {
+                    s.order[start..end].sort_unstable_by(|&a, &b| doc_of(b).cmp(doc_of(a)));
+                }
+                start = end;
             }
-            start = end;
         }
         s.ranked.clear();
         s.ranked.extend(s.order.iter().map(|&i| s.rels[i as usize]));
