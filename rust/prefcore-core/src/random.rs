@@ -47,11 +47,55 @@ impl Rng {
 
     /// Uniform integer in `0..n` (Lemire's multiply-shift with rejection).
     pub fn below(&mut self, n: u64) -> u64 {
+        let mut m = (self.next_u64() as u128) * (n as u128);
+        // The rejection threshold (2^64 - n) mod n is below n: a draw whose low half
+        // is at least n is accepted without computing it (a 64-bit division).
+        if (m as u64) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u64) < threshold {
+                m = (self.next_u64() as u128) * (n as u128);
+            }
+        }
+        (m >> 64) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lemire's method as published: the threshold computed before every test.
+    fn below_reference(rng: &mut Rng, n: u64) -> u64 {
         loop {
-            let m = (self.next_u64() as u128) * (n as u128);
-            let low = m as u64;
-            if low >= n.wrapping_neg() % n {
+            let m = (rng.next_u64() as u128) * (n as u128);
+            if m as u64 >= n.wrapping_neg() % n {
                 return (m >> 64) as u64;
+            }
+        }
+    }
+
+    #[test]
+    fn below_draws_what_the_reference_draws() {
+        // Bounds near 2^64 reject often, so the retry path is exercised too.
+        let bounds = [
+            1u64,
+            2,
+            3,
+            7,
+            16,
+            1000,
+            (1 << 63) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for seed in 0..50 {
+            let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
+            for _ in 0..200 {
+                for &n in &bounds {
+                    let got = a.below(n);
+                    assert_eq!(got, below_reference(&mut b, n), "seed {seed} n {n}");
+                    assert!(got < n);
+                }
             }
         }
     }

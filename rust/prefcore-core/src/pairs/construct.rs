@@ -150,11 +150,12 @@ impl Group<'_> {
             let top = self.s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             return self.pick_index(|i| self.s[i] == top, rng);
         }
-        let mut best = 0;
+        // Selects rather than branches: where the maximum sits is unpredictable.
+        let (mut best, mut top) = (0, self.s[0]);
         for (i, &v) in self.s.iter().enumerate().skip(1) {
-            if v > self.s[best] {
-                best = i;
-            }
+            let higher = v > top;
+            best = if higher { i } else { best };
+            top = if higher { v } else { top };
         }
         best
     }
@@ -214,11 +215,26 @@ impl Group<'_> {
                 let best = self.best(rng);
                 let n = self.s.len();
                 if options.strategy == Strategy::BestRandom && options.k == 1 {
-                    // One draw among the eligible, without listing them.
-                    let m = (0..n).filter(|&r| self.eligible(best, r)).count();
+                    // One draw among the eligible. Short lists are compacted without
+                    // branches (eligibility is unpredictable), longer ones counted.
+                    let mut listed = [0u8; 64];
+                    let m = if n <= listed.len() {
+                        let mut m = 0;
+                        for r in 0..n {
+                            listed[m] = r as u8;
+                            m += usize::from(self.eligible(best, r));
+                        }
+                        m
+                    } else {
+                        (0..n).filter(|&r| self.eligible(best, r)).count()
+                    };
                     if m > 0 {
                         let j = rng.below(m as u64) as usize;
-                        let r = (0..n).filter(|&r| self.eligible(best, r)).nth(j);
+                        let r = if n <= listed.len() {
+                            Some(listed[j] as usize)
+                        } else {
+                            (0..n).filter(|&r| self.eligible(best, r)).nth(j)
+                        };
                         out.extend(r.map(|r| (best, r)));
                     }
                     return;
