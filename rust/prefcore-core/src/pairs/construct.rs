@@ -193,6 +193,27 @@ impl Group<'_> {
 
     fn all_pairs(&self, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
         let n = self.s.len();
+        if self.ties != Ties::Random {
+            // No draws: every candidate pair is written and kept or overwritten by
+            // the next, without a branch on its (unpredictable) orientation.
+            let start = out.len();
+            out.resize(start + n * n.saturating_sub(1) / 2, (0, 0));
+            let keep_ties = self.ties == Ties::Keep;
+            let mut kept = start;
+            for i in 0..n {
+                for j in i + 1..n {
+                    let (si, sj) = (self.s[i], self.s[j]);
+                    let forward = si >= sj; // ties keep the earlier completion first
+                    let (c, r) = if forward { (i, j) } else { (j, i) };
+                    let (sc, sr) = if forward { (si, sj) } else { (sj, si) };
+                    out[kept] = (c, r);
+                    let eligible = sc - sr >= self.min_margin && (sc > sr || keep_ties);
+                    kept += usize::from(eligible);
+                }
+            }
+            out.truncate(kept);
+            return;
+        }
         for i in 0..n {
             for j in i + 1..n {
                 if let Some(p) = self.orient(i, j, rng) {
