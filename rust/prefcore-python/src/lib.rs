@@ -22,19 +22,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// pipeline's buffers mapped from one batch to the next instead of faulting them in
 /// again each call.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-/// `mi_option_allow_large_os_pages`: on Linux, mimalloc then asks for transparent huge
-/// pages (`madvise(MADV_HUGEPAGE)`) on the large regions it maps. A gigabyte of fresh
-/// output faults in 2 MiB at a time instead of 4 KiB: 512 times fewer page faults.
-const MI_OPTION_ALLOW_LARGE_OS_PAGES: libmimalloc_sys::mi_option_t = 6;
 
 fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: setting a mimalloc option is a plain store, valid at any time.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10_000) };
-    }
-    if std::env::var_os("MIMALLOC_ALLOW_LARGE_OS_PAGES").is_none() {
-        // SAFETY: as above.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_LARGE_OS_PAGES, 1) };
     }
 }
 
