@@ -22,6 +22,7 @@ corpus has fewer than ``k`` rows.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Literal
 
 import numpy as np
@@ -156,6 +157,14 @@ def _gpu_knn(
     )
 
 
+def _require(module: str, missing: str) -> Any:
+    """Import an optional backend, or fail with how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:  # pragma: no cover - the test environment has both
+        raise ImportError(missing) from e
+
+
 def _unit_rows(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows scaled to length 1 (cosine as inner product); a zero row is an error."""
     for name, m in (("queries", q), ("corpus", c)):
@@ -181,10 +190,7 @@ def _drop_self(scores: np.ndarray, indices: np.ndarray, k: int) -> tuple[np.ndar
 def _torch_knn(
     q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool, device: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - the test environment has torch
-        raise ImportError("backend='torch' needs torch: pip install torch") from e
+    torch = _require("torch", "backend='torch' needs torch: pip install torch")
     if metric == "cosine":
         q, c = _unit_rows(q, c)
     kk = k + 1 if exclude_self else k
@@ -215,10 +221,7 @@ def _torch_knn(
 def _faiss_knn(
     q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool, gpu: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        import faiss
-    except ImportError as e:  # pragma: no cover - the test environment has faiss
-        raise ImportError("backend='faiss' needs faiss: pip install faiss-cpu") from e
+    faiss = _require("faiss", "backend='faiss' needs faiss: pip install faiss-cpu")
     if metric == "cosine":
         q, c = _unit_rows(q, c)
 
@@ -226,10 +229,13 @@ def _faiss_knn(
         if gpu:
             res = faiss.StandardGpuResources()
             faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
-            return faiss.knn_gpu(res, q, c, kk, metric=faiss_metric)
-        index = faiss.IndexFlatL2(c.shape[1]) if metric == "l2" else faiss.IndexFlatIP(c.shape[1])
-        index.add(c)
-        return index.search(q, kk)
+            found = faiss.knn_gpu(res, q, c, kk, metric=faiss_metric)
+        else:
+            flat = faiss.IndexFlatL2 if metric == "l2" else faiss.IndexFlatIP
+            index = flat(c.shape[1])
+            index.add(c)
+            found = index.search(q, kk)
+        return np.asarray(found[0]), np.asarray(found[1])
 
     if not exclude_self:
         return search(k)
