@@ -148,6 +148,7 @@ impl<'a> IdAccessor<'a> {
     }
 
     /// The value of `row` as text (Arrow string arrays hold valid UTF-8).
+    #[inline]
     pub fn text(&self, row: usize) -> &'a str {
         match self {
             IdAccessor::Utf8(a) => a.value(row),
