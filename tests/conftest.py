@@ -23,6 +23,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _skipped.append(report.nodeid)
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # A module-level `importorskip` skips the whole file while collecting it, which
+    # never reaches the hook above.
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _skipped:
         print(f"\nFAILED: {len(_skipped)} test(s) skipped: {_skipped[:10]}")
