@@ -35,14 +35,20 @@ pub fn gather_rows(
 
 /// `C` gathers of `len` rows each: output row `i` of column `c` is row
 /// `source_rows(i)[c]` of `sources[c]`. The string columns among them are copied
-/// together, row by row, in one pass.
+/// together, row by row, in one pass; they come out as `string`, or all as
+/// `large_string` when one of them passes 2 GiB of text.
 pub fn gather_columns<const C: usize>(
     sources: [&ArrayRef; C],
     len: usize,
     source_rows: impl Fn(usize) -> [usize; C] + Sync,
 ) -> Result<[ArrayRef; C]> {
     let strings: [Option<StrSource>; C] = sources.map(StrSource::of);
-    let mut copied = copy_strings(&strings, len, &source_rows).into_iter();
+    // Without a string column there is nothing to count or copy by hand.
+    let copied = match strings.iter().any(Option::is_some) {
+        true => copy_strings(&strings, len, &source_rows),
+        false => Vec::new(),
+    };
+    let mut copied = copied.into_iter();
     let mut out = Vec::with_capacity(C);
     for (c, values) in sources.iter().enumerate() {
         out.push(match strings[c] {
