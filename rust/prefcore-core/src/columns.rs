@@ -404,6 +404,9 @@ impl ListColumn {
     /// converted into `buf`). NaN is an error naming the row and the position.
     pub fn group<'a>(&'a self, g: usize, buf: &'a mut Vec<f64>) -> Result<&'a [f64]> {
         let values = self.values_of(g, buf);
+        if matches!(self.values, Flat::I64(_) | Flat::I32(_)) {
+            return Ok(values); // whole numbers: no NaN to look for
+        }
         // A branch-free scan first (it vectorises); the position only on failure.
         if !values.iter().fold(false, |nan, v| nan | v.is_nan()) {
             return Ok(values);

@@ -147,31 +147,47 @@ fn score_group(
 }
 
 /// The `depth` largest labels in descending order. Small whole-number grades (the
-/// usual case) are counted rather than sorted.
+/// usual case) are counted grade by grade from the highest, which usually fills the
+/// cutoff after one or two vectorised passes; other labels are selected and sorted.
 fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
     out.clear();
     if depth == 0 {
         return;
     }
-    const LEVELS: usize = 16; // a power of two: the grade is read with a bit mask
-    const _: () = assert!(LEVELS.is_power_of_two());
-    let mut counts = [0u32; LEVELS];
+    const LEVELS: f64 = 16.0;
+    /// Grades counted one vectorised pass each before a single counting pass.
+    const GRADE_PASSES: usize = 3;
     // Labels are >= 0 and not NaN here. Adding 2^52 rounds a label below 2^52 to an
-    // integer held in the low mantissa bits: it was whole iff subtracting gives it back
-    // (cheaper than a saturating float-to-int cast per label).
+    // integer: it was whole iff subtracting gives it back (a branch-free test, unlike
+    // a saturating float-to-int cast).
     const ROUND: f64 = 4_503_599_627_370_496.0;
-    let small_grades = labels.iter().all(|&l| {
-        let t = l + ROUND;
-        let whole = l < LEVELS as f64 && t - ROUND == l;
-        if whole {
-            counts[(t.to_bits() & (LEVELS as u64 - 1)) as usize] += 1;
-        }
-        whole
+    let small_grades = labels.iter().fold(true, |whole, &l| {
+        whole & (l < LEVELS) & ((l + ROUND) - ROUND == l)
     });
     if small_grades {
-        for grade in (0..LEVELS).rev() {
-            let take = (counts[grade] as usize).min(depth - out.len());
-            out.extend(std::iter::repeat_n(grade as f64, take));
+        // A whole label below 16, plus 2^52, holds its value in the low mantissa bits
+        // (-0.0 gives 0): an integer maximum, which vectorises where a float one does not.
+        let top = labels
+            .iter()
+            .map(|&l| (l + ROUND).to_bits() as u32)
+            .fold(0u32, u32::max);
+        let mut grade = f64::from(top);
+        for _ in 0..GRADE_PASSES {
+            if out.len() == depth || grade < 0.0 {
+                return;
+            }
+            let count = labels.iter().filter(|&&l| l == grade).count();
+            out.extend(std::iter::repeat_n(grade, count.min(depth - out.len())));
+            grade -= 1.0;
+        }
+        // Many grades to go: count the rest in one pass.
+        let mut counts = [0u32; LEVELS as usize];
+        for &l in labels.iter().filter(|&&l| l <= grade) {
+            counts[l as usize] += 1;
+        }
+        for g in (0..=grade as usize).rev() {
+            let take = (counts[g] as usize).min(depth - out.len());
+            out.extend(std::iter::repeat_n(g as f64, take));
         }
         return;
     }
@@ -298,6 +314,8 @@ mod tests {
             vec![0.0f64, 3.0, 1.0, 3.0, 15.0, -0.0],
             vec![0.5, 3.0, 2.25, 1.0],
             vec![16.0, 1.0, 1e300, 0.0],
+            (0..40).map(|i| ((i * 7) % 9) as f64).collect(),
+            vec![2.0, 2.0, 0.0, 2.0, 1.0],
         ] {
             for depth in 0..=labels.len() {
                 let mut expected = labels.clone();

@@ -134,15 +134,30 @@ impl RankedList<'_> {
     }
 
     fn average_precision(&self, k: usize) -> f64 {
-        // Branch-free (relevance is a coin flip to the branch predictor): a
-        // non-relevant position adds `0.0 * precision`, which leaves the sum as it is,
-        // so the result is that of trec_eval's loop, bit for bit.
-        let mut hits = 0.0;
+        // trec_eval adds hits / rank at each relevant rank, in rank order. Here the
+        // relevant ranks are collected without branches (relevance is a coin flip to
+        // the branch predictor), the divisions run side by side (they vectorise), and
+        // only the additions stay in sequence: the same sum, bit for bit.
+        const CHUNK: usize = 64;
+        let top = &self.ranked[..k.min(self.ranked.len())];
+        let (mut ranks, mut terms) = ([0i32; CHUNK], [0.0f64; CHUNK]);
+        let mut hits = 0i32;
         let mut sum = 0.0;
-        for (i, &r) in self.ranked.iter().take(k).enumerate() {
-            let rel = self.relevant(r);
-            hits += rel;
-            sum += rel * (hits / (i + 1) as f64);
+        for (c, chunk) in top.chunks(CHUNK).enumerate() {
+            let base = (c * CHUNK) as i32 + 1;
+            let mut found = 0usize;
+            for (i, &r) in chunk.iter().enumerate() {
+                // `found <= i < CHUNK`: the mask only spares a bounds check.
+                ranks[found % CHUNK] = base + i as i32;
+                found += (r >= self.level && r != UNJUDGED) as usize;
+            }
+            for (j, (t, &rank)) in terms[..found].iter_mut().zip(&ranks).enumerate() {
+                *t = f64::from(hits + j as i32 + 1) / f64::from(rank);
+            }
+            for &t in &terms[..found] {
+                sum += t;
+            }
+            hits += found as i32;
         }
         ratio(sum, self.num_rel as f64)
     }
@@ -250,6 +265,34 @@ mod tests {
         // bpref: first rel has no nonrel above (1), second has one of min(3, 2)=2 (1/2).
         assert!((m("bpref", &l) - 1.5 / 3.0).abs() < 1e-12);
         assert_eq!(m("num_rel_ret", &l), 2.0);
+    }
+
+    #[test]
+    fn average_precision_is_trec_evals_sum_bit_for_bit() {
+        // trec_eval's loop, written out: hits / rank added at each relevant rank.
+        let mut x: u64 = 7;
+        for len in [0usize, 1, 5, 63, 64, 65, 130, 1000] {
+            let ranked: Vec<f64> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    [0.0, 1.0, 2.0, UNJUDGED][(x >> 61) as usize % 4]
+                })
+                .collect();
+            let num_rel = ranked.iter().filter(|&&r| r >= 1.0).count() + 3;
+            let ideal = vec![1.0; num_rel];
+            for k in [1, 10, 64, 100, usize::MAX] {
+                let (mut hits, mut sum) = (0u64, 0.0f64);
+                for (i, &r) in ranked.iter().take(k).enumerate() {
+                    if r >= 1.0 {
+                        hits += 1;
+                        sum += hits as f64 / (i + 1) as f64;
+                    }
+                }
+                let want = sum / num_rel as f64;
+                let got = list(&ranked, &ideal, num_rel).average_precision(k);
+                assert_eq!(got.to_bits(), want.to_bits(), "len {len} k {k}");
+            }
+        }
     }
 
     #[test]

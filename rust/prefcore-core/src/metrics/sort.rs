@@ -36,21 +36,7 @@ impl Sorter {
     pub fn rank_order(&mut self, scores: &[f64], order: &mut Vec<u32>) {
         order.clear();
         if scores.len() > SMALL && self.bucket_positions(scores, order) {
-            // Equal scores share a bucket and were placed in position order; the
-            // strict `<` keeps them so while it repairs the order within buckets.
-            // The scores travel beside their positions: one load per comparison.
-            let ranked = &mut self.ranked_scores;
-            for i in 1..order.len() {
-                let (x, sx) = (order[i], ranked[i]);
-                let mut j = i;
-                while j > 0 && ranked[j - 1] < sx {
-                    order[j] = order[j - 1];
-                    ranked[j] = ranked[j - 1];
-                    j -= 1;
-                }
-                order[j] = x;
-                ranked[j] = sx;
-            }
+            repair_inversions(order, &mut self.ranked_scores);
             return;
         }
         self.buf.clear();
@@ -78,24 +64,24 @@ impl Sorter {
     /// full.
     fn bucket_positions(&mut self, scores: &[f64], order: &mut Vec<u32>) -> bool {
         let n = scores.len();
-        let (lo, hi) = scores
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                (lo.min(x), hi.max(x))
-            });
+        let (lo, hi) = extremes(scores);
         let range = hi - lo;
         let buckets = SPREAD * n;
         let scale = (buckets - 1) as f64 / range;
-        if !(range.is_finite() && range > 0.0 && scale.is_finite()) {
+        if !(range.is_finite() && range > 0.0 && scale.is_finite()) || buckets > i32::MAX as usize {
             return false;
         }
-        let last = (buckets - 1) as u32;
+        let last = (buckets - 1) as f64;
         self.bucket_of.clear();
-        self.bucket_of.extend(
-            scores
-                .iter()
-                .map(|&x| (((hi - x) * scale) as u32).min(last)),
-        );
+        self.bucket_of.extend(scores.iter().map(|&x| {
+            // `hi - x` is >= 0 and at most the (finite) range, so `at` lies in
+            // [0, last] once clamped from above: a plain conversion (it vectorises,
+            // where the saturating `as` does not).
+            let at = (hi - x) * scale;
+            let at = if at > last { last } else { at };
+            // SAFETY: `at` is finite and within [0, buckets - 1], which fits an i32.
+            unsafe { at.to_int_unchecked::<i32>() as u32 }
+        }));
         self.counts.clear();
         self.counts.resize(buckets, 0);
         for &b in &self.bucket_of {
@@ -110,14 +96,7 @@ impl Sorter {
         {
             return false;
         }
-        // Counts become start offsets; the running total stays in a register (a
-        // chain through memory would wait on store forwarding at every bucket).
-        let mut start = 0u32;
-        for c in self.counts.iter_mut() {
-            let count = *c;
-            *c = start;
-            start += count;
-        }
+        exclusive_prefix_sum(&mut self.counts);
         order.resize(n, 0);
         self.ranked_scores.resize(n, 0.0);
         for (i, (&b, &x)) in self.bucket_of.iter().zip(scores).enumerate() {
@@ -127,6 +106,114 @@ impl Sorter {
             *at += 1;
         }
         true
+    }
+}
+
+/// The smallest and largest score. Four running extremes in fixed lanes let the
+/// compiler use packed min/max instructions (a float fold over one accumulator stays
+/// scalar, as `f64::min` must order NaN).
+fn extremes(scores: &[f64]) -> (f64, f64) {
+    let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let mut chunks = scores.chunks_exact(4);
+    for c in &mut chunks {
+        for k in 0..4 {
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+        }
+    }
+    for &x in chunks.remainder() {
+        lo[0] = lo[0].min(x);
+        hi[0] = hi[0].max(x);
+    }
+    let lo = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    let hi = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    (lo, hi)
+}
+
+/// Finish the bucket sort: an insertion sort that visits only the positions found out
+/// of order, so its branches are taken about as rarely as they are mispredicted.
+///
+/// Equal scores share a bucket and were placed in position order; the strict `<`
+/// keeps them so. The scores travel beside their positions: one load per comparison.
+fn repair_inversions(order: &mut [u32], ranked: &mut [f64]) {
+    let n = order.len();
+    let mut done = 0usize;
+    for start in (1..n).step_by(64) {
+        // Bit b: position `start + b` scores higher than the one before it. The
+        // fixed-size compare vectorises into a mask.
+        let end = (start + 64).min(n);
+        let mut inverted = 0u64;
+        for (b, pair) in ranked[start - 1..end].windows(2).enumerate() {
+            inverted |= u64::from(pair[0] < pair[1]) << b;
+        }
+        while inverted != 0 {
+            let i = start + inverted.trailing_zeros() as usize;
+            inverted &= inverted - 1;
+            if i <= done {
+                continue;
+            }
+            // Moving `i` left changes what sits at `i`, so `i + 1` may now be out of
+            // order; no later position is affected.
+            let mut at = i;
+            loop {
+                insert(order, ranked, at);
+                if at + 1 == n || ranked[at] >= ranked[at + 1] {
+                    break;
+                }
+                at += 1;
+            }
+            done = at;
+        }
+    }
+}
+
+/// One insertion-sort step: move item `i` left past the lower scores before it.
+#[inline]
+fn insert(order: &mut [u32], ranked: &mut [f64], i: usize) {
+    let (x, sx) = (order[i], ranked[i]);
+    let mut j = i;
+    while j > 0 && ranked[j - 1] < sx {
+        order[j] = order[j - 1];
+        ranked[j] = ranked[j - 1];
+        j -= 1;
+    }
+    order[j] = x;
+    ranked[j] = sx;
+}
+
+/// Counts become start offsets: each entry is replaced by the sum of those before it.
+fn exclusive_prefix_sum(counts: &mut [u32]) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let mut start = 0u32;
+    #[cfg(target_arch = "x86_64")]
+    let (counts, mut start) = {
+        // Four counts per SSE2 register (part of x86-64 itself): a scan within the
+        // register in two shifted adds, plus the running total as a broadcast; the
+        // only chain from one register to the next is that one add.
+        use std::arch::x86_64::*;
+        let mut chunks = counts.chunks_exact_mut(4);
+        // SAFETY: SSE2 is part of every x86-64 CPU; each `c` is four u32s (16 bytes),
+        // read and written unaligned.
+        unsafe {
+            let mut carry = _mm_setzero_si128();
+            for c in &mut chunks {
+                let ptr = c.as_mut_ptr().cast::<__m128i>();
+                let x = _mm_loadu_si128(ptr);
+                let mut scan = _mm_add_epi32(x, _mm_slli_si128::<4>(x));
+                scan = _mm_add_epi32(scan, _mm_slli_si128::<8>(scan));
+                _mm_storeu_si128(ptr, _mm_add_epi32(_mm_sub_epi32(scan, x), carry));
+                carry = _mm_add_epi32(carry, _mm_shuffle_epi32::<0xFF>(scan));
+            }
+            let total = _mm_cvtsi128_si32(carry) as u32;
+            (chunks.into_remainder(), total)
+        }
+    };
+    // The running total stays in a register (a chain through memory would wait on
+    // store forwarding at every count).
+    for c in counts.iter_mut() {
+        let count = *c;
+        *c = start;
+        start += count;
     }
 }
 
@@ -150,6 +237,20 @@ mod tests {
         assert_eq!(order, expected, "{scores:?}");
         let ranked: Vec<f64> = order.iter().map(|&i| scores[i as usize]).collect();
         assert_eq!(sorter.ranked_scores(), &ranked[..]);
+    }
+
+    #[test]
+    fn prefix_sums_of_every_length() {
+        for n in 0..40u32 {
+            let counts: Vec<u32> = (0..n).map(|i| (i * 7 + 3) % 5).collect();
+            let mut got = counts.clone();
+            exclusive_prefix_sum(&mut got);
+            let mut total = 0;
+            for (i, &c) in counts.iter().enumerate() {
+                assert_eq!(got[i], total, "n {n} at {i}");
+                total += c;
+            }
+        }
     }
 
     proptest! {
