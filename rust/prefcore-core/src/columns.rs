@@ -227,7 +227,7 @@ pub fn scores_f64(column: &str, array: &ArrayRef) -> Result<Float64Array> {
     require_no_nulls(column, array.as_ref())?;
     let cast = arrow_cast::cast(array, &DataType::Float64)?;
     let values = cast.as_primitive::<Float64Type>().clone();
-    if let Some(row) = values.values().iter().position(|v| v.is_nan()) {
+    if let Some(row) = first_nan(values.values()) {
         return Err(Error::value(
             column,
             row,
@@ -235,6 +235,19 @@ pub fn scores_f64(column: &str, array: &ArrayRef) -> Result<Float64Array> {
         ));
     }
     Ok(values)
+}
+
+/// Position of the first NaN: a branch-free scan of blocks (it vectorises), the
+/// position looked up only in the block that has one.
+pub fn first_nan(values: &[f64]) -> Option<usize> {
+    const BLOCK: usize = 4096;
+    values.chunks(BLOCK).enumerate().find_map(|(b, block)| {
+        if block.iter().fold(false, |nan, v| nan | v.is_nan()) {
+            block.iter().position(|v| v.is_nan()).map(|p| b * BLOCK + p)
+        } else {
+            None
+        }
+    })
 }
 
 /// Relevance grades: integers (or whole floats), no nulls; negative grades only when
@@ -407,11 +420,7 @@ impl ListColumn {
         if matches!(self.values, Flat::I64(_) | Flat::I32(_)) {
             return Ok(values); // whole numbers: no NaN to look for
         }
-        // A branch-free scan first (it vectorises); the position only on failure.
-        if !values.iter().fold(false, |nan, v| nan | v.is_nan()) {
-            return Ok(values);
-        }
-        match values.iter().position(|v| v.is_nan()) {
+        match first_nan(values) {
             Some(p) => Err(Error::value(
                 &self.column,
                 g,
@@ -442,6 +451,22 @@ impl ListColumn {
                 buf.extend(v[range].iter().map(|&x| x as f64));
                 buf
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_nan_finds_the_first_across_blocks() {
+        let mut values = vec![1.0; 10_000];
+        assert_eq!(first_nan(&values), None);
+        assert_eq!(first_nan(&[]), None);
+        for at in [9_999, 8_192, 4_097, 4_095, 0] {
+            values[at] = f64::NAN;
+            assert_eq!(first_nan(&values), Some(at));
         }
     }
 }

@@ -5,34 +5,88 @@
 //! the list of its segments: one hash per query on sorted input, correct on any input.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use rayon::prelude::*;
 
 use crate::columns::IdAccessor;
-use crate::keys::IdHashBuilder;
+use crate::keys::hash_bytes;
 use crate::parallel;
+
+/// An id with its hash, computed in the parallel scan while the id's bytes were in
+/// cache: the serial table work then never reads the bytes of a long table's rows
+/// again (a cache miss per group otherwise), except to confirm a match.
+#[derive(Clone, Copy, Debug)]
+pub struct HashedId<'a> {
+    pub hash: u64,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> HashedId<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        HashedId {
+            hash: hash_bytes(bytes),
+            bytes,
+        }
+    }
+}
+
+impl PartialEq for HashedId<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.bytes == other.bytes
+    }
+}
+
+impl Eq for HashedId<'_> {}
+
+impl Hash for HashedId<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Hands on the hash a [`HashedId`] carries.
+#[derive(Default)]
+pub struct CarriedHash(u64);
+
+impl Hasher for CarriedHash {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(bytes); // not reached by `HashedId`
+    }
+
+    fn write_u64(&mut self, h: u64) {
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Index<'a> = HashMap<HashedId<'a>, u32, BuildHasherDefault<CarriedHash>>;
 
 /// Rows of each distinct id, as segments of contiguous rows.
 pub struct Groups<'a> {
     /// Distinct ids, in order of first appearance.
-    pub keys: Vec<&'a [u8]>,
+    pub keys: Vec<HashedId<'a>>,
     /// CSR offsets into `segments` per group.
     seg_offsets: Vec<usize>,
     segments: Vec<(u32, u32)>,
     /// Group index of each id.
-    pub index: HashMap<&'a [u8], u32, IdHashBuilder>,
+    index: Index<'a>,
 }
 
 impl<'a> Groups<'a> {
     pub fn build(ids: IdAccessor<'a>, len: usize) -> Self {
-        let mut index: HashMap<&'a [u8], u32, IdHashBuilder> = HashMap::default();
-        let mut keys = Vec::new();
-        // (group, start, end) per segment, in row order.
         let starts = segment_starts(ids, len);
+        // One segment per group is the usual case: room for that many up front
+        // spares the table its rehashes while it grows.
+        let mut index = Index::with_capacity_and_hasher(starts.len(), Default::default());
+        let mut keys = Vec::with_capacity(starts.len());
+        // (group, start, end) per segment, in row order.
         let mut raw: Vec<(u32, u32, u32)> = Vec::with_capacity(starts.len());
-        for (i, &start) in starts.iter().enumerate() {
-            let end = starts.get(i + 1).copied().unwrap_or(len as u32);
-            let key = ids.get(start as usize);
+        for (i, &(start, key)) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).map_or(len as u32, |s| s.0);
             let next = keys.len() as u32;
             let g = *index.entry(key).or_insert_with(|| {
                 keys.push(key);
@@ -66,12 +120,18 @@ impl<'a> Groups<'a> {
     pub fn segments(&self, g: usize) -> &[(u32, u32)] {
         &self.segments[self.seg_offsets[g]..self.seg_offsets[g + 1]]
     }
+
+    /// The group of `key`, if the column holds it.
+    pub fn find(&self, key: &HashedId<'_>) -> Option<usize> {
+        self.index.get(key).map(|&g| g as usize)
+    }
 }
 
-/// First row of every run of equal consecutive ids, found in parallel chunks.
-fn segment_starts(ids: IdAccessor<'_>, len: usize) -> Vec<u32> {
+/// First row of every run of equal consecutive ids, with its id, found in parallel
+/// chunks.
+fn segment_starts<'a>(ids: IdAccessor<'a>, len: usize) -> Vec<(u32, HashedId<'a>)> {
     const CHUNK: usize = 1 << 16;
-    let chunks: Vec<Vec<u32>> = parallel::install(|| {
+    let chunks: Vec<Vec<(u32, HashedId<'a>)>> = parallel::install(|| {
         (0..len.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
@@ -84,7 +144,7 @@ fn segment_starts(ids: IdAccessor<'_>, len: usize) -> Vec<u32> {
                     lo
                 };
                 while r < hi {
-                    starts.push(r as u32);
+                    starts.push((r as u32, HashedId::new(ids.get(r))));
                     r = ids.run_end(r, hi);
                 }
                 starts
@@ -116,14 +176,19 @@ mod tests {
             IdAccessor::Large(&large),
             IdAccessor::View(&view),
         ] {
-            assert_eq!(segment_starts(ids, values.len()), naive);
+            let starts: Vec<u32> = segment_starts(ids, values.len())
+                .iter()
+                .map(|s| s.0)
+                .collect();
+            assert_eq!(starts, naive);
             let groups = Groups::build(ids, values.len());
             let mut expected: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
             for (r, v) in values.iter().enumerate() {
                 expected.entry(v).or_default().push(r);
             }
             for (g, key) in groups.keys.iter().enumerate() {
-                let key = std::str::from_utf8(key).unwrap();
+                assert_eq!(groups.find(key), Some(g));
+                let key = std::str::from_utf8(key.bytes).unwrap();
                 let rows: Vec<usize> = groups
                     .segments(g)
                     .iter()

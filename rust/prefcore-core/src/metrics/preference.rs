@@ -43,7 +43,7 @@ impl AccuracyCounts {
 }
 
 fn check_finite(column: &str, values: &[f64]) -> Result<()> {
-    match values.iter().position(|v| v.is_nan()) {
+    match crate::columns::first_nan(values) {
         Some(row) => Err(Error::value(column, row, "NaN score")),
         None => Ok(()),
     }

@@ -10,7 +10,7 @@
 //! * A duplicate (query, doc) in the run or in the qrels is an error, as in trec_eval.
 
 use arrow_array::{ArrayRef, StringArray};
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 
 use super::grouping::Groups;
 use super::ranked::{RankedList, UNJUDGED};
@@ -208,7 +208,7 @@ impl Sources<'_> {
         let qrels_rows = qrels_segments
             .iter()
             .flat_map(|&(a, b)| a as usize..b as usize);
-        let capacity = (2 * (s.rows.len() + judged)).next_power_of_two().max(16);
+        let capacity = (4 * (s.rows.len() + judged)).next_power_of_two().max(16);
         s.table.clear();
         s.table.resize(capacity, Slot::default());
         for r in qrels_rows {
@@ -333,20 +333,20 @@ pub fn evaluate(
         )
     });
 
-    // The evaluated queries: (id, group in run, group in qrels), sorted by id.
-    let mut queries: Vec<Query> = run_groups
-        .keys
-        .iter()
-        .enumerate()
-        .filter_map(|(g, key)| {
-            let q = qrels_groups.index.get(key)?;
-            Some((*key, Some(g), Some(*q as usize)))
-        })
-        .collect();
+    // The evaluated queries: (id, group in run, group in qrels), sorted by id. The
+    // lookups are independent: in parallel, they wait on memory side by side.
+    let mut queries: Vec<Query> = parallel::install(|| {
+        run_groups
+            .keys
+            .par_iter()
+            .enumerate()
+            .filter_map(|(g, key)| Some((key.bytes, Some(g), Some(qrels_groups.find(key)?))))
+            .collect()
+    });
     if options.complete {
         for (q, key) in qrels_groups.keys.iter().enumerate() {
-            if !run_groups.index.contains_key(key) {
-                queries.push((*key, None, Some(q)));
+            if run_groups.find(key).is_none() {
+                queries.push((key.bytes, None, Some(q)));
             }
         }
     }
