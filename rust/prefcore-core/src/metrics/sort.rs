@@ -22,6 +22,8 @@ pub struct Sorter {
     buf: Vec<(u64, u32)>,
     counts: Vec<u32>,
     bucket_of: Vec<u32>,
+    /// Each item's place among the earlier items of its bucket.
+    within: Vec<u32>,
     /// The scores in ranking order, as [`Sorter::rank_order`] left them.
     ranked_scores: Vec<f64>,
 }
@@ -84,9 +86,14 @@ impl Sorter {
         }));
         self.counts.clear();
         self.counts.resize(buckets, 0);
-        for &b in &self.bucket_of {
-            self.counts[b as usize] += 1;
-        }
+        // Each item's place within its bucket comes out of the count, so that the
+        // scatter below only reads the bucket starts (no read-modify-write chain).
+        self.within.clear();
+        self.within.extend(self.bucket_of.iter().map(|&b| {
+            let count = &mut self.counts[b as usize];
+            *count += 1;
+            *count - 1
+        }));
         // A branch-free test (it vectorises) before the prefix sum, which then carries
         // only the running total.
         if self
@@ -99,11 +106,11 @@ impl Sorter {
         exclusive_prefix_sum(&mut self.counts);
         order.resize(n, 0);
         self.ranked_scores.resize(n, 0.0);
-        for (i, (&b, &x)) in self.bucket_of.iter().zip(scores).enumerate() {
-            let at = &mut self.counts[b as usize];
-            order[*at as usize] = i as u32;
-            self.ranked_scores[*at as usize] = x;
-            *at += 1;
+        let places = self.bucket_of.iter().zip(&self.within);
+        for (i, ((&b, &w), &x)) in places.zip(scores).enumerate() {
+            let at = (self.counts[b as usize] + w) as usize;
+            order[at] = i as u32;
+            self.ranked_scores[at] = x;
         }
         true
     }
