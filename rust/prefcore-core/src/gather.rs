@@ -145,7 +145,7 @@ fn copy_strings<const C: usize>(
 
 /// One block's share of one output column: its offsets and its bytes.
 struct Stretch<'a, O> {
-    offsets: &'a mut [O],
+    offsets: &'a mut [MaybeUninit<O>],
     data: &'a mut [MaybeUninit<u8>],
     /// Where `data` starts in the column's bytes.
     base: usize,
@@ -159,9 +159,15 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
     totals: &[usize; C],
 ) -> Vec<ArrayRef> {
     let strings: Vec<usize> = (0..C).filter(|&c| columns[c].is_some()).collect();
+    // Uninitialised: every offset is written by its block (zeroing hundreds of
+    // megabytes first would be a serial pass of its own).
     let mut offsets: Vec<Vec<O>> = strings
         .iter()
-        .map(|_| vec![O::usize_as(0); len + 1])
+        .map(|_| {
+            let mut v = Vec::with_capacity(len + 1);
+            v.push(O::usize_as(0));
+            v
+        })
         .collect();
     let mut data: Vec<Vec<u8>> = strings
         .iter()
@@ -170,8 +176,10 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
     // Split every string column's offsets and bytes into the blocks' disjoint stretches.
     let mut blocks: Vec<Vec<Stretch<O>>> = (0..block_bytes.len()).map(|_| Vec::new()).collect();
     for ((off, bytes), &c) in offsets.iter_mut().zip(&mut data).zip(&strings) {
-        let (mut off_rest, mut data_rest) =
-            (&mut off[1..], &mut bytes.spare_capacity_mut()[..totals[c]]);
+        let (mut off_rest, mut data_rest) = (
+            &mut off.spare_capacity_mut()[..len],
+            &mut bytes.spare_capacity_mut()[..totals[c]],
+        );
         let mut base = 0;
         for (b, block) in blocks.iter_mut().enumerate() {
             let rows = BLOCK.min(len - b * BLOCK);
@@ -206,7 +214,7 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
                             copy_bytes(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len())
                         };
                         at[s] += bytes.len();
-                        stretch.offsets[k] = O::usize_as(at[s]);
+                        stretch.offsets[k].write(O::usize_as(at[s]));
                     }
                 }
             })
@@ -219,11 +227,13 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
         .into_iter()
         .zip(data)
         .zip(strings.iter().map(|&c| totals[c]).zip(nulls))
-        .map(|((offsets, mut data), (total, nulls))| {
+        .map(|((mut offsets, mut data), (total, nulls))| {
             // SAFETY: the blocks' byte stretches tile `0..total` and each block copied
             // exactly its rows' bytes, which are whole strings of valid UTF-8 arrays;
-            // the offsets rise from 0 to `total`.
+            // the blocks' offset stretches tile `1..=len`, every one written, and the
+            // offsets rise from 0 to `total`.
             let array = unsafe {
+                offsets.set_len(len + 1);
                 data.set_len(total);
                 GenericStringArray::<O>::new_unchecked(
                     OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
