@@ -130,8 +130,8 @@ fn score_group(
     }
     let sc = scores.group(g, &mut s.scores)?;
     let lab = labels.group(g, &mut s.labels)?;
-    // A branch-free scan first (it vectorises); the position only on failure.
-    if lab.iter().fold(false, |neg, &v| neg | (v < 0.0)) {
+    let facts = LabelFacts::scan(lab, plan.options.relevance_level);
+    if facts.negative {
         let p = lab.iter().position(|&v| v < 0.0).unwrap_or_default();
         return Err(Error::value(
             labels.name(),
@@ -142,36 +142,57 @@ fn score_group(
             ),
         ));
     }
-    rank_and_score(sc, lab, plan, &mut s.rank, out);
+    rank_and_score(sc, lab, &facts, plan, &mut s.rank, out);
     Ok(())
 }
 
+/// Grades below this many (whole numbers) are counted instead of sorted.
+const LEVELS: f64 = 16.0;
+/// Adding 2^52 rounds a label below 2^52 to an integer held in the low mantissa bits:
+/// the label was whole iff subtracting gives it back (a branch-free test, unlike a
+/// saturating float-to-int cast).
+const ROUND: f64 = 4_503_599_627_370_496.0;
+
+/// What one group's labels hold, from a single branch-free pass (it vectorises).
+struct LabelFacts {
+    negative: bool,
+    /// The highest label, when every label is a whole number below [`LEVELS`].
+    top_grade: Option<f64>,
+    /// Labels at or above the relevance level.
+    num_rel: usize,
+}
+
+impl LabelFacts {
+    fn scan(labels: &[f64], level: f64) -> Self {
+        let (mut negative, mut small_whole, mut top, mut num_rel) = (false, true, 0u32, 0usize);
+        for &l in labels {
+            negative |= l < 0.0;
+            small_whole &= (l < LEVELS) & ((l + ROUND) - ROUND == l);
+            // For a small whole label the low mantissa bits are its value (-0.0 gives
+            // 0): an integer maximum, which vectorises where a float one does not.
+            top = top.max((l + ROUND).to_bits() as u32);
+            num_rel += usize::from(l >= level);
+        }
+        LabelFacts {
+            negative,
+            top_grade: (small_whole && !negative).then_some(f64::from(top)),
+            num_rel,
+        }
+    }
+}
+
 /// The `depth` largest labels in descending order. Small whole-number grades (the
-/// usual case) are counted grade by grade from the highest, which usually fills the
-/// cutoff after one or two vectorised passes; other labels are selected and sorted.
-fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
+/// usual case; `top_grade` is then the highest) are counted grade by grade from the
+/// top, which usually fills the cutoff after one or two vectorised passes; other
+/// labels are selected and sorted.
+fn ideal_ranking(labels: &[f64], top_grade: Option<f64>, depth: usize, out: &mut Vec<f64>) {
     out.clear();
     if depth == 0 {
         return;
     }
-    const LEVELS: f64 = 16.0;
     /// Grades counted one vectorised pass each before a single counting pass.
     const GRADE_PASSES: usize = 3;
-    // Labels are >= 0 and not NaN here. Adding 2^52 rounds a label below 2^52 to an
-    // integer: it was whole iff subtracting gives it back (a branch-free test, unlike
-    // a saturating float-to-int cast).
-    const ROUND: f64 = 4_503_599_627_370_496.0;
-    let small_grades = labels.iter().fold(true, |whole, &l| {
-        whole & (l < LEVELS) & ((l + ROUND) - ROUND == l)
-    });
-    if small_grades {
-        // A whole label below 16, plus 2^52, holds its value in the low mantissa bits
-        // (-0.0 gives 0): an integer maximum, which vectorises where a float one does not.
-        let top = labels
-            .iter()
-            .map(|&l| (l + ROUND).to_bits() as u32)
-            .fold(0u32, u32::max);
-        let mut grade = f64::from(top);
+    if let Some(mut grade) = top_grade {
         for _ in 0..GRADE_PASSES {
             if out.len() == depth || grade < 0.0 {
                 return;
@@ -202,6 +223,7 @@ fn ideal_ranking(labels: &[f64], depth: usize, out: &mut Vec<f64>) {
 fn rank_and_score(
     scores: &[f64],
     labels: &[f64],
+    facts: &LabelFacts,
     plan: &Plan,
     s: &mut RankScratch,
     out: &mut [f64],
@@ -251,12 +273,9 @@ fn rank_and_score(
         }
     }
 
-    ideal_ranking(labels, depth.ideal.unwrap_or(n).min(n), &mut s.ideal);
-
-    let num_rel = labels
-        .iter()
-        .filter(|&&l| l >= options.relevance_level)
-        .count();
+    let ideal_depth = depth.ideal.unwrap_or(n).min(n);
+    ideal_ranking(labels, facts.top_grade, ideal_depth, &mut s.ideal);
+    let num_rel = facts.num_rel;
     let list = RankedList {
         ranked: &s.ranked,
         tie_ends: (options.ties == Ties::Average).then_some(&s.tie_ends[..]),
@@ -322,7 +341,8 @@ mod tests {
                 expected.sort_by(|a, b| b.total_cmp(a));
                 expected.truncate(depth);
                 let mut got = Vec::new();
-                ideal_ranking(&labels, depth, &mut got);
+                let top = LabelFacts::scan(&labels, 1.0).top_grade;
+                ideal_ranking(&labels, top, depth, &mut got);
                 assert_eq!(got, expected, "{labels:?} depth {depth}");
             }
         }
