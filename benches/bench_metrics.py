@@ -11,9 +11,13 @@ is not timed, except ranx's Run/Qrels construction, which is reported on its own
 
 from __future__ import annotations
 
+import os
+
+# numpy's BLAS threads spin after use and steal the cores both sides compute on.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import gc
-import os
 import platform
 import time
 from collections.abc import Callable
