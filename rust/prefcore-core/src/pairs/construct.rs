@@ -191,27 +191,37 @@ impl Group<'_> {
         order
     }
 
+    /// all_pairs without draws (`ties` drop or keep): every candidate pair is written,
+    /// as `make(chosen, rejected)`, and kept or overwritten by the next, without a
+    /// branch on its (unpredictable) orientation.
+    fn all_pairs_without_draws<T: Copy + Default>(
+        &self,
+        out: &mut Vec<T>,
+        make: impl Fn(usize, usize) -> T,
+    ) {
+        let n = self.s.len();
+        let start = out.len();
+        out.resize(start + n * n.saturating_sub(1) / 2, T::default());
+        let keep_ties = self.ties == Ties::Keep;
+        let mut kept = start;
+        for i in 0..n {
+            for j in i + 1..n {
+                let (si, sj) = (self.s[i], self.s[j]);
+                let forward = si >= sj; // ties keep the earlier completion first
+                let (c, r) = if forward { (i, j) } else { (j, i) };
+                let (sc, sr) = if forward { (si, sj) } else { (sj, si) };
+                out[kept] = make(c, r);
+                let eligible = sc - sr >= self.min_margin && (sc > sr || keep_ties);
+                kept += usize::from(eligible);
+            }
+        }
+        out.truncate(kept);
+    }
+
     fn all_pairs(&self, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
         let n = self.s.len();
         if self.ties != Ties::Random {
-            // No draws: every candidate pair is written and kept or overwritten by
-            // the next, without a branch on its (unpredictable) orientation.
-            let start = out.len();
-            out.resize(start + n * n.saturating_sub(1) / 2, (0, 0));
-            let keep_ties = self.ties == Ties::Keep;
-            let mut kept = start;
-            for i in 0..n {
-                for j in i + 1..n {
-                    let (si, sj) = (self.s[i], self.s[j]);
-                    let forward = si >= sj; // ties keep the earlier completion first
-                    let (c, r) = if forward { (i, j) } else { (j, i) };
-                    let (sc, sr) = if forward { (si, sj) } else { (sj, si) };
-                    out[kept] = (c, r);
-                    let eligible = sc - sr >= self.min_margin && (sc > sr || keep_ties);
-                    kept += usize::from(eligible);
-                }
-            }
-            out.truncate(kept);
+            self.all_pairs_without_draws(out, |c, r| (c, r));
             return;
         }
         for i in 0..n {
@@ -344,17 +354,19 @@ fn check_range(scores: &ListColumn, g: usize, s: &[f64], range: Option<(f64, f64
     Ok(())
 }
 
-/// The pairs of group `g` into `local` (cleared first); its fate is added to `stats`.
-/// Deterministic in `(options.seed, g)`, so a second run gives the same pairs.
+/// The pairs of group `g` appended to `chunk` (through `local`, a scratch buffer); its
+/// fate is added to the chunk's stats. Deterministic in `(options.seed, g)`, so a
+/// second run gives the same pairs.
 fn group_pairs(
     scores: &ListColumn,
     g: usize,
     options: &PairOptions,
     buf: &mut Vec<f64>,
     local: &mut Vec<(usize, usize)>,
-    stats: &mut PairStats,
+    chunk: &mut Chunk,
 ) -> Result<()> {
     local.clear();
+    let stats = &mut chunk.stats;
     let s = scores.group(g, buf)?;
     check_range(scores, g, s, options.score_range)?;
     stats.groups += 1;
@@ -378,17 +390,31 @@ fn group_pairs(
         min_margin: options.min_margin,
         ties: options.ties,
     };
-    let mut rng = Rng::for_stream(options.seed, options.first_group + g as u64);
-    group.pairs(options, &mut rng, local);
-    if let Some(cap) = options.max_pairs_per_group {
-        let before = local.len();
-        keep_random(local, 0, cap, &mut rng, true);
-        stats.pairs_capped += before - local.len();
-    }
-    if local.is_empty() {
-        stats.groups_without_eligible_pair += 1;
+    let before = chunk.pairs.len();
+    let id = g as u32;
+    if options.strategy == Strategy::AllPairs
+        && options.ties != Ties::Random
+        && options.max_pairs_per_group.is_none()
+    {
+        // No draws and no cap: straight into the chunk (millions of pairs; a detour
+        // through `local` would write and read each one once more).
+        group.all_pairs_without_draws(&mut chunk.pairs, |c, r| (id, c as u32, r as u32));
     } else {
-        stats.groups_with_pairs += 1;
+        let mut rng = Rng::for_stream(options.seed, options.first_group + g as u64);
+        group.pairs(options, &mut rng, local);
+        if let Some(cap) = options.max_pairs_per_group {
+            let made = local.len();
+            keep_random(local, 0, cap, &mut rng, true);
+            stats.pairs_capped += made - local.len();
+        }
+        chunk
+            .pairs
+            .extend(local.iter().map(|&(c, r)| (id, c as u32, r as u32)));
+    }
+    if chunk.pairs.len() == before {
+        chunk.stats.groups_without_eligible_pair += 1;
+    } else {
+        chunk.stats.groups_with_pairs += 1;
     }
     Ok(())
 }
@@ -457,11 +483,7 @@ fn pair_chunks(scores: &ListColumn, options: &PairOptions) -> Result<Vec<Chunk>>
                     .sum();
                 chunk.pairs.reserve(bound);
                 for g in range.clone() {
-                    group_pairs(scores, g, options, &mut buf, &mut local, &mut chunk.stats)?;
-                    let g = g as u32;
-                    chunk
-                        .pairs
-                        .extend(local.iter().map(|&(c, r)| (g, c as u32, r as u32)));
+                    group_pairs(scores, g, options, &mut buf, &mut local, &mut chunk)?;
                 }
                 Ok(chunk)
             })
