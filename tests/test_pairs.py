@@ -200,6 +200,40 @@ def test_results_do_not_depend_on_thread_count() -> None:
         prefcore.set_num_threads(before)
 
 
+@pytest.mark.parametrize("text_type", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize("with_prompt", [True, False])
+def test_texts_of_outputs_spanning_many_blocks_follow_their_indices(
+    text_type: pa.DataType, with_prompt: bool
+) -> None:
+    # 6,000 prompts x 8 completions give about 150,000 all_pairs rows: several of the
+    # text gather's 32,768-row blocks, split across tasks at other boundaries.
+    rng = np.random.default_rng(11)
+    n, k = 6_000, 8
+    completions = [
+        [f"c{g}-{j}" + "x" * int(rng.integers(0, 40)) for j in range(k)] for g in range(n)
+    ]
+    prompts = [f"prompt {g} " + "y" * (g % 50) for g in range(n)]
+    t = pa.table(
+        {
+            "prompt": pa.array(prompts, text_type),
+            "completions": pa.array(completions, pa.list_(text_type)),
+            "scores": rng.integers(1, 11, size=(n, k)).tolist(),
+        }
+    )
+    r = pairs.from_scores(
+        t, prompt="prompt" if with_prompt else None, strategy="all_pairs", min_margin=1
+    ).table
+    assert r.num_rows > 4 * 32_768
+    cols = r.to_pydict()
+    for i in range(0, r.num_rows, 97):
+        g, c, j = cols["group_id"][i], cols["chosen_index"][i], cols["rejected_index"][i]
+        assert cols["chosen"][i] == completions[g][c]
+        assert cols["rejected"][i] == completions[g][j]
+        if with_prompt:
+            assert cols["prompt"][i] == prompts[g]
+    assert "prompt" in cols if with_prompt else "prompt" not in cols
+
+
 def test_multi_aspect_scores_are_combined_by_the_stated_rule() -> None:
     ratings = [[[5, 1], [3, 4], [2, 2]]]
     t = {"prompt": ["p"], "completions": [["a", "b", "c"]], "scores": ratings}

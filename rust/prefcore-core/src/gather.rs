@@ -19,8 +19,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::parallel;
 
-/// Rows per parallel block.
-const BLOCK: usize = 1 << 15;
+/// Rows per parallel block (the unit of [`gather_columns_counted`]'s byte counts).
+pub const BLOCK: usize = 1 << 15;
 
 /// `values[source_row(i)]` for `i` in `0..len`. Strings are copied in parallel into a
 /// `string` array (`large_string` past 2 GiB of text); other types use Arrow's `take`.
@@ -42,10 +42,36 @@ pub fn gather_columns<const C: usize>(
     len: usize,
     source_rows: impl Fn(usize) -> [usize; C] + Sync,
 ) -> Result<[ArrayRef; C]> {
+    gather(sources, len, source_rows, None)
+}
+
+/// [`gather_columns`] for a caller that already knows, for every block of [`BLOCK`]
+/// output rows, how many text bytes each column's rows hold (0 for columns that are
+/// not strings): the counting pass is skipped. Wrong counts panic.
+pub fn gather_columns_counted<const C: usize>(
+    sources: [&ArrayRef; C],
+    len: usize,
+    source_rows: impl Fn(usize) -> [usize; C] + Sync,
+    block_bytes: Vec<[usize; C]>,
+) -> Result<[ArrayRef; C]> {
+    gather(sources, len, source_rows, Some(block_bytes))
+}
+
+/// The text length of each row of `values`, when it is a string column.
+pub fn text_length(values: &ArrayRef) -> Option<impl Fn(usize) -> usize + Sync + '_> {
+    StrSource::of(values).map(|src| move |row: usize| src.span(row).len())
+}
+
+fn gather<const C: usize>(
+    sources: [&ArrayRef; C],
+    len: usize,
+    source_rows: impl Fn(usize) -> [usize; C] + Sync,
+    counted: Option<Vec<[usize; C]>>,
+) -> Result<[ArrayRef; C]> {
     let strings: [Option<StrSource>; C] = sources.map(StrSource::of);
     // Without a string column there is nothing to count or copy by hand.
     let copied = match strings.iter().any(Option::is_some) {
-        true => copy_strings(&strings, len, &source_rows),
+        true => copy_strings(&strings, len, &source_rows, counted),
         false => Vec::new(),
     };
     let mut copied = copied.into_iter();
@@ -115,10 +141,33 @@ fn copy_strings<const C: usize>(
     columns: &[Option<StrSource>; C],
     len: usize,
     source_rows: &(impl Fn(usize) -> [usize; C] + Sync),
+    counted: Option<Vec<[usize; C]>>,
 ) -> Vec<ArrayRef> {
     let n_blocks = len.div_ceil(BLOCK);
     // Bytes per (block, column); 0 for the columns that are not strings.
-    let block_bytes: Vec<[usize; C]> = parallel::install(|| {
+    let block_bytes: Vec<[usize; C]> = match counted {
+        Some(counted) => {
+            assert_eq!(counted.len(), n_blocks, "one byte count per block of rows");
+            counted
+        }
+        None => count_bytes(columns, len, source_rows),
+    };
+    let totals: [usize; C] = std::array::from_fn(|c| block_bytes.iter().map(|b| b[c]).sum());
+    if totals.iter().all(|&t| t <= i32::MAX as usize) {
+        copy::<i32, C>(columns, len, source_rows, &block_bytes, &totals)
+    } else {
+        copy::<i64, C>(columns, len, source_rows, &block_bytes, &totals)
+    }
+}
+
+/// Text bytes of every block of rows, per string column, in parallel.
+fn count_bytes<const C: usize>(
+    columns: &[Option<StrSource>; C],
+    len: usize,
+    source_rows: &(impl Fn(usize) -> [usize; C] + Sync),
+) -> Vec<[usize; C]> {
+    let n_blocks = len.div_ceil(BLOCK);
+    parallel::install(|| {
         (0..n_blocks)
             .into_par_iter()
             .map(|b| {
@@ -134,13 +183,7 @@ fn copy_strings<const C: usize>(
                 bytes
             })
             .collect()
-    });
-    let totals: [usize; C] = std::array::from_fn(|c| block_bytes.iter().map(|b| b[c]).sum());
-    if totals.iter().all(|&t| t <= i32::MAX as usize) {
-        copy::<i32, C>(columns, len, source_rows, &block_bytes, &totals)
-    } else {
-        copy::<i64, C>(columns, len, source_rows, &block_bytes, &totals)
-    }
+    })
 }
 
 /// One block's share of one output column: its offsets and its bytes.
@@ -216,6 +259,16 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
                         at[s] += bytes.len();
                         stretch.offsets[k].write(O::usize_as(at[s]));
                     }
+                }
+                // The stretch must be exactly full: bytes past a short count would
+                // have failed the slicing above, and a long count would leave bytes
+                // unwritten.
+                for (s, &c) in strings.iter().enumerate() {
+                    assert_eq!(
+                        at[s] - stretches[s].base,
+                        block_bytes[b][c],
+                        "byte count of block {b}"
+                    );
                 }
             })
     });

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
-use crate::gather::gather_columns;
+use crate::gather::{gather_columns_counted, text_length, BLOCK};
 use crate::parallel;
 use crate::parse_option;
 use crate::random::Rng;
@@ -522,8 +522,15 @@ fn room<T>(v: &mut Vec<T>, n: usize) -> &mut [MaybeUninit<T>] {
 
 impl PairColumns {
     /// Each chunk fills its own stretch of every column, straight into reserved memory
-    /// (no zeroing pass over hundreds of megabytes first).
-    fn write(chunks: &[Chunk], scores: &ListColumn) -> Self {
+    /// (no zeroing pass over hundreds of megabytes first). Also returns, per block of
+    /// [`BLOCK`] rows, the text bytes `row_bytes(group, chosen, rejected)` gives for
+    /// prompt, chosen and rejected: counted here, where each group's lengths are in
+    /// cache, they spare the text gather its counting pass.
+    fn write(
+        chunks: &[Chunk],
+        scores: &ListColumn,
+        row_bytes: impl Fn(usize, usize, usize) -> [usize; 3] + Sync,
+    ) -> (Self, Vec<[usize; 3]>) {
         let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
         let mut out = PairColumns {
             group: Vec::with_capacity(total),
@@ -544,6 +551,7 @@ impl PairColumns {
             room(&mut out.score_rejected, total),
             room(&mut out.margin, total),
         );
+        let mut first_row = 0;
         for chunk in chunks {
             let n = chunk.pairs.len();
             let (g0, g1) = g.split_at_mut(n);
@@ -552,16 +560,20 @@ impl PairColumns {
             let (sc0, sc1) = sc.split_at_mut(n);
             let (sr0, sr1) = sr.split_at_mut(n);
             let (m0, m1) = m.split_at_mut(n);
-            parts.push((chunk, g0, c0, r0, sc0, sr0, m0));
+            parts.push((first_row, chunk, g0, c0, r0, sc0, sr0, m0));
             (g, c, r, sc, sr, m) = (g1, c1, r1, sc1, sr1, m1);
+            first_row += n;
         }
-        parallel::install(|| {
+        // Per task: (block, bytes) for the blocks its rows touch, in order.
+        let partial: Vec<Vec<(usize, [usize; 3])>> = parallel::install(|| {
             parts
                 .into_par_iter()
-                .for_each(|(chunk, g, c, r, sc, sr, m)| {
+                .map(|(first_row, chunk, g, c, r, sc, sr, m)| {
                     let mut buf = Vec::new();
                     let mut last = u32::MAX;
                     let mut s: &[f64] = &[];
+                    let mut blocks = vec![(first_row / BLOCK, [0usize; 3])];
+                    let mut block_end = (first_row / BLOCK + 1) * BLOCK;
                     for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
                         if group != last {
                             s = scores.values_of(group as usize, &mut buf);
@@ -574,9 +586,28 @@ impl PairColumns {
                         sc[k].write(high);
                         sr[k].write(low);
                         m[k].write(high - low);
+                        if first_row + k == block_end {
+                            blocks.push((block_end / BLOCK, [0; 3]));
+                            block_end += BLOCK;
+                        }
+                        let bytes = row_bytes(group as usize, chosen as usize, rejected as usize);
+                        let sum = &mut blocks.last_mut().expect("one block at least").1;
+                        for (total, add) in sum.iter_mut().zip(bytes) {
+                            *total += add;
+                        }
                     }
+                    blocks
                 })
+                .collect()
         });
+        let mut block_bytes = vec![[0usize; 3]; total.div_ceil(BLOCK)];
+        for (b, bytes) in partial.into_iter().flatten() {
+            if let Some(sum) = block_bytes.get_mut(b) {
+                for (total, add) in sum.iter_mut().zip(bytes) {
+                    *total += add;
+                }
+            }
+        }
         // SAFETY: the chunks' stretches tile `0..total` and every slot of each was written.
         unsafe {
             out.group.set_len(total);
@@ -586,7 +617,7 @@ impl PairColumns {
             out.score_rejected.set_len(total);
             out.margin.set_len(total);
         }
-        out
+        (out, block_bytes)
     }
 }
 
@@ -621,7 +652,20 @@ pub fn pair_table(
     }
     let chunks = pair_chunks(scores, options)?;
     let stats = total_stats(&chunks);
-    let p = PairColumns::write(&chunks, scores);
+    let prompt_length = prompt.and_then(|(_, p)| text_length(p));
+    let completion_length = text_length(&values);
+    let (p, block_bytes) = PairColumns::write(&chunks, scores, |g, c, r| {
+        let completion = |i: usize| {
+            completion_length
+                .as_ref()
+                .map_or(0, |len| len(offsets[g] + i))
+        };
+        [
+            prompt_length.as_ref().map_or(0, |len| len(g)),
+            completion(c),
+            completion(r),
+        ]
+    });
     drop(chunks);
     let (group, chosen, rejected) = (&p.group, &p.chosen, &p.rejected);
     // Prompt, chosen and rejected text in one pass: a prompt's completions are read
@@ -637,17 +681,27 @@ pub fn pair_table(
     let mut columns: Vec<(String, ArrayRef)> = Vec::new();
     let texts = match prompt {
         Some((prompt_name, prompt)) => {
-            let [p, c, r] = gather_columns([prompt, &values, &values], group.len(), |i| {
-                let (g, c, r) = rows(i);
-                [g, c, r]
-            })?;
+            let [p, c, r] = gather_columns_counted(
+                [prompt, &values, &values],
+                group.len(),
+                |i| {
+                    let (g, c, r) = rows(i);
+                    [g, c, r]
+                },
+                block_bytes,
+            )?;
             columns.push((prompt_name.to_string(), p));
             [c, r]
         }
-        None => gather_columns([&values, &values], group.len(), |i| {
-            let (_, c, r) = rows(i);
-            [c, r]
-        })?,
+        None => gather_columns_counted(
+            [&values, &values],
+            group.len(),
+            |i| {
+                let (_, c, r) = rows(i);
+                [c, r]
+            },
+            block_bytes.iter().map(|&[_, c, r]| [c, r]).collect(),
+        )?,
     };
     let [c, r] = texts;
     columns.push(("chosen".to_string(), c));
