@@ -1,8 +1,9 @@
 //! Gathering rows of Arrow columns in parallel (`values[source_row(i)]` for every
 //! output row `i`), for outputs of millions of rows such as pairs.
 //!
-//! String columns are copied by hand: one pass counts each block's bytes, a second
-//! copies them into the blocks' stretches of the output. Several columns gathered
+//! String columns are copied by hand: one pass counts each block's bytes (or the
+//! caller hands the counts over, [`gather_columns_counted`]), a second copies them
+//! into the blocks' stretches of the output. Several columns gathered
 //! together share both passes, row by row, so rows that read the same source
 //! neighbourhood (a prompt's completions) find it in cache.
 

@@ -47,7 +47,7 @@ impl Hash for HashedId<'_> {
 
 /// Hands on the hash a [`HashedId`] carries.
 #[derive(Default)]
-pub struct CarriedHash(u64);
+struct CarriedHash(u64);
 
 impl Hasher for CarriedHash {
     fn write(&mut self, bytes: &[u8]) {

@@ -96,12 +96,15 @@ fn precisions(terms: &mut [f64], ranks: &[i32], hits: i32) {
 }
 
 impl RankedList<'_> {
+    /// Whether a ranked item counts as relevant for the binary metrics.
+    #[inline]
+    fn is_relevant(&self, r: f64) -> bool {
+        r >= self.level && r != UNJUDGED
+    }
+
+    /// [`RankedList::is_relevant`] as the 0/1 value the sums use.
     fn relevant(&self, r: f64) -> f64 {
-        if r >= self.level && r != UNJUDGED {
-            1.0
-        } else {
-            0.0
-        }
+        f64::from(u8::from(self.is_relevant(r)))
     }
 
     /// Σ over the top `k` positions of `value(rel) * weight(position)`. Under tie
@@ -137,7 +140,7 @@ impl RankedList<'_> {
         if self.tie_ends.is_none() {
             // A count (it vectorises) rather than a float sum: the same whole number.
             let top = &self.ranked[..k.min(self.ranked.len())];
-            return top.iter().filter(|&&r| self.relevant(r) > 0.0).count() as f64;
+            return top.iter().filter(|&&r| self.is_relevant(r)).count() as f64;
         }
         self.top_sum(k, |r| self.relevant(r), |_| 1.0)
     }
@@ -169,9 +172,9 @@ impl RankedList<'_> {
             let base = (c * CHUNK) as i32 + 1;
             let mut found = 0usize;
             for (i, &r) in chunk.iter().enumerate() {
-                // `found <= i < CHUNK`: the mask only spares a bounds check.
+                // `found <= i < CHUNK`: the modulo only spares a bounds check.
                 ranks[found % CHUNK] = base + i as i32;
-                found += (r >= self.level && r != UNJUDGED) as usize;
+                found += usize::from(self.is_relevant(r));
             }
             precisions(&mut terms[..found], &ranks, hits);
             for &t in &terms[..found] {
@@ -186,7 +189,7 @@ impl RankedList<'_> {
         self.ranked
             .iter()
             .take(k)
-            .position(|&r| self.relevant(r) > 0.0)
+            .position(|&r| self.is_relevant(r))
             .map_or(0.0, |i| 1.0 / (i + 1) as f64)
     }
 
@@ -231,7 +234,7 @@ impl RankedList<'_> {
             Measure::F1 => ratio(2.0 * self.relevant_in_top(k), (k + self.num_rel) as f64),
             Measure::RPrecision => ratio(self.relevant_in_top(self.num_rel), num_rel),
             Measure::HitRate => {
-                if self.ranked.iter().take(k).any(|&r| self.relevant(r) > 0.0) {
+                if self.ranked.iter().take(k).any(|&r| self.is_relevant(r)) {
                     1.0
                 } else {
                     0.0

@@ -412,9 +412,9 @@ fn group_pairs(
             .extend(local.iter().map(|&(c, r)| (id, c as u32, r as u32)));
     }
     if chunk.pairs.len() == before {
-        chunk.stats.groups_without_eligible_pair += 1;
+        stats.groups_without_eligible_pair += 1;
     } else {
-        chunk.stats.groups_with_pairs += 1;
+        stats.groups_with_pairs += 1;
     }
     Ok(())
 }
@@ -515,6 +515,13 @@ struct PairColumns {
     margin: Vec<f64>,
 }
 
+/// Add per-column byte counts (prompt, chosen, rejected).
+fn add_bytes(sum: &mut [usize; 3], add: [usize; 3]) {
+    for (total, more) in sum.iter_mut().zip(add) {
+        *total += more;
+    }
+}
+
 /// Uninitialised room for `n` values at the end of `v` (which has that capacity).
 fn room<T>(v: &mut Vec<T>, n: usize) -> &mut [MaybeUninit<T>] {
     &mut v.spare_capacity_mut()[..n]
@@ -591,10 +598,7 @@ impl PairColumns {
                             block_end += BLOCK;
                         }
                         let bytes = row_bytes(group as usize, chosen as usize, rejected as usize);
-                        let sum = &mut blocks.last_mut().expect("one block at least").1;
-                        for (total, add) in sum.iter_mut().zip(bytes) {
-                            *total += add;
-                        }
+                        add_bytes(&mut blocks.last_mut().expect("one block at least").1, bytes);
                     }
                     blocks
                 })
@@ -602,10 +606,9 @@ impl PairColumns {
         });
         let mut block_bytes = vec![[0usize; 3]; total.div_ceil(BLOCK)];
         for (b, bytes) in partial.into_iter().flatten() {
+            // An empty last task names the block just past the end: nothing to add.
             if let Some(sum) = block_bytes.get_mut(b) {
-                for (total, add) in sum.iter_mut().zip(bytes) {
-                    *total += add;
-                }
+                add_bytes(sum, bytes);
             }
         }
         // SAFETY: the chunks' stretches tile `0..total` and every slot of each was written.
