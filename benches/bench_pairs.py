@@ -5,7 +5,9 @@ the same input, in one process run; print ratios.
     python benches/bench_pairs.py --scale 0.1
 
 - all_pairs (min_margin=1) vs a polars self-join of the exploded (long) table on the
-  prompt id, filtered by margin, with both sides' texts in the result.
+  prompt id, filtered by margin, with both sides' texts in the result; prefcore with
+  texts copied out (``texts="copy"``) and as dictionary columns over the input
+  (``texts="dictionary"``, which like polars' string views copies no text).
 - best_random vs the per-row Python loop of UltraFeedback-binarized style scripts.
 - Bradley-Terry on battles among 100 models vs choix ``opt_pairwise`` (same
   objective, same alpha); the largest rating difference is printed.
@@ -133,12 +135,22 @@ def bench_strategies(prompts: int, per_prompt: int) -> None:
     )
     n_ours = r.num_rows
     del r
+    # Dictionary texts index the input's strings, as polars' string views do.
+    ours_dict, r = best_of(
+        lambda: (
+            pairs.from_scores(t, strategy="all_pairs", min_margin=1.0, texts="dictionary").table
+        ),
+        repeat,
+    )
+    assert r.num_rows == n_ours
+    del r
     theirs, p = best_of(lambda: polars_all_pairs(long), repeat)
     assert n_ours == p.height, (n_ours, p.height)
     del p
     print(
-        f"all_pairs  {prompts} x {per_prompt}: {n_ours} pairs; prefcore "
-        f"{ours:.3f}s, polars self-join {theirs:.3f}s: {theirs / ours:.1f}x"
+        f"all_pairs  {prompts} x {per_prompt}: {n_ours} pairs; polars self-join "
+        f"{theirs:.3f}s; prefcore texts='copy' {ours:.3f}s: {theirs / ours:.1f}x, "
+        f"texts='dictionary' {ours_dict:.3f}s: {theirs / ours_dict:.1f}x"
     )
     rows = t.to_pylist()
     ours, r = best_of(lambda: pairs.from_scores(t, strategy="best_random", seed=1), 20)

@@ -3,6 +3,8 @@ input."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -232,6 +234,137 @@ def test_texts_of_outputs_spanning_many_blocks_follow_their_indices(
         if with_prompt:
             assert cols["prompt"][i] == prompts[g]
     assert "prompt" in cols if with_prompt else "prompt" not in cols
+
+
+@pytest.mark.parametrize("min_margin", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("ties", ["drop", "keep"])
+def test_all_pairs_of_groups_past_64_completions_match_the_reference(
+    min_margin: float, ties: str
+) -> None:
+    # all_pairs takes a completion's partners 64 at a time: sizes around and past
+    # those blocks, with scores drawn from few values (many ties), and -0.0 vs 0.0.
+    rng = np.random.default_rng(5)
+    sizes = [2, 63, 64, 65, 127, 128, 129, 200]
+    score_lists = [rng.integers(0, 6, n).astype(float).tolist() for n in sizes]
+    score_lists[3][:4] = [0.0, -0.0, 0.0, -0.0]
+    r = pairs.from_scores(
+        scored(score_lists),  # type: ignore[arg-type]
+        strategy="all_pairs",
+        min_margin=min_margin,
+        ties=ties,  # type: ignore[arg-type]
+    )
+    cols = r.table.select(["group_id", "chosen_index", "rejected_index"]).to_pydict()
+    want = [(g, c, rj) for g, s in enumerate(score_lists) for c, rj in reference_pairs(
+        s, "all_pairs", min_margin, ties, 1)]  # fmt: skip
+    assert list(zip(*cols.values())) == want
+
+
+def _conversation(text: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": text}]
+
+
+def _dictionary_cases() -> list[tuple[str, dict[str, Any], Any]]:
+    strings = pa.table(
+        {
+            "prompt": ["p0", None, "p2", "p3"],
+            "completions": [["a", "b", None], ["c", "d"], ["e", "f", "g", "h"], ["i", "j"]],
+            "scores": [[3, 1, 2], [1, 2], [4, 4, 1, 2], [1, 1]],
+        }
+    )
+    large = strings.cast(
+        pa.schema(
+            [
+                ("prompt", pa.large_string()),
+                ("completions", pa.list_(pa.large_string())),
+                ("scores", pa.list_(pa.int64())),
+            ]
+        )
+    )
+    conversations = {
+        "prompt": [_conversation("q0"), _conversation("q1")],
+        "completions": [[_conversation(x) for x in "abc"], [_conversation(x) for x in "de"]],
+        "scores": [[1.0, 3.0, 2.0], [2.0, 1.0]],
+    }
+    long = {
+        "prompt": ["p", "q", "p", "q", "p"],
+        "completions": ["a", "x", "b", "y", "c"],
+        "scores": [1.0, 2.0, 3.0, 1.0, 2.0],
+    }
+    return [
+        ("strings with nulls", {"strategy": "all_pairs", "ties": "keep"}, strings),
+        ("no prompt", {"strategy": "all_pairs", "prompt": None}, large),
+        ("sliced input", {"strategy": "best_vs_rest"}, strings.slice(1)),
+        ("random draws", {"strategy": "best_random", "seed": 3, "k": 2}, strings),
+        ("capped", {"strategy": "all_pairs", "max_pairs_per_prompt": 1}, strings),
+        ("batch offset", {"strategy": "all_pairs", "group_offset": 10}, strings),
+        ("conversations", {"strategy": "all_pairs"}, conversations),
+        ("long table", {"strategy": "all_pairs"}, long),
+    ]
+
+
+@pytest.mark.parametrize("case", _dictionary_cases(), ids=lambda c: c[0])
+def test_dictionary_texts_decode_to_the_copied_texts(
+    case: tuple[str, dict[str, Any], Any],
+) -> None:
+    _, options, table = case
+    copied = pairs.from_scores(table, **options).table
+    encoded = pairs.from_scores(table, texts="dictionary", **options)
+    text_columns = [c for c in ("prompt", "chosen", "rejected") if c in copied.column_names]
+    for name in text_columns:
+        kind = encoded.table.schema.field(name).type
+        assert pa.types.is_dictionary(kind) and kind.index_type == pa.int32()
+    # pyarrow reads a dictionary column as its values.
+    assert encoded.table.to_pydict() == copied.to_pydict()
+    assert encoded.stats == pairs.from_scores(table, **options).stats
+
+
+def test_dictionary_texts_index_the_input_without_copies() -> None:
+    completions = [[f"completion {g}.{i}" for i in range(16)] for g in range(500)]
+    t = pa.table(
+        {
+            "prompt": [f"prompt {g}" for g in range(500)],
+            "completions": completions,
+            "scores": np.tile(np.arange(16, dtype=float), (500, 1)).tolist(),
+        }
+    )
+    r = pairs.from_scores(t, strategy="all_pairs", texts="dictionary").table
+    assert r.num_rows == 500 * 120
+    chosen = r.column("chosen").chunk(0)
+    # The dictionary is the input's flat completion array, not a copy of it.
+    flat = t.column("completions").chunk(0).values
+    assert chosen.dictionary.equals(flat)
+    assert chosen.dictionary.buffers()[2].address == flat.buffers()[2].address
+    assert r.column("prompt").chunk(0).dictionary.equals(t.column("prompt").chunk(0))
+    copied = pairs.from_scores(t, strategy="all_pairs").table
+    assert r.nbytes < copied.nbytes * 0.85
+
+
+def test_prefcore_functions_accept_dictionary_columns() -> None:
+    import polars as pl
+
+    t = {
+        "prompt": ["p", "q"],
+        "completions": [["a", "b", "c"], ["x", "y"]],
+        "scores": [[2, 9, 5], [1, 2]],
+    }
+    copied = pairs.from_scores(t, strategy="all_pairs").table
+    encoded = pairs.from_scores(t, strategy="all_pairs", texts="dictionary").table
+    assert pairs.unpair(encoded).table.equals(pairs.unpair(copied).table)
+    assert prefcore.formats.detect(encoded) == prefcore.formats.detect(copied)
+    # Through the Arrow stream (polars categoricals) the Rust side decodes them.
+    frame = pl.from_arrow(encoded.select(["prompt", "chosen"]))
+    assert str(frame.schema["chosen"]) == "Categorical"
+    ids = prefcore.dedup.exact(frame, ["prompt"], normalize=None).cluster_id
+    assert (
+        ids.to_pylist()
+        == prefcore.dedup.exact(copied, ["prompt"], normalize=None).cluster_id.to_pylist()
+    )
+    talk = _dictionary_cases()[6][2]
+    conv = pairs.from_scores(talk, strategy="all_pairs", texts="dictionary").table
+    plain = pairs.from_scores(talk, strategy="all_pairs").table
+    assert pairs.unpair(conv).table.equals(pairs.unpair(plain).table)
+    with pytest.raises(ValueError, match="texts"):
+        pairs.from_scores(t, texts="views")  # type: ignore[arg-type]
 
 
 def test_multi_aspect_scores_are_combined_by_the_stated_rule() -> None:

@@ -12,21 +12,41 @@ import pyarrow as pa
 
 
 def as_table(obj: Any, what: str) -> Any:
-    """Return an object exporting ``__arrow_c_stream__`` for a table-like ``obj``."""
+    """Return an object exporting ``__arrow_c_stream__`` for a table-like ``obj``;
+    a pyarrow table's dictionary columns come back decoded to their values."""
     # Hugging Face datasets: Dataset.data is a datasets.table.Table wrapping pyarrow.
     inner = getattr(getattr(obj, "data", None), "table", None)
     if isinstance(inner, pa.Table):
         return inner
+    if isinstance(obj, pa.Table):
+        return decode_dictionaries(obj)
     if hasattr(obj, "__arrow_c_stream__"):
         return obj
     if hasattr(obj, "__arrow_c_array__"):  # a RecordBatch-like object
         return pa.table(obj)
     if isinstance(obj, Mapping):
-        return pa.table(dict(obj))
+        return decode_dictionaries(pa.table(dict(obj)))
     raise TypeError(
         f"{what} must be an Arrow table (pyarrow, polars, pandas, datasets) or a dict of "
         f"columns, not {type(obj).__name__}"
     )
+
+
+def as_pyarrow_table(obj: Any, what: str) -> pa.Table:
+    """A table-like ``obj`` as a ``pyarrow.Table``, dictionary columns decoded."""
+    t = as_table(obj, what)
+    return decode_dictionaries(t if isinstance(t, pa.Table) else pa.table(t))
+
+
+def decode_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with each dictionary column (``texts="dictionary"`` pairs, pandas
+    categoricals) decoded to its plain values, so checks on column types see texts."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            chunks = [c.dictionary_decode() for c in table.column(i).chunks]
+            plain = pa.chunked_array(chunks, f.type.value_type)
+            table = table.set_column(i, f.with_type(f.type.value_type), plain)
+    return table
 
 
 def as_array(obj: Any, what: str) -> Any:

@@ -141,6 +141,7 @@ def pairs_from_scores(
     score_range: tuple[float, float] | None,
     short_groups: str,
     first_group: int,
+    texts: str,
 ) -> tuple[pa.Table, dict[str, Any]]: ...
 def extract_prompt(
     table: Any, chosen: str, rejected: str, user: str, assistant: str

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_array, as_table
+from prefcore._arrow import as_array, as_pyarrow_table, as_table
 
 __all__ = [
     "ContaminationResult",
@@ -70,7 +70,7 @@ def _options(normalize: NormalizeArg) -> tuple[bool, str, bool, bool, bool] | No
 
 def _filter_rows(table: Any, mask: Any) -> pa.Table:
     """The rows of ``table`` where ``mask`` is true; the lengths must match."""
-    t = pa.table(as_table(table, "table"))
+    t = as_pyarrow_table(table, "table")
     if t.num_rows != len(mask):
         raise ValueError(f"the table has {t.num_rows} rows; this result is for {len(mask)}")
     return t.filter(mask)
@@ -103,7 +103,7 @@ class DedupResult:
         >>> r.apply({"prompt": ["a", "A", "b"]}).column("prompt").to_pylist()
         ['a', 'b']
         """
-        t = pa.table(as_table(table, "table"))
+        t = as_pyarrow_table(table, "table")
         if t.num_rows != len(self.keep):
             raise ValueError(
                 f"the table has {t.num_rows} rows; this result is for {len(self.keep)}"

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_table, first_true
+from prefcore._arrow import as_pyarrow_table, as_table, first_true
 
 __all__ = [
     "FORMATS",
@@ -53,8 +53,7 @@ class FormatInfo:
 
 
 def _table(table: Any) -> pa.Table:
-    t = as_table(table, "table")
-    return t if isinstance(t, pa.Table) else pa.table(t)
+    return as_pyarrow_table(table, "table")
 
 
 def detect(table: Any) -> FormatInfo:

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore, dedup
-from prefcore._arrow import as_table, first_true, require_columns
+from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 
 __all__ = [
     "BradleyTerryResult",
@@ -49,6 +49,7 @@ Strategy = Literal[
     "best_worst", "best_random", "best_vs_rest", "top_k_bottom_k", "all_pairs", "random_pairs"
 ]
 Ties = Literal["drop", "keep", "random"]
+Texts = Literal["copy", "dictionary"]
 Aggregate = Literal["mean", "min", "max"] | Sequence[float] | Mapping[str, float]
 
 
@@ -61,8 +62,7 @@ class PairResult:
 
 
 def _table(table: Any) -> pa.Table:
-    t = as_table(table, "table")
-    return t if isinstance(t, pa.Table) else pa.table(t)
+    return as_pyarrow_table(table, "table")
 
 
 def _one_array(col: pa.ChunkedArray) -> pa.Array:
@@ -221,6 +221,7 @@ def from_scores(
     score_range: tuple[float, float] | None = None,
     short_groups: Literal["error", "skip"] = "error",
     group_offset: int = 0,
+    texts: Texts = "copy",
 ) -> PairResult:
     """Chosen/rejected pairs from scored completions.
 
@@ -255,6 +256,15 @@ def from_scores(
     prompt number for a long table), ``chosen_index``, ``rejected_index`` (position in
     the list, or input row for a long table).
 
+    ``texts``: ``"copy"`` writes each pair's prompt, chosen and rejected out in full.
+    ``"dictionary"`` returns them as ``dictionary<int32, …>`` columns over the input's
+    own prompts and completions: nothing is copied, so ``all_pairs`` over 16
+    completions needs about a tenth of the memory, and Parquet stores them
+    dictionary-encoded. ``pyarrow`` computes on such columns and prefcore's functions
+    accept them; ``table.cast`` to the plain type (or ``dictionary_decode()``) gives
+    the copied form. The dictionaries are the whole input columns, so an entry may
+    never be used.
+
     >>> t = {"prompt": ["p"], "completions": [["a", "b", "c"]], "scores": [[2, 9, 5]]}
     >>> r = from_scores(t, strategy="best_vs_rest")
     >>> r.table.select(["chosen", "rejected", "margin"]).to_pydict()
@@ -274,7 +284,7 @@ def from_scores(
         t, prompt, completions, score_lists, scores, strategy, float(min_margin), ties,
         int(k), int(seed), max_pairs_per_prompt,
         None if score_range is None else (float(score_range[0]), float(score_range[1])),
-        short_groups, int(group_offset),
+        short_groups, int(group_offset), texts,
     )  # fmt: skip
     if long_rows is not None:
         # Positions in a prompt's list back to input rows.
@@ -305,9 +315,10 @@ def from_rankings(
     seed: int = 0,
     max_pairs_per_prompt: int | None = None,
     short_groups: Literal["error", "skip"] = "error",
+    texts: Texts = "copy",
 ) -> PairResult:
     """Pairs from listwise rankings: ``ranking`` holds each completion's rank (1 is
-    best; equal ranks tie). Strategies and ties as in :func:`from_scores`; the output
+    best; equal ranks tie). Strategies, ties and texts as in :func:`from_scores`; the output
     has ``rank_chosen`` and ``rank_rejected`` instead of scores, and ``margin`` is the
     rank difference.
 
@@ -334,7 +345,7 @@ def from_rankings(
     r = from_scores(
         scored, prompt=prompt, completions=completions, scores="__scores", strategy=strategy,
         ties=ties, k=k, seed=seed, max_pairs_per_prompt=max_pairs_per_prompt,
-        short_groups=short_groups,
+        short_groups=short_groups, texts=texts,
     )  # fmt: skip
     out = r.table
     for old, new in (("score_chosen", "rank_chosen"), ("score_rejected", "rank_rejected")):

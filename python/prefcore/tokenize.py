@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_table, first_true, require_columns
+from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 
 Truncation = Literal["keep_start", "keep_end"]
 Boundary = Literal["separate", "joint"]
@@ -218,7 +218,7 @@ def _tokenize(
         raise ValueError(f"boundary must be 'separate' or 'joint', not {boundary!r}")
     if truncation not in ("keep_start", "keep_end"):
         raise ValueError(f"truncation must be 'keep_start' or 'keep_end', not {truncation!r}")
-    t = pa.table(as_table(table, "table"))
+    t = as_pyarrow_table(table, "table")
     require_columns(t, prompt, *completions)
     encoder = _Encoder(tokenizer, eos_token_id, chat_template)
     if add_eos and encoder.eos_token_id is None:
@@ -317,7 +317,7 @@ def tokenize_pairs(
     >>> out.stats["chosen_tokens"], out.stats["truncated_chosen"]
     (3, 0)
     """
-    t = pa.table(as_table(table, "table"))
+    t = as_pyarrow_table(table, "table")
     if prompt not in t.column_names and {chosen, rejected} <= set(t.column_names):
         t = _split_prompts(t, prompt, chosen, rejected)
     return _tokenize(

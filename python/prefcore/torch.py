@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_table, first_true, require_columns
+from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
 
 Layout = Literal["concat", "separate"]
@@ -51,7 +51,7 @@ class _TokenDataset:
         if isinstance(table, TokenizedTable):
             vocab_size = vocab_size if vocab_size is not None else table.stats.get("vocab_size")
             table = table.table
-        t = pa.table(as_table(table, "table"))
+        t = as_pyarrow_table(table, "table")
         require_columns(t, *columns)
         self.vocab_size = vocab_size
         self.token_columns = tuple(columns)

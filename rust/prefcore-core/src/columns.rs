@@ -40,13 +40,27 @@ pub fn require_no_nulls(column: &str, array: &dyn Array) -> Result<()> {
 
 /// Join the chunks of one column into one array (a copy only when there are several).
 pub fn concat_chunks(column: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
-    match chunks {
-        [] => Err(Error::argument(format!("column '{column}' has no chunks"))),
-        [one] => Ok(one.clone()),
+    let one = match chunks {
+        [] => return Err(Error::argument(format!("column '{column}' has no chunks"))),
+        [one] => one.clone(),
         many => {
             let refs: Vec<&dyn Array> = many.iter().map(|a| a.as_ref()).collect();
-            Ok(arrow_select::concat::concat(&refs)?)
+            arrow_select::concat::concat(&refs)?
         }
+    };
+    decode_dictionary(one)
+}
+
+/// A dictionary-encoded column (pyarrow dictionaries, polars categoricals, prefcore's
+/// own `texts="dictionary"` pairs) as its plain values; any other column as it is.
+pub fn decode_dictionary(array: ArrayRef) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Dictionary(_, _) => {
+            let dictionary = array.as_any_dictionary();
+            let values = dictionary.values().as_ref();
+            Ok(arrow_select::take::take(values, dictionary.keys(), None)?)
+        }
+        _ => Ok(array),
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use prefcore_core::columns::{concat_chunks, find_column};
+use prefcore_core::columns::{concat_chunks, decode_dictionary, find_column};
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::{PyArray, PyTable};
@@ -40,7 +40,8 @@ impl Table {
         let chunks: Vec<ArrayRef> = self.batches.iter().map(|b| b.column(i).clone()).collect();
         if chunks.is_empty() {
             // A table without batches still has its schema's type.
-            return Ok(arrow_array::new_empty_array(&self.types[i]));
+            let empty = arrow_array::new_empty_array(&self.types[i]);
+            return decode_dictionary(empty).map_err(to_py);
         }
         concat_chunks(name, &chunks).map_err(to_py)
     }
@@ -51,7 +52,7 @@ pub fn array(obj: AnyArray, name: &str) -> PyResult<ArrayRef> {
     let chunked = obj.into_chunked_array()?;
     let (chunks, field) = chunked.into_inner();
     if chunks.is_empty() {
-        return Ok(arrow_array::new_empty_array(field.data_type()));
+        return decode_dictionary(arrow_array::new_empty_array(field.data_type())).map_err(to_py);
     }
     concat_chunks(name, &chunks).map_err(to_py)
 }

@@ -23,7 +23,7 @@ use crate::errors::{compute, to_py};
 
 /// Returns the pairs table and the stats as a dict.
 #[pyfunction]
-#[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_prompt, score_range, short_groups, first_group))]
+#[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_prompt, score_range, short_groups, first_group, texts))]
 #[allow(clippy::too_many_arguments)]
 pub fn pairs_from_scores<'py>(
     py: Python<'py>,
@@ -41,6 +41,7 @@ pub fn pairs_from_scores<'py>(
     score_range: Option<(f64, f64)>,
     short_groups: &str,
     first_group: u64,
+    texts: &str,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
     let table = Table::new(table);
     let prompt_column = prompt.map(|p| table.column(p)).transpose()?;
@@ -56,6 +57,7 @@ pub fn pairs_from_scores<'py>(
         score_range,
         short_groups: short_groups.parse().map_err(to_py)?,
         first_group,
+        texts: texts.parse().map_err(to_py)?,
     };
     let (columns, stats) = compute(py, || {
         let scores = ListColumn::new(scores_name, &scores)?;

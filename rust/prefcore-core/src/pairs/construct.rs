@@ -7,7 +7,8 @@
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int32Array, Int64Array};
 use rayon::prelude::*;
 
 use crate::columns::{list_parts, ListColumn};
@@ -54,6 +55,22 @@ parse_option!(Ties, "ties", {
     "random" => Ties::Random,
 });
 
+/// How the text columns of a pair table hold their values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextLayout {
+    /// Each pair's texts written out: plain string (or conversation) columns.
+    Copy,
+    /// `dictionary<int32, …>` columns whose dictionaries are the input's own prompt and
+    /// completion arrays: nothing is copied, and the output stays the input's size
+    /// however many pairs a completion joins.
+    Dictionary,
+}
+
+parse_option!(TextLayout, "texts", {
+    "copy" => TextLayout::Copy,
+    "dictionary" => TextLayout::Dictionary,
+});
+
 /// Groups with fewer than two completions: an error, or skipped and counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShortGroups {
@@ -81,6 +98,7 @@ pub struct PairOptions {
     /// Index of the first prompt in a larger dataset processed in batches: each
     /// prompt's random draws depend on its index in the whole dataset.
     pub first_group: u64,
+    pub texts: TextLayout,
 }
 
 impl Default for PairOptions {
@@ -95,6 +113,7 @@ impl Default for PairOptions {
             score_range: None,
             short_groups: ShortGroups::Error,
             first_group: 0,
+            texts: TextLayout::Copy,
         }
     }
 }
@@ -191,37 +210,61 @@ impl Group<'_> {
         order
     }
 
-    /// all_pairs without draws (`ties` drop or keep): every candidate pair is written,
-    /// as `make(chosen, rejected)`, and kept or overwritten by the next, without a
-    /// branch on its (unpredictable) orientation.
-    fn all_pairs_without_draws<T: Copy + Default>(
-        &self,
-        out: &mut Vec<T>,
-        make: impl Fn(usize, usize) -> T,
-    ) {
+    /// Whether all_pairs without draws (`ties` drop or keep) keeps positions `i < j`,
+    /// and whether `i` is then the chosen one (ties keep the earlier first).
+    #[inline]
+    fn kept(&self, i: usize, j: usize) -> (bool, bool) {
+        let (si, sj) = (self.s[i], self.s[j]);
+        let forward = si >= sj;
+        let (sc, sr) = if forward { (si, sj) } else { (sj, si) };
+        let keep = sc - sr >= self.min_margin && (sc > sr || self.ties == Ties::Keep);
+        (keep, forward)
+    }
+
+    /// all_pairs without draws, 64 candidate partners at a time: `visit(i, base, kept,
+    /// forward)` where bit `b` of `kept` keeps the pair of positions `i < base + b` and
+    /// bit `b` of `forward` makes `i` the chosen one; in order of `(i, j)`. The masks
+    /// come from branch-free compares (a pair's fate is a coin flip to a branch
+    /// predictor), so a pair then costs one bit scan.
+    #[inline]
+    fn kept_masks(&self, mut visit: impl FnMut(usize, usize, u64, u64)) {
         let n = self.s.len();
-        let start = out.len();
-        out.resize(start + n * n.saturating_sub(1) / 2, T::default());
-        let keep_ties = self.ties == Ties::Keep;
-        let mut kept = start;
         for i in 0..n {
-            for j in i + 1..n {
-                let (si, sj) = (self.s[i], self.s[j]);
-                let forward = si >= sj; // ties keep the earlier completion first
-                let (c, r) = if forward { (i, j) } else { (j, i) };
-                let (sc, sr) = if forward { (si, sj) } else { (sj, si) };
-                out[kept] = make(c, r);
-                let eligible = sc - sr >= self.min_margin && (sc > sr || keep_ties);
-                kept += usize::from(eligible);
+            let first = (i + 1) / 64 * 64; // the block that holds `i + 1`
+            for base in (first..n).step_by(64) {
+                let (mut kept, mut forward) = (0u64, 0u64);
+                for j in base..(base + 64).min(n) {
+                    let (keep, fw) = self.kept(i, j);
+                    kept |= u64::from(keep) << (j - base);
+                    forward |= u64::from(fw) << (j - base);
+                }
+                if base <= i {
+                    kept &= u64::MAX << (i - base) << 1; // only partners after `i`
+                }
+                visit(i, base, kept, forward);
             }
         }
-        out.truncate(kept);
+    }
+
+    /// all_pairs without draws: `emit(chosen, rejected)` for each kept pair, in the
+    /// order of positions `(i, j)`, `i < j`.
+    #[inline]
+    fn each_kept(&self, mut emit: impl FnMut(usize, usize)) {
+        self.kept_masks(|i, base, mut kept, forward| {
+            while kept != 0 {
+                let b = kept.trailing_zeros() as usize;
+                kept &= kept - 1;
+                let j = base + b;
+                let fw = (forward >> b) & 1 == 1;
+                emit(if fw { i } else { j }, if fw { j } else { i });
+            }
+        });
     }
 
     fn all_pairs(&self, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
         let n = self.s.len();
         if self.ties != Ties::Random {
-            self.all_pairs_without_draws(out, |c, r| (c, r));
+            self.each_kept(|c, r| out.push((c, r)));
             return;
         }
         for i in 0..n {
@@ -355,8 +398,7 @@ fn check_range(scores: &ListColumn, g: usize, s: &[f64], range: Option<(f64, f64
 }
 
 /// The pairs of group `g` appended to `chunk` (through `local`, a scratch buffer); its
-/// fate is added to the chunk's stats. Deterministic in `(options.seed, g)`, so a
-/// second run gives the same pairs.
+/// fate is added to the chunk's stats. Deterministic in `(options.seed, g)`, so a second run gives the same pairs.
 fn group_pairs(
     scores: &ListColumn,
     g: usize,
@@ -398,7 +440,8 @@ fn group_pairs(
     {
         // No draws and no cap: straight into the chunk (millions of pairs; a detour
         // through `local` would write and read each one once more).
-        group.all_pairs_without_draws(&mut chunk.pairs, |c, r| (id, c as u32, r as u32));
+        let pairs = &mut chunk.pairs;
+        group.each_kept(|c, r| pairs.push((id, c as u32, r as u32)));
     } else {
         let mut rng = Rng::for_stream(options.seed, options.first_group + g as u64);
         group.pairs(options, &mut rng, local);
@@ -515,6 +558,24 @@ struct PairColumns {
     margin: Vec<f64>,
 }
 
+/// What the numeric pass also prepares for the text columns, while each pair's group
+/// and positions are in registers and its group's data in cache.
+enum TextPrep<'a, F> {
+    /// Per block of [`BLOCK`] rows, the text bytes `row_bytes(group, chosen, rejected)`
+    /// gives for prompt, chosen and rejected: they spare the text gather its counting
+    /// pass.
+    Bytes(F),
+    /// Dictionary keys: the prompt's row, and each completion's index in the flat
+    /// completion values (`offsets` are the completion list's).
+    Keys(&'a [usize]),
+}
+
+/// What [`TextPrep`] gave: byte counts per block, or the prompt, chosen and rejected keys.
+enum TextPrepared {
+    Bytes(Vec<[usize; 3]>),
+    Keys([Vec<i32>; 3]),
+}
+
 /// Add per-column byte counts (prompt, chosen, rejected).
 fn add_bytes(sum: &mut [usize; 3], add: [usize; 3]) {
     for (total, more) in sum.iter_mut().zip(add) {
@@ -527,18 +588,91 @@ fn room<T>(v: &mut Vec<T>, n: usize) -> &mut [MaybeUninit<T>] {
     &mut v.spare_capacity_mut()[..n]
 }
 
+/// One task's stretch of every output column.
+struct Stretch<'a> {
+    first_row: usize,
+    chunk: &'a Chunk,
+    numbers: [&'a mut [MaybeUninit<i64>]; 3],
+    scores: [&'a mut [MaybeUninit<f64>]; 3],
+    /// Empty unless keys are written.
+    keys: [&'a mut [MaybeUninit<i32>]; 3],
+}
+
+/// Split `n` slots off the front of each column.
+fn take_front<'a, T, const C: usize>(
+    columns: &mut [&'a mut [MaybeUninit<T>]; C],
+    n: usize,
+) -> [&'a mut [MaybeUninit<T>]; C] {
+    std::array::from_fn(|i| {
+        let (front, rest) = std::mem::take(&mut columns[i]).split_at_mut(n);
+        columns[i] = rest;
+        front
+    })
+}
+
+impl Stretch<'_> {
+    /// Fill this stretch; returns `(block, bytes)` for the blocks its rows touch, in
+    /// order (empty when keys are written instead).
+    fn fill<F>(self, scores: &ListColumn, prep: &TextPrep<F>) -> Vec<(usize, [usize; 3])>
+    where
+        F: Fn(usize, usize, usize) -> [usize; 3],
+    {
+        let Stretch {
+            first_row,
+            chunk,
+            numbers: [g, c, r],
+            scores: [sc, sr, m],
+            keys: [kp, kc, kr],
+        } = self;
+        let mut blocks = vec![(first_row / BLOCK, [0usize; 3])];
+        let mut block_end = (first_row / BLOCK + 1) * BLOCK;
+        let (mut buf, mut last, mut s) = (Vec::new(), u32::MAX, &[][..]);
+        for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
+            if group != last {
+                s = scores.values_of(group as usize, &mut buf);
+                last = group;
+            }
+            let (high, low) = (s[chosen as usize], s[rejected as usize]);
+            g[k].write(group as i64);
+            c[k].write(chosen as i64);
+            r[k].write(rejected as i64);
+            sc[k].write(high);
+            sr[k].write(low);
+            m[k].write(high - low);
+            match prep {
+                TextPrep::Bytes(row_bytes) => {
+                    if first_row + k == block_end {
+                        blocks.push((block_end / BLOCK, [0; 3]));
+                        block_end += BLOCK;
+                    }
+                    let bytes = row_bytes(group as usize, chosen as usize, rejected as usize);
+                    add_bytes(&mut blocks.last_mut().expect("one block at least").1, bytes);
+                }
+                TextPrep::Keys(offsets) => {
+                    // In range: `pair_table` checked that every flat index fits an i32.
+                    let base = offsets[group as usize];
+                    kp[k].write(group as i32);
+                    kc[k].write((base + chosen as usize) as i32);
+                    kr[k].write((base + rejected as usize) as i32);
+                }
+            }
+        }
+        if matches!(prep, TextPrep::Keys(_)) {
+            blocks.clear();
+        }
+        blocks
+    }
+}
+
 impl PairColumns {
     /// Each chunk fills its own stretch of every column, straight into reserved memory
-    /// (no zeroing pass over hundreds of megabytes first). Also returns, per block of
-    /// [`BLOCK`] rows, the text bytes `row_bytes(group, chosen, rejected)` gives for
-    /// prompt, chosen and rejected: counted here, where each group's lengths are in
-    /// cache, they spare the text gather its counting pass.
-    fn write(
-        chunks: &[Chunk],
-        scores: &ListColumn,
-        row_bytes: impl Fn(usize, usize, usize) -> [usize; 3] + Sync,
-    ) -> (Self, Vec<[usize; 3]>) {
+    /// (no zeroing pass over hundreds of megabytes first), and what `prep` asks for.
+    fn write<F>(chunks: &[Chunk], scores: &ListColumn, prep: TextPrep<F>) -> (Self, TextPrepared)
+    where
+        F: Fn(usize, usize, usize) -> [usize; 3] + Sync,
+    {
         let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
+        let with_keys = matches!(prep, TextPrep::Keys(_));
         let mut out = PairColumns {
             group: Vec::with_capacity(total),
             chosen: Vec::with_capacity(total),
@@ -547,71 +681,43 @@ impl PairColumns {
             score_rejected: Vec::with_capacity(total),
             margin: Vec::with_capacity(total),
         };
+        let key_rows = if with_keys { total } else { 0 };
+        let mut keys: [Vec<i32>; 3] = std::array::from_fn(|_| Vec::with_capacity(key_rows));
         let mut parts = Vec::with_capacity(chunks.len());
-        let (mut g, mut c, mut r) = (
-            room(&mut out.group, total),
-            room(&mut out.chosen, total),
-            room(&mut out.rejected, total),
-        );
-        let (mut sc, mut sr, mut m) = (
-            room(&mut out.score_chosen, total),
-            room(&mut out.score_rejected, total),
-            room(&mut out.margin, total),
-        );
-        let mut first_row = 0;
-        for chunk in chunks {
-            let n = chunk.pairs.len();
-            let (g0, g1) = g.split_at_mut(n);
-            let (c0, c1) = c.split_at_mut(n);
-            let (r0, r1) = r.split_at_mut(n);
-            let (sc0, sc1) = sc.split_at_mut(n);
-            let (sr0, sr1) = sr.split_at_mut(n);
-            let (m0, m1) = m.split_at_mut(n);
-            parts.push((first_row, chunk, g0, c0, r0, sc0, sr0, m0));
-            (g, c, r, sc, sr, m) = (g1, c1, r1, sc1, sr1, m1);
-            first_row += n;
+        {
+            let mut numbers = [
+                room(&mut out.group, total),
+                room(&mut out.chosen, total),
+                room(&mut out.rejected, total),
+            ];
+            let mut floats = [
+                room(&mut out.score_chosen, total),
+                room(&mut out.score_rejected, total),
+                room(&mut out.margin, total),
+            ];
+            let [kp, kc, kr] = &mut keys;
+            let mut key_room = [room(kp, key_rows), room(kc, key_rows), room(kr, key_rows)];
+            let mut first_row = 0;
+            for chunk in chunks {
+                let n = chunk.pairs.len();
+                parts.push(Stretch {
+                    first_row,
+                    chunk,
+                    numbers: take_front(&mut numbers, n),
+                    scores: take_front(&mut floats, n),
+                    keys: take_front(&mut key_room, if with_keys { n } else { 0 }),
+                });
+                first_row += n;
+            }
         }
-        // Per task: (block, bytes) for the blocks its rows touch, in order.
         let partial: Vec<Vec<(usize, [usize; 3])>> = parallel::install(|| {
             parts
                 .into_par_iter()
-                .map(|(first_row, chunk, g, c, r, sc, sr, m)| {
-                    let mut buf = Vec::new();
-                    let mut last = u32::MAX;
-                    let mut s: &[f64] = &[];
-                    let mut blocks = vec![(first_row / BLOCK, [0usize; 3])];
-                    let mut block_end = (first_row / BLOCK + 1) * BLOCK;
-                    for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
-                        if group != last {
-                            s = scores.values_of(group as usize, &mut buf);
-                            last = group;
-                        }
-                        let (high, low) = (s[chosen as usize], s[rejected as usize]);
-                        g[k].write(group as i64);
-                        c[k].write(chosen as i64);
-                        r[k].write(rejected as i64);
-                        sc[k].write(high);
-                        sr[k].write(low);
-                        m[k].write(high - low);
-                        if first_row + k == block_end {
-                            blocks.push((block_end / BLOCK, [0; 3]));
-                            block_end += BLOCK;
-                        }
-                        let bytes = row_bytes(group as usize, chosen as usize, rejected as usize);
-                        add_bytes(&mut blocks.last_mut().expect("one block at least").1, bytes);
-                    }
-                    blocks
-                })
+                .map(|stretch| stretch.fill(scores, &prep))
                 .collect()
         });
-        let mut block_bytes = vec![[0usize; 3]; total.div_ceil(BLOCK)];
-        for (b, bytes) in partial.into_iter().flatten() {
-            // An empty last task names the block just past the end: nothing to add.
-            if let Some(sum) = block_bytes.get_mut(b) {
-                add_bytes(sum, bytes);
-            }
-        }
-        // SAFETY: the chunks' stretches tile `0..total` and every slot of each was written.
+        // SAFETY: the chunks' stretches tile `0..total` (`0..key_rows` for the keys)
+        // and `fill` wrote every slot of each.
         unsafe {
             out.group.set_len(total);
             out.chosen.set_len(total);
@@ -619,13 +725,37 @@ impl PairColumns {
             out.score_chosen.set_len(total);
             out.score_rejected.set_len(total);
             out.margin.set_len(total);
+            for k in &mut keys {
+                k.set_len(key_rows);
+            }
         }
-        (out, block_bytes)
+        if with_keys {
+            return (out, TextPrepared::Keys(keys));
+        }
+        let mut block_bytes = vec![[0usize; 3]; total.div_ceil(BLOCK)];
+        for (b, bytes) in partial.into_iter().flatten() {
+            // An empty last task names the block just past the end: nothing to add.
+            if let Some(sum) = block_bytes.get_mut(b) {
+                add_bytes(sum, bytes);
+            }
+        }
+        (out, TextPrepared::Bytes(block_bytes))
     }
 }
 
+/// `keys` into `values` as a dictionary column. Every key must index `values`.
+fn dictionary(keys: Vec<i32>, values: &ArrayRef) -> ArrayRef {
+    debug_assert!(keys.iter().all(|&k| (k as usize) < values.len()));
+    let keys = Int32Array::from(keys);
+    // SAFETY: the keys are prompt rows and flat completion positions of existing
+    // groups, so each indexes `values` (checking them again costs a pass over
+    // hundreds of megabytes).
+    Arc::new(unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys, values.clone()) })
+}
+
 /// The pairs as named columns: `prompt` (when given), `chosen`, `rejected` (values of
-/// the completions list, any type), scores, margin and positions.
+/// the completions list, any type; copied or dictionary-encoded as `options.texts`
+/// says), scores, margin and positions.
 pub fn pair_table(
     prompt: Option<(&str, &ArrayRef)>,
     completions: (&str, &ArrayRef),
@@ -653,62 +783,33 @@ pub fn pair_table(
             ));
         }
     }
+    if options.texts == TextLayout::Dictionary && values.len().max(scores.len()) > i32::MAX as usize
+    {
+        return Err(Error::argument(format!(
+            "texts='dictionary' indexes prompts and completions with int32 keys, but \
+             '{name}' holds {} completions: use texts='copy'",
+            values.len()
+        )));
+    }
     let chunks = pair_chunks(scores, options)?;
     let stats = total_stats(&chunks);
-    let prompt_length = prompt.and_then(|(_, p)| text_length(p));
-    let completion_length = text_length(&values);
-    let (p, block_bytes) = PairColumns::write(&chunks, scores, |g, c, r| {
-        let completion = |i: usize| {
-            completion_length
-                .as_ref()
-                .map_or(0, |len| len(offsets[g] + i))
-        };
-        [
-            prompt_length.as_ref().map_or(0, |len| len(g)),
-            completion(c),
-            completion(r),
-        ]
-    });
-    drop(chunks);
-    let (group, chosen, rejected) = (&p.group, &p.chosen, &p.rejected);
-    // Prompt, chosen and rejected text in one pass: a prompt's completions are read
-    // while in cache.
-    let rows = |i: usize| {
-        let g = group[i] as usize;
-        (
-            g,
-            offsets[g] + chosen[i] as usize,
-            offsets[g] + rejected[i] as usize,
-        )
-    };
     let mut columns: Vec<(String, ArrayRef)> = Vec::new();
-    let texts = match prompt {
-        Some((prompt_name, prompt)) => {
-            let [p, c, r] = gather_columns_counted(
-                [prompt, &values, &values],
-                group.len(),
-                |i| {
-                    let (g, c, r) = rows(i);
-                    [g, c, r]
-                },
-                block_bytes,
-            )?;
-            columns.push((prompt_name.to_string(), p));
-            [c, r]
+    let p = match options.texts {
+        TextLayout::Dictionary => {
+            let prep = TextPrep::<fn(usize, usize, usize) -> [usize; 3]>::Keys(&offsets);
+            let (p, prepared) = PairColumns::write(&chunks, scores, prep);
+            let TextPrepared::Keys([kp, kc, kr]) = prepared else {
+                unreachable!("keys were asked for")
+            };
+            if let Some((prompt_name, prompt)) = prompt {
+                columns.push((prompt_name.to_string(), dictionary(kp, prompt)));
+            }
+            columns.push(("chosen".to_string(), dictionary(kc, &values)));
+            columns.push(("rejected".to_string(), dictionary(kr, &values)));
+            p
         }
-        None => gather_columns_counted(
-            [&values, &values],
-            group.len(),
-            |i| {
-                let (_, c, r) = rows(i);
-                [c, r]
-            },
-            block_bytes.iter().map(|&[_, c, r]| [c, r]).collect(),
-        )?,
+        TextLayout::Copy => copy_texts(prompt, &offsets, &values, chunks, scores, &mut columns)?,
     };
-    let [c, r] = texts;
-    columns.push(("chosen".to_string(), c));
-    columns.push(("rejected".to_string(), r));
     let float = |v: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
     let int = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
     columns.extend([
@@ -720,4 +821,74 @@ pub fn pair_table(
         ("rejected_index".to_string(), int(p.rejected)),
     ]);
     Ok((columns, stats))
+}
+
+/// The numeric columns, with prompt (when given), chosen and rejected texts copied
+/// pair by pair into `columns`.
+fn copy_texts(
+    prompt: Option<(&str, &ArrayRef)>,
+    offsets: &[usize],
+    values: &ArrayRef,
+    chunks: Vec<Chunk>,
+    scores: &ListColumn,
+    columns: &mut Vec<(String, ArrayRef)>,
+) -> Result<PairColumns> {
+    let prompt_length = prompt.and_then(|(_, p)| text_length(p));
+    let completion_length = text_length(values);
+    let row_bytes = |g: usize, c: usize, r: usize| {
+        let completion = |i: usize| {
+            completion_length
+                .as_ref()
+                .map_or(0, |len| len(offsets[g] + i))
+        };
+        [
+            prompt_length.as_ref().map_or(0, |len| len(g)),
+            completion(c),
+            completion(r),
+        ]
+    };
+    let (p, prepared) = PairColumns::write(&chunks, scores, TextPrep::Bytes(row_bytes));
+    let TextPrepared::Bytes(block_bytes) = prepared else {
+        unreachable!("byte counts were asked for")
+    };
+    drop(chunks); // the pairs are in `p` now: free them before the texts are written
+    let (group, chosen, rejected) = (&p.group, &p.chosen, &p.rejected);
+    // Prompt, chosen and rejected text in one pass: a prompt's completions are read
+    // while in cache.
+    let rows = |i: usize| {
+        let g = group[i] as usize;
+        (
+            g,
+            offsets[g] + chosen[i] as usize,
+            offsets[g] + rejected[i] as usize,
+        )
+    };
+    let texts = match prompt {
+        Some((prompt_name, prompt)) => {
+            let [p, c, r] = gather_columns_counted(
+                [prompt, values, values],
+                group.len(),
+                |i| {
+                    let (g, c, r) = rows(i);
+                    [g, c, r]
+                },
+                block_bytes,
+            )?;
+            columns.push((prompt_name.to_string(), p));
+            [c, r]
+        }
+        None => gather_columns_counted(
+            [values, values],
+            group.len(),
+            |i| {
+                let (_, c, r) = rows(i);
+                [c, r]
+            },
+            block_bytes.iter().map(|&[_, c, r]| [c, r]).collect(),
+        )?,
+    };
+    let [c, r] = texts;
+    columns.push(("chosen".to_string(), c));
+    columns.push(("rejected".to_string(), r));
+    Ok(p)
 }

@@ -6,7 +6,7 @@ pub mod listwise;
 pub mod transcript;
 pub mod votes;
 
-pub use construct::{pair_table, PairOptions, PairStats, ShortGroups, Strategy, Ties};
+pub use construct::{pair_table, PairOptions, PairStats, ShortGroups, Strategy, TextLayout, Ties};
 pub use transcript::{
     extract_prompt, parse_transcripts, render_transcripts, Roles, Split, SplitFailure,
 };
