@@ -157,10 +157,13 @@ impl Group<'_> {
         (self.s[c] - self.s[r] >= self.min_margin).then_some((c, r))
     }
 
-    /// May `c` be chosen over `r` (in this orientation)?
+    /// May `c` be chosen over `r` (in this orientation)? Non-short-circuit `&` and
+    /// `|`: the answer is unpredictable, and `&&` compiles to branches here.
+    #[inline]
     fn eligible(&self, c: usize, r: usize) -> bool {
         let (sc, sr) = (self.s[c], self.s[r]);
-        c != r && sc - sr >= self.min_margin && (sc > sr || (sc == sr && self.ties != Ties::Drop))
+        let tie_ok = (sc == sr) & (self.ties != Ties::Drop);
+        (c != r) & (sc - sr >= self.min_margin) & ((sc > sr) | tie_ok)
     }
 
     /// The best position: the first of the tied highest, or a random one of them.
