@@ -258,17 +258,20 @@ def from_scores(
 
     ``texts``: ``"copy"`` writes each pair's prompt, chosen and rejected out in full.
     ``"dictionary"`` returns them as ``dictionary<int32, …>`` columns over the input's
-    own prompts and completions: nothing is copied, so ``all_pairs`` over 16
-    completions needs about a tenth of the memory, and Parquet stores them
-    dictionary-encoded. ``pyarrow`` computes on such columns and prefcore's functions
-    accept them; ``table.cast`` to the plain type (or ``dictionary_decode()``) gives
-    the copied form. The dictionaries are the whole input columns, so an entry may
-    never be used.
+    own prompts and completions: nothing is copied, each text costs 4 bytes a pair
+    however long it is (``all_pairs`` repeats every completion once per partner), and
+    Parquet stores them dictionary-encoded. pyarrow computes on such columns, and
+    prefcore's functions accept them. ``dictionary_decode()`` on a column's chunks
+    gives the copied form, and so does ``table.cast`` to the plain type for strings.
+    The dictionaries are the whole input columns, so some entries may go unused.
 
     >>> t = {"prompt": ["p"], "completions": [["a", "b", "c"]], "scores": [[2, 9, 5]]}
     >>> r = from_scores(t, strategy="best_vs_rest")
     >>> r.table.select(["chosen", "rejected", "margin"]).to_pydict()
     {'chosen': ['b', 'b'], 'rejected': ['a', 'c'], 'margin': [7.0, 4.0]}
+    >>> d = from_scores(t, strategy="best_vs_rest", texts="dictionary").table
+    >>> d.schema.field("chosen").type, d.column("chosen").to_pylist()
+    (DictionaryType(dictionary<values=string, indices=int32, ordered=0>), ['b', 'b'])
     """
     t = _table(table)
     require_columns(t, completions, scores, prompt)
