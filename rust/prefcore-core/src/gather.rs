@@ -1,11 +1,12 @@
 //! Gathering rows of Arrow columns in parallel (`values[source_row(i)]` for every
 //! output row `i`), for outputs of millions of rows such as pairs.
 //!
-//! String columns are copied by hand: one pass counts each block's bytes (or the
-//! caller hands the counts over, [`gather_columns_counted`]), a second copies them
-//! into the blocks' stretches of the output. Several columns gathered
+//! String columns are copied by hand: one pass counts each block's bytes, a second
+//! copies them into the blocks' stretches of the output. Several columns gathered
 //! together share both passes, row by row, so rows that read the same source
-//! neighbourhood (a prompt's completions) find it in cache.
+//! neighbourhood (a prompt's completions) find it in cache. Callers that know their
+//! stretches' rows and bytes in advance (pairs, counted as they are made) write
+//! [`TextColumns`] through [`TextWriter`]s themselves, in a pass of their own.
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -20,8 +21,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::parallel;
 
-/// Rows per parallel block (the unit of [`gather_columns_counted`]'s byte counts).
-pub const BLOCK: usize = 1 << 15;
+/// Rows per parallel block.
+const BLOCK: usize = 1 << 15;
 
 /// `values[source_row(i)]` for `i` in `0..len`. Strings are copied in parallel into a
 /// `string` array (`large_string` past 2 GiB of text); other types use Arrow's `take`.
@@ -43,36 +44,18 @@ pub fn gather_columns<const C: usize>(
     len: usize,
     source_rows: impl Fn(usize) -> [usize; C] + Sync,
 ) -> Result<[ArrayRef; C]> {
-    gather(sources, len, source_rows, None)
-}
-
-/// [`gather_columns`] for a caller that already knows, for every block of [`BLOCK`]
-/// output rows, how many text bytes each column's rows hold (0 for columns that are
-/// not strings): the counting pass is skipped. Wrong counts panic.
-pub fn gather_columns_counted<const C: usize>(
-    sources: [&ArrayRef; C],
-    len: usize,
-    source_rows: impl Fn(usize) -> [usize; C] + Sync,
-    block_bytes: Vec<[usize; C]>,
-) -> Result<[ArrayRef; C]> {
-    gather(sources, len, source_rows, Some(block_bytes))
-}
-
-/// The text length of each row of `values`, when it is a string column.
-pub fn text_length(values: &ArrayRef) -> Option<impl Fn(usize) -> usize + Sync + '_> {
-    StrSource::of(values).map(|src| move |row: usize| src.span(row).len())
+    gather(sources, len, source_rows)
 }
 
 fn gather<const C: usize>(
     sources: [&ArrayRef; C],
     len: usize,
     source_rows: impl Fn(usize) -> [usize; C] + Sync,
-    counted: Option<Vec<[usize; C]>>,
 ) -> Result<[ArrayRef; C]> {
     let strings: [Option<StrSource>; C] = sources.map(StrSource::of);
     // Without a string column there is nothing to count or copy by hand.
     let copied = match strings.iter().any(Option::is_some) {
-        true => copy_strings(&strings, len, &source_rows, counted),
+        true => copy_strings(&strings, len, &source_rows),
         false => Vec::new(),
     };
     let mut copied = copied.into_iter();
@@ -93,13 +76,14 @@ fn gather<const C: usize>(
 
 /// A string column's offsets, bytes and validity, whatever its offset width.
 #[derive(Clone, Copy)]
-enum StrSource<'a> {
+pub enum StrSource<'a> {
     Narrow(&'a GenericStringArray<i32>),
     Wide(&'a GenericStringArray<i64>),
 }
 
 impl<'a> StrSource<'a> {
-    fn of(values: &'a ArrayRef) -> Option<Self> {
+    /// `values` as a string source, when it is a `string` or `large_string` column.
+    pub fn of(values: &'a ArrayRef) -> Option<Self> {
         match values.data_type() {
             DataType::Utf8 => Some(StrSource::Narrow(values.as_string::<i32>())),
             DataType::LargeUtf8 => Some(StrSource::Wide(values.as_string::<i64>())),
@@ -107,8 +91,9 @@ impl<'a> StrSource<'a> {
         }
     }
 
+    /// Where row `row`'s bytes lie in the column's data.
     #[inline]
-    fn span(self, row: usize) -> Range<usize> {
+    pub fn span(self, row: usize) -> Range<usize> {
         match self {
             StrSource::Narrow(a) => span_of(a, row),
             StrSource::Wide(a) => span_of(a, row),
@@ -122,7 +107,13 @@ impl<'a> StrSource<'a> {
         }
     }
 
-    fn nulls(self) -> Option<&'a NullBuffer> {
+    /// The bytes of row `row`.
+    #[inline]
+    pub fn bytes(self, row: usize) -> &'a [u8] {
+        &self.data()[self.span(row)]
+    }
+
+    pub fn nulls(self) -> Option<&'a NullBuffer> {
         match self {
             StrSource::Narrow(a) => a.nulls(),
             StrSource::Wide(a) => a.nulls(),
@@ -142,17 +133,9 @@ fn copy_strings<const C: usize>(
     columns: &[Option<StrSource>; C],
     len: usize,
     source_rows: &(impl Fn(usize) -> [usize; C] + Sync),
-    counted: Option<Vec<[usize; C]>>,
 ) -> Vec<ArrayRef> {
-    let n_blocks = len.div_ceil(BLOCK);
     // Bytes per (block, column); 0 for the columns that are not strings.
-    let block_bytes: Vec<[usize; C]> = match counted {
-        Some(counted) => {
-            assert_eq!(counted.len(), n_blocks, "one byte count per block of rows");
-            counted
-        }
-        None => count_bytes(columns, len, source_rows),
-    };
+    let block_bytes = count_bytes(columns, len, source_rows);
     let totals: [usize; C] = std::array::from_fn(|c| block_bytes.iter().map(|b| b[c]).sum());
     if totals.iter().all(|&t| t <= i32::MAX as usize) {
         copy::<i32, C>(columns, len, source_rows, &block_bytes, &totals)
@@ -187,12 +170,116 @@ fn count_bytes<const C: usize>(
     })
 }
 
-/// One block's share of one output column: its offsets and its bytes.
-struct Stretch<'a, O> {
+/// One stretch of rows of an output string column: its offsets and its bytes, written
+/// row by row.
+pub struct TextWriter<'a, O> {
     offsets: &'a mut [MaybeUninit<O>],
     data: &'a mut [MaybeUninit<u8>],
     /// Where `data` starts in the column's bytes.
     base: usize,
+    /// Bytes written so far.
+    at: usize,
+}
+
+impl<O: OffsetSizeTrait> TextWriter<'_, O> {
+    /// Write `bytes` as the stretch's row `k` (rows go in order).
+    #[inline]
+    pub fn push(&mut self, k: usize, bytes: &[u8]) {
+        let dst = &mut self.data[self.at..self.at + bytes.len()];
+        // SAFETY: `dst` and `bytes` have the same length and do not overlap (one is
+        // this output, the other its input).
+        unsafe { copy_bytes(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len()) };
+        self.at += bytes.len();
+        self.offsets[k].write(O::usize_as(self.base + self.at));
+    }
+
+    /// Panics unless the stretch is exactly full: bytes past a short count fail the
+    /// slicing in [`TextWriter::push`], and a long count would leave bytes unwritten.
+    pub fn check_full(&self, what: &str) {
+        assert_eq!(self.at, self.data.len(), "byte count of {what}");
+    }
+}
+
+/// Output string columns whose stretches' rows and bytes are known in advance: each
+/// stretch is written by one task, then [`TextColumns::finish`] makes the arrays.
+pub struct TextColumns<O> {
+    offsets: Vec<Vec<O>>,
+    data: Vec<Vec<u8>>,
+}
+
+impl<O: OffsetSizeTrait> TextColumns<O> {
+    /// Room for `totals.len()` columns of `len` rows holding `totals[c]` bytes.
+    pub fn new(len: usize, totals: &[usize]) -> Self {
+        // Uninitialised: every offset is written by its stretch (zeroing hundreds of
+        // megabytes first would be a serial pass of its own).
+        let offsets = totals
+            .iter()
+            .map(|_| {
+                let mut v = Vec::with_capacity(len + 1);
+                v.push(O::usize_as(0));
+                v
+            })
+            .collect();
+        let data = totals.iter().map(|&t| Vec::with_capacity(t)).collect();
+        TextColumns { offsets, data }
+    }
+
+    /// Writers for consecutive stretches: stretch `s` has `rows[s]` rows holding
+    /// `bytes[s][c]` bytes of column `c`; one writer per stretch and column.
+    pub fn writers(&mut self, rows: &[usize], bytes: &[Vec<usize>]) -> Vec<Vec<TextWriter<'_, O>>> {
+        let len: usize = rows.iter().sum();
+        let mut out: Vec<Vec<TextWriter<O>>> = rows.iter().map(|_| Vec::new()).collect();
+        for (c, (off, data)) in self.offsets.iter_mut().zip(&mut self.data).enumerate() {
+            let total: usize = bytes.iter().map(|b| b[c]).sum();
+            let (mut off_rest, mut data_rest) = (
+                &mut off.spare_capacity_mut()[..len],
+                &mut data.spare_capacity_mut()[..total],
+            );
+            let mut base = 0;
+            for (s, writers) in out.iter_mut().enumerate() {
+                let (o, o_rest) = off_rest.split_at_mut(rows[s]);
+                let (d, d_rest) = data_rest.split_at_mut(bytes[s][c]);
+                writers.push(TextWriter {
+                    offsets: o,
+                    data: d,
+                    base,
+                    at: 0,
+                });
+                (off_rest, data_rest) = (o_rest, d_rest);
+                base += bytes[s][c];
+            }
+        }
+        out
+    }
+
+    /// The arrays, with `nulls` per column.
+    ///
+    /// # Safety
+    /// The writers of one [`TextColumns::writers`] call covered every row and byte
+    /// given to [`TextColumns::new`], each wrote all its rows and passed
+    /// [`TextWriter::check_full`], and the bytes are whole strings of valid UTF-8
+    /// arrays.
+    pub unsafe fn finish(self, nulls: Vec<Option<NullBuffer>>) -> Vec<ArrayRef> {
+        self.offsets
+            .into_iter()
+            .zip(self.data)
+            .zip(nulls)
+            .map(|((mut offsets, mut data), nulls)| {
+                // SAFETY (the caller's): the stretches tile the rows and bytes, every
+                // slot written, and the offsets rise from 0 to the total.
+                let array = unsafe {
+                    offsets.set_len(offsets.capacity());
+                    data.set_len(data.capacity());
+                    GenericStringArray::<O>::new_unchecked(
+                        OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+                        Buffer::from_vec(data),
+                        nulls,
+                    )
+                };
+                Arc::new(array) as ArrayRef
+            })
+            .collect()
+    }
 }
 
 fn copy<O: OffsetSizeTrait, const C: usize>(
@@ -203,73 +290,30 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
     totals: &[usize; C],
 ) -> Vec<ArrayRef> {
     let strings: Vec<usize> = (0..C).filter(|&c| columns[c].is_some()).collect();
-    // Uninitialised: every offset is written by its block (zeroing hundreds of
-    // megabytes first would be a serial pass of its own).
-    let mut offsets: Vec<Vec<O>> = strings
-        .iter()
-        .map(|_| {
-            let mut v = Vec::with_capacity(len + 1);
-            v.push(O::usize_as(0));
-            v
-        })
+    let string_totals: Vec<usize> = strings.iter().map(|&c| totals[c]).collect();
+    let mut out = TextColumns::<O>::new(len, &string_totals);
+    let rows: Vec<usize> = (0..block_bytes.len())
+        .map(|b| BLOCK.min(len - b * BLOCK))
         .collect();
-    let mut data: Vec<Vec<u8>> = strings
+    let bytes: Vec<Vec<usize>> = block_bytes
         .iter()
-        .map(|&c| Vec::with_capacity(totals[c]))
+        .map(|b| strings.iter().map(|&c| b[c]).collect())
         .collect();
-    // Split every string column's offsets and bytes into the blocks' disjoint stretches.
-    let mut blocks: Vec<Vec<Stretch<O>>> = (0..block_bytes.len()).map(|_| Vec::new()).collect();
-    for ((off, bytes), &c) in offsets.iter_mut().zip(&mut data).zip(&strings) {
-        let (mut off_rest, mut data_rest) = (
-            &mut off.spare_capacity_mut()[..len],
-            &mut bytes.spare_capacity_mut()[..totals[c]],
-        );
-        let mut base = 0;
-        for (b, block) in blocks.iter_mut().enumerate() {
-            let rows = BLOCK.min(len - b * BLOCK);
-            let (o, o_rest) = off_rest.split_at_mut(rows);
-            let (d, d_rest) = data_rest.split_at_mut(block_bytes[b][c]);
-            block.push(Stretch {
-                offsets: o,
-                data: d,
-                base,
-            });
-            (off_rest, data_rest) = (o_rest, d_rest);
-            base += block_bytes[b][c];
-        }
-    }
+    let blocks = out.writers(&rows, &bytes);
     let sources: Vec<StrSource> = columns.iter().flatten().copied().collect();
     parallel::install(|| {
         blocks
             .into_par_iter()
             .enumerate()
-            .for_each(|(b, mut stretches)| {
-                let mut at: Vec<usize> = stretches.iter().map(|s| s.base).collect();
-                for k in 0..BLOCK.min(len - b * BLOCK) {
-                    let rows = source_rows(b * BLOCK + k);
-                    for (s, (&c, &src)) in strings.iter().zip(&sources).enumerate() {
-                        let bytes = &src.data()[src.span(rows[c])];
-                        let stretch = &mut stretches[s];
-                        let start = at[s] - stretch.base;
-                        let dst = &mut stretch.data[start..start + bytes.len()];
-                        // SAFETY: `dst` and `bytes` have the same length and do not overlap
-                        // (one is this call's output, the other its input).
-                        unsafe {
-                            copy_bytes(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len())
-                        };
-                        at[s] += bytes.len();
-                        stretch.offsets[k].write(O::usize_as(at[s]));
+            .for_each(|(b, mut writers)| {
+                for k in 0..rows[b] {
+                    let at = source_rows(b * BLOCK + k);
+                    for (w, (&c, &src)) in writers.iter_mut().zip(strings.iter().zip(&sources)) {
+                        w.push(k, src.bytes(at[c]));
                     }
                 }
-                // The stretch must be exactly full: bytes past a short count would
-                // have failed the slicing above, and a long count would leave bytes
-                // unwritten.
-                for (s, &c) in strings.iter().enumerate() {
-                    assert_eq!(
-                        at[s] - stretches[s].base,
-                        block_bytes[b][c],
-                        "byte count of block {b}"
-                    );
+                for w in &writers {
+                    w.check_full(&format!("block {b}"));
                 }
             })
     });
@@ -277,27 +321,9 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
         src.nulls()
             .map(|n| NullBuffer::from_iter((0..len).map(|i| n.is_valid(source_rows(i)[c]))))
     });
-    offsets
-        .into_iter()
-        .zip(data)
-        .zip(strings.iter().map(|&c| totals[c]).zip(nulls))
-        .map(|((mut offsets, mut data), (total, nulls))| {
-            // SAFETY: the blocks' byte stretches tile `0..total` and each block copied
-            // exactly its rows' bytes, which are whole strings of valid UTF-8 arrays;
-            // the blocks' offset stretches tile `1..=len`, every one written, and the
-            // offsets rise from 0 to `total`.
-            let array = unsafe {
-                offsets.set_len(len + 1);
-                data.set_len(total);
-                GenericStringArray::<O>::new_unchecked(
-                    OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
-                    Buffer::from_vec(data),
-                    nulls,
-                )
-            };
-            Arc::new(array) as ArrayRef
-        })
-        .collect()
+    // SAFETY: the blocks tile the rows and, by their counts (each checked full), the
+    // bytes; each copied whole strings of its sources, valid UTF-8 arrays.
+    unsafe { out.finish(nulls.collect()) }
 }
 
 /// Copy `len` bytes. Short strings (the usual id, label or completion) are moved as

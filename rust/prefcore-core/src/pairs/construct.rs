@@ -8,12 +8,15 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int32Array, Int64Array};
+use arrow_array::{
+    ArrayRef, DictionaryArray, Float64Array, Int32Array, Int64Array, OffsetSizeTrait,
+};
+use arrow_buffer::NullBuffer;
 use rayon::prelude::*;
 
 use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
-use crate::gather::{gather_columns_counted, text_length, BLOCK};
+use crate::gather::{gather_columns, StrSource, TextColumns, TextWriter};
 use crate::parallel;
 use crate::parse_option;
 use crate::random::Rng;
@@ -505,11 +508,24 @@ fn max_pairs(options: &PairOptions, n: usize) -> usize {
 struct Chunk {
     pairs: Vec<(u32, u32, u32)>,
     stats: PairStats,
+    /// Text bytes of the pairs (prompt, chosen, rejected), when counted.
+    bytes: [usize; 3],
 }
 
 /// The pairs of every group of `scores`, as parallel tasks of consecutive groups
 /// (in group order), each with its pairs and its groups' fates.
-fn pair_chunks(scores: &ListColumn, options: &PairOptions) -> Result<Vec<Chunk>> {
+///
+/// With `lengths`, each task also counts its pairs' text bytes (prompt, chosen,
+/// rejected): `lengths(group, out)` gives the prompt's length and fills `out` with the
+/// completions' lengths, read once per group.
+fn pair_chunks<L>(
+    scores: &ListColumn,
+    options: &PairOptions,
+    lengths: Option<&L>,
+) -> Result<Vec<Chunk>>
+where
+    L: Fn(usize, &mut Vec<usize>) -> usize + Sync,
+{
     check_options(options)?;
     let n_groups = scores.len();
     let tasks: Vec<std::ops::Range<usize>> = (0..n_groups)
@@ -528,8 +544,23 @@ fn pair_chunks(scores: &ListColumn, options: &PairOptions) -> Result<Vec<Chunk>>
                     .map(|g| max_pairs(options, scores.group_len(g)))
                     .sum();
                 chunk.pairs.reserve(bound);
+                let mut lens = Vec::new();
                 for g in range.clone() {
+                    let before = chunk.pairs.len();
                     group_pairs(scores, g, options, &mut buf, &mut local, &mut chunk)?;
+                    if let Some(lengths) = lengths {
+                        let made = &chunk.pairs[before..];
+                        let prompt = lengths(g, &mut lens);
+                        let (mut chosen, mut rejected) = (0, 0);
+                        for &(_, c, r) in made {
+                            chosen += lens[c as usize];
+                            rejected += lens[r as usize];
+                        }
+                        let bytes = &mut chunk.bytes;
+                        bytes[0] += prompt * made.len();
+                        bytes[1] += chosen;
+                        bytes[2] += rejected;
+                    }
                 }
                 Ok(chunk)
             })
@@ -561,29 +592,21 @@ struct PairColumns {
     margin: Vec<f64>,
 }
 
-/// What the numeric pass also prepares for the text columns, while each pair's group
+/// What the numeric pass also writes for the text columns, while each pair's group
 /// and positions are in registers and its group's data in cache.
-enum TextPrep<'a, F> {
-    /// Per block of [`BLOCK`] rows, the text bytes `row_bytes(group, chosen, rejected)`
-    /// gives for prompt, chosen and rejected: they spare the text gather its counting
-    /// pass.
-    Bytes(F),
+enum TextPrep<'a> {
+    /// Nothing: the texts are gathered afterwards (values that are not strings).
+    Gather,
     /// Dictionary keys: the prompt's row, and each completion's index in the flat
     /// completion values (`offsets` are the completion list's).
     Keys(&'a [usize]),
-}
-
-/// What [`TextPrep`] gave: byte counts per block, or the prompt, chosen and rejected keys.
-enum TextPrepared {
-    Bytes(Vec<[usize; 3]>),
-    Keys([Vec<i32>; 3]),
-}
-
-/// Add per-column byte counts (prompt, chosen, rejected).
-fn add_bytes(sum: &mut [usize; 3], add: [usize; 3]) {
-    for (total, more) in sum.iter_mut().zip(add) {
-        *total += more;
-    }
+    /// The texts themselves, into each stretch's [`TextWriter`]s (prompt when given,
+    /// chosen, rejected).
+    Copy {
+        prompt: Option<StrSource<'a>>,
+        values: StrSource<'a>,
+        offsets: &'a [usize],
+    },
 }
 
 /// Uninitialised room for `n` values at the end of `v` (which has that capacity).
@@ -592,13 +615,14 @@ fn room<T>(v: &mut Vec<T>, n: usize) -> &mut [MaybeUninit<T>] {
 }
 
 /// One task's stretch of every output column.
-struct Stretch<'a> {
-    first_row: usize,
+struct Stretch<'a, O> {
     chunk: &'a Chunk,
     numbers: [&'a mut [MaybeUninit<i64>]; 3],
     scores: [&'a mut [MaybeUninit<f64>]; 3],
     /// Empty unless keys are written.
     keys: [&'a mut [MaybeUninit<i32>]; 3],
+    /// Empty unless texts are copied.
+    texts: Vec<TextWriter<'a, O>>,
 }
 
 /// Split `n` slots off the front of each column.
@@ -613,22 +637,25 @@ fn take_front<'a, T, const C: usize>(
     })
 }
 
-impl Stretch<'_> {
-    /// Fill this stretch; returns `(block, bytes)` for the blocks its rows touch, in
-    /// order (empty when keys are written instead).
-    fn fill<F>(self, scores: &ListColumn, prep: &TextPrep<F>) -> Vec<(usize, [usize; 3])>
-    where
-        F: Fn(usize, usize, usize) -> [usize; 3],
-    {
+impl<O: OffsetSizeTrait> Stretch<'_, O> {
+    /// Fill this stretch with its chunk's pairs and what `prep` asks for.
+    fn fill(self, scores: &ListColumn, prep: &TextPrep) {
         let Stretch {
-            first_row,
             chunk,
             numbers: [g, c, r],
             scores: [sc, sr, m],
             keys: [kp, kc, kr],
+            texts,
         } = self;
-        let mut blocks = vec![(first_row / BLOCK, [0usize; 3])];
-        let mut block_end = (first_row / BLOCK + 1) * BLOCK;
+        let mut texts = texts.into_iter();
+        let (mut tp, mut tc, mut tr) = match prep {
+            TextPrep::Copy { prompt, .. } => (
+                prompt.and_then(|_| texts.next()),
+                texts.next(),
+                texts.next(),
+            ),
+            _ => (None, None, None),
+        };
         let (mut buf, mut last, mut s) = (Vec::new(), u32::MAX, &[][..]);
         for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
             if group != last {
@@ -643,14 +670,7 @@ impl Stretch<'_> {
             sr[k].write(low);
             m[k].write(high - low);
             match prep {
-                TextPrep::Bytes(row_bytes) => {
-                    if first_row + k == block_end {
-                        blocks.push((block_end / BLOCK, [0; 3]));
-                        block_end += BLOCK;
-                    }
-                    let bytes = row_bytes(group as usize, chosen as usize, rejected as usize);
-                    add_bytes(&mut blocks.last_mut().expect("one block at least").1, bytes);
-                }
+                TextPrep::Gather => {}
                 TextPrep::Keys(offsets) => {
                     // In range: `pair_table` checked that every flat index fits an i32.
                     let base = offsets[group as usize];
@@ -658,22 +678,39 @@ impl Stretch<'_> {
                     kc[k].write((base + chosen as usize) as i32);
                     kr[k].write((base + rejected as usize) as i32);
                 }
+                TextPrep::Copy {
+                    prompt,
+                    values,
+                    offsets,
+                } => {
+                    let base = offsets[group as usize];
+                    if let (Some(w), Some(p)) = (&mut tp, prompt) {
+                        w.push(k, p.bytes(group as usize));
+                    }
+                    if let (Some(wc), Some(wr)) = (&mut tc, &mut tr) {
+                        wc.push(k, values.bytes(base + chosen as usize));
+                        wr.push(k, values.bytes(base + rejected as usize));
+                    }
+                }
             }
         }
-        if matches!(prep, TextPrep::Keys(_)) {
-            blocks.clear();
+        for w in [tp, tc, tr].iter().flatten() {
+            w.check_full("a task's pairs");
         }
-        blocks
     }
 }
 
 impl PairColumns {
     /// Each chunk fills its own stretch of every column, straight into reserved memory
-    /// (no zeroing pass over hundreds of megabytes first), and what `prep` asks for.
-    fn write<F>(chunks: &[Chunk], scores: &ListColumn, prep: TextPrep<F>) -> (Self, TextPrepared)
-    where
-        F: Fn(usize, usize, usize) -> [usize; 3] + Sync,
-    {
+    /// (no zeroing pass over hundreds of megabytes first), and what `prep` asks for:
+    /// dictionary keys (returned), or texts into `texts` (one set of writers per
+    /// chunk).
+    fn write<O: OffsetSizeTrait>(
+        chunks: &[Chunk],
+        scores: &ListColumn,
+        prep: TextPrep,
+        texts: Vec<Vec<TextWriter<O>>>,
+    ) -> (Self, [Vec<i32>; 3]) {
         let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
         let with_keys = matches!(prep, TextPrep::Keys(_));
         let mut out = PairColumns {
@@ -700,24 +737,22 @@ impl PairColumns {
             ];
             let [kp, kc, kr] = &mut keys;
             let mut key_room = [room(kp, key_rows), room(kc, key_rows), room(kr, key_rows)];
-            let mut first_row = 0;
+            let mut texts = texts.into_iter();
             for chunk in chunks {
                 let n = chunk.pairs.len();
                 parts.push(Stretch {
-                    first_row,
                     chunk,
                     numbers: take_front(&mut numbers, n),
                     scores: take_front(&mut floats, n),
                     keys: take_front(&mut key_room, if with_keys { n } else { 0 }),
+                    texts: texts.next().unwrap_or_default(),
                 });
-                first_row += n;
             }
         }
-        let partial: Vec<Vec<(usize, [usize; 3])>> = parallel::install(|| {
+        parallel::install(|| {
             parts
                 .into_par_iter()
-                .map(|stretch| stretch.fill(scores, &prep))
-                .collect()
+                .for_each(|stretch| stretch.fill(scores, &prep))
         });
         // SAFETY: the chunks' stretches tile `0..total` (`0..key_rows` for the keys)
         // and `fill` wrote every slot of each.
@@ -732,17 +767,7 @@ impl PairColumns {
                 k.set_len(key_rows);
             }
         }
-        if with_keys {
-            return (out, TextPrepared::Keys(keys));
-        }
-        let mut block_bytes = vec![[0usize; 3]; total.div_ceil(BLOCK)];
-        for (b, bytes) in partial.into_iter().flatten() {
-            // An empty last task names the block just past the end: nothing to add.
-            if let Some(sum) = block_bytes.get_mut(b) {
-                add_bytes(sum, bytes);
-            }
-        }
-        (out, TextPrepared::Bytes(block_bytes))
+        (out, keys)
     }
 }
 
@@ -794,25 +819,66 @@ pub fn pair_table(
             values.len()
         )));
     }
-    let chunks = pair_chunks(scores, options)?;
-    let stats = total_stats(&chunks);
     let mut columns: Vec<(String, ArrayRef)> = Vec::new();
-    let p = match options.texts {
-        TextLayout::Dictionary => {
-            let prep = TextPrep::<fn(usize, usize, usize) -> [usize; 3]>::Keys(&offsets);
-            let (p, prepared) = PairColumns::write(&chunks, scores, prep);
-            let TextPrepared::Keys([kp, kc, kr]) = prepared else {
-                unreachable!("keys were asked for")
-            };
+    let prompt_source = prompt.map(|(_, p)| StrSource::of(p));
+    let p = match (options.texts, StrSource::of(&values), prompt_source) {
+        (TextLayout::Dictionary, _, _) => {
+            let chunks = pair_chunks(scores, options, None::<&NoBytes>)?;
+            let prep = TextPrep::Keys(&offsets);
+            let (p, [kp, kc, kr]) = PairColumns::write::<i32>(&chunks, scores, prep, Vec::new());
             if let Some((prompt_name, prompt)) = prompt {
                 columns.push((prompt_name.to_string(), dictionary(kp, prompt)));
             }
             columns.push(("chosen".to_string(), dictionary(kc, &values)));
             columns.push(("rejected".to_string(), dictionary(kr, &values)));
-            p
+            (p, total_stats(&chunks))
         }
-        TextLayout::Copy => copy_texts(prompt, &offsets, &values, chunks, scores, &mut columns)?,
+        // Strings (and a string prompt, if any): copied in the numeric pass.
+        (TextLayout::Copy, Some(values_source), None | Some(Some(_))) => {
+            let prompt_source = prompt_source.flatten();
+            let source = TextSources {
+                prompt: prompt_source,
+                values: values_source,
+                offsets: &offsets,
+            };
+            let (p, texts, stats) = source.copy(scores, options)?;
+            let mut texts = texts.into_iter();
+            if let Some((prompt_name, _)) = prompt {
+                let t = texts.next().expect("a prompt column");
+                columns.push((prompt_name.to_string(), t));
+            }
+            columns.push(("chosen".to_string(), texts.next().expect("chosen")));
+            columns.push(("rejected".to_string(), texts.next().expect("rejected")));
+            (p, stats)
+        }
+        // Conversations or other values: gathered after the numeric pass.
+        (TextLayout::Copy, _, _) => {
+            let chunks = pair_chunks(scores, options, None::<&NoBytes>)?;
+            let stats = total_stats(&chunks);
+            let (p, _) = PairColumns::write::<i32>(&chunks, scores, TextPrep::Gather, Vec::new());
+            drop(chunks);
+            let [pc, c, r] = gather_columns(
+                [prompt.map_or(&values, |(_, p)| p), &values, &values],
+                p.group.len(),
+                |i| {
+                    let g = p.group[i] as usize;
+                    let base = offsets[g];
+                    [
+                        g,
+                        base + p.chosen[i] as usize,
+                        base + p.rejected[i] as usize,
+                    ]
+                },
+            )?;
+            if let Some((prompt_name, _)) = prompt {
+                columns.push((prompt_name.to_string(), pc));
+            }
+            columns.push(("chosen".to_string(), c));
+            columns.push(("rejected".to_string(), r));
+            (p, stats)
+        }
     };
+    let (p, stats) = p;
     let float = |v: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
     let int = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
     columns.extend([
@@ -826,72 +892,83 @@ pub fn pair_table(
     Ok((columns, stats))
 }
 
-/// The numeric columns, with prompt (when given), chosen and rejected texts copied
-/// pair by pair into `columns`.
-fn copy_texts(
-    prompt: Option<(&str, &ArrayRef)>,
-    offsets: &[usize],
-    values: &ArrayRef,
-    chunks: Vec<Chunk>,
-    scores: &ListColumn,
-    columns: &mut Vec<(String, ArrayRef)>,
-) -> Result<PairColumns> {
-    let prompt_length = prompt.and_then(|(_, p)| text_length(p));
-    let completion_length = text_length(values);
-    let row_bytes = |g: usize, c: usize, r: usize| {
-        let completion = |i: usize| {
-            completion_length
-                .as_ref()
-                .map_or(0, |len| len(offsets[g] + i))
+/// The lengths closure type of a [`pair_chunks`] call that counts no text bytes.
+type NoBytes = fn(usize, &mut Vec<usize>) -> usize;
+
+/// Where copied pair texts come from.
+struct TextSources<'a> {
+    prompt: Option<StrSource<'a>>,
+    values: StrSource<'a>,
+    /// The completion list's offsets into `values`.
+    offsets: &'a [usize],
+}
+
+impl TextSources<'_> {
+    /// Group `g`'s prompt length (0 without one); its completions' lengths into `out`.
+    fn lengths(&self, g: usize, out: &mut Vec<usize>) -> usize {
+        out.clear();
+        out.extend((self.offsets[g]..self.offsets[g + 1]).map(|i| self.values.span(i).len()));
+        self.prompt.map_or(0, |p| p.span(g).len())
+    }
+
+    /// The numeric columns and the copied texts (prompt when given, chosen,
+    /// rejected): each task counts its pairs' bytes as it makes them, so the numeric
+    /// pass writes the texts too, without a pass of its own.
+    fn copy(
+        &self,
+        scores: &ListColumn,
+        options: &PairOptions,
+    ) -> Result<(PairColumns, Vec<ArrayRef>, PairStats)> {
+        let lengths = |g: usize, out: &mut Vec<usize>| self.lengths(g, out);
+        let chunks = pair_chunks(scores, options, Some(&lengths))?;
+        let stats = total_stats(&chunks);
+        let first = usize::from(self.prompt.is_none()); // the prompt column, if any
+        let totals: Vec<usize> = (first..3)
+            .map(|c| chunks.iter().map(|k| k.bytes[c]).sum())
+            .collect();
+        let (p, texts) = if totals.iter().all(|&t| t <= i32::MAX as usize) {
+            self.write::<i32>(&chunks, scores, &totals)
+        } else {
+            self.write::<i64>(&chunks, scores, &totals)
         };
-        [
-            prompt_length.as_ref().map_or(0, |len| len(g)),
-            completion(c),
-            completion(r),
-        ]
-    };
-    let (p, prepared) = PairColumns::write(&chunks, scores, TextPrep::Bytes(row_bytes));
-    let TextPrepared::Bytes(block_bytes) = prepared else {
-        unreachable!("byte counts were asked for")
-    };
-    drop(chunks); // the pairs are in `p` now: free them before the texts are written
-    let (group, chosen, rejected) = (&p.group, &p.chosen, &p.rejected);
-    // Prompt, chosen and rejected text in one pass: a prompt's completions are read
-    // while in cache.
-    let rows = |i: usize| {
-        let g = group[i] as usize;
-        (
-            g,
-            offsets[g] + chosen[i] as usize,
-            offsets[g] + rejected[i] as usize,
-        )
-    };
-    let texts = match prompt {
-        Some((prompt_name, prompt)) => {
-            let [p, c, r] = gather_columns_counted(
-                [prompt, values, values],
-                group.len(),
-                |i| {
-                    let (g, c, r) = rows(i);
-                    [g, c, r]
-                },
-                block_bytes,
-            )?;
-            columns.push((prompt_name.to_string(), p));
-            [c, r]
+        Ok((p, texts, stats))
+    }
+
+    fn write<O: OffsetSizeTrait>(
+        &self,
+        chunks: &[Chunk],
+        scores: &ListColumn,
+        totals: &[usize],
+    ) -> (PairColumns, Vec<ArrayRef>) {
+        let first = 3 - totals.len();
+        let rows: Vec<usize> = chunks.iter().map(|k| k.pairs.len()).collect();
+        let bytes: Vec<Vec<usize>> = chunks.iter().map(|k| k.bytes[first..].to_vec()).collect();
+        let len: usize = rows.iter().sum();
+        let mut texts = TextColumns::<O>::new(len, totals);
+        let prep = TextPrep::Copy {
+            prompt: self.prompt,
+            values: self.values,
+            offsets: self.offsets,
+        };
+        let (p, _) = PairColumns::write(chunks, scores, prep, texts.writers(&rows, &bytes));
+        // Nulls of the sources carry over, row by row.
+        let (group, chosen, rejected) = (&p.group, &p.chosen, &p.rejected);
+        let valid = |source: StrSource, row: &dyn Fn(usize) -> usize| {
+            source
+                .nulls()
+                .map(|n| NullBuffer::from_iter((0..len).map(|i| n.is_valid(row(i)))))
+        };
+        let flat = |i: usize, at: &[i64]| self.offsets[group[i] as usize] + at[i] as usize;
+        let mut nulls = Vec::new();
+        if let Some(prompt) = self.prompt {
+            nulls.push(valid(prompt, &|i| group[i] as usize));
         }
-        None => gather_columns_counted(
-            [values, values],
-            group.len(),
-            |i| {
-                let (_, c, r) = rows(i);
-                [c, r]
-            },
-            block_bytes.iter().map(|&[_, c, r]| [c, r]).collect(),
-        )?,
-    };
-    let [c, r] = texts;
-    columns.push(("chosen".to_string(), c));
-    columns.push(("rejected".to_string(), r));
-    Ok(p)
+        nulls.push(valid(self.values, &|i| flat(i, chosen)));
+        nulls.push(valid(self.values, &|i| flat(i, rejected)));
+        // SAFETY: the chunks' writers tile the rows and, by the counts made with the
+        // pairs (each writer checked full), the bytes; each copied whole strings of
+        // string arrays.
+        let arrays = unsafe { texts.finish(nulls) };
+        (p, arrays)
+    }
 }
