@@ -2,21 +2,13 @@
 //!
 //! Every strategy works on one group's scores and emits `(chosen, rejected)` positions.
 //! Randomness is drawn from a stream per group, so the output depends only on the
-//! seed, never on the thread count.
+//! seed, never on the thread count. [`super::table`] writes the chosen pairs out as
+//! columns.
 
-use std::mem::MaybeUninit;
-use std::sync::Arc;
-
-use arrow_array::types::Int32Type;
-use arrow_array::{
-    ArrayRef, DictionaryArray, Float64Array, Int32Array, Int64Array, OffsetSizeTrait,
-};
-use arrow_buffer::NullBuffer;
 use rayon::prelude::*;
 
-use crate::columns::{list_parts, ListColumn};
+use crate::columns::ListColumn;
 use crate::error::{Error, Result};
-use crate::gather::{gather_columns, StrSource, TextColumns, TextWriter};
 use crate::parallel;
 use crate::parse_option;
 use crate::random::Rng;
@@ -505,11 +497,11 @@ fn max_pairs(options: &PairOptions, n: usize) -> usize {
 
 /// One parallel task's pairs, as (group, chosen, rejected).
 #[derive(Default)]
-struct Chunk {
-    pairs: Vec<(u32, u32, u32)>,
+pub(super) struct Chunk {
+    pub(super) pairs: Vec<(u32, u32, u32)>,
     stats: PairStats,
     /// Text bytes of the pairs (prompt, chosen, rejected), when counted.
-    bytes: [usize; 3],
+    pub(super) bytes: [usize; 3],
 }
 
 /// The pairs of every group of `scores`, as parallel tasks of consecutive groups
@@ -518,7 +510,7 @@ struct Chunk {
 /// With `lengths`, each task also counts its pairs' text bytes (prompt, chosen,
 /// rejected): `lengths(group, out)` gives the prompt's length and fills `out` with the
 /// completions' lengths, read once per group.
-fn pair_chunks<L>(
+pub(super) fn pair_chunks<L>(
     scores: &ListColumn,
     options: &PairOptions,
     lengths: Option<&L>,
@@ -570,7 +562,7 @@ where
     chunks.into_iter().collect()
 }
 
-fn total_stats(chunks: &[Chunk]) -> PairStats {
+pub(super) fn total_stats(chunks: &[Chunk]) -> PairStats {
     let mut total = PairStats::default();
     for add in chunks.iter().map(|c| &c.stats) {
         total.groups += add.groups;
@@ -580,395 +572,4 @@ fn total_stats(chunks: &[Chunk]) -> PairStats {
         total.pairs_capped += add.pairs_capped;
     }
     total
-}
-
-/// The numeric output columns, one row per pair.
-struct PairColumns {
-    group: Vec<i64>,
-    chosen: Vec<i64>,
-    rejected: Vec<i64>,
-    score_chosen: Vec<f64>,
-    score_rejected: Vec<f64>,
-    margin: Vec<f64>,
-}
-
-/// What the numeric pass also writes for the text columns, while each pair's group
-/// and positions are in registers and its group's data in cache.
-enum TextPrep<'a> {
-    /// Nothing: the texts are gathered afterwards (values that are not strings).
-    Gather,
-    /// Dictionary keys: the prompt's row, and each completion's index in the flat
-    /// completion values (`offsets` are the completion list's).
-    Keys(&'a [usize]),
-    /// The texts themselves, into each stretch's [`TextWriter`]s (prompt when given,
-    /// chosen, rejected).
-    Copy {
-        prompt: Option<StrSource<'a>>,
-        values: StrSource<'a>,
-        offsets: &'a [usize],
-    },
-}
-
-/// Uninitialised room for `n` values at the end of `v` (which has that capacity).
-fn room<T>(v: &mut Vec<T>, n: usize) -> &mut [MaybeUninit<T>] {
-    &mut v.spare_capacity_mut()[..n]
-}
-
-/// One task's stretch of every output column.
-struct Stretch<'a, O> {
-    chunk: &'a Chunk,
-    numbers: [&'a mut [MaybeUninit<i64>]; 3],
-    scores: [&'a mut [MaybeUninit<f64>]; 3],
-    /// Empty unless keys are written.
-    keys: [&'a mut [MaybeUninit<i32>]; 3],
-    /// Empty unless texts are copied.
-    texts: Vec<TextWriter<'a, O>>,
-}
-
-/// Split `n` slots off the front of each column.
-fn take_front<'a, T, const C: usize>(
-    columns: &mut [&'a mut [MaybeUninit<T>]; C],
-    n: usize,
-) -> [&'a mut [MaybeUninit<T>]; C] {
-    std::array::from_fn(|i| {
-        let (front, rest) = std::mem::take(&mut columns[i]).split_at_mut(n);
-        columns[i] = rest;
-        front
-    })
-}
-
-impl<O: OffsetSizeTrait> Stretch<'_, O> {
-    /// Fill this stretch with its chunk's pairs and what `prep` asks for.
-    fn fill(self, scores: &ListColumn, prep: &TextPrep) {
-        let Stretch {
-            chunk,
-            numbers: [g, c, r],
-            scores: [sc, sr, m],
-            keys: [kp, kc, kr],
-            texts,
-        } = self;
-        let mut texts = texts.into_iter();
-        let (mut tp, mut tc, mut tr) = match prep {
-            TextPrep::Copy { prompt, .. } => (
-                prompt.and_then(|_| texts.next()),
-                texts.next(),
-                texts.next(),
-            ),
-            _ => (None, None, None),
-        };
-        let (mut buf, mut last, mut s) = (Vec::new(), u32::MAX, &[][..]);
-        for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
-            if group != last {
-                s = scores.values_of(group as usize, &mut buf);
-                last = group;
-            }
-            let (high, low) = (s[chosen as usize], s[rejected as usize]);
-            g[k].write(group as i64);
-            c[k].write(chosen as i64);
-            r[k].write(rejected as i64);
-            sc[k].write(high);
-            sr[k].write(low);
-            m[k].write(high - low);
-            match prep {
-                TextPrep::Gather => {}
-                TextPrep::Keys(offsets) => {
-                    // In range: `pair_table` checked that every flat index fits an i32.
-                    let base = offsets[group as usize];
-                    kp[k].write(group as i32);
-                    kc[k].write((base + chosen as usize) as i32);
-                    kr[k].write((base + rejected as usize) as i32);
-                }
-                TextPrep::Copy {
-                    prompt,
-                    values,
-                    offsets,
-                } => {
-                    let base = offsets[group as usize];
-                    if let (Some(w), Some(p)) = (&mut tp, prompt) {
-                        w.push(k, p.bytes(group as usize));
-                    }
-                    if let (Some(wc), Some(wr)) = (&mut tc, &mut tr) {
-                        wc.push(k, values.bytes(base + chosen as usize));
-                        wr.push(k, values.bytes(base + rejected as usize));
-                    }
-                }
-            }
-        }
-        for w in [tp, tc, tr].iter().flatten() {
-            w.check_full("a task's pairs");
-        }
-    }
-}
-
-impl PairColumns {
-    /// Each chunk fills its own stretch of every column, straight into reserved memory
-    /// (no zeroing pass over hundreds of megabytes first), and what `prep` asks for:
-    /// dictionary keys (returned), or texts into `texts` (one set of writers per
-    /// chunk).
-    fn write<O: OffsetSizeTrait>(
-        chunks: &[Chunk],
-        scores: &ListColumn,
-        prep: TextPrep,
-        texts: Vec<Vec<TextWriter<O>>>,
-    ) -> (Self, [Vec<i32>; 3]) {
-        let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
-        let with_keys = matches!(prep, TextPrep::Keys(_));
-        let mut out = PairColumns {
-            group: Vec::with_capacity(total),
-            chosen: Vec::with_capacity(total),
-            rejected: Vec::with_capacity(total),
-            score_chosen: Vec::with_capacity(total),
-            score_rejected: Vec::with_capacity(total),
-            margin: Vec::with_capacity(total),
-        };
-        let key_rows = if with_keys { total } else { 0 };
-        let mut keys: [Vec<i32>; 3] = std::array::from_fn(|_| Vec::with_capacity(key_rows));
-        let mut parts = Vec::with_capacity(chunks.len());
-        {
-            let mut numbers = [
-                room(&mut out.group, total),
-                room(&mut out.chosen, total),
-                room(&mut out.rejected, total),
-            ];
-            let mut floats = [
-                room(&mut out.score_chosen, total),
-                room(&mut out.score_rejected, total),
-                room(&mut out.margin, total),
-            ];
-            let [kp, kc, kr] = &mut keys;
-            let mut key_room = [room(kp, key_rows), room(kc, key_rows), room(kr, key_rows)];
-            let mut texts = texts.into_iter();
-            for chunk in chunks {
-                let n = chunk.pairs.len();
-                parts.push(Stretch {
-                    chunk,
-                    numbers: take_front(&mut numbers, n),
-                    scores: take_front(&mut floats, n),
-                    keys: take_front(&mut key_room, if with_keys { n } else { 0 }),
-                    texts: texts.next().unwrap_or_default(),
-                });
-            }
-        }
-        parallel::install(|| {
-            parts
-                .into_par_iter()
-                .for_each(|stretch| stretch.fill(scores, &prep))
-        });
-        // SAFETY: the chunks' stretches tile `0..total` (`0..key_rows` for the keys)
-        // and `fill` wrote every slot of each.
-        unsafe {
-            out.group.set_len(total);
-            out.chosen.set_len(total);
-            out.rejected.set_len(total);
-            out.score_chosen.set_len(total);
-            out.score_rejected.set_len(total);
-            out.margin.set_len(total);
-            for k in &mut keys {
-                k.set_len(key_rows);
-            }
-        }
-        (out, keys)
-    }
-}
-
-/// `keys` into `values` as a dictionary column. Every key must index `values`.
-fn dictionary(keys: Vec<i32>, values: &ArrayRef) -> ArrayRef {
-    debug_assert!(keys.iter().all(|&k| (k as usize) < values.len()));
-    let keys = Int32Array::from(keys);
-    // SAFETY: the keys are prompt rows and flat completion positions of existing
-    // groups, so each indexes `values` (checking them again costs a pass over
-    // hundreds of megabytes).
-    Arc::new(unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys, values.clone()) })
-}
-
-/// The pairs as named columns: `prompt` (when given), `chosen`, `rejected` (values of
-/// the completions list, any type; copied or dictionary-encoded as `options.texts`
-/// says), scores, margin and positions.
-pub fn pair_table(
-    prompt: Option<(&str, &ArrayRef)>,
-    completions: (&str, &ArrayRef),
-    scores: &ListColumn,
-    options: &PairOptions,
-) -> Result<(Vec<(String, ArrayRef)>, PairStats)> {
-    let (name, column) = completions;
-    let expected = "a list of completions (strings or conversations) per row";
-    let (offsets, values) = list_parts(name, column, expected)?;
-    if offsets.len() != scores.offsets().len() {
-        return Err(Error::argument(format!(
-            "'{name}' has {} rows but '{}' has {}",
-            offsets.len() - 1,
-            scores.name(),
-            scores.len()
-        )));
-    }
-    for g in 0..scores.len() {
-        let (n, m) = (offsets[g + 1] - offsets[g], scores.group_len(g));
-        if n != m {
-            return Err(Error::value(
-                scores.name(),
-                g,
-                format!("{m} scores for {n} completions in '{name}'"),
-            ));
-        }
-    }
-    if options.texts == TextLayout::Dictionary && values.len().max(scores.len()) > i32::MAX as usize
-    {
-        return Err(Error::argument(format!(
-            "texts='dictionary' indexes prompts and completions with int32 keys, but \
-             '{name}' holds {} completions: use texts='copy'",
-            values.len()
-        )));
-    }
-    let mut columns: Vec<(String, ArrayRef)> = Vec::new();
-    let prompt_source = prompt.map(|(_, p)| StrSource::of(p));
-    let p = match (options.texts, StrSource::of(&values), prompt_source) {
-        (TextLayout::Dictionary, _, _) => {
-            let chunks = pair_chunks(scores, options, None::<&NoBytes>)?;
-            let prep = TextPrep::Keys(&offsets);
-            let (p, [kp, kc, kr]) = PairColumns::write::<i32>(&chunks, scores, prep, Vec::new());
-            if let Some((prompt_name, prompt)) = prompt {
-                columns.push((prompt_name.to_string(), dictionary(kp, prompt)));
-            }
-            columns.push(("chosen".to_string(), dictionary(kc, &values)));
-            columns.push(("rejected".to_string(), dictionary(kr, &values)));
-            (p, total_stats(&chunks))
-        }
-        // Strings (and a string prompt, if any): copied in the numeric pass.
-        (TextLayout::Copy, Some(values_source), None | Some(Some(_))) => {
-            let prompt_source = prompt_source.flatten();
-            let source = TextSources {
-                prompt: prompt_source,
-                values: values_source,
-                offsets: &offsets,
-            };
-            let (p, texts, stats) = source.copy(scores, options)?;
-            let mut texts = texts.into_iter();
-            if let Some((prompt_name, _)) = prompt {
-                let t = texts.next().expect("a prompt column");
-                columns.push((prompt_name.to_string(), t));
-            }
-            columns.push(("chosen".to_string(), texts.next().expect("chosen")));
-            columns.push(("rejected".to_string(), texts.next().expect("rejected")));
-            (p, stats)
-        }
-        // Conversations or other values: gathered after the numeric pass.
-        (TextLayout::Copy, _, _) => {
-            let chunks = pair_chunks(scores, options, None::<&NoBytes>)?;
-            let stats = total_stats(&chunks);
-            let (p, _) = PairColumns::write::<i32>(&chunks, scores, TextPrep::Gather, Vec::new());
-            drop(chunks);
-            let [pc, c, r] = gather_columns(
-                [prompt.map_or(&values, |(_, p)| p), &values, &values],
-                p.group.len(),
-                |i| {
-                    let g = p.group[i] as usize;
-                    let base = offsets[g];
-                    [
-                        g,
-                        base + p.chosen[i] as usize,
-                        base + p.rejected[i] as usize,
-                    ]
-                },
-            )?;
-            if let Some((prompt_name, _)) = prompt {
-                columns.push((prompt_name.to_string(), pc));
-            }
-            columns.push(("chosen".to_string(), c));
-            columns.push(("rejected".to_string(), r));
-            (p, stats)
-        }
-    };
-    let (p, stats) = p;
-    let float = |v: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
-    let int = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
-    columns.extend([
-        ("score_chosen".to_string(), float(p.score_chosen)),
-        ("score_rejected".to_string(), float(p.score_rejected)),
-        ("margin".to_string(), float(p.margin)),
-        ("group_id".to_string(), int(p.group)),
-        ("chosen_index".to_string(), int(p.chosen)),
-        ("rejected_index".to_string(), int(p.rejected)),
-    ]);
-    Ok((columns, stats))
-}
-
-/// The lengths closure type of a [`pair_chunks`] call that counts no text bytes.
-type NoBytes = fn(usize, &mut Vec<usize>) -> usize;
-
-/// Where copied pair texts come from.
-struct TextSources<'a> {
-    prompt: Option<StrSource<'a>>,
-    values: StrSource<'a>,
-    /// The completion list's offsets into `values`.
-    offsets: &'a [usize],
-}
-
-impl TextSources<'_> {
-    /// Group `g`'s prompt length (0 without one); its completions' lengths into `out`.
-    fn lengths(&self, g: usize, out: &mut Vec<usize>) -> usize {
-        out.clear();
-        out.extend((self.offsets[g]..self.offsets[g + 1]).map(|i| self.values.span(i).len()));
-        self.prompt.map_or(0, |p| p.span(g).len())
-    }
-
-    /// The numeric columns and the copied texts (prompt when given, chosen,
-    /// rejected): each task counts its pairs' bytes as it makes them, so the numeric
-    /// pass writes the texts too, without a pass of its own.
-    fn copy(
-        &self,
-        scores: &ListColumn,
-        options: &PairOptions,
-    ) -> Result<(PairColumns, Vec<ArrayRef>, PairStats)> {
-        let lengths = |g: usize, out: &mut Vec<usize>| self.lengths(g, out);
-        let chunks = pair_chunks(scores, options, Some(&lengths))?;
-        let stats = total_stats(&chunks);
-        let first = usize::from(self.prompt.is_none()); // the prompt column, if any
-        let totals: Vec<usize> = (first..3)
-            .map(|c| chunks.iter().map(|k| k.bytes[c]).sum())
-            .collect();
-        let (p, texts) = if totals.iter().all(|&t| t <= i32::MAX as usize) {
-            self.write::<i32>(&chunks, scores, &totals)
-        } else {
-            self.write::<i64>(&chunks, scores, &totals)
-        };
-        Ok((p, texts, stats))
-    }
-
-    fn write<O: OffsetSizeTrait>(
-        &self,
-        chunks: &[Chunk],
-        scores: &ListColumn,
-        totals: &[usize],
-    ) -> (PairColumns, Vec<ArrayRef>) {
-        let first = 3 - totals.len();
-        let rows: Vec<usize> = chunks.iter().map(|k| k.pairs.len()).collect();
-        let bytes: Vec<Vec<usize>> = chunks.iter().map(|k| k.bytes[first..].to_vec()).collect();
-        let len: usize = rows.iter().sum();
-        let mut texts = TextColumns::<O>::new(len, totals);
-        let prep = TextPrep::Copy {
-            prompt: self.prompt,
-            values: self.values,
-            offsets: self.offsets,
-        };
-        let (p, _) = PairColumns::write(chunks, scores, prep, texts.writers(&rows, &bytes));
-        // Nulls of the sources carry over, row by row.
-        let (group, chosen, rejected) = (&p.group, &p.chosen, &p.rejected);
-        let valid = |source: StrSource, row: &dyn Fn(usize) -> usize| {
-            source
-                .nulls()
-                .map(|n| NullBuffer::from_iter((0..len).map(|i| n.is_valid(row(i)))))
-        };
-        let flat = |i: usize, at: &[i64]| self.offsets[group[i] as usize] + at[i] as usize;
-        let mut nulls = Vec::new();
-        if let Some(prompt) = self.prompt {
-            nulls.push(valid(prompt, &|i| group[i] as usize));
-        }
-        nulls.push(valid(self.values, &|i| flat(i, chosen)));
-        nulls.push(valid(self.values, &|i| flat(i, rejected)));
-        // SAFETY: the chunks' writers tile the rows and, by the counts made with the
-        // pairs (each writer checked full), the bytes; each copied whole strings of
-        // string arrays.
-        let arrays = unsafe { texts.finish(nulls) };
-        (p, arrays)
-    }
 }

@@ -3,10 +3,12 @@
 pub mod bradley_terry;
 pub mod construct;
 pub mod listwise;
+pub mod table;
 pub mod transcript;
 pub mod votes;
 
-pub use construct::{pair_table, PairOptions, PairStats, ShortGroups, Strategy, TextLayout, Ties};
+pub use construct::{PairOptions, PairStats, ShortGroups, Strategy, TextLayout, Ties};
+pub use table::pair_table;
 pub use transcript::{
     extract_prompt, parse_transcripts, render_transcripts, Roles, Split, SplitFailure,
 };
