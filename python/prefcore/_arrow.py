@@ -34,8 +34,8 @@ def as_table(obj: Any, what: str) -> Any:
 
 def as_pyarrow_table(obj: Any, what: str) -> pa.Table:
     """A table-like ``obj`` as a ``pyarrow.Table``, dictionary columns decoded."""
-    t = as_table(obj, what)
-    return decode_dictionaries(t if isinstance(t, pa.Table) else pa.table(t))
+    t = as_table(obj, what)  # a pyarrow table comes back decoded already
+    return t if isinstance(t, pa.Table) else decode_dictionaries(pa.table(t))
 
 
 def decode_dictionaries(table: pa.Table) -> pa.Table:

@@ -44,14 +44,6 @@ pub fn gather_columns<const C: usize>(
     len: usize,
     source_rows: impl Fn(usize) -> [usize; C] + Sync,
 ) -> Result<[ArrayRef; C]> {
-    gather(sources, len, source_rows)
-}
-
-fn gather<const C: usize>(
-    sources: [&ArrayRef; C],
-    len: usize,
-    source_rows: impl Fn(usize) -> [usize; C] + Sync,
-) -> Result<[ArrayRef; C]> {
     let strings: [Option<StrSource>; C] = sources.map(StrSource::of);
     // Without a string column there is nothing to count or copy by hand.
     let copied = match strings.iter().any(Option::is_some) {
@@ -205,6 +197,10 @@ impl<O: OffsetSizeTrait> TextWriter<'_, O> {
 pub struct TextColumns<O> {
     offsets: Vec<Vec<O>>,
     data: Vec<Vec<u8>>,
+    /// Rows per column.
+    len: usize,
+    /// Bytes per column.
+    totals: Vec<usize>,
 }
 
 impl<O: OffsetSizeTrait> TextColumns<O> {
@@ -221,18 +217,37 @@ impl<O: OffsetSizeTrait> TextColumns<O> {
             })
             .collect();
         let data = totals.iter().map(|&t| Vec::with_capacity(t)).collect();
-        TextColumns { offsets, data }
+        TextColumns {
+            offsets,
+            data,
+            len,
+            totals: totals.to_vec(),
+        }
     }
 
     /// Writers for consecutive stretches: stretch `s` has `rows[s]` rows holding
-    /// `bytes[s][c]` bytes of column `c`; one writer per stretch and column.
+    /// `bytes[s][c]` bytes of column `c`; one writer per stretch and column. The
+    /// stretches must add up to the rows and bytes given to [`TextColumns::new`].
     pub fn writers(&mut self, rows: &[usize], bytes: &[Vec<usize>]) -> Vec<Vec<TextWriter<'_, O>>> {
-        let len: usize = rows.iter().sum();
+        assert_eq!(
+            rows.iter().sum::<usize>(),
+            self.len,
+            "rows of the stretches"
+        );
         let mut out: Vec<Vec<TextWriter<O>>> = rows.iter().map(|_| Vec::new()).collect();
-        for (c, (off, data)) in self.offsets.iter_mut().zip(&mut self.data).enumerate() {
-            let total: usize = bytes.iter().map(|b| b[c]).sum();
+        let columns = self
+            .offsets
+            .iter_mut()
+            .zip(&mut self.data)
+            .zip(&self.totals);
+        for (c, ((off, data), &total)) in columns.enumerate() {
+            assert_eq!(
+                bytes.iter().map(|b| b[c]).sum::<usize>(),
+                total,
+                "bytes of the stretches"
+            );
             let (mut off_rest, mut data_rest) = (
-                &mut off.spare_capacity_mut()[..len],
+                &mut off.spare_capacity_mut()[..self.len],
                 &mut data.spare_capacity_mut()[..total],
             );
             let mut base = 0;
@@ -260,16 +275,18 @@ impl<O: OffsetSizeTrait> TextColumns<O> {
     /// [`TextWriter::check_full`], and the bytes are whole strings of valid UTF-8
     /// arrays.
     pub unsafe fn finish(self, nulls: Vec<Option<NullBuffer>>) -> Vec<ArrayRef> {
+        let len = self.len;
         self.offsets
             .into_iter()
             .zip(self.data)
+            .zip(self.totals)
             .zip(nulls)
-            .map(|((mut offsets, mut data), nulls)| {
+            .map(|(((mut offsets, mut data), total), nulls)| {
                 // SAFETY (the caller's): the stretches tile the rows and bytes, every
                 // slot written, and the offsets rise from 0 to the total.
                 let array = unsafe {
-                    offsets.set_len(offsets.capacity());
-                    data.set_len(data.capacity());
+                    offsets.set_len(len + 1);
+                    data.set_len(total);
                     GenericStringArray::<O>::new_unchecked(
                         OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
                         Buffer::from_vec(data),

@@ -152,13 +152,18 @@ impl Group<'_> {
         (self.s[c] - self.s[r] >= self.min_margin).then_some((c, r))
     }
 
-    /// May `c` be chosen over `r` (in this orientation)? Non-short-circuit `&` and
-    /// `|`: the answer is unpredictable, and `&&` compiles to branches here.
+    /// May `c` be chosen over `r` (in this orientation)?
     #[inline]
     fn eligible(&self, c: usize, r: usize) -> bool {
-        let (sc, sr) = (self.s[c], self.s[r]);
+        (c != r) & self.may_choose(self.s[c], self.s[r])
+    }
+
+    /// May a completion scored `sc` be chosen over one scored `sr`? Non-short-circuit
+    /// `&` and `|`: the answer is unpredictable, and `&&` compiles to branches.
+    #[inline]
+    fn may_choose(&self, sc: f64, sr: f64) -> bool {
         let tie_ok = (sc == sr) & (self.ties != Ties::Drop);
-        (c != r) & (sc - sr >= self.min_margin) & ((sc > sr) | tie_ok)
+        (sc - sr >= self.min_margin) & ((sc > sr) | tie_ok)
     }
 
     /// The best position: the first of the tied highest, or a random one of them.
@@ -215,8 +220,7 @@ impl Group<'_> {
         let (si, sj) = (self.s[i], self.s[j]);
         let forward = si >= sj;
         let (sc, sr) = if forward { (si, sj) } else { (sj, si) };
-        let keep = sc - sr >= self.min_margin && (sc > sr || self.ties == Ties::Keep);
-        (keep, forward)
+        (self.may_choose(sc, sr), forward)
     }
 
     /// all_pairs without draws, 64 candidate partners at a time: `visit(i, base, kept,
@@ -396,7 +400,8 @@ fn check_range(scores: &ListColumn, g: usize, s: &[f64], range: Option<(f64, f64
 }
 
 /// The pairs of group `g` appended to `chunk` (through `local`, a scratch buffer); its
-/// fate is added to the chunk's stats. Deterministic in `(options.seed, g)`, so a second run gives the same pairs.
+/// fate is added to the chunk's stats. Deterministic in `(options.seed, g)`, so a
+/// second run gives the same pairs.
 fn group_pairs(
     scores: &ListColumn,
     g: usize,

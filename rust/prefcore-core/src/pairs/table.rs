@@ -255,37 +255,27 @@ pub fn pair_table(
             values.len()
         )));
     }
-    let mut columns: Vec<(String, ArrayRef)> = Vec::new();
     let prompt_source = prompt.map(|(_, p)| StrSource::of(p));
-    let p = match (options.texts, StrSource::of(&values), prompt_source) {
+    // Each layout gives the numeric columns, the stats and the text columns (prompt
+    // when given, chosen, rejected).
+    let (p, stats, texts) = match (options.texts, StrSource::of(&values), prompt_source) {
         (TextLayout::Dictionary, _, _) => {
             let chunks = pair_chunks(scores, options, None::<&NoBytes>)?;
             let prep = TextPrep::Keys(&offsets);
             let (p, [kp, kc, kr]) = PairColumns::write::<i32>(&chunks, scores, prep, Vec::new());
-            if let Some((prompt_name, prompt)) = prompt {
-                columns.push((prompt_name.to_string(), dictionary(kp, prompt)));
-            }
-            columns.push(("chosen".to_string(), dictionary(kc, &values)));
-            columns.push(("rejected".to_string(), dictionary(kr, &values)));
-            (p, total_stats(&chunks))
+            let mut texts: Vec<ArrayRef> =
+                prompt.map(|(_, t)| dictionary(kp, t)).into_iter().collect();
+            texts.extend([dictionary(kc, &values), dictionary(kr, &values)]);
+            (p, total_stats(&chunks), texts)
         }
         // Strings (and a string prompt, if any): copied in the numeric pass.
         (TextLayout::Copy, Some(values_source), None | Some(Some(_))) => {
-            let prompt_source = prompt_source.flatten();
             let source = TextSources {
-                prompt: prompt_source,
+                prompt: prompt_source.flatten(),
                 values: values_source,
                 offsets: &offsets,
             };
-            let (p, texts, stats) = source.copy(scores, options)?;
-            let mut texts = texts.into_iter();
-            if let Some((prompt_name, _)) = prompt {
-                let t = texts.next().expect("a prompt column");
-                columns.push((prompt_name.to_string(), t));
-            }
-            columns.push(("chosen".to_string(), texts.next().expect("chosen")));
-            columns.push(("rejected".to_string(), texts.next().expect("rejected")));
-            (p, stats)
+            source.copy(scores, options)?
         }
         // Conversations or other values: gathered after the numeric pass.
         (TextLayout::Copy, _, _) => {
@@ -293,28 +283,29 @@ pub fn pair_table(
             let stats = total_stats(&chunks);
             let (p, _) = PairColumns::write::<i32>(&chunks, scores, TextPrep::Gather, Vec::new());
             drop(chunks);
-            let [pc, c, r] = gather_columns(
-                [prompt.map_or(&values, |(_, p)| p), &values, &values],
-                p.group.len(),
-                |i| {
-                    let g = p.group[i] as usize;
-                    let base = offsets[g];
-                    [
-                        g,
-                        base + p.chosen[i] as usize,
-                        base + p.rejected[i] as usize,
-                    ]
-                },
-            )?;
-            if let Some((prompt_name, _)) = prompt {
-                columns.push((prompt_name.to_string(), pc));
-            }
-            columns.push(("chosen".to_string(), c));
-            columns.push(("rejected".to_string(), r));
-            (p, stats)
+            let flat = |i: usize, at: &[i64]| offsets[p.group[i] as usize] + at[i] as usize;
+            let texts = match prompt {
+                Some((_, prompt)) => {
+                    gather_columns([prompt, &values, &values], p.group.len(), |i| {
+                        [
+                            p.group[i] as usize,
+                            flat(i, &p.chosen),
+                            flat(i, &p.rejected),
+                        ]
+                    })?
+                    .to_vec()
+                }
+                None => gather_columns([&values, &values], p.group.len(), |i| {
+                    [flat(i, &p.chosen), flat(i, &p.rejected)]
+                })?
+                .to_vec(),
+            };
+            (p, stats, texts)
         }
     };
-    let (p, stats) = p;
+    let mut names: Vec<String> = prompt.map(|(n, _)| n.to_string()).into_iter().collect();
+    names.extend(["chosen".to_string(), "rejected".to_string()]);
+    let mut columns: Vec<(String, ArrayRef)> = names.into_iter().zip(texts).collect();
     let float = |v: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
     let int = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
     columns.extend([
@@ -354,7 +345,7 @@ impl TextSources<'_> {
         &self,
         scores: &ListColumn,
         options: &PairOptions,
-    ) -> Result<(PairColumns, Vec<ArrayRef>, PairStats)> {
+    ) -> Result<(PairColumns, PairStats, Vec<ArrayRef>)> {
         let lengths = |g: usize, out: &mut Vec<usize>| self.lengths(g, out);
         let chunks = pair_chunks(scores, options, Some(&lengths))?;
         let stats = total_stats(&chunks);
@@ -367,7 +358,7 @@ impl TextSources<'_> {
         } else {
             self.write::<i64>(&chunks, scores, &totals)
         };
-        Ok((p, texts, stats))
+        Ok((p, stats, texts))
     }
 
     fn write<O: OffsetSizeTrait>(
