@@ -236,6 +236,54 @@ def test_texts_of_outputs_spanning_many_blocks_follow_their_indices(
     assert "prompt" in cols if with_prompt else "prompt" not in cols
 
 
+@pytest.mark.parametrize("texts", ["copy", "dictionary"])
+def test_large_outputs_read_back_row_for_row(texts: str) -> None:
+    # 40,000 prompts x 8 distinct scores give 1.12M pairs: columns of several MB, which
+    # are written staggered within their buffers. Every row is checked against the
+    # input through pyarrow's own take.
+    n, k = 40_000, 8
+    rng = np.random.default_rng(5)
+    scores = np.argsort(rng.random((n, k)), axis=1).astype(np.float64)
+    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+    flat_texts = pa.array([f"c{i}" + "z" * (i % 7) for i in range(n * k)])
+    t = pa.table(
+        {
+            "prompt": pa.array([f"p{g}" for g in range(n)]),
+            "completions": pa.ListArray.from_arrays(offsets, flat_texts),
+            "scores": pa.ListArray.from_arrays(offsets, pa.array(scores.reshape(-1))),
+        }
+    )
+    r = pairs.from_scores(t, strategy="all_pairs", texts=texts).table
+    r.validate(full=True)
+    assert r.num_rows == n * k * (k - 1) // 2
+    group = r.column("group_id").to_numpy()
+    chosen = group * k + r.column("chosen_index").to_numpy()
+    rejected = group * k + r.column("rejected_index").to_numpy()
+    flat_scores = scores.reshape(-1)
+    assert np.array_equal(r.column("score_chosen").to_numpy(), flat_scores[chosen])
+    assert np.array_equal(r.column("score_rejected").to_numpy(), flat_scores[rejected])
+    assert np.array_equal(
+        r.column("margin").to_numpy(), flat_scores[chosen] - flat_scores[rejected]
+    )
+    assert (flat_scores[chosen] > flat_scores[rejected]).all()
+    assert np.array_equal(np.bincount(group, minlength=n), np.full(n, k * (k - 1) // 2))
+    decoded = r.cast(
+        pa.schema(
+            [
+                f.with_type(pa.string()) if f.name in ("prompt", "chosen", "rejected") else f
+                for f in r.schema
+            ]
+        )
+    )
+    assert decoded.column("chosen").equals(pa.chunked_array([flat_texts.take(pa.array(chosen))]))
+    assert decoded.column("rejected").equals(
+        pa.chunked_array([flat_texts.take(pa.array(rejected))])
+    )
+    assert decoded.column("prompt").equals(
+        pa.chunked_array([t.column("prompt").chunk(0).take(pa.array(group))])
+    )
+
+
 @pytest.mark.parametrize("min_margin", [0.0, 0.5, 2.0])
 @pytest.mark.parametrize("ties", ["drop", "keep"])
 def test_all_pairs_of_groups_past_64_completions_match_the_reference(

@@ -14,12 +14,13 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, GenericStringArray, OffsetSizeTrait, UInt64Array};
-use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::DataType;
 use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::parallel;
+use crate::staggered::StaggeredBuf;
 
 /// Rows per parallel block.
 const BLOCK: usize = 1 << 15;
@@ -195,8 +196,8 @@ impl<O: OffsetSizeTrait> TextWriter<'_, O> {
 /// Output string columns whose stretches' rows and bytes are known in advance: each
 /// stretch is written by one task, then [`TextColumns::finish`] makes the arrays.
 pub struct TextColumns<O> {
-    offsets: Vec<Vec<O>>,
-    data: Vec<Vec<u8>>,
+    offsets: Vec<StaggeredBuf<O>>,
+    data: Vec<StaggeredBuf<u8>>,
     /// Rows per column.
     len: usize,
     /// Bytes per column.
@@ -204,19 +205,25 @@ pub struct TextColumns<O> {
 }
 
 impl<O: OffsetSizeTrait> TextColumns<O> {
-    /// Room for `totals.len()` columns of `len` rows holding `totals[c]` bytes.
-    pub fn new(len: usize, totals: &[usize]) -> Self {
+    /// Room for `totals.len()` columns of `len` rows holding `totals[c]` bytes, written
+    /// alongside other columns: staggered from slot `first_slot` on (offsets, then
+    /// data; see [`crate::staggered`]).
+    pub fn new(len: usize, totals: &[usize], first_slot: usize) -> Self {
         // Uninitialised: every offset is written by its stretch (zeroing hundreds of
-        // megabytes first would be a serial pass of its own).
-        let offsets = totals
-            .iter()
-            .map(|_| {
-                let mut v = Vec::with_capacity(len + 1);
-                v.push(O::usize_as(0));
-                v
+        // megabytes first would be a serial pass of its own), the leading 0 here.
+        let n = totals.len();
+        let offsets = (0..n)
+            .map(|c| {
+                let mut buf = StaggeredBuf::new(len + 1, first_slot + c);
+                buf.room()[0].write(O::usize_as(0));
+                buf
             })
             .collect();
-        let data = totals.iter().map(|&t| Vec::with_capacity(t)).collect();
+        let data = totals
+            .iter()
+            .enumerate()
+            .map(|(c, &t)| StaggeredBuf::new(t, first_slot + n + c))
+            .collect();
         TextColumns {
             offsets,
             data,
@@ -246,10 +253,8 @@ impl<O: OffsetSizeTrait> TextColumns<O> {
                 total,
                 "bytes of the stretches"
             );
-            let (mut off_rest, mut data_rest) = (
-                &mut off.spare_capacity_mut()[..self.len],
-                &mut data.spare_capacity_mut()[..total],
-            );
+            let (mut off_rest, mut data_rest) = (&mut off.room()[1..], data.room());
+            debug_assert_eq!((off_rest.len(), data_rest.len()), (self.len, total));
             let mut base = 0;
             for (s, writers) in out.iter_mut().enumerate() {
                 let (o, o_rest) = off_rest.split_at_mut(rows[s]);
@@ -275,21 +280,17 @@ impl<O: OffsetSizeTrait> TextColumns<O> {
     /// [`TextWriter::check_full`], and the bytes are whole strings of valid UTF-8
     /// arrays.
     pub unsafe fn finish(self, nulls: Vec<Option<NullBuffer>>) -> Vec<ArrayRef> {
-        let len = self.len;
         self.offsets
             .into_iter()
             .zip(self.data)
-            .zip(self.totals)
             .zip(nulls)
-            .map(|(((mut offsets, mut data), total), nulls)| {
+            .map(|((offsets, data), nulls)| {
                 // SAFETY (the caller's): the stretches tile the rows and bytes, every
                 // slot written, and the offsets rise from 0 to the total.
                 let array = unsafe {
-                    offsets.set_len(len + 1);
-                    data.set_len(total);
                     GenericStringArray::<O>::new_unchecked(
-                        OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
-                        Buffer::from_vec(data),
+                        OffsetBuffer::new_unchecked(offsets.finish()),
+                        data.finish().into_inner(),
                         nulls,
                     )
                 };
@@ -308,7 +309,7 @@ fn copy<O: OffsetSizeTrait, const C: usize>(
 ) -> Vec<ArrayRef> {
     let strings: Vec<usize> = (0..C).filter(|&c| columns[c].is_some()).collect();
     let string_totals: Vec<usize> = strings.iter().map(|&c| totals[c]).collect();
-    let mut out = TextColumns::<O>::new(len, &string_totals);
+    let mut out = TextColumns::<O>::new(len, &string_totals, 0);
     let rows: Vec<usize> = (0..block_bytes.len())
         .map(|b| BLOCK.min(len - b * BLOCK))
         .collect();

@@ -15,5 +15,6 @@ pub mod numeric;
 pub mod pairs;
 pub mod parallel;
 pub mod random;
+pub mod staggered;
 
 pub use error::{Error, Result};

@@ -9,7 +9,7 @@ use arrow_array::types::Int32Type;
 use arrow_array::{
     ArrayRef, DictionaryArray, Float64Array, Int32Array, Int64Array, OffsetSizeTrait,
 };
-use arrow_buffer::NullBuffer;
+use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rayon::prelude::*;
 
 use super::construct::{pair_chunks, total_stats, Chunk, PairOptions, PairStats, TextLayout};
@@ -17,15 +17,16 @@ use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
 use crate::gather::{gather_columns, StrSource, TextColumns, TextWriter};
 use crate::parallel;
+use crate::staggered::StaggeredBuf;
 
 /// The numeric output columns, one row per pair.
 struct PairColumns {
-    group: Vec<i64>,
-    chosen: Vec<i64>,
-    rejected: Vec<i64>,
-    score_chosen: Vec<f64>,
-    score_rejected: Vec<f64>,
-    margin: Vec<f64>,
+    group: ScalarBuffer<i64>,
+    chosen: ScalarBuffer<i64>,
+    rejected: ScalarBuffer<i64>,
+    score_chosen: ScalarBuffer<f64>,
+    score_rejected: ScalarBuffer<f64>,
+    margin: ScalarBuffer<f64>,
 }
 
 /// What the numeric pass also writes for the text columns, while each pair's group
@@ -43,11 +44,6 @@ enum TextPrep<'a> {
         values: StrSource<'a>,
         offsets: &'a [usize],
     },
-}
-
-/// Uninitialised room for `n` values at the end of `v` (which has that capacity).
-fn room<T>(v: &mut Vec<T>, n: usize) -> &mut [MaybeUninit<T>] {
-    &mut v.spare_capacity_mut()[..n]
 }
 
 /// One task's stretch of every output column.
@@ -140,46 +136,33 @@ impl PairColumns {
     /// Each chunk fills its own stretch of every column, straight into reserved memory
     /// (no zeroing pass over hundreds of megabytes first), and what `prep` asks for:
     /// dictionary keys (returned), or texts into `texts` (one set of writers per
-    /// chunk).
+    /// chunk). The columns are staggered as slots 0 to 5, the keys 6 to 8.
     fn write<O: OffsetSizeTrait>(
         chunks: &[Chunk],
         scores: &ListColumn,
         prep: TextPrep,
         texts: Vec<Vec<TextWriter<O>>>,
-    ) -> (Self, [Vec<i32>; 3]) {
+    ) -> (Self, [ScalarBuffer<i32>; 3]) {
         let total: usize = chunks.iter().map(|c| c.pairs.len()).sum();
         let with_keys = matches!(prep, TextPrep::Keys(_));
-        let mut out = PairColumns {
-            group: Vec::with_capacity(total),
-            chosen: Vec::with_capacity(total),
-            rejected: Vec::with_capacity(total),
-            score_chosen: Vec::with_capacity(total),
-            score_rejected: Vec::with_capacity(total),
-            margin: Vec::with_capacity(total),
-        };
+        let mut ints: [StaggeredBuf<i64>; 3] = std::array::from_fn(|s| StaggeredBuf::new(total, s));
+        let mut floats: [StaggeredBuf<f64>; 3] =
+            std::array::from_fn(|s| StaggeredBuf::new(total, 3 + s));
         let key_rows = if with_keys { total } else { 0 };
-        let mut keys: [Vec<i32>; 3] = std::array::from_fn(|_| Vec::with_capacity(key_rows));
+        let mut keys: [StaggeredBuf<i32>; 3] =
+            std::array::from_fn(|s| StaggeredBuf::new(key_rows, 6 + s));
         let mut parts = Vec::with_capacity(chunks.len());
         {
-            let mut numbers = [
-                room(&mut out.group, total),
-                room(&mut out.chosen, total),
-                room(&mut out.rejected, total),
-            ];
-            let mut floats = [
-                room(&mut out.score_chosen, total),
-                room(&mut out.score_rejected, total),
-                room(&mut out.margin, total),
-            ];
-            let [kp, kc, kr] = &mut keys;
-            let mut key_room = [room(kp, key_rows), room(kc, key_rows), room(kr, key_rows)];
+            let mut int_room = ints.each_mut().map(StaggeredBuf::room);
+            let mut float_room = floats.each_mut().map(StaggeredBuf::room);
+            let mut key_room = keys.each_mut().map(StaggeredBuf::room);
             let mut texts = texts.into_iter();
             for chunk in chunks {
                 let n = chunk.pairs.len();
                 parts.push(Stretch {
                     chunk,
-                    numbers: take_front(&mut numbers, n),
-                    scores: take_front(&mut floats, n),
+                    numbers: take_front(&mut int_room, n),
+                    scores: take_front(&mut float_room, n),
                     keys: take_front(&mut key_room, if with_keys { n } else { 0 }),
                     texts: texts.next().unwrap_or_default(),
                 });
@@ -192,25 +175,24 @@ impl PairColumns {
         });
         // SAFETY: the chunks' stretches tile `0..total` (`0..key_rows` for the keys)
         // and `fill` wrote every slot of each.
-        unsafe {
-            out.group.set_len(total);
-            out.chosen.set_len(total);
-            out.rejected.set_len(total);
-            out.score_chosen.set_len(total);
-            out.score_rejected.set_len(total);
-            out.margin.set_len(total);
-            for k in &mut keys {
-                k.set_len(key_rows);
-            }
-        }
-        (out, keys)
+        let [group, chosen, rejected] = ints.map(|b| unsafe { b.finish() });
+        let [score_chosen, score_rejected, margin] = floats.map(|b| unsafe { b.finish() });
+        let out = PairColumns {
+            group,
+            chosen,
+            rejected,
+            score_chosen,
+            score_rejected,
+            margin,
+        };
+        (out, keys.map(|b| unsafe { b.finish() }))
     }
 }
 
 /// `keys` into `values` as a dictionary column. Every key must index `values`.
-fn dictionary(keys: Vec<i32>, values: &ArrayRef) -> ArrayRef {
+fn dictionary(keys: ScalarBuffer<i32>, values: &ArrayRef) -> ArrayRef {
     debug_assert!(keys.iter().all(|&k| (k as usize) < values.len()));
-    let keys = Int32Array::from(keys);
+    let keys = Int32Array::new(keys, None);
     // SAFETY: the keys are prompt rows and flat completion positions of existing
     // groups, so each indexes `values` (checking them again costs a pass over
     // hundreds of megabytes).
@@ -306,8 +288,8 @@ pub fn pair_table(
     let mut names: Vec<String> = prompt.map(|(n, _)| n.to_string()).into_iter().collect();
     names.extend(["chosen".to_string(), "rejected".to_string()]);
     let mut columns: Vec<(String, ArrayRef)> = names.into_iter().zip(texts).collect();
-    let float = |v: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
-    let int = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
+    let float = |v: ScalarBuffer<f64>| -> ArrayRef { Arc::new(Float64Array::new(v, None)) };
+    let int = |v: ScalarBuffer<i64>| -> ArrayRef { Arc::new(Int64Array::new(v, None)) };
     columns.extend([
         ("score_chosen".to_string(), float(p.score_chosen)),
         ("score_rejected".to_string(), float(p.score_rejected)),
@@ -371,7 +353,8 @@ impl TextSources<'_> {
         let rows: Vec<usize> = chunks.iter().map(|k| k.pairs.len()).collect();
         let bytes: Vec<Vec<usize>> = chunks.iter().map(|k| k.bytes[first..].to_vec()).collect();
         let len: usize = rows.iter().sum();
-        let mut texts = TextColumns::<O>::new(len, totals);
+        // Slots after the six numeric columns written in the same pass.
+        let mut texts = TextColumns::<O>::new(len, totals, 6);
         let prep = TextPrep::Copy {
             prompt: self.prompt,
             values: self.values,
