@@ -60,10 +60,17 @@ def evaluate_trec(
     rel_col: str,
     relevance_level: int,
     complete: bool,
-) -> tuple[pa.Table, list[float]]: ...
+    per_query: bool,
+) -> tuple[pa.Table | None, list[str], list[float]]: ...
 def evaluate_grouped(
-    scores: Any, labels: Any, metrics: list[str], *, ties: str, relevance_level: float
-) -> tuple[pa.Table, list[float]]: ...
+    scores: Any,
+    labels: Any,
+    metrics: list[str],
+    *,
+    ties: str,
+    relevance_level: float,
+    per_group: bool,
+) -> tuple[pa.Table | None, list[str], list[float]]: ...
 def pairwise_accuracy(
     chosen: Any, rejected: Any, subsets: Any | None, *, ties: str
 ) -> list[tuple[str, int, float, int]]: ...

@@ -142,8 +142,14 @@ def evaluate(
     >>> evaluate(run, qrels, "mrr", per_query=True).column("mrr").to_pylist()
     [0.5, 0.0]
     """
-    table, summary = evaluate_trec_both(
-        run, qrels, metrics, relevance_level, complete, (query_col, doc_col, score_col, rel_col)
+    table, summary = _evaluate_trec(
+        run,
+        qrels,
+        metrics,
+        relevance_level,
+        complete,
+        (query_col, doc_col, score_col, rel_col),
+        per_query,
     )
     return table if per_query else summary
 
@@ -166,6 +172,22 @@ def evaluate_trec_both(
     >>> table.column("map").to_pylist(), summary
     ([1.0], {'map': 1.0, 'num_ret': 1.0})
     """
+    table, summary = _evaluate_trec(run, qrels, metrics, relevance_level, complete, columns, True)
+    assert table is not None
+    return table, summary
+
+
+def _evaluate_trec(
+    run: Any,
+    qrels: Any,
+    metrics: Metrics,
+    relevance_level: int,
+    complete: bool,
+    columns: tuple[str, str, str, str],
+    per_query: bool,
+) -> tuple[pa.Table | None, dict[str, float]]:
+    """The summary, and the per-query table when ``per_query`` (otherwise None: it is
+    not built)."""
     query_col, doc_col, score_col, rel_col = columns
     # TREC files carry the default column names, whatever was passed for tables.
     if isinstance(run, (str, os.PathLike)):
@@ -174,7 +196,7 @@ def evaluate_trec_both(
         query_run, doc_run = query_col, doc_col
     if isinstance(qrels, (str, os.PathLike)):
         query_col, doc_col, rel_col = "query_id", "doc_id", "relevance"
-    table, summary = _prefcore.evaluate_trec(
+    table, names, summary = _prefcore.evaluate_trec(
         _table_or_file(run, read_trec_run, "run"),
         _table_or_file(qrels, read_trec_qrels, "qrels"),
         _metric_list(metrics),
@@ -186,8 +208,9 @@ def evaluate_trec_both(
         rel_col=rel_col,
         relevance_level=relevance_level,
         complete=complete,
+        per_query=per_query,
     )
-    return table, dict(zip(table.column_names[1:], summary))
+    return table, dict(zip(names, summary))
 
 
 def evaluate_grouped(
@@ -228,16 +251,15 @@ def evaluate_grouped(
     ...                  ties="average")
     {'precision@1': 0.5}
     """
-    table, summary = _prefcore.evaluate_grouped(
+    table, names, summary = _prefcore.evaluate_grouped(
         as_list_array(scores, "scores"),
         as_list_array(labels, "labels"),
         _metric_list(metrics),
         ties=ties,
         relevance_level=float(relevance_level),
+        per_group=per_group,
     )
-    if per_group:
-        return table
-    return dict(zip(table.column_names[1:], summary))
+    return table if per_group else dict(zip(names, summary))
 
 
 @dataclass(frozen=True)

@@ -17,22 +17,33 @@ use crate::convert::{array, to_pyarrow_table, Table};
 use crate::errors::{compute, to_py};
 
 /// (per-id table, summary) of an evaluation.
+/// The summary (metric names and values) and, when `per_row`, the per-row table.
+/// Without it the table is never built: that serial work is a few percent of a fast
+/// evaluation.
 fn evaluation_out<'py>(
     py: Python<'py>,
     id_name: &str,
     e: Evaluation,
-) -> PyResult<(Bound<'py, PyAny>, Vec<f64>)> {
+    per_row: bool,
+) -> PyResult<EvaluationOut<'py>> {
     let summary = e.summary();
+    let names = e.metrics.iter().map(|m| m.name.clone()).collect();
+    if !per_row {
+        return Ok((None, names, summary));
+    }
     let mut columns: Vec<(String, ArrayRef)> = vec![(id_name.to_string(), e.ids.clone())];
     for (m, spec) in e.metrics.iter().enumerate() {
         columns.push((spec.name.clone(), Arc::new(Float64Array::from(e.column(m)))));
     }
-    Ok((to_pyarrow_table(py, columns)?, summary))
+    Ok((Some(to_pyarrow_table(py, columns)?), names, summary))
 }
+
+/// (per-row table when asked for, metric names, summary values).
+type EvaluationOut<'py> = (Option<Bound<'py, PyAny>>, Vec<String>, Vec<f64>);
 
 #[pyfunction]
 #[pyo3(signature = (run, qrels, metrics, *, query_col, doc_col, score_col, qrels_query_col,
-    qrels_doc_col, rel_col, relevance_level, complete))]
+    qrels_doc_col, rel_col, relevance_level, complete, per_query))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_trec<'py>(
     py: Python<'py>,
@@ -47,7 +58,8 @@ pub fn evaluate_trec<'py>(
     rel_col: &str,
     relevance_level: i64,
     complete: bool,
-) -> PyResult<(Bound<'py, PyAny>, Vec<f64>)> {
+    per_query: bool,
+) -> PyResult<EvaluationOut<'py>> {
     let (run, qrels) = (Table::new(run), Table::new(qrels));
     let (rq, rd, rs) = (
         run.column(query_col)?,
@@ -97,11 +109,11 @@ pub fn evaluate_trec<'py>(
             },
         )
     })?;
-    evaluation_out(py, query_col, e)
+    evaluation_out(py, query_col, e, per_query)
 }
 
 #[pyfunction]
-#[pyo3(signature = (scores, labels, metrics, *, ties, relevance_level))]
+#[pyo3(signature = (scores, labels, metrics, *, ties, relevance_level, per_group))]
 pub fn evaluate_grouped<'py>(
     py: Python<'py>,
     scores: AnyArray,
@@ -109,7 +121,8 @@ pub fn evaluate_grouped<'py>(
     metrics: Vec<String>,
     ties: &str,
     relevance_level: f64,
-) -> PyResult<(Bound<'py, PyAny>, Vec<f64>)> {
+    per_group: bool,
+) -> PyResult<EvaluationOut<'py>> {
     let (s, l) = (array(scores, "scores")?, array(labels, "labels")?);
     let specs = prefcore_core::metrics::parse_metrics(&metrics).map_err(to_py)?;
     let options = grouped::GroupedOptions {
@@ -119,7 +132,7 @@ pub fn evaluate_grouped<'py>(
     let e = compute(py, || {
         grouped::evaluate(("scores", &s), ("labels", &l), &specs, options)
     })?;
-    evaluation_out(py, "group", e)
+    evaluation_out(py, "group", e, per_group)
 }
 
 /// Subset index of each row, and the subset names in order of first appearance.

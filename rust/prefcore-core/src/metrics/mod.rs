@@ -51,14 +51,20 @@ impl Evaluation {
     }
 
     /// trec_eval's "all" line: counts are summed, everything else is the mean over
-    /// queries. Summed in query order, so the thread count cannot change a bit.
+    /// queries. Summed in query order, so the thread count cannot change a bit; all
+    /// metrics in one pass over the row-major values.
     pub fn summary(&self) -> Vec<f64> {
-        let n = self.num_rows();
-        self.metrics
-            .iter()
-            .enumerate()
-            .map(|(m, spec)| {
-                let total: f64 = self.column(m).iter().sum();
+        let (n, nm) = (self.num_rows(), self.metrics.len());
+        let mut totals = vec![0.0; nm];
+        for row in self.values.chunks_exact(nm.max(1)).take(n) {
+            for (t, &v) in totals.iter_mut().zip(row) {
+                *t += v;
+            }
+        }
+        totals
+            .into_iter()
+            .zip(&self.metrics)
+            .map(|(total, spec)| {
                 if spec.measure.is_count() || n == 0 {
                     total
                 } else {
