@@ -284,6 +284,7 @@ fn rank_and_score(
         num_rel,
         num_judged_nonrel: n - num_rel,
         level: options.relevance_level,
+        relevant_retrieved: Some(num_rel),
     };
     for (slot, spec) in out.iter_mut().zip(plan.metrics) {
         *slot = list.score(spec);

@@ -26,6 +26,10 @@ pub struct RankedList<'a> {
     pub num_judged_nonrel: usize,
     /// Binary relevance threshold (not applied to nDCG/DCG gains).
     pub level: f64,
+    /// Relevant items in the whole retrieved list, when known beforehand (a grouped
+    /// list ranks every judged item, so all `num_rel` of them): spares counting the
+    /// full list for cutoffs past its end.
+    pub relevant_retrieved: Option<usize>,
 }
 
 /// Positions with a precomputed discount.
@@ -137,6 +141,9 @@ impl RankedList<'_> {
     }
 
     fn relevant_in_top(&self, k: usize) -> f64 {
+        if let (Some(all), true) = (self.relevant_retrieved, k >= self.num_ret) {
+            return all as f64;
+        }
         if self.tie_ends.is_none() {
             // A count (it vectorises) rather than a float sum: the same whole number.
             let top = &self.ranked[..k.min(self.ranked.len())];
@@ -262,6 +269,7 @@ mod tests {
             num_rel,
             num_judged_nonrel: ideal.len() - num_rel,
             level: 1.0,
+            relevant_retrieved: None,
         }
     }
 
@@ -328,6 +336,22 @@ mod tests {
         l.tie_ends = Some(&ends);
         assert_eq!(m("P@1", &l), 0.5);
         assert_eq!(m("dcg@1", &l), 0.5);
+    }
+
+    #[test]
+    fn a_known_relevant_count_gives_the_counted_values_past_the_end() {
+        // A grouped list ranks every judged item: its relevant count is num_rel.
+        let ranked = [2.0, 0.0, 1.0, 0.0, 3.0];
+        let ideal = [3.0, 2.0, 1.0, 0.0, 0.0];
+        let counted = list(&ranked, &ideal, 3);
+        let known = RankedList {
+            relevant_retrieved: Some(3),
+            ..list(&ranked, &ideal, 3)
+        };
+        for name in ["recall@5", "recall@100", "f1@9", "num_rel_ret", "P@3", "recall@2"] {
+            assert_eq!(m(name, &known), m(name, &counted), "{name}");
+        }
+        assert_eq!(m("num_rel_ret", &known), 3.0);
     }
 
     #[test]

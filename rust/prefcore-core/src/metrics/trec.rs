@@ -277,6 +277,7 @@ impl Sources<'_> {
             num_rel,
             num_judged_nonrel: s.ideal.len() - num_rel,
             level: self.level as f64,
+            relevant_retrieved: None,
         };
         for (slot, spec) in out.iter_mut().zip(metrics) {
             *slot = list.score(spec);
