@@ -348,7 +348,14 @@ mod tests {
             relevant_retrieved: Some(3),
             ..list(&ranked, &ideal, 3)
         };
-        for name in ["recall@5", "recall@100", "f1@9", "num_rel_ret", "P@3", "recall@2"] {
+        for name in [
+            "recall@5",
+            "recall@100",
+            "f1@9",
+            "num_rel_ret",
+            "P@3",
+            "recall@2",
+        ] {
             assert_eq!(m(name, &known), m(name, &counted), "{name}");
         }
         assert_eq!(m("num_rel_ret", &known), 3.0);
