@@ -509,20 +509,24 @@ pub(super) struct Chunk {
     pub(super) bytes: [usize; 3],
 }
 
+/// Text lengths of a pair table's sources, for counting each task's text bytes.
+pub(super) trait TextLengths: Sync {
+    /// Group `g`'s prompt length (0 without a prompt).
+    fn prompt(&self, g: usize) -> usize;
+    /// The length of completion `i` of group `g`.
+    fn completion(&self, g: usize, i: usize) -> usize;
+}
+
 /// The pairs of every group of `scores`, as parallel tasks of consecutive groups
 /// (in group order), each with its pairs and its groups' fates.
 ///
 /// With `lengths`, each task also counts its pairs' text bytes (prompt, chosen,
-/// rejected): `lengths(group, out)` gives the prompt's length and fills `out` with the
-/// completions' lengths, read once per group.
-pub(super) fn pair_chunks<L>(
+/// rejected) as it makes them, while the group's lengths are in cache.
+pub(super) fn pair_chunks<L: TextLengths>(
     scores: &ListColumn,
     options: &PairOptions,
     lengths: Option<&L>,
-) -> Result<Vec<Chunk>>
-where
-    L: Fn(usize, &mut Vec<usize>) -> usize + Sync,
-{
+) -> Result<Vec<Chunk>> {
     check_options(options)?;
     let n_groups = scores.len();
     let tasks: Vec<std::ops::Range<usize>> = (0..n_groups)
@@ -547,14 +551,26 @@ where
                     group_pairs(scores, g, options, &mut buf, &mut local, &mut chunk)?;
                     if let Some(lengths) = lengths {
                         let made = &chunk.pairs[before..];
-                        let prompt = lengths(g, &mut lens);
                         let (mut chosen, mut rejected) = (0, 0);
-                        for &(_, c, r) in made {
-                            chosen += lens[c as usize];
-                            rejected += lens[r as usize];
+                        let n = scores.group_len(g);
+                        if made.len() * 2 < n {
+                            // Few pairs (one per group for most strategies): look up
+                            // only their completions.
+                            for &(_, c, r) in made {
+                                chosen += lengths.completion(g, c as usize);
+                                rejected += lengths.completion(g, r as usize);
+                            }
+                        } else {
+                            // Many pairs: each completion's length once.
+                            lens.clear();
+                            lens.extend((0..n).map(|i| lengths.completion(g, i)));
+                            for &(_, c, r) in made {
+                                chosen += lens[c as usize];
+                                rejected += lens[r as usize];
+                            }
                         }
                         let bytes = &mut chunk.bytes;
-                        bytes[0] += prompt * made.len();
+                        bytes[0] += lengths.prompt(g) * made.len();
                         bytes[1] += chosen;
                         bytes[2] += rejected;
                     }

@@ -12,7 +12,9 @@ use arrow_array::{
 use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rayon::prelude::*;
 
-use super::construct::{pair_chunks, total_stats, Chunk, PairOptions, PairStats, TextLayout};
+use super::construct::{
+    pair_chunks, total_stats, Chunk, PairOptions, PairStats, TextLayout, TextLengths,
+};
 use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
 use crate::gather::{gather_columns, StrSource, TextColumns, TextWriter};
@@ -242,7 +244,7 @@ pub fn pair_table(
     // when given, chosen, rejected).
     let (p, stats, texts) = match (options.texts, StrSource::of(&values), prompt_source) {
         (TextLayout::Dictionary, _, _) => {
-            let chunks = pair_chunks(scores, options, None::<&NoBytes>)?;
+            let chunks = pair_chunks(scores, options, None::<&TextSources>)?;
             let prep = TextPrep::Keys(&offsets);
             let (p, [kp, kc, kr]) = PairColumns::write::<i32>(&chunks, scores, prep, Vec::new());
             let mut texts: Vec<ArrayRef> =
@@ -261,7 +263,7 @@ pub fn pair_table(
         }
         // Conversations or other values: gathered after the numeric pass.
         (TextLayout::Copy, _, _) => {
-            let chunks = pair_chunks(scores, options, None::<&NoBytes>)?;
+            let chunks = pair_chunks(scores, options, None::<&TextSources>)?;
             let stats = total_stats(&chunks);
             let (p, _) = PairColumns::write::<i32>(&chunks, scores, TextPrep::Gather, Vec::new());
             drop(chunks);
@@ -301,9 +303,6 @@ pub fn pair_table(
     Ok((columns, stats))
 }
 
-/// The lengths closure type of a [`pair_chunks`] call that counts no text bytes.
-type NoBytes = fn(usize, &mut Vec<usize>) -> usize;
-
 /// Where copied pair texts come from.
 struct TextSources<'a> {
     prompt: Option<StrSource<'a>>,
@@ -312,14 +311,17 @@ struct TextSources<'a> {
     offsets: &'a [usize],
 }
 
-impl TextSources<'_> {
-    /// Group `g`'s prompt length (0 without one); its completions' lengths into `out`.
-    fn lengths(&self, g: usize, out: &mut Vec<usize>) -> usize {
-        out.clear();
-        out.extend((self.offsets[g]..self.offsets[g + 1]).map(|i| self.values.span(i).len()));
+impl TextLengths for TextSources<'_> {
+    fn prompt(&self, g: usize) -> usize {
         self.prompt.map_or(0, |p| p.span(g).len())
     }
 
+    fn completion(&self, g: usize, i: usize) -> usize {
+        self.values.span(self.offsets[g] + i).len()
+    }
+}
+
+impl TextSources<'_> {
     /// The numeric columns and the copied texts (prompt when given, chosen,
     /// rejected): each task counts its pairs' bytes as it makes them, so the numeric
     /// pass writes the texts too, without a pass of its own.
@@ -328,8 +330,7 @@ impl TextSources<'_> {
         scores: &ListColumn,
         options: &PairOptions,
     ) -> Result<(PairColumns, PairStats, Vec<ArrayRef>)> {
-        let lengths = |g: usize, out: &mut Vec<usize>| self.lengths(g, out);
-        let chunks = pair_chunks(scores, options, Some(&lengths))?;
+        let chunks = pair_chunks(scores, options, Some(self))?;
         let stats = total_stats(&chunks);
         let first = usize::from(self.prompt.is_none()); // the prompt column, if any
         let totals: Vec<usize> = (first..3)
