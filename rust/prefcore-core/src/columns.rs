@@ -473,22 +473,10 @@ impl ListColumn {
 /// with AVX-512DQ eight go at once (integer labels of grouped lists take this path
 /// for every group).
 fn widen_i64(values: &[i64], buf: &mut Vec<f64>) {
-    fn widen(values: &[i64], buf: &mut Vec<f64>) {
+    crate::simd::avx512_or_baseline!("avx512f,avx512dq", (values: &[i64] = values, buf: &mut Vec<f64> = buf) -> (), {
         buf.clear();
         buf.extend(values.iter().map(|&x| x as f64));
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512dq")]
-        unsafe fn widen_avx512(values: &[i64], buf: &mut Vec<f64>) {
-            widen(values, buf)
-        }
-        if std::arch::is_x86_feature_detected!("avx512dq") {
-            // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { widen_avx512(values, buf) };
-        }
-    }
-    widen(values, buf)
+    })
 }
 
 #[cfg(test)]

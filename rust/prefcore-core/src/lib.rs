@@ -15,6 +15,7 @@ pub mod numeric;
 pub mod pairs;
 pub mod parallel;
 pub mod random;
+pub mod simd;
 pub mod staggered;
 
 pub use error::{Error, Result};

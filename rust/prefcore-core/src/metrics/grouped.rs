@@ -164,21 +164,13 @@ struct LabelFacts {
 
 impl LabelFacts {
     /// One pass over a group's labels: eight lanes wide with AVX-512 (four times the
-    /// baseline's). Chosen at run time for this pass alone: a build for AVX-512
-    /// throughout was slower on the grouped kernel.
+    /// baseline's; see [`crate::simd`]).
     fn scan(labels: &[f64], level: f64) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f,avx512dq")]
-            unsafe fn scan_avx512(labels: &[f64], level: f64) -> LabelFacts {
-                LabelFacts::scan_lanes(labels, level)
-            }
-            if std::arch::is_x86_feature_detected!("avx512dq") {
-                // SAFETY: the CPU has the features the function was compiled for.
-                return unsafe { scan_avx512(labels, level) };
-            }
-        }
-        Self::scan_lanes(labels, level)
+        crate::simd::avx512_or_baseline!(
+            "avx512f,avx512dq",
+            (labels: &[f64] = labels, level: f64 = level) -> LabelFacts,
+            LabelFacts::scan_lanes(labels, level)
+        )
     }
 
     #[inline(always)]

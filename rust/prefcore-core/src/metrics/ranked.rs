@@ -80,23 +80,13 @@ fn ratio(num: f64, den: f64) -> f64 {
 /// `terms[j] = (hits + j + 1) / ranks[j]`: the precision at each relevant rank. The
 /// divisions are independent; with AVX-512 eight go at once instead of two.
 fn precisions(terms: &mut [f64], ranks: &[i32], hits: i32) {
-    fn divide(terms: &mut [f64], ranks: &[i32], hits: i32) {
+    crate::simd::avx512_or_baseline!(
+        "avx512f",
+        (terms: &mut [f64] = terms, ranks: &[i32] = ranks, hits: i32 = hits) -> (),
         for (j, (t, &rank)) in terms.iter_mut().zip(ranks).enumerate() {
             *t = f64::from(hits + j as i32 + 1) / f64::from(rank);
         }
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn divide_avx512(terms: &mut [f64], ranks: &[i32], hits: i32) {
-            divide(terms, ranks, hits)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature the function was compiled for.
-            return unsafe { divide_avx512(terms, ranks, hits) };
-        }
-    }
-    divide(terms, ranks, hits)
+    )
 }
 
 impl RankedList<'_> {

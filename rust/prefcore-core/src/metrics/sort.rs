@@ -36,18 +36,12 @@ impl Sorter {
     /// 4-byte positions and the comparisons plain float ones: the grouped metrics'
     /// hot path.
     pub fn rank_order(&mut self, scores: &[f64], order: &mut Vec<u32>) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
-            unsafe fn avx512(sorter: &mut Sorter, scores: &[f64], order: &mut Vec<u32>) {
-                sorter.rank_order_lanes(scores, order)
-            }
-            if std::arch::is_x86_feature_detected!("avx512dq") {
-                // SAFETY: the CPU has the features the function was compiled for.
-                return unsafe { avx512(self, scores, order) };
-            }
-        }
-        self.rank_order_lanes(scores, order)
+        crate::simd::avx512_or_baseline!(
+            "avx512f,avx512dq,avx512vl,avx512bw",
+            (sorter: &mut Sorter = self, scores: &[f64] = scores, order: &mut Vec<u32> = order)
+                -> (),
+            sorter.rank_order_lanes(scores, order)
+        )
     }
 
     #[inline(always)]
