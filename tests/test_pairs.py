@@ -307,6 +307,36 @@ def test_all_pairs_of_groups_past_64_completions_match_the_reference(
     assert list(zip(*cols.values())) == want
 
 
+@pytest.mark.parametrize("texts", ["copy", "dictionary"])
+def test_positions_past_65536_completions_in_a_group(texts: str) -> None:
+    # Positions within a group are held in 16 bits while every group fits; one group
+    # of 70,000 completions takes the 32-bit path, beside a small group.
+    n = 70_000
+    big = np.zeros(n)
+    big[[65_535, 65_536, 69_999]] = [2.0, 5.0, -1.0]
+    t = pa.table(
+        {
+            "prompt": ["big", "small"],
+            "completions": [[f"c{i}" for i in range(n)], ["x", "y"]],
+            "scores": [big.tolist(), [1.0, 2.0]],
+        }
+    )
+    r = pairs.from_scores(t, strategy="best_worst", texts=texts)  # type: ignore[arg-type]
+    r.table.validate(full=True)
+    # to_pydict reads dictionary columns as their values.
+    assert r.table.to_pydict() == {
+        "prompt": ["big", "small"],
+        "chosen": ["c65536", "y"],
+        "rejected": ["c69999", "x"],
+        "score_chosen": [5.0, 2.0],
+        "score_rejected": [-1.0, 1.0],
+        "margin": [6.0, 1.0],
+        "group_id": [0, 1],
+        "chosen_index": [65_536, 1],
+        "rejected_index": [69_999, 0],
+    }
+
+
 def _conversation(text: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": text}]
 

@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use super::masks::{kept_blocks, Block};
 use crate::columns::ListColumn;
 use crate::error::{Error, Result};
 use crate::parallel;
@@ -131,6 +132,8 @@ struct Group<'a> {
     s: &'a [f64],
     min_margin: f64,
     ties: Ties,
+    /// Scratch for all_pairs' masks.
+    blocks: &'a mut Vec<Block>,
 }
 
 impl Group<'_> {
@@ -213,46 +216,21 @@ impl Group<'_> {
         order
     }
 
-    /// Whether all_pairs without draws (`ties` drop or keep) keeps positions `i < j`,
-    /// and whether `i` is then the chosen one (ties keep the earlier first).
-    #[inline]
-    fn kept(&self, i: usize, j: usize) -> (bool, bool) {
-        let (si, sj) = (self.s[i], self.s[j]);
-        let forward = si >= sj;
-        let (sc, sr) = if forward { (si, sj) } else { (sj, si) };
-        (self.may_choose(sc, sr), forward)
-    }
-
-    /// all_pairs without draws, 64 candidate partners at a time: `visit(i, base, kept,
-    /// forward)` where bit `b` of `kept` keeps the pair of positions `i < base + b` and
-    /// bit `b` of `forward` makes `i` the chosen one; in order of `(i, j)`. The masks
-    /// come from branch-free compares (a pair's fate is a coin flip to a branch
-    /// predictor), so a pair then costs one bit scan.
-    #[inline]
-    fn kept_masks(&self, mut visit: impl FnMut(usize, usize, u64, u64)) {
-        let n = self.s.len();
-        for i in 0..n {
-            let first = (i + 1) / 64 * 64; // the block that holds `i + 1`
-            for base in (first..n).step_by(64) {
-                let (mut kept, mut forward) = (0u64, 0u64);
-                for j in base..(base + 64).min(n) {
-                    let (keep, fw) = self.kept(i, j);
-                    kept |= u64::from(keep) << (j - base);
-                    forward |= u64::from(fw) << (j - base);
-                }
-                if base <= i {
-                    kept &= u64::MAX << (i - base) << 1; // only partners after `i`
-                }
-                visit(i, base, kept, forward);
-            }
-        }
-    }
-
     /// all_pairs without draws: `emit(chosen, rejected)` for each kept pair, in the
-    /// order of positions `(i, j)`, `i < j`.
+    /// order of positions `(i, j)`, `i < j`. The masks of [`kept_blocks`] make a pair
+    /// cost one bit scan.
     #[inline]
-    fn each_kept(&self, mut emit: impl FnMut(usize, usize)) {
-        self.kept_masks(|i, base, mut kept, forward| {
+    fn each_kept(&mut self, mut emit: impl FnMut(usize, usize)) {
+        let keep_ties = self.ties != Ties::Drop;
+        kept_blocks(self.s, self.min_margin, keep_ties, self.blocks);
+        for &Block {
+            i,
+            base,
+            mut kept,
+            forward,
+        } in self.blocks.iter()
+        {
+            let (i, base) = (i as usize, base as usize);
             while kept != 0 {
                 let b = kept.trailing_zeros() as usize;
                 kept &= kept - 1;
@@ -260,10 +238,10 @@ impl Group<'_> {
                 let fw = (forward >> b) & 1 == 1;
                 emit(if fw { i } else { j }, if fw { j } else { i });
             }
-        });
+        }
     }
 
-    fn all_pairs(&self, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
+    fn all_pairs(&mut self, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
         let n = self.s.len();
         if self.ties != Ties::Random {
             self.each_kept(|c, r| out.push((c, r)));
@@ -278,7 +256,7 @@ impl Group<'_> {
         }
     }
 
-    fn pairs(&self, options: &PairOptions, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
+    fn pairs(&mut self, options: &PairOptions, rng: &mut Rng, out: &mut Vec<(usize, usize)>) {
         match options.strategy {
             Strategy::BestWorst => {
                 let best = self.best(rng);
@@ -399,20 +377,30 @@ fn check_range(scores: &ListColumn, g: usize, s: &[f64], range: Option<(f64, f64
     Ok(())
 }
 
-/// The pairs of group `g` appended to `chunk` (through `local`, a scratch buffer); its
+/// A task's buffers, reused from group to group.
+#[derive(Default)]
+struct Scratch {
+    /// The group's scores, when they are not `float64` already.
+    scores: Vec<f64>,
+    /// Pairs before a draw or a cap.
+    local: Vec<(usize, usize)>,
+    blocks: Vec<Block>,
+}
+
+/// The pairs of group `g` appended to `chunk` (through the scratch's `local`); its
 /// fate is added to the chunk's stats. Deterministic in `(options.seed, g)`, so a
 /// second run gives the same pairs.
-fn group_pairs(
+fn group_pairs<P: Position>(
     scores: &ListColumn,
     g: usize,
     options: &PairOptions,
-    buf: &mut Vec<f64>,
-    local: &mut Vec<(usize, usize)>,
-    chunk: &mut Chunk,
+    scratch: &mut Scratch,
+    chunk: &mut Chunk<P>,
 ) -> Result<()> {
+    let local = &mut scratch.local;
     local.clear();
     let stats = &mut chunk.stats;
-    let s = scores.group(g, buf)?;
+    let s = scores.group(g, &mut scratch.scores)?;
     check_range(scores, g, s, options.score_range)?;
     stats.groups += 1;
     if s.len() < 2 {
@@ -430,13 +418,13 @@ fn group_pairs(
         stats.groups_skipped_short += 1;
         return Ok(());
     }
-    let group = Group {
+    let mut group = Group {
         s,
         min_margin: options.min_margin,
         ties: options.ties,
+        blocks: &mut scratch.blocks,
     };
     let before = chunk.pairs.len();
-    let id = g as u32;
     if options.strategy == Strategy::AllPairs
         && options.ties != Ties::Random
         && options.max_pairs_per_group.is_none()
@@ -444,7 +432,7 @@ fn group_pairs(
         // No draws and no cap: straight into the chunk (millions of pairs; a detour
         // through `local` would write and read each one once more).
         let pairs = &mut chunk.pairs;
-        group.each_kept(|c, r| pairs.push((id, c as u32, r as u32)));
+        group.each_kept(|c, r| pairs.push((P::of(c), P::of(r))));
     } else {
         let mut rng = Rng::for_stream(options.seed, options.first_group + g as u64);
         group.pairs(options, &mut rng, local);
@@ -455,12 +443,14 @@ fn group_pairs(
         }
         chunk
             .pairs
-            .extend(local.iter().map(|&(c, r)| (id, c as u32, r as u32)));
+            .extend(local.iter().map(|&(c, r)| (P::of(c), P::of(r))));
     }
-    if chunk.pairs.len() == before {
+    let made = chunk.pairs.len() - before;
+    if made == 0 {
         stats.groups_without_eligible_pair += 1;
     } else {
         stats.groups_with_pairs += 1;
+        chunk.runs.push((g as u32, made));
     }
     Ok(())
 }
@@ -500,13 +490,60 @@ fn max_pairs(options: &PairOptions, n: usize) -> usize {
         .min(options.max_pairs_per_group.unwrap_or(usize::MAX))
 }
 
-/// One parallel task's pairs, as (group, chosen, rejected).
-#[derive(Default)]
-pub(super) struct Chunk {
-    pub(super) pairs: Vec<(u32, u32, u32)>,
+/// A completion's position within its group, stored as narrow as the largest group
+/// allows: pairs are written once and read once, so their size is memory traffic.
+pub(super) trait Position: Copy + Send + Sync {
+    /// `i`, which the caller has checked fits (see [`positions_fit`]).
+    fn of(i: usize) -> Self;
+    fn index(self) -> usize;
+}
+
+impl Position for u16 {
+    #[inline]
+    fn of(i: usize) -> Self {
+        i as u16
+    }
+    #[inline]
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Position for u32 {
+    #[inline]
+    fn of(i: usize) -> Self {
+        i as u32
+    }
+    #[inline]
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Whether every position of every group of `scores` fits in `P` of `bits` bits.
+pub(super) fn positions_fit(scores: &ListColumn, bits: u32) -> bool {
+    (0..scores.len()).all(|g| scores.group_len(g) <= 1usize << bits)
+}
+
+/// One parallel task's pairs: the groups that made any, in order, each with its
+/// count (`runs`), and every pair's (chosen, rejected) positions in its group.
+pub(super) struct Chunk<P> {
+    pub(super) runs: Vec<(u32, usize)>,
+    pub(super) pairs: Vec<(P, P)>,
     stats: PairStats,
     /// Text bytes of the pairs (prompt, chosen, rejected), when counted.
     pub(super) bytes: [usize; 3],
+}
+
+impl<P> Default for Chunk<P> {
+    fn default() -> Self {
+        Chunk {
+            runs: Vec::new(),
+            pairs: Vec::new(),
+            stats: PairStats::default(),
+            bytes: [0; 3],
+        }
+    }
 }
 
 /// Text lengths of a pair table's sources, for counting each task's text bytes.
@@ -522,22 +559,22 @@ pub(super) trait TextLengths: Sync {
 ///
 /// With `lengths`, each task also counts its pairs' text bytes (prompt, chosen,
 /// rejected) as it makes them, while the group's lengths are in cache.
-pub(super) fn pair_chunks<L: TextLengths>(
+pub(super) fn pair_chunks<P: Position, L: TextLengths>(
     scores: &ListColumn,
     options: &PairOptions,
     lengths: Option<&L>,
-) -> Result<Vec<Chunk>> {
+) -> Result<Vec<Chunk<P>>> {
     check_options(options)?;
     let n_groups = scores.len();
     let tasks: Vec<std::ops::Range<usize>> = (0..n_groups)
         .step_by(GROUPS_PER_TASK)
         .map(|start| start..(start + GROUPS_PER_TASK).min(n_groups))
         .collect();
-    let chunks: Vec<Result<Chunk>> = parallel::install(|| {
+    let chunks: Vec<Result<Chunk<P>>> = parallel::install(|| {
         tasks
             .par_iter()
             .map(|range| {
-                let (mut buf, mut local, mut chunk) = (Vec::new(), Vec::new(), Chunk::default());
+                let (mut scratch, mut chunk) = (Scratch::default(), Chunk::default());
                 // Reserve the most pairs the strategy can make: never reallocated, and
                 // pages left unused are never touched.
                 let bound: usize = range
@@ -548,25 +585,25 @@ pub(super) fn pair_chunks<L: TextLengths>(
                 let mut lens = Vec::new();
                 for g in range.clone() {
                     let before = chunk.pairs.len();
-                    group_pairs(scores, g, options, &mut buf, &mut local, &mut chunk)?;
+                    group_pairs(scores, g, options, &mut scratch, &mut chunk)?;
                     if let Some(lengths) = lengths {
-                        let made = &chunk.pairs[before..];
+                        let made: &[(P, P)] = &chunk.pairs[before..];
                         let (mut chosen, mut rejected) = (0, 0);
                         let n = scores.group_len(g);
                         if made.len() * 2 < n {
                             // Few pairs (one per group for most strategies): look up
                             // only their completions.
-                            for &(_, c, r) in made {
-                                chosen += lengths.completion(g, c as usize);
-                                rejected += lengths.completion(g, r as usize);
+                            for &(c, r) in made {
+                                chosen += lengths.completion(g, c.index());
+                                rejected += lengths.completion(g, r.index());
                             }
                         } else {
                             // Many pairs: each completion's length once.
                             lens.clear();
                             lens.extend((0..n).map(|i| lengths.completion(g, i)));
-                            for &(_, c, r) in made {
-                                chosen += lens[c as usize];
-                                rejected += lens[r as usize];
+                            for &(c, r) in made {
+                                chosen += lens[c.index()];
+                                rejected += lens[r.index()];
                             }
                         }
                         let bytes = &mut chunk.bytes;
@@ -583,7 +620,7 @@ pub(super) fn pair_chunks<L: TextLengths>(
     chunks.into_iter().collect()
 }
 
-pub(super) fn total_stats(chunks: &[Chunk]) -> PairStats {
+pub(super) fn total_stats<P>(chunks: &[Chunk<P>]) -> PairStats {
     let mut total = PairStats::default();
     for add in chunks.iter().map(|c| &c.stats) {
         total.groups += add.groups;

@@ -3,6 +3,7 @@
 pub mod bradley_terry;
 pub mod construct;
 pub mod listwise;
+mod masks;
 pub mod table;
 pub mod transcript;
 pub mod votes;

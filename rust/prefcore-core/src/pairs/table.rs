@@ -13,7 +13,8 @@ use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rayon::prelude::*;
 
 use super::construct::{
-    pair_chunks, total_stats, Chunk, PairOptions, PairStats, TextLayout, TextLengths,
+    pair_chunks, positions_fit, total_stats, Chunk, PairOptions, PairStats, Position, TextLayout,
+    TextLengths,
 };
 use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
@@ -49,8 +50,8 @@ enum TextPrep<'a> {
 }
 
 /// One task's stretch of every output column.
-struct Stretch<'a, O> {
-    chunk: &'a Chunk,
+struct Stretch<'a, O, P> {
+    chunk: &'a Chunk<P>,
     numbers: [&'a mut [MaybeUninit<i64>]; 3],
     scores: [&'a mut [MaybeUninit<f64>]; 3],
     /// Empty unless keys are written.
@@ -71,8 +72,9 @@ fn take_front<'a, T, const C: usize>(
     })
 }
 
-impl<O: OffsetSizeTrait> Stretch<'_, O> {
-    /// Fill this stretch with its chunk's pairs and what `prep` asks for.
+impl<O: OffsetSizeTrait, P: Position> Stretch<'_, O, P> {
+    /// Fill this stretch with its chunk's pairs and what `prep` asks for, group by
+    /// group (a group's scores, offset and prompt are looked up once).
     fn fill(self, scores: &ListColumn, prep: &TextPrep) {
         let Stretch {
             chunk,
@@ -90,27 +92,32 @@ impl<O: OffsetSizeTrait> Stretch<'_, O> {
             ),
             _ => (None, None, None),
         };
-        let (mut buf, mut last, mut s) = (Vec::new(), u32::MAX, &[][..]);
-        for (k, &(group, chosen, rejected)) in chunk.pairs.iter().enumerate() {
-            if group != last {
-                s = scores.values_of(group as usize, &mut buf);
-                last = group;
-            }
-            let (high, low) = (s[chosen as usize], s[rejected as usize]);
-            g[k].write(group as i64);
-            c[k].write(chosen as i64);
-            r[k].write(rejected as i64);
-            sc[k].write(high);
-            sr[k].write(low);
-            m[k].write(high - low);
+        let mut buf = Vec::new();
+        let mut k = 0;
+        for &(group, count) in &chunk.runs {
+            let s = scores.values_of(group as usize, &mut buf);
+            let made = &chunk.pairs[k..k + count];
+            let mut numbers = |k: usize, chosen: usize, rejected: usize| {
+                let (high, low) = (s[chosen], s[rejected]);
+                g[k].write(group as i64);
+                c[k].write(chosen as i64);
+                r[k].write(rejected as i64);
+                sc[k].write(high);
+                sr[k].write(low);
+                m[k].write(high - low);
+            };
+            let pairs = (k..).zip(made.iter().map(|&(c, r)| (c.index(), r.index())));
             match prep {
-                TextPrep::Gather => {}
+                TextPrep::Gather => pairs.for_each(|(k, (c, r))| numbers(k, c, r)),
                 TextPrep::Keys(offsets) => {
                     // In range: `pair_table` checked that every flat index fits an i32.
                     let base = offsets[group as usize];
-                    kp[k].write(group as i32);
-                    kc[k].write((base + chosen as usize) as i32);
-                    kr[k].write((base + rejected as usize) as i32);
+                    for (k, (c, r)) in pairs {
+                        numbers(k, c, r);
+                        kp[k].write(group as i32);
+                        kc[k].write((base + c) as i32);
+                        kr[k].write((base + r) as i32);
+                    }
                 }
                 TextPrep::Copy {
                     prompt,
@@ -118,15 +125,20 @@ impl<O: OffsetSizeTrait> Stretch<'_, O> {
                     offsets,
                 } => {
                     let base = offsets[group as usize];
-                    if let (Some(w), Some(p)) = (&mut tp, prompt) {
-                        w.push(k, p.bytes(group as usize));
-                    }
-                    if let (Some(wc), Some(wr)) = (&mut tc, &mut tr) {
-                        wc.push(k, values.bytes(base + chosen as usize));
-                        wr.push(k, values.bytes(base + rejected as usize));
+                    let text = prompt.map(|p| p.bytes(group as usize));
+                    for (k, (c, r)) in pairs {
+                        numbers(k, c, r);
+                        if let (Some(w), Some(text)) = (&mut tp, text) {
+                            w.push(k, text);
+                        }
+                        if let (Some(wc), Some(wr)) = (&mut tc, &mut tr) {
+                            wc.push(k, values.bytes(base + c));
+                            wr.push(k, values.bytes(base + r));
+                        }
                     }
                 }
             }
+            k += count;
         }
         for w in [tp, tc, tr].iter().flatten() {
             w.check_full("a task's pairs");
@@ -139,8 +151,8 @@ impl PairColumns {
     /// (no zeroing pass over hundreds of megabytes first), and what `prep` asks for:
     /// dictionary keys (returned), or texts into `texts` (one set of writers per
     /// chunk). The columns are staggered as slots 0 to 5, the keys 6 to 8.
-    fn write<O: OffsetSizeTrait>(
-        chunks: &[Chunk],
+    fn write<O: OffsetSizeTrait, P: Position>(
+        chunks: &[Chunk<P>],
         scores: &ListColumn,
         prep: TextPrep,
         texts: Vec<Vec<TextWriter<O>>>,
@@ -239,53 +251,10 @@ pub fn pair_table(
             values.len()
         )));
     }
-    let prompt_source = prompt.map(|(_, p)| StrSource::of(p));
-    // Each layout gives the numeric columns, the stats and the text columns (prompt
-    // when given, chosen, rejected).
-    let (p, stats, texts) = match (options.texts, StrSource::of(&values), prompt_source) {
-        (TextLayout::Dictionary, _, _) => {
-            let chunks = pair_chunks(scores, options, None::<&TextSources>)?;
-            let prep = TextPrep::Keys(&offsets);
-            let (p, [kp, kc, kr]) = PairColumns::write::<i32>(&chunks, scores, prep, Vec::new());
-            let mut texts: Vec<ArrayRef> =
-                prompt.map(|(_, t)| dictionary(kp, t)).into_iter().collect();
-            texts.extend([dictionary(kc, &values), dictionary(kr, &values)]);
-            (p, total_stats(&chunks), texts)
-        }
-        // Strings (and a string prompt, if any): copied in the numeric pass.
-        (TextLayout::Copy, Some(values_source), None | Some(Some(_))) => {
-            let source = TextSources {
-                prompt: prompt_source.flatten(),
-                values: values_source,
-                offsets: &offsets,
-            };
-            source.copy(scores, options)?
-        }
-        // Conversations or other values: gathered after the numeric pass.
-        (TextLayout::Copy, _, _) => {
-            let chunks = pair_chunks(scores, options, None::<&TextSources>)?;
-            let stats = total_stats(&chunks);
-            let (p, _) = PairColumns::write::<i32>(&chunks, scores, TextPrep::Gather, Vec::new());
-            drop(chunks);
-            let flat = |i: usize, at: &[i64]| offsets[p.group[i] as usize] + at[i] as usize;
-            let texts = match prompt {
-                Some((_, prompt)) => {
-                    gather_columns([prompt, &values, &values], p.group.len(), |i| {
-                        [
-                            p.group[i] as usize,
-                            flat(i, &p.chosen),
-                            flat(i, &p.rejected),
-                        ]
-                    })?
-                    .to_vec()
-                }
-                None => gather_columns([&values, &values], p.group.len(), |i| {
-                    [flat(i, &p.chosen), flat(i, &p.rejected)]
-                })?
-                .to_vec(),
-            };
-            (p, stats, texts)
-        }
+    let (p, stats, texts) = if positions_fit(scores, 16) {
+        layout_columns::<u16>(prompt, &offsets, &values, scores, options)?
+    } else {
+        layout_columns::<u32>(prompt, &offsets, &values, scores, options)?
     };
     let mut names: Vec<String> = prompt.map(|(n, _)| n.to_string()).into_iter().collect();
     names.extend(["chosen".to_string(), "rejected".to_string()]);
@@ -301,6 +270,68 @@ pub fn pair_table(
         ("rejected_index".to_string(), int(p.rejected)),
     ]);
     Ok((columns, stats))
+}
+
+/// The numeric columns, the stats and the text columns (prompt when given, chosen,
+/// rejected) in the layout `options.texts` asks for; positions within a group are
+/// held as `P` between choosing the pairs and writing them.
+fn layout_columns<P: Position>(
+    prompt: Option<(&str, &ArrayRef)>,
+    offsets: &[usize],
+    values: &ArrayRef,
+    scores: &ListColumn,
+    options: &PairOptions,
+) -> Result<(PairColumns, PairStats, Vec<ArrayRef>)> {
+    let prompt_source = prompt.map(|(_, p)| StrSource::of(p));
+    Ok(
+        match (options.texts, StrSource::of(values), prompt_source) {
+            (TextLayout::Dictionary, _, _) => {
+                let chunks = pair_chunks::<P, _>(scores, options, None::<&TextSources>)?;
+                let prep = TextPrep::Keys(offsets);
+                let (p, [kp, kc, kr]) =
+                    PairColumns::write::<i32, _>(&chunks, scores, prep, Vec::new());
+                let mut texts: Vec<ArrayRef> =
+                    prompt.map(|(_, t)| dictionary(kp, t)).into_iter().collect();
+                texts.extend([dictionary(kc, values), dictionary(kr, values)]);
+                (p, total_stats(&chunks), texts)
+            }
+            // Strings (and a string prompt, if any): copied in the numeric pass.
+            (TextLayout::Copy, Some(values_source), None | Some(Some(_))) => {
+                let source = TextSources {
+                    prompt: prompt_source.flatten(),
+                    values: values_source,
+                    offsets,
+                };
+                source.copy::<P>(scores, options)?
+            }
+            // Conversations or other values: gathered after the numeric pass.
+            (TextLayout::Copy, _, _) => {
+                let chunks = pair_chunks::<P, _>(scores, options, None::<&TextSources>)?;
+                let stats = total_stats(&chunks);
+                let (p, _) =
+                    PairColumns::write::<i32, _>(&chunks, scores, TextPrep::Gather, Vec::new());
+                drop(chunks);
+                let flat = |i: usize, at: &[i64]| offsets[p.group[i] as usize] + at[i] as usize;
+                let texts = match prompt {
+                    Some((_, prompt)) => {
+                        gather_columns([prompt, values, values], p.group.len(), |i| {
+                            [
+                                p.group[i] as usize,
+                                flat(i, &p.chosen),
+                                flat(i, &p.rejected),
+                            ]
+                        })?
+                        .to_vec()
+                    }
+                    None => gather_columns([values, values], p.group.len(), |i| {
+                        [flat(i, &p.chosen), flat(i, &p.rejected)]
+                    })?
+                    .to_vec(),
+                };
+                (p, stats, texts)
+            }
+        },
+    )
 }
 
 /// Where copied pair texts come from.
@@ -325,28 +356,28 @@ impl TextSources<'_> {
     /// The numeric columns and the copied texts (prompt when given, chosen,
     /// rejected): each task counts its pairs' bytes as it makes them, so the numeric
     /// pass writes the texts too, without a pass of its own.
-    fn copy(
+    fn copy<P: Position>(
         &self,
         scores: &ListColumn,
         options: &PairOptions,
     ) -> Result<(PairColumns, PairStats, Vec<ArrayRef>)> {
-        let chunks = pair_chunks(scores, options, Some(self))?;
+        let chunks = pair_chunks::<P, _>(scores, options, Some(self))?;
         let stats = total_stats(&chunks);
         let first = usize::from(self.prompt.is_none()); // the prompt column, if any
         let totals: Vec<usize> = (first..3)
             .map(|c| chunks.iter().map(|k| k.bytes[c]).sum())
             .collect();
         let (p, texts) = if totals.iter().all(|&t| t <= i32::MAX as usize) {
-            self.write::<i32>(&chunks, scores, &totals)
+            self.write::<i32, _>(&chunks, scores, &totals)
         } else {
-            self.write::<i64>(&chunks, scores, &totals)
+            self.write::<i64, _>(&chunks, scores, &totals)
         };
         Ok((p, stats, texts))
     }
 
-    fn write<O: OffsetSizeTrait>(
+    fn write<O: OffsetSizeTrait, P: Position>(
         &self,
-        chunks: &[Chunk],
+        chunks: &[Chunk<P>],
         scores: &ListColumn,
         totals: &[usize],
     ) -> (PairColumns, Vec<ArrayRef>) {

@@ -1,0 +1,166 @@
+//! Which pairs of a group `all_pairs` keeps (without draws), as bit masks: for each
+//! completion `i` and each block of 64 later partners, bit `b` says whether the pair
+//! `(i, base + b)` is kept and whether `i` is its chosen side. A pair's fate is a coin
+//! flip to a branch predictor, so the masks come from branch-free compares; AVX-512
+//! makes eight of them at once where the CPU has it.
+//!
+//! With `d = |s_i - s_j|`, a pair is kept when `d >= min_margin` and the scores
+//! differ (or ties are kept), and `i` is chosen when `s_i >= s_j` (ties keep the
+//! earlier completion first). Scores hold no NaN (checked when the group is read).
+
+/// The masks of one completion's block of partners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Block {
+    /// The completion.
+    pub i: u32,
+    /// The first partner of the block.
+    pub base: u32,
+    /// Bit `b`: the pair `(i, base + b)` is kept; only partners after `i` are set.
+    pub kept: u64,
+    /// Bit `b`: `i` is the chosen side of `(i, base + b)`.
+    pub forward: u64,
+}
+
+/// Every completion's blocks of later partners, in order of `(i, base)`, into `out`
+/// (cleared first).
+pub(super) fn kept_blocks(s: &[f64], min_margin: f64, keep_ties: bool, out: &mut Vec<Block>) {
+    out.clear();
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx512() {
+        // SAFETY: the CPU has AVX-512F.
+        unsafe { avx512::kept_blocks(s, min_margin, keep_ties, out) };
+        return;
+    }
+    kept_blocks_portable(s, min_margin, keep_ties, out);
+}
+
+/// The blocks of each `i`: those holding a partner after `i`.
+#[inline(always)]
+fn blocks_of(i: usize, n: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
+    ((i + 1) / 64 * 64..n).step_by(64)
+}
+
+/// `kept` without the partners at or before `i` in the block starting at `base`.
+#[inline(always)]
+fn after(i: usize, base: usize, kept: u64) -> u64 {
+    match base <= i {
+        true => kept & (u64::MAX << (i - base) << 1),
+        false => kept,
+    }
+}
+
+fn kept_blocks_portable(s: &[f64], min_margin: f64, keep_ties: bool, out: &mut Vec<Block>) {
+    let n = s.len();
+    for (i, &si) in s.iter().enumerate() {
+        for base in blocks_of(i, n) {
+            let (mut kept, mut forward) = (0u64, 0u64);
+            for (b, &sj) in s[base..(base + 64).min(n)].iter().enumerate() {
+                // `&` and `|`, not `&&` and `||`: no branches on unpredictable bits.
+                let keep = ((si - sj).abs() >= min_margin) & ((si != sj) | keep_ties);
+                kept |= u64::from(keep) << b;
+                forward |= u64::from(si >= sj) << b;
+            }
+            out.push(Block {
+                i: i as u32,
+                base: base as u32,
+                kept: after(i, base, kept),
+                forward,
+            });
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{after, blocks_of, Block};
+    use std::arch::x86_64::*;
+
+    /// [`super::kept_blocks_portable`], eight partners per compare.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn kept_blocks(
+        s: &[f64],
+        min_margin: f64,
+        keep_ties: bool,
+        out: &mut Vec<Block>,
+    ) {
+        let n = s.len();
+        let margin = _mm512_set1_pd(min_margin);
+        for (i, &si) in s.iter().enumerate() {
+            let si = _mm512_set1_pd(si);
+            for base in blocks_of(i, n) {
+                let end = (base + 64).min(n);
+                let (mut kept, mut forward) = (0u64, 0u64);
+                for j in (base..end).step_by(8) {
+                    let lanes = (0xFFu32 >> (8 - (end - j).min(8))) as __mmask8;
+                    // SAFETY: the mask loads only lanes `j..end`, inside `s`.
+                    let sj = unsafe { _mm512_maskz_loadu_pd(lanes, s.as_ptr().add(j)) };
+                    let distance = _mm512_abs_pd(_mm512_sub_pd(si, sj));
+                    let far = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, distance, margin);
+                    let differ = _mm512_mask_cmp_pd_mask::<_CMP_NEQ_UQ>(lanes, si, sj);
+                    let keep = if keep_ties { far } else { far & differ };
+                    let fw = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, si, sj);
+                    kept |= u64::from(keep) << (j - base);
+                    forward |= u64::from(fw) << (j - base);
+                }
+                out.push(Block {
+                    i: i as u32,
+                    base: base as u32,
+                    kept: after(i, base, kept),
+                    forward,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::Rng;
+
+    /// The pairs the blocks keep, as (chosen, rejected).
+    fn pairs_of(blocks: &[Block]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for b in blocks {
+            for bit in 0..64 {
+                if b.kept >> bit & 1 == 1 {
+                    let (i, j) = (b.i as usize, b.base as usize + bit);
+                    out.push(if b.forward >> bit & 1 == 1 {
+                        (i, j)
+                    } else {
+                        (j, i)
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_keep_the_pairs_the_rules_keep() {
+        let mut rng = Rng::for_stream(7, 0);
+        for n in [0, 1, 2, 7, 8, 9, 63, 64, 65, 130] {
+            // Few distinct values (many ties), both zeros, and infinities.
+            let pool = [0.0, -0.0, 1.0, 1.5, 3.0, f64::INFINITY, f64::NEG_INFINITY];
+            let s: Vec<f64> = (0..n).map(|_| pool[rng.below(7) as usize]).collect();
+            for (margin, keep_ties) in [(0.0, false), (0.0, true), (1.0, false), (1.0, true)] {
+                let mut want = Vec::new();
+                for i in 0..n {
+                    for j in i + 1..n {
+                        let (c, r) = if s[i] >= s[j] { (i, j) } else { (j, i) };
+                        let d = s[c] - s[r]; // NaN for two equal infinities: dropped
+                        if d >= margin && (s[c] > s[r] || keep_ties) {
+                            want.push((c, r));
+                        }
+                    }
+                }
+                let mut fast = Vec::new();
+                kept_blocks(&s, margin, keep_ties, &mut fast);
+                let mut portable = Vec::new();
+                kept_blocks_portable(&s, margin, keep_ties, &mut portable);
+                assert_eq!(pairs_of(&fast), want, "n {n} margin {margin} {keep_ties}");
+                assert_eq!(fast, portable, "n {n} margin {margin} {keep_ties}");
+            }
+        }
+    }
+}
