@@ -431,8 +431,16 @@ fn group_pairs<P: Position>(
     {
         // No draws and no cap: straight into the chunk (millions of pairs; a detour
         // through `local` would write and read each one once more).
-        let pairs = &mut chunk.pairs;
-        group.each_kept(|c, r| pairs.push((P::of(c), P::of(r))));
+        // Into the reserved room (`pair_chunks` reserved the most the group can make),
+        // without a capacity check per pair.
+        let room = chunk.pairs.spare_capacity_mut();
+        let mut made = 0;
+        group.each_kept(|c, r| {
+            room[made].write((P::of(c), P::of(r)));
+            made += 1;
+        });
+        // SAFETY: the first `made` slots of the room were just written.
+        unsafe { chunk.pairs.set_len(before + made) };
     } else {
         let mut rng = Rng::for_stream(options.seed, options.first_group + g as u64);
         group.pairs(options, &mut rng, local);

@@ -343,10 +343,12 @@ struct TextSources<'a> {
 }
 
 impl TextLengths for TextSources<'_> {
+    #[inline]
     fn prompt(&self, g: usize) -> usize {
         self.prompt.map_or(0, |p| p.span(g).len())
     }
 
+    #[inline]
     fn completion(&self, g: usize, i: usize) -> usize {
         self.values.span(self.offsets[g] + i).len()
     }
