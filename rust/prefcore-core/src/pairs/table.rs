@@ -97,6 +97,11 @@ impl<O: OffsetSizeTrait, P: Position> Stretch<'_, O, P> {
         for &(group, count) in &chunk.runs {
             let s = scores.values_of(group as usize, &mut buf);
             let made = &chunk.pairs[k..k + count];
+            // One check per group lets the compiler drop the per-row ones.
+            let end = k + count;
+            assert!([g.len(), c.len(), r.len(), sc.len(), sr.len(), m.len()]
+                .iter()
+                .all(|&len| end <= len));
             let mut numbers = |k: usize, chosen: usize, rejected: usize| {
                 let (high, low) = (s[chosen], s[rejected]);
                 g[k].write(group as i64);
