@@ -130,12 +130,16 @@ impl<O: OffsetSizeTrait, P: Position> Stretch<'_, O, P> {
                     offsets,
                 } => {
                     let base = offsets[group as usize];
-                    let text = prompt.map(|p| p.bytes(group as usize));
-                    for (k, (c, r)) in pairs {
-                        numbers(k, c, r);
-                        if let (Some(w), Some(text)) = (&mut tp, text) {
+                    // The group's prompt in a loop of its own, the rest row by row:
+                    // measured fastest (splitting the rest too was slower).
+                    if let (Some(w), Some(p)) = (&mut tp, prompt) {
+                        let text = p.bytes(group as usize);
+                        for k in k..end {
                             w.push(k, text);
                         }
+                    }
+                    for (k, (c, r)) in pairs {
+                        numbers(k, c, r);
                         if let (Some(wc), Some(wr)) = (&mut tc, &mut tr) {
                             wc.push(k, values.bytes(base + c));
                             wr.push(k, values.bytes(base + r));
