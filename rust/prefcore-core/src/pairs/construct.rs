@@ -506,29 +506,23 @@ pub(super) trait Position: Copy + Send + Sync {
     fn index(self) -> usize;
 }
 
-impl Position for u16 {
-    #[inline]
-    fn of(i: usize) -> Self {
-        i as u16
-    }
-    #[inline]
-    fn index(self) -> usize {
-        self as usize
-    }
+macro_rules! position {
+    ($($t:ty),*) => {$(
+        impl Position for $t {
+            #[inline]
+            fn of(i: usize) -> Self {
+                i as $t
+            }
+            #[inline]
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    )*};
 }
+position!(u16, u32);
 
-impl Position for u32 {
-    #[inline]
-    fn of(i: usize) -> Self {
-        i as u32
-    }
-    #[inline]
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Whether every position of every group of `scores` fits in `P` of `bits` bits.
+/// Whether every position of every group of `scores` fits in `bits` bits.
 pub(super) fn positions_fit(scores: &ListColumn, bits: u32) -> bool {
     (0..scores.len()).all(|g| scores.group_len(g) <= 1usize << bits)
 }

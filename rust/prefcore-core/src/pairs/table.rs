@@ -292,55 +292,53 @@ fn layout_columns<P: Position>(
     options: &PairOptions,
 ) -> Result<(PairColumns, PairStats, Vec<ArrayRef>)> {
     let prompt_source = prompt.map(|(_, p)| StrSource::of(p));
-    Ok(
-        match (options.texts, StrSource::of(values), prompt_source) {
-            (TextLayout::Dictionary, _, _) => {
-                let chunks = pair_chunks::<P, _>(scores, options, None::<&TextSources>)?;
-                let prep = TextPrep::Keys(offsets);
-                let (p, [kp, kc, kr]) =
-                    PairColumns::write::<i32, _>(&chunks, scores, prep, Vec::new());
-                let mut texts: Vec<ArrayRef> =
-                    prompt.map(|(_, t)| dictionary(kp, t)).into_iter().collect();
-                texts.extend([dictionary(kc, values), dictionary(kr, values)]);
-                (p, total_stats(&chunks), texts)
-            }
-            // Strings (and a string prompt, if any): copied in the numeric pass.
-            (TextLayout::Copy, Some(values_source), None | Some(Some(_))) => {
-                let source = TextSources {
-                    prompt: prompt_source.flatten(),
-                    values: values_source,
-                    offsets,
-                };
-                source.copy::<P>(scores, options)?
-            }
-            // Conversations or other values: gathered after the numeric pass.
-            (TextLayout::Copy, _, _) => {
-                let chunks = pair_chunks::<P, _>(scores, options, None::<&TextSources>)?;
-                let stats = total_stats(&chunks);
-                let (p, _) =
-                    PairColumns::write::<i32, _>(&chunks, scores, TextPrep::Gather, Vec::new());
-                drop(chunks);
-                let flat = |i: usize, at: &[i64]| offsets[p.group[i] as usize] + at[i] as usize;
-                let texts = match prompt {
-                    Some((_, prompt)) => {
-                        gather_columns([prompt, values, values], p.group.len(), |i| {
-                            [
-                                p.group[i] as usize,
-                                flat(i, &p.chosen),
-                                flat(i, &p.rejected),
-                            ]
-                        })?
-                        .to_vec()
-                    }
-                    None => gather_columns([values, values], p.group.len(), |i| {
-                        [flat(i, &p.chosen), flat(i, &p.rejected)]
+    let out = match (options.texts, StrSource::of(values), prompt_source) {
+        (TextLayout::Dictionary, _, _) => {
+            let chunks = pair_chunks::<P, _>(scores, options, None::<&TextSources>)?;
+            let prep = TextPrep::Keys(offsets);
+            let (p, [kp, kc, kr]) = PairColumns::write::<i32, _>(&chunks, scores, prep, Vec::new());
+            let mut texts: Vec<ArrayRef> =
+                prompt.map(|(_, t)| dictionary(kp, t)).into_iter().collect();
+            texts.extend([dictionary(kc, values), dictionary(kr, values)]);
+            (p, total_stats(&chunks), texts)
+        }
+        // Strings (and a string prompt, if any): copied in the numeric pass.
+        (TextLayout::Copy, Some(values_source), None | Some(Some(_))) => {
+            let source = TextSources {
+                prompt: prompt_source.flatten(),
+                values: values_source,
+                offsets,
+            };
+            source.copy::<P>(scores, options)?
+        }
+        // Conversations or other values: gathered after the numeric pass.
+        (TextLayout::Copy, _, _) => {
+            let chunks = pair_chunks::<P, _>(scores, options, None::<&TextSources>)?;
+            let stats = total_stats(&chunks);
+            let (p, _) =
+                PairColumns::write::<i32, _>(&chunks, scores, TextPrep::Gather, Vec::new());
+            drop(chunks);
+            let flat = |i: usize, at: &[i64]| offsets[p.group[i] as usize] + at[i] as usize;
+            let texts = match prompt {
+                Some((_, prompt)) => {
+                    gather_columns([prompt, values, values], p.group.len(), |i| {
+                        [
+                            p.group[i] as usize,
+                            flat(i, &p.chosen),
+                            flat(i, &p.rejected),
+                        ]
                     })?
-                    .to_vec(),
-                };
-                (p, stats, texts)
-            }
-        },
-    )
+                    .to_vec()
+                }
+                None => gather_columns([values, values], p.group.len(), |i| {
+                    [flat(i, &p.chosen), flat(i, &p.rejected)]
+                })?
+                .to_vec(),
+            };
+            (p, stats, texts)
+        }
+    };
+    Ok(out)
 }
 
 /// Where copied pair texts come from.
