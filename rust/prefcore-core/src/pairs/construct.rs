@@ -501,7 +501,8 @@ fn max_pairs(options: &PairOptions, n: usize) -> usize {
 /// A completion's position within its group, stored as narrow as the largest group
 /// allows: pairs are written once and read once, so their size is memory traffic.
 pub(super) trait Position: Copy + Send + Sync {
-    /// `i`, which the caller has checked fits (see [`positions_fit`]).
+    /// `i`, which the caller has checked fits (groups of at most 2^16 completions for
+    /// `u16`).
     fn of(i: usize) -> Self;
     fn index(self) -> usize;
 }
@@ -522,9 +523,11 @@ macro_rules! position {
 }
 position!(u16, u32);
 
-/// Whether every position of every group of `scores` fits in `bits` bits.
-pub(super) fn positions_fit(scores: &ListColumn, bits: u32) -> bool {
-    (0..scores.len()).all(|g| scores.group_len(g) <= 1usize << bits)
+/// Whether a group of `completions` that made `pairs` pairs has each completion's text
+/// looked up once (many pairs) rather than each pair's two (few pairs: one per group
+/// for most strategies). Both the byte count and the copy decide by this.
+pub(super) fn reads_every_completion(pairs: usize, completions: usize) -> bool {
+    pairs * 2 >= completions
 }
 
 /// One parallel task's pairs: the groups that made any, in order, each with its
@@ -592,20 +595,17 @@ pub(super) fn pair_chunks<P: Position, L: TextLengths>(
                         let made: &[(P, P)] = &chunk.pairs[before..];
                         let (mut chosen, mut rejected) = (0, 0);
                         let n = scores.group_len(g);
-                        if made.len() * 2 < n {
-                            // Few pairs (one per group for most strategies): look up
-                            // only their completions.
-                            for &(c, r) in made {
-                                chosen += lengths.completion(g, c.index());
-                                rejected += lengths.completion(g, r.index());
-                            }
-                        } else {
-                            // Many pairs: each completion's length once.
+                        if reads_every_completion(made.len(), n) {
                             lens.clear();
                             lens.extend((0..n).map(|i| lengths.completion(g, i)));
                             for &(c, r) in made {
                                 chosen += lens[c.index()];
                                 rejected += lens[r.index()];
+                            }
+                        } else {
+                            for &(c, r) in made {
+                                chosen += lengths.completion(g, c.index());
+                                rejected += lengths.completion(g, r.index());
                             }
                         }
                         let bytes = &mut chunk.bytes;

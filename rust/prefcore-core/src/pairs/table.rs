@@ -13,8 +13,8 @@ use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rayon::prelude::*;
 
 use super::construct::{
-    pair_chunks, positions_fit, total_stats, Chunk, PairOptions, PairStats, Position, TextLayout,
-    TextLengths,
+    pair_chunks, reads_every_completion, total_stats, Chunk, PairOptions, PairStats, Position,
+    TextLayout, TextLengths,
 };
 use crate::columns::{list_parts, ListColumn};
 use crate::error::{Error, Result};
@@ -143,7 +143,7 @@ impl<O: OffsetSizeTrait, P: Position> Stretch<'_, O, P> {
                     // bytes are looked up once per group (10% off all_pairs x 16).
                     let n = scores.group_len(group as usize);
                     spans.clear();
-                    if count * 2 >= n {
+                    if reads_every_completion(count, n) {
                         spans.extend((0..n).map(|i| values.bytes(base + i)));
                     }
                     let (Some(wc), Some(wr)) = (&mut tc, &mut tr) else {
@@ -259,8 +259,10 @@ pub fn pair_table(
             scores.len()
         )));
     }
+    let mut widest = 0;
     for g in 0..scores.len() {
         let (n, m) = (offsets[g + 1] - offsets[g], scores.group_len(g));
+        widest = widest.max(n);
         if n != m {
             return Err(Error::value(
                 scores.name(),
@@ -277,7 +279,8 @@ pub fn pair_table(
             values.len()
         )));
     }
-    let (p, stats, texts) = if positions_fit(scores, 16) {
+    // Positions within a group fit 16 bits unless a group passes 2^16 completions.
+    let (p, stats, texts) = if widest <= 1 << 16 {
         layout_columns::<u16>(prompt, &offsets, &values, scores, options)?
     } else {
         layout_columns::<u32>(prompt, &offsets, &values, scores, options)?
