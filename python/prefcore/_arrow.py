@@ -11,31 +11,80 @@ import numpy as np
 import pyarrow as pa
 
 
-def as_table(obj: Any, what: str) -> Any:
-    """Return an object exporting ``__arrow_c_stream__`` for a table-like ``obj``;
-    a pyarrow table's dictionary columns come back decoded to their values."""
-    # Hugging Face datasets: Dataset.data is a datasets.table.Table wrapping pyarrow.
+def as_table(obj: Any, what: str) -> pa.Table:
+    """A table-like ``obj`` as a ``pyarrow.Table`` (zero-copy where the source allows),
+    dictionary columns decoded to their values.
+
+    A Hugging Face ``datasets.Dataset`` is read as the rows the user sees: after
+    ``filter``, ``select``, ``shuffle`` or ``train_test_split`` that is the underlying
+    table taken through the dataset's indices mapping (a slice when the rows are
+    contiguous, so no copy). Duplicate column names are an error, never a silent pick.
+    """
+    view = _dataset_rows(obj)
+    if view is not None:
+        table = view
+    elif isinstance(obj, pa.Table):
+        table = obj
+    elif isinstance(obj, pa.RecordBatch):
+        table = pa.Table.from_batches([obj])
+    elif hasattr(obj, "__arrow_c_stream__"):
+        table = pa.table(obj)
+    elif hasattr(obj, "__arrow_c_array__"):  # a RecordBatch-like object
+        table = pa.table(obj)
+    elif isinstance(obj, Mapping):
+        table = pa.table(dict(obj))
+    else:
+        raise TypeError(
+            f"{what} must be an Arrow table (pyarrow, polars, pandas, datasets) or a dict "
+            f"of columns, not {type(obj).__name__}"
+        )
+    _require_unique_names(table, what)
+    return decode_dictionaries(table)
+
+
+def _dataset_rows(obj: Any) -> pa.Table | None:
+    """The visible rows of a Hugging Face ``datasets.Dataset``; None for anything else."""
     inner = getattr(getattr(obj, "data", None), "table", None)
-    if isinstance(inner, pa.Table):
+    if not isinstance(inner, pa.Table):
+        return None
+    mapping = getattr(obj, "_indices", None)
+    if mapping is None:
         return inner
-    if isinstance(obj, pa.Table):
-        return decode_dictionaries(obj)
-    if hasattr(obj, "__arrow_c_stream__"):
-        return obj
-    if hasattr(obj, "__arrow_c_array__"):  # a RecordBatch-like object
-        return pa.table(obj)
-    if isinstance(obj, Mapping):
-        return decode_dictionaries(pa.table(dict(obj)))
-    raise TypeError(
-        f"{what} must be an Arrow table (pyarrow, polars, pandas, datasets) or a dict of "
-        f"columns, not {type(obj).__name__}"
+    mapping = getattr(mapping, "table", mapping)
+    indices = np.asarray(
+        mapping.column(0).to_numpy(zero_copy_only=False), dtype=np.int64
     )
+    if len(indices) == 0:
+        return inner.slice(0, 0)
+    first = int(indices[0])
+    if int(indices[-1]) - first == len(indices) - 1 and (
+        len(indices) == 1 or bool(np.all(np.diff(indices) == 1))
+    ):
+        return inner.slice(first, len(indices))
+    return inner.take(pa.array(indices))
+
+
+def _require_unique_names(table: pa.Table, what: str) -> None:
+    seen: set[str] = set()
+    for name in table.column_names:
+        if name in seen:
+            raise ValueError(
+                f"{what} has two columns named '{name}'; rename one so it is clear "
+                "which to read"
+            )
+        seen.add(name)
 
 
 def as_pyarrow_table(obj: Any, what: str) -> pa.Table:
-    """A table-like ``obj`` as a ``pyarrow.Table``, dictionary columns decoded."""
-    t = as_table(obj, what)  # a pyarrow table comes back decoded already
-    return t if isinstance(t, pa.Table) else decode_dictionaries(pa.table(t))
+    """A table-like ``obj`` as a ``pyarrow.Table`` whose columns pyarrow's compute
+    functions take: dictionaries decoded, ``string_view``/``binary_view`` cast to
+    ``large_string``/``large_binary`` and ``list_view`` to lists, at any nesting."""
+    table = as_table(obj, what)
+    for i, f in enumerate(table.schema):
+        plain = plain_type(f.type)
+        if plain != f.type:
+            table = table.set_column(i, f.with_type(plain), _cast_plain(table.column(i), plain))
+    return table
 
 
 def decode_dictionaries(table: pa.Table) -> pa.Table:
@@ -43,10 +92,77 @@ def decode_dictionaries(table: pa.Table) -> pa.Table:
     categoricals) decoded to its plain values, so checks on column types see texts."""
     for i, f in enumerate(table.schema):
         if pa.types.is_dictionary(f.type):
-            chunks = [c.dictionary_decode() for c in table.column(i).chunks]
-            plain = pa.chunked_array(chunks, f.type.value_type)
-            table = table.set_column(i, f.with_type(f.type.value_type), plain)
+            value_type = plain_type(f.type.value_type)
+            chunks = [_decode(c) for c in table.column(i).chunks]
+            plain = pa.chunked_array(chunks, value_type)
+            table = table.set_column(i, f.with_type(value_type), plain)
     return table
+
+
+def _decode(a: pa.DictionaryArray) -> pa.Array:
+    """A dictionary array as its values; a view-typed dictionary (polars' Categorical)
+    is cast to plain strings first, as pyarrow's ``take`` has no view kernels."""
+    values = a.dictionary
+    plain = plain_type(values.type)
+    if plain != values.type:
+        values = _decode_nested(values).cast(plain)
+    return pa.DictionaryArray.from_arrays(a.indices, values).dictionary_decode()
+
+
+def plain_type(t: pa.DataType) -> pa.DataType:
+    """``t`` with every view and dictionary layout replaced by its plain counterpart."""
+    if pa.types.is_dictionary(t):
+        return plain_type(t.value_type)
+    if t == pa.string_view():
+        return pa.large_string()
+    if t == pa.binary_view():
+        return pa.large_binary()
+    if pa.types.is_list_view(t) or pa.types.is_list(t):
+        return pa.list_(_plain_field(t.value_field))
+    if pa.types.is_large_list_view(t) or pa.types.is_large_list(t):
+        return pa.large_list(_plain_field(t.value_field))
+    if pa.types.is_fixed_size_list(t):
+        return pa.list_(_plain_field(t.value_field), t.list_size)
+    if pa.types.is_struct(t):
+        return pa.struct([_plain_field(t.field(i)) for i in range(t.num_fields)])
+    return t
+
+
+def _plain_field(f: pa.Field) -> pa.Field:
+    return f.with_type(plain_type(f.type))
+
+
+def _cast_plain(column: pa.ChunkedArray, plain: pa.DataType) -> pa.ChunkedArray:
+    chunks = []
+    for chunk in column.chunks:
+        chunk = _decode_nested(chunk)
+        chunks.append(chunk if chunk.type == plain else chunk.cast(plain))
+    return pa.chunked_array(chunks, plain)
+
+
+def _decode_nested(a: pa.Array) -> pa.Array:
+    """``a`` with dictionaries decoded at every nesting level (cast cannot decode a
+    dictionary inside a list or struct)."""
+    if pa.types.is_dictionary(a.type):
+        return _decode_nested(_decode(a))
+    if pa.types.is_list_view(a.type) or pa.types.is_large_list_view(a.type):
+        large = pa.types.is_large_list_view(a.type)
+        a = a.cast(pa.large_list(a.type.value_field) if large else pa.list_(a.type.value_field))
+    if pa.types.is_list(a.type) or pa.types.is_large_list(a.type):
+        values = _decode_nested(a.values)
+        if values.type != a.values.type:
+            cls = pa.LargeListArray if pa.types.is_large_list(a.type) else pa.ListArray
+            return cls.from_arrays(a.offsets, values, mask=a.is_null() if a.null_count else None)
+        return a
+    if pa.types.is_struct(a.type):
+        fields = [_decode_nested(a.field(i)) for i in range(a.type.num_fields)]
+        if any(f.type != a.type.field(i).type for i, f in enumerate(fields)):
+            names = [a.type.field(i).name for i in range(a.type.num_fields)]
+            return pa.StructArray.from_arrays(
+                fields, names, mask=a.is_null() if a.null_count else None
+            )
+        return a
+    return a
 
 
 def as_array(obj: Any, what: str) -> Any:

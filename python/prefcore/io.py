@@ -22,10 +22,12 @@ whole write succeeded: a failed or interrupted run leaves no half-written ``OUT`
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
 import queue
+import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,10 +146,22 @@ class Source:
         """Record batches of every file in order, all with the first file's schema."""
         self.skipped = []
         for f in self.files():
-            for batch in self._read(f):
+            for batch in self._read_naming(f):
                 if batch.num_rows == 0:
                     continue
                 yield self._conform(batch, f)
+
+    def _read_naming(self, f: Path) -> Iterator[pa.RecordBatch]:
+        """``_read``, with a damaged file (truncated Parquet or gzip, bad bytes) reported
+        as an ``InputError`` that names it."""
+        try:
+            yield from self._read(f)
+        except InputError:
+            raise
+        except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as err:
+            if isinstance(err, (FileNotFoundError, PermissionError)):
+                raise
+            raise InputError(f"{f}: cannot read it as {self.format}: {err}") from err
 
     def read_all(self) -> pa.Table:
         batches = list(self.batches())
@@ -230,12 +244,14 @@ class Source:
         good = []
         for number, ln in kept:
             try:
-                json.loads(ln)
+                value = json.loads(ln)
+                if not isinstance(value, dict):
+                    raise ValueError(f"a JSON {type(value).__name__}, not an object")
                 good.append(ln)
             except ValueError as err:
                 if self.on_error == "fail":
                     raise InputError(
-                        f"{f}, line {number}: malformed JSON ({err}); "
+                        f"{f}, line {number}: malformed JSON Lines record ({err}); "
                         "use on_error='skip' (--on-error skip) to skip such lines"
                     ) from err
                 self.skipped.append((str(f), number))
@@ -329,6 +345,39 @@ def open_source(
     return Source(path, format, on_error=on_error, batch_rows=batch_rows)
 
 
+def temporary_path(path: str | os.PathLike[str]) -> Path:
+    """A fresh temporary name beside ``path`` (``.NAME.prefcore-PID-RANDOM.tmp``) to write
+    into before renaming over ``path``. Unique per call, so two writers in one process
+    never share one; leftovers of killed runs (their PID no longer alive) are removed."""
+    path = Path(path)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.prefcore-*.tmp"):
+        pid = stale.name[len(path.name) + len(".prefcore-") + 1 :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    return path.parent / f".{path.name}.prefcore-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
+
+
+def require_writable(path: str | os.PathLike[str]) -> None:
+    """An ``OSError`` now, before any work, when ``path`` cannot be written later."""
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise OSError(f"{parent}: output directory does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"{parent}: output directory is not writable")
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path}: is a directory, not a file to write")
+
+
 class AtomicWriter:
     """Write record batches to ``path`` in its format, all or nothing: the data goes
     to a temporary file in the same directory, renamed over ``path`` on success and
@@ -336,15 +385,11 @@ class AtomicWriter:
 
     def __init__(self, path: str | os.PathLike[str], format: Format | None = None) -> None:
         self.path = Path(path)
-        parent = self.path.parent
-        if not parent.is_dir():
-            raise OSError(f"{parent}: output directory does not exist")
-        if not os.access(parent, os.W_OK):
-            raise PermissionError(f"{parent}: output directory is not writable")
+        require_writable(self.path)
         self.format = format or format_of(self.path)
         if self.format == "hf":
             raise ValueError("writing a Hugging Face datasets directory is not supported")
-        self.tmp = parent / f".{self.path.name}.prefcore-{os.getpid()}.tmp"
+        self.tmp = temporary_path(self.path)
         self._writer: Any = None
         self._stream: Any = None
         self._done = False

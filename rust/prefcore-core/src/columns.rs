@@ -38,7 +38,8 @@ pub fn require_no_nulls(column: &str, array: &dyn Array) -> Result<()> {
     }
 }
 
-/// Join the chunks of one column into one array (a copy only when there are several).
+/// Join the chunks of one column into one array (a copy only when there are several),
+/// dictionaries decoded and text checked to be UTF-8: the one door columns enter by.
 pub fn concat_chunks(column: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
     let one = match chunks {
         [] => return Err(Error::argument(format!("column '{column}' has no chunks"))),
@@ -48,7 +49,9 @@ pub fn concat_chunks(column: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
             arrow_select::concat::concat(&refs)?
         }
     };
-    decode_dictionary(one)
+    let plain = decode_dictionary(one)?;
+    crate::utf8::validate(column, &plain)?;
+    Ok(plain)
 }
 
 /// A dictionary-encoded column (pyarrow dictionaries, polars categoricals, prefcore's

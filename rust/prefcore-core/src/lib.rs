@@ -17,5 +17,6 @@ pub mod parallel;
 pub mod random;
 pub mod simd;
 pub mod staggered;
+pub mod utf8;
 
 pub use error::{Error, Result};

@@ -10,7 +10,13 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::error::{Error, Result};
 
-static POOL: OnceLock<RwLock<Arc<ThreadPool>>> = OnceLock::new();
+/// The pool and the process that started its threads.
+struct Pool {
+    threads: Arc<ThreadPool>,
+    pid: u32,
+}
+
+static POOL: OnceLock<RwLock<Pool>> = OnceLock::new();
 
 /// Threads to use when nothing was set: `PREFCORE_NUM_THREADS`, else one per core.
 fn default_threads() -> usize {
@@ -34,18 +40,41 @@ fn build(n: usize) -> Result<Arc<ThreadPool>> {
         .map_err(|e| Error::argument(format!("cannot start {n} threads: {e}")))
 }
 
-fn cell() -> &'static RwLock<Arc<ThreadPool>> {
+fn build_or_one(n: usize) -> Arc<ThreadPool> {
+    build(n)
+        .or_else(|_| build(1))
+        .expect("a one-thread pool can always be built")
+}
+
+fn cell() -> &'static RwLock<Pool> {
     POOL.get_or_init(|| {
-        let pool = build(default_threads())
-            .or_else(|_| build(1))
-            .expect("a one-thread pool can always be built");
-        RwLock::new(pool)
+        RwLock::new(Pool {
+            threads: build_or_one(default_threads()),
+            pid: std::process::id(),
+        })
     })
 }
 
 fn current() -> Arc<ThreadPool> {
     // A poisoned lock still holds a valid pool: a panic elsewhere cannot corrupt an Arc.
-    cell().read().unwrap_or_else(|e| e.into_inner()).clone()
+    let pid = std::process::id();
+    {
+        let pool = cell().read().unwrap_or_else(|e| e.into_inner());
+        if pool.pid == pid {
+            return pool.threads.clone();
+        }
+    }
+    // A forked child inherits the pool's memory but none of its threads: a job sent to
+    // it would wait forever. Start a pool of the same size in this process; the parent's
+    // pool is leaked, as dropping it would signal threads that do not exist here.
+    let mut pool = cell().write().unwrap_or_else(|e| e.into_inner());
+    if pool.pid != pid {
+        let size = pool.threads.current_num_threads();
+        let stale = std::mem::replace(&mut pool.threads, build_or_one(size));
+        std::mem::forget(stale);
+        pool.pid = pid;
+    }
+    pool.threads.clone()
 }
 
 /// Replace the pool with one of `n` threads (`n >= 1`).
@@ -53,8 +82,13 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     if n == 0 {
         return Err(Error::argument("num_threads must be at least 1"));
     }
-    let pool = build(n)?;
-    *cell().write().unwrap_or_else(|e| e.into_inner()) = pool;
+    let threads = build(n)?;
+    let mut pool = cell().write().unwrap_or_else(|e| e.into_inner());
+    let stale = std::mem::replace(&mut pool.threads, threads);
+    if pool.pid != std::process::id() {
+        std::mem::forget(stale); // the threads of a parent process: see `current`
+    }
+    pool.pid = std::process::id();
     Ok(())
 }
 

@@ -1,0 +1,92 @@
+//! Text is valid UTF-8 before any `&str` is made from it.
+//!
+//! Arrow arrays imported through the C data interface are not validated, and pyarrow's
+//! JSON and CSV readers keep bytes such as a lone `\xe9` in `string` columns. Every
+//! column that enters the core through `columns::concat_chunks` is checked here once;
+//! kernels may then read string values without further checks. A failure names the
+//! column and the (outermost) row.
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, GenericListArray, GenericStringArray, OffsetSizeTrait};
+use arrow_schema::DataType;
+
+use crate::error::{Error, Result};
+
+/// Fail on the first row of `array` holding text that is not valid UTF-8, looking into
+/// lists and structs (conversational columns) as well.
+pub fn validate(column: &str, array: &ArrayRef) -> Result<()> {
+    match first_invalid(array.as_ref()) {
+        Some(row) => Err(Error::value(
+            column,
+            row,
+            "text is not valid UTF-8 (decode the file with the right encoding, or \
+             replace the bad bytes, e.g. errors='replace')",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The first row (of `array`'s own rows) with invalid UTF-8 anywhere inside it.
+fn first_invalid(array: &dyn Array) -> Option<usize> {
+    match array.data_type() {
+        DataType::Utf8 => strings(array.as_string::<i32>()),
+        DataType::LargeUtf8 => strings(array.as_string::<i64>()),
+        DataType::Utf8View => array
+            .as_string_view()
+            .bytes_iter()
+            .position(|bytes| std::str::from_utf8(bytes).is_err()),
+        DataType::List(_) => list(array.as_list::<i32>()),
+        DataType::LargeList(_) => list(array.as_list::<i64>()),
+        DataType::FixedSizeList(_, size) => {
+            // The values of a fixed-size list are sliced with it: row i is values
+            // [i * size, (i + 1) * size).
+            let bad = first_invalid(array.as_fixed_size_list().values().as_ref())?;
+            Some(bad / (*size as usize).max(1))
+        }
+        DataType::Struct(_) => array
+            .as_struct()
+            .columns()
+            .iter()
+            .filter_map(|c| first_invalid(c.as_ref()))
+            .min(),
+        DataType::Dictionary(_, _) => {
+            let dictionary = array.as_any_dictionary();
+            let bad = first_invalid(dictionary.values().as_ref())?;
+            let keys = dictionary.normalized_keys();
+            keys.iter().position(|&k| k == bad)
+        }
+        _ => None,
+    }
+}
+
+/// Check the values a string array covers in one pass, then that every offset falls on
+/// a character boundary; only on failure find the row.
+fn strings<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Option<usize> {
+    let offsets = array.value_offsets();
+    let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
+    let values = &array.value_data()[first..last];
+    let whole_ok = std::str::from_utf8(values).is_ok();
+    let boundaries_ok = offsets
+        .iter()
+        .all(|o| !is_continuation(array.value_data(), o.as_usize()));
+    if whole_ok && boundaries_ok {
+        return None;
+    }
+    (0..array.len()).find(|&i| {
+        let (a, b) = (offsets[i].as_usize(), offsets[i + 1].as_usize());
+        std::str::from_utf8(&array.value_data()[a..b]).is_err()
+    })
+}
+
+fn is_continuation(data: &[u8], at: usize) -> bool {
+    data.get(at).is_some_and(|&b| (b & 0xC0) == 0x80)
+}
+
+fn list<O: OffsetSizeTrait>(array: &GenericListArray<O>) -> Option<usize> {
+    let offsets = array.value_offsets();
+    let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
+    // Only the values this (possibly sliced) list covers.
+    let bad = first + first_invalid(array.values().slice(first, last - first).as_ref())?;
+    // The list row whose range holds child row `bad`.
+    Some(offsets.partition_point(|o| o.as_usize() <= bad) - 1)
+}
