@@ -51,9 +51,7 @@ def _dataset_rows(obj: Any) -> pa.Table | None:
     if mapping is None:
         return inner
     mapping = getattr(mapping, "table", mapping)
-    indices = np.asarray(
-        mapping.column(0).to_numpy(zero_copy_only=False), dtype=np.int64
-    )
+    indices = np.asarray(mapping.column(0).to_numpy(zero_copy_only=False), dtype=np.int64)
     if len(indices) == 0:
         return inner.slice(0, 0)
     first = int(indices[0])
@@ -69,8 +67,7 @@ def _require_unique_names(table: pa.Table, what: str) -> None:
     for name in table.column_names:
         if name in seen:
             raise ValueError(
-                f"{what} has two columns named '{name}'; rename one so it is clear "
-                "which to read"
+                f"{what} has two columns named '{name}'; rename one so it is clear which to read"
             )
         seen.add(name)
 
@@ -215,3 +212,46 @@ def require_columns(table: Any, *names: str | None) -> None:
             raise ValueError(
                 f"column '{name}' not found; the table has columns {table.column_names}"
             )
+
+
+def first_null_row(column: pa.ChunkedArray | pa.Array) -> int | None:
+    """The first row holding a null at any nesting level (the row itself, a list item,
+    a struct field such as a message's ``content``); None when there is none."""
+    if isinstance(column, pa.ChunkedArray):
+        start = 0
+        for chunk in column.chunks:
+            row = first_null_row(chunk)
+            if row is not None:
+                return start + row
+            start += len(chunk)
+        return None
+    array = column
+    if pa.types.is_dictionary(array.type):
+        array = _decode(array)
+    rows = []
+    if array.null_count:
+        rows.append(first_true(array.is_null()))
+    if pa.types.is_struct(array.type):
+        for i in range(array.type.num_fields):
+            inner = first_null_row(array.field(i))  # sliced with the struct
+            if inner is not None:
+                rows.append(inner)
+    elif pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
+        offsets = array.offsets.to_numpy(zero_copy_only=False)
+        child = array.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+        inner = first_null_row(child)
+        if inner is not None:
+            rows.append(int(np.searchsorted(offsets - offsets[0], inner, side="right") - 1))
+    found = [r for r in rows if r is not None]
+    return min(found) if found else None
+
+
+def require_no_nulls(table: pa.Table, *names: str | None) -> None:
+    """A ``ValueError`` naming the column and row of the first null, at any nesting
+    level, in the columns ``names`` (None skipped)."""
+    for name in names:
+        if name is None:
+            continue
+        row = first_null_row(table.column(name))
+        if row is not None:
+            raise ValueError(f"column '{name}', row {row}: null value; nulls are not allowed here")

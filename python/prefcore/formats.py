@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_pyarrow_table, as_table, first_true
+from prefcore._arrow import as_pyarrow_table, as_table, first_true, require_no_nulls
 
 __all__ = [
     "FORMATS",
@@ -96,10 +96,7 @@ def _is_text(t: pa.DataType) -> bool:
 
 
 def _no_nulls(t: pa.Table, name: str) -> None:
-    col = t.column(name)
-    if col.null_count:
-        row = first_true(pc.is_null(col))
-        raise ValueError(f"column '{name}', row {row}: null value")
+    require_no_nulls(t, name)  # at every nesting level: list items, message fields
 
 
 def _check_text(t: pa.Table, name: str) -> None:

@@ -23,6 +23,7 @@ corpus has fewer than ``k`` rows.
 from __future__ import annotations
 
 import importlib
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -102,6 +103,9 @@ def knn(
         raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if device == "cuda" or backend in ("faiss", "torch"):
+        _require_finite(q, "queries")  # the Rust backend checks its own input
+        _require_finite(c, "corpus")
     if device == "cuda":
         return _gpu_knn(q, c, k, metric, exclude_self, backend)
     if backend == "faiss":
@@ -114,6 +118,14 @@ def knn(
     )  # fmt: skip
     shape = (q.shape[0], k)
     return scores.to_numpy().reshape(shape), indices.to_numpy().reshape(shape)
+
+
+def _require_finite(a: np.ndarray, name: str) -> None:
+    bad = np.argwhere(~np.isfinite(a))
+    if len(bad):
+        raise ValueError(
+            f"column '{name}', row {bad[0][0]}: non-finite value at dimension {bad[0][1]}"
+        )
 
 
 def _on_cuda(x: Any) -> bool:
@@ -312,6 +324,8 @@ def match(
         metric, method, csls_k if rescore == "csls" else None,
     )  # fmt: skip
     out = pa.table({"a_idx": ai, "b_idx": bj, "score": score, "rank": rank})
+    if threshold is not None and math.isnan(threshold):
+        raise ValueError("threshold must be a number, not NaN")
     if threshold is not None:
         s = out.column("score").to_numpy()
         keep = s <= threshold if (metric == "l2" and rescore is None) else s >= threshold
@@ -337,17 +351,28 @@ def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) ->
     g = np.asarray(gold, dtype=np.int64)
     if p.ndim != 2 or len(p) != len(g):
         raise ValueError(f"pred must be 2-D with one row per gold target ({len(g)}), got {p.shape}")
+    if len(g) == 0:
+        raise ValueError("evaluate_matching needs at least one query")
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"ks must hold positive integers, not {k!r}")
     if np.issubdtype(p.dtype, np.integer):
         found = p == g[:, None]
-        position = np.where(found.any(axis=1), found.argmax(axis=1) + 1, p.shape[1] + 1)
-        reciprocal = np.where(found.any(axis=1), 1.0 / position, 0.0)
+        hit = found.any(axis=1)
+        position = np.where(hit, found.argmax(axis=1) + 1, p.shape[1] + 1)
+        reciprocal = np.where(hit, 1.0 / position, 0.0)
     else:
         if ((g < 0) | (g >= p.shape[1])).any():
             raise ValueError(f"gold targets must lie in 0..{p.shape[1] - 1}")
+        bad = np.argwhere(np.isnan(p))
+        if len(bad):
+            raise ValueError(f"pred, row {bad[0][0]}: NaN score at column {bad[0][1]}")
         gold_score = p[np.arange(len(g)), g]
         position = 1 + (p > gold_score[:, None]).sum(axis=1)
+        hit = np.ones(len(g), dtype=bool)
         reciprocal = 1.0 / position
-    out = {f"hits@{k}": float((position <= k).mean()) for k in ks}
+    # A gold target absent from the candidates is a miss at every k, however large.
+    out = {f"hits@{k}": float((hit & (position <= k)).mean()) for k in ks}
     out["mrr"] = float(reciprocal.mean())
     out["mean_rank"] = float(position.mean())
     return out

@@ -16,6 +16,7 @@ trec_eval's names are aliases (``ndcg_cut.10``, ``P.5``, ``recall.100``, ``map_c
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -326,6 +327,9 @@ def pairwise_accuracy(
             missing = [r[0] for r in rows if r[0] not in weights]
             if missing:
                 raise ValueError(f"weights has no entry for subsets {missing}")
+            for name, w in weights.items():
+                if isinstance(w, bool) or not _finite_non_negative(w):
+                    raise ValueError(f"weights['{name}'] must be a finite number >= 0, not {w!r}")
             total = sum(weights[r[0]] for r in rows)
             if total <= 0:
                 raise ValueError("the weights of the subsets present must sum to > 0")
@@ -333,6 +337,14 @@ def pairwise_accuracy(
     elif weights is not None:
         raise ValueError("weights need subsets: pass subsets= with one name per pair")
     return AccuracyResult(accuracy, count, n_ties, by_subset, weighted)
+
+
+def _finite_non_negative(x: Any) -> bool:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(value) and value >= 0
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore, dedup
-from prefcore._arrow import as_pyarrow_table, first_true, require_columns
+from prefcore._arrow import as_pyarrow_table, first_true, require_columns, require_no_nulls
 
 __all__ = [
     "BradleyTerryResult",
@@ -275,6 +275,7 @@ def from_scores(
     """
     t = _table(table)
     require_columns(t, completions, scores, prompt)
+    require_no_nulls(t, prompt, completions)
     long_rows = None
     if not _is_list(t.schema.field(completions).type):
         if prompt is None:
@@ -370,6 +371,7 @@ def unpair(
     """
     t = _table(pairs)
     require_columns(t, prompt, chosen, rejected)
+    require_no_nulls(t, prompt, chosen, rejected)
     n = t.num_rows
     both = (
         pa.concat_arrays([t.column(chosen).combine_chunks(), t.column(rejected).combine_chunks()])
@@ -514,6 +516,16 @@ def listwise(
     require_columns(t, prompt, completions, scores, labels)
     score_col = _one_array(t.column(scores))
     label_col = _one_array(t.column(labels)) if labels else score_col
+    comp = _one_array(t.column(completions))
+    n_comp = pc.fill_null(pc.list_value_length(comp), -1).to_numpy(zero_copy_only=False)
+    n_scores = pc.fill_null(pc.list_value_length(score_col), -1).to_numpy(zero_copy_only=False)
+    differ = np.flatnonzero(n_comp != n_scores)
+    if len(differ):
+        row = int(differ[0])
+        raise ValueError(
+            f"column '{completions}', row {row}: {n_comp[row]} completions for "
+            f"{n_scores[row]} scores in '{scores}'; every completion needs one score"
+        )
     order, weights = _prefcore.listwise_weights(score_col, label_col, scores, labels or scores)
     lengths = pc.list_value_length(order)
     starts = pc.list_value_length(score_col).to_numpy(zero_copy_only=False)
@@ -527,7 +539,6 @@ def listwise(
         values = pc.list_flatten(col).take(flat_idx)
         return pa.ListArray.from_arrays(offsets, values)
 
-    comp = _one_array(t.column(completions))
     cols: dict[str, Any] = {}
     if prompt:
         cols[prompt] = t.column(prompt)
@@ -566,6 +577,12 @@ def _lipo_torch(scores: Any, labels: Any, mask: Any) -> Any:
             valid = torch.ones_like(s, dtype=torch.bool)
         else:
             valid = torch.as_tensor(mask, device=s.device).bool()
+        if s.dim() != 2 or s.shape != y.shape:
+            raise ValueError(
+                f"scores and labels must be 2-D of one shape, got {tuple(s.shape)} and "
+                f"{tuple(y.shape)}"
+            )
+        _check_lipo_inputs(s.cpu().numpy(), y.cpu().numpy(), valid.cpu().numpy())
         s = torch.where(valid, s, torch.full_like(s, -math.inf))
         order = torch.argsort(s, dim=-1, descending=True, stable=True)
         rank = torch.argsort(order, dim=-1).to(torch.float64) + 1.0
@@ -579,12 +596,35 @@ def _lipo_torch(scores: Any, labels: Any, mask: Any) -> Any:
         return w.to(scores.dtype if scores.is_floating_point() else torch.float32)
 
 
+def _check_lipo_inputs(s: np.ndarray, y: np.ndarray, valid: np.ndarray) -> None:
+    """NaN scores and labels whose gain 2^label - 1 is not finite are errors (the
+    weights would be NaN or inf); entries outside ``mask`` are not read."""
+    for name, bad in (
+        ("scores", np.isnan(s) & valid),
+        ("labels", ~((y <= _MAX_LIPO_LABEL) & np.isfinite(y)) & valid),
+    ):
+        where = np.argwhere(bad)
+        if len(where):
+            row, pos = (int(v) for v in where[0][:2])
+            value = (s if name == "scores" else y)[row, pos]
+            raise ValueError(
+                f"column '{name}', row {row}: {value} at position {pos}; scores must not be "
+                f"NaN and labels must be finite and at most {_MAX_LIPO_LABEL:g} "
+                "(the gain 2^label - 1 overflows beyond)"
+            )
+
+
+#: 2^1024 overflows a float64: the largest label whose LiPO gain is finite.
+_MAX_LIPO_LABEL = 1023.0
+
+
 def _lipo_numpy(scores: Any, labels: Any, mask: Any) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     if s.ndim != 2 or s.shape != y.shape:
         raise ValueError(f"scores and labels must be 2-D of one shape, got {s.shape} and {y.shape}")
     valid = np.ones(s.shape, bool) if mask is None else np.asarray(mask, bool)
+    _check_lipo_inputs(s, y, valid)
     s = np.where(valid, s, -np.inf)
     order = np.argsort(-s, axis=-1, kind="stable")
     rank = np.argsort(order, axis=-1).astype(np.float64) + 1.0

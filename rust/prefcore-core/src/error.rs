@@ -56,6 +56,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An output sized by an argument needs more memory than can be had (`MemoryError`).
+    #[error("not enough memory for {what} ({bytes} bytes); ask for a smaller {what}")]
+    OutOfMemory { what: String, bytes: String },
+
     /// An Arrow kernel failed (a cast or a concatenation).
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),

@@ -2,6 +2,7 @@
 //! buffers and plain slices. No Python here; `prefcore-python` only converts
 //! arguments, releases the GIL and maps [`Error`] to Python exceptions.
 
+pub mod alloc;
 pub mod batches;
 pub mod columns;
 pub mod dedup;

@@ -3,7 +3,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use prefcore_core::Error;
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyMemoryError, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 /// Map a core error to the exception a Python user expects.
@@ -15,6 +17,7 @@ pub fn to_py(e: Error) -> PyErr {
             PyFileNotFoundError::new_err(message)
         }
         Error::Io { .. } => PyOSError::new_err(message),
+        Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
         _ => PyValueError::new_err(message),
     }
 }

@@ -77,11 +77,8 @@ pub fn pairs_from_scores<'py>(
     Ok((to_pyarrow_table(py, columns)?, out))
 }
 
-fn roles(user: &str, assistant: &str) -> Roles {
-    Roles {
-        user: user.to_string(),
-        assistant: assistant.to_string(),
-    }
+fn roles(user: &str, assistant: &str) -> PyResult<Roles> {
+    Roles::new(user, assistant).map_err(to_py)
 }
 
 /// Returns (prompt, chosen, rejected, reason) arrays.
@@ -97,7 +94,7 @@ pub fn extract_prompt<'py>(
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let table = Table::new(table);
     let (c, r) = (table.column(chosen)?, table.column(rejected)?);
-    let roles = roles(user, assistant);
+    let roles = roles(user, assistant)?;
     let split = compute(py, || {
         pairs::extract_prompt((chosen, rejected), &c, &r, &roles)
     })?;
@@ -121,7 +118,7 @@ pub fn parse_transcripts<'py>(
     assistant: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let texts = array(texts, "text")?;
-    let roles = roles(user, assistant);
+    let roles = roles(user, assistant)?;
     let out = compute(py, || pairs::parse_transcripts("text", &texts, &roles))?;
     to_py_array(py, out)
 }
@@ -135,7 +132,7 @@ pub fn render_transcripts<'py>(
     assistant: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let messages = array(messages, "messages")?;
-    let roles = roles(user, assistant);
+    let roles = roles(user, assistant)?;
     let out = compute(py, || {
         pairs::render_transcripts("messages", &messages, &roles)
     })?;

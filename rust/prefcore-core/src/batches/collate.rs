@@ -110,17 +110,17 @@ pub fn pad(seqs: &[Sequence], o: &CollateOptions) -> Result<Padded> {
     let seqs = cut_all(seqs, o)?;
     let longest = seqs.iter().map(Sequence::len).max().unwrap_or(0);
     let width = match o.pad_to_multiple_of {
-        Some(m) => longest.div_ceil(m) * m,
+        Some(m) => crate::alloc::product(longest.div_ceil(m), m, "pad_to_multiple_of")?,
         None => longest,
     };
-    let size = seqs.len() * width;
+    let size = crate::alloc::product(seqs.len(), width, "pad_to_multiple_of")?;
     let mut out = Padded {
         rows: seqs.len(),
         width,
-        input_ids: Vec::with_capacity(size),
-        attention_mask: Vec::with_capacity(size),
-        completion_mask: Vec::with_capacity(size),
-        labels: Vec::with_capacity(size),
+        input_ids: crate::alloc::reserved(size, "pad_to_multiple_of")?,
+        attention_mask: crate::alloc::reserved(size, "pad_to_multiple_of")?,
+        completion_mask: crate::alloc::reserved(size, "pad_to_multiple_of")?,
+        labels: crate::alloc::reserved(size, "pad_to_multiple_of")?,
     };
     for s in &seqs {
         let (p, c, pad) = (s.prompt.len(), s.completion.len(), width - s.len());

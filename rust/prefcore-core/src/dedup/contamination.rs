@@ -19,7 +19,7 @@ use super::lsh::{band_key, jaccard, optimal_bands};
 use super::minhash::{shingle_sets, signatures, MinHashOptions, Tokenizer};
 use super::normalize::Normalizer;
 use super::text::TextColumn;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys::IdHashBuilder;
 use crate::parallel;
 
@@ -76,6 +76,14 @@ pub fn contamination(
     minhash: MinHashOptions,
     threshold: f64,
 ) -> Result<Vec<Overlap>> {
+    if n == 0 && method != Method::Exact {
+        return Err(Error::argument("n (the n-gram size in words) must be at least 1"));
+    }
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::argument(format!(
+            "threshold must be in [0, 1], not {threshold}"
+        )));
+    }
     match method {
         Method::Exact => {
             let key = |texts: &TextColumn| -> Vec<u64> {

@@ -257,6 +257,11 @@ pub fn match_sets(
         scores.iter_mut().for_each(|s| *s = -*s);
     }
     if let Some(k) = csls_k {
+        if k == 0 {
+            return Err(Error::argument(
+                "csls_k must be at least 1 (the neighbours averaged for each row)",
+            ));
+        }
         scores = csls(&scores, na, nb, k);
     }
     let pairs = assign(&scores, na, nb, method)?;

@@ -76,8 +76,28 @@ impl Matrix<'_> {
                 i / self.dim.max(1),
                 format!("non-finite value at dimension {}", i % self.dim.max(1)),
             )),
-            None => Ok(()),
+            None => self.check_magnitude(),
         }
+    }
+
+    /// Scores are computed in f32: a row whose squared norm overflows it would turn a
+    /// distance or product into inf or 0 without notice. (|q.c| <= (|q|^2 + |c|^2) / 2,
+    /// so finite squared norms keep every product finite.)
+    fn check_magnitude(&self) -> Result<()> {
+        for i in 0..self.rows {
+            let squared: f64 = self.row(i).iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            if squared > f64::from(f32::MAX) / 2.0 {
+                return Err(Error::value(
+                    self.name,
+                    i,
+                    format!(
+                        "squared norm {squared:e} is too large for float32 scores; \
+                         rescale the vectors"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Squared L2 norm of every row.
@@ -279,8 +299,11 @@ pub fn knn(
     }
     let search = Search::new(queries, corpus, metric, corpus_block)?;
     let qb = query_block(queries.rows);
-    let mut scores = vec![metric.missing(); queries.rows * k];
-    let mut indices = vec![-1i64; queries.rows * k];
+    let size = crate::alloc::product(queries.rows, k, "k")?;
+    let mut scores = crate::alloc::filled(size, metric.missing(), "k")?;
+    let mut indices = crate::alloc::filled(size, -1i64, "k")?;
+    // A top list never holds more than the corpus, whatever k asks for.
+    let held = k.min(corpus.rows) + 1;
     parallel::install(|| {
         scores
             .par_chunks_mut(qb * k)
@@ -289,7 +312,7 @@ pub fn knn(
             .for_each(|(block, (out_scores, out_indices))| {
                 let q0 = block * qb;
                 let rows = out_scores.len() / k;
-                let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(k + 1); rows];
+                let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(held); rows];
                 search.scan(q0, rows, 0, |qi, c0, row| {
                     let top = &mut tops[qi - q0];
                     let keep = |top: &mut Vec<(f32, i64)>, cj: usize, score: f32| {

@@ -67,6 +67,8 @@ struct Plan<'a> {
     metrics: &'a [MetricSpec],
     options: GroupedOptions,
     depth: Depths,
+    /// A metric with gain 2^label - 1 is asked for (labels must stay below 1024).
+    exponential_gain: bool,
 }
 
 /// How far the ranking and the ideal ranking must be sorted for these metrics.
@@ -132,18 +134,39 @@ fn score_group(
     let lab = labels.group(g, &mut s.labels)?;
     let facts = LabelFacts::scan(lab, plan.options.relevance_level);
     if facts.negative {
-        let p = lab.iter().position(|&v| v < 0.0).unwrap_or_default();
+        // NaN and +inf land here too: no gain or relevance can be read from them.
+        let p = lab.iter().position(|&v| !valid_label(v)).unwrap_or_default();
         return Err(Error::value(
             labels.name(),
             g,
             format!(
-                "negative label {} at position {p}; labels must be >= 0",
+                "label {} at position {p}; labels must be finite and >= 0",
                 lab[p]
             ),
         ));
     }
+    if plan.exponential_gain {
+        if let Some(p) = lab.iter().position(|&v| v > MAX_EXP_GAIN_LABEL) {
+            return Err(Error::value(
+                labels.name(),
+                g,
+                format!(
+                    "label {} at position {p} is too large for the gain 2^label - 1 \
+                     (ndcg_burges); labels must be at most {MAX_EXP_GAIN_LABEL}",
+                    lab[p]
+                ),
+            ));
+        }
+    }
     rank_and_score(sc, lab, &facts, plan, &mut s.rank, out);
     Ok(())
+}
+
+/// 2^1024 overflows an f64: the largest label whose exponential gain is finite.
+const MAX_EXP_GAIN_LABEL: f64 = 1023.0;
+
+fn valid_label(l: f64) -> bool {
+    (l >= 0.0) & (l < f64::INFINITY)
 }
 
 /// Grades below this many (whole numbers) are counted instead of sorted.
@@ -177,7 +200,7 @@ impl LabelFacts {
     fn scan_lanes(labels: &[f64], level: f64) -> Self {
         let (mut negative, mut small_whole, mut top, mut num_rel) = (false, true, 0u32, 0usize);
         for &l in labels {
-            negative |= l < 0.0;
+            negative |= !valid_label(l);
             small_whole &= (l < LEVELS) & ((l + ROUND) - ROUND == l);
             // For a small whole label the low mantissa bits are its value (-0.0 gives
             // 0): an integer maximum, which vectorises where a float one does not.
@@ -310,6 +333,9 @@ pub fn evaluate(
     options: GroupedOptions,
 ) -> Result<Evaluation> {
     check_ties(metrics, options.ties)?;
+    if options.relevance_level.is_nan() {
+        return Err(Error::argument("relevance_level must be a number, not NaN"));
+    }
     let s = ListColumn::new(scores.0, scores.1)?;
     let l = ListColumn::new(labels.0, labels.1)?;
     if s.len() != l.len() {
@@ -325,6 +351,7 @@ pub fn evaluate(
         metrics,
         options,
         depth: depths(metrics),
+        exponential_gain: metrics.iter().any(|m| m.measure == Measure::NdcgBurges),
     };
     let nm = metrics.len();
     let mut values = vec![0.0; s.len() * nm];

@@ -142,11 +142,15 @@ pub fn calibration(
     if chosen.is_empty() {
         return Err(Error::argument("calibration needs at least one pair"));
     }
-    check_finite("chosen", chosen)?;
-    check_finite("rejected", rejected)?;
-    let mut count = vec![0usize; n_bins];
-    let mut sum_p = vec![0.0f64; n_bins];
-    let mut sum_y = vec![0.0f64; n_bins];
+    // An infinite score has no win probability against another infinite one.
+    for (column, values) in [("chosen", chosen), ("rejected", rejected)] {
+        if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::value(column, row, "NaN or infinite score"));
+        }
+    }
+    let mut count = crate::alloc::filled(n_bins, 0usize, "n_bins")?;
+    let mut sum_p = crate::alloc::filled(n_bins, 0.0f64, "n_bins")?;
+    let mut sum_y = crate::alloc::filled(n_bins, 0.0f64, "n_bins")?;
     let mut brier = 0.0;
     let mut add = |p: f64, y: f64| {
         let b = ((p * n_bins as f64) as usize).min(n_bins - 1);

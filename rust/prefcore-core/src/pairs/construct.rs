@@ -128,6 +128,13 @@ pub struct PairStats {
     pub pairs_capped: usize,
 }
 
+/// Is chosen `sc` at least `min_margin` above rejected `sr`? Equal scores are 0 apart,
+/// equal infinities included (their difference is NaN).
+#[inline]
+fn far_enough(sc: f64, sr: f64, min_margin: f64) -> bool {
+    (sc - sr >= min_margin) | ((sc == sr) & (min_margin <= 0.0))
+}
+
 struct Group<'a> {
     s: &'a [f64],
     min_margin: f64,
@@ -152,7 +159,7 @@ impl Group<'_> {
                 Ties::Random => (j, i),
             }
         };
-        (self.s[c] - self.s[r] >= self.min_margin).then_some((c, r))
+        far_enough(self.s[c], self.s[r], self.min_margin).then_some((c, r))
     }
 
     /// May `c` be chosen over `r` (in this orientation)?
@@ -166,7 +173,7 @@ impl Group<'_> {
     #[inline]
     fn may_choose(&self, sc: f64, sr: f64) -> bool {
         let tie_ok = (sc == sr) & (self.ties != Ties::Drop);
-        (sc - sr >= self.min_margin) & ((sc > sr) | tie_ok)
+        far_enough(sc, sr, self.min_margin) & ((sc > sr) | tie_ok)
     }
 
     /// The best position: the first of the tied highest, or a random one of them.

@@ -37,6 +37,9 @@ pub fn lambda_weights(scores: &[f64], labels: &[f64], out: &mut Vec<f64>) {
 
 /// For every list: its positions in rank order, and its flattened `n × n` weights
 /// between ranked positions (labels from `labels`, ranks from `scores`).
+/// 2^1024 overflows an f64: the largest label whose gain is finite.
+pub const MAX_LABEL: f64 = 1023.0;
+
 pub fn grouped_weights(scores: &ListColumn, labels: &ListColumn) -> Result<(ArrayRef, ArrayRef)> {
     if scores.len() != labels.len() {
         return Err(Error::argument(format!(
@@ -58,6 +61,20 @@ pub fn grouped_weights(scores: &ListColumn, labels: &ListColumn) -> Result<(Arra
                 labels.name(),
                 g,
                 format!("{} labels for {} scores", lg.len(), sg.len()),
+            ));
+        }
+        if let Some(p) = sg.iter().position(|v| v.is_nan()) {
+            return Err(Error::value(scores.name(), g, format!("NaN score at position {p}")));
+        }
+        if let Some(p) = lg.iter().position(|&v| !(v.is_finite() && v <= MAX_LABEL)) {
+            return Err(Error::value(
+                labels.name(),
+                g,
+                format!(
+                    "label {} at position {p}: the gain 2^label - 1 needs a finite label of \
+                     at most {MAX_LABEL} (rescale scores used as labels, or pass labels=)",
+                    lg[p]
+                ),
             ));
         }
         // Weights in rank order: the sorted list's τ is its position + 1.

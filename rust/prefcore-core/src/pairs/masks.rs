@@ -6,7 +6,9 @@
 //!
 //! With `d = |s_i - s_j|`, a pair is kept when `d >= min_margin` and the scores
 //! differ (or ties are kept), and `i` is chosen when `s_i >= s_j` (ties keep the
-//! earlier completion first). Scores hold no NaN (checked when the group is read).
+//! earlier completion first). Equal scores are `d = 0` apart, infinities included
+//! (where the subtraction gives NaN). Scores hold no NaN (checked when the group is
+//! read).
 
 /// The masks of one completion's block of partners.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +58,9 @@ fn kept_blocks_portable(s: &[f64], min_margin: f64, keep_ties: bool, out: &mut V
             let (mut kept, mut forward) = (0u64, 0u64);
             for (b, &sj) in s[base..(base + 64).min(n)].iter().enumerate() {
                 // `&` and `|`, not `&&` and `||`: no branches on unpredictable bits.
-                let keep = ((si - sj).abs() >= min_margin) & ((si != sj) | keep_ties);
+                let tie = si == sj;
+                let far = ((si - sj).abs() >= min_margin) | (tie & (min_margin <= 0.0));
+                let keep = far & (!tie | keep_ties);
                 kept |= u64::from(keep) << b;
                 forward |= u64::from(si >= sj) << b;
             }
@@ -85,6 +89,8 @@ mod avx512 {
     ) {
         let n = s.len();
         let margin = _mm512_set1_pd(min_margin);
+        // Ties are 0 apart (two equal infinities subtract to NaN): far enough at margin 0.
+        let ties_far: __mmask8 = if min_margin <= 0.0 { 0xFF } else { 0 };
         for (i, &si) in s.iter().enumerate() {
             let si = _mm512_set1_pd(si);
             for base in blocks_of(i, n) {
@@ -95,8 +101,9 @@ mod avx512 {
                     // SAFETY: the mask loads only lanes `j..end`, inside `s`.
                     let sj = unsafe { _mm512_maskz_loadu_pd(lanes, s.as_ptr().add(j)) };
                     let distance = _mm512_abs_pd(_mm512_sub_pd(si, sj));
-                    let far = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, distance, margin);
                     let differ = _mm512_mask_cmp_pd_mask::<_CMP_NEQ_UQ>(lanes, si, sj);
+                    let far = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, distance, margin)
+                        | (lanes & !differ & ties_far);
                     let keep = if keep_ties { far } else { far & differ };
                     let fw = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, si, sj);
                     kept |= u64::from(keep) << (j - base);
@@ -148,7 +155,8 @@ mod tests {
                 for i in 0..n {
                     for j in i + 1..n {
                         let (c, r) = if s[i] >= s[j] { (i, j) } else { (j, i) };
-                        let d = s[c] - s[r]; // NaN for two equal infinities: dropped
+                        let tie = s[c] == s[r]; // equal infinities too: 0 apart
+                        let d = if tie { 0.0 } else { s[c] - s[r] };
                         if d >= margin && (s[c] > s[r] || keep_ties) {
                             want.push((c, r));
                         }

@@ -34,6 +34,28 @@ impl Default for Roles {
 }
 
 impl Roles {
+    /// Roles that a transcript can tell apart: two different, non-empty names without
+    /// a newline or a colon (which would blur the `\n\nName:` markers).
+    pub fn new(user: &str, assistant: &str) -> Result<Self> {
+        for (what, name) in [("user", user), ("assistant", assistant)] {
+            if name.trim().is_empty() || name.contains(['\n', '\r', ':']) {
+                return Err(Error::argument(format!(
+                    "roles: the {what} role {name:?} must be a non-empty name without a \
+                     newline or ':'"
+                )));
+            }
+        }
+        if user == assistant {
+            return Err(Error::argument(format!(
+                "roles: the user and assistant roles must differ, both are {user:?}"
+            )));
+        }
+        Ok(Roles {
+            user: user.to_string(),
+            assistant: assistant.to_string(),
+        })
+    }
+
     fn marker(name: &str) -> String {
         format!("\n\n{name}:")
     }
