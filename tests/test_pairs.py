@@ -344,8 +344,8 @@ def _conversation(text: str) -> list[dict[str, str]]:
 def _dictionary_cases() -> list[tuple[str, dict[str, Any], Any]]:
     strings = pa.table(
         {
-            "prompt": ["p0", None, "p2", "p3"],
-            "completions": [["a", "b", None], ["c", "d"], ["e", "f", "g", "h"], ["i", "j"]],
+            "prompt": ["p0", "p1", "p2", "p3"],
+            "completions": [["a", "b", "x"], ["c", "d"], ["e", "f", "g", "h"], ["i", "j"]],
             "scores": [[3, 1, 2], [1, 2], [4, 4, 1, 2], [1, 1]],
         }
     )
@@ -369,7 +369,7 @@ def _dictionary_cases() -> list[tuple[str, dict[str, Any], Any]]:
         "scores": [1.0, 2.0, 3.0, 1.0, 2.0],
     }
     return [
-        ("strings with nulls", {"strategy": "all_pairs", "ties": "keep"}, strings),
+        ("strings", {"strategy": "all_pairs", "ties": "keep"}, strings),
         ("no prompt", {"strategy": "all_pairs", "prompt": None}, large),
         ("sliced input", {"strategy": "best_vs_rest"}, strings.slice(1)),
         ("random draws", {"strategy": "best_random", "seed": 3, "k": 2}, strings),
@@ -378,6 +378,19 @@ def _dictionary_cases() -> list[tuple[str, dict[str, Any], Any]]:
         ("conversations", {"strategy": "all_pairs"}, conversations),
         ("long table", {"strategy": "all_pairs"}, long),
     ]
+
+
+@pytest.mark.parametrize("texts", ["copy", "dictionary"])
+def test_null_prompts_and_completions_are_errors_naming_the_row(texts: str) -> None:
+    # A pair with a null side cannot be trained on: it is refused, not passed on.
+    null_completion = {"prompt": ["p", "q"], "completions": [["a", "b"], ["c", None]],
+                       "scores": [[1.0, 2.0], [2.0, 1.0]]}  # fmt: skip
+    with pytest.raises(ValueError, match=r"column 'completions', row 1: null value"):
+        pairs.from_scores(null_completion, texts=texts)
+    null_prompt = {"prompt": ["p", None], "completions": [["a", "b"], ["c", "d"]],
+                   "scores": [[1.0, 2.0], [2.0, 1.0]]}  # fmt: skip
+    with pytest.raises(ValueError, match=r"column 'prompt', row 1: null value"):
+        pairs.from_scores(null_prompt, texts=texts)
 
 
 @pytest.mark.parametrize("case", _dictionary_cases(), ids=lambda c: c[0])

@@ -45,7 +45,7 @@ def write_jsonl(table: pa.Table, path: Path) -> Path:
 
 
 def run_cli(*argv: str) -> int:
-    return main([*argv, "-q"] if argv[0] not in ("eval",) else list(argv))
+    return main([*argv, "--quiet"] if argv[0] not in ("eval",) else list(argv))
 
 
 def test_dedup_equals_the_in_memory_functions(hh, tmp_path):
@@ -71,7 +71,7 @@ def test_dedup_equals_the_in_memory_functions(hh, tmp_path):
 def test_stats_agree_with_pairs_stats(hh, tmp_path, capsys):
     src = tmp_path / "hh.parquet"
     pq.write_table(hh, src, row_group_size=500)
-    assert main(["stats", str(src), "-q", "--batch-rows", "256"]) == 0
+    assert main(["stats", str(src), "--quiet", "--batch-rows", "256"]) == 0
     streamed = json.loads(capsys.readouterr().out)
     whole = pairs.stats(hh)
     assert streamed["rows"] == whole["rows"] and streamed["format"] == "pairwise"
@@ -125,7 +125,7 @@ def test_pipeline_config_chains_the_steps(hh, tmp_path):
         '[[steps]]\nstep = "dedup"\nexact = ["prompt", "chosen", "rejected"]\n'
         f'[[steps]]\nstep = "decontaminate"\nagainst = "{tmp_path / "eval.csv"}"\nn = 8\n'
     )
-    assert main(["pipeline", str(config), "-q", "--report", str(tmp_path / "r.json")]) == 0
+    assert main(["pipeline", str(config), "--quiet", "--report", str(tmp_path / "r.json")]) == 0
     step1 = hh.filter(dedup.exact(hh, ["prompt", "chosen", "rejected"]).keep)
     want = dedup.contamination(step1, hh.slice(0, 20).select(["prompt"]), n=8).apply(step1)
     assert pq.read_table(tmp_path / "final.parquet").equals(want)
@@ -193,7 +193,7 @@ def test_bad_input_and_outputs_fail_cleanly(hh, tmp_path, capsys):
         assert not out.exists()
 
     fails("dedup", str(src), str(out), "--exact", "nope", says="column(s) ['nope'] not found")
-    fails("dedup", str(src), str(src), "--exact", "prompt", says="OUT is IN")
+    fails("dedup", str(src), str(src), "--exact", "prompt", says="OUT is the IN file")
     fails("dedup", str(src), str(tmp_path / "no" / "o.parquet"), "--exact", "prompt",
           says="output directory does not exist")  # fmt: skip
     empty = tmp_path / "empty.jsonl"
@@ -266,7 +266,17 @@ def test_memory_stays_bounded_on_an_input_larger_than_the_budget(tmp_path):
         "print(rc, base // 1024, peak // 1024)\n"
     )
     out = tmp_path / "out.parquet"
-    args = ["dedup", str(src), str(out), "--exact", "prompt", "chosen", "--near", "chosen", "-q"]
+    args = [
+        "dedup",
+        str(src),
+        str(out),
+        "--exact",
+        "prompt",
+        "chosen",
+        "--near",
+        "chosen",
+        "--quiet",
+    ]
     res = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )

@@ -7,10 +7,14 @@
 
 from __future__ import annotations
 
-from prefcore import dedup, formats, match, metrics, pairs
-from prefcore._prefcore import __version__
-from prefcore._prefcore import get_num_threads as _get_num_threads
-from prefcore._prefcore import set_num_threads as _set_num_threads
+from prefcore import _overflow, _prefcore
+
+_overflow.install(_prefcore)  # before any module takes the extension's functions
+
+from prefcore import dedup, formats, match, metrics, pairs  # noqa: E402
+from prefcore._prefcore import __version__  # noqa: E402
+from prefcore._prefcore import get_num_threads as _get_num_threads  # noqa: E402
+from prefcore._prefcore import set_num_threads as _set_num_threads  # noqa: E402
 
 __all__ = [
     "__version__",

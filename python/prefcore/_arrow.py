@@ -162,12 +162,21 @@ def _decode_nested(a: pa.Array) -> pa.Array:
     return a
 
 
+def tensor_to_numpy(tensor: Any) -> np.ndarray:
+    """A torch tensor as numpy, on the CPU; bfloat16 and float16 (which numpy lacks or
+    prefcore's kernels do not take) widened to float32, exactly."""
+    t = tensor.detach().cpu()
+    if t.is_floating_point() and t.element_size() < 4:
+        t = t.float()
+    return np.asarray(t.numpy())
+
+
 def as_array(obj: Any, what: str) -> Any:
     """Return an object exporting an Arrow array or stream for a 1-D ``obj``."""
     if hasattr(obj, "__arrow_c_array__") or hasattr(obj, "__arrow_c_stream__"):
         return obj
     if hasattr(obj, "detach") and hasattr(obj, "numpy"):  # a torch tensor
-        obj = obj.detach().cpu().numpy()
+        obj = tensor_to_numpy(obj)
     if isinstance(obj, np.ndarray):
         if obj.ndim != 1:
             raise ValueError(f"{what} must be 1-D, got an array of shape {obj.shape}")
@@ -183,7 +192,7 @@ def as_list_array(obj: Any, what: str) -> Any:
     """Return an Arrow list array for grouped data: a list column, a 2-D numpy array
     (one row per group, zero-copy), or a sequence of sequences."""
     if hasattr(obj, "detach") and hasattr(obj, "numpy"):  # a torch tensor
-        obj = obj.detach().cpu().numpy()
+        obj = tensor_to_numpy(obj)
     if isinstance(obj, np.ndarray):
         if obj.ndim != 2:
             raise ValueError(f"{what} must be 2-D (groups x candidates), got shape {obj.shape}")

@@ -21,11 +21,48 @@ import prefcore
 FORMATS = ["parquet", "jsonl", "csv", "arrow", "hf"]
 
 
+#: trec_eval's default cutoffs of the measures that take them.
+_TREC_CUTOFFS = {
+    "P": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
+    "recall": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
+    "ndcg_cut": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
+    "map_cut": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
+    "success": (1, 5, 10),
+}
+#: The trec_eval measures prefcore computes, as ``-m all_trec`` lists them.
+_ALL_TREC = ("num_ret", "num_rel", "num_rel_ret", "map", "Rprec", "bpref", "recip_rank",
+             "P", "recall", "ndcg", "ndcg_cut", "map_cut", "success")  # fmt: skip
+
+
+def trec_measures(names: list[str]) -> list[str]:
+    """trec_eval's ``-m`` arguments as metric names, in order, each once: ``P`` (and
+    ``recall``, ``ndcg_cut``, ``map_cut``, ``success``) at trec_eval's default cutoffs,
+    ``P.5,10`` as ``P.5`` and ``P.10``, ``all_trec`` as every measure prefcore has.
+
+    >>> trec_measures(["map", "P.5,10", "success", "map"])
+    ['map', 'P.5', 'P.10', 'success.1', 'success.5', 'success.10']
+    """
+    out: list[str] = []
+    for name in names:
+        if name == "all_trec":
+            expanded = trec_measures(list(_ALL_TREC))
+        elif name in _TREC_CUTOFFS:
+            expanded = [f"{name}.{k}" for k in _TREC_CUTOFFS[name]]
+        elif "," in name and "." in name:
+            base, cutoffs = name.split(".", 1)
+            expanded = [f"{base}.{k}" for k in cutoffs.split(",")]
+        else:
+            expanded = [name]
+        out += [m for m in expanded if m not in out]
+    return out
+
+
 def _eval(args: argparse.Namespace) -> dict[str, Any]:
     from prefcore.metrics import evaluate_trec_both
 
+    measures = trec_measures(args.metrics or ["map", "ndcg_cut.10", "P.10"])
     per_query, summary = evaluate_trec_both(
-        args.run, args.qrels, args.metrics, args.relevance_level, args.complete
+        args.run, args.qrels, measures, args.relevance_level, args.complete
     )
     if args.per_query:
         for row in per_query.to_pylist():
@@ -48,10 +85,43 @@ def _source(path: str, args: argparse.Namespace, fmt: Any = None) -> Any:
     )
 
 
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file: the same real path, or (existing) the same
+    inode, as hard links and bind mounts do."""
+    pa_, pb = Path(a), Path(b)
+    if pa_.resolve() == pb.resolve():
+        return True
+    try:
+        return os.path.samefile(pa_, pb)
+    except OSError:
+        return False
+
+
+def refuse_overwrites(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """A ``ValueError`` when any output (OUT, ``--report``) is any input (IN,
+    ``--against``, ``--run``, ``--qrels``, the job file), or two outputs are one file:
+    prefcore never writes over what it reads."""
+    ins = {k: v for k, v in inputs.items() if v}
+    outs = {k: v for k, v in outputs.items() if v}
+    for out_name, out in outs.items():
+        for in_name, src in ins.items():
+            if _same_file(out, src):
+                raise ValueError(
+                    f"{out}: {out_name} is the {in_name} file; prefcore never overwrites "
+                    "its input (choose another output path)"
+                )
+    names = list(outs)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if _same_file(outs[a], outs[b]):
+                raise ValueError(f"{outs[a]}: {a} and {b} are the same file")
+
+
 def _check_out(args: argparse.Namespace) -> None:
-    src, out = Path(args.input).resolve(), Path(args.output).resolve()
-    if src == out:
-        raise ValueError(f"{args.output}: OUT is IN; prefcore never overwrites its input")
+    refuse_overwrites(
+        {"IN": args.input, "--against": getattr(args, "against", None)},
+        {"OUT": args.output, "--report": getattr(args, "report", None)},
+    )
 
 
 def _stats(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,10 +214,24 @@ def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict
     for key in ("input", "steps"):
         if key not in config:
             raise ValueError(f"{args.config}: '{key}' is missing")
+    unknown_top = set(config) - {"input", "output", "steps", "on_error"}
+    if unknown_top:
+        raise ValueError(
+            f"{args.config}: unknown keys {sorted(unknown_top)}; a job file has input, "
+            "output, on_error and [[steps]]"
+        )
     steps = config["steps"]
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise ValueError(
+            f"{args.config}: 'steps' must be a list of tables ([[steps]] with step = ...), "
+            f"not {steps!r}"
+        )
     writes = [s for s in steps if s.get("step") != "stats"]
     if writes and "output" not in config:
         raise ValueError(f"{args.config}: 'output' is missing")
+    inputs = {"input": config["input"], "job file": args.config}
+    inputs |= {f"step {i + 1} against": s.get("against") for i, s in enumerate(steps)}
+    refuse_overwrites(inputs, {"output": config.get("output"), "--report": args.report})
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     defaults: dict[str, argparse.ArgumentParser] = subparsers.choices
     current = config["input"]
@@ -201,9 +285,30 @@ def _io_options(p: argparse.ArgumentParser, output: bool = True) -> None:
         p.add_argument("--out-format", choices=FORMATS[:-1], help="output format (from OUT)")
     p.add_argument("--on-error", choices=["fail", "skip"], default="fail",
                    help="malformed JSONL lines: fail (default) or skip and count them")  # fmt: skip
-    p.add_argument("--batch-rows", type=int, default=16_384, help="rows per record batch (16384)")
+    p.add_argument("--batch-rows", type=COUNT, default=16_384, help="rows per record batch (16384)")
     p.add_argument("--report", help="write the JSON report here")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _int_type(minimum: int, maximum: int = 2**63 - 1) -> Any:
+    """An argparse type: an integer in [minimum, maximum], else a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{value} is not in [{minimum}, {maximum}]")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+COUNT = _int_type(1)  # sizes and counts: at least 1
+SEED = _int_type(0, 2**64 - 1)  # seeds: any unsigned 64-bit value
+LEVEL = _int_type(-(2**63))  # relevance levels: any 64-bit value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,9 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate a TREC run against qrels (trec_eval semantics)")
     ev.add_argument("--run", required=True, help="TREC run file")
     ev.add_argument("--qrels", required=True, help="TREC qrels file")
-    ev.add_argument("-m", "--metrics", nargs="+", default=["map", "ndcg_cut.10", "P.10"])
+    ev.add_argument(
+        "-m", "--metrics", nargs="+", action="extend", metavar="MEASURE",
+        help="measures, trec_eval style; repeat -m to add more (P, ndcg_cut, map_cut, "
+        "recall, success at trec_eval's cutoffs; P.5,10; all_trec). Default: map "
+        "ndcg_cut.10 P.10",
+    )  # fmt: skip
     ev.add_argument("-q", "--per-query", action="store_true", help="also print per-query values")
-    ev.add_argument("-l", "--relevance-level", type=int, default=1)
+    ev.add_argument("-l", "--relevance-level", type=LEVEL, default=1)
     ev.add_argument("-c", "--complete", action="store_true", help="average over all qrels queries")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON")
     ev.add_argument("--report", help="write the JSON report here")
@@ -234,11 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--exact", nargs="+", metavar="COL", help="columns whose tuple must be unique")
     dd.add_argument("--near", metavar="COL", help="text column for MinHash near-duplicates")
     dd.add_argument("--threshold", type=float, default=0.8, help="Jaccard threshold (0.8)")
-    dd.add_argument("--num-perm", type=int, default=128)
-    dd.add_argument("--ngram", type=int, default=5, help="word shingle size (5)")
-    dd.add_argument("--seed", type=int, default=1)
-    dd.add_argument("--bands", type=int, help="LSH bands (default: chosen from the threshold)")
-    dd.add_argument("--rows", type=int, help="rows per band (with --bands)")
+    dd.add_argument("--num-perm", type=COUNT, default=128)
+    dd.add_argument("--ngram", type=COUNT, default=5, help="word shingle size (5)")
+    dd.add_argument("--seed", type=SEED, default=1)
+    dd.add_argument("--bands", type=COUNT, help="LSH bands (default: chosen from the threshold)")
+    dd.add_argument("--rows", type=COUNT, help="rows per band (with --bands)")
     dd.add_argument("--degenerate", action="store_true", help="drop chosen == rejected or empty")
     dd.add_argument("--no-normalize", action="store_true", help="compare raw text")
     _io_options(dd)
@@ -251,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("--column", default="prompt", help="text column of IN (prompt)")
     dc.add_argument("--against-column", help="text column of EVAL (default: --column)")
     dc.add_argument("--method", choices=["ngram", "minhash", "exact"], default="ngram")
-    dc.add_argument("--n", type=int, default=13, help="word n-gram size (13)")
+    dc.add_argument("--n", type=COUNT, default=13, help="word n-gram size (13)")
     dc.add_argument("--threshold", type=float, help="least overlap that counts")
     _io_options(dc)
 
@@ -262,27 +372,32 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=["best_worst", "best_random", "best_vs_rest", "top_k_bottom_k",
                              "all_pairs", "random_pairs"])  # fmt: skip
     pr.add_argument("--min-margin", type=float, default=0.0)
-    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--seed", type=SEED, default=0)
     pr.add_argument("--prompt", default="prompt")
     pr.add_argument("--completions", default="completions")
     pr.add_argument("--scores", default="scores")
     pr.add_argument("--ties", choices=["drop", "keep", "random"], default="drop")
-    pr.add_argument("-k", type=int, default=1)
+    pr.add_argument("-k", type=COUNT, default=1)
     pr.add_argument("--short-groups", choices=["error", "skip"], default="error")
     _io_options(pr)
 
     pl = sub.add_parser("pipeline", help="run the steps of a TOML config in order")
     pl.add_argument("config", metavar="CONFIG.toml")
     pl.add_argument("--report", help="write the JSON report here")
-    pl.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    pl.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
 
 def _write_report(path: str, report: dict[str, Any]) -> None:
-    tmp = f"{path}.prefcore-{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(report, f, indent=2, default=str)
-    os.replace(tmp, path)
+    from prefcore.io import temporary_path
+
+    tmp = temporary_path(path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(report, f, indent=2, default=str)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +414,14 @@ def main(argv: list[str] | None = None) -> int:
 
             demo.run()
             return 0
+        from prefcore.io import require_writable
+
+        if args.command == "eval":
+            refuse_overwrites({"--run": args.run, "--qrels": args.qrels}, {"--report": args.report})
+        elif args.command == "stats":
+            refuse_overwrites({"IN": args.input}, {"--report": args.report})
+        if getattr(args, "report", None):
+            require_writable(args.report)  # before any work, not after OUT is written
         if args.command == "pipeline":
             report = _pipeline(args, parser)
         else:
@@ -309,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = {k: v for k, v in report.items() if not isinstance(v, dict)}
             print(f"prefcore {args.command}: {json.dumps(summary)}", file=sys.stderr)
         return 0
-    except (ValueError, TypeError, OSError, KeyError) as e:
+    except (ValueError, TypeError, OSError, KeyError, OverflowError, MemoryError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"prefcore: error: {message}", file=sys.stderr)
         return 1

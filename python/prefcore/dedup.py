@@ -91,9 +91,10 @@ class DedupResult:
     reason: pa.StringArray
     stats: dict[str, Any] = field(default_factory=dict)
     #: For :func:`minhash` and :func:`semantic`: the row pairs that were merged
-    #: (``row_a < row_b``): for minhash every verified candidate with ``verify=True``,
-    #: else each LSH bucket's first row with the others; for semantic every pair within
-    #: the threshold. Clusters are their connected components. None elsewhere.
+    #: (``row_a < row_b``): for minhash with ``verify=True`` the verified pairs that
+    #: joined two clusters, else each LSH bucket's first row with the others; for
+    #: semantic every pair within the threshold. Clusters are their connected
+    #: components. None elsewhere.
     pairs: pa.Table | None = None
 
     def apply(self, table: Any) -> pa.Table:

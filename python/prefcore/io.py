@@ -38,6 +38,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from prefcore._check import positive
+
 Format = Literal["parquet", "jsonl", "csv", "arrow", "hf"]
 OnError = Literal["fail", "skip"]
 
@@ -119,7 +121,7 @@ class Source:
             raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
         self.format: Format = format or format_of(self.path)
         self.on_error = on_error
-        self.batch_rows = batch_rows
+        self.batch_rows = positive("batch_rows", batch_rows)
         #: Malformed lines skipped so far (``on_error="skip"``), as (file, line).
         self.skipped: list[tuple[str, int]] = []
         self.schema: pa.Schema | None = None
@@ -139,7 +141,13 @@ class Source:
     def num_rows(self) -> int | None:
         """Rows, when the format says so without reading the data."""
         if self.format == "parquet":
-            return sum(int(pq.ParquetFile(f).metadata.num_rows) for f in self.files())
+            total = 0
+            for f in self.files():
+                try:
+                    total += int(pq.ParquetFile(f).metadata.num_rows)
+                except (pa.ArrowException, OSError) as err:
+                    raise InputError(f"{f}: cannot read it as parquet: {err}") from err
+            return total
         return None
 
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -418,6 +426,13 @@ class AtomicWriter:
             self._writer = pa_csv.CSVWriter(self._stream, schema)
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        try:
+            self._write(batch)
+        except (OSError, pa.ArrowException) as err:  # a full disk, a lost mount
+            self.abort()
+            raise OSError(f"{self.path}: cannot write the output: {err}") from err
+
+    def _write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if self._writer is None and self._stream is None:
             self._open(batch.schema)
         self.rows += batch.num_rows
@@ -444,6 +459,9 @@ class AtomicWriter:
             if self._stream is not None and not self._stream.closed:
                 self._stream.close()
             os.replace(self.tmp, self.path)
+        except (OSError, pa.ArrowException) as err:
+            self.abort()
+            raise OSError(f"{self.path}: cannot write the output: {err}") from err
         except BaseException:
             self.abort()
             raise

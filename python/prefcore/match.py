@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from prefcore import _prefcore
+from prefcore._arrow import tensor_to_numpy
 
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
@@ -44,7 +45,7 @@ def _matrix(x: Any, name: str) -> np.ndarray:
     """A C-contiguous float32 ``[n, d]`` array from numpy, torch or an Arrow
     fixed-size-list column."""
     if hasattr(x, "detach") and hasattr(x, "numpy"):  # torch
-        x = x.detach().cpu().numpy()
+        x = tensor_to_numpy(x)
     if isinstance(x, (pa.ChunkedArray, pa.Array)):
         arr = x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x
         if not pa.types.is_fixed_size_list(arr.type):

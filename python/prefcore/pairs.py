@@ -16,6 +16,7 @@ thread count.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -345,9 +346,10 @@ def from_rankings(
         raise ValueError(f"column '{ranking}', row {first_true(pc.is_null(col))}: null ranking")
     offsets = pc.subtract(col.offsets, col.offsets[0]) if len(col) else pa.array([0], pa.int32())
     negated = pa.ListArray.from_arrays(offsets, pc.negate(pc.cast(flat, pa.float64())))
-    scored = t.append_column("__scores", negated)
+    # The ranks, negated, stand in their own column: errors name the user's column.
+    scored = t.set_column(t.schema.get_field_index(ranking), ranking, negated)
     r = from_scores(
-        scored, prompt=prompt, completions=completions, scores="__scores", strategy=strategy,
+        scored, prompt=prompt, completions=completions, scores=ranking, strategy=strategy,
         ties=ties, k=k, seed=seed, max_pairs_per_prompt=max_pairs_per_prompt,
         short_groups=short_groups, texts=texts,
     )  # fmt: skip
@@ -652,6 +654,12 @@ def _codes(
 ) -> tuple[pa.Array, pa.Array]:
     if col.null_count:
         raise ValueError(f"column '{name}', row {first_true(pc.is_null(col))}: null value")
+    if pa.types.is_floating(col.type):
+        bad = first_true(pc.invert(pc.is_finite(col)))
+        if bad is not None:
+            raise ValueError(
+                f"column '{name}', row {bad}: {col[bad].as_py()} is not a finite value"
+            )
     values = pc.unique(col)
     if sort:
         values = values.take(pc.sort_indices(values))
@@ -860,6 +868,8 @@ def bradley_terry(
         raise ValueError("Bradley-Terry needs battles between at least two models")
     ref = None
     if anchor is not None:
+        if not math.isfinite(float(anchor[1])):
+            raise ValueError(f"anchor value must be a finite number, not {anchor[1]!r}")
         found = pc.index(names, anchor[0]).as_py()
         if found < 0:
             raise ValueError(f"anchor {anchor[0]!r} is not a model in the battles")
@@ -1021,14 +1031,41 @@ def _distribution(x: np.ndarray) -> dict[str, float]:
     }
 
 
+def _load_tokenizer(name: str | os.PathLike[str]) -> Any:
+    """A ``tokenizers.Tokenizer`` from a ``tokenizer.json`` path or a Hub name."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as err:
+        raise ImportError(
+            "a tokenizer given by name needs the tokenizers package: "
+            "pip install 'prefcore[tokenize]'"
+        ) from err
+    try:
+        if os.path.exists(name):
+            return Tokenizer.from_file(os.fspath(name))
+        return Tokenizer.from_pretrained(os.fspath(name))
+    except Exception as err:
+        raise ValueError(
+            f"tokenizer {os.fspath(name)!r}: not a tokenizer.json file and it could not be "
+            f"loaded from the Hugging Face Hub ({err}); pass a tokenizer object instead"
+        ) from err
+
+
 def _token_lengths(col: pa.ChunkedArray, tokenizer: Any) -> np.ndarray:
     texts = col.to_pylist()
     if any(not isinstance(x, str) for x in texts):
         from prefcore.formats import render_transcript
 
         texts = render_transcript(col.combine_chunks()).to_pylist()
+    if isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = _load_tokenizer(tokenizer)
     if hasattr(tokenizer, "encode_batch"):  # tokenizers.Tokenizer
         return np.array([len(e.ids) for e in tokenizer.encode_batch(texts)], dtype=np.int64)
+    if not callable(tokenizer):
+        raise TypeError(
+            "tokenizer must be a tokenizers.Tokenizer, a Hugging Face tokenizer, a path to a "
+            f"tokenizer.json or a tokenizer name; not {type(tokenizer).__name__}"
+        )
     encode: Callable[[list[str]], Any] = tokenizer
     ids = encode(texts)["input_ids"]
     return np.array([len(x) for x in ids], dtype=np.int64)
@@ -1059,6 +1096,7 @@ def stats(
     report: dict[str, Any] = {"rows": n}
     lengths: dict[str, np.ndarray] = {}
     require_columns(t, prompt, chosen, rejected)
+    require_no_nulls(t, prompt, chosen, rejected)
     for name in [c for c in (prompt, chosen, rejected) if c]:
         lengths[name] = _char_lengths(t.column(name))
         report[f"{name}_chars"] = _distribution(lengths[name])

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
+from prefcore._check import integer, optional_positive
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
 
 Layout = Literal["concat", "separate"]
@@ -204,6 +205,11 @@ class _Collator:
     pin_memory: bool = False
 
     def __post_init__(self) -> None:
+        self.pad_token_id = integer("pad_token_id", self.pad_token_id)
+        self.label_pad_id = integer("label_pad_id", self.label_pad_id)
+        self.max_length = optional_positive("max_length", self.max_length)
+        self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
+        self.vocab_size = optional_positive("vocab_size", self.vocab_size)
         if self.return_tensors not in ("pt", "np"):
             raise ValueError(f"return_tensors must be 'pt' or 'np', not {self.return_tensors!r}")
         if self.truncation_mode not in ("keep_start", "keep_end"):

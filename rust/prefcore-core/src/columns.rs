@@ -290,7 +290,18 @@ pub fn relevance_i64(column: &str, array: &ArrayRef, allow_negative: bool) -> Re
             ));
         }
     }
+    // A value beyond i64 casts to null (safe cast): that is an error, never a 0 grade.
     let cast = arrow_cast::cast(array, &DataType::Int64)?;
+    if let Some(row) = first_null(cast.as_ref()) {
+        let shown = arrow_cast::display::ArrayFormatter::try_new(array.as_ref(), &Default::default())
+            .map(|f| f.value(row).to_string())
+            .unwrap_or_default();
+        return Err(Error::value(
+            column,
+            row,
+            format!("relevance {shown} does not fit in a 64-bit integer"),
+        ));
+    }
     let values = cast.as_primitive::<Int64Type>().clone();
     if allow_negative {
         return Ok(values);

@@ -60,6 +60,10 @@ pub enum Error {
     #[error("not enough memory for {what} ({bytes} bytes); ask for a smaller {what}")]
     OutOfMemory { what: String, bytes: String },
 
+    /// The user pressed Ctrl-C during a long call (`KeyboardInterrupt`).
+    #[error("interrupted")]
+    Interrupted,
+
     /// An Arrow kernel failed (a cast or a concatenation).
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),

@@ -229,8 +229,8 @@ pub fn minhash<'py>(
 
 /// (bands, rows) that datasketch's MinHashLSH would choose.
 #[pyfunction]
-pub fn optimal_bands(threshold: f64, num_perm: usize) -> PyResult<(usize, usize)> {
-    dedup::optimal_bands(threshold, num_perm).map_err(to_py)
+pub fn optimal_bands(py: Python<'_>, threshold: f64, num_perm: usize) -> PyResult<(usize, usize)> {
+    compute(py, || dedup::optimal_bands(threshold, num_perm))
 }
 
 /// Returns (reference row or null, score) per training row.

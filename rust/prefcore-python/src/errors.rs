@@ -4,7 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use prefcore_core::Error;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyMemoryError, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
 
@@ -18,8 +18,20 @@ pub fn to_py(e: Error) -> PyErr {
         }
         Error::Io { .. } => PyOSError::new_err(message),
         Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
+        Error::Interrupted => PyKeyboardInterrupt::new_err(message),
         _ => PyValueError::new_err(message),
     }
+}
+
+/// Whether Python has a signal (Ctrl-C) waiting: the core's interrupt check. Python
+/// runs signal handlers on the main thread only, so elsewhere this is always false.
+fn signal_pending() -> bool {
+    Python::attach(|py| py.check_signals().is_err())
+}
+
+/// Let the core's long kernels notice Ctrl-C (called once at import).
+pub fn install_interrupt_check() {
+    prefcore_core::interrupt::set_check(signal_pending);
 }
 
 /// Run `f` without the GIL, turning a core error into an exception and a panic (a bug

@@ -33,6 +33,7 @@ fn tune_allocator() {
 #[pymodule]
 fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tune_allocator();
+    errors::install_interrupt_check();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(metrics::evaluate_trec, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::evaluate_grouped, m)?)?;

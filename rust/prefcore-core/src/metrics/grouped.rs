@@ -136,14 +136,12 @@ fn score_group(
     if facts.negative {
         // NaN and +inf land here too: no gain or relevance can be read from them.
         let p = lab.iter().position(|&v| !valid_label(v)).unwrap_or_default();
-        return Err(Error::value(
-            labels.name(),
-            g,
-            format!(
-                "label {} at position {p}; labels must be finite and >= 0",
-                lab[p]
-            ),
-        ));
+        let message = if lab[p] < 0.0 {
+            format!("negative label {} at position {p}; labels must be >= 0", lab[p])
+        } else {
+            format!("label {} at position {p}; labels must be finite", lab[p])
+        };
+        return Err(Error::value(labels.name(), g, message));
     }
     if plan.exponential_gain {
         if let Some(p) = lab.iter().position(|&v| v > MAX_EXP_GAIN_LABEL) {

@@ -49,6 +49,10 @@ fn check_finite(column: &str, values: &[f64]) -> Result<()> {
     }
 }
 
+/// More bins than this hold one probability each even for millions of pairs: a
+/// larger count is a mistake, not a finer table.
+pub const MAX_BINS: usize = 1_000_000;
+
 /// Accuracy counts per subset. `subset_of[i]` is the subset index of pair `i`
 /// (all zeros when there are no subsets); `num_subsets` sizes the output.
 pub fn pairwise_accuracy(
@@ -124,8 +128,10 @@ pub fn calibration(
     n_bins: usize,
     scale: f64,
 ) -> Result<Calibration> {
-    if n_bins == 0 {
-        return Err(Error::argument("n_bins must be at least 1"));
+    if n_bins == 0 || n_bins > MAX_BINS {
+        return Err(Error::argument(format!(
+            "n_bins must be in [1, {MAX_BINS}], not {n_bins}"
+        )));
     }
     if !(scale.is_finite() && scale > 0.0) {
         return Err(Error::argument(format!(

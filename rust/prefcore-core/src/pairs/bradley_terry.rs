@@ -257,23 +257,32 @@ pub fn bootstrap(
     seed: u64,
 ) -> Result<Vec<Vec<f64>>> {
     let m = battles.a.len();
-    parallel::install(|| {
-        (0..rounds)
-            .into_par_iter()
-            .map(|round| {
-                let mut rng = Rng::for_stream(seed, round as u64);
-                let picks: Vec<usize> = (0..m).map(|_| rng.below(m as u64) as usize).collect();
-                let w = win_matrix(battles, |k| picks[k]);
-                if options.alpha == 0.0 && unbounded_item(&w, battles.n_items).is_some() {
-                    return Err(Error::argument(format!(
-                        "bootstrap resample {round}: an item won (or lost) every battle in it, \
-                         so its maximum-likelihood rating is infinite; pass alpha > 0"
-                    )));
-                }
-                fit(&w, battles.n_items, options)
-            })
-            .collect()
-    })
+    let one = |round: usize| -> Result<Vec<f64>> {
+        let mut rng = Rng::for_stream(seed, round as u64);
+        let picks: Vec<usize> = (0..m).map(|_| rng.below(m as u64) as usize).collect();
+        let w = win_matrix(battles, |k| picks[k]);
+        if options.alpha == 0.0 && unbounded_item(&w, battles.n_items).is_some() {
+            return Err(Error::argument(format!(
+                "bootstrap resample {round}: an item won (or lost) every battle in it, \
+                 so its maximum-likelihood rating is infinite; pass alpha > 0"
+            )));
+        }
+        fit(&w, battles.n_items, options)
+    };
+    let mut out = crate::alloc::reserved(rounds, "bootstrap")?;
+    // Rounds in chunks, so Ctrl-C is noticed between them; each round has its own
+    // random stream, so chunking changes nothing in the result.
+    let chunk = parallel::num_threads() * 16;
+    let mut start = 0;
+    while start < rounds {
+        crate::interrupt::check()?;
+        let end = (start + chunk).min(rounds);
+        let part: Result<Vec<Vec<f64>>> =
+            parallel::install(|| (start..end).into_par_iter().map(one).collect());
+        out.extend(part?);
+        start = end;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
