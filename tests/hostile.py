@@ -249,7 +249,7 @@ def text_functions(examples: int) -> None:
                 lambda x: dedup.minhash(x, "prompt", ngram=2, verify=True).cluster_id,
                 lambda x: dedup.contamination(x, x, "prompt", n=2).contaminated,
             ):
-                assert is_error(outcome(lambda: run(t), ("prompt", "texts")))
+                assert is_error(outcome(lambda run=run: run(t), ("prompt", "texts")))
             return
         same_everywhere(
             lambda x: dedup.exact(x, ["prompt", "rejected"]).keep, t, layout, ("prompt", "rejected")
@@ -330,7 +330,7 @@ def ranking_metrics(examples: int) -> None:
         for layout in (pa.list_(pa.float64()), pa.large_list(pa.float32())):
             s, y = pa.array(scores, layout), pa.array(labels, layout)
             try:
-                got = outcome(lambda: run(s, y), names)
+                got = outcome(lambda s=s, y=y: run(s, y), names)
             except OverflowError:  # float32 cannot hold 1e300: not a prefcore matter
                 continue
             if layout.value_type == pa.float64():
@@ -349,7 +349,7 @@ def reward_metrics(examples: int) -> None:
         names = ("chosen", "rejected", "n_bins", "pair")
         outcome(lambda: metrics.pairwise_accuracy(c, r), names)
         outcome(lambda: metrics.calibration(c, r, n_bins=n_bins), names)
-        outcome(lambda: metrics.kendall_tau([c], [r]), names + ("x", "y", "group"))
+        outcome(lambda: metrics.kendall_tau([c], [r]), (*names, "x", "y", "group"))
 
     check()
 
@@ -371,8 +371,8 @@ def embedding_matching(examples: int) -> None:
         st.sampled_from(["rust", "faiss", "torch"]),
     )
     def check(qc: Any, k: int, metric: str, backend: str) -> None:
-        q = np.array(qc[0], dtype=np.float64).astype(np.float32)
-        c = np.array(qc[1], dtype=np.float64).astype(np.float32)
+        q = np.array(qc[0], dtype=np.float64)  # prefcore casts to float32 itself
+        c = np.array(qc[1], dtype=np.float64)
         names = ("queries", "corpus", "k")
         if backend != "rust" and k > 10_000:
             return  # faiss and torch allocate [nq, k] themselves
@@ -383,7 +383,7 @@ def embedding_matching(examples: int) -> None:
         if k < 1000:
             outcome(
                 lambda: match.match(q, c, method="mutual", rescore="csls", csls_k=k),
-                names + ("a", "b", "csls_k"),
+                (*names, "a", "b", "csls_k"),
             )
 
     check()

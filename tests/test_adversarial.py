@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hostile import TARGETS  # noqa: E402
+from hostile import TARGETS
 
 EXAMPLES = int(os.environ.get("PREFCORE_ADVERSARIAL_EXAMPLES", "40"))
 TIMEOUT = float(os.environ.get("PREFCORE_ADVERSARIAL_TIMEOUT", "240"))

@@ -158,7 +158,7 @@ def test_preference_errors() -> None:
         pairwise_accuracy([1.0], [0.0, 0.0])
     with pytest.raises(ValueError, match=r"weights has no entry for subsets \['b'\]"):
         pairwise_accuracy([1.0, 1.0], [0.0, 0.0], subsets=["a", "b"], weights={"a": 1.0})
-    with pytest.raises(ValueError, match="n_bins must be at least 1"):
+    with pytest.raises(ValueError, match=r"n_bins must be in \[1, 1000000\], not 0"):
         calibration([1.0], [0.0], n_bins=0)
     with pytest.raises(ValueError, match="at least 2 queries"):
         compare([1.0], [0.0])

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from prefcore import _prefcore
-from prefcore._arrow import tensor_to_numpy
+from prefcore._arrow import first_null_row, tensor_to_numpy
 
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
@@ -52,12 +52,24 @@ def _matrix(x: Any, name: str) -> np.ndarray:
             raise TypeError(
                 f"{name}: Arrow embeddings must be fixed_size_list<float>, not {arr.type}"
             )
+        row = first_null_row(arr)
+        if row is not None:
+            raise ValueError(f"column '{name}', row {row}: null embedding or null value in it")
         x = arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), arr.type.list_size)
     a = np.asarray(x)
     if a.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {a.shape}")
     if not np.issubdtype(a.dtype, np.floating):
         raise TypeError(f"{name} must hold floats, not {a.dtype}")
+    if a.dtype.itemsize > 4:
+        # A finite value beyond float32's range would become inf in the cast.
+        beyond = np.argwhere(np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max))
+        if len(beyond):
+            row, dim = beyond[0]
+            raise ValueError(
+                f"column '{name}', row {row}: value {a[row, dim]} at dimension {dim} is "
+                "beyond float32's range (embeddings are compared in float32)"
+            )
     return np.ascontiguousarray(a, dtype=np.float32)
 
 

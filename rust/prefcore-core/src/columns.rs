@@ -293,9 +293,10 @@ pub fn relevance_i64(column: &str, array: &ArrayRef, allow_negative: bool) -> Re
     // A value beyond i64 casts to null (safe cast): that is an error, never a 0 grade.
     let cast = arrow_cast::cast(array, &DataType::Int64)?;
     if let Some(row) = first_null(cast.as_ref()) {
-        let shown = arrow_cast::display::ArrayFormatter::try_new(array.as_ref(), &Default::default())
-            .map(|f| f.value(row).to_string())
-            .unwrap_or_default();
+        let shown =
+            arrow_cast::display::ArrayFormatter::try_new(array.as_ref(), &Default::default())
+                .map(|f| f.value(row).to_string())
+                .unwrap_or_default();
         return Err(Error::value(
             column,
             row,

@@ -83,7 +83,7 @@ proptest! {
     fn text_enters_only_as_utf8(values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..12), 0..8)) {
         let array = raw_strings(&values);
         let valid = values.iter().all(|v| std::str::from_utf8(v).is_ok());
-        let entered = concat_chunks("text", &[array.clone()]);
+        let entered = concat_chunks("text", std::slice::from_ref(&array));
         prop_assert_eq!(entered.is_ok(), valid);
         if let Err(e) = entered {
             let first_bad = values.iter().position(|v| std::str::from_utf8(v).is_err()).unwrap();

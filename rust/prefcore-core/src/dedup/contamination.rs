@@ -77,7 +77,9 @@ pub fn contamination(
     threshold: f64,
 ) -> Result<Vec<Overlap>> {
     if n == 0 && method != Method::Exact {
-        return Err(Error::argument("n (the n-gram size in words) must be at least 1"));
+        return Err(Error::argument(
+            "n (the n-gram size in words) must be at least 1",
+        ));
     }
     if !(0.0..=1.0).contains(&threshold) {
         return Err(Error::argument(format!(

@@ -189,12 +189,18 @@ mod tests {
             "q1 0 d1 1\nq2 0 d2 0\n\nq3 0 d3 2\n",
         ] {
             let b = parse_qrels(text, "q").unwrap();
-            let ids = b.column(0).as_any().downcast_ref::<arrow_array::StringArray>();
+            let ids = b
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>();
             let ids: Vec<&str> = ids.unwrap().iter().map(|v| v.unwrap()).collect();
             assert_eq!(ids, ["q1", "q2", "q3"], "{text:?}");
         }
         let e = parse_qrels("q1 0 d1 1\rq2 0 d2\r", "q").unwrap_err();
-        assert!(e.to_string().starts_with("q, line 2: expected 4 fields"), "{e}");
+        assert!(
+            e.to_string().starts_with("q, line 2: expected 4 fields"),
+            "{e}"
+        );
     }
 
     #[test]

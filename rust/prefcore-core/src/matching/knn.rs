@@ -85,7 +85,11 @@ impl Matrix<'_> {
     /// so finite squared norms keep every product finite.)
     fn check_magnitude(&self) -> Result<()> {
         for i in 0..self.rows {
-            let squared: f64 = self.row(i).iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            let squared: f64 = self
+                .row(i)
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum();
             if squared > f64::from(f32::MAX) / 2.0 {
                 return Err(Error::value(
                     self.name,

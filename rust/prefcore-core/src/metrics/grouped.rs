@@ -135,9 +135,15 @@ fn score_group(
     let facts = LabelFacts::scan(lab, plan.options.relevance_level);
     if facts.negative {
         // NaN and +inf land here too: no gain or relevance can be read from them.
-        let p = lab.iter().position(|&v| !valid_label(v)).unwrap_or_default();
+        let p = lab
+            .iter()
+            .position(|&v| !valid_label(v))
+            .unwrap_or_default();
         let message = if lab[p] < 0.0 {
-            format!("negative label {} at position {p}; labels must be >= 0", lab[p])
+            format!(
+                "negative label {} at position {p}; labels must be >= 0",
+                lab[p]
+            )
         } else {
             format!("label {} at position {p}; labels must be finite", lab[p])
         };
@@ -163,6 +169,9 @@ fn score_group(
 /// 2^1024 overflows an f64: the largest label whose exponential gain is finite.
 const MAX_EXP_GAIN_LABEL: f64 = 1023.0;
 
+// Non-short-circuit `&`: this runs inside the vectorised label scan.
+#[allow(clippy::manual_range_contains)]
+#[inline(always)]
 fn valid_label(l: f64) -> bool {
     (l >= 0.0) & (l < f64::INFINITY)
 }

@@ -64,7 +64,11 @@ pub fn grouped_weights(scores: &ListColumn, labels: &ListColumn) -> Result<(Arra
             ));
         }
         if let Some(p) = sg.iter().position(|v| v.is_nan()) {
-            return Err(Error::value(scores.name(), g, format!("NaN score at position {p}")));
+            return Err(Error::value(
+                scores.name(),
+                g,
+                format!("NaN score at position {p}"),
+            ));
         }
         if let Some(p) = lg.iter().position(|&v| !(v.is_finite() && v <= MAX_LABEL)) {
             return Err(Error::value(
