@@ -111,13 +111,13 @@ def _dataset_view(table: pa.Table, contiguous: bool) -> Any:
     if contiguous:
         stored = pa.concat_tables([decoys, table]).combine_chunks()
         return datasets.Dataset(stored).select(range(n, 2 * n))
-    order = np.empty(2 * n, np.int64)
-    order[0::2], order[1::2] = np.arange(n) + n, np.arange(n)
-    stored = pa.concat_tables([table, decoys]).combine_chunks().take(pa.array(order))
-    shuffled = datasets.Dataset(stored).shuffle(seed=0)
-    # Positions of the shuffled view holding stored rows 1, 3, 5, ...: the real rows.
-    by_stored_row = np.argsort(shuffled._indices.column(0).to_numpy())
-    return shuffled.select([int(i) for i in by_stored_row[1::2]])
+    # Real rows and decoys stored in a scrambled order; the view selects the real
+    # ones back in their order: a scattered indices mapping.
+    combined = pa.concat_tables([table, decoys]).combine_chunks()
+    stored_from = np.random.default_rng(n).permutation(2 * n)
+    stored = combined.take(pa.array(stored_from))
+    where = np.argsort(stored_from)  # where[k]: the stored position of combined row k
+    return datasets.Dataset(stored).select([int(where[k]) for k in range(n)])
 
 
 LAYOUTS: dict[str, Callable[[pa.Table], Any]] = {
@@ -505,6 +505,213 @@ def integer_options(examples: int) -> None:
             lambda: prefcore.metrics.evaluate_grouped([[1.0, 0.0]], [[1, 0]], f"ndcg@{seed}"),
             ("ndcg", "cutoff", "metric"),
         )
+
+    check()
+
+
+trec_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["q1", "q2", "10", ""]),
+        st.sampled_from(["d1", "d2", "d3", "é"]),
+        floats,
+        st.one_of(st.integers(-2, 3), st.sampled_from([2**62, -(2**63)])),
+    ),
+    min_size=0,
+    max_size=10,
+)
+
+
+@target
+def trec_tables(examples: int) -> None:
+    measures = st.sampled_from(["map", "ndcg", "P@5", "bpref", "recall@10", "num_rel_ret"])
+
+    @_settings(examples)
+    @given(trec_rows, trec_rows, layouts, measures, hostile_ints)
+    def check(run_rows: Any, qrel_rows: Any, layout: str, measure: str, level: int) -> None:
+        run = pa.table(
+            {
+                "query_id": pa.array([r[0] for r in run_rows], pa.string()),
+                "doc_id": pa.array([r[1] for r in run_rows], pa.string()),
+                "score": pa.array([r[2] for r in run_rows], pa.float64()),
+            }
+        )
+        qrels = pa.table(
+            {
+                "query_id": pa.array([r[0] for r in qrel_rows], pa.string()),
+                "doc_id": pa.array([r[1] for r in qrel_rows], pa.string()),
+                "relevance": pa.array([r[3] for r in qrel_rows], pa.int64()),
+            }
+        )
+        names = ("query_id", "doc_id", "score", "relevance", "relevance_level", "run", "qrels")
+        same_everywhere(
+            lambda x: metrics.evaluate(x, qrels, measure, relevance_level=level, per_query=True),
+            run,
+            layout,
+            names,
+        )
+
+    check()
+
+
+@target
+def more_pairs(examples: int) -> None:
+    unpaired_rows = st.lists(
+        st.tuples(st.sampled_from(["p", "q", "r"]), texts, st.booleans(), st.integers(0, 3)),
+        max_size=8,
+    )
+
+    @_settings(examples)
+    @given(scored_rows, unpaired_rows, layouts, pairwise_rows, hostile_ints)
+    def check(groups: Any, unpaired: Any, layout: str, rows: Any, seed: int) -> None:
+        t = scored_table(groups)
+        ranks = pa.array(
+            [[int(abs(x)) % 4 if math.isfinite(x) else 0 for _, x in g] for g in groups],
+            pa.list_(pa.int64()),
+        )
+        ranked = t.set_column(2, "ranking", ranks)
+        same_everywhere(
+            lambda x: pairs.from_rankings(x, short_groups="skip").table,
+            ranked,
+            layout,
+            ("ranking", "completions", "prompt", "seed"),
+        )
+        u = pa.table(
+            {
+                "prompt": [r[0] for r in unpaired],
+                "completion": [r[1] for r in unpaired],
+                "label": [r[2] for r in unpaired],
+                "pair_id": pa.array([r[3] for r in unpaired], pa.int64()),
+            }
+        )
+        names = ("prompt", "completion", "label", "pair_id", "seed")
+        same_everywhere(lambda x: pairs.pair(x, seed=seed).table, u, layout, names)
+        same_everywhere(lambda x: pairs.pair(x, pair_id=None, seed=seed).table, u, layout, names)
+        p = pairwise_table(rows)
+        same_everywhere(
+            lambda x: dedup.degenerate_pairs(x).reason, p, layout, ("chosen", "rejected")
+        )
+        same_everywhere(
+            lambda x: formats.extract_prompt(x).table, p, layout, ("chosen", "rejected")
+        )
+
+    check()
+
+
+@target
+def rewards_and_significance(examples: int) -> None:
+    vectors = st.lists(floats, min_size=0, max_size=8)
+
+    @_settings(examples)
+    @given(vectors, vectors, hostile_ints, st.sampled_from(["t", "randomization", "bootstrap"]))
+    def check(a: Any, b: Any, n: int, test: str) -> None:
+        x, y = np.array(a, dtype=np.float64), np.array(b, dtype=np.float64)
+        names = (
+            "rewards",
+            "reference",
+            "weights",
+            "reward array",
+            "row",
+            "a",
+            "b",
+            "per_query",
+            "n_resamples",
+            "seed",
+        )
+        got = outcome(lambda: pairs.transform_rewards(x, y), names)
+        if not is_error(got):
+            assert len(got) == len(x)
+        outcome(lambda: pairs.combine(x, y, weights=[1.0, 2.0]), names)
+        if n <= 20_000:
+            outcome(lambda: metrics.compare(x, y, test=test, n_resamples=n, seed=n), names)
+        outcome(lambda: metrics.spearman([a], [b]), ("x", "y", "group"))
+
+    check()
+
+
+@target
+def semantic_dedup(examples: int) -> None:
+    @_settings(examples)
+    @given(
+        st.integers(1, 3).flatmap(
+            lambda d: st.lists(st.lists(floats, min_size=d, max_size=d), min_size=0, max_size=6)
+        ),
+        floats,
+        st.one_of(st.none(), st.lists(floats, min_size=0, max_size=6)),
+    )
+    def check(rows: Any, threshold: float, quality: Any) -> None:
+        e = np.array(rows, dtype=np.float64).reshape(len(rows), -1) if rows else np.zeros((0, 2))
+        names = ("embeddings", "threshold", "quality", "corpus", "queries")
+        got = outcome(lambda: dedup.semantic(e, threshold=threshold, quality=quality).keep, names)
+        if not is_error(got):
+            assert len(got) == len(rows)
+
+    check()
+
+
+@target
+def tokenization(examples: int) -> None:
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    from prefcore.tokenize import tokenize_pairs
+
+    vocab = {
+        w: i
+        for i, w in enumerate(["[UNK]", "</s>", *sorted({w for t in WORDS for w in t.split()})])
+    }
+    tok = Tokenizer(WordLevel(vocab, "[UNK]"))
+    tok.pre_tokenizer = Whitespace()
+
+    @_settings(examples)
+    @given(pairwise_rows, layouts, st.one_of(st.none(), hostile_ints))
+    def check(rows: Any, layout: str, max_length: int | None) -> None:
+        t = pairwise_table(rows)
+        names = ("prompt", "chosen", "rejected", "max_length", "max_prompt_length")
+
+        def run(x: Any) -> Any:
+            out = tokenize_pairs(x, tok, eos_token_id=1, max_length=max_length).table
+            return out.select(["chosen_ids", "rejected_ids", "prompt_ids"])
+
+        same_everywhere(run, t, layout, names)
+
+    check()
+
+
+@target
+def jsonl_reader(examples: int) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from prefcore.io import open_source
+
+    lines = st.lists(
+        st.one_of(
+            st.just(b'{"prompt": "a", "n": 1}'),
+            st.just(b'{"prompt": "caf\xe9"}'),
+            st.just(b"[1, 2]"),
+            st.just(b'"text"'),
+            st.just(b"{"),
+            st.just(b""),
+            st.just(b'{"prompt": null}'),
+            st.binary(max_size=12),
+        ),
+        max_size=8,
+    )
+
+    @_settings(examples)
+    @given(lines, st.sampled_from(["fail", "skip"]))
+    def check(content: Any, on_error: str) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "input.jsonl"
+            path.write_bytes(b"\n".join(content) + b"\n")
+            source = open_source(path, on_error=on_error)
+            try:
+                table = source.read_all()
+            except ValueError as err:
+                assert "input.jsonl" in str(err), str(err)
+                return
+            assert table.num_rows + len(source.skipped) <= len(content)
 
     check()
 

@@ -1,7 +1,7 @@
 """The standing adversarial suite: every target of ``hostile.py`` in a subprocess of
 its own with a time limit, so a crash (a signal), a panic or a hang fails the target.
 
-``PREFCORE_ADVERSARIAL_EXAMPLES`` sets the examples per target (CI: 40; a longer
+``PREFCORE_ADVERSARIAL_EXAMPLES`` sets the examples per target (CI: 100; a longer
 hunt: e.g. 2000, with ``PREFCORE_ADVERSARIAL_TIMEOUT`` raised to match).
 """
 
@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from hostile import TARGETS
 
-EXAMPLES = int(os.environ.get("PREFCORE_ADVERSARIAL_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("PREFCORE_ADVERSARIAL_EXAMPLES", "100"))
 TIMEOUT = float(os.environ.get("PREFCORE_ADVERSARIAL_TIMEOUT", "240"))
 
 

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore, dedup
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns, require_no_nulls
+from prefcore._check import integer
 
 __all__ = [
     "BradleyTerryResult",
@@ -461,7 +462,9 @@ def pair(
         }
     else:
         groups = dedup.exact(t, [prompt], normalize=None).cluster_id.to_numpy()
-        key = np.random.default_rng(seed).random(t.num_rows)
+        key = np.random.default_rng(integer("seed", seed, minimum=0, maximum=2**64 - 1)).random(
+            t.num_rows
+        )
         order = np.lexsort((key, ~is_good, groups))
         g, good = groups[order], is_good[order]
         # Rank of each row within its (prompt, label) block.
@@ -957,6 +960,14 @@ def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:
     return float(p) if np.ndim(p) == 0 else p
 
 
+def _same_shape_or_scalar(name: str, x: Any, against: str, y: Any) -> None:
+    """Broadcasting would silently stretch or empty one side: only a scalar or an
+    array of the same shape may meet another array."""
+    shape, other = tuple(getattr(x, "shape", ())), tuple(getattr(y, "shape", ()))
+    if shape and shape != other:
+        raise ValueError(f"{name} has shape {shape} but {against} has shape {other}")
+
+
 def transform_rewards(
     rewards: Any, reference: Any, method: Literal["log_sigmoid", "center"] = "log_sigmoid"
 ) -> Any:
@@ -974,9 +985,13 @@ def transform_rewards(
     if hasattr(rewards, "detach"):
         import torch
 
-        d = rewards - torch.as_tensor(reference, device=rewards.device, dtype=rewards.dtype)
+        ref_t = torch.as_tensor(reference, device=rewards.device, dtype=rewards.dtype)
+        _same_shape_or_scalar("reference", ref_t, "rewards", rewards)
+        d = rewards - ref_t
         return torch.nn.functional.logsigmoid(d) if method == "log_sigmoid" else d
-    d = np.asarray(rewards, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+    r, ref = np.asarray(rewards, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    _same_shape_or_scalar("reference", ref, "rewards", r)
+    d = r - ref
     # log σ(d) = −softplus(−d), computed without overflow.
     return -np.logaddexp(0.0, -d) if method == "log_sigmoid" else d
 
@@ -993,9 +1008,26 @@ def combine(*transformed: Any, weights: Sequence[float] | None = None) -> Any:
     w = [1.0] * len(transformed) if weights is None else list(weights)
     if len(w) != len(transformed):
         raise ValueError(f"{len(w)} weights for {len(transformed)} reward arrays")
-    total = transformed[0] * w[0]
-    for x, wi in zip(transformed[1:], w[1:]):
-        total = total + x * wi
+    for i, x in enumerate(transformed[1:], start=1):
+        _same_shape_or_scalar(f"reward array {i}", x, "reward array 0", transformed[0])
+    for i, wi in enumerate(w):
+        if not (isinstance(wi, (int, float)) and math.isfinite(wi)):
+            raise ValueError(f"weights[{i}] must be a finite number, not {wi!r}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = transformed[0] * w[0]
+        for x, wi in zip(transformed[1:], w[1:]):
+            total = total + x * wi
+    finite = total.isfinite() if hasattr(total, "isfinite") else np.isfinite(total)
+    inputs_finite = [
+        x.isfinite() if hasattr(x, "isfinite") else np.isfinite(x) for x in transformed
+    ]
+    for ok in inputs_finite:
+        finite = finite | ~ok  # only a non-finite sum of finite inputs is an overflow
+    if not bool(finite.all()):
+        row = int(
+            np.flatnonzero(~np.asarray(finite.cpu() if hasattr(finite, "cpu") else finite))[0]
+        )
+        raise ValueError(f"row {row}: the weighted sum of rewards overflows float64")
     return total
 
 
