@@ -462,7 +462,7 @@ def collation(examples: int) -> None:
             out = PreferenceCollator(
                 pad_token_id=pad, pad_to_multiple_of=multiple, return_tensors="np"
             )(examples_)
-            assert out["chosen_input_ids"].shape[0] == len(rows)
+            assert out["input_ids"].shape[0] == 2 * len(rows)  # chosen rows, then rejected
             return out
 
         outcome(run, names)

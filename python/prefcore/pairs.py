@@ -968,6 +968,15 @@ def _same_shape_or_scalar(name: str, x: Any, against: str, y: Any) -> None:
         raise ValueError(f"{name} has shape {shape} but {against} has shape {other}")
 
 
+def _no_nan_difference(d: np.ndarray) -> None:
+    bad = np.flatnonzero(np.isnan(np.atleast_1d(d)))
+    if len(bad):
+        raise ValueError(
+            f"rewards, row {int(bad[0])}: NaN reward or reference (or both infinite with one "
+            "sign); a transformed reward needs a number"
+        )
+
+
 def transform_rewards(
     rewards: Any, reference: Any, method: Literal["log_sigmoid", "center"] = "log_sigmoid"
 ) -> Any:
@@ -988,10 +997,13 @@ def transform_rewards(
         ref_t = torch.as_tensor(reference, device=rewards.device, dtype=rewards.dtype)
         _same_shape_or_scalar("reference", ref_t, "rewards", rewards)
         d = rewards - ref_t
+        _no_nan_difference(d.detach().cpu().numpy())
         return torch.nn.functional.logsigmoid(d) if method == "log_sigmoid" else d
     r, ref = np.asarray(rewards, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     _same_shape_or_scalar("reference", ref, "rewards", r)
-    d = r - ref
+    with np.errstate(invalid="ignore"):
+        d = r - ref
+    _no_nan_difference(d)
     # log σ(d) = −softplus(−d), computed without overflow.
     return -np.logaddexp(0.0, -d) if method == "log_sigmoid" else d
 
