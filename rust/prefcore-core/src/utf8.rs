@@ -34,7 +34,7 @@ fn first_invalid(array: &dyn Array) -> Option<usize> {
         DataType::Utf8View => array
             .as_string_view()
             .bytes_iter()
-            .position(|bytes| std::str::from_utf8(bytes).is_err()),
+            .position(|bytes| simdutf8::basic::from_utf8(bytes).is_err()),
         DataType::List(_) => list(array.as_list::<i32>()),
         DataType::LargeList(_) => list(array.as_list::<i64>()),
         DataType::FixedSizeList(_, size) => {
@@ -59,22 +59,37 @@ fn first_invalid(array: &dyn Array) -> Option<usize> {
     }
 }
 
-/// Check the values a string array covers in one pass, then that every offset falls on
-/// a character boundary; only on failure find the row.
+/// Rows checked per parallel block.
+const BLOCK_ROWS: usize = 1 << 15;
+
+/// Check a string array block by block in parallel (SIMD validation where the CPU has
+/// it): a block is valid when its bytes are UTF-8 as a whole and every row in it
+/// starts on a character boundary. Only on failure are rows checked one by one, to
+/// name the first bad one.
 fn strings<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Option<usize> {
+    use rayon::prelude::*;
     let offsets = array.value_offsets();
-    let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
-    let values = &array.value_data()[first..last];
-    let whole_ok = std::str::from_utf8(values).is_ok();
-    let boundaries_ok = offsets
-        .iter()
-        .all(|o| !is_continuation(array.value_data(), o.as_usize()));
-    if whole_ok && boundaries_ok {
+    let data = array.value_data();
+    let block_ok = |start: usize| -> bool {
+        let end = (start + BLOCK_ROWS).min(array.len());
+        let (a, b) = (offsets[start].as_usize(), offsets[end].as_usize());
+        simdutf8::basic::from_utf8(&data[a..b]).is_ok()
+            && offsets[start..end]
+                .iter()
+                .all(|o| !is_continuation(data, o.as_usize()))
+    };
+    let starts: Vec<usize> = (0..array.len()).step_by(BLOCK_ROWS).collect();
+    let all_ok = if starts.len() > 1 {
+        crate::parallel::install(|| starts.par_iter().all(|&s| block_ok(s)))
+    } else {
+        starts.iter().all(|&s| block_ok(s))
+    };
+    if all_ok {
         return None;
     }
     (0..array.len()).find(|&i| {
         let (a, b) = (offsets[i].as_usize(), offsets[i + 1].as_usize());
-        std::str::from_utf8(&array.value_data()[a..b]).is_err()
+        std::str::from_utf8(&data[a..b]).is_err()
     })
 }
 
