@@ -607,3 +607,29 @@ def test_thread_count_does_not_change_results() -> None:
     assert one.cluster_id.to_pylist() == two.cluster_id.to_pylist()
     assert one.pairs is not None and two.pairs is not None
     assert one.pairs.to_pylist() == two.pairs.to_pylist()
+
+
+@pytest.mark.parametrize("texts", ["copy", "dictionary"])
+def test_invalid_utf8_completions_are_named_by_pair_construction(texts: str) -> None:
+    flat = _latin1_strings()  # row 0 is Latin-1 "café"
+    completions = pa.ListArray.from_arrays(pa.array([0, 1, 2], pa.int32()), flat)
+    table = pa.table({"prompt": ["p", "q"], "completions": completions, "scores": [[1.0], [2.0]]})
+    two = pa.table(
+        {
+            "prompt": ["p", "q"],
+            "completions": pa.ListArray.from_arrays(
+                pa.array([0, 2, 4], pa.int32()), pa.concat_arrays([pa.array(["ok", "fine"]), flat])
+            ),
+            "scores": [[1.0, 2.0], [1.0, 2.0]],
+        }
+    )
+    # Row 1's "café" is chosen: the error names the completions column and row 1.
+    with pytest.raises(ValueError, match=r"column 'completions', row 1: text is not valid UTF-8"):
+        pairs.from_scores(two, texts=texts)
+    # A bad text that no pair uses still fails the dictionary layout, which hands every
+    # completion on; copied texts hold only the pairs' own.
+    if texts == "dictionary":
+        with pytest.raises(ValueError, match="not valid UTF-8"):
+            pairs.from_scores(table, texts=texts, short_groups="skip")
+    else:
+        assert pairs.from_scores(table, texts=texts, short_groups="skip").table.num_rows == 0

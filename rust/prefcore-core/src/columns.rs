@@ -41,6 +41,15 @@ pub fn require_no_nulls(column: &str, array: &dyn Array) -> Result<()> {
 /// Join the chunks of one column into one array (a copy only when there are several),
 /// dictionaries decoded and text checked to be UTF-8: the one door columns enter by.
 pub fn concat_chunks(column: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
+    let plain = join_chunks(column, chunks)?;
+    crate::utf8::validate(column, &plain)?;
+    Ok(plain)
+}
+
+/// [`concat_chunks`] without the UTF-8 check, for a kernel that checks the texts it
+/// reads itself before any leaves it ([`crate::pairs::pair_table`]: a pass over the
+/// pairs' texts instead of over every completion).
+pub fn join_chunks(column: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
     let one = match chunks {
         [] => return Err(Error::argument(format!("column '{column}' has no chunks"))),
         [one] => one.clone(),
@@ -49,9 +58,7 @@ pub fn concat_chunks(column: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
             arrow_select::concat::concat(&refs)?
         }
     };
-    let plain = decode_dictionary(one)?;
-    crate::utf8::validate(column, &plain)?;
-    Ok(plain)
+    decode_dictionary(one)
 }
 
 /// A dictionary-encoded column (pyarrow dictionaries, polars categoricals, prefcore's

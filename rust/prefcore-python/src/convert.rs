@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use prefcore_core::columns::{concat_chunks, decode_dictionary, find_column};
+use prefcore_core::columns::{concat_chunks, decode_dictionary, find_column, join_chunks};
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::{PyArray, PyTable};
@@ -36,6 +36,20 @@ impl Table {
 
     /// Column `name`; chunks are joined only when there is more than one.
     pub fn column(&self, name: &str) -> PyResult<ArrayRef> {
+        self.column_with(name, concat_chunks)
+    }
+
+    /// Column `name` with its UTF-8 check left to the kernel that reads it
+    /// (`prefcore_core::columns::join_chunks`).
+    pub fn column_checked_by_kernel(&self, name: &str) -> PyResult<ArrayRef> {
+        self.column_with(name, join_chunks)
+    }
+
+    fn column_with(
+        &self,
+        name: &str,
+        join: fn(&str, &[ArrayRef]) -> prefcore_core::Result<ArrayRef>,
+    ) -> PyResult<ArrayRef> {
         let i = find_column(&self.names, name).map_err(to_py)?;
         let chunks: Vec<ArrayRef> = self.batches.iter().map(|b| b.column(i).clone()).collect();
         if chunks.is_empty() {
@@ -43,7 +57,7 @@ impl Table {
             let empty = arrow_array::new_empty_array(&self.types[i]);
             return decode_dictionary(empty).map_err(to_py);
         }
-        concat_chunks(name, &chunks).map_err(to_py)
+        join(name, &chunks).map_err(to_py)
     }
 }
 

@@ -45,7 +45,8 @@ pub fn pairs_from_scores<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
     let table = Table::new(table);
     let prompt_column = prompt.map(|p| table.column(p)).transpose()?;
-    let completion_column = table.column(completions)?;
+    // The kernel checks the completion texts it copies out (or all, when it does not).
+    let completion_column = table.column_checked_by_kernel(completions)?;
     let scores = array(scores, scores_name)?;
     let options = PairOptions {
         strategy: strategy.parse().map_err(to_py)?,

@@ -70,14 +70,27 @@ impl Matrix<'_> {
                 self.dim
             )));
         }
-        match self.data.iter().position(|v| !v.is_finite()) {
-            Some(i) => Err(Error::value(
+        // One branch-free pass for both checks: any non-finite value, and the largest
+        // magnitude (which bounds every squared norm by dim * max^2).
+        let (mut bad, mut max_abs) = (false, 0f32);
+        for &v in self.data {
+            let a = v.abs();
+            bad |= !(a <= f32::MAX);
+            max_abs = max_abs.max(a);
+        }
+        if bad {
+            let i = self.data.iter().position(|v| !v.is_finite()).unwrap_or(0);
+            return Err(Error::value(
                 self.name,
                 i / self.dim.max(1),
                 format!("non-finite value at dimension {}", i % self.dim.max(1)),
-            )),
-            None => self.check_magnitude(),
+            ));
         }
+        let bound = f64::from(max_abs) * f64::from(max_abs) * self.dim as f64;
+        if bound > f64::from(f32::MAX) / 2.0 {
+            return self.check_magnitude(); // rows near the limit: measure each exactly
+        }
+        Ok(())
     }
 
     /// Scores are computed in f32: a row whose squared norm overflows it would turn a

@@ -279,12 +279,40 @@ pub fn pair_table(
             values.len()
         )));
     }
+    // Copied strings are checked as UTF-8 in one pass over whichever is smaller, the
+    // pairs' texts or the completions (a bad text that no pair copies may then go
+    // unreported, as it never leaves); anything else is checked here, whole.
+    let check_output = options.texts == TextLayout::Copy
+        && matches!(
+            values.data_type(),
+            arrow_schema::DataType::Utf8
+                | arrow_schema::DataType::LargeUtf8
+                | arrow_schema::DataType::Utf8View
+        );
+    if !check_output {
+        crate::utf8::validate(name, column)?;
+    }
     // Positions within a group fit 16 bits unless a group passes 2^16 completions.
     let (p, stats, texts) = if widest <= 1 << 16 {
         layout_columns::<u16>(prompt, &offsets, &values, scores, options)?
     } else {
         layout_columns::<u32>(prompt, &offsets, &values, scores, options)?
     };
+    if check_output {
+        // The chosen and rejected columns come after the prompt's, when there is one.
+        let sides = &texts[usize::from(prompt.is_some())..];
+        let out_bytes: usize = sides.iter().map(|a| a.get_buffer_memory_size()).sum();
+        if out_bytes > values.get_buffer_memory_size() {
+            // More text out than in (all_pairs): one pass over the input is cheaper.
+            crate::utf8::validate(name, column)?;
+        } else {
+            for side in sides {
+                if let Some(row) = crate::utf8::first_invalid(side.as_ref()) {
+                    return Err(crate::utf8::invalid(name, p.group[row] as usize));
+                }
+            }
+        }
+    }
     let mut names: Vec<String> = prompt.map(|(n, _)| n.to_string()).into_iter().collect();
     names.extend(["chosen".to_string(), "rejected".to_string()]);
     let mut columns: Vec<(String, ArrayRef)> = names.into_iter().zip(texts).collect();
