@@ -75,7 +75,7 @@ impl Matrix<'_> {
         let (mut bad, mut max_abs) = (false, 0f32);
         for &v in self.data {
             let a = v.abs();
-            bad |= !(a <= f32::MAX);
+            bad |= !a.is_finite();
             max_abs = max_abs.max(a);
         }
         if bad {

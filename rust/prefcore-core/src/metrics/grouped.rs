@@ -133,7 +133,9 @@ fn score_group(
     let sc = scores.group(g, &mut s.scores)?;
     let lab = labels.group(g, &mut s.labels)?;
     let facts = LabelFacts::scan(lab, plan.options.relevance_level);
-    if facts.negative {
+    // Small whole grades (the usual labels) are finite; only other groups need the
+    // extra pass that finds NaN and +inf.
+    if facts.negative || (facts.top_grade.is_none() && !lab.iter().all(|&v| valid_label(v))) {
         // NaN and +inf land here too: no gain or relevance can be read from them.
         let p = lab
             .iter()
@@ -169,11 +171,8 @@ fn score_group(
 /// 2^1024 overflows an f64: the largest label whose exponential gain is finite.
 const MAX_EXP_GAIN_LABEL: f64 = 1023.0;
 
-// Non-short-circuit `&`: this runs inside the vectorised label scan.
-#[allow(clippy::manual_range_contains)]
-#[inline(always)]
 fn valid_label(l: f64) -> bool {
-    (l >= 0.0) & (l < f64::INFINITY)
+    (0.0..f64::INFINITY).contains(&l)
 }
 
 /// Grades below this many (whole numbers) are counted instead of sorted.
@@ -207,7 +206,7 @@ impl LabelFacts {
     fn scan_lanes(labels: &[f64], level: f64) -> Self {
         let (mut negative, mut small_whole, mut top, mut num_rel) = (false, true, 0u32, 0usize);
         for &l in labels {
-            negative |= !valid_label(l);
+            negative |= l < 0.0;
             small_whole &= (l < LEVELS) & ((l + ROUND) - ROUND == l);
             // For a small whole label the low mantissa bits are its value (-0.0 gives
             // 0): an integer maximum, which vectorises where a float one does not.
