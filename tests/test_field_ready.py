@@ -633,3 +633,17 @@ def test_invalid_utf8_completions_are_named_by_pair_construction(texts: str) -> 
             pairs.from_scores(table, texts=texts, short_groups="skip")
     else:
         assert pairs.from_scores(table, texts=texts, short_groups="skip").table.num_rows == 0
+
+
+def test_scratch_of_a_killed_pipeline_is_removed(small: Path, tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = tmp_path / f".prefcore-pipeline-{dead.stdout.strip()}-x1y2"
+    stale.mkdir()
+    (stale / "step1.parquet").write_bytes(b"partial")
+    job = tmp_path / "job.toml"
+    steps = '[[steps]]\nstep = "dedup"\nexact = ["prompt"]\n'
+    job.write_text(f'input = "{small}"\noutput = "{tmp_path}/o.jsonl"\n{steps}')
+    assert main(["pipeline", str(job), "--quiet"]) == 0
+    assert not stale.exists() and (tmp_path / "o.jsonl").exists()

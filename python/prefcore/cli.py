@@ -204,6 +204,16 @@ STEP_KEYS = {
 }  # fmt: skip
 
 
+def _remove_stale_scratch(directory: Path) -> None:
+    """Scratch directories of pipeline runs that were killed (their PID is gone)."""
+    from prefcore.io import process_alive
+
+    for old in directory.glob(".prefcore-pipeline-*-*"):
+        pid = old.name[len(".prefcore-pipeline-") :].split("-", 1)[0]
+        if old.is_dir() and pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
     """Run the steps of a TOML config, each step's output feeding the next."""
     try:
@@ -237,7 +247,8 @@ def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict
     current = config["input"]
     reports = []
     out_dir = Path(config.get("output", "x")).parent
-    scratch = Path(tempfile.mkdtemp(prefix=".prefcore-pipeline-", dir=out_dir))
+    _remove_stale_scratch(out_dir)
+    scratch = Path(tempfile.mkdtemp(prefix=f".prefcore-pipeline-{os.getpid()}-", dir=out_dir))
     try:
         for i, step in enumerate(steps):
             name = step.get("step")

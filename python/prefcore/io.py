@@ -360,12 +360,13 @@ def temporary_path(path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.prefcore-*.tmp"):
         pid = stale.name[len(path.name) + len(".prefcore-") + 1 :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             stale.unlink(missing_ok=True)
     return path.parent / f".{path.name}.prefcore-{os.getpid()}-{secrets.token_hex(4)}.tmp"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (perhaps another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
