@@ -127,3 +127,26 @@ where
         None => Ok(()),
     }
 }
+
+/// `f(0..n)` in parallel, collected in order, a chunk of items at a time so that
+/// Ctrl-C is noticed between chunks ([`crate::interrupt`]). Items are independent,
+/// so chunking changes nothing in the result.
+pub fn map_interruptible<T, F>(n: usize, f: F) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(usize) -> T + Sync,
+{
+    use rayon::prelude::*;
+    let chunk = (num_threads() * 4).max(1);
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < n {
+        crate::interrupt::check()?;
+        let end = (start + chunk).min(n);
+        out.extend(install(|| {
+            (start..end).into_par_iter().map(&f).collect::<Vec<T>>()
+        }));
+        start = end;
+    }
+    Ok(out)
+}

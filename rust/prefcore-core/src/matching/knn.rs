@@ -407,27 +407,23 @@ pub fn range_search(
     }
     let search = Search::new(queries, corpus, metric, corpus_block)?;
     let qb = query_block(queries.rows);
-    let blocks: Vec<Vec<(u32, u32, f32)>> = parallel::install(|| {
-        (0..queries.rows.div_ceil(qb))
-            .into_par_iter()
-            .map(|block| {
-                let q0 = block * qb;
-                let rows = qb.min(queries.rows - q0);
-                let mut hits = Vec::new();
-                search.scan(q0, rows, 0, |qi, c0, row| {
-                    candidates(row, threshold, true, metric, c0, |cj, score| {
-                        if within(score, threshold, metric) && !(exclude_self && qi == cj) {
-                            hits.push((qi as u32, cj as u32, score));
-                        }
-                        threshold
-                    });
+    let blocks: Vec<Vec<(u32, u32, f32)>> =
+        parallel::map_interruptible(queries.rows.div_ceil(qb), |block| {
+            let q0 = block * qb;
+            let rows = qb.min(queries.rows - q0);
+            let mut hits = Vec::new();
+            search.scan(q0, rows, 0, |qi, c0, row| {
+                candidates(row, threshold, true, metric, c0, |cj, score| {
+                    if within(score, threshold, metric) && !(exclude_self && qi == cj) {
+                        hits.push((qi as u32, cj as u32, score));
+                    }
+                    threshold
                 });
-                // Tiles visit corpus blocks in order per query block: sort by query.
-                hits.sort_by_key(|&(q, c, _)| (q, c));
-                hits
-            })
-            .collect()
-    });
+            });
+            // Tiles visit corpus blocks in order per query block: sort by query.
+            hits.sort_by_key(|&(q, c, _)| (q, c));
+            hits
+        })?;
     Ok(flatten_hits(blocks))
 }
 
@@ -464,25 +460,21 @@ pub fn self_pairs(
     // Query blocks the size of corpus blocks, so block `b`'s diagonal tile starts at
     // corpus row `b * size`.
     let size = search.corpus_block;
-    let blocks: Vec<Vec<(u32, u32, f32)>> = parallel::install(|| {
-        (0..matrix.rows.div_ceil(size))
-            .into_par_iter()
-            .map(|block| {
-                let q0 = block * size;
-                let mut hits = Vec::new();
-                search.scan(q0, size.min(matrix.rows - q0), q0, |a, c0, row| {
-                    candidates(row, threshold, true, metric, c0, |b, score| {
-                        if b > a && within(score, threshold, metric) {
-                            hits.push((a as u32, b as u32, score));
-                        }
-                        threshold
-                    });
+    let blocks: Vec<Vec<(u32, u32, f32)>> =
+        parallel::map_interruptible(matrix.rows.div_ceil(size), |block| {
+            let q0 = block * size;
+            let mut hits = Vec::new();
+            search.scan(q0, size.min(matrix.rows - q0), q0, |a, c0, row| {
+                candidates(row, threshold, true, metric, c0, |b, score| {
+                    if b > a && within(score, threshold, metric) {
+                        hits.push((a as u32, b as u32, score));
+                    }
+                    threshold
                 });
-                hits.sort_by_key(|&(a, b, _)| (a, b));
-                hits
-            })
-            .collect()
-    });
+            });
+            hits.sort_by_key(|&(a, b, _)| (a, b));
+            hits
+        })?;
     Ok(flatten_hits(blocks))
 }
 
