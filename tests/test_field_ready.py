@@ -225,7 +225,7 @@ def test_cli_job_files_and_numbers_get_one_line_errors(
         with pytest.raises(SystemExit) as usage:
             main(["dedup", str(small), str(tmp_path / "o.jsonl"), "--near", "prompt", *flag])
         assert usage.value.code == 2
-        assert "is not in [" in capsys.readouterr().err
+        assert "must be an integer in [" in capsys.readouterr().err
     # A report that cannot be written fails before OUT is written, not after.
     out = tmp_path / "o.jsonl"
     report = str(tmp_path / "no" / "r.json")

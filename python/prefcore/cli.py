@@ -302,16 +302,16 @@ def _io_options(p: argparse.ArgumentParser, output: bool = True) -> None:
 
 
 def _int_type(minimum: int, maximum: int = 2**63 - 1) -> Any:
-    """An argparse type: an integer in [minimum, maximum], else a usage error."""
+    """An argparse type: an integer in [minimum, maximum] (``_check.integer``'s rule),
+    else a usage error."""
+    from prefcore._check import integer
 
     def parse(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if not minimum <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"{value} is not in [{minimum}, {maximum}]")
-        return value
+            return integer("value", int(text), minimum=minimum, maximum=maximum)
+        except ValueError as err:
+            message = str(err) if "must be" in str(err) else f"{text!r} is not an integer"
+            raise argparse.ArgumentTypeError(message) from None
 
     parse.__name__ = "integer"
     return parse

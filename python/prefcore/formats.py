@@ -95,10 +95,6 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or _is_conversation(t)
 
 
-def _no_nulls(t: pa.Table, name: str) -> None:
-    require_no_nulls(t, name)  # at every nesting level: list items, message fields
-
-
 def _check_text(t: pa.Table, name: str) -> None:
     typ = t.schema.field(name).type
     if not _is_text(typ):
@@ -106,7 +102,7 @@ def _check_text(t: pa.Table, name: str) -> None:
             f"column '{name}' has type {typ}; expected strings or a list of {{role, content}} "
             "structs"
         )
-    _no_nulls(t, name)
+    require_no_nulls(t, name)
 
 
 def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
@@ -115,7 +111,7 @@ def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
         pa.types.is_integer(typ.value_type) or pa.types.is_floating(typ.value_type)
     ):
         raise TypeError(f"column '{name}' has type {typ}; expected a list of numbers")
-    _no_nulls(t, name)
+    require_no_nulls(t, name)
     lengths = pc.list_value_length(t.column(name))
     other = pc.list_value_length(t.column(against))
     row = first_true(pc.not_equal(lengths, other))
@@ -165,7 +161,7 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
         typ = t.schema.field("label").type
         if not pa.types.is_boolean(typ):
             raise TypeError(f"column 'label' has type {typ}; expected bool")
-        _no_nulls(t, "label")
+        require_no_nulls(t, "label")
     if fmt in ("scored", "ranked"):
         typ = t.schema.field("completions").type
         if not (pa.types.is_list(typ) or pa.types.is_large_list(typ)) or not _is_text(
@@ -174,7 +170,7 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
             raise TypeError(
                 f"column 'completions' has type {typ}; expected a list of strings or conversations"
             )
-        _no_nulls(t, "completions")
+        require_no_nulls(t, "completions")
         _check_numeric_lists(t, "scores" if fmt == "scored" else "ranking", "completions")
     first_text = t.schema.field(texts[-1]).type if texts else pa.null()
     conversational = _is_conversation(first_text)
