@@ -356,7 +356,14 @@ def open_source(
 def temporary_path(path: str | os.PathLike[str]) -> Path:
     """A fresh temporary name beside ``path`` (``.NAME.prefcore-PID-RANDOM.tmp``) to write
     into before renaming over ``path``. Unique per call, so two writers in one process
-    never share one; leftovers of killed runs (their PID no longer alive) are removed."""
+    never share one; leftovers of killed runs (their PID no longer alive) are removed.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out.parquet"
+    >>> a, b = temporary_path(out), temporary_path(out)
+    >>> a != b and a.name.startswith(".out.parquet.prefcore-")
+    True
+    """
     path = Path(path)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.prefcore-*.tmp"):
         pid = stale.name[len(path.name) + len(".prefcore-") + 1 :].split("-", 1)[0]
@@ -366,7 +373,11 @@ def temporary_path(path: str | os.PathLike[str]) -> Path:
 
 
 def process_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (perhaps another user's)."""
+    """Whether a process ``pid`` exists (perhaps another user's).
+
+    >>> process_alive(os.getpid())
+    True
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -377,7 +388,13 @@ def process_alive(pid: int) -> bool:
 
 
 def require_writable(path: str | os.PathLike[str]) -> None:
-    """An ``OSError`` now, before any work, when ``path`` cannot be written later."""
+    """An ``OSError`` now, before any work, when ``path`` cannot be written later.
+
+    >>> require_writable("/no/such/directory/out.jsonl")
+    Traceback (most recent call last):
+    ...
+    OSError: /no/such/directory: output directory does not exist
+    """
     parent = Path(path).parent
     if not parent.is_dir():
         raise OSError(f"{parent}: output directory does not exist")
