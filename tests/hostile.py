@@ -17,6 +17,7 @@ Run one target by hand: ``python tests/hostile.py TARGET EXAMPLES``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from collections.abc import Callable
@@ -68,7 +69,7 @@ def invalid_utf8(values: list[str | None]) -> pa.Array:
 def _chunked(table: pa.Table, cuts: list[int]) -> pa.Table:
     n = table.num_rows
     bounds = sorted({0, n, *(c % (n + 1) for c in cuts)})
-    batches = [table.slice(a, b - a) for a, b in zip(bounds, bounds[1:])]
+    batches = [table.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
     batches.insert(len(batches) // 2, table.slice(0, 0))  # an empty chunk too
     return pa.concat_tables(batches)
 

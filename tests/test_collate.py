@@ -4,6 +4,8 @@ workers."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -106,10 +108,10 @@ def test_padding_free_unpacks_to_the_padded_tokens(examples, max_length):
     cu = packed["cu_seq_lens"].tolist()
     assert packed["cu_seq_lens"].dtype == torch.int32 and len(cu) == 2 * len(examples) + 1
     flat = packed["input_ids"][0]
-    sequences = [flat[a:b].tolist() for a, b in zip(cu, cu[1:])]
+    sequences = [flat[a:b].tolist() for a, b in itertools.pairwise(cu)]
     assert sequences == unpad(padded)
     assert packed["max_seq_len"] == max(map(len, sequences))
-    for a, b in zip(cu, cu[1:]):
+    for a, b in itertools.pairwise(cu):
         assert packed["position_ids"][0, a:b].tolist() == list(range(b - a))
     mask = padded["attention_mask"].bool()
     assert torch.equal(packed["completion_mask"][0], padded["completion_mask"][mask])

@@ -13,18 +13,24 @@ _overflow.install(_prefcore)  # before any module takes the extension's function
 
 from prefcore import dedup, formats, match, metrics, pairs  # noqa: E402
 from prefcore._prefcore import __version__  # noqa: E402
+from prefcore._prefcore import force_simd_level as _force_simd_level  # noqa: E402
 from prefcore._prefcore import get_num_threads as _get_num_threads  # noqa: E402
 from prefcore._prefcore import set_num_threads as _set_num_threads  # noqa: E402
+from prefcore._prefcore import simd_level as _simd_level  # noqa: E402
+from prefcore._prefcore import simd_levels as _simd_levels  # noqa: E402
 
 __all__ = [
     "__version__",
     "dedup",
+    "force_simd_level",
     "formats",
     "get_num_threads",
     "match",
     "metrics",
     "pairs",
     "set_num_threads",
+    "simd_level",
+    "simd_levels",
 ]
 
 
@@ -50,3 +56,41 @@ def get_num_threads() -> int:
     True
     """
     return _get_num_threads()
+
+
+def simd_level() -> str:
+    """The SIMD variant of the kernels in use: ``"baseline"``, ``"avx2"`` or ``"avx512"``.
+
+    It is the best this CPU runs, unless ``PREFCORE_SIMD`` (read at import) or
+    :func:`force_simd_level` chose a lower one. Every variant gives identical results.
+
+    >>> import prefcore
+    >>> prefcore.simd_level() in prefcore.simd_levels()
+    True
+    """
+    return _simd_level()
+
+
+def simd_levels() -> list[str]:
+    """Every SIMD variant this CPU runs, lowest first (``"baseline"`` always).
+
+    >>> import prefcore
+    >>> prefcore.simd_levels()[0]
+    'baseline'
+    """
+    return _simd_levels()
+
+
+def force_simd_level(level: str | None) -> None:
+    """Run the kernels' ``level`` variant from now on (``None`` or ``"auto"``: the best).
+
+    For comparing variants and timing them; results do not change. A level the CPU
+    does not run is a ``ValueError``. ``PREFCORE_SIMD=avx2`` does the same at import.
+
+    >>> import prefcore
+    >>> prefcore.force_simd_level("baseline")
+    >>> prefcore.simd_level()
+    'baseline'
+    >>> prefcore.force_simd_level(None)
+    """
+    _force_simd_level(level)

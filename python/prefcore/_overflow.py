@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 _ARGUMENT = re.compile(r"argument '(\w+)'|processing '(\w+)'")
 

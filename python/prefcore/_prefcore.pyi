@@ -23,6 +23,7 @@ __all__ = [
     "evaluate_trec",
     "exact",
     "extract_prompt",
+    "force_simd_level",
     "get_num_threads",
     "knn",
     "listwise_weights",
@@ -43,6 +44,8 @@ __all__ = [
     "self_pairs",
     "set_num_threads",
     "signatures",
+    "simd_level",
+    "simd_levels",
     "split_joint_tokens",
 ]
 __version__: str
@@ -83,6 +86,9 @@ def read_trec_run(path: str) -> pa.Table: ...
 def read_trec_qrels(path: str) -> pa.Table: ...
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
+def simd_level() -> str: ...
+def simd_levels() -> list[str]: ...
+def force_simd_level(level: str | None) -> None: ...
 
 _NormalizeArgs = tuple[bool, str, bool, bool, bool] | None
 

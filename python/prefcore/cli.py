@@ -18,6 +18,11 @@ from typing import Any
 
 import prefcore
 
+__all__ = [
+    "build_parser",
+    "main",
+]
+
 FORMATS = ["parquet", "jsonl", "csv", "arrow", "hf"]
 
 
@@ -216,11 +221,10 @@ def _remove_stale_scratch(directory: Path) -> None:
 
 def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
     """Run the steps of a TOML config, each step's output feeding the next."""
-    try:
-        tomllib = importlib.import_module("tomllib")
-    except ImportError as err:  # Python < 3.11
-        raise OSError("prefcore pipeline needs Python 3.11 or newer (tomllib)") from err
-    config: dict[str, Any] = tomllib.loads(Path(args.config).read_text())
+    # tomllib is in the standard library from 3.11; tomli (a dependency on 3.10) is the
+    # same parser under its original name.
+    toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    config: dict[str, Any] = toml.loads(Path(args.config).read_text())
     for key in ("input", "steps"):
         if key not in config:
             raise ValueError(f"{args.config}: '{key}' is missing")

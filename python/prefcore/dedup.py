@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -57,7 +57,7 @@ class Normalization:
         )
 
 
-NormalizeArg = Union[Normalization, None]
+NormalizeArg = Normalization | None
 
 
 def _options(normalize: NormalizeArg) -> tuple[bool, str, bool, bool, bool] | None:

@@ -10,6 +10,10 @@ import pyarrow as pa
 from prefcore import dedup, formats, metrics, pairs
 from prefcore.data import load_hh_rlhf
 
+__all__ = [
+    "run",
+]
+
 ASSISTANT = "\n\nAssistant:"
 
 

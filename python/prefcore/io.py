@@ -40,6 +40,18 @@ import pyarrow.parquet as pq
 
 from prefcore._check import positive
 
+__all__ = [
+    "AtomicWriter",
+    "InputError",
+    "Source",
+    "format_of",
+    "open_source",
+    "prefetched",
+    "process_alive",
+    "require_writable",
+    "temporary_path",
+]
+
 Format = Literal["parquet", "jsonl", "csv", "arrow", "hf"]
 OnError = Literal["fail", "skip"]
 

@@ -22,7 +22,6 @@ corpus has fewer than ``k`` rows.
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any, Literal
 
@@ -31,6 +30,7 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import first_null_row, tensor_to_numpy
+from prefcore._optional import require
 
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
@@ -182,14 +182,6 @@ def _gpu_knn(
     )
 
 
-def _require(module: str, missing: str) -> Any:
-    """Import an optional backend, or fail with how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:  # pragma: no cover - the test environment has both
-        raise ImportError(missing) from e
-
-
 def _unit_rows(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows scaled to length 1 (cosine as inner product); a zero row is an error."""
     for name, m in (("queries", q), ("corpus", c)):
@@ -215,7 +207,7 @@ def _drop_self(scores: np.ndarray, indices: np.ndarray, k: int) -> tuple[np.ndar
 def _torch_knn(
     q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool, device: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    torch = _require("torch", "backend='torch' needs torch: pip install torch")
+    torch = require("torch", "backend='torch'")
     if metric == "cosine":
         q, c = _unit_rows(q, c)
     kk = k + 1 if exclude_self else k
@@ -246,7 +238,7 @@ def _torch_knn(
 def _faiss_knn(
     q: np.ndarray, c: np.ndarray, k: int, metric: str, exclude_self: bool, gpu: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    faiss = _require("faiss", "backend='faiss' needs faiss: pip install faiss-cpu")
+    faiss = require("faiss", "backend='faiss'")
     if metric == "cosine":
         q, c = _unit_rows(q, c)
 

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
-Metrics = Union[str, Sequence[str]]
+Metrics = str | Sequence[str]
 
 
 def _metric_list(metrics: Metrics) -> list[str]:

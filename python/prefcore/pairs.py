@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore, dedup
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns, require_no_nulls
 from prefcore._check import integer
+from prefcore._optional import require
 
 __all__ = [
     "BradleyTerryResult",
@@ -1077,13 +1078,7 @@ def _distribution(x: np.ndarray) -> dict[str, float]:
 
 def _load_tokenizer(name: str | os.PathLike[str]) -> Any:
     """A ``tokenizers.Tokenizer`` from a ``tokenizer.json`` path or a Hub name."""
-    try:
-        from tokenizers import Tokenizer
-    except ImportError as err:
-        raise ImportError(
-            "a tokenizer given by name needs the tokenizers package: "
-            "pip install 'prefcore[tokenize]'"
-        ) from err
+    Tokenizer = require("tokenizers", "a tokenizer given by name or path").Tokenizer
     try:
         if os.path.exists(name):
             return Tokenizer.from_file(os.fspath(name))

@@ -35,6 +35,14 @@ from prefcore import _prefcore, dedup, formats, pairs
 from prefcore.dedup import Normalization
 from prefcore.io import AtomicWriter, Source, prefetched
 
+__all__ = [
+    "Progress",
+    "build_pairs",
+    "decontaminate",
+    "dedup_stream",
+    "stats",
+]
+
 
 class Progress:
     """Rows done, rows/s and (when the total is known) the ETA, on stderr."""

@@ -38,7 +38,16 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore, pairs
 from prefcore import dedup as _dedup
+from prefcore._optional import require
 from prefcore.dedup import Normalization, NormalizeArg
+
+__all__ = [
+    "build_pairs",
+    "dedup",
+    "exact_dedup",
+    "stats",
+    "with_row_ids",
+]
 
 ROW = "_prefcore_row"
 #: The normalisation the single-machine dedup functions default to.
@@ -48,12 +57,8 @@ POS = "_prefcore_position"
 
 
 def _ray() -> Any:
-    try:
-        import ray
-        import ray.data
-    except ImportError as err:
-        raise ImportError("prefcore.ray needs Ray Data: pip install 'ray[data]'") from err
-    return ray
+    require("ray.data", "prefcore.ray")
+    return require("ray", "prefcore.ray")
 
 
 def with_row_ids(ds: Any) -> Any:

@@ -46,6 +46,13 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 
+__all__ = [
+    "TokenizedTable",
+    "ids_to_arrow",
+    "tokenize_pairs",
+    "tokenize_unpaired",
+]
+
 Truncation = Literal["keep_start", "keep_end"]
 Boundary = Literal["separate", "joint"]
 

@@ -30,7 +30,19 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._check import integer, optional_positive
+from prefcore._optional import require
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
+
+__all__ = [
+    "Batch",
+    "FixedBatchSampler",
+    "PreferenceCollator",
+    "PreferenceDataset",
+    "TokenBudgetSampler",
+    "UnpairedCollator",
+    "UnpairedDataset",
+    "dataloader",
+]
 
 Layout = Literal["concat", "separate"]
 Truncation = Literal["keep_start", "keep_end"]
@@ -237,7 +249,7 @@ class _Collator:
             out[k] = v.astype(np.bool_ if v.dtype == np.bool_ else np.float32)
         if self.return_tensors == "np":
             return out
-        import torch
+        torch = require("torch", 'return_tensors="pt"')
 
         tensors = {
             k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()
@@ -479,7 +491,7 @@ def dataloader(
     >>> batch["completion_mask"].tolist()
     [[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1], [0, 1, 1, 0]]
     """
-    import torch.utils.data
+    torch_data = require("torch.utils.data", "prefcore.torch.dataloader")
 
     if (batch_size is None) == (max_tokens is None):
         raise ValueError("give exactly one of batch_size and max_tokens")
@@ -506,8 +518,8 @@ def dataloader(
     else:
         assert batch_size is not None
         sampler = FixedBatchSampler(len(dataset), batch_size, **shard)
-    return torch.utils.data.DataLoader(
-        dataset,  # type: ignore[arg-type]
+    return torch_data.DataLoader(
+        dataset,
         batch_sampler=sampler,
         collate_fn=collator,
         num_workers=num_workers,

@@ -495,7 +495,7 @@ impl ListColumn {
 /// with AVX-512DQ eight go at once (integer labels of grouped lists take this path
 /// for every group).
 fn widen_i64(values: &[i64], buf: &mut Vec<f64>) {
-    crate::simd::avx512_or_baseline!("avx512f,avx512dq", (values: &[i64] = values, buf: &mut Vec<f64> = buf) -> (), {
+    crate::simd::by_level!("avx512f,avx512dq", (values: &[i64] = values, buf: &mut Vec<f64> = buf) -> (), {
         buf.clear();
         buf.extend(values.iter().map(|&x| x as f64));
     })
@@ -510,12 +510,14 @@ mod tests {
         let values: Vec<i64> = (0..1000)
             .map(|i: i64| (i - 500) * 7_919 + (i % 13) * (1 << 53) - (1 << 62) * (i % 2))
             .collect();
-        let mut buf = vec![9.0; 3];
-        widen_i64(&values, &mut buf);
         let want: Vec<f64> = values.iter().map(|&x| x as f64).collect();
-        assert_eq!(buf, want);
-        widen_i64(&values[..5], &mut buf);
-        assert_eq!(buf, want[..5]);
+        crate::simd::at_each_level(|level| {
+            let mut buf = vec![9.0; 3];
+            widen_i64(&values, &mut buf);
+            assert_eq!(buf, want, "{level:?}");
+            widen_i64(&values[..5], &mut buf);
+            assert_eq!(buf, want[..5], "{level:?}");
+        });
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod errors;
 mod matching;
 mod metrics;
 mod pairs;
+mod simd;
 
 use pyo3::prelude::*;
 
@@ -34,6 +35,7 @@ fn tune_allocator() {
 fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tune_allocator();
     errors::install_interrupt_check();
+    simd::apply_environment()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(metrics::evaluate_trec, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::evaluate_grouped, m)?)?;
@@ -44,6 +46,9 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::read_trec_run, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::read_trec_qrels, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(simd::simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(simd::simd_levels, m)?)?;
+    m.add_function(wrap_pyfunction!(simd::force_simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::normalize, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::exact, m)?)?;

@@ -89,12 +89,12 @@ fn permute_min(hashes: &[u64], a: &[u64], b: &[u64], signature: &mut [u64]) {
 
 type PermuteMin = fn(&[u64], &[u64], &[u64], &mut [u64]);
 
-/// The [`permute_min`] kernels this CPU runs, fastest first: the same loop compiled
-/// for AVX-512 (eight 64-bit products per instruction), for AVX2, and plain.
-fn permute_kernels() -> Vec<PermuteMin> {
-    let mut kernels: Vec<PermuteMin> = Vec::new();
+/// The [`permute_min`] loop compiled for `level`: AVX-512 (eight 64-bit products per
+/// instruction), AVX2, or plain.
+fn permute_kernel_for(level: crate::simd::Level) -> PermuteMin {
     #[cfg(target_arch = "x86_64")]
     {
+        use crate::simd::Level;
         #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
         unsafe fn avx512(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
             permute_min(h, a, b, s)
@@ -103,25 +103,28 @@ fn permute_kernels() -> Vec<PermuteMin> {
         unsafe fn avx2(h: &[u64], a: &[u64], b: &[u64], s: &mut [u64]) {
             permute_min(h, a, b, s)
         }
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512dq")
-            && is_x86_feature_detected!("avx512vl")
-        {
-            // SAFETY: the CPU has the features the function was compiled for.
-            kernels.push(|h, a, b, s| unsafe { avx512(h, a, b, s) });
-        }
-        if is_x86_feature_detected!("avx2") {
+        assert!(
+            level <= crate::simd::detected(),
+            "{level:?} kernels on a CPU without them"
+        );
+        match level {
+            // SAFETY: the CPU has the features the function was compiled for (above).
+            Level::Avx512 => |h, a, b, s| unsafe { avx512(h, a, b, s) },
             // SAFETY: as above.
-            kernels.push(|h, a, b, s| unsafe { avx2(h, a, b, s) });
+            Level::Avx2 => |h, a, b, s| unsafe { avx2(h, a, b, s) },
+            Level::Baseline => permute_min,
         }
     }
-    kernels.push(permute_min);
-    kernels
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = level;
+        permute_min
+    }
 }
 
-/// The fastest kernel of [`permute_kernels`].
+/// The kernel of the [`crate::simd::level`] in force.
 fn permute_kernel() -> PermuteMin {
-    permute_kernels()[0]
+    permute_kernel_for(crate::simd::level())
 }
 
 /// The odd multiplier of the word-shingle polynomial.
@@ -417,10 +420,10 @@ mod tests {
                     want[i] = want[i].min(v as u64);
                 }
             }
-            for (k, kernel) in permute_kernels().into_iter().enumerate() {
+            for level in crate::simd::supported() {
                 let mut got = vec![u64::MAX; slots];
-                kernel(&hashes, &a, &b, &mut got);
-                prop_assert_eq!(&got, &want, "kernel {}", k);
+                permute_kernel_for(level)(&hashes, &a, &b, &mut got);
+                prop_assert_eq!(&got, &want, "{:?}", level);
             }
         }
 

@@ -195,7 +195,7 @@ impl LabelFacts {
     /// One pass over a group's labels: eight lanes wide with AVX-512 (four times the
     /// baseline's; see [`crate::simd`]).
     fn scan(labels: &[f64], level: f64) -> Self {
-        crate::simd::avx512_or_baseline!(
+        crate::simd::by_level!(
             "avx512f,avx512dq",
             (labels: &[f64] = labels, level: f64 = level) -> LabelFacts,
             LabelFacts::scan_lanes(labels, level)
@@ -385,10 +385,43 @@ mod tests {
                 let mut expected = labels.clone();
                 expected.sort_by(|a, b| b.total_cmp(a));
                 expected.truncate(depth);
-                let mut got = Vec::new();
-                let top = LabelFacts::scan(&labels, 1.0).top_grade;
-                ideal_ranking(&labels, top, depth, &mut got);
-                assert_eq!(got, expected, "{labels:?} depth {depth}");
+                for (level, got) in crate::simd::at_each_level(|_| {
+                    let mut got = Vec::new();
+                    let top = LabelFacts::scan(&labels, 1.0).top_grade;
+                    ideal_ranking(&labels, top, depth, &mut got);
+                    got
+                }) {
+                    assert_eq!(got, expected, "{level:?} {labels:?} depth {depth}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn label_scans_agree_at_every_level() {
+        let mut rng = crate::random::Rng::for_stream(11, 0);
+        for n in [0usize, 1, 3, 4, 7, 8, 9, 31, 64, 257] {
+            for pool in [
+                &[0.0, 1.0, 2.0, 3.0][..],
+                &[0.0, -0.0, 0.5, 4.0, 1e300, -1.0],
+            ] {
+                let labels: Vec<f64> = (0..n)
+                    .map(|_| pool[rng.below(pool.len() as u64) as usize])
+                    .collect();
+                let facts = crate::simd::at_each_level(|_| {
+                    let f = LabelFacts::scan(&labels, 1.0);
+                    (f.negative, f.top_grade, f.num_rel)
+                });
+                let negative = labels.iter().any(|&l| l < 0.0);
+                let num_rel = labels.iter().filter(|&&l| l >= 1.0).count();
+                for (level, f) in facts {
+                    assert_eq!((f.0, f.2), (negative, num_rel), "{level:?} {labels:?}");
+                    assert_eq!(
+                        f.1.is_some(),
+                        !negative && labels.iter().all(|&l| l.fract() == 0.0 && l < LEVELS),
+                        "{level:?} {labels:?}"
+                    );
+                }
             }
         }
     }

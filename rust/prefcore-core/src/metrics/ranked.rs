@@ -80,7 +80,7 @@ fn ratio(num: f64, den: f64) -> f64 {
 /// `terms[j] = (hits + j + 1) / ranks[j]`: the precision at each relevant rank. The
 /// divisions are independent; with AVX-512 eight go at once instead of two.
 fn precisions(terms: &mut [f64], ranks: &[i32], hits: i32) {
-    crate::simd::avx512_or_baseline!(
+    crate::simd::by_level!(
         "avx512f",
         (terms: &mut [f64] = terms, ranks: &[i32] = ranks, hits: i32 = hits) -> (),
         for (j, (t, &rank)) in terms.iter_mut().zip(ranks).enumerate() {
@@ -310,8 +310,11 @@ mod tests {
                     }
                 }
                 let want = sum / num_rel as f64;
-                let got = list(&ranked, &ideal, num_rel).average_precision(k);
-                assert_eq!(got.to_bits(), want.to_bits(), "len {len} k {k}");
+                for (level, got) in crate::simd::at_each_level(|_| {
+                    list(&ranked, &ideal, num_rel).average_precision(k)
+                }) {
+                    assert_eq!(got.to_bits(), want.to_bits(), "{level:?} len {len} k {k}");
+                }
             }
         }
     }

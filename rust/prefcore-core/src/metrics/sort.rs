@@ -36,7 +36,7 @@ impl Sorter {
     /// 4-byte positions and the comparisons plain float ones: the grouped metrics'
     /// hot path.
     pub fn rank_order(&mut self, scores: &[f64], order: &mut Vec<u32>) {
-        crate::simd::avx512_or_baseline!(
+        crate::simd::by_level!(
             "avx512f,avx512dq,avx512vl,avx512bw",
             (sorter: &mut Sorter = self, scores: &[f64] = scores, order: &mut Vec<u32> = order)
                 -> (),
@@ -248,12 +248,14 @@ mod tests {
             .collect();
         keyed.sort_unstable();
         let expected: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
-        let mut order = vec![7; 3]; // stale content must not leak through
-        let mut sorter = Sorter::default();
-        sorter.rank_order(scores, &mut order);
-        assert_eq!(order, expected, "{scores:?}");
-        let ranked: Vec<f64> = order.iter().map(|&i| scores[i as usize]).collect();
-        assert_eq!(sorter.ranked_scores(), &ranked[..]);
+        crate::simd::at_each_level(|level| {
+            let mut order = vec![7; 3]; // stale content must not leak through
+            let mut sorter = Sorter::default();
+            sorter.rank_order(scores, &mut order);
+            assert_eq!(order, expected, "{level:?} {scores:?}");
+            let ranked: Vec<f64> = order.iter().map(|&i| scores[i as usize]).collect();
+            assert_eq!(sorter.ranked_scores(), &ranked[..], "{level:?}");
+        });
     }
 
     #[test]

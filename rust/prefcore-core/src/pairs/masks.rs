@@ -1,8 +1,9 @@
 //! Which pairs of a group `all_pairs` keeps (without draws), as bit masks: for each
 //! completion `i` and each block of 64 later partners, bit `b` says whether the pair
 //! `(i, base + b)` is kept and whether `i` is its chosen side. A pair's fate is a coin
-//! flip to a branch predictor, so the masks come from branch-free compares; AVX-512
-//! makes eight of them at once where the CPU has it.
+//! flip to a branch predictor, so the masks come from branch-free compares; AVX2
+//! makes four of them at once and AVX-512 eight, at the [`crate::simd::level`] in
+//! force.
 //!
 //! With `d = |s_i - s_j|`, a pair is kept when `d >= min_margin` and the scores
 //! differ (or ties are kept), and `i` is chosen when `s_i >= s_j` (ties keep the
@@ -28,12 +29,25 @@ pub(super) struct Block {
 pub(super) fn kept_blocks(s: &[f64], min_margin: f64, keep_ties: bool, out: &mut Vec<Block>) {
     out.clear();
     #[cfg(target_arch = "x86_64")]
-    if crate::simd::has_avx512() {
-        // SAFETY: the CPU has AVX-512F.
-        unsafe { avx512::kept_blocks(s, min_margin, keep_ties, out) };
-        return;
+    match crate::simd::level() {
+        // SAFETY: the level in force never exceeds what the CPU runs.
+        crate::simd::Level::Avx512 => unsafe { avx512::kept_blocks(s, min_margin, keep_ties, out) },
+        // SAFETY: as above.
+        crate::simd::Level::Avx2 => unsafe { avx2::kept_blocks(s, min_margin, keep_ties, out) },
+        crate::simd::Level::Baseline => kept_blocks_portable(s, min_margin, keep_ties, out),
     }
+    #[cfg(not(target_arch = "x86_64"))]
     kept_blocks_portable(s, min_margin, keep_ties, out);
+}
+
+/// Whether the pair `(i, j)` with scores `si`, `sj` is kept, and whether `i` is its
+/// chosen side: the rule every variant computes.
+#[inline(always)]
+fn pair_bits(si: f64, sj: f64, min_margin: f64, keep_ties: bool) -> (bool, bool) {
+    // `&` and `|`, not `&&` and `||`: no branches on unpredictable bits.
+    let tie = si == sj;
+    let far = ((si - sj).abs() >= min_margin) | (tie & (min_margin <= 0.0));
+    (far & (!tie | keep_ties), si >= sj)
 }
 
 /// The blocks of each `i`: those holding a partner after `i`.
@@ -57,12 +71,9 @@ fn kept_blocks_portable(s: &[f64], min_margin: f64, keep_ties: bool, out: &mut V
         for base in blocks_of(i, n) {
             let (mut kept, mut forward) = (0u64, 0u64);
             for (b, &sj) in s[base..(base + 64).min(n)].iter().enumerate() {
-                // `&` and `|`, not `&&` and `||`: no branches on unpredictable bits.
-                let tie = si == sj;
-                let far = ((si - sj).abs() >= min_margin) | (tie & (min_margin <= 0.0));
-                let keep = far & (!tie | keep_ties);
+                let (keep, fw) = pair_bits(si, sj, min_margin, keep_ties);
                 kept |= u64::from(keep) << b;
-                forward |= u64::from(si >= sj) << b;
+                forward |= u64::from(fw) << b;
             }
             out.push(Block {
                 i: i as u32,
@@ -120,6 +131,60 @@ mod avx512 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{after, blocks_of, pair_bits, Block};
+    use std::arch::x86_64::*;
+
+    /// [`super::kept_blocks_portable`], four partners per compare; a block's last
+    /// partners (fewer than four) take the scalar rule.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn kept_blocks(
+        s: &[f64],
+        min_margin: f64,
+        keep_ties: bool,
+        out: &mut Vec<Block>,
+    ) {
+        let n = s.len();
+        let margin = _mm256_set1_pd(min_margin);
+        let sign = _mm256_set1_pd(-0.0);
+        // Ties are 0 apart (two equal infinities subtract to NaN): far enough at margin 0.
+        let ties_far: u64 = if min_margin <= 0.0 { 0xF } else { 0 };
+        for (i, &si_scalar) in s.iter().enumerate() {
+            let si = _mm256_set1_pd(si_scalar);
+            for base in blocks_of(i, n) {
+                let end = (base + 64).min(n);
+                let (mut kept, mut forward) = (0u64, 0u64);
+                let mut j = base;
+                while j + 4 <= end {
+                    // SAFETY: lanes `j..j + 4` are inside `s` (`j + 4 <= end <= n`).
+                    let sj = unsafe { _mm256_loadu_pd(s.as_ptr().add(j)) };
+                    let distance = _mm256_andnot_pd(sign, _mm256_sub_pd(si, sj));
+                    let bits = |v: __m256d| _mm256_movemask_pd(v) as u64;
+                    let differ = bits(_mm256_cmp_pd::<_CMP_NEQ_UQ>(si, sj));
+                    let far =
+                        bits(_mm256_cmp_pd::<_CMP_GE_OQ>(distance, margin)) | (!differ & ties_far);
+                    let keep = if keep_ties { far } else { far & differ };
+                    kept |= keep << (j - base);
+                    forward |= bits(_mm256_cmp_pd::<_CMP_GE_OQ>(si, sj)) << (j - base);
+                    j += 4;
+                }
+                for (b, &sj) in s[j..end].iter().enumerate() {
+                    let (keep, fw) = pair_bits(si_scalar, sj, min_margin, keep_ties);
+                    kept |= u64::from(keep) << (j - base + b);
+                    forward |= u64::from(fw) << (j - base + b);
+                }
+                out.push(Block {
+                    i: i as u32,
+                    base: base as u32,
+                    kept: after(i, base, kept),
+                    forward,
+                });
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,12 +227,17 @@ mod tests {
                         }
                     }
                 }
-                let mut fast = Vec::new();
-                kept_blocks(&s, margin, keep_ties, &mut fast);
-                let mut portable = Vec::new();
-                kept_blocks_portable(&s, margin, keep_ties, &mut portable);
-                assert_eq!(pairs_of(&fast), want, "n {n} margin {margin} {keep_ties}");
-                assert_eq!(fast, portable, "n {n} margin {margin} {keep_ties}");
+                for (level, blocks) in crate::simd::at_each_level(|_| {
+                    let mut blocks = Vec::new();
+                    kept_blocks(&s, margin, keep_ties, &mut blocks);
+                    blocks
+                }) {
+                    assert_eq!(
+                        pairs_of(&blocks),
+                        want,
+                        "{level:?} n {n} margin {margin} {keep_ties}"
+                    );
+                }
             }
         }
     }
