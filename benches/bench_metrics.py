@@ -22,7 +22,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,18 +65,24 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, int, Any]:
 
 
 def alternating(
-    ours: Callable[[], Any], peer: Callable[[], Any]
-) -> tuple[float, int, Any, float, Any]:
-    """prefcore's and the peer's best times (with prefcore's peak memory and both
-    results) from PEER rounds of OURS // PEER prefcore calls then one peer call: a slow
-    spell of this shared VM then falls on both sides, not on whichever ran in it."""
-    t_ours, t_peer, mem = float("inf"), float("inf"), 0
+    ours: Callable[[], Any], peer: Callable[[], Any], levels: Sequence[str] = ("auto",)
+) -> tuple[dict[str, tuple[float, int, Any]], float, Any]:
+    """prefcore's best time, peak memory and result at each SIMD level, and the peer's
+    best time and result, from PEER rounds of OURS // PEER prefcore calls per level then
+    one peer call: a slow spell of this shared VM then falls on every side, not on
+    whichever ran in it."""
+    best: dict[str, tuple[float, int, Any]] = {}
+    t_peer, peer_out = float("inf"), None
     for _ in range(PEER):
-        t, m, ours_out = timed(ours, OURS // PEER)
-        t_ours, mem = min(t_ours, t), max(mem, m)
+        for level in levels:
+            prefcore.force_simd_level(level)
+            t, m, out = timed(ours, OURS // PEER)
+            t0, m0, _ = best.get(level, (float("inf"), 0, None))
+            best[level] = (min(t0, t), max(m0, m), out)
+        prefcore.force_simd_level(None)
         t, _, peer_out = timed(peer)
         t_peer = min(t_peer, t)
-    return t_ours, mem, ours_out, t_peer, peer_out
+    return best, t_peer, peer_out
 
 
 def long_tables(nq: int, nd: int, seed: int = 0) -> tuple[pa.Table, pa.Table]:
@@ -128,6 +134,11 @@ def numpy_ndcg_at_10(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)))
 
 
+def _at(level: str) -> str:
+    """The row label's note of a forced SIMD level (none for the default)."""
+    return "" if level == "auto" else f" [{level}]"
+
+
 def row(name: str, peer: str, t_peer: float, t_ours: float, mem: int, size: int) -> str:
     return (
         f"| {name} | {peer} | {t_peer:.3f} s | {t_ours:.3f} s | **{t_peer / t_ours:.0f}x** "
@@ -141,19 +152,27 @@ def main() -> None:
     ap.add_argument("--skip-ranx", action="store_true")
     ap.add_argument("--tasks", default="long,grouped,numpy", help="comma-separated subset")
     ap.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--simd",
+        default="auto",
+        help="SIMD levels to time prefcore at, comma-separated (auto, baseline, avx2, "
+        "avx512), or 'all' for every level this CPU runs; alternated in the same rounds",
+    )
     args = ap.parse_args()
     s = args.scale
     nq_long, n_groups, n_groups_np = int(100_000 * s), int(200_000 * s), int(1_000_000 * s)
     if not args.rows_only:
         print(
             f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
-            f"cores, prefcore {prefcore.__version__} on {prefcore.get_num_threads()} threads"
+            f"cores, prefcore {prefcore.__version__} on {prefcore.get_num_threads()} threads, "
+            f"SIMD {prefcore.simd_level()}"
         )
     lines = [
         "| task | peer | peer time | prefcore time | ratio | prefcore peak extra memory |",
         "|---|---|---|---|---|---|",
     ]
 
+    levels = prefcore.simd_levels() if args.simd == "all" else args.simd.split(",")
     tasks = args.tasks.split(",")
     if len(tasks) > 1:
         # One process per task: a peer's worker threads (ranx's numba pool) can keep
@@ -161,6 +180,7 @@ def main() -> None:
         # of each comparison still run in one process on the same input.
         for task in tasks:
             argv = [sys.executable, __file__, "--scale", str(s), "--tasks", task, "--rows-only"]
+            argv += ["--simd", args.simd]
             if args.skip_ranx:
                 argv.append("--skip-ranx")
             out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
@@ -170,9 +190,9 @@ def main() -> None:
                 else:
                     print(line)
     elif tasks == ["long"]:
-        long_table_rows(lines, nq_long, args.skip_ranx)
+        long_table_rows(lines, nq_long, args.skip_ranx, levels)
     elif tasks == ["grouped"]:
-        grouped_rows(lines, n_groups)
+        grouped_rows(lines, n_groups, levels)
     elif tasks == ["numpy"]:
         numpy_rows(lines, n_groups_np)
     else:
@@ -180,7 +200,7 @@ def main() -> None:
     print("\n".join(lines[2:] if args.rows_only else lines))
 
 
-def long_table_rows(lines: list[str], nq_long: int, skip_ranx: bool) -> None:
+def long_table_rows(lines: list[str], nq_long: int, skip_ranx: bool, levels: list[str]) -> None:
     import pytrec_eval
 
     run, qrels = long_tables(nq_long, 100)
@@ -188,15 +208,16 @@ def long_table_rows(lines: list[str], nq_long: int, skip_ranx: bool) -> None:
     mib = size / 2**20
     print(f"long tables: {run.num_rows:,} run rows, {qrels.num_rows:,} qrels rows, {mib:.0f} MiB")
     run_d, qrels_d = nested(run, "score", float), nested(qrels, "relevance", int)
-    t_ours, mem, ours, t_peer, peer = alternating(
+    by_level, t_peer, peer = alternating(
         lambda: evaluate(run, qrels, PREFCORE_METRICS),
         lambda: pytrec_eval.RelevanceEvaluator(qrels_d, TREC_METRICS).evaluate(run_d),
+        levels,
     )
     ndcg_peer = np.mean([v["ndcg_cut_10"] for v in peer.values()])
-    assert abs(ndcg_peer - ours["ndcg@10"]) < 1e-9, (ndcg_peer, ours["ndcg@10"])
-    lines.append(
-        row(f"long tables {nq_long:,} q x 100 docs", "pytrec_eval", t_peer, t_ours, mem, size)
-    )
+    for level, (t_ours, mem, ours) in by_level.items():
+        assert abs(ndcg_peer - ours["ndcg@10"]) < 1e-9, (ndcg_peer, ours["ndcg@10"])
+        name = f"long tables {nq_long:,} q x 100 docs{_at(level)}"
+        lines.append(row(name, "pytrec_eval", t_peer, t_ours, mem, size))
     if not skip_ranx:
         from ranx import Qrels, Run
         from ranx import evaluate as ranx_evaluate
@@ -217,7 +238,7 @@ def long_table_rows(lines: list[str], nq_long: int, skip_ranx: bool) -> None:
         del built
 
 
-def grouped_rows(lines: list[str], n_groups: int) -> None:
+def grouped_rows(lines: list[str], n_groups: int, levels: list[str]) -> None:
     import pytrec_eval
 
     rng = np.random.default_rng(1)
@@ -235,24 +256,26 @@ def grouped_rows(lines: list[str], n_groups: int) -> None:
         return run_d, qrels_d
 
     t_convert, _, (run_d, qrels_d) = timed(to_dicts)
-    t_ours, mem, ours, t_peer, peer = alternating(
+    by_level, t_peer, peer = alternating(
         lambda: evaluate_grouped(s_list, l_list, PREFCORE_METRICS),
         lambda: pytrec_eval.RelevanceEvaluator(qrels_d, TREC_METRICS).evaluate(run_d),
+        levels,
     )
     ndcg_peer = np.mean([v["ndcg_cut_10"] for v in peer.values()])
-    assert abs(ndcg_peer - ours["ndcg@10"]) < 1e-9, (ndcg_peer, ours["ndcg@10"])
-    label = f"grouped {n_groups:,} x 100"
-    lines.append(row(label, "pytrec_eval (evaluation only)", t_peer, t_ours, mem, size))
-    lines.append(
-        row(
-            label,
-            f"pytrec_eval (lists to dicts {t_convert:.1f} s + evaluation)",
-            t_convert + t_peer,
-            t_ours,
-            mem,
-            size,
+    for level, (t_ours, mem, ours) in by_level.items():
+        assert abs(ndcg_peer - ours["ndcg@10"]) < 1e-9, (ndcg_peer, ours["ndcg@10"])
+        label = f"grouped {n_groups:,} x 100{_at(level)}"
+        lines.append(row(label, "pytrec_eval (evaluation only)", t_peer, t_ours, mem, size))
+        lines.append(
+            row(
+                label,
+                f"pytrec_eval (lists to dicts {t_convert:.1f} s + evaluation)",
+                t_convert + t_peer,
+                t_ours,
+                mem,
+                size,
+            )
         )
-    )
 
 
 def numpy_rows(lines: list[str], n_groups_np: int) -> None:

@@ -115,7 +115,7 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, out
 
 
-def bench_strategies(prompts: int, per_prompt: int) -> None:
+def bench_strategies(prompts: int, per_prompt: int, levels: list[str]) -> None:
     import polars as pl
 
     t = scored_table(prompts, per_prompt)
@@ -130,11 +130,16 @@ def bench_strategies(prompts: int, per_prompt: int) -> None:
     )
     # Best of several runs on both sides: this VM's timings vary by 2x run to run.
     repeat = 20 if per_prompt == 4 else 7
-    ours, r = best_of(
-        lambda: pairs.from_scores(t, strategy="all_pairs", min_margin=1.0).table, repeat
-    )
-    n_ours = r.num_rows
-    del r
+    # Copied texts at each SIMD level asked for (the pair masks have a variant per level).
+    copy_times = {}
+    for level in levels:
+        prefcore.force_simd_level(level)
+        copy_times[level], r = best_of(
+            lambda: pairs.from_scores(t, strategy="all_pairs", min_margin=1.0).table, repeat
+        )
+        n_ours = r.num_rows
+        del r
+    prefcore.force_simd_level(None)
     # Dictionary texts index the input's strings, as polars' string views do.
     ours_dict, r = best_of(
         lambda: (
@@ -147,9 +152,13 @@ def bench_strategies(prompts: int, per_prompt: int) -> None:
     theirs, p = best_of(lambda: polars_all_pairs(long), repeat)
     assert n_ours == p.height, (n_ours, p.height)
     del p
+    copied = ", ".join(
+        f"{'' if level == 'auto' else f'[{level}] '}{ours:.3f}s: {theirs / ours:.1f}x"
+        for level, ours in copy_times.items()
+    )
     print(
         f"all_pairs  {prompts} x {per_prompt}: {n_ours} pairs; polars self-join "
-        f"{theirs:.3f}s; prefcore texts='copy' {ours:.3f}s: {theirs / ours:.1f}x, "
+        f"{theirs:.3f}s; prefcore texts='copy' {copied}; "
         f"texts='dictionary' {ours_dict:.3f}s: {theirs / ours_dict:.1f}x"
     )
     # Each side runs with only its own input built: the loop's 3.2M Python objects,
@@ -168,15 +177,22 @@ def bench_strategies(prompts: int, per_prompt: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument(
+        "--simd",
+        default="auto",
+        help="SIMD levels for all_pairs with copied texts, comma-separated, or 'all'",
+    )
     args = parser.parse_args()
+    levels = prefcore.simd_levels() if args.simd == "all" else args.simd.split(",")
 
     print(
         f"# machine: {platform.machine()}, {os.cpu_count()} cores, prefcore "
-        f"{prefcore.__version__}, {prefcore.get_num_threads()} threads"
+        f"{prefcore.__version__}, {prefcore.get_num_threads()} threads, "
+        f"SIMD {prefcore.simd_level()}"
     )
     prompts = int(200_000 * args.scale)
     for per_prompt in (4, 16):
-        bench_strategies(prompts, per_prompt)
+        bench_strategies(prompts, per_prompt, levels)
     import choix
 
     n_battles = int(1_000_000 * args.scale)

@@ -99,8 +99,10 @@ impl Sorter {
         // Each item's place within its bucket comes out of the count, so that the
         // scatter below only reads the bucket starts (no read-modify-write chain).
         self.within.clear();
+        let counts = &mut self.counts[..];
         self.within.extend(self.bucket_of.iter().map(|&b| {
-            let count = &mut self.counts[b as usize];
+            // SAFETY: every bucket number is at most `last` = `buckets - 1` (above).
+            let count = unsafe { counts.get_unchecked_mut(b as usize) };
             *count += 1;
             *count - 1
         }));
@@ -117,10 +119,15 @@ impl Sorter {
         order.resize(n, 0);
         self.ranked_scores.resize(n, 0.0);
         let places = self.bucket_of.iter().zip(&self.within);
+        let (order, ranked) = (&mut order[..n], &mut self.ranked_scores[..n]);
         for (i, ((&b, &w), &x)) in places.zip(scores).enumerate() {
-            let at = (self.counts[b as usize] + w) as usize;
-            order[at] = i as u32;
-            self.ranked_scores[at] = x;
+            // SAFETY: `b < buckets` (above), and a bucket's start plus an item's place
+            // within it is that item's distinct slot among the `n`: `at < n`.
+            unsafe {
+                let at = (*self.counts.get_unchecked(b as usize) + w) as usize;
+                *order.get_unchecked_mut(at) = i as u32;
+                *ranked.get_unchecked_mut(at) = x;
+            }
         }
         true
     }
