@@ -50,44 +50,62 @@ fn pair_bits(si: f64, sj: f64, min_margin: f64, keep_ties: bool) -> (bool, bool)
     (far & (!tie | keep_ties), si >= sj)
 }
 
-/// The blocks of each `i`: those holding a partner after `i`.
+/// Every completion's blocks of later partners, in order of `(i, base)`, into `out`:
+/// `masks(i, base, end)` gives the block's kept and forward bits for partners
+/// `base..end` (at most 64); the bits of partners at or before `i` are cleared here.
+/// Inlined into each variant, so that `masks` is compiled with its instructions.
 #[inline(always)]
-fn blocks_of(i: usize, n: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
-    ((i + 1) / 64 * 64..n).step_by(64)
-}
-
-/// `kept` without the partners at or before `i` in the block starting at `base`.
-#[inline(always)]
-fn after(i: usize, base: usize, kept: u64) -> u64 {
-    match base <= i {
-        true => kept & (u64::MAX << (i - base) << 1),
-        false => kept,
-    }
-}
-
-fn kept_blocks_portable(s: &[f64], min_margin: f64, keep_ties: bool, out: &mut Vec<Block>) {
-    let n = s.len();
-    for (i, &si) in s.iter().enumerate() {
-        for base in blocks_of(i, n) {
-            let (mut kept, mut forward) = (0u64, 0u64);
-            for (b, &sj) in s[base..(base + 64).min(n)].iter().enumerate() {
-                let (keep, fw) = pair_bits(si, sj, min_margin, keep_ties);
-                kept |= u64::from(keep) << b;
-                forward |= u64::from(fw) << b;
-            }
+fn each_block(
+    n: usize,
+    out: &mut Vec<Block>,
+    mut masks: impl FnMut(usize, usize, usize) -> (u64, u64),
+) {
+    for i in 0..n {
+        // The blocks holding a partner after `i`.
+        for base in ((i + 1) / 64 * 64..n).step_by(64) {
+            let (kept, forward) = masks(i, base, (base + 64).min(n));
+            let kept = match base <= i {
+                true => kept & (u64::MAX << (i - base) << 1),
+                false => kept,
+            };
             out.push(Block {
                 i: i as u32,
                 base: base as u32,
-                kept: after(i, base, kept),
+                kept,
                 forward,
             });
         }
     }
 }
 
+/// Partners `from..end` of `si` by the scalar rule, as bits from `from - base` up.
+#[inline(always)]
+fn scalar_bits(
+    s: &[f64],
+    si: f64,
+    base: usize,
+    from: usize,
+    end: usize,
+    rule: (f64, bool),
+) -> (u64, u64) {
+    let (mut kept, mut forward) = (0u64, 0u64);
+    for (b, &sj) in s[from..end].iter().enumerate() {
+        let (keep, fw) = pair_bits(si, sj, rule.0, rule.1);
+        kept |= u64::from(keep) << (from - base + b);
+        forward |= u64::from(fw) << (from - base + b);
+    }
+    (kept, forward)
+}
+
+fn kept_blocks_portable(s: &[f64], min_margin: f64, keep_ties: bool, out: &mut Vec<Block>) {
+    each_block(s.len(), out, |i, base, end| {
+        scalar_bits(s, s[i], base, base, end, (min_margin, keep_ties))
+    });
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{after, blocks_of, Block};
+    use super::{each_block, Block};
     use std::arch::x86_64::*;
 
     /// [`super::kept_blocks_portable`], eight partners per compare.
@@ -98,42 +116,33 @@ mod avx512 {
         keep_ties: bool,
         out: &mut Vec<Block>,
     ) {
-        let n = s.len();
         let margin = _mm512_set1_pd(min_margin);
         // Ties are 0 apart (two equal infinities subtract to NaN): far enough at margin 0.
         let ties_far: __mmask8 = if min_margin <= 0.0 { 0xFF } else { 0 };
-        for (i, &si) in s.iter().enumerate() {
-            let si = _mm512_set1_pd(si);
-            for base in blocks_of(i, n) {
-                let end = (base + 64).min(n);
-                let (mut kept, mut forward) = (0u64, 0u64);
-                for j in (base..end).step_by(8) {
-                    let lanes = (0xFFu32 >> (8 - (end - j).min(8))) as __mmask8;
-                    // SAFETY: the mask loads only lanes `j..end`, inside `s`.
-                    let sj = unsafe { _mm512_maskz_loadu_pd(lanes, s.as_ptr().add(j)) };
-                    let distance = _mm512_abs_pd(_mm512_sub_pd(si, sj));
-                    let differ = _mm512_mask_cmp_pd_mask::<_CMP_NEQ_UQ>(lanes, si, sj);
-                    let far = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, distance, margin)
-                        | (lanes & !differ & ties_far);
-                    let keep = if keep_ties { far } else { far & differ };
-                    let fw = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, si, sj);
-                    kept |= u64::from(keep) << (j - base);
-                    forward |= u64::from(fw) << (j - base);
-                }
-                out.push(Block {
-                    i: i as u32,
-                    base: base as u32,
-                    kept: after(i, base, kept),
-                    forward,
-                });
+        each_block(s.len(), out, |i, base, end| {
+            let si = _mm512_set1_pd(s[i]);
+            let (mut kept, mut forward) = (0u64, 0u64);
+            for j in (base..end).step_by(8) {
+                let lanes = (0xFFu32 >> (8 - (end - j).min(8))) as __mmask8;
+                // SAFETY: the mask loads only lanes `j..end`, inside `s`.
+                let sj = unsafe { _mm512_maskz_loadu_pd(lanes, s.as_ptr().add(j)) };
+                let distance = _mm512_abs_pd(_mm512_sub_pd(si, sj));
+                let differ = _mm512_mask_cmp_pd_mask::<_CMP_NEQ_UQ>(lanes, si, sj);
+                let far = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, distance, margin)
+                    | (lanes & !differ & ties_far);
+                let keep = if keep_ties { far } else { far & differ };
+                let fw = _mm512_mask_cmp_pd_mask::<_CMP_GE_OQ>(lanes, si, sj);
+                kept |= u64::from(keep) << (j - base);
+                forward |= u64::from(fw) << (j - base);
             }
-        }
+            (kept, forward)
+        });
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{after, blocks_of, pair_bits, Block};
+    use super::{each_block, scalar_bits, Block};
     use std::arch::x86_64::*;
 
     /// [`super::kept_blocks_portable`], four partners per compare; a block's last
@@ -145,43 +154,31 @@ mod avx2 {
         keep_ties: bool,
         out: &mut Vec<Block>,
     ) {
-        let n = s.len();
         let margin = _mm256_set1_pd(min_margin);
         let sign = _mm256_set1_pd(-0.0);
         // Ties are 0 apart (two equal infinities subtract to NaN): far enough at margin 0.
         let ties_far: u64 = if min_margin <= 0.0 { 0xF } else { 0 };
-        for (i, &si_scalar) in s.iter().enumerate() {
-            let si = _mm256_set1_pd(si_scalar);
-            for base in blocks_of(i, n) {
-                let end = (base + 64).min(n);
-                let (mut kept, mut forward) = (0u64, 0u64);
-                let mut j = base;
-                while j + 4 <= end {
-                    // SAFETY: lanes `j..j + 4` are inside `s` (`j + 4 <= end <= n`).
-                    let sj = unsafe { _mm256_loadu_pd(s.as_ptr().add(j)) };
-                    let distance = _mm256_andnot_pd(sign, _mm256_sub_pd(si, sj));
-                    let bits = |v: __m256d| _mm256_movemask_pd(v) as u64;
-                    let differ = bits(_mm256_cmp_pd::<_CMP_NEQ_UQ>(si, sj));
-                    let far =
-                        bits(_mm256_cmp_pd::<_CMP_GE_OQ>(distance, margin)) | (!differ & ties_far);
-                    let keep = if keep_ties { far } else { far & differ };
-                    kept |= keep << (j - base);
-                    forward |= bits(_mm256_cmp_pd::<_CMP_GE_OQ>(si, sj)) << (j - base);
-                    j += 4;
-                }
-                for (b, &sj) in s[j..end].iter().enumerate() {
-                    let (keep, fw) = pair_bits(si_scalar, sj, min_margin, keep_ties);
-                    kept |= u64::from(keep) << (j - base + b);
-                    forward |= u64::from(fw) << (j - base + b);
-                }
-                out.push(Block {
-                    i: i as u32,
-                    base: base as u32,
-                    kept: after(i, base, kept),
-                    forward,
-                });
+        let bits = |v: __m256d| _mm256_movemask_pd(v) as u64;
+        each_block(s.len(), out, |i, base, end| {
+            let si = _mm256_set1_pd(s[i]);
+            let (mut kept, mut forward) = (0u64, 0u64);
+            let mut j = base;
+            while j + 4 <= end {
+                // SAFETY: lanes `j..j + 4` are inside `s` (`j + 4 <= end <= n`).
+                let sj = unsafe { _mm256_loadu_pd(s.as_ptr().add(j)) };
+                let distance = _mm256_andnot_pd(sign, _mm256_sub_pd(si, sj));
+                let differ = bits(_mm256_cmp_pd::<_CMP_NEQ_UQ>(si, sj));
+                let far =
+                    bits(_mm256_cmp_pd::<_CMP_GE_OQ>(distance, margin)) | (!differ & ties_far);
+                let keep = if keep_ties { far } else { far & differ };
+                kept |= keep << (j - base);
+                forward |= bits(_mm256_cmp_pd::<_CMP_GE_OQ>(si, sj)) << (j - base);
+                j += 4;
             }
-        }
+            let (tail_kept, tail_forward) =
+                scalar_bits(s, s[i], base, j, end, (min_margin, keep_ties));
+            (kept | tail_kept, forward | tail_forward)
+        });
     }
 }
 
