@@ -41,8 +41,8 @@ demo: build
 lint: build $(TEST_STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests benches
-	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/ruff check python tests benches .ci/check_wheel.py
+	$(VENV)/bin/ruff format --check python tests benches .ci/check_wheel.py
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest prefcore._prefcore --mypy-config-file pyproject.toml
 

@@ -48,6 +48,21 @@ def test_the_version_is_one_and_the_same_everywhere() -> None:
         assert f'\nversion = "{version}"\n' in cargo.read_text()
 
 
+def test_the_python_floor_is_written_the_same_everywhere() -> None:
+    meta = importlib.metadata.metadata("prefcore")
+    floor = meta["Requires-Python"].removeprefix(">=")
+    assert sys.version_info >= tuple(int(p) for p in floor.split("."))
+    root = Path(__file__).parents[1]
+    if not (root / "pyproject.toml").exists():  # an installed wheel: no sources here
+        return
+    major, minor = floor.split(".")
+    pyproject = (root / "pyproject.toml").read_text()
+    assert f'requires-python = ">={floor}"' in pyproject
+    assert f'python_version = "{floor}"' in pyproject  # mypy
+    assert f'target-version = "py{major}{minor}"' in pyproject  # ruff
+    assert f'"abi3-py{major}{minor}"' in (root / "Cargo.toml").read_text()  # the wheel tag
+
+
 def test_the_metadata_declares_the_licences_and_the_extras() -> None:
     meta = importlib.metadata.metadata("prefcore")
     assert meta["License-Expression"] == "MIT OR Apache-2.0"

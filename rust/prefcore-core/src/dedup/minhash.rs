@@ -56,7 +56,8 @@ fn permutations(num_perm: usize, seed: u64) -> (Vec<u64>, Vec<u64>) {
 #[inline(always)]
 fn permute_min(hashes: &[u64], a: &[u64], b: &[u64], signature: &mut [u64]) {
     // 32 slots at a time over all the hashes: their minima and permutations stay in
-    // vector registers instead of going through memory once per hash.
+    // vector registers instead of going through memory once per hash (16 were no
+    // faster with AVX2's fewer, narrower registers).
     const SLOTS: usize = 32;
     let blocks = signature
         .chunks_mut(SLOTS)
@@ -68,14 +69,21 @@ fn permute_min(hashes: &[u64], a: &[u64], b: &[u64], signature: &mut [u64]) {
             a.first_chunk::<SLOTS>(),
             b.first_chunk::<SLOTS>(),
         ) {
-            let mut min = *slots;
+            if hashes.is_empty() {
+                continue;
+            }
+            // Every permuted value is below 2^32, so once one hash is in, a slot's
+            // minimum is too: clamped there, the minima compare as signed 64-bit
+            // integers, which AVX2 has (`vpcmpgtq`) and unsigned ones it has not.
+            let mut min = slots.map(|v| v.min(u64::from(u32::MAX)) as i64);
             for &h in hashes {
                 let x = h >> 32;
                 for j in 0..SLOTS {
-                    min[j] = min[j].min(a[j].wrapping_mul(x).wrapping_add(b[j]) >> 32);
+                    let v = a[j].wrapping_mul(x).wrapping_add(b[j]) >> 32;
+                    min[j] = min[j].min(v as i64);
                 }
             }
-            *slots = min;
+            *slots = min.map(|v| v as u64);
         } else {
             for &h in hashes {
                 let x = h >> 32;
