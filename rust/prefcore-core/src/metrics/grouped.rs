@@ -54,8 +54,6 @@ struct Scratch {
 struct RankScratch {
     /// (score key, position): selecting and sorting these is a ranking's prefix.
     order: Vec<(u64, u32)>,
-    /// Positions in ranking order (the full ranking).
-    positions: Vec<u32>,
     ranked: Vec<f64>,
     ideal: Vec<f64>,
     tie_ends: Vec<u32>,
@@ -294,12 +292,8 @@ fn rank_and_score(
                 .map(|&(_, i)| labels[i as usize]),
         );
     } else if ranking_depth > 0 {
-        s.sorter.rank_order(scores, &mut s.positions);
-        s.ranked.extend(
-            s.positions[..ranking_depth]
-                .iter()
-                .map(|&i| labels[i as usize]),
-        );
+        s.sorter.rank_values(scores, labels, &mut s.ranked);
+        s.ranked.truncate(ranking_depth);
     }
 
     s.tie_ends.clear();

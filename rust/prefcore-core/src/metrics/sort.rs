@@ -40,14 +40,37 @@ impl Sorter {
             "avx512f,avx512dq,avx512vl,avx512bw",
             (sorter: &mut Sorter = self, scores: &[f64] = scores, order: &mut Vec<u32> = order)
                 -> (),
-            sorter.rank_order_lanes(scores, order)
+            sorter.rank_lanes(scores, |i| i as u32, order)
         )
     }
 
+    /// `values` (one per score) in the ranking order of [`Sorter::rank_order`]: what
+    /// the grouped metrics need of a ranking (the labels), moved through the sort
+    /// itself instead of gathered by position afterwards.
+    pub fn rank_values(&mut self, scores: &[f64], values: &[f64], out: &mut Vec<f64>) {
+        debug_assert_eq!(scores.len(), values.len());
+        crate::simd::by_level!(
+            "avx512f,avx512dq,avx512vl,avx512bw",
+            (
+                sorter: &mut Sorter = self,
+                scores: &[f64] = scores,
+                values: &[f64] = values,
+                out: &mut Vec<f64> = out
+            ) -> (),
+            sorter.rank_lanes(scores, |i| values[i], out)
+        )
+    }
+
+    /// The items `payload(i)` of `scores` in ranking order, into `order`.
     #[inline(always)]
-    fn rank_order_lanes(&mut self, scores: &[f64], order: &mut Vec<u32>) {
+    fn rank_lanes<P: Copy>(
+        &mut self,
+        scores: &[f64],
+        payload: impl Fn(usize) -> P,
+        order: &mut Vec<P>,
+    ) {
         order.clear();
-        if scores.len() > SMALL && self.bucket_positions(scores, order) {
+        if scores.len() > SMALL && self.bucket_positions(scores, &payload, order) {
             repair_inversions(order, &mut self.ranked_scores);
             return;
         }
@@ -59,10 +82,10 @@ impl Sorter {
                 .map(|(i, &x)| (crate::keys::score_desc_key(x), i as u32)),
         );
         self.buf.sort_unstable();
-        order.extend(self.buf.iter().map(|&(_, i)| i));
+        order.extend(self.buf.iter().map(|&(_, i)| payload(i as usize)));
         self.ranked_scores.clear();
         self.ranked_scores
-            .extend(order.iter().map(|&i| scores[i as usize]));
+            .extend(self.buf.iter().map(|&(_, i)| scores[i as usize]));
     }
 
     /// The scores in the order of the last [`Sorter::rank_order`] (highest first).
@@ -70,11 +93,16 @@ impl Sorter {
         &self.ranked_scores
     }
 
-    /// Positions (and their scores, into `ranked_scores`) distributed into `order` by
-    /// bucket (score interpolated between the extremes, highest first), position
-    /// order within a bucket; false where the range is not finite or a bucket is too
+    /// Items `payload(i)` (and their scores, into `ranked_scores`) distributed into
+    /// `order` by bucket (score interpolated between the extremes, highest first),
+    /// position order within a bucket; false where the range is not finite or a bucket is too
     /// full.
-    fn bucket_positions(&mut self, scores: &[f64], order: &mut Vec<u32>) -> bool {
+    fn bucket_positions<P: Copy>(
+        &mut self,
+        scores: &[f64],
+        payload: impl Fn(usize) -> P,
+        order: &mut Vec<P>,
+    ) -> bool {
         let n = scores.len();
         let (lo, hi) = extremes(scores);
         let range = hi - lo;
@@ -116,7 +144,10 @@ impl Sorter {
             return false;
         }
         exclusive_prefix_sum(&mut self.counts);
-        order.resize(n, 0);
+        if n == 0 {
+            return true;
+        }
+        order.resize(n, payload(0));
         self.ranked_scores.resize(n, 0.0);
         let places = self.bucket_of.iter().zip(&self.within);
         let (order, ranked) = (&mut order[..n], &mut self.ranked_scores[..n]);
@@ -125,7 +156,7 @@ impl Sorter {
             // within it is that item's distinct slot among the `n`: `at < n`.
             unsafe {
                 let at = (*self.counts.get_unchecked(b as usize) + w) as usize;
-                *order.get_unchecked_mut(at) = i as u32;
+                *order.get_unchecked_mut(at) = payload(i);
                 *ranked.get_unchecked_mut(at) = x;
             }
         }
@@ -159,7 +190,7 @@ fn extremes(scores: &[f64]) -> (f64, f64) {
 ///
 /// Equal scores share a bucket and were placed in position order; the strict `<`
 /// keeps them so. The scores travel beside their positions: one load per comparison.
-fn repair_inversions(order: &mut [u32], ranked: &mut [f64]) {
+fn repair_inversions<P: Copy>(order: &mut [P], ranked: &mut [f64]) {
     let n = order.len();
     let mut done = 0usize;
     for start in (1..n).step_by(64) {
@@ -193,7 +224,7 @@ fn repair_inversions(order: &mut [u32], ranked: &mut [f64]) {
 
 /// One insertion-sort step: move item `i` left past the lower scores before it.
 #[inline]
-fn insert(order: &mut [u32], ranked: &mut [f64], i: usize) {
+fn insert<P: Copy>(order: &mut [P], ranked: &mut [f64], i: usize) {
     let (x, sx) = (order[i], ranked[i]);
     let mut j = i;
     while j > 0 && ranked[j - 1] < sx {
@@ -261,6 +292,13 @@ mod tests {
             sorter.rank_order(scores, &mut order);
             assert_eq!(order, expected, "{level:?} {scores:?}");
             let ranked: Vec<f64> = order.iter().map(|&i| scores[i as usize]).collect();
+            assert_eq!(sorter.ranked_scores(), &ranked[..], "{level:?}");
+            // Values carried through the sort land where their positions do.
+            let values: Vec<f64> = (0..scores.len()).map(|i| i as f64 * 0.5 - 3.0).collect();
+            let mut carried = vec![9.0; 2];
+            sorter.rank_values(scores, &values, &mut carried);
+            let want: Vec<f64> = expected.iter().map(|&i| values[i as usize]).collect();
+            assert_eq!(carried, want, "{level:?}");
             assert_eq!(sorter.ranked_scores(), &ranked[..], "{level:?}");
         });
     }
