@@ -27,7 +27,7 @@ from prefcore import dedup
 from prefcore.data import load_hh_rlhf
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_metrics import timed
+from bench_metrics import level_note, timed
 
 NUM_PERM, NGRAM = 128, 5
 
@@ -173,9 +173,8 @@ def main() -> None:
     prefcore.force_simd_level(None)
     t_rensa, _, _ = timed(lambda: rensa_signatures(texts))
     for level, (t_ours, mem, _) in ours.items():
-        at = "" if level == "auto" else f" [{level}]"
         lines.append(
-            f"| signatures, {n_sig:,} texts{at} | rensa (incl. Python shingling) "
+            f"| signatures, {n_sig:,} texts{level_note(level)} | rensa (incl. Python shingling) "
             f"| {t_rensa:.2f} s | {t_ours:.2f} s | **{t_rensa / t_ours:.1f}x** "
             f"| {mem / 2**20:.0f} MiB |"
         )

@@ -134,7 +134,7 @@ def numpy_ndcg_at_10(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)))
 
 
-def _at(level: str) -> str:
+def level_note(level: str) -> str:
     """The row label's note of a forced SIMD level (none for the default)."""
     return "" if level == "auto" else f" [{level}]"
 
@@ -216,7 +216,7 @@ def long_table_rows(lines: list[str], nq_long: int, skip_ranx: bool, levels: lis
     ndcg_peer = np.mean([v["ndcg_cut_10"] for v in peer.values()])
     for level, (t_ours, mem, ours) in by_level.items():
         assert abs(ndcg_peer - ours["ndcg@10"]) < 1e-9, (ndcg_peer, ours["ndcg@10"])
-        name = f"long tables {nq_long:,} q x 100 docs{_at(level)}"
+        name = f"long tables {nq_long:,} q x 100 docs{level_note(level)}"
         lines.append(row(name, "pytrec_eval", t_peer, t_ours, mem, size))
     if not skip_ranx:
         from ranx import Qrels, Run
@@ -264,7 +264,7 @@ def grouped_rows(lines: list[str], n_groups: int, levels: list[str]) -> None:
     ndcg_peer = np.mean([v["ndcg_cut_10"] for v in peer.values()])
     for level, (t_ours, mem, ours) in by_level.items():
         assert abs(ndcg_peer - ours["ndcg@10"]) < 1e-9, (ndcg_peer, ours["ndcg@10"])
-        label = f"grouped {n_groups:,} x 100{_at(level)}"
+        label = f"grouped {n_groups:,} x 100{level_note(level)}"
         lines.append(row(label, "pytrec_eval (evaluation only)", t_peer, t_ours, mem, size))
         lines.append(
             row(

@@ -37,7 +37,7 @@ import prefcore
 from prefcore import pairs
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_metrics import timed
+from bench_metrics import level_note, timed
 
 
 def scored_table(prompts: int, per_prompt: int, seed: int = 0) -> pa.Table:
@@ -153,7 +153,7 @@ def bench_strategies(prompts: int, per_prompt: int, levels: list[str]) -> None:
     assert n_ours == p.height, (n_ours, p.height)
     del p
     copied = ", ".join(
-        f"{'' if level == 'auto' else f'[{level}] '}{ours:.3f}s: {theirs / ours:.1f}x"
+        f"{level_note(level).strip()} {ours:.3f}s: {theirs / ours:.1f}x".lstrip()
         for level, ours in copy_times.items()
     )
     print(

@@ -112,11 +112,6 @@ pub fn level() -> Level {
     Level::from_u8(FORCED.load(Ordering::Relaxed)).unwrap_or_else(detected)
 }
 
-/// Whether the kernels run AVX-512 now.
-pub fn has_avx512() -> bool {
-    level() == Level::Avx512
-}
-
 /// `by_level!("avx512 features", (arg: Type = value, ...) -> Ret, body)` evaluates
 /// `body` over the arguments, compiled for the [`level`] in force: with the given
 /// AVX-512 subsets (some of F, DQ, VL, BW: each pass keeps the set measured fastest
