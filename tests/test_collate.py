@@ -59,9 +59,11 @@ def test_pairs_equal_trl_data_collator_for_preference(examples, opts):
         DataCollatorForPreference(0, **opts)([examples[i] for i in order]),
         PreferenceCollator(0, **opts)(data.__getitems__(order)),
     )
-    # Labels are the input ids where the completion mask is set.
+    # TRL's keys exactly; labels=True adds the input ids where the completion mask is set.
+    assert set(ours) == set(trl)
+    labelled = PreferenceCollator(0, labels=True, **opts)(examples)
     labels = torch.where(ours["completion_mask"].bool(), ours["input_ids"], -100)
-    assert torch.equal(ours["labels"], labels)
+    assert torch.equal(labelled["labels"], labels)
 
 
 @settings(max_examples=100, deadline=None)
@@ -92,6 +94,39 @@ def test_unpaired_equals_trl_with_its_kl_rotation(examples, max_length, multiple
     assert_same(trl, via)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    examples=st.lists(
+        st.fixed_dictionaries(
+            {
+                "prompt_ids": ids,
+                "completion_ids": completion,
+                "KL_completion_ids": completion,
+                "label": st.booleans(),
+            }
+        ),
+        min_size=1,
+        max_size=9,
+    ),
+    max_length=st.one_of(st.none(), st.integers(1, 90)),
+    order=st.randoms(use_true_random=False),
+)
+def test_unpaired_uses_the_given_kl_completions(examples, max_length, order):
+    # Any KL completions, in any batch order (a shuffled sampler): TRL pairs each row
+    # with its own KL_completion_ids, whatever else is in the batch.
+    rows = list(range(len(examples)))
+    order.shuffle(rows)
+    batch = [examples[i] for i in rows]
+    trl = DataCollatorForUnpairedPreference(0, max_length=max_length)(batch)
+    ours = UnpairedCollator(0, max_length=max_length)(batch)
+    assert_same(trl, ours)
+    assert set(ours) == set(trl)
+    data = UnpairedDataset(pa.Table.from_pylist(examples))
+    assert_same(trl, UnpairedCollator(0, max_length=max_length)(data.__getitems__(rows)))
+    plain = UnpairedCollator(0, max_length=max_length, kl=False)(data.__getitems__(rows))
+    assert not any(k.startswith("KL_") for k in plain)
+
+
 def unpad(padded: dict, prefix: str = "") -> list[list[int]]:
     mask = padded[f"{prefix}attention_mask"].bool()
     return [row[m].tolist() for row, m in zip(padded[f"{prefix}input_ids"], mask)]
@@ -103,8 +138,8 @@ def unpad(padded: dict, prefix: str = "") -> list[list[int]]:
     max_length=st.one_of(st.none(), st.integers(1, 90)),
 )
 def test_padding_free_unpacks_to_the_padded_tokens(examples, max_length):
-    padded = PreferenceCollator(0, max_length=max_length)(examples)
-    packed = PreferenceCollator(0, max_length=max_length, padding_free=True)(examples)
+    padded = PreferenceCollator(0, max_length=max_length, labels=True)(examples)
+    packed = PreferenceCollator(0, max_length=max_length, padding_free=True, labels=True)(examples)
     cu = packed["cu_seq_lens"].tolist()
     assert packed["cu_seq_lens"].dtype == torch.int32 and len(cu) == 2 * len(examples) + 1
     flat = packed["input_ids"][0]

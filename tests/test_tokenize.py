@@ -145,7 +145,7 @@ def test_transformers_tokenizer_with_a_chat_template(bpe):
         tokenizer_object=bpe, eos_token="<eos>", pad_token="<pad>"
     )
     template = (
-        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
+        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}<eos>\n{% endfor %}"
         "{% if add_generation_prompt %}<assistant>{% endif %}"
     )
     rows = {
@@ -154,13 +154,14 @@ def test_transformers_tokenizer_with_a_chat_template(bpe):
         "rejected": [[{"role": "assistant", "content": "No."}]],
     }
     out = tokenize_pairs(rows, hf, chat_template=template)
-    prompt_text = "<user>How do I bake bread?\n<assistant>"
+    prompt_text = "<user>How do I bake bread?<eos>\n<assistant>"
     assert (
         out.table.column("prompt_ids")[0].as_py()
         == bpe.encode(prompt_text, add_special_tokens=False).ids
     )
-    eos = hf.eos_token_id
-    want = [*bpe.encode("Mix flour and water.\n", add_special_tokens=False).ids, eos]
+    # The template ends the turn itself (EOS, newline): no second EOS is appended.
+    want = bpe.encode("Mix flour and water.<eos>\n", add_special_tokens=False).ids
+    assert want.count(hf.eos_token_id) == 1
     assert out.table.column("chosen_ids")[0].as_py() == want
     # A bare tokenizers.Tokenizer has no chat template.
     with pytest.raises(TypeError, match="chat template"):

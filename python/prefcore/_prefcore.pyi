@@ -1,4 +1,5 @@
 # Stubs of the Rust extension. The public, documented API is in prefcore.metrics.
+from collections.abc import Iterable
 from typing import Any, final
 
 import pyarrow as pa
@@ -223,6 +224,7 @@ def match_sets(
     csls_k: int | None,
 ) -> list[pa.Array]: ...
 def normalize_tokens(ids: Any, column: str) -> pa.Array: ...
+def token_lists(rows: Iterable[Iterable[int]], column: str) -> pa.Array: ...
 def cut_tokens(
     prompt: Any,
     completions: list[Any],
@@ -248,6 +250,21 @@ class ExactStream:
     def push(self, columns: list[Any], names: list[str]) -> pa.Array: ...
     @property
     def distinct(self) -> int: ...
+
+@final
+class ByteLevelBpe:
+    def __new__(
+        cls,
+        vocab: list[tuple[str, int]],
+        merges: list[tuple[str, str]],
+        added: list[tuple[str, int, bool]],
+        unk_id: int | None,
+        fuse_unk: bool,
+        ignore_merges: bool,
+        prefix: list[int],
+        suffix: list[int],
+    ) -> ByteLevelBpe: ...
+    def encode(self, texts: Any, column: str, add_special_tokens: bool) -> pa.Array: ...
 
 @final
 class NearStream:

@@ -8,6 +8,7 @@ string or a conversation, a list of ``{role, content}`` structs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
@@ -208,14 +209,22 @@ def extract_prompt(
     rejected: str = "rejected",
     *,
     roles: tuple[str, str] = ("Human", "Assistant"),
+    rule: Literal["turn", "trl"] = "turn",
 ) -> PromptSplit:
     """Split the shared prompt off ``chosen`` and ``rejected`` transcripts.
 
-    For HH-style strings the prompt is their longest common prefix cut back to the
-    end of its last ``\\n\\nAssistant:`` marker (``roles`` names the two speakers);
-    for conversations it is the longest run of equal leading messages, cut back to
-    the last one that is not the assistant's. Rows with no clean split are reported,
-    not guessed (see :class:`PromptSplit`).
+    ``rule="turn"`` (default): for HH-style strings the prompt is their longest common
+    prefix cut back to the end of its last ``\\n\\nAssistant:`` marker (``roles``
+    names the two speakers); for conversations it is the longest run of equal leading
+    messages, cut back to the last one that is not the assistant's. Rows with no
+    clean split are reported, not guessed (see :class:`PromptSplit`).
+
+    ``rule="trl"`` reproduces TRL's ``extract_prompt`` exactly, for runs that must
+    match TRL's own preparation: the split falls at the first differing character
+    (or message), one space back when a space precedes it. In text that can be inside
+    a word: two answers "Dogs..." and "Don't..." share the prompt "...Assistant: Do".
+    Every row is then "clean"; the turn rule finds 445 of the 2,312 rows of the HH
+    sample split differently.
 
     >>> s = extract_prompt({
     ...     "chosen": ["\\n\\nHuman: Hi?\\n\\nAssistant: Hello!"],
@@ -223,6 +232,10 @@ def extract_prompt(
     >>> s.table.to_pylist()
     [{'prompt': '\\n\\nHuman: Hi?\\n\\nAssistant:', 'chosen': ' Hello!', 'rejected': ' Go away.'}]
     """
+    if rule == "trl":
+        return _first_difference_split(as_pyarrow_table(table, "table"), chosen, rejected)
+    if rule != "turn":
+        raise ValueError(f"rule must be 'turn' or 'trl', not {rule!r}")
     prompt, c, r, reason = _prefcore.extract_prompt(
         as_table(table, "table"), chosen, rejected, roles[0], roles[1]
     )
@@ -230,6 +243,43 @@ def extract_prompt(
     counts = {d["values"]: d["counts"] for d in pc.value_counts(reason.drop_null()).to_pylist()}
     stats = {"rows": len(reason), "clean": reason.null_count, "by_reason": counts}
     return PromptSplit(out, reason, stats)
+
+
+def _first_difference_split(t: pa.Table, chosen: str, rejected: str) -> PromptSplit:
+    """TRL's rule, quirks included, so a run can reproduce its preparation exactly."""
+    for name in (chosen, rejected):
+        if name not in t.column_names:
+            raise ValueError(f"column '{name}' not found; the table has {t.column_names}")
+        require_no_nulls(t, name)
+    prompts, firsts, seconds = [], [], []
+    for row, (a, b) in enumerate(zip(t.column(chosen).to_pylist(), t.column(rejected).to_pylist())):
+        n = min(len(a), len(b))
+        if n == 0:
+            raise ValueError(f"columns '{chosen}'/'{rejected}', row {row}: empty transcript")
+        if isinstance(a, str):
+            common = len(os.path.commonprefix([a, b]))  # string comparison at C speed
+        else:
+            common = next((i for i in range(n) if a[i] != b[i]), n)
+        # TRL scans positions 0..n-1 and stops at the first difference; when there is
+        # none it stops on the last position, so a transcript that is a prefix of the
+        # other loses its last character (or message) to the completions.
+        idx = common if common < n else n - 1
+        if common < n and a[idx - 1] == " ":
+            idx -= 1
+        prompts.append(a[:idx])
+        firsts.append(a[idx:])
+        seconds.append(b[idx:])
+    typ = t.schema.field(chosen).type
+    typ = pa.string() if pa.types.is_string_view(typ) else typ
+    out = pa.table(
+        {
+            "prompt": pa.array(prompts, typ),
+            "chosen": pa.array(firsts, typ),
+            "rejected": pa.array(seconds, typ),
+        }
+    )
+    reason = pa.nulls(t.num_rows, pa.string())
+    return PromptSplit(out, reason, {"rows": t.num_rows, "clean": t.num_rows, "by_reason": {}})
 
 
 Message = dict[str, str]

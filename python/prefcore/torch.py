@@ -19,6 +19,7 @@ batch (``return_tensors="np"`` gives numpy arrays and needs no torch at all).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,6 +43,8 @@ __all__ = [
     "UnpairedCollator",
     "UnpairedDataset",
     "dataloader",
+    "distributed_rank",
+    "pad_token_id_of",
 ]
 
 Layout = Literal["concat", "separate"]
@@ -52,6 +55,8 @@ Tensors = Literal["pt", "np"]
 #: (reference log-probabilities precomputed for DPO/KTO).
 PAIR_EXTRAS = ("ref_chosen_logps", "ref_rejected_logps")
 UNPAIRED_EXTRAS = ("ref_logps", "ref_KL_logps")
+#: Each unpaired row's mismatched completion for the KL estimate (TRL's column name).
+KL_COMPLETION = "KL_completion_ids"
 
 
 class _TokenDataset:
@@ -63,8 +68,7 @@ class _TokenDataset:
     def __init__(self, table: Any, columns: Sequence[str], vocab_size: int | None) -> None:
         if isinstance(table, TokenizedTable):
             vocab_size = vocab_size if vocab_size is not None else table.stats.get("vocab_size")
-            table = table.table
-        t = as_pyarrow_table(table, "table")
+        t = as_pyarrow_table(_unwrap(table), "table")
         require_columns(t, *columns)
         self.vocab_size = vocab_size
         self.token_columns = tuple(columns)
@@ -92,6 +96,10 @@ class _TokenDataset:
     def lengths(self) -> np.ndarray:
         """The padded size in tokens of each example alone (what a sampler budgets)."""
         raise NotImplementedError
+
+
+def _unwrap(table: Any) -> Any:
+    return table.table if isinstance(table, TokenizedTable) else table
 
 
 def _float_column(t: pa.Table, name: str) -> pa.Array:
@@ -137,7 +145,8 @@ class PreferenceDataset(_TokenDataset):
 
 class UnpairedDataset(_TokenDataset):
     """Unpaired (KTO) rows: ``prompt_ids``, ``completion_ids`` and a boolean ``label``;
-    ``ref_logps`` and ``ref_KL_logps`` come along when present."""
+    ``KL_completion_ids`` (each row's mismatched completion, as TRL's KTO preparation
+    writes it), ``ref_logps`` and ``ref_KL_logps`` come along when present."""
 
     extras = UNPAIRED_EXTRAS
 
@@ -148,9 +157,15 @@ class UnpairedDataset(_TokenDataset):
         prompt: str = "prompt_ids",
         completion: str = "completion_ids",
         label: str = "label",
+        kl_completion: str = KL_COMPLETION,
         vocab_size: int | None = None,
     ) -> None:
-        super().__init__(table, (prompt, completion), vocab_size)
+        names = [prompt, completion]
+        # TRL's KTO preparation stores each row's mismatched completion; when the table
+        # has it, the KL batch uses it (see UnpairedCollator).
+        if kl_completion in as_pyarrow_table(_unwrap(table), "table").column_names:
+            names.append(kl_completion)
+        super().__init__(table, names, vocab_size)
         require_columns(self.table, label)
         labels = self.table.column(label)
         if not pa.types.is_boolean(labels.type):
@@ -215,6 +230,7 @@ class _Collator:
     vocab_size: int | None = None
     return_tensors: Tensors = "pt"
     pin_memory: bool = False
+    labels: bool = False
 
     def __post_init__(self) -> None:
         self.pad_token_id = integer("pad_token_id", self.pad_token_id)
@@ -228,6 +244,12 @@ class _Collator:
             raise ValueError(
                 f"truncation_mode must be 'keep_start' or 'keep_end', not {self.truncation_mode!r}"
             )
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any, **options: Any) -> Any:
+        """A collator padding with ``tokenizer``'s pad id (its EOS id when it has no
+        pad token); ``options`` are the collator's other fields."""
+        return cls(pad_token_id_of(tokenizer), **options)
 
     def _inputs(
         self, batch: Any, names: Sequence[str], extras: Sequence[str]
@@ -245,6 +267,11 @@ class _Collator:
         return arrays, list(range(len(batch))), extra, self.vocab_size
 
     def _finish(self, out: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str, Any]:
+        if not self.labels:
+            # Trainers that build labels themselves (TRL's) pass the batch to the model
+            # and add their own: a `labels` key here would be given twice.
+            for key in [k for k in out if k.endswith("labels")]:
+                del out[key]
         for k, v in extra.items():
             out[k] = v.astype(np.bool_ if v.dtype == np.bool_ else np.float32)
         if self.return_tensors == "np":
@@ -266,16 +293,18 @@ class PreferenceCollator(_Collator):
     """Collate pairs into TRL's preference layout in one Rust call per batch.
 
     ``layout="concat"``: ``input_ids``, ``attention_mask``, ``completion_mask`` and
-    ``labels`` of shape ``[2B, T]``, chosen rows then rejected rows, equal to TRL's
+    of shape ``[2B, T]``, chosen rows then rejected rows, equal to TRL's
     ``DataCollatorForPreference`` with the same ``max_length``, ``truncation_mode`` and
-    ``pad_to_multiple_of`` (``labels`` adds the completion ids with ``label_pad_id``
-    elsewhere). ``layout="separate"``: ``chosen_*`` and ``rejected_*``, each padded to
+    ``pad_to_multiple_of``. ``labels=True`` adds ``labels`` (the completion ids,
+    ``label_pad_id`` elsewhere) for trainers that take them from the batch; TRL's
+    build their own and reject a second one. ``layout="separate"``: ``chosen_*`` and ``rejected_*``, each padded to
     its own width. ``padding_free=True``: one packed row (``[1, N]``) with
     ``position_ids``, ``cu_seq_lens`` (int32, ``[2B + 1]``) and ``max_seq_len``: the
     varlen layout of flash-attention. Int64 tensors, like TRL's.
 
     Call it on a :class:`Batch` (what :class:`PreferenceDataset` hands the DataLoader)
-    or on a list of example dicts.
+    or on a list of example dicts. :meth:`from_tokenizer` takes the pad id from a
+    tokenizer, falling back to EOS as TRL does.
     """
 
     layout: Layout = "concat"
@@ -297,17 +326,25 @@ class PreferenceCollator(_Collator):
 @dataclass
 class UnpairedCollator(_Collator):
     """Collate unpaired (KTO) rows: ``input_ids``, ``attention_mask``,
-    ``completion_mask``, ``labels`` and ``label``; with ``kl=True`` also the ``KL_*``
-    tensors of the mismatched batch (row ``i``'s prompt with row ``i - 1``'s
-    completion, the first row taking the last one's), the rotation TRL uses."""
+    ``completion_mask`` and ``label`` (``labels=True`` adds ``labels``), equal to TRL's
+    ``DataCollatorForUnpairedPreference``. With ``kl=True`` also the ``KL_*`` tensors
+    of the mismatched batch: each row's prompt with its ``KL_completion_ids`` when the
+    examples carry them (TRL's KTO preparation writes them in dataset order, before
+    any shuffling), otherwise with the completion of the row before it in this batch
+    (the first row taking the last one's), which equals TRL's only when batches follow
+    dataset order."""
 
     kl: bool = True
 
     def __call__(self, batch: Any) -> dict[str, Any]:
-        names = ("prompt_ids", "completion_ids")
+        names: tuple[str, ...] = ("prompt_ids", "completion_ids")
+        if self.kl and not isinstance(batch, Batch) and batch and KL_COMPLETION in batch[0]:
+            names = (*names, KL_COMPLETION)
         arrays, rows, extra, vocab = self._inputs(batch, names, UNPAIRED_EXTRAS)
+        if not self.kl:
+            arrays = arrays[:2]
         if isinstance(batch, Batch):
-            labels = list(batch.dataset.token_columns)
+            labels = list(batch.dataset.token_columns)[: len(arrays)]
             label = batch.dataset.columns["label"].take(pa.array(rows))
             extra["label"] = np.asarray(label.to_numpy(zero_copy_only=False), dtype=np.bool_)
         else:
@@ -318,6 +355,24 @@ class UnpairedCollator(_Collator):
         settings = _Settings(self, vocab)
         out = _prefcore.collate_unpaired(arrays, labels, rows, settings, self.kl)
         return self._finish(out, extra)
+
+
+def pad_token_id_of(tokenizer: Any) -> int:
+    """The tokenizer's pad id, or its EOS id when it has no pad token (TRL's fallback:
+    padded positions are masked, so any id serves).
+
+    >>> class Tok:
+    ...     pad_token_id, eos_token_id = None, 2
+    >>> pad_token_id_of(Tok())
+    2
+    """
+    for name in ("pad_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None:
+            return int(value)
+    raise ValueError(
+        f"{type(tokenizer).__name__} has neither a pad nor an EOS token; pass pad_token_id="
+    )
 
 
 class _Settings:
@@ -344,6 +399,9 @@ class TokenBudgetSampler:
     greedily into batches, and the batches are shuffled. The batch list does not depend
     on ``num_replicas``: rank ``r`` takes batches ``r, r + R, ...``, the list padded by
     repeating its first batches (or cut, with ``drop_last``) so every rank gets as many.
+    ``num_replicas`` and ``rank`` default to ``torch.distributed``'s world size and rank
+    when a process group is initialised (as ``DistributedSampler`` does; under
+    ``torchrun`` each rank then reads its own share), else to one replica.
     An example larger than the budget forms a batch of its own.
 
     >>> sampler = TokenBudgetSampler([10, 12, 50, 11, 48], max_tokens=100, shuffle=False)
@@ -361,9 +419,10 @@ class TokenBudgetSampler:
         drop_last: bool = False,
         bucket: int | None = None,
         padding_free: bool = False,
-        num_replicas: int = 1,
-        rank: int = 0,
+        num_replicas: int | None = None,
+        rank: int | None = None,
     ) -> None:
+        num_replicas, rank = distributed_rank(num_replicas, rank)
         self.lengths = np.asarray(lengths, dtype=np.int64)
         if self.lengths.ndim != 1:
             raise ValueError(f"lengths must be 1-D, got shape {self.lengths.shape}")
@@ -436,6 +495,27 @@ class TokenBudgetSampler:
         return len(self._shard(self.batches()))
 
 
+def distributed_rank(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
+    """``(num_replicas, rank)`` with what is not given taken from an initialised
+    ``torch.distributed`` process group, else one replica of rank 0. torch is only
+    consulted when it is already imported (a process group needs it anyway).
+
+    >>> distributed_rank(None, None)
+    (1, 0)
+    >>> distributed_rank(4, 3)
+    (4, 3)
+    """
+    if num_replicas is None or rank is None:
+        torch = sys.modules.get("torch")
+        dist = getattr(torch, "distributed", None) if torch is not None else None
+        active = dist is not None and dist.is_available() and dist.is_initialized()
+        if num_replicas is None:
+            num_replicas = int(dist.get_world_size()) if active else 1
+        if rank is None:
+            rank = int(dist.get_rank()) if active else 0
+    return num_replicas, rank
+
+
 class FixedBatchSampler(TokenBudgetSampler):
     """``batch_size`` examples per batch in shuffled order, sharded like
     :class:`TokenBudgetSampler` (``drop_last`` also drops a short final batch)."""
@@ -466,8 +546,8 @@ def dataloader(
     shuffle: bool = True,
     seed: int = 0,
     drop_last: bool = False,
-    num_replicas: int = 1,
-    rank: int = 0,
+    num_replicas: int | None = None,
+    rank: int | None = None,
     num_workers: int = 0,
     pin_memory: bool = False,
     bucket: int | None = None,
@@ -479,8 +559,10 @@ def dataloader(
     KTO rows): the dataset, a sampler (``batch_size`` examples per batch, or
     ``max_tokens`` per padded batch with :class:`TokenBudgetSampler`) and the Rust
     collator (``collator_options``: ``max_length``, ``layout``, ``padding_free``, ...).
-    Works with ``num_workers > 0`` under fork and spawn; other keyword arguments go to
-    the DataLoader (e.g. ``multiprocessing_context``, ``persistent_workers``).
+    Under ``torchrun`` each rank reads its own share (``num_replicas`` and ``rank``
+    default to the initialised process group's). Works with ``num_workers > 0`` under
+    fork and spawn; other keyword arguments go to the DataLoader (e.g.
+    ``multiprocessing_context``, ``persistent_workers``).
 
     >>> rows = {"prompt_ids": [[1, 2], [3]], "chosen_ids": [[4, 0], [5, 6, 0]],
     ...         "rejected_ids": [[7, 0], [8, 0]]}

@@ -19,6 +19,7 @@ pub mod parallel;
 pub mod random;
 pub mod simd;
 pub mod staggered;
+pub mod tokenize;
 pub mod utf8;
 
 pub use error::{Error, Result};

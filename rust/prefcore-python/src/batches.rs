@@ -8,7 +8,7 @@ use prefcore_core::batches::tokens::{normalize, TokenLists};
 use prefcore_core::batches::truncate::{cut, split_joint, CutOptions, Keep};
 use prefcore_core::batches::{CollateOptions, Sequence};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 use pyo3_arrow::input::AnyArray;
 
 use crate::convert::{array, named_arrays, to_py_array};
@@ -28,6 +28,76 @@ pub fn normalize_tokens<'py>(
     let a = array(ids, column)?;
     let out = compute(py, || normalize(column, &a))?;
     to_py_array(py, out)
+}
+
+fn not_ids(column: &str, row: usize, found: &Bound<'_, PyAny>) -> PyErr {
+    let kind = found
+        .get_type()
+        .name()
+        .map_or_else(|_| "?".to_string(), |n| n.to_string());
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "column '{column}', row {row}: token ids must be lists of integers, found {kind}"
+    ))
+}
+
+/// Python lists (or any sequences) of integer ids as one `list<int32>` array, read
+/// item by item without Arrow's type inference: the collators' path for example dicts.
+#[pyfunction]
+#[pyo3(signature = (rows, column))]
+pub fn token_lists<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyAny>,
+    column: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut offsets = vec![0i32];
+    let mut values: Vec<i32> = Vec::new();
+    for (r, row) in rows.try_iter()?.enumerate() {
+        let row = row?;
+        if row.is_none() {
+            return Err(to_py(prefcore_core::Error::value(
+                column,
+                r,
+                "null token list",
+            )));
+        }
+        if row.is_instance_of::<PyString>() || row.is_instance_of::<PyBytes>() {
+            return Err(not_ids(column, r, &row));
+        }
+        let items = row.try_iter().map_err(|_| not_ids(column, r, &row))?;
+        for item in items {
+            let item = item?;
+            if item.is_instance_of::<PyBool>() {
+                return Err(not_ids(column, r, &item));
+            }
+            let id: i64 = item.extract().map_err(|_| not_ids(column, r, &item))?;
+            let id = i32::try_from(id).map_err(|_| {
+                to_py(prefcore_core::Error::value(
+                    column,
+                    r,
+                    format!("token id {id} does not fit in int32"),
+                ))
+            })?;
+            values.push(id);
+        }
+        let end = i32::try_from(values.len()).map_err(|_| {
+            to_py(prefcore_core::Error::argument(format!(
+                "column '{column}': more than 2^31 token ids in one call"
+            )))
+        })?;
+        offsets.push(end);
+    }
+    let field = std::sync::Arc::new(arrow_schema::Field::new(
+        "item",
+        arrow_schema::DataType::Int32,
+        false,
+    ));
+    let list = arrow_array::ListArray::new(
+        field,
+        arrow_buffer::OffsetBuffer::new(offsets.into()),
+        std::sync::Arc::new(arrow_array::Int32Array::from(values)),
+        None,
+    );
+    to_py_array(py, std::sync::Arc::new(list))
 }
 
 fn views(arrays: &[ArrayRef], names: &[String]) -> prefcore_core::Result<Vec<TokenLists>> {
@@ -233,7 +303,8 @@ pub fn collate_pairs<'py>(
     Ok(out)
 }
 
-/// One batch of unpaired rows, with the `KL_` mismatched batch when `kl`.
+/// One batch of unpaired rows, with the `KL_` mismatched batch when `kl`: from a third
+/// column of KL completions when given, else rotated within the batch.
 #[pyfunction]
 #[pyo3(signature = (columns, names, rows, settings, kl))]
 pub fn collate_unpaired<'py>(
@@ -247,10 +318,17 @@ pub fn collate_unpaired<'py>(
     let arrays = named_arrays(columns, &names)?;
     let options = settings.options()?;
     let shapes = compute(py, || {
-        let [p, c] = <[TokenLists; 2]>::try_from(views(&arrays, &names)?).map_err(|_| {
-            prefcore_core::Error::argument("expected prompt and completion columns")
-        })?;
-        let (main, mismatched) = unpaired_sequences(&p, &c, &rows, settings.vocab_size)?;
+        let lists = views(&arrays, &names)?;
+        let (p, c, given) = match lists.as_slice() {
+            [p, c] => (p, c, None),
+            [p, c, k] => (p, c, Some(k)),
+            _ => {
+                return Err(prefcore_core::Error::argument(
+                    "expected prompt and completion columns (and optionally KL completions)",
+                ))
+            }
+        };
+        let (main, mismatched) = unpaired_sequences(p, c, given, &rows, settings.vocab_size)?;
         let mut out = vec![("", shape(&main, &options, settings.padding_free)?)];
         if kl {
             out.push(("KL_", shape(&mismatched, &options, settings.padding_free)?));

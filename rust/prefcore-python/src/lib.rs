@@ -9,6 +9,7 @@ mod matching;
 mod metrics;
 mod pairs;
 mod simd;
+mod tokenize;
 
 use pyo3::prelude::*;
 
@@ -61,12 +62,14 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::lsh_band_keys, m)?)?;
     m.add_class::<dedup::ExactStream>()?;
     m.add_class::<dedup::NearStream>()?;
+    m.add_class::<tokenize::ByteLevelBpe>()?;
     m.add_function(wrap_pyfunction!(matching::knn, m)?)?;
     m.add_function(wrap_pyfunction!(matching::range_search, m)?)?;
     m.add_function(wrap_pyfunction!(matching::self_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(matching::match_sets, m)?)?;
     m.add_function(wrap_pyfunction!(matching::clusters_from_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(batches::normalize_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(batches::token_lists, m)?)?;
     m.add_function(wrap_pyfunction!(batches::cut_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(batches::split_joint_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(batches::collate_pairs, m)?)?;

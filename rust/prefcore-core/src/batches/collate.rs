@@ -215,11 +215,14 @@ pub fn pair_sequences<'a>(
 }
 
 /// The sequences of a batch of unpaired (KTO) rows, and their mismatched twins for the
-/// KL estimate: row `i`'s prompt with the completion of row `i − 1` (the first row takes
-/// the last row's), a fixed rotation within the batch as TRL builds it.
+/// KL estimate. With a `kl` column, row `i`'s twin is its prompt with `kl[i]` (the
+/// `KL_completion_ids` TRL's trainer builds in dataset order before shuffling). Without
+/// one, row `i`'s prompt takes the completion of row `i − 1` in the batch (the first row
+/// the last one's): the same pairs as TRL's only when batches follow dataset order.
 pub fn unpaired_sequences<'a>(
     prompt: &'a TokenLists,
     completion: &'a TokenLists,
+    kl: Option<&'a TokenLists>,
     rows: &[usize],
     vocab_size: Option<u32>,
 ) -> Result<(Vec<Sequence<'a>>, Vec<Sequence<'a>>)> {
@@ -231,13 +234,25 @@ pub fn unpaired_sequences<'a>(
         });
     }
     let n = seqs.len();
-    let kl = (0..n)
-        .map(|i| Sequence {
-            prompt: seqs[i].prompt,
-            completion: seqs[(i + n - 1) % n].completion,
-        })
-        .collect();
-    Ok((seqs, kl))
+    let mismatched = match kl {
+        Some(kl) => rows
+            .iter()
+            .zip(&seqs)
+            .map(|(&r, s)| {
+                Ok(Sequence {
+                    prompt: s.prompt,
+                    completion: completion_row(kl, r, vocab_size)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        None => (0..n)
+            .map(|i| Sequence {
+                prompt: seqs[i].prompt,
+                completion: seqs[(i + n - 1) % n].completion,
+            })
+            .collect(),
+    };
+    Ok((seqs, mismatched))
 }
 
 #[cfg(test)]
@@ -330,5 +345,42 @@ mod tests {
         )
         .is_err());
         assert!(pad(&[], &O).is_err());
+    }
+
+    fn lists(name: &str, rows: Vec<Vec<i32>>) -> TokenLists {
+        let array: arrow_array::ArrayRef =
+            std::sync::Arc::new(arrow_array::ListArray::from_iter_primitive::<
+                arrow_array::types::Int32Type,
+                _,
+                _,
+            >(
+                rows.into_iter().map(|r| Some(r.into_iter().map(Some)))
+            ));
+        TokenLists::new(name, &array).unwrap()
+    }
+
+    #[test]
+    fn kl_twins_come_from_the_given_column_else_rotate_within_the_batch() {
+        let p = lists("prompt_ids", vec![vec![1, 2, 3], vec![7, 8]]);
+        let c = lists("completion_ids", vec![vec![4, 5], vec![9]]);
+        let kl = lists("KL_completion_ids", vec![vec![6], vec![10, 11]]);
+        let (_, given) = unpaired_sequences(&p, &c, Some(&kl), &[0, 1], None).unwrap();
+        // TRL's DataCollatorForUnpairedPreference docstring: KL rows [1,2,3,6] and [7,8,10,11].
+        assert_eq!(
+            pad(&given, &O).unwrap().input_ids,
+            [1, 2, 3, 6, 7, 8, 10, 11]
+        );
+        let (_, rotated) = unpaired_sequences(&p, &c, None, &[0, 1], None).unwrap();
+        assert_eq!(
+            pad(&rotated, &O).unwrap().input_ids,
+            [1, 2, 3, 9, 7, 8, 4, 5]
+        );
+        let empty = lists("KL_completion_ids", vec![vec![6], vec![]]);
+        let err = unpaired_sequences(&p, &c, Some(&empty), &[0, 1], None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("column 'KL_completion_ids', row 1"),
+            "{err}"
+        );
     }
 }

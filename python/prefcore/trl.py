@@ -1,0 +1,352 @@
+"""prefcore data in TRL's trainers: tokenized once by prefcore, collated in Rust, with
+no glue code.
+
+Two calls replace TRL's own dataset preparation and collator:
+
+- :func:`dpo_dataset` / :func:`kto_dataset` tokenize a prefcore (or any Arrow-readable)
+  table into the ``datasets.Dataset`` of token ids the trainers read;
+- :class:`DPOTrainer` / :class:`KTOTrainer` are TRL's trainers that take such a dataset
+  as it is (TRL's would tokenize it again) and collate with prefcore's
+  :class:`~prefcore.torch.PreferenceCollator` / :class:`~prefcore.torch.UnpairedCollator`,
+  configured from the trainer's arguments. Text datasets still go through TRL's own
+  preparation, unchanged.
+
+Tested with TRL 1.16 (see :data:`TESTED_TRL`): the trainers override one step of TRL's
+initialisation, so other versions are refused with the range that is known to work.
+
+``rules`` chooses how rows are cut and split:
+
+``"prefcore"`` (default)
+    The prompt is split off implicit-prompt transcripts at the last turn boundary,
+    prompt and completion are tokenized apart, and ``max_length`` is met by cutting
+    the prompt first (never below half the budget) and the completions after, always
+    keeping their EOS (see :mod:`prefcore.tokenize`). No row is dropped.
+``"trl"``
+    TRL's own preparation, token for token: the split at the first differing character
+    (:func:`prefcore.formats.extract_prompt` with ``rule="trl"``), joint tokenization of
+    prompt and completion, rows whose prompt alone fills ``max_length`` dropped (DPO
+    with ``truncation_mode="keep_start"``, and KTO), and each sequence cut to
+    ``max_length`` in the collator, which can cut the EOS off.
+
+Chat rows get no EOS appended under either rule: the chat template ends the turn.
+TRL 1.16 turns ``padding_free`` off for DPO, so padding-free batches cannot reach its
+trainers; :func:`prefcore.torch.dataloader` with ``padding_free=True`` gives them to a
+training loop of your own.
+
+>>> import trl  # doctest: +SKIP
+>>> from prefcore.trl import DPOTrainer, dpo_dataset  # doctest: +SKIP
+>>> args = trl.DPOConfig(output_dir="out", max_length=512)  # doctest: +SKIP
+>>> train = dpo_dataset(pairs, tokenizer, args)  # doctest: +SKIP
+>>> DPOTrainer(model, args=args, train_dataset=train, processing_class=tokenizer).train()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore._arrow import as_pyarrow_table, require_columns
+from prefcore._optional import require
+from prefcore.formats import extract_prompt
+from prefcore.tokenize import tokenize_pairs, tokenize_unpaired
+from prefcore.torch import (
+    KL_COMPLETION,
+    PAIR_EXTRAS,
+    UNPAIRED_EXTRAS,
+    PreferenceCollator,
+    UnpairedCollator,
+)
+
+__all__ = [
+    "TESTED_TRL",
+    "DPOTrainer",
+    "KTOTrainer",
+    "dpo_dataset",
+    "kl_rotation",
+    "kto_dataset",
+    "preference_collator",
+    "unpaired_collator",
+]
+
+Rules = Literal["prefcore", "trl"]
+
+#: The TRL versions the trainers are tested with (the test extras pin the same range).
+TESTED_TRL = (">=1.16", "<1.17")
+
+#: The columns of a tokenized dataset, by trainer.
+DPO_COLUMNS = ("prompt_ids", "chosen_ids", "rejected_ids")
+KTO_COLUMNS = ("prompt_ids", "completion_ids", "label")
+
+#: Rows per batch of TRL's `datasets.map` when it unpairs a preference dataset: the
+#: chosen and rejected completions of each block of pairs come out one block after the
+#: other, which decides the KL completions of the rows.
+TRL_UNPAIR_BLOCK = 1000
+
+log = logging.getLogger("prefcore.trl")
+
+
+def _config(args: Any, name: str, default: Any) -> Any:
+    return getattr(args, name, default) if args is not None else default
+
+
+def _check_rules(rules: str) -> None:
+    if rules not in ("prefcore", "trl"):
+        raise ValueError(f"rules must be 'prefcore' or 'trl', not {rules!r}")
+
+
+def _to_dataset(table: pa.Table, columns: tuple[str, ...], extras: tuple[str, ...]) -> Any:
+    datasets = require("datasets", "prefcore.trl datasets")
+    keep = [*columns, *(c for c in extras if c in table.column_names)]
+    return datasets.Dataset(table.select(keep))
+
+
+def _drop_full_prompts(table: pa.Table, max_length: int, what: str) -> pa.Table:
+    """TRL's filter: rows whose prompt alone fills ``max_length`` leave no completion
+    token after the cut. Said, not silent."""
+    keep = pc.less(pc.list_value_length(table.column("prompt_ids")), max_length)
+    dropped = table.num_rows - int(pc.sum(keep).as_py() or 0)
+    if dropped:
+        log.warning(
+            "%s: dropped %d of %d rows whose prompt alone has max_length=%d tokens or more "
+            "(TRL's rule)",
+            what,
+            dropped,
+            table.num_rows,
+            max_length,
+        )
+    return table.filter(keep)
+
+
+def dpo_dataset(
+    data: Any,
+    tokenizer: Any,
+    args: Any = None,
+    *,
+    rules: Rules = "prefcore",
+    max_prompt_length: int | None = None,
+) -> Any:
+    """Pairs (``prompt``, ``chosen``, ``rejected`` as text or conversations, or
+    transcripts with the prompt inside) to the tokenized ``datasets.Dataset``
+    :class:`DPOTrainer` takes: ``prompt_ids``, ``chosen_ids``, ``rejected_ids``, plus
+    ``ref_chosen_logps`` / ``ref_rejected_logps`` when the table has them.
+
+    ``args`` (a ``DPOConfig``) gives ``max_length`` and ``truncation_mode``; ``rules``
+    is explained in the module docs. In TRL 1.16 only ``DPOTrainer`` reads these
+    columns: ``RewardTrainer`` takes whole sequences without a prompt, and ORPO and
+    CPO (``trl.experimental``) still tokenize in their own format.
+    """
+    _check_rules(rules)
+    table = as_pyarrow_table(data, "data")
+    max_length = _config(args, "max_length", None)
+    mode = _config(args, "truncation_mode", "keep_start")
+    if rules == "trl":
+        if "prompt" not in table.column_names:
+            require_columns(table, "chosen", "rejected")
+            split = extract_prompt(table, rule="trl").table
+            rest = [c for c in table.column_names if c not in ("chosen", "rejected")]
+            table = pa.table({**{c: table.column(c) for c in rest}, **split.to_pydict()})
+        out = tokenize_pairs(table, tokenizer, boundary="joint").table
+        if max_length is not None and mode == "keep_start":
+            out = _drop_full_prompts(out, max_length, "dpo_dataset")
+    else:
+        out = tokenize_pairs(
+            table,
+            tokenizer,
+            max_length=max_length,
+            max_prompt_length=max_prompt_length,
+            truncation=mode,
+        ).table
+    return _to_dataset(out, DPO_COLUMNS, PAIR_EXTRAS)
+
+
+def _trl_unpair(table: pa.Table) -> pa.Table:
+    """TRL's unpairing order: per block of pairs, every chosen row, then every rejected."""
+    n = table.num_rows
+    index, label = [], []
+    for start in range(0, n, TRL_UNPAIR_BLOCK):
+        block = np.arange(start, min(n, start + TRL_UNPAIR_BLOCK))
+        index += [block, block + n]
+        label += [np.ones(len(block), bool), np.zeros(len(block), bool)]
+    both = pa.concat_arrays(
+        [table.column("chosen").combine_chunks(), table.column("rejected").combine_chunks()]
+    )
+    take = pa.array(np.concatenate(index) if index else np.array([], np.int64))
+    return pa.table(
+        {
+            "prompt": pa.concat_arrays([table.column("prompt").combine_chunks()] * 2).take(take),
+            "completion": both.take(take),
+            "label": pa.array(np.concatenate(label) if label else np.array([], bool)),
+        }
+    )
+
+
+def kl_rotation(n: int, batch_size: int) -> np.ndarray:
+    """Row ``i``'s KL completion, as TRL's KTO preparation picks it: within each block of
+    ``batch_size`` consecutive rows, the completion of the row before (the block's
+    first row takes its last).
+
+    >>> kl_rotation(5, 2).tolist()
+    [1, 0, 3, 2, 4]
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    index = np.arange(n, dtype=np.int64)
+    for start in range(0, n, batch_size):
+        block = index[start : start + batch_size].copy()
+        index[start : start + batch_size] = np.roll(block, 1)
+    return index
+
+
+def kto_dataset(
+    data: Any,
+    tokenizer: Any,
+    args: Any = None,
+    *,
+    rules: Rules = "prefcore",
+    max_prompt_length: int | None = None,
+) -> Any:
+    """Unpaired rows (``prompt``, ``completion``, ``label``), or pairs to unpair, to the
+    tokenized ``datasets.Dataset`` :class:`KTOTrainer` takes: ``prompt_ids``,
+    ``completion_ids``, ``label`` and ``KL_completion_ids``, built as TRL builds them:
+    in dataset order, rotated within blocks of ``args.per_device_train_batch_size``.
+
+    Pairs are unpaired as TRL does under ``rules="trl"`` (per block of 1,000 pairs the
+    chosen rows, then the rejected ones) and as :func:`prefcore.pairs.unpair` does
+    otherwise (each pair's two rows together).
+    """
+    _check_rules(rules)
+    table = as_pyarrow_table(data, "data")
+    max_length = _config(args, "max_length", None)
+    batch_size = int(_config(args, "per_device_train_batch_size", 8))
+    if "completion" not in table.column_names:
+        require_columns(table, "chosen", "rejected")
+        if "prompt" not in table.column_names:
+            split = extract_prompt(table, rule="turn" if rules == "prefcore" else "trl")
+            unclean = split.stats["rows"] - split.stats["clean"]
+            if unclean:
+                raise ValueError(
+                    f"columns 'chosen'/'rejected': {unclean} rows have no shared prompt to "
+                    "split off (prefcore.formats.extract_prompt says which and why); add a "
+                    "'prompt' column or pass split.clean()"
+                )
+            table = split.table
+        if rules == "trl":
+            table = _trl_unpair(table)
+        else:
+            from prefcore.pairs import unpair
+
+            table = unpair(table).table
+    if rules == "trl":
+        out = tokenize_unpaired(table, tokenizer, boundary="joint").table
+        if max_length is not None:
+            out = _drop_full_prompts(out, max_length, "kto_dataset")
+    else:
+        out = tokenize_unpaired(
+            table, tokenizer, max_length=max_length, max_prompt_length=max_prompt_length
+        ).table
+    kl = out.column("completion_ids").take(pa.array(kl_rotation(out.num_rows, batch_size)))
+    out = out.append_column(KL_COMPLETION, kl)
+    return _to_dataset(out, (*KTO_COLUMNS, KL_COMPLETION), UNPAIRED_EXTRAS)
+
+
+def _pad_token_id(args: Any, tokenizer: Any) -> int:
+    """TRL's choice: the configured pad token, else the tokenizer's, else its EOS."""
+    token = _config(args, "pad_token", None) or tokenizer.pad_token or tokenizer.eos_token
+    if token is None:
+        raise ValueError("the tokenizer has neither a pad nor an EOS token; set args.pad_token")
+    return int(tokenizer.convert_tokens_to_ids(token))
+
+
+def preference_collator(args: Any, tokenizer: Any) -> PreferenceCollator:
+    """prefcore's pair collator set up as ``DPOTrainer`` sets up its own: the same pad
+    token, ``max_length``, ``truncation_mode`` and ``pad_to_multiple_of``, so its
+    batches equal TRL's."""
+    return PreferenceCollator(
+        _pad_token_id(args, tokenizer),
+        max_length=_config(args, "max_length", None),
+        truncation_mode=_config(args, "truncation_mode", "keep_start"),
+        pad_to_multiple_of=_config(args, "pad_to_multiple_of", None),
+    )
+
+
+def unpaired_collator(args: Any, tokenizer: Any) -> UnpairedCollator:
+    """prefcore's unpaired collator set up as ``KTOTrainer`` sets up its own."""
+    return UnpairedCollator(
+        _pad_token_id(args, tokenizer),
+        max_length=_config(args, "max_length", None),
+        pad_to_multiple_of=_config(args, "pad_to_multiple_of", None),
+    )
+
+
+def _is_tokenized(dataset: Any, columns: tuple[str, ...]) -> bool:
+    names = getattr(dataset, "column_names", None) or []
+    return set(columns) <= set(names)
+
+
+def _check_version(trl: Any) -> None:
+    from packaging.version import Version
+
+    low, high = (Version(bound.lstrip("<>=")) for bound in TESTED_TRL)
+    if not low <= Version(trl.__version__) < high:
+        raise ImportError(
+            f"prefcore.trl's trainers are tested with trl{','.join(TESTED_TRL)}; "
+            f"trl {trl.__version__} is installed. prefcore.trl.dpo_dataset and the collators "
+            "work with any version; pass them to TRL's own trainer subclass."
+        )
+
+
+def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> type:
+    """``base`` with two changes: a dataset prefcore tokenized is used as it is, and
+    the default collator is prefcore's."""
+    signature = inspect.signature(base.__init__)
+
+    class Trainer(base):  # type: ignore[valid-type, misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            bound = signature.bind(self, *args, **kwargs)
+            given = bound.arguments
+            tokenizer = given.get("processing_class")
+            config = given.get("args")
+            if (
+                given.get("data_collator") is None
+                and tokenizer is not None
+                and config is not None
+                and _is_tokenized(given.get("train_dataset"), columns)
+            ):
+                given["data_collator"] = collator(config, tokenizer)
+            super().__init__(*bound.args[1:], **bound.kwargs)
+
+        def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+            if _is_tokenized(dataset, columns):
+                return dataset
+            return super()._prepare_dataset(dataset, *args, **kwargs)
+
+    Trainer.__name__ = Trainer.__qualname__ = base.__name__
+    Trainer.__doc__ = (
+        f"TRL's ``{base.__name__}`` taking datasets from prefcore.trl as they are, "
+        f"collated by prefcore (``{collator.__name__}``); text datasets are prepared by "
+        "TRL as before."
+    )
+    return Trainer
+
+
+@functools.cache
+def _trainers() -> dict[str, type]:
+    trl = require("trl", "prefcore.trl trainers")
+    _check_version(trl)
+    return {
+        "DPOTrainer": _prefcore_trainer(trl.DPOTrainer, DPO_COLUMNS, preference_collator),
+        "KTOTrainer": _prefcore_trainer(trl.KTOTrainer, KTO_COLUMNS, unpaired_collator),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # The trainers subclass TRL's, so TRL is imported on first use, not with this module.
+    if name in ("DPOTrainer", "KTOTrainer"):
+        return _trainers()[name]
+    raise AttributeError(f"module 'prefcore.trl' has no attribute {name!r}")

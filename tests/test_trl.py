@@ -1,0 +1,300 @@
+"""prefcore.trl against TRL's own pipeline: DPOTrainer and KTOTrainer run the same steps
+twice, once on TRL's preparation and collator and once on prefcore's, and must agree
+on token ids, batches, losses, logged metrics and final weights (``rules="trl"``); with
+prefcore's default rules, rows differ only where the documented rules differ."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+import transformers
+import trl
+from datasets import Dataset
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from trl.data_utils import extract_prompt as trl_extract_prompt
+
+import prefcore.trl as ptrl
+from prefcore.formats import extract_prompt
+from prefcore.data import load_hh_rlhf
+from prefcore.torch import PreferenceCollator, UnpairedCollator
+
+STEPS = 4
+BATCH = 4
+
+
+@pytest.fixture(scope="module")
+def hh() -> pa.Table:
+    return load_hh_rlhf()
+
+
+@pytest.fixture(scope="module")
+def tokenizer(hh: pa.Table) -> transformers.PreTrainedTokenizerFast:
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, special_tokens=["<eos>", "<unk>"], show_progress=False
+    )
+    bpe.train_from_iterator(hh.column("chosen").to_pylist()[:500], trainer)
+    # No pad token: TRL pads with EOS then, and so must prefcore.
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<eos>")
+
+
+def tiny_llama(vocab: int) -> transformers.LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+    )
+    return transformers.LlamaForCausalLM(config)
+
+
+def common_args(tmp_path: os.PathLike[str]) -> dict:
+    return {
+        "output_dir": str(tmp_path),
+        "max_steps": STEPS,
+        "per_device_train_batch_size": BATCH,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": "none",
+        "use_cpu": True,
+        "seed": 7,
+        "max_length": 160,
+        "dataloader_num_workers": 0,
+    }
+
+
+def run(trainer: transformers.Trainer) -> tuple[list[dict], dict[str, torch.Tensor]]:
+    trainer.train()
+    logs = [{k: v for k, v in e.items() if k not in ("epoch",)} for e in trainer.state.log_history]
+    steps = [e for e in logs if "loss" in e]
+    weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    return steps, weights
+
+
+def first_batches(trainer: transformers.Trainer, n: int) -> list[dict]:
+    loader = trainer.get_train_dataloader()
+    out = []
+    for i, batch in enumerate(loader):
+        if i == n:
+            break
+        out.append({k: v.clone() for k, v in batch.items()})
+    return out
+
+
+def assert_same_batches(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert set(x) == set(y)
+        for k in x:
+            assert x[k].dtype == y[k].dtype, k
+            assert torch.equal(x[k], y[k]), k
+
+
+def assert_same_runs(theirs: tuple, ours: tuple) -> None:
+    (t_steps, t_weights), (o_steps, o_weights) = theirs, ours
+    assert len(t_steps) == STEPS
+    # Losses and every logged metric, exactly.
+    assert o_steps == t_steps
+    assert t_weights.keys() == o_weights.keys()
+    for k in t_weights:
+        assert torch.equal(t_weights[k], o_weights[k]), k
+
+
+def token_rows(dataset: Dataset, columns: tuple[str, ...]) -> list[tuple]:
+    return list(zip(*(dataset[c] for c in columns)))
+
+
+@pytest.fixture(scope="module")
+def pairs(hh: pa.Table) -> pa.Table:
+    # Transcripts with the prompt inside, as HH ships them: both pipelines split them.
+    return hh.select(["chosen", "rejected"]).slice(0, 48)
+
+
+def test_dpo_trainer_matches_trl_step_for_step(pairs, tokenizer, tmp_path) -> None:
+    args = trl.DPOConfig(**common_args(tmp_path))
+    theirs = trl.DPOTrainer(
+        tiny_llama(len(tokenizer)),
+        ref_model=tiny_llama(len(tokenizer)),
+        args=args,
+        train_dataset=Dataset(pairs),
+        processing_class=tokenizer,
+    )
+    train = ptrl.dpo_dataset(pairs, tokenizer, args, rules="trl")
+    ours = ptrl.DPOTrainer(
+        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=train, processing_class=tokenizer
+    )
+    assert isinstance(ours.data_collator, PreferenceCollator)
+    # TRL's filter dropped the same rows; the ids are TRL's, row for row.
+    assert len(theirs.train_dataset) < len(pairs)
+    columns = ptrl.DPO_COLUMNS
+    assert token_rows(ours.train_dataset, columns) == token_rows(theirs.train_dataset, columns)
+    assert_same_batches(first_batches(theirs, STEPS), first_batches(ours, STEPS))
+    assert_same_runs(run(theirs), run(ours))
+
+
+def test_dpo_with_prefcore_rules_differs_only_where_documented(pairs, tokenizer, tmp_path):
+    args = trl.DPOConfig(**common_args(tmp_path))
+    theirs = trl.DPOTrainer(
+        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=Dataset(pairs), processing_class=tokenizer
+    )
+    ours = ptrl.dpo_dataset(pairs, tokenizer, args)
+    # No row is dropped: long prompts are cut instead.
+    assert len(ours) == len(pairs)
+    trl_split = extract_prompt(pairs, rule="trl").table.column("prompt").to_pylist()
+    turn_split = extract_prompt(pairs).table.column("prompt").to_pylist()
+    uncut = ptrl.dpo_dataset(pairs, tokenizer, trl.DPOConfig(**{**common_args(tmp_path), "max_length": None}))
+    kept = {tuple(r[0]): r for r in token_rows(theirs.train_dataset, ptrl.DPO_COLUMNS)}
+    compared = 0
+    for row, (p, c, r) in enumerate(token_rows(ours, ptrl.DPO_COLUMNS)):
+        full = uncut[row]
+        same_split = trl_split[row] == turn_split[row]
+        within = len(full["prompt_ids"]) + max(len(full["chosen_ids"]), len(full["rejected_ids"])) <= 160
+        if same_split and within and tuple(p) in kept:
+            # Same prompt, nothing cut: TRL's ids exactly.
+            assert (p, c, r) == kept[tuple(p)]
+            compared += 1
+        else:
+            # Cut rows fit the budget and keep their EOS (TRL's cut can lose it).
+            assert len(p) + max(len(c), len(r)) <= 160
+            assert c[-1] == r[-1] == tokenizer.eos_token_id
+    assert compared >= 5
+
+
+def unpaired_rows(hh: pa.Table, n: int) -> pa.Table:
+    split = extract_prompt(hh.slice(0, n)).clean()
+    k = split.num_rows
+    return pa.table(
+        {
+            "prompt": pa.concat_arrays([split.column("prompt").combine_chunks()] * 2),
+            "completion": pa.concat_arrays(
+                [split.column("chosen").combine_chunks(), split.column("rejected").combine_chunks()]
+            ),
+            "label": [True] * k + [False] * k,
+        }
+    )
+
+
+def test_kto_trainer_matches_trl_step_for_step(hh, tokenizer, tmp_path) -> None:
+    rows = unpaired_rows(hh, 30)
+    args = trl.KTOConfig(**common_args(tmp_path))
+    theirs = trl.KTOTrainer(
+        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=Dataset(rows), processing_class=tokenizer
+    )
+    train = ptrl.kto_dataset(rows, tokenizer, args, rules="trl")
+    ours = ptrl.KTOTrainer(
+        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=train, processing_class=tokenizer
+    )
+    assert isinstance(ours.data_collator, UnpairedCollator)
+    columns = (*ptrl.KTO_COLUMNS, "KL_completion_ids")
+    assert token_rows(ours.train_dataset, columns) == token_rows(theirs.train_dataset, columns)
+    assert_same_batches(first_batches(theirs, STEPS), first_batches(ours, STEPS))
+    assert_same_runs(run(theirs), run(ours))
+
+
+def test_kto_from_pairs_unpairs_in_trls_order(hh, tokenizer, tmp_path) -> None:
+    pairs = extract_prompt(hh.slice(0, 20)).clean()
+    args = trl.KTOConfig(**{**common_args(tmp_path), "max_length": None})
+    theirs = trl.KTOTrainer(
+        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=Dataset(pairs), processing_class=tokenizer
+    )
+    ours = ptrl.kto_dataset(pairs, tokenizer, args, rules="trl")
+    columns = (*ptrl.KTO_COLUMNS, "KL_completion_ids")
+    assert token_rows(ours, columns) == token_rows(theirs.train_dataset, columns)
+    # prefcore's own order keeps each pair's two rows together.
+    own = ptrl.kto_dataset(pairs, tokenizer, args)
+    assert own["label"][:4] == [True, False, True, False]
+
+
+def test_prompt_split_rule_trl_equals_trls_function(hh) -> None:
+    ours = extract_prompt(hh, rule="trl").table.to_pylist()
+    theirs = [trl_extract_prompt(r) for r in hh.select(["chosen", "rejected"]).to_pylist()]
+    assert ours == theirs
+    turn = extract_prompt(hh).table.column("prompt").to_pylist()
+    differ = sum(a != b["prompt"] for a, b in zip(turn, theirs))
+    # The documented figure: TRL splits 445 of the sample's 2,312 rows elsewhere.
+    assert (hh.num_rows, differ) == (2312, 445)
+
+
+def test_prompt_split_rule_trl_on_conversations_and_edge_cases() -> None:
+    user = {"role": "user", "content": "hi"}
+    rows = [
+        {"chosen": [user, {"role": "assistant", "content": "a"}], "rejected": [user, {"role": "assistant", "content": "b"}]},
+        {"chosen": "ab", "rejected": "abc"},
+        {"chosen": "x y", "rejected": "x z"},
+        {"chosen": "same", "rejected": "same"},
+    ]
+    for row in rows:
+        got = extract_prompt(pa.Table.from_pylist([row]), rule="trl").table.to_pylist()[0]
+        assert got == trl_extract_prompt(row)
+    with pytest.raises(ValueError, match="row 0: empty transcript"):
+        extract_prompt({"chosen": [""], "rejected": ["a"]}, rule="trl")
+    with pytest.raises(ValueError, match="rule must be"):
+        extract_prompt({"chosen": ["a"], "rejected": ["b"]}, rule="word")  # type: ignore[arg-type]
+
+
+def test_kl_rotation_is_trls_batched_map() -> None:
+    comps = [[i] for i in range(11)]
+    ds = Dataset.from_dict({"completion_ids": comps})
+    theirs = ds.map(
+        lambda b: {"KL_completion_ids": [b["completion_ids"][-1]] + b["completion_ids"][:-1]},
+        batched=True,
+        batch_size=4,
+    )["KL_completion_ids"]
+    assert [comps[i] for i in ptrl.kl_rotation(11, 4)] == theirs
+
+
+def test_dropped_rows_are_reported(pairs, tokenizer, tmp_path, caplog) -> None:
+    args = trl.DPOConfig(**{**common_args(tmp_path), "max_length": 32})
+    with caplog.at_level(logging.WARNING, logger="prefcore.trl"):
+        out = ptrl.dpo_dataset(pairs, tokenizer, args, rules="trl")
+    assert len(out) < len(pairs)
+    assert f"dropped {len(pairs) - len(out)} of {len(pairs)} rows" in caplog.text
+
+
+def test_collators_fit_a_plain_hf_trainer_subclass(pairs, tokenizer, tmp_path) -> None:
+    # A Trainer subclass of the user's own: the batch goes to the model as it is, so the
+    # collator's keys must be ones the model takes, and labels must not come twice.
+    class OwnTrainer(transformers.Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            mask = inputs.pop("completion_mask")
+            labels = inputs["input_ids"].masked_fill(mask == 0, -100)
+            out = model(**inputs, labels=labels)
+            return (out.loss, out) if return_outputs else out.loss
+
+    train = ptrl.dpo_dataset(pairs, tokenizer, trl.DPOConfig(**common_args(tmp_path)))
+    hf_args = transformers.TrainingArguments(
+        output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=2, report_to="none",
+        use_cpu=True, remove_unused_columns=False, save_strategy="no",
+    )
+    trainer = OwnTrainer(
+        model=tiny_llama(len(tokenizer)),
+        args=hf_args,
+        train_dataset=train,
+        data_collator=PreferenceCollator.from_tokenizer(tokenizer),
+    )
+    result = trainer.train()
+    assert np.isfinite(result.training_loss)
+
+
+def test_unsupported_trl_versions_are_refused(monkeypatch) -> None:
+    monkeypatch.setattr(trl, "__version__", "0.9.0")
+    ptrl._trainers.cache_clear()
+    try:
+        with pytest.raises(ImportError, match=r"tested with trl>=1\.16,<1\.17; trl 0\.9\.0"):
+            ptrl.DPOTrainer  # noqa: B018
+    finally:
+        monkeypatch.undo()
+        ptrl._trainers.cache_clear()
+    assert ptrl.DPOTrainer.__mro__[1] is trl.DPOTrainer
