@@ -64,7 +64,7 @@ def check_wheel(wheel: Path) -> None:
         for line in ("License-Expression: MIT OR Apache-2.0", "Requires-Python: >=3.10"):
             if line not in metadata:
                 fail(f"METADATA lacks '{line}'")
-        for extra in ("torch", "tokenize", "faiss", "ray", "polars", "datasets", "all"):
+        for extra in ("torch", "tokenize", "faiss", "ray", "polars", "datasets", "trl", "all"):
             if f"Provides-Extra: {extra}" not in metadata:
                 fail(f"METADATA lacks the extra '{extra}'")
         library = next(n for n in names if n.startswith("prefcore/_prefcore") and n.endswith(".so"))

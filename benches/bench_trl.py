@@ -105,7 +105,8 @@ def main() -> None:
     transformers.logging.set_verbosity_error()
     pairs = load_hh_rlhf().select(["chosen", "rejected"])
     tok = tokenizer(pairs.column("chosen").to_pylist())
-    args = trl.DPOConfig(output_dir="/tmp/bench_trl", max_length=1024, report_to="none", use_cpu=True
+    args = trl.DPOConfig(
+        output_dir="/tmp/bench_trl", max_length=1024, report_to="none", use_cpu=True
     )
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print(f"TRL {trl.__version__}, {pairs.num_rows} HH pairs, batches of {a.batch}")
@@ -114,7 +115,7 @@ def main() -> None:
     t_same, (same_data, same_tokens) = best(
         lambda: prefcore_stage(pairs, tok, args, a.batch, "trl"), a.repeat
     )
-    t_own, (own_data, own_tokens) = best(
+    t_own, (own_data, _own_tokens) = best(
         lambda: prefcore_stage(pairs, tok, args, a.batch, "prefcore"), a.repeat
     )
     columns = ("prompt_ids", "chosen_ids", "rejected_ids")

@@ -10,14 +10,24 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tokenizers import AddedToken, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import (
+    AddedToken,
+    Tokenizer,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
 
 from prefcore._byte_level import ByteLevelEncoder
 from prefcore.data import load_hh_rlhf
 from prefcore.tokenize import tokenize_pairs
 
 
-def train(texts: list[str], *, alphabet: bool, vocab: int = 900, unk: str | None = "<unk>") -> Tokenizer:
+def train(
+    texts: list[str], *, alphabet: bool, vocab: int = 900, unk: str | None = "<unk>"
+) -> Tokenizer:
     tok = Tokenizer(models.BPE(unk_token=unk))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = trainers.BpeTrainer(
@@ -116,10 +126,18 @@ def test_long_runs_merge_like_the_tokenizer(tokenizers) -> None:
     "change, reason",
     [
         (lambda t: setattr(t, "normalizer", normalizers.NFC()), "a normalizer"),
-        (lambda t: setattr(t, "pre_tokenizer", pre_tokenizers.Metaspace()), "pre-tokenizer Metaspace"),
+        (
+            lambda t: setattr(t, "pre_tokenizer", pre_tokenizers.Metaspace()),
+            "pre-tokenizer Metaspace",
+        ),
         (lambda t: t.add_tokens([AddedToken("<x>", lstrip=True)]), "strips or is a word"),
         (lambda t: t.enable_truncation(16), "truncation"),
-        (lambda t: setattr(t, "post_processor", processors.BertProcessing(("<eos>", 0), ("<eos>", 0))), "post-processor BertProcessing"),
+        (
+            lambda t: setattr(
+                t, "post_processor", processors.BertProcessing(("<eos>", 0), ("<eos>", 0))
+            ),
+            "post-processor BertProcessing",
+        ),
     ],
 )
 def test_other_tokenizers_are_encoded_by_the_tokenizer(texts, change, reason) -> None:
@@ -145,3 +163,21 @@ def test_tokenize_pairs_reports_its_encoder(tokenizers, texts) -> None:
     assert out.table.column("chosen_ids").to_pylist() == [
         [*ids, 0] for ids in theirs(tok, texts[20:40], False)
     ]
+
+
+def _encode_in_child(args: tuple[str, list[str]]) -> list[list[int]]:
+    spec, batch = args
+    return ours(Tokenizer.from_str(spec), batch, False)
+
+
+def test_forked_workers_encode_after_the_parent_did(tokenizers, texts) -> None:
+    # datasets.map(num_proc=...) forks a process whose parent already ran the encoder
+    # on its thread pool: the child must start its own, not wait on the parent's.
+    import multiprocessing
+
+    tok = tokenizers["full alphabet"]
+    want = ours(tok, texts[:400], False)
+    jobs = [(tok.to_str(), texts[i : i + 100]) for i in range(0, 400, 100)]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        got = pool.map_async(_encode_in_child, jobs).get(timeout=120)
+    assert [ids for part in got for ids in part] == want

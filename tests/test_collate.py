@@ -311,3 +311,43 @@ def test_dataloader_workers_yield_the_same_batches(context):
     assert_same(first, fixed[0])
     with pytest.raises(ValueError, match="exactly one"):
         dataloader(table, pad_token_id=0)
+
+
+def _sampler_in_a_process_group(rank: int, world: int, store: str, out) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    lengths = np.random.default_rng(1).integers(10, 500, size=400)
+    sampler = TokenBudgetSampler(lengths, max_tokens=2048, seed=3)  # no rank given
+    loader = dataloader(
+        {"prompt_ids": [[1]] * 10, "chosen_ids": [[2]] * 10, "rejected_ids": [[3]] * 10},
+        pad_token_id=0,
+        batch_size=2,
+    )
+    out.put((rank, sampler.num_replicas, sampler.rank, list(sampler), len(loader)))
+    dist.destroy_process_group()
+
+
+def test_samplers_default_to_the_process_groups_rank(tmp_path) -> None:
+    # Under torchrun each rank must read its own share without being told its rank.
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    store = str(tmp_path / "store")
+    procs = [
+        ctx.Process(target=_sampler_in_a_process_group, args=(r, 2, store, out)) for r in range(2)
+    ]
+    for p in procs:
+        p.start()
+    got = sorted(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    lengths = np.random.default_rng(1).integers(10, 500, size=400)
+    for rank, replicas, seen_rank, batches, loader_batches in got:
+        assert (replicas, seen_rank) == (2, rank)
+        explicit = TokenBudgetSampler(lengths, max_tokens=2048, seed=3, num_replicas=2, rank=rank)
+        assert batches == list(explicit)
+        assert loader_batches == 3  # 5 batches of 2 over 2 ranks, padded to 3 each
+    assert TokenBudgetSampler(lengths, max_tokens=2048).num_replicas == 1

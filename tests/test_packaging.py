@@ -35,6 +35,7 @@ PUBLIC_MODULES = [
     "prefcore.ray",
     "prefcore.tokenize",
     "prefcore.torch",
+    "prefcore.trl",
 ]
 
 INSTALLED = os.environ.get("PREFCORE_INSTALLED_TEST") == "1"
@@ -68,7 +69,7 @@ def test_the_metadata_declares_the_licences_and_the_extras() -> None:
     assert meta["License-Expression"] == "MIT OR Apache-2.0"
     assert meta["Requires-Python"] == ">=3.10"
     extras = set(meta.get_all("Provides-Extra") or [])
-    assert {"torch", "tokenize", "faiss", "ray", "polars", "datasets", "all"} <= extras
+    assert {"torch", "tokenize", "faiss", "ray", "polars", "datasets", "trl", "all"} <= extras
     requires = meta.get_all("Requires-Dist") or []
     # tomllib is in the standard library from 3.11 on; 3.10 gets tomli.
     assert any(r.startswith("tomli") and "< '3.11'" in r for r in requires), requires
@@ -77,7 +78,17 @@ def test_the_metadata_declares_the_licences_and_the_extras() -> None:
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
 def test_every_public_module_imports_with_the_required_dependencies_only(name: str) -> None:
     # A fresh interpreter in which the optional libraries cannot be imported.
-    blocked = ["torch", "tokenizers", "faiss", "ray", "polars", "datasets", "pandas"]
+    blocked = [
+        "torch",
+        "tokenizers",
+        "faiss",
+        "ray",
+        "polars",
+        "datasets",
+        "pandas",
+        "trl",
+        "transformers",
+    ]
     code = (
         "import sys\n"
         f"for m in {blocked!r}: sys.modules[m] = None\n"
@@ -130,6 +141,18 @@ def test_a_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     _without(monkeypatch, "ray", "ray.data")
     with pytest.raises(ImportError, match=r"pip install 'prefcore\[ray\]'"):
         prefcore.ray.with_row_ids(object())
+
+
+def test_a_missing_trl_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import prefcore.trl
+
+    prefcore.trl._trainers.cache_clear()
+    _without(monkeypatch, "trl")
+    try:
+        with pytest.raises(ImportError, match=r"pip install 'prefcore\[trl\]'"):
+            prefcore.trl.DPOTrainer  # noqa: B018
+    finally:
+        prefcore.trl._trainers.cache_clear()
 
 
 def test_the_package_under_test_is_the_one_meant() -> None:

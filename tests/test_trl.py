@@ -19,8 +19,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from trl.data_utils import extract_prompt as trl_extract_prompt
 
 import prefcore.trl as ptrl
-from prefcore.formats import extract_prompt
 from prefcore.data import load_hh_rlhf
+from prefcore.formats import extract_prompt
 from prefcore.torch import PreferenceCollator, UnpairedCollator
 
 STEPS = 4
@@ -133,7 +133,11 @@ def test_dpo_trainer_matches_trl_step_for_step(pairs, tokenizer, tmp_path) -> No
     )
     train = ptrl.dpo_dataset(pairs, tokenizer, args, rules="trl")
     ours = ptrl.DPOTrainer(
-        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=train, processing_class=tokenizer
+        tiny_llama(len(tokenizer)),
+        ref_model=tiny_llama(len(tokenizer)),
+        args=args,
+        train_dataset=train,
+        processing_class=tokenizer,
     )
     assert isinstance(ours.data_collator, PreferenceCollator)
     # TRL's filter dropped the same rows; the ids are TRL's, row for row.
@@ -147,20 +151,28 @@ def test_dpo_trainer_matches_trl_step_for_step(pairs, tokenizer, tmp_path) -> No
 def test_dpo_with_prefcore_rules_differs_only_where_documented(pairs, tokenizer, tmp_path):
     args = trl.DPOConfig(**common_args(tmp_path))
     theirs = trl.DPOTrainer(
-        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=Dataset(pairs), processing_class=tokenizer
+        tiny_llama(len(tokenizer)),
+        ref_model=tiny_llama(len(tokenizer)),
+        args=args,
+        train_dataset=Dataset(pairs),
+        processing_class=tokenizer,
     )
     ours = ptrl.dpo_dataset(pairs, tokenizer, args)
     # No row is dropped: long prompts are cut instead.
     assert len(ours) == len(pairs)
     trl_split = extract_prompt(pairs, rule="trl").table.column("prompt").to_pylist()
     turn_split = extract_prompt(pairs).table.column("prompt").to_pylist()
-    uncut = ptrl.dpo_dataset(pairs, tokenizer, trl.DPOConfig(**{**common_args(tmp_path), "max_length": None}))
+    uncut = ptrl.dpo_dataset(
+        pairs, tokenizer, trl.DPOConfig(**{**common_args(tmp_path), "max_length": None})
+    )
     kept = {tuple(r[0]): r for r in token_rows(theirs.train_dataset, ptrl.DPO_COLUMNS)}
     compared = 0
     for row, (p, c, r) in enumerate(token_rows(ours, ptrl.DPO_COLUMNS)):
         full = uncut[row]
         same_split = trl_split[row] == turn_split[row]
-        within = len(full["prompt_ids"]) + max(len(full["chosen_ids"]), len(full["rejected_ids"])) <= 160
+        within = (
+            len(full["prompt_ids"]) + max(len(full["chosen_ids"]), len(full["rejected_ids"])) <= 160
+        )
         if same_split and within and tuple(p) in kept:
             # Same prompt, nothing cut: TRL's ids exactly.
             assert (p, c, r) == kept[tuple(p)]
@@ -190,11 +202,19 @@ def test_kto_trainer_matches_trl_step_for_step(hh, tokenizer, tmp_path) -> None:
     rows = unpaired_rows(hh, 30)
     args = trl.KTOConfig(**common_args(tmp_path))
     theirs = trl.KTOTrainer(
-        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=Dataset(rows), processing_class=tokenizer
+        tiny_llama(len(tokenizer)),
+        ref_model=tiny_llama(len(tokenizer)),
+        args=args,
+        train_dataset=Dataset(rows),
+        processing_class=tokenizer,
     )
     train = ptrl.kto_dataset(rows, tokenizer, args, rules="trl")
     ours = ptrl.KTOTrainer(
-        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=train, processing_class=tokenizer
+        tiny_llama(len(tokenizer)),
+        ref_model=tiny_llama(len(tokenizer)),
+        args=args,
+        train_dataset=train,
+        processing_class=tokenizer,
     )
     assert isinstance(ours.data_collator, UnpairedCollator)
     columns = (*ptrl.KTO_COLUMNS, "KL_completion_ids")
@@ -207,7 +227,11 @@ def test_kto_from_pairs_unpairs_in_trls_order(hh, tokenizer, tmp_path) -> None:
     pairs = extract_prompt(hh.slice(0, 20)).clean()
     args = trl.KTOConfig(**{**common_args(tmp_path), "max_length": None})
     theirs = trl.KTOTrainer(
-        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args, train_dataset=Dataset(pairs), processing_class=tokenizer
+        tiny_llama(len(tokenizer)),
+        ref_model=tiny_llama(len(tokenizer)),
+        args=args,
+        train_dataset=Dataset(pairs),
+        processing_class=tokenizer,
     )
     ours = ptrl.kto_dataset(pairs, tokenizer, args, rules="trl")
     columns = (*ptrl.KTO_COLUMNS, "KL_completion_ids")
@@ -230,7 +254,10 @@ def test_prompt_split_rule_trl_equals_trls_function(hh) -> None:
 def test_prompt_split_rule_trl_on_conversations_and_edge_cases() -> None:
     user = {"role": "user", "content": "hi"}
     rows = [
-        {"chosen": [user, {"role": "assistant", "content": "a"}], "rejected": [user, {"role": "assistant", "content": "b"}]},
+        {
+            "chosen": [user, {"role": "assistant", "content": "a"}],
+            "rejected": [user, {"role": "assistant", "content": "b"}],
+        },
         {"chosen": "ab", "rejected": "abc"},
         {"chosen": "x y", "rejected": "x z"},
         {"chosen": "same", "rejected": "same"},
@@ -248,7 +275,7 @@ def test_kl_rotation_is_trls_batched_map() -> None:
     comps = [[i] for i in range(11)]
     ds = Dataset.from_dict({"completion_ids": comps})
     theirs = ds.map(
-        lambda b: {"KL_completion_ids": [b["completion_ids"][-1]] + b["completion_ids"][:-1]},
+        lambda b: {"KL_completion_ids": [b["completion_ids"][-1], *b["completion_ids"][:-1]]},
         batched=True,
         batch_size=4,
     )["KL_completion_ids"]
@@ -275,8 +302,13 @@ def test_collators_fit_a_plain_hf_trainer_subclass(pairs, tokenizer, tmp_path) -
 
     train = ptrl.dpo_dataset(pairs, tokenizer, trl.DPOConfig(**common_args(tmp_path)))
     hf_args = transformers.TrainingArguments(
-        output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=2, report_to="none",
-        use_cpu=True, remove_unused_columns=False, save_strategy="no",
+        output_dir=str(tmp_path),
+        max_steps=2,
+        per_device_train_batch_size=2,
+        report_to="none",
+        use_cpu=True,
+        remove_unused_columns=False,
+        save_strategy="no",
     )
     trainer = OwnTrainer(
         model=tiny_llama(len(tokenizer)),
@@ -298,3 +330,18 @@ def test_unsupported_trl_versions_are_refused(monkeypatch) -> None:
         monkeypatch.undo()
         ptrl._trainers.cache_clear()
     assert ptrl.DPOTrainer.__mro__[1] is trl.DPOTrainer
+
+
+def test_the_tested_trl_range_is_the_one_the_extras_pin() -> None:
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    pins = [Requirement(r) for r in importlib.metadata.requires("prefcore") or []]
+    trl_pins = {str(r.marker): r.specifier for r in pins if r.name == "trl"}
+    assert trl_pins == {
+        'extra == "trl"': SpecifierSet(",".join(ptrl.TESTED_TRL)),
+        'extra == "test"': SpecifierSet(",".join(ptrl.TESTED_TRL)),
+    }
+    assert trl.__version__ in SpecifierSet(",".join(ptrl.TESTED_TRL))

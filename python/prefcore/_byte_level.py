@@ -89,7 +89,11 @@ def _build(spec_json: str) -> Any:
     assert not isinstance(ids, str)
     model = spec["model"]
     vocab = model["vocab"]
-    merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    # Older JSON writes a merge as "left right", newer as ["left", "right"].
+    merges: list[tuple[str, str]] = [
+        (m.split(" ", 1)[0], m.split(" ", 1)[1]) if isinstance(m, str) else (m[0], m[1])
+        for m in model["merges"]
+    ]
     added = [(t["content"], t["id"], bool(t.get("normalized"))) for t in spec["added_tokens"]]
     unk = model.get("unk_token")
     try:

@@ -16,6 +16,7 @@ EXTRAS = {
     "ray": "ray",
     "polars": "polars",
     "datasets": "datasets",
+    "trl": "trl",
 }
 
 

@@ -5,6 +5,7 @@ from typing import Any, final
 import pyarrow as pa
 
 __all__ = [
+    "ByteLevelBpe",
     "ExactStream",
     "NearStream",
     "__version__",
@@ -48,6 +49,7 @@ __all__ = [
     "simd_level",
     "simd_levels",
     "split_joint_tokens",
+    "token_lists",
 ]
 __version__: str
 

@@ -52,8 +52,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._byte_level import ByteLevelEncoder
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
+from prefcore._byte_level import ByteLevelEncoder
 
 __all__ = [
     "TokenizedTable",
@@ -164,7 +164,7 @@ def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
     if not isinstance(ids, (pa.Array, pa.ChunkedArray)):
         try:
             # Item by item in Rust: several times faster than Arrow's type inference.
-            return _prefcore.token_lists(ids, column)  # type: ignore[no-any-return]
+            return _prefcore.token_lists(ids, column)
         except TypeError:
             pass  # the inference below names the type that was found
     try:

@@ -267,11 +267,6 @@ class _Collator:
         return arrays, list(range(len(batch))), extra, self.vocab_size
 
     def _finish(self, out: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str, Any]:
-        if not self.labels:
-            # Trainers that build labels themselves (TRL's) pass the batch to the model
-            # and add their own: a `labels` key here would be given twice.
-            for key in [k for k in out if k.endswith("labels")]:
-                del out[key]
         for k, v in extra.items():
             out[k] = v.astype(np.bool_ if v.dtype == np.bool_ else np.float32)
         if self.return_tensors == "np":
@@ -297,10 +292,10 @@ class PreferenceCollator(_Collator):
     ``DataCollatorForPreference`` with the same ``max_length``, ``truncation_mode`` and
     ``pad_to_multiple_of``. ``labels=True`` adds ``labels`` (the completion ids,
     ``label_pad_id`` elsewhere) for trainers that take them from the batch; TRL's
-    build their own and reject a second one. ``layout="separate"``: ``chosen_*`` and ``rejected_*``, each padded to
-    its own width. ``padding_free=True``: one packed row (``[1, N]``) with
-    ``position_ids``, ``cu_seq_lens`` (int32, ``[2B + 1]``) and ``max_seq_len``: the
-    varlen layout of flash-attention. Int64 tensors, like TRL's.
+    build their own and reject a second one. ``layout="separate"``: ``chosen_*`` and
+    ``rejected_*``, each padded to its own width. ``padding_free=True``: one packed row
+    (``[1, N]``) with ``position_ids``, ``cu_seq_lens`` (int32, ``[2B + 1]``) and
+    ``max_seq_len``: the varlen layout of flash-attention. Int64 tensors, like TRL's.
 
     Call it on a :class:`Batch` (what :class:`PreferenceDataset` hands the DataLoader)
     or on a list of example dicts. :meth:`from_tokenizer` takes the pad id from a
@@ -381,6 +376,9 @@ class _Settings:
     def __init__(self, c: _Collator, vocab_size: int | None) -> None:
         self.pad_token_id = c.pad_token_id
         self.label_pad_id = c.label_pad_id
+        # Trainers that build labels themselves (TRL's) pass the batch to the model and
+        # add their own: `labels` written here too would be given twice.
+        self.labels = c.labels
         self.max_length = c.max_length
         self.truncation_mode = c.truncation_mode
         self.pad_to_multiple_of = c.pad_to_multiple_of
@@ -507,7 +505,7 @@ def distributed_rank(num_replicas: int | None, rank: int | None) -> tuple[int, i
     """
     if num_replicas is None or rank is None:
         torch = sys.modules.get("torch")
-        dist = getattr(torch, "distributed", None) if torch is not None else None
+        dist: Any = getattr(torch, "distributed", None) if torch is not None else None
         active = dist is not None and dist.is_available() and dist.is_initialized()
         if num_replicas is None:
             num_replicas = int(dist.get_world_size()) if active else 1

@@ -33,11 +33,16 @@ TRL 1.16 turns ``padding_free`` off for DPO, so padding-free batches cannot reac
 trainers; :func:`prefcore.torch.dataloader` with ``padding_free=True`` gives them to a
 training loop of your own.
 
->>> import trl  # doctest: +SKIP
->>> from prefcore.trl import DPOTrainer, dpo_dataset  # doctest: +SKIP
->>> args = trl.DPOConfig(output_dir="out", max_length=512)  # doctest: +SKIP
->>> train = dpo_dataset(pairs, tokenizer, args)  # doctest: +SKIP
->>> DPOTrainer(model, args=args, train_dataset=train, processing_class=tokenizer).train()  # doctest: +SKIP
+A DPO run (``pairs``, ``tokenizer`` and ``model`` are yours)::
+
+    import trl
+    from prefcore.trl import DPOTrainer, dpo_dataset
+
+    args = trl.DPOConfig(output_dir="out", max_length=512)
+    train = dpo_dataset(pairs, tokenizer, args)
+    DPOTrainer(model, args=args, train_dataset=train, processing_class=tokenizer).train()
+
+``tests/test_trl.py`` runs it on a tiny Llama against TRL's own pipeline.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -62,6 +67,10 @@ from prefcore.torch import (
     PreferenceCollator,
     UnpairedCollator,
 )
+
+if TYPE_CHECKING:  # built on first use by __getattr__, as subclasses of these
+    from trl.trainer.dpo_trainer import DPOTrainer
+    from trl.trainer.kto_trainer import KTOTrainer
 
 __all__ = [
     "TESTED_TRL",
@@ -304,11 +313,11 @@ def _check_version(trl: Any) -> None:
 def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> type:
     """``base`` with two changes: a dataset prefcore tokenized is used as it is, and
     the default collator is prefcore's."""
-    signature = inspect.signature(base.__init__)
+    signature = inspect.signature(base)  # the constructor's, without self
 
-    class Trainer(base):  # type: ignore[valid-type, misc]
+    class Trainer(base):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            bound = signature.bind(self, *args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
             given = bound.arguments
             tokenizer = given.get("processing_class")
             config = given.get("args")
@@ -319,7 +328,7 @@ def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> ty
                 and _is_tokenized(given.get("train_dataset"), columns)
             ):
                 given["data_collator"] = collator(config, tokenizer)
-            super().__init__(*bound.args[1:], **bound.kwargs)
+            super().__init__(*bound.args, **bound.kwargs)
 
         def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
             if _is_tokenized(dataset, columns):

@@ -217,14 +217,18 @@ fn export<'py>(py: Python<'py>, out: &Bound<'py, PyDict>, prefix: &str, s: Shape
             out.set_item(key("input_ids"), matrix(py, p.input_ids, r, w)?)?;
             out.set_item(key("attention_mask"), matrix(py, p.attention_mask, r, w)?)?;
             out.set_item(key("completion_mask"), matrix(py, p.completion_mask, r, w)?)?;
-            out.set_item(key("labels"), matrix(py, p.labels, r, w)?)?;
+            if let Some(labels) = p.labels {
+                out.set_item(key("labels"), matrix(py, labels, r, w)?)?;
+            }
         }
         Shape::Packed(p) => {
             let n = p.input_ids.len();
             out.set_item(key("input_ids"), matrix(py, p.input_ids, 1, n)?)?;
             out.set_item(key("position_ids"), matrix(py, p.position_ids, 1, n)?)?;
             out.set_item(key("completion_mask"), matrix(py, p.completion_mask, 1, n)?)?;
-            out.set_item(key("labels"), matrix(py, p.labels, 1, n)?)?;
+            if let Some(labels) = p.labels {
+                out.set_item(key("labels"), matrix(py, labels, 1, n)?)?;
+            }
             out.set_item(key("cu_seq_lens"), PyArray1::from_vec(py, p.cu_seq_lens))?;
             out.set_item(key("max_seq_len"), p.max_seq_len)?;
         }
@@ -236,6 +240,7 @@ fn export<'py>(py: Python<'py>, out: &Bound<'py, PyDict>, prefix: &str, s: Shape
 pub struct Collate {
     pad_token_id: i64,
     label_pad_id: i64,
+    labels: bool,
     max_length: Option<usize>,
     truncation_mode: String,
     pad_to_multiple_of: Option<usize>,
@@ -247,7 +252,7 @@ impl Collate {
     fn options(&self) -> PyResult<CollateOptions> {
         Ok(CollateOptions {
             pad_token_id: self.pad_token_id,
-            label_pad_id: self.label_pad_id,
+            label_pad_id: self.labels.then_some(self.label_pad_id),
             max_length: self.max_length,
             keep: self.truncation_mode.parse::<Keep>().map_err(to_py)?,
             pad_to_multiple_of: self.pad_to_multiple_of,

@@ -56,7 +56,8 @@ impl<'a> Sequence<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct CollateOptions {
     pub pad_token_id: i64,
-    pub label_pad_id: i64,
+    /// Write `labels`, with this id where there is no completion token.
+    pub label_pad_id: Option<i64>,
     pub max_length: Option<usize>,
     pub keep: Keep,
     pub pad_to_multiple_of: Option<usize>,
@@ -81,8 +82,8 @@ pub struct Padded {
     pub input_ids: Vec<i64>,
     pub attention_mask: Vec<i64>,
     pub completion_mask: Vec<i64>,
-    /// Input ids on completion tokens, `label_pad_id` on prompt and padding.
-    pub labels: Vec<i64>,
+    /// Input ids on completion tokens, `label_pad_id` on prompt and padding (when asked).
+    pub labels: Option<Vec<i64>>,
 }
 
 /// All sequences back to back in one row: no padding at all.
@@ -91,7 +92,7 @@ pub struct Packed {
     /// Restarts at 0 with every sequence.
     pub position_ids: Vec<i64>,
     pub completion_mask: Vec<i64>,
-    pub labels: Vec<i64>,
+    pub labels: Option<Vec<i64>>,
     /// Sequence `i` is `cu_seq_lens[i]..cu_seq_lens[i + 1]` of the packed row.
     pub cu_seq_lens: Vec<i32>,
     pub max_seq_len: usize,
@@ -120,7 +121,10 @@ pub fn pad(seqs: &[Sequence], o: &CollateOptions) -> Result<Padded> {
         input_ids: crate::alloc::reserved(size, "pad_to_multiple_of")?,
         attention_mask: crate::alloc::reserved(size, "pad_to_multiple_of")?,
         completion_mask: crate::alloc::reserved(size, "pad_to_multiple_of")?,
-        labels: crate::alloc::reserved(size, "pad_to_multiple_of")?,
+        labels: match o.label_pad_id {
+            Some(_) => Some(crate::alloc::reserved(size, "pad_to_multiple_of")?),
+            None => None,
+        },
     };
     for s in &seqs {
         let (p, c, pad) = (s.prompt.len(), s.completion.len(), width - s.len());
@@ -133,10 +137,11 @@ pub fn pad(seqs: &[Sequence], o: &CollateOptions) -> Result<Padded> {
         out.completion_mask.extend(std::iter::repeat_n(0, p));
         out.completion_mask.extend(std::iter::repeat_n(1, c));
         out.completion_mask.extend(std::iter::repeat_n(0, pad));
-        out.labels.extend(std::iter::repeat_n(o.label_pad_id, p));
-        out.labels
-            .extend(s.completion.iter().map(|&t| i64::from(t)));
-        out.labels.extend(std::iter::repeat_n(o.label_pad_id, pad));
+        if let (Some(labels), Some(none)) = (out.labels.as_mut(), o.label_pad_id) {
+            labels.extend(std::iter::repeat_n(none, p));
+            labels.extend(s.completion.iter().map(|&t| i64::from(t)));
+            labels.extend(std::iter::repeat_n(none, pad));
+        }
     }
     Ok(out)
 }
@@ -159,7 +164,7 @@ pub fn pack(seqs: &[Sequence], o: &CollateOptions) -> Result<Packed> {
         input_ids: Vec::with_capacity(total),
         position_ids: Vec::with_capacity(total),
         completion_mask: Vec::with_capacity(total),
-        labels: Vec::with_capacity(total),
+        labels: o.label_pad_id.map(|_| Vec::with_capacity(total)),
         cu_seq_lens: Vec::with_capacity(seqs.len() + 1),
         max_seq_len: seqs.iter().map(Sequence::len).max().unwrap_or(0),
     };
@@ -171,9 +176,10 @@ pub fn pack(seqs: &[Sequence], o: &CollateOptions) -> Result<Packed> {
         out.position_ids.extend(0..(p + c) as i64);
         out.completion_mask.extend(std::iter::repeat_n(0, p));
         out.completion_mask.extend(std::iter::repeat_n(1, c));
-        out.labels.extend(std::iter::repeat_n(o.label_pad_id, p));
-        out.labels
-            .extend(s.completion.iter().map(|&t| i64::from(t)));
+        if let (Some(labels), Some(none)) = (out.labels.as_mut(), o.label_pad_id) {
+            labels.extend(std::iter::repeat_n(none, p));
+            labels.extend(s.completion.iter().map(|&t| i64::from(t)));
+        }
         out.cu_seq_lens.push(out.input_ids.len() as i32);
     }
     Ok(out)
@@ -261,7 +267,7 @@ mod tests {
 
     const O: CollateOptions = CollateOptions {
         pad_token_id: 0,
-        label_pad_id: -100,
+        label_pad_id: Some(-100),
         max_length: None,
         keep: Keep::Start,
         pad_to_multiple_of: None,
@@ -297,7 +303,16 @@ mod tests {
             p.completion_mask,
             [0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0]
         );
-        assert_eq!(&p.labels[..5], &[-100, -100, -100, 4, 5]);
+        assert_eq!(&p.labels.as_ref().unwrap()[..5], &[-100, -100, -100, 4, 5]);
+        let bare = pad(
+            &s,
+            &CollateOptions {
+                label_pad_id: None,
+                ..O
+            },
+        )
+        .unwrap();
+        assert!(bare.labels.is_none() && bare.input_ids == p.input_ids);
     }
 
     #[test]
@@ -334,7 +349,7 @@ mod tests {
         assert_eq!(k.input_ids, [1, 2, 3, 4, 5, 6]);
         assert_eq!(k.position_ids, [0, 1, 2, 0, 1, 2]);
         assert_eq!(k.cu_seq_lens, [0, 3, 6]);
-        assert_eq!(k.labels, [-100, -100, 3, -100, 5, 6]);
+        assert_eq!(k.labels.unwrap(), [-100, -100, 3, -100, 5, 6]);
         assert_eq!(k.max_seq_len, 3);
         assert!(pack(
             &s,

@@ -48,7 +48,7 @@ impl AddedTokens {
             out.push((bytes, id));
         }
         // Longest first: the first token matching at a position is the longest one.
-        out.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        out.sort_by_key(|t| std::cmp::Reverse(t.0.len()));
         Ok(AddedTokens {
             tokens: out,
             starts,
@@ -159,15 +159,18 @@ impl Encoder {
         if let Some(row) = (0..texts.len()).find(|&i| texts.is_null(i)) {
             return Err(Error::value(column, row, "null text"));
         }
-        let encoded: Vec<Vec<i32>> = (0..texts.len())
-            .into_par_iter()
-            .with_min_len(16)
-            .map_init(WordCache::new, |cache, i| {
-                let mut out = Vec::new();
-                self.encode_into(texts.value(i), specials, cache, &mut out);
-                out
-            })
-            .collect();
+        // prefcore's pool, not rayon's global one: it is rebuilt in a forked child.
+        let encoded: Vec<Vec<i32>> = crate::parallel::install(|| {
+            (0..texts.len())
+                .into_par_iter()
+                .with_min_len(16)
+                .map_init(WordCache::new, |cache, i| {
+                    let mut out = Vec::new();
+                    self.encode_into(texts.value(i), specials, cache, &mut out);
+                    out
+                })
+                .collect()
+        });
         let offsets = OffsetBuffer::from_lengths(encoded.iter().map(Vec::len));
         let values: Vec<i32> = encoded.concat();
         let field = Arc::new(Field::new("item", arrow_schema::DataType::Int32, false));
