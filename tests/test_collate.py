@@ -351,3 +351,115 @@ def test_samplers_default_to_the_process_groups_rank(tmp_path) -> None:
         assert batches == list(explicit)
         assert loader_batches == 3  # 5 batches of 2 over 2 ranks, padded to 3 each
     assert TokenBudgetSampler(lengths, max_tokens=2048).num_replicas == 1
+
+
+# TRL's own collator test cases (its tests/test_dpo_trainer.py and test_kto_trainer.py,
+# TRL 1.16): inputs and expected outputs, held against prefcore's collators.
+_TRL_PAIRS = [
+    {"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5], "rejected_ids": [6]},
+    {"prompt_ids": [7, 8], "chosen_ids": [9, 10], "rejected_ids": [11, 12, 13]},
+]
+_TRL_UNPAIRED = [
+    {"prompt_ids": [1, 2, 3], "completion_ids": [4, 5], "KL_completion_ids": [6], "label": True},
+    {
+        "prompt_ids": [7, 8],
+        "completion_ids": [9, 10],
+        "KL_completion_ids": [11, 12, 13],
+        "label": False,
+    },
+]
+_TRL_CASES = [
+    (
+        PreferenceCollator(0),
+        _TRL_PAIRS,
+        {
+            "input_ids": [[1, 2, 3, 4, 5], [7, 8, 9, 10, 0], [1, 2, 3, 6, 0], [7, 8, 11, 12, 13]],
+            "attention_mask": [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0], [1, 1, 1, 1, 0], [1] * 5],
+            "completion_mask": [[0, 0, 0, 1, 1], [0, 0, 1, 1, 0], [0, 0, 0, 1, 0], [0, 0, 1, 1, 1]],
+        },
+    ),
+    (
+        PreferenceCollator(0),
+        [
+            {
+                "prompt_ids": [1, 2],
+                "chosen_ids": [3],
+                "rejected_ids": [4],
+                "ref_chosen_logps": 0.1,
+                "ref_rejected_logps": 0.2,
+            },
+            {
+                "prompt_ids": [5],
+                "chosen_ids": [6, 7],
+                "rejected_ids": [8, 9],
+                "ref_chosen_logps": 0.3,
+                "ref_rejected_logps": 0.4,
+            },
+        ],
+        {
+            "input_ids": [[1, 2, 3], [5, 6, 7], [1, 2, 4], [5, 8, 9]],
+            "attention_mask": [[1, 1, 1]] * 4,
+            "completion_mask": [[0, 0, 1], [0, 1, 1], [0, 0, 1], [0, 1, 1]],
+            "ref_chosen_logps": [0.1, 0.3],
+            "ref_rejected_logps": [0.2, 0.4],
+        },
+    ),
+    (
+        PreferenceCollator(0, pad_to_multiple_of=5),
+        [
+            {"prompt_ids": [1], "chosen_ids": [2], "rejected_ids": [3]},
+            {"prompt_ids": [4, 5], "chosen_ids": [6, 7], "rejected_ids": [8, 9]},
+        ],
+        {
+            "input_ids": [[1, 2, 0, 0, 0], [4, 5, 6, 7, 0], [1, 3, 0, 0, 0], [4, 5, 8, 9, 0]],
+            "attention_mask": [[1, 1, 0, 0, 0], [1, 1, 1, 1, 0]] * 2,
+            "completion_mask": [[0, 1, 0, 0, 0], [0, 0, 1, 1, 0]] * 2,
+        },
+    ),
+    (
+        UnpairedCollator(0),
+        _TRL_UNPAIRED,
+        {
+            "input_ids": [[1, 2, 3, 4, 5], [7, 8, 9, 10, 0]],
+            "attention_mask": [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]],
+            "completion_mask": [[0, 0, 0, 1, 1], [0, 0, 1, 1, 0]],
+            "KL_input_ids": [[1, 2, 3, 6, 0], [7, 8, 11, 12, 13]],
+            "KL_attention_mask": [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]],
+            "KL_completion_mask": [[0, 0, 0, 1, 0], [0, 0, 1, 1, 1]],
+            "label": [True, False],
+        },
+    ),
+    (
+        UnpairedCollator(0, pad_to_multiple_of=5),
+        [
+            {"prompt_ids": [1], "completion_ids": [2], "KL_completion_ids": [3], "label": True},
+            {
+                "prompt_ids": [4, 5],
+                "completion_ids": [6, 7],
+                "KL_completion_ids": [8, 9],
+                "label": False,
+            },
+        ],
+        {
+            "input_ids": [[1, 2, 0, 0, 0], [4, 5, 6, 7, 0]],
+            "attention_mask": [[1, 1, 0, 0, 0], [1, 1, 1, 1, 0]],
+            "completion_mask": [[0, 1, 0, 0, 0], [0, 0, 1, 1, 0]],
+            "KL_input_ids": [[1, 3, 0, 0, 0], [4, 5, 8, 9, 0]],
+            "KL_attention_mask": [[1, 1, 0, 0, 0], [1, 1, 1, 1, 0]],
+            "KL_completion_mask": [[0, 1, 0, 0, 0], [0, 0, 1, 1, 0]],
+            "label": [True, False],
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("collator, examples, expected", _TRL_CASES)
+def test_trls_own_collator_cases(collator, examples, expected) -> None:
+    got = collator(examples)
+    assert set(got) == set(expected)
+    for key, want in expected.items():
+        if key.startswith("ref_"):
+            assert got[key].tolist() == pytest.approx(want), key
+        else:
+            assert got[key].tolist() == want, key
+            assert got[key].dtype == (torch.bool if key == "label" else torch.int64), key

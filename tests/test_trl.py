@@ -20,7 +20,7 @@ from trl.data_utils import extract_prompt as trl_extract_prompt
 
 import prefcore.trl as ptrl
 from prefcore.data import load_hh_rlhf
-from prefcore.formats import extract_prompt
+from prefcore.formats import extract_prompt, parse_transcript
 from prefcore.torch import PreferenceCollator, UnpairedCollator
 
 STEPS = 4
@@ -75,6 +75,18 @@ def common_args(tmp_path: os.PathLike[str]) -> dict:
     }
 
 
+def trainer(cls: type, args: object, data: object, tokenizer: object) -> transformers.Trainer:
+    """A trainer of ``cls`` on two identical tiny Llamas (policy and reference)."""
+    vocab = len(tokenizer)  # type: ignore[arg-type]
+    return cls(
+        tiny_llama(vocab),
+        ref_model=tiny_llama(vocab),
+        args=args,
+        train_dataset=data,
+        processing_class=tokenizer,
+    )
+
+
 def run(trainer: transformers.Trainer) -> tuple[list[dict], dict[str, torch.Tensor]]:
     trainer.train()
     logs = [{k: v for k, v in e.items() if k not in ("epoch",)} for e in trainer.state.log_history]
@@ -124,21 +136,9 @@ def pairs(hh: pa.Table) -> pa.Table:
 
 def test_dpo_trainer_matches_trl_step_for_step(pairs, tokenizer, tmp_path) -> None:
     args = trl.DPOConfig(**common_args(tmp_path))
-    theirs = trl.DPOTrainer(
-        tiny_llama(len(tokenizer)),
-        ref_model=tiny_llama(len(tokenizer)),
-        args=args,
-        train_dataset=Dataset(pairs),
-        processing_class=tokenizer,
-    )
+    theirs = trainer(trl.DPOTrainer, args, Dataset(pairs), tokenizer)
     train = ptrl.dpo_dataset(pairs, tokenizer, args, rules="trl")
-    ours = ptrl.DPOTrainer(
-        tiny_llama(len(tokenizer)),
-        ref_model=tiny_llama(len(tokenizer)),
-        args=args,
-        train_dataset=train,
-        processing_class=tokenizer,
-    )
+    ours = trainer(ptrl.DPOTrainer, args, train, tokenizer)
     assert isinstance(ours.data_collator, PreferenceCollator)
     # TRL's filter dropped the same rows; the ids are TRL's, row for row.
     assert len(theirs.train_dataset) < len(pairs)
@@ -150,13 +150,7 @@ def test_dpo_trainer_matches_trl_step_for_step(pairs, tokenizer, tmp_path) -> No
 
 def test_dpo_with_prefcore_rules_differs_only_where_documented(pairs, tokenizer, tmp_path):
     args = trl.DPOConfig(**common_args(tmp_path))
-    theirs = trl.DPOTrainer(
-        tiny_llama(len(tokenizer)),
-        ref_model=tiny_llama(len(tokenizer)),
-        args=args,
-        train_dataset=Dataset(pairs),
-        processing_class=tokenizer,
-    )
+    theirs = trainer(trl.DPOTrainer, args, Dataset(pairs), tokenizer)
     ours = ptrl.dpo_dataset(pairs, tokenizer, args)
     # No row is dropped: long prompts are cut instead.
     assert len(ours) == len(pairs)
@@ -201,21 +195,9 @@ def unpaired_rows(hh: pa.Table, n: int) -> pa.Table:
 def test_kto_trainer_matches_trl_step_for_step(hh, tokenizer, tmp_path) -> None:
     rows = unpaired_rows(hh, 30)
     args = trl.KTOConfig(**common_args(tmp_path))
-    theirs = trl.KTOTrainer(
-        tiny_llama(len(tokenizer)),
-        ref_model=tiny_llama(len(tokenizer)),
-        args=args,
-        train_dataset=Dataset(rows),
-        processing_class=tokenizer,
-    )
+    theirs = trainer(trl.KTOTrainer, args, Dataset(rows), tokenizer)
     train = ptrl.kto_dataset(rows, tokenizer, args, rules="trl")
-    ours = ptrl.KTOTrainer(
-        tiny_llama(len(tokenizer)),
-        ref_model=tiny_llama(len(tokenizer)),
-        args=args,
-        train_dataset=train,
-        processing_class=tokenizer,
-    )
+    ours = trainer(ptrl.KTOTrainer, args, train, tokenizer)
     assert isinstance(ours.data_collator, UnpairedCollator)
     columns = (*ptrl.KTO_COLUMNS, "KL_completion_ids")
     assert token_rows(ours.train_dataset, columns) == token_rows(theirs.train_dataset, columns)
@@ -226,13 +208,7 @@ def test_kto_trainer_matches_trl_step_for_step(hh, tokenizer, tmp_path) -> None:
 def test_kto_from_pairs_unpairs_in_trls_order(hh, tokenizer, tmp_path) -> None:
     pairs = extract_prompt(hh.slice(0, 20)).clean()
     args = trl.KTOConfig(**{**common_args(tmp_path), "max_length": None})
-    theirs = trl.KTOTrainer(
-        tiny_llama(len(tokenizer)),
-        ref_model=tiny_llama(len(tokenizer)),
-        args=args,
-        train_dataset=Dataset(pairs),
-        processing_class=tokenizer,
-    )
+    theirs = trainer(trl.KTOTrainer, args, Dataset(pairs), tokenizer)
     ours = ptrl.kto_dataset(pairs, tokenizer, args, rules="trl")
     columns = (*ptrl.KTO_COLUMNS, "KL_completion_ids")
     assert token_rows(ours, columns) == token_rows(theirs.train_dataset, columns)
@@ -345,3 +321,35 @@ def test_the_tested_trl_range_is_the_one_the_extras_pin() -> None:
         'extra == "test"': SpecifierSet(",".join(ptrl.TESTED_TRL)),
     }
     assert trl.__version__ in SpecifierSet(",".join(ptrl.TESTED_TRL))
+
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<eos>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+def test_chat_rows_match_trls_tokens_with_either_rules(hh, tokenizer, tmp_path) -> None:
+    # Conversations: the template ends each turn with EOS and a newline; TRL adds no
+    # EOS of its own there, and neither may prefcore (under either rules).
+    chat = tokenizer.__class__(tokenizer_object=tokenizer.backend_tokenizer, eos_token="<eos>")
+    chat.chat_template = CHAT_TEMPLATE
+    split = extract_prompt(hh.slice(0, 40)).clean()
+    conversations = pa.table(
+        {
+            "prompt": parse_transcript(split.column("prompt").combine_chunks()),
+            "chosen": parse_transcript(
+                pa.array(["\n\nAssistant:" + t for t in split.column("chosen").to_pylist()])
+            ),
+            "rejected": parse_transcript(
+                pa.array(["\n\nAssistant:" + t for t in split.column("rejected").to_pylist()])
+            ),
+        }
+    )
+    args = trl.DPOConfig(**{**common_args(tmp_path), "max_length": None})
+    theirs = trainer(trl.DPOTrainer, args, Dataset(conversations), chat).train_dataset
+    want = token_rows(theirs, ptrl.DPO_COLUMNS)
+    for rules in ("trl", "prefcore"):
+        ours = ptrl.dpo_dataset(conversations, chat, args, rules=rules)
+        assert token_rows(ours, ptrl.DPO_COLUMNS) == want, rules
+    assert all(c[-2:] == [chat.eos_token_id, chat.convert_tokens_to_ids("Ċ")] for _, c, _ in want)
