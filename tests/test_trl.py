@@ -21,7 +21,7 @@ from trl.data_utils import extract_prompt as trl_extract_prompt
 import prefcore.trl as ptrl
 from prefcore.data import load_hh_rlhf
 from prefcore.formats import extract_prompt, parse_transcript
-from prefcore.torch import PreferenceCollator, UnpairedCollator
+from prefcore.torch import PreferenceCollator, PrefixSharedCollator, UnpairedCollator
 
 STEPS = 4
 BATCH = 4
@@ -353,3 +353,37 @@ def test_chat_rows_match_trls_tokens_with_either_rules(hh, tokenizer, tmp_path) 
         ours = ptrl.dpo_dataset(conversations, chat, args, rules=rules)
         assert token_rows(ours, ptrl.DPO_COLUMNS) == want, rules
     assert all(c[-2:] == [chat.eos_token_id, chat.convert_tokens_to_ids("Ċ")] for _, c, _ in want)
+
+
+def test_prefix_shared_dpo_trainer_follows_trls_losses_and_weights(pairs, tokenizer, tmp_path):
+    # Prompt-once batches in TRL's trainer: the same log-probs and losses step for step
+    # and the same final weights as TRL's padded batches, to the precision of TRL's
+    # fused log-prob head (its hand-written backward gives gradients 0.2% apart in
+    # norm from autograd's; tests/test_prefix_shared.py holds prefcore's to autograd
+    # on the padded layout at 1e-4).
+    args = trl.DPOConfig(**{**common_args(tmp_path), "max_length": None})
+    train = ptrl.dpo_dataset(pairs, tokenizer, args)
+    padded = trainer(ptrl.DPOTrainer, args, train, tokenizer)
+    shared = trainer(ptrl.PrefixSharedDPOTrainer, args, train, tokenizer)
+    assert isinstance(shared.data_collator, PrefixSharedCollator)
+    (p_steps, p_weights), (s_steps, s_weights) = run(padded), run(shared)
+    assert s_steps[0]["logps/chosen"] == p_steps[0]["logps/chosen"]  # same weights: same sums
+    for p, s in zip(p_steps, s_steps, strict=True):
+        assert s["loss"] == pytest.approx(p["loss"], rel=2e-3)
+        for key in ("logps/chosen", "logps/rejected"):
+            assert s[key] == pytest.approx(p[key], rel=1e-5), key
+        for key in ("rewards/chosen", "rewards/rejected", "rewards/margins"):
+            assert s[key] == pytest.approx(p[key], abs=2e-3), key
+    # Adam divides each update by the gradient's own scale, so a weight whose gradient
+    # is nearly zero can move differently; all others agree to 1e-4, and none differs
+    # by more than the few learning-rate steps taken.
+    close = total = 0
+    for name in p_weights:
+        a, b = s_weights[name], p_weights[name]
+        close += int(torch.isclose(a, b, atol=1e-4, rtol=1e-3).sum())
+        total += a.numel()
+        assert float((a - b).abs().max()) <= STEPS * args.learning_rate, name
+    assert close / total > 0.998
+    bad = trl.DPOConfig(**{**common_args(tmp_path), "loss_type": ["robust"]})
+    with pytest.raises(ValueError, match="computes the losses"):
+        trainer(ptrl.PrefixSharedDPOTrainer, bad, train, tokenizer)

@@ -2,6 +2,7 @@
 from collections.abc import Iterable
 from typing import Any, final
 
+import numpy as np
 import pyarrow as pa
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "calibration",
     "clusters_from_pairs",
     "collate_pairs",
+    "collate_prefix_shared",
     "collate_unpaired",
     "compare",
     "contamination",
@@ -226,6 +228,17 @@ def match_sets(
     csls_k: int | None,
 ) -> list[pa.Array]: ...
 def normalize_tokens(ids: Any, column: str) -> pa.Array: ...
+def collate_prefix_shared(
+    prompt: Any,
+    branches: list[Any],
+    names: list[str],
+    per_row: int,
+    rows: list[int],
+    pad_token_id: int,
+    max_tokens: int | None,
+    pad_to_multiple_of: int | None,
+    vocab_size: int | None,
+) -> dict[str, np.ndarray]: ...
 def token_lists(rows: Iterable[Iterable[int]], column: str) -> pa.Array: ...
 def cut_tokens(
     prompt: Any,

@@ -27,12 +27,14 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_list_array, as_table
+from prefcore._ranking_diagnostics import RankingDiagnostics, ranking_diagnostics
 
 __all__ = [
     "AccuracyResult",
     "CalibrationResult",
     "ComparisonResult",
     "CorrelationResult",
+    "RankingDiagnostics",
     "calibration",
     "compare",
     "evaluate",
@@ -40,6 +42,7 @@ __all__ = [
     "evaluate_trec_both",
     "kendall_tau",
     "pairwise_accuracy",
+    "ranking_diagnostics",
     "read_trec_qrels",
     "read_trec_run",
     "spearman",

@@ -32,6 +32,13 @@ from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._check import integer, optional_positive
 from prefcore._optional import require
+from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps, tree_attention_mask
+from prefcore._ref_logps import (
+    attach_ref_logps,
+    compute_ref_logps,
+    ref_logps_fingerprint,
+    save_ref_logps,
+)
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
 
 __all__ = [
@@ -39,12 +46,19 @@ __all__ = [
     "FixedBatchSampler",
     "PreferenceCollator",
     "PreferenceDataset",
+    "PrefixSharedCollator",
     "TokenBudgetSampler",
     "UnpairedCollator",
     "UnpairedDataset",
+    "attach_ref_logps",
+    "compute_ref_logps",
     "dataloader",
     "distributed_rank",
     "pad_token_id_of",
+    "ref_logps_fingerprint",
+    "save_ref_logps",
+    "sequence_logps",
+    "tree_attention_mask",
 ]
 
 Layout = Literal["concat", "separate"]
@@ -141,6 +155,12 @@ class PreferenceDataset(_TokenDataset):
         concatenated layout."""
         p, c, r = (_list_lengths(a) for a in self.arrays)
         return np.asarray(2 * (p + np.maximum(c, r)), dtype=np.int64)
+
+    def tree_lengths(self) -> np.ndarray:
+        """Per pair, ``prompt + chosen + rejected``: its size in a prompt-once batch
+        (:class:`PrefixSharedCollator`), what :class:`TokenBudgetSampler` budgets then."""
+        p, c, r = (_list_lengths(a) for a in self.arrays)
+        return np.asarray(p + c + r, dtype=np.int64)
 
 
 class UnpairedDataset(_TokenDataset):
@@ -541,6 +561,7 @@ def dataloader(
     batch_size: int | None = None,
     max_tokens: int | None = None,
     unpaired: bool = False,
+    prefix_shared: bool = False,
     shuffle: bool = True,
     seed: int = 0,
     drop_last: bool = False,
@@ -557,6 +578,9 @@ def dataloader(
     KTO rows): the dataset, a sampler (``batch_size`` examples per batch, or
     ``max_tokens`` per padded batch with :class:`TokenBudgetSampler`) and the Rust
     collator (``collator_options``: ``max_length``, ``layout``, ``padding_free``, ...).
+    ``prefix_shared=True``: prompt-once batches (:class:`PrefixSharedCollator`, its
+    options in ``collator_options``), ``max_tokens`` then budgeting each pair's tree
+    (prompt + chosen + rejected), which keeps rows near one length.
     Under ``torchrun`` each rank reads its own share (``num_replicas`` and ``rank``
     default to the initialised process group's). Works with ``num_workers > 0`` under
     fork and spawn; other keyword arguments go to the DataLoader (e.g.
@@ -577,8 +601,15 @@ def dataloader(
         raise ValueError("give exactly one of batch_size and max_tokens")
     options = dict(collator_options or {})
     dataset: _TokenDataset
-    collator: _Collator
-    if unpaired:
+    collator: Any
+    lengths = None
+    if prefix_shared and unpaired:
+        raise ValueError("prefix_shared batches are for pairs; unpaired rows share nothing")
+    if prefix_shared:
+        dataset = PreferenceDataset(table, vocab_size=vocab_size)
+        collator = PrefixSharedCollator(pad_token_id, **{"vocab_size": vocab_size, **options})
+        lengths = dataset.tree_lengths()
+    elif unpaired:
         dataset = UnpairedDataset(table, vocab_size=vocab_size)
         collator = UnpairedCollator(pad_token_id, **options)
     else:
@@ -589,7 +620,7 @@ def dataloader(
     sampler: TokenBudgetSampler
     if max_tokens is not None:
         sampler = TokenBudgetSampler(
-            dataset.lengths(),
+            dataset.lengths() if lengths is None else lengths,
             max_tokens,
             bucket=bucket,
             padding_free=bool(options.get("padding_free", False)),

@@ -72,14 +72,18 @@ if TYPE_CHECKING:  # built on first use by __getattr__, as subclasses of these
     from trl.trainer.dpo_trainer import DPOTrainer
     from trl.trainer.kto_trainer import KTOTrainer
 
+    PrefixSharedDPOTrainer = DPOTrainer
+
 __all__ = [
     "TESTED_TRL",
     "DPOTrainer",
     "KTOTrainer",
+    "PrefixSharedDPOTrainer",
     "dpo_dataset",
     "kl_rotation",
     "kto_dataset",
     "preference_collator",
+    "prefix_shared_collator",
     "unpaired_collator",
 ]
 
@@ -344,18 +348,113 @@ def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> ty
     return Trainer
 
 
+def prefix_shared_collator(args: Any, tokenizer: Any) -> Any:
+    """A :class:`~prefcore.torch.PrefixSharedCollator` padding with TRL's pad token."""
+    from prefcore.torch import PrefixSharedCollator
+
+    return PrefixSharedCollator(
+        _pad_token_id(args, tokenizer), pad_to_multiple_of=_config(args, "pad_to_multiple_of", None)
+    )
+
+
+#: The DPO losses :class:`PrefixSharedDPOTrainer` computes (on summed log-probs, as TRL).
+PREFIX_SHARED_LOSSES = ("sigmoid", "hinge", "ipo")
+
+
+def _prefix_shared_loss(
+    trainer: Any, model: Any, inputs: dict[str, Any], return_outputs: bool
+) -> Any:
+    """TRL's DPO loss, on :func:`prefcore.torch.sequence_logps` of a prompt-once batch."""
+    import torch
+    import torch.nn.functional as F
+
+    from prefcore.torch import sequence_logps
+
+    mode = "train" if trainer.model.training else "eval"
+    out = sequence_logps(model, inputs)
+    chosen, rejected = out["chosen_logps"], out["rejected_logps"]
+    if "ref_chosen_logps" in inputs:
+        ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
+    else:
+        with torch.no_grad():
+            ref = sequence_logps(trainer.ref_model, inputs)
+        ref_chosen, ref_rejected = ref["chosen_logps"], ref["rejected_logps"]
+    chosen_ratio, rejected_ratio = chosen - ref_chosen, rejected - ref_rejected
+    delta = chosen_ratio - rejected_ratio
+    loss = 0.0
+    for loss_type, weight in zip(trainer.loss_types, trainer.loss_weights):
+        if loss_type == "sigmoid":
+            per_pair = -F.logsigmoid(trainer.beta * delta)
+        elif loss_type == "hinge":
+            per_pair = torch.relu(1 - trainer.beta * delta)
+        else:  # ipo: per-token averages, as TRL computes it
+            tokens_c = out["chosen_tokens"].clamp(min=1)
+            tokens_r = out["rejected_tokens"].clamp(min=1)
+            ipo = chosen_ratio / tokens_c - rejected_ratio / tokens_r
+            per_pair = (ipo - 1 / (2 * trainer.beta)) ** 2
+        loss = loss + per_pair.mean() * weight
+    gather = trainer.accelerator.gather_for_metrics
+    rewards_c, rewards_r = (
+        trainer.beta * chosen_ratio.detach(),
+        trainer.beta * rejected_ratio.detach(),
+    )
+    metrics = trainer._metrics[mode]
+    metrics["rewards/chosen"].append(gather(rewards_c).mean().item())
+    metrics["rewards/rejected"].append(gather(rewards_r).mean().item())
+    metrics["rewards/accuracies"].append(gather((rewards_c > rewards_r).float()).mean().item())
+    metrics["rewards/margins"].append(gather(rewards_c - rewards_r).mean().item())
+    metrics["logps/chosen"].append(gather(chosen.detach()).mean().item())
+    metrics["logps/rejected"].append(gather(rejected.detach()).mean().item())
+    return (loss, out) if return_outputs else loss
+
+
+def _prefix_shared_trainer(base: type, trl_base: type) -> type:
+    signature = inspect.signature(trl_base)  # `base` takes (*args, **kwargs)
+
+    class PrefixSharedDPOTrainer(base):  # type: ignore[misc]
+        """prefcore.trl's ``DPOTrainer`` on prompt-once batches: each prompt runs once
+        for its two completions, and the loss is TRL's (``sigmoid``, ``hinge`` or
+        ``ipo``) on :func:`prefcore.torch.sequence_logps`. Needs SDPA or eager
+        attention; the reference log-probs come from the batch (a
+        :func:`prefcore.torch.compute_ref_logps` store) or the reference model."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            given = signature.bind(*args, **kwargs).arguments
+            config, tokenizer = given.get("args"), given.get("processing_class")
+            if given.get("data_collator") is None and config is not None and tokenizer is not None:
+                kwargs["data_collator"] = prefix_shared_collator(config, tokenizer)
+            super().__init__(*args, **kwargs)
+            unsupported = set(self.loss_types) - set(PREFIX_SHARED_LOSSES)
+            if unsupported or self.ld_alpha is not None or self.use_weighting:
+                raise ValueError(
+                    f"PrefixSharedDPOTrainer computes the losses {list(PREFIX_SHARED_LOSSES)} "
+                    f"without ld_alpha or use_weighting; got loss_type={self.loss_types}"
+                )
+            if self.f_divergence_type != "reverse_kl" or self.aux_loss_enabled:
+                raise ValueError(
+                    "PrefixSharedDPOTrainer computes reverse-KL DPO without aux losses"
+                )
+
+        def _compute_loss(self, model: Any, inputs: Any, return_outputs: bool) -> Any:
+            return _prefix_shared_loss(self, model, inputs, return_outputs)
+
+    return PrefixSharedDPOTrainer
+
+
 @functools.cache
 def _trainers() -> dict[str, type]:
     trl = require("trl", "prefcore.trl trainers")
     _check_version(trl)
+    dpo = _prefcore_trainer(trl.DPOTrainer, DPO_COLUMNS, preference_collator)
     return {
-        "DPOTrainer": _prefcore_trainer(trl.DPOTrainer, DPO_COLUMNS, preference_collator),
+        "DPOTrainer": dpo,
         "KTOTrainer": _prefcore_trainer(trl.KTOTrainer, KTO_COLUMNS, unpaired_collator),
+        "PrefixSharedDPOTrainer": _prefix_shared_trainer(dpo, trl.DPOTrainer),
     }
 
 
 def __getattr__(name: str) -> Any:
     # The trainers subclass TRL's, so TRL is imported on first use, not with this module.
-    if name in ("DPOTrainer", "KTOTrainer"):
+    if name in ("DPOTrainer", "KTOTrainer", "PrefixSharedDPOTrainer"):
         return _trainers()[name]
     raise AttributeError(f"module 'prefcore.trl' has no attribute {name!r}")

@@ -4,6 +4,7 @@
 use arrow_array::ArrayRef;
 use numpy::{PyArray1, PyArrayMethods};
 use prefcore_core::batches::collate::{self, pair_sequences, unpaired_sequences};
+use prefcore_core::batches::prefix::{self, PrefixOptions};
 use prefcore_core::batches::tokens::{normalize, TokenLists};
 use prefcore_core::batches::truncate::{cut, split_joint, CutOptions, Keep};
 use prefcore_core::batches::{CollateOptions, Sequence};
@@ -305,6 +306,49 @@ pub fn collate_pairs<'py>(
     for (prefix, s) in shapes {
         export(py, &out, prefix, s)?;
     }
+    Ok(out)
+}
+
+/// A prefix-shared batch: `prompt` and `per_row` completions of each row from each
+/// column of `branches` (two columns of one for pairs, one column of `N` for groups).
+#[pyfunction]
+#[pyo3(signature = (prompt, branches, names, per_row, rows, pad_token_id, max_tokens, pad_to_multiple_of, vocab_size))]
+#[allow(clippy::too_many_arguments)]
+pub fn collate_prefix_shared<'py>(
+    py: Python<'py>,
+    prompt: AnyArray,
+    branches: Vec<AnyArray>,
+    names: Vec<String>,
+    per_row: usize,
+    rows: Vec<usize>,
+    pad_token_id: i64,
+    max_tokens: Option<usize>,
+    pad_to_multiple_of: Option<usize>,
+    vocab_size: Option<u32>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let prompt = array(prompt, &names[0])?;
+    let branches = named_arrays(branches, &names[1..])?;
+    let options = PrefixOptions {
+        pad_token_id,
+        max_tokens,
+        pad_to_multiple_of,
+    };
+    let p = compute(py, || {
+        let prompt = TokenLists::new(&names[0], &prompt)?;
+        let columns = views(&branches, &names[1..])?;
+        let trees = prefix::trees(&prompt, &columns, per_row, &rows, vocab_size)?;
+        prefix::pack_trees(&trees, &options)
+    })?;
+    let out = PyDict::new(py);
+    let (r, w) = (p.rows, p.width);
+    out.set_item("input_ids", matrix(py, p.input_ids, r, w)?)?;
+    out.set_item("position_ids", matrix(py, p.position_ids, r, w)?)?;
+    out.set_item("tree_ids", matrix(py, p.tree, r, w)?)?;
+    out.set_item("branch_ids", matrix(py, p.branch, r, w)?)?;
+    out.set_item("logit_index", PyArray1::from_vec(py, p.source))?;
+    out.set_item("target_ids", PyArray1::from_vec(py, p.target))?;
+    out.set_item("branch_index", PyArray1::from_vec(py, p.owner))?;
+    out.set_item("branch_tokens", PyArray1::from_vec(py, p.counts))?;
     Ok(out)
 }
 

@@ -74,6 +74,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batches::split_joint_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(batches::collate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(batches::collate_unpaired, m)?)?;
+    m.add_function(wrap_pyfunction!(batches::collate_prefix_shared, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::pairs_from_scores, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::extract_prompt, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::parse_transcripts, m)?)?;

@@ -185,7 +185,7 @@ pub fn pack(seqs: &[Sequence], o: &CollateOptions) -> Result<Packed> {
     Ok(out)
 }
 
-fn completion_row(c: &TokenLists, row: usize, vocab: Option<u32>) -> Result<&[i32]> {
+pub(crate) fn completion_row(c: &TokenLists, row: usize, vocab: Option<u32>) -> Result<&[i32]> {
     let ids = c.checked_row(row, vocab)?;
     if ids.is_empty() {
         return Err(Error::value(c.name(), row, "empty completion (no tokens)"));

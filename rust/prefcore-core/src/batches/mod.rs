@@ -5,6 +5,7 @@
 //! row indices into them, so a DataLoader never copies the dataset to build a batch.
 
 pub mod collate;
+pub mod prefix;
 pub mod tokens;
 pub mod truncate;
 

@@ -1,0 +1,241 @@
+"""Prompt-once (prefix-shared) preference batches and the log-probs read from them;
+exported by :mod:`prefcore.torch`.
+
+A pair or group becomes a tree: the prompt's tokens once, then each completion as a
+branch that sees the prompt and itself only, its positions continuing from the
+prompt's end. Trees are packed into rows (best-fit decreasing under ``max_tokens``).
+What a branch computes is then what its unshared sequence ``prompt + completion``
+computes, while the prompt is run once instead of two (or ``N``) times.
+
+The tree is enforced by the attention mask: a 4-D boolean mask for SDPA, an additive
+one for eager attention, or a ``flex_attention`` block mask. Varlen flash-attention
+(``cu_seq_lens``) cannot express it: it runs each packed segment causally on its own,
+and a branch must see its prompt but not the branch before it, which is not one
+contiguous segment. Use SDPA, eager or flex attention with these batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from prefcore import _prefcore
+from prefcore._check import integer, optional_positive
+from prefcore._optional import require
+from prefcore.tokenize import ids_to_arrow
+
+__all__ = ["PrefixSharedCollator", "sequence_logps", "tree_attention_mask"]
+
+Attention = Literal["sdpa", "eager", "flex", "none"]
+
+PAIR_EXTRAS = ("ref_chosen_logps", "ref_rejected_logps")
+GROUP_EXTRAS = ("ref_logps",)
+
+
+def _column(examples: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
+    missing = next((row for row, e in enumerate(examples) if name not in e), None)
+    if missing is not None:
+        raise ValueError(f"column '{name}', row {missing}: missing from the example")
+    return [e[name] for e in examples]
+
+
+def _extras(
+    torch: Any, examples: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        n: torch.tensor(_column(examples, n), dtype=torch.float32)
+        for n in names
+        if n in examples[0]
+    }
+
+
+@dataclass
+class PrefixSharedCollator:
+    """Collate pairs (``prompt_ids``, ``chosen_ids``, ``rejected_ids``) or groups
+    (``prompt_ids`` and ``completions``: ``N`` token lists per example) into
+    prefix-shared rows, in one Rust call per batch.
+
+    The batch holds ``input_ids``, ``position_ids``, ``tree_ids`` (the example of each
+    token, -1 on padding), ``branch_ids`` (0 on the prompt, ``k`` on completion ``k``),
+    ``attention_mask`` as ``attention`` asks (``"sdpa"``: boolean ``[R, 1, T, T]``,
+    ``"eager"``: additive float; ``"flex"``: a ``BlockMask``; ``"none"``: left out),
+    and for :func:`sequence_logps` the scored completion tokens: ``logit_index``
+    (flat ``row * T + column`` of the output that predicts each), ``target_ids``,
+    ``branch_index`` (``example * N + k``) and ``branch_tokens`` (per branch).
+    ``ref_chosen_logps`` / ``ref_rejected_logps`` (pairs) or ``ref_logps`` (groups)
+    travel along when the examples carry them.
+
+    ``max_tokens`` is the row budget (default: the largest tree, so smaller trees
+    share rows); a larger tree takes a row of its own.
+
+    >>> batch = PrefixSharedCollator(0, attention="none")(
+    ...     [{"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5], "rejected_ids": [6]}])
+    >>> batch["input_ids"].tolist(), batch["position_ids"].tolist()
+    ([[1, 2, 3, 4, 5, 6]], [[0, 1, 2, 3, 4, 3]])
+    """
+
+    pad_token_id: int
+    max_tokens: int | None = None
+    pad_to_multiple_of: int | None = None
+    attention: Attention = "sdpa"
+    mask_dtype: Any = None
+    completions: str = "completions"
+    vocab_size: int | None = None
+
+    def __post_init__(self) -> None:
+        self.pad_token_id = integer("pad_token_id", self.pad_token_id)
+        self.max_tokens = optional_positive("max_tokens", self.max_tokens)
+        self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
+        self.vocab_size = optional_positive("vocab_size", self.vocab_size)
+        if self.attention not in ("sdpa", "eager", "flex", "none"):
+            raise ValueError(
+                f"attention must be 'sdpa', 'eager', 'flex' or 'none', not {self.attention!r}"
+            )
+
+    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        torch = require("torch", "PrefixSharedCollator")
+        if not examples:
+            raise ValueError("cannot collate an empty batch")
+        rows = list(range(len(examples)))
+        extra: dict[str, Any] = {}
+        vocab = self.vocab_size
+        dataset = getattr(examples, "dataset", None)
+        if dataset is not None and hasattr(dataset, "tree_lengths"):
+            # The rows of a PreferenceDataset: its token buffers, read in place.
+            rows = list(examples.rows)  # type: ignore[attr-defined]
+            prompt, *branches = dataset.arrays
+            names, per_row = list(dataset.token_columns), 1
+            vocab = vocab if vocab is not None else dataset.vocab_size
+            for name in PAIR_EXTRAS:
+                if name in dataset.columns:
+                    values = dataset.columns[name].take(rows).to_numpy(zero_copy_only=False)
+                    extra[name] = torch.from_numpy(values.astype("float32"))
+        elif "chosen_ids" in examples[0]:
+            prompt = ids_to_arrow(_column(examples, "prompt_ids"), "prompt_ids")
+            names = ["prompt_ids", "chosen_ids", "rejected_ids"]
+            branches = [ids_to_arrow(_column(examples, n), n) for n in names[1:]]
+            per_row = 1
+            extra = _extras(torch, examples, PAIR_EXTRAS)
+        elif self.completions in examples[0]:
+            prompt = ids_to_arrow(_column(examples, "prompt_ids"), "prompt_ids")
+            groups = _column(examples, self.completions)
+            per_row = len(groups[0])
+            for row, g in enumerate(groups):
+                if len(g) != per_row:
+                    raise ValueError(
+                        f"column '{self.completions}', row {row}: {len(g)} completions; "
+                        f"row 0 has {per_row} and every example needs as many"
+                    )
+            names = ["prompt_ids", self.completions]
+            branches = [ids_to_arrow([c for g in groups for c in g], self.completions)]
+            extra = _extras(torch, examples, GROUP_EXTRAS)
+        else:
+            raise ValueError(
+                f"examples need 'chosen_ids' and 'rejected_ids', or '{self.completions}'; "
+                f"found {sorted(examples[0])}"
+            )
+        out = _prefcore.collate_prefix_shared(
+            prompt,
+            branches,
+            names,
+            per_row,
+            rows,
+            self.pad_token_id,
+            self.max_tokens,
+            self.pad_to_multiple_of,
+            vocab,
+        )
+        batch: dict[str, Any] = {k: torch.from_numpy(v) for k, v in out.items()}
+        batch["group_size"] = len(branches) * per_row
+        batch["pairs"] = len(branches) == 2
+        batch.update(extra)
+        if self.attention != "none":
+            batch["attention_mask"] = tree_attention_mask(
+                batch["tree_ids"], batch["branch_ids"], self.attention, self.mask_dtype
+            )
+        return batch
+
+
+def tree_attention_mask(
+    tree_ids: Any, branch_ids: Any, attention: Attention = "sdpa", dtype: Any = None
+) -> Any:
+    """The attention pattern of prefix-shared rows: a token sees the tokens before it
+    in its own tree that are its prompt or its own branch; padding sees only itself
+    (so no row of the softmax is empty). ``"sdpa"``: boolean ``[R, 1, T, T]`` (True
+    attends); ``"eager"``: additive, 0 or the dtype's minimum; ``"flex"``: a
+    ``BlockMask`` for ``flex_attention``."""
+    torch = require("torch", "tree_attention_mask")
+    rows, width = tree_ids.shape
+    if attention == "flex":
+        from torch.nn.attention.flex_attention import create_block_mask
+
+        def visible(b: Any, h: Any, q: Any, k: Any) -> Any:
+            same = (tree_ids[b, q] == tree_ids[b, k]) & (tree_ids[b, q] >= 0)
+            seen = (branch_ids[b, k] == 0) | (branch_ids[b, k] == branch_ids[b, q])
+            return (same & seen & (k <= q)) | ((q == k) & (tree_ids[b, q] < 0))
+
+        return create_block_mask(visible, rows, None, width, width, device=tree_ids.device)
+    q_tree, k_tree = tree_ids[:, :, None], tree_ids[:, None, :]
+    same = (q_tree == k_tree) & (q_tree >= 0)
+    seen = (branch_ids[:, None, :] == 0) | (branch_ids[:, :, None] == branch_ids[:, None, :])
+    index = torch.arange(width, device=tree_ids.device)
+    allowed = same & seen & (index[None, :, None] >= index[None, None, :])
+    padding = (tree_ids < 0)[:, :, None] & torch.eye(width, dtype=torch.bool, device=index.device)
+    allowed = (allowed | padding)[:, None]
+    if attention == "sdpa":
+        return allowed
+    dtype = dtype if dtype is not None else torch.float32
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
+    return mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+
+
+def _logits(model: Any, hidden: Any) -> Any:
+    logits = model.get_output_embeddings()(hidden)
+    config = getattr(model, "config", None)
+    scale = getattr(config, "logit_scale", None)
+    if isinstance(scale, (int, float)):
+        logits = logits * scale
+    cap = getattr(config, "final_logit_softcapping", None)
+    if cap:
+        torch = require("torch", "sequence_logps")
+        logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
+def sequence_logps(model: Any, batch: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-branch summed log-probs of a Hugging Face causal LM on a prefix-shared batch,
+    in the examples' order: ``chosen_logps`` / ``rejected_logps`` ``[B]`` for pairs,
+    ``logps`` ``[B, N]`` for groups, with the token counts (``*_tokens``) and the mean
+    per token (``*_mean``). The decoder runs once over the packed rows; the output
+    head and the log-softmax over the vocabulary are applied only where a completion
+    token is predicted. Differentiable: write a DPO/IPO/LiPO loss on the result.
+    """
+    torch = require("torch", "sequence_logps")
+    inputs = {
+        "input_ids": batch["input_ids"],
+        "position_ids": batch["position_ids"],
+        "use_cache": False,
+    }
+    if "attention_mask" in batch:
+        inputs["attention_mask"] = batch["attention_mask"]
+    hidden = model.get_decoder()(**inputs).last_hidden_state
+    flat = hidden.reshape(-1, hidden.shape[-1]).index_select(0, batch["logit_index"])
+    logp = torch.log_softmax(_logits(model, flat).float(), dim=-1)
+    picked = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
+    counts = batch["branch_tokens"]
+    n = int(batch["group_size"])
+    sums = torch.zeros(counts.shape[0], dtype=picked.dtype, device=picked.device)
+    sums = sums.index_add(0, batch["branch_index"], picked).reshape(-1, n)
+    tokens = counts.reshape(-1, n).to(sums.device)
+    mean = sums / tokens.clamp(min=1)
+    if batch.get("pairs"):
+        return {
+            "chosen_logps": sums[:, 0],
+            "rejected_logps": sums[:, 1],
+            "chosen_tokens": tokens[:, 0],
+            "rejected_tokens": tokens[:, 1],
+            "chosen_mean_logps": mean[:, 0],
+            "rejected_mean_logps": mean[:, 1],
+        }
+    return {"logps": sums, "tokens": tokens, "mean_logps": mean}

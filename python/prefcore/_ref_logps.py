@@ -1,0 +1,172 @@
+"""Reference log-probs computed once and stored beside the data; exported by
+:mod:`prefcore.torch`.
+
+The store is an Arrow table (saved as Parquet) with ``ref_chosen_logps`` and
+``ref_rejected_logps`` per pair (``ref_logps``, a list per group) and, in its schema
+metadata, the fingerprint of what they were computed from: the token ids of every
+row, the tokenizer, the truncation settings and the model id. Loading checks it, so
+log-probs never travel with rows, a tokenizer or a model they do not belong to.
+Attached to the table, they reach the batches as TRL's ``ref_chosen_logps`` /
+``ref_rejected_logps``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from prefcore import _prefcore
+from prefcore._arrow import as_pyarrow_table
+from prefcore._optional import require
+
+__all__ = ["attach_ref_logps", "compute_ref_logps", "ref_logps_fingerprint", "save_ref_logps"]
+
+PAIR_COLUMNS = ("prompt_ids", "chosen_ids", "rejected_ids")
+FINGERPRINT_KEY = b"prefcore.ref_logps.fingerprint"
+MODEL_KEY = b"prefcore.ref_logps.model_id"
+
+
+def _token_columns(t: pa.Table, completions: str) -> list[str]:
+    if set(PAIR_COLUMNS) <= set(t.column_names):
+        return list(PAIR_COLUMNS)
+    if {"prompt_ids", completions} <= set(t.column_names):
+        return ["prompt_ids", completions]
+    raise ValueError(
+        f"the table needs {list(PAIR_COLUMNS)} or ['prompt_ids', '{completions}']; "
+        f"it has {t.column_names}"
+    )
+
+
+def _tokenizer_digest(tokenizer: Any) -> str:
+    if tokenizer is None:
+        return ""
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
+    text = backend.to_str() if hasattr(backend, "to_str") else repr(tokenizer)
+    template = getattr(tokenizer, "chat_template", None) or ""
+    return hashlib.sha256((text + str(template)).encode()).hexdigest()
+
+
+def _offsets(lists: pa.Array) -> bytes:
+    """List offsets from 0, whatever slice of a larger array ``lists`` is."""
+    offsets = np.asarray(lists.offsets, dtype=np.int64)
+    return bytes((offsets - offsets[0]).tobytes())
+
+
+def ref_logps_fingerprint(
+    data: Any,
+    *,
+    model_id: str,
+    tokenizer: Any = None,
+    settings: Mapping[str, Any] | None = None,
+    completions: str = "completions",
+) -> str:
+    """A SHA-256 over the token ids of every row (in order), the tokenizer (its JSON and
+    chat template), ``settings`` (e.g. ``max_length``, truncation) and ``model_id``."""
+    t = as_pyarrow_table(data, "data")
+    digest = hashlib.sha256()
+    for name in _token_columns(t, completions):
+        column = t.column(name).combine_chunks()
+        digest.update(name.encode())
+        if pa.types.is_list(column.type) and pa.types.is_list(column.type.value_type):
+            digest.update(_offsets(column))  # groups: how many completions per row
+            column = column.flatten()
+        ids = _prefcore.normalize_tokens(column, name)
+        digest.update(_offsets(ids))
+        digest.update(np.asarray(ids.flatten(), dtype=np.int32).tobytes())
+    digest.update(_tokenizer_digest(tokenizer).encode())
+    digest.update(json.dumps(dict(settings or {}), sort_keys=True, default=str).encode())
+    digest.update(model_id.encode())
+    return digest.hexdigest()
+
+
+def compute_ref_logps(
+    model: Any,
+    data: Any,
+    *,
+    model_id: str,
+    pad_token_id: int,
+    tokenizer: Any = None,
+    settings: Mapping[str, Any] | None = None,
+    batch_size: int = 16,
+    max_tokens: int | None = None,
+    completions: str = "completions",
+) -> pa.Table:
+    """The reference model's summed log-probs of every row of ``data`` (tokenized pairs
+    or groups), computed on prompt-once batches without gradients, as a table with the
+    fingerprint in its metadata (see :func:`save_ref_logps`, :func:`attach_ref_logps`)."""
+    torch = require("torch", "compute_ref_logps")
+    from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps
+
+    t = as_pyarrow_table(data, "data")
+    columns = _token_columns(t, completions)
+    rows = t.select(columns).to_pylist()
+    collate = PrefixSharedCollator(pad_token_id, max_tokens=max_tokens, completions=completions)
+    device = next(model.parameters()).device
+    parts: list[dict[str, Any]] = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            batch = collate(rows[start : start + batch_size])
+            batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
+            parts.append({k: v.cpu() for k, v in sequence_logps(model, batch).items()})
+    if "chosen_ids" in columns:
+        out = pa.table(
+            {
+                "ref_chosen_logps": torch.cat([p["chosen_logps"] for p in parts]).double().numpy(),
+                "ref_rejected_logps": torch.cat([p["rejected_logps"] for p in parts])
+                .double()
+                .numpy(),
+            }
+        )
+    else:
+        groups = torch.cat([p["logps"] for p in parts]).double().numpy()
+        out = pa.table({"ref_logps": pa.array(list(groups), pa.list_(pa.float64()))})
+    fingerprint = ref_logps_fingerprint(
+        t, model_id=model_id, tokenizer=tokenizer, settings=settings, completions=completions
+    )
+    return out.replace_schema_metadata({FINGERPRINT_KEY: fingerprint, MODEL_KEY: model_id})
+
+
+def save_ref_logps(store: pa.Table, path: str | os.PathLike[str]) -> None:
+    """Write a store from :func:`compute_ref_logps` as Parquet, fingerprint included."""
+    if FINGERPRINT_KEY not in (store.schema.metadata or {}):
+        raise ValueError("not a reference log-prob store: it has no fingerprint")
+    pq.write_table(store, path)
+
+
+def attach_ref_logps(
+    data: Any,
+    store: pa.Table | str | os.PathLike[str],
+    *,
+    model_id: str,
+    tokenizer: Any = None,
+    settings: Mapping[str, Any] | None = None,
+    completions: str = "completions",
+) -> pa.Table:
+    """``data`` with the store's columns appended, after checking that the store was
+    computed from these rows, this tokenizer, these settings and this model."""
+    t = as_pyarrow_table(data, "data")
+    table = store if isinstance(store, pa.Table) else pq.read_table(store)
+    meta = table.schema.metadata or {}
+    if FINGERPRINT_KEY not in meta:
+        raise ValueError("not a reference log-prob store: it has no fingerprint")
+    want = ref_logps_fingerprint(
+        t, model_id=model_id, tokenizer=tokenizer, settings=settings, completions=completions
+    )
+    if meta[FINGERPRINT_KEY].decode() != want:
+        stored_model = meta.get(MODEL_KEY, b"?").decode()
+        raise ValueError(
+            "the reference log-probs were computed from other rows, tokenizer, settings or "
+            f"model (stored for model {stored_model!r}; this is {model_id!r}): recompute them"
+        )
+    if table.num_rows != t.num_rows:
+        raise ValueError(f"the store has {table.num_rows} rows; the data has {t.num_rows}")
+    for name in table.column_names:
+        t = t.append_column(name, table.column(name))
+    return t
