@@ -196,12 +196,14 @@ def main() -> None:
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(os.cpu_count() or 1)
     print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}"
     )
     sets = {"HH sample": hh_set(), "long prompts": long_prompt_set(a.long)}
     print(f"\n1. Tokens per batch of about {a.pairs} pairs")
     print(
-        f"{'set':<14}{'TRL padded':>12}{'unshared real':>15}{'prompt-once':>13}{'its real':>10}{'padding':>9}{'vs TRL':>8}"
+        f"{'set':<14}{'TRL padded':>12}{'unshared real':>15}{'prompt-once':>13}"
+        f"{'its real':>10}{'padding':>9}{'vs TRL':>8}"
     )
     for name, examples in sets.items():
         c = token_counts(batches(examples, a.pairs))
@@ -225,7 +227,8 @@ def main() -> None:
     for name, examples in sets.items():
         shared, padded = collate_rate(batches(examples, a.pairs))
         print(
-            f"{name:<14} PrefixSharedCollator {shared:,.0f} batches/s, PreferenceCollator {padded:,.0f} batches/s ({shared / padded:.2f}x)"
+            f"{name:<14} PrefixSharedCollator {shared:,.0f} batches/s, "
+            f"PreferenceCollator {padded:,.0f} batches/s ({shared / padded:.2f}x)"
         )
 
 

@@ -1,0 +1,87 @@
+"""The exceptions prefcore raises for bad input, so that a caller can catch them apart
+from other errors and read where the input was wrong.
+
+Every one of them is a :class:`PrefcoreError`, itself a ``ValueError`` (code written
+against ``except ValueError`` keeps working), except :class:`ColumnTypeError`, which
+stays a ``TypeError`` as wrong types always were. Each carries what it is about as
+attributes (``None`` where it does not apply): ``column`` and ``row`` for one value,
+``group`` / ``query_id`` for a whole group or query, ``path`` and ``line`` for a file.
+The message says the same in words.
+
+>>> import prefcore
+>>> try:
+...     prefcore.metrics.evaluate_grouped([[0.5, float("nan")]], [[1, 0]], "ndcg@2")
+... except prefcore.errors.InvalidValueError as e:
+...     print(e.column, e.row)
+scores 0
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ColumnTypeError",
+    "InputError",
+    "InvalidArgumentError",
+    "InvalidGroupError",
+    "InvalidValueError",
+    "MissingColumnError",
+    "PrefcoreError",
+]
+
+
+class PrefcoreError(ValueError):
+    """Bad input to a prefcore call: the root of prefcore's exceptions."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        row: int | None = None,
+        group: str | None = None,
+        query_id: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.column = column
+        self.row = row
+        self.group = group
+        self.query_id = query_id
+        self.path = path
+        self.line = line
+
+
+class InvalidValueError(PrefcoreError):
+    """One value is invalid (a null, NaN, a negative grade, an id out of range):
+    ``column`` and ``row`` (0-based, in the input as given) say which."""
+
+
+class InvalidGroupError(PrefcoreError):
+    """A whole group is invalid (a query with a duplicate document, a ragged list):
+    ``column`` and ``group`` say which; ``query_id`` is set for queries."""
+
+
+class MissingColumnError(PrefcoreError):
+    """A column the call needs is not in the table; ``column`` names it."""
+
+
+class InvalidArgumentError(PrefcoreError):
+    """An argument that is not a column (an option, a metric name, a cutoff) is invalid."""
+
+
+class InputError(PrefcoreError):
+    """A file cannot be read as asked: ``path``, and ``line`` for a malformed line."""
+
+
+class ColumnTypeError(TypeError):
+    """A column has a type the call cannot use; a ``TypeError``, with ``column``."""
+
+    def __init__(self, message: str, *, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def invalid_value(column: str, row: int, message: str) -> InvalidValueError:
+    """The error for one bad value, worded as the core words it."""
+    return InvalidValueError(f"column '{column}', row {row}: {message}", column=column, row=row)
