@@ -452,7 +452,7 @@ def test_non_finite_values_never_reach_a_result() -> None:
         )
     with pytest.raises(ValueError, match=r"column 'scores', row 0: label 2000"):
         pairs.listwise({"prompt": ["p"], "completions": [["a", "b"]], "scores": [[2000.0, 0.0]]})
-    with pytest.raises(ValueError, match=r"column 'labels', row 0: 2000.0 at position 0"):
+    with pytest.raises(ValueError, match=r"column 'labels', row 0: 2000 at position 0"):
         pairs.lipo_lambda_weights(np.array([[1.0, 0.0]]), np.array([[2000.0, 0.0]]))
     big = np.array([[1e20, 0.0]], dtype=np.float32)
     with pytest.raises(ValueError, match=r"column 'queries', row 0: squared norm"):

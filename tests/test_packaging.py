@@ -26,16 +26,22 @@ PUBLIC_MODULES = [
     "prefcore.cli",
     "prefcore.dedup",
     "prefcore.demo",
+    "prefcore.errors",
     "prefcore.formats",
     "prefcore.io",
+    "prefcore.listwise",
     "prefcore.match",
     "prefcore.metrics",
     "prefcore.pairs",
     "prefcore.pipeline",
+    "prefcore.ratings",
     "prefcore.ray",
+    "prefcore.report",
+    "prefcore.rewards",
     "prefcore.tokenize",
     "prefcore.torch",
     "prefcore.trl",
+    "prefcore.unpaired",
 ]
 
 INSTALLED = os.environ.get("PREFCORE_INSTALLED_TEST") == "1"

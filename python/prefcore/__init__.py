@@ -11,17 +11,20 @@ from prefcore import _overflow, _prefcore
 
 _overflow.install(_prefcore)  # before any module takes the extension's functions
 
-from prefcore import dedup, formats, match, metrics, pairs  # noqa: E402
+from prefcore import dedup, errors, formats, match, metrics, pairs  # noqa: E402
 from prefcore._prefcore import __version__  # noqa: E402
 from prefcore._prefcore import force_simd_level as _force_simd_level  # noqa: E402
 from prefcore._prefcore import get_num_threads as _get_num_threads  # noqa: E402
 from prefcore._prefcore import set_num_threads as _set_num_threads  # noqa: E402
 from prefcore._prefcore import simd_level as _simd_level  # noqa: E402
 from prefcore._prefcore import simd_levels as _simd_levels  # noqa: E402
+from prefcore.errors import PrefcoreError  # noqa: E402
 
 __all__ = [
+    "PrefcoreError",
     "__version__",
     "dedup",
+    "errors",
     "force_simd_level",
     "formats",
     "get_num_threads",

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from prefcore.errors import MissingColumnError, invalid_value
+
 
 def as_table(obj: Any, what: str) -> pa.Table:
     """A table-like ``obj`` as a ``pyarrow.Table`` (zero-copy where the source allows),
@@ -218,8 +220,9 @@ def require_columns(table: Any, *names: str | None) -> None:
     """A ``ValueError`` naming the first of ``names`` (None skipped) missing from ``table``."""
     for name in names:
         if name is not None and name not in table.column_names:
-            raise ValueError(
-                f"column '{name}' not found; the table has columns {table.column_names}"
+            raise MissingColumnError(
+                f"column '{name}' not found; the table has columns {table.column_names}",
+                column=name,
             )
 
 
@@ -263,4 +266,4 @@ def require_no_nulls(table: pa.Table, *names: str | None) -> None:
             continue
         row = first_null_row(table.column(name))
         if row is not None:
-            raise ValueError(f"column '{name}', row {row}: null value; nulls are not allowed here")
+            raise invalid_value(name, row, "null value; nulls are not allowed here")

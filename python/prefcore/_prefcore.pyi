@@ -30,6 +30,7 @@ __all__ = [
     "force_simd_level",
     "get_num_threads",
     "knn",
+    "lipo_batch_weights",
     "listwise_weights",
     "lsh_band_keys",
     "match_sets",
@@ -169,6 +170,7 @@ def render_transcripts(messages: Any, user: str, assistant: str) -> pa.Array: ..
 def listwise_weights(
     scores: Any, labels: Any, scores_name: str, labels_name: str
 ) -> tuple[pa.Array, pa.Array]: ...
+def lipo_batch_weights(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray) -> np.ndarray: ...
 def bt_unbounded_item(a: Any, b: Any, score_a: Any, n_items: int) -> tuple[int, str] | None: ...
 def bradley_terry(
     a: Any,

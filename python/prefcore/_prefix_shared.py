@@ -23,6 +23,7 @@ from typing import Any, Literal
 from prefcore import _prefcore
 from prefcore._check import integer, optional_positive
 from prefcore._optional import require
+from prefcore.errors import invalid_value
 from prefcore.tokenize import ids_to_arrow
 
 __all__ = ["PrefixSharedCollator", "sequence_logps", "tree_attention_mask"]
@@ -36,7 +37,7 @@ GROUP_EXTRAS = ("ref_logps",)
 def _column(examples: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     missing = next((row for row, e in enumerate(examples) if name not in e), None)
     if missing is not None:
-        raise ValueError(f"column '{name}', row {missing}: missing from the example")
+        raise invalid_value(name, missing, "missing from the example")
     return [e[name] for e in examples]
 
 
@@ -123,9 +124,11 @@ class PrefixSharedCollator:
             per_row = len(groups[0])
             for row, g in enumerate(groups):
                 if len(g) != per_row:
-                    raise ValueError(
-                        f"column '{self.completions}', row {row}: {len(g)} completions; "
-                        f"row 0 has {per_row} and every example needs as many"
+                    raise invalid_value(
+                        self.completions,
+                        row,
+                        f"{len(g)} completions; row 0 has {per_row} and every example needs "
+                        "as many",
                     )
             names = ["prompt_ids", self.completions]
             branches = [ids_to_arrow([c for g in groups for c in g], self.completions)]

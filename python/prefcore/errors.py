@@ -5,7 +5,7 @@ Every one of them is a :class:`PrefcoreError`, itself a ``ValueError`` (code wri
 against ``except ValueError`` keeps working), except :class:`ColumnTypeError`, which
 stays a ``TypeError`` as wrong types always were. Each carries what it is about as
 attributes (``None`` where it does not apply): ``column`` and ``row`` for one value,
-``group`` / ``query_id`` for a whole group or query, ``path`` and ``line`` for a file.
+``query_id`` for a whole query of a TREC table, ``path`` and ``line`` for a file.
 The message says the same in words.
 
 >>> import prefcore
@@ -22,10 +22,11 @@ __all__ = [
     "ColumnTypeError",
     "InputError",
     "InvalidArgumentError",
-    "InvalidGroupError",
+    "InvalidQueryError",
     "InvalidValueError",
     "MissingColumnError",
     "PrefcoreError",
+    "invalid_value",
 ]
 
 
@@ -38,7 +39,6 @@ class PrefcoreError(ValueError):
         *,
         column: str | None = None,
         row: int | None = None,
-        group: str | None = None,
         query_id: str | None = None,
         path: str | None = None,
         line: int | None = None,
@@ -46,7 +46,6 @@ class PrefcoreError(ValueError):
         super().__init__(message)
         self.column = column
         self.row = row
-        self.group = group
         self.query_id = query_id
         self.path = path
         self.line = line
@@ -57,9 +56,9 @@ class InvalidValueError(PrefcoreError):
     ``column`` and ``row`` (0-based, in the input as given) say which."""
 
 
-class InvalidGroupError(PrefcoreError):
-    """A whole group is invalid (a query with a duplicate document, a ragged list):
-    ``column`` and ``group`` say which; ``query_id`` is set for queries."""
+class InvalidQueryError(PrefcoreError):
+    """A whole query of a TREC run or qrels is invalid (a document listed twice):
+    ``column`` and ``query_id`` say which."""
 
 
 class MissingColumnError(PrefcoreError):
@@ -82,6 +81,6 @@ class ColumnTypeError(TypeError):
         self.column = column
 
 
-def invalid_value(column: str, row: int, message: str) -> InvalidValueError:
+def invalid_value(column: str, row: int | None, message: str) -> InvalidValueError:
     """The error for one bad value, worded as the core words it."""
     return InvalidValueError(f"column '{column}', row {row}: {message}", column=column, row=row)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, as_table, first_true, require_no_nulls
+from prefcore.errors import ColumnTypeError, invalid_value
 
 __all__ = [
     "FORMATS",
@@ -98,9 +99,10 @@ def _is_text(t: pa.DataType) -> bool:
 def _check_text(t: pa.Table, name: str) -> None:
     typ = t.schema.field(name).type
     if not _is_text(typ):
-        raise TypeError(
+        raise ColumnTypeError(
             f"column '{name}' has type {typ}; expected strings or a list of {{role, content}} "
-            "structs"
+            "structs",
+            column=name,
         )
     require_no_nulls(t, name)
 
@@ -110,15 +112,18 @@ def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
     if not (pa.types.is_list(typ) or pa.types.is_large_list(typ)) or not (
         pa.types.is_integer(typ.value_type) or pa.types.is_floating(typ.value_type)
     ):
-        raise TypeError(f"column '{name}' has type {typ}; expected a list of numbers")
+        raise ColumnTypeError(
+            f"column '{name}' has type {typ}; expected a list of numbers", column=name
+        )
     require_no_nulls(t, name)
     lengths = pc.list_value_length(t.column(name))
     other = pc.list_value_length(t.column(against))
     row = first_true(pc.not_equal(lengths, other))
     if row is not None:
-        raise ValueError(
-            f"column '{name}', row {row}: {lengths[row].as_py()} values for "
-            f"{other[row].as_py()} entries in '{against}'"
+        raise invalid_value(
+            name,
+            row,
+            f"{lengths[row].as_py()} values for {other[row].as_py()} entries in '{against}'",
         )
     flat = pc.list_flatten(t.column(name))
     if flat.null_count:
@@ -128,7 +133,7 @@ def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
         if bad is not None:
             offsets = np.cumsum([0, *lengths.to_numpy(zero_copy_only=False)])
             row = int(np.searchsorted(offsets, bad, side="right") - 1)
-            raise ValueError(f"column '{name}', row {row}: NaN")
+            raise invalid_value(name, row, "NaN")
 
 
 def validate(table: Any, format: Format | None = None) -> FormatInfo:

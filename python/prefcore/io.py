@@ -39,6 +39,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from prefcore._check import positive
+from prefcore.errors import InputError
 
 __all__ = [
     "AtomicWriter",
@@ -70,10 +71,6 @@ _EXTENSIONS: dict[str, Format] = {
 #: Bytes of JSON Lines parsed per block: large enough for Arrow's parallel parser,
 #: small enough to bound memory.
 JSONL_BLOCK_BYTES = 16 << 20
-
-
-class InputError(ValueError):
-    """Input that cannot be read as asked (malformed lines, mixed types, ...)."""
 
 
 def _split_compression(path: Path) -> tuple[str, str | None]:
@@ -272,7 +269,9 @@ class Source:
                 if self.on_error == "fail":
                     raise InputError(
                         f"{f}, line {number}: malformed JSON Lines record ({err}); "
-                        "use on_error='skip' (--on-error skip) to skip such lines"
+                        "use on_error='skip' (--on-error skip) to skip such lines",
+                        path=str(f),
+                        line=number,
                     ) from err
                 self.skipped.append((str(f), number))
         if good:

@@ -31,6 +31,7 @@ import pyarrow as pa
 from prefcore import _prefcore
 from prefcore._arrow import first_null_row, tensor_to_numpy
 from prefcore._optional import require
+from prefcore.errors import invalid_value
 
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
@@ -54,7 +55,7 @@ def _matrix(x: Any, name: str) -> np.ndarray:
             )
         row = first_null_row(arr)
         if row is not None:
-            raise ValueError(f"column '{name}', row {row}: null embedding or null value in it")
+            raise invalid_value(name, row, "null embedding or null value in it")
         x = arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), arr.type.list_size)
     a = np.asarray(x)
     if a.ndim != 2:
@@ -66,9 +67,11 @@ def _matrix(x: Any, name: str) -> np.ndarray:
         beyond = np.argwhere(np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max))
         if len(beyond):
             row, dim = beyond[0]
-            raise ValueError(
-                f"column '{name}', row {row}: value {a[row, dim]} at dimension {dim} is "
-                "beyond float32's range (embeddings are compared in float32)"
+            raise invalid_value(
+                name,
+                row,
+                f"value {a[row, dim]} at dimension {dim} is beyond float32's range "
+                "(embeddings are compared in float32)",
             )
     return np.ascontiguousarray(a, dtype=np.float32)
 
@@ -136,9 +139,7 @@ def knn(
 def _require_finite(a: np.ndarray, name: str) -> None:
     bad = np.argwhere(~np.isfinite(a))
     if len(bad):
-        raise ValueError(
-            f"column '{name}', row {bad[0][0]}: non-finite value at dimension {bad[0][1]}"
-        )
+        raise invalid_value(name, bad[0][0], f"non-finite value at dimension {bad[0][1]}")
 
 
 def _on_cuda(x: Any) -> bool:
@@ -187,9 +188,7 @@ def _unit_rows(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for name, m in (("queries", q), ("corpus", c)):
         zero = np.flatnonzero((m * m).sum(axis=1) == 0)
         if len(zero):
-            raise ValueError(
-                f"column '{name}', row {int(zero[0])}: zero vector has no cosine similarity"
-            )
+            raise invalid_value(name, int(zero[0]), "zero vector has no cosine similarity")
     return (
         q / np.linalg.norm(q, axis=1, keepdims=True),
         c / np.linalg.norm(c, axis=1, keepdims=True),

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore, dedup, formats, pairs
 from prefcore.dedup import Normalization
 from prefcore.io import AtomicWriter, Source, prefetched
+from prefcore.report import distribution
 
 __all__ = [
     "Progress",
@@ -164,7 +165,7 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
         "nulls": {k: v for k, v in nulls.items() if v},
     }
     for name, parts in lengths.items():
-        report[f"{name}_chars"] = pairs._distribution(np.concatenate(parts).astype(np.float64))
+        report[f"{name}_chars"] = distribution(np.concatenate(parts).astype(np.float64))
     if rows_seen is not None:
         if prompts is not None:
             report["prompts"] = prompts.distinct

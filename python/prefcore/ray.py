@@ -40,6 +40,7 @@ from prefcore import _prefcore, pairs
 from prefcore import dedup as _dedup
 from prefcore._optional import require
 from prefcore.dedup import Normalization, NormalizeArg
+from prefcore.report import distribution
 
 __all__ = [
     "build_pairs",
@@ -362,11 +363,11 @@ def stats(ds: Any) -> dict[str, Any]:
     report: dict[str, Any] = {"rows": n}
     for c in cols:
         lengths = t.column(f"{c}_len").to_numpy().astype(np.float64)
-        report[f"{c}_chars"] = pairs._distribution(lengths)
+        report[f"{c}_chars"] = distribution(lengths)
     if "prompt" in cols:
         sizes = pc.value_counts(t.column("prompt_hash")).field("counts").to_numpy()
         report["prompts"] = len(sizes)
-        report["pairs_per_prompt"] = pairs._distribution(sizes.astype(np.float64))
+        report["pairs_per_prompt"] = distribution(sizes.astype(np.float64))
     longer = pc.greater(t.column("chosen_len"), t.column("rejected_len"))
     report["chosen_longer_rate"] = float(pc.mean(pc.cast(longer, pa.float64())).as_py())
     report["tie_rate"] = float(pc.mean(pc.cast(t.column("tie"), pa.float64())).as_py())

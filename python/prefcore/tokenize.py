@@ -54,6 +54,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._byte_level import ByteLevelEncoder
+from prefcore.errors import ColumnTypeError, invalid_value
 
 __all__ = [
     "TokenizedTable",
@@ -159,7 +160,7 @@ def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
     [[5, 6], [7]]
     >>> ids_to_arrow([[1.5]], "chosen_ids")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    TypeError: column 'chosen_ids' has type List(Float64); expected a list of integer ...
+    prefcore.errors.ColumnTypeError: column 'chosen_ids' has type List(Float64); expected ...
     """
     if not isinstance(ids, (pa.Array, pa.ChunkedArray)):
         try:
@@ -171,7 +172,9 @@ def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
         # Type inference keeps floats and bools visible for the check below.
         array = pa.array(ids)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as err:
-        raise TypeError(f"column '{column}': token ids must be lists of integers ({err})") from err
+        raise ColumnTypeError(
+            f"column '{column}': token ids must be lists of integers ({err})", column=column
+        ) from err
     if len(array) and pa.types.is_null(array.type):
         raise ValueError(f"column '{column}', row 0: null token list")
     if not len(array):
@@ -187,15 +190,16 @@ def _texts(table: pa.Table, name: str) -> list[Any]:
     column = table.column(name)
     null = first_true(column.is_null())
     if null is not None:
-        raise ValueError(f"column '{name}', row {null}: null value; text is required")
+        raise invalid_value(name, null, "null value; text is required")
     if not (
         _is_conversational(column)
         or pa.types.is_string(column.type)
         or pa.types.is_large_string(column.type)
         or pa.types.is_string_view(column.type)
     ):
-        raise TypeError(
-            f"column '{name}' has type {column.type}; expected text or a list of messages"
+        raise ColumnTypeError(
+            f"column '{name}' has type {column.type}; expected text or a list of messages",
+            column=name,
         )
     return column.to_pylist()  # type: ignore[no-any-return]
 
@@ -203,7 +207,7 @@ def _texts(table: pa.Table, name: str) -> list[Any]:
 def _check_not_empty(name: str, texts: list[Any]) -> None:
     for row, t in enumerate(texts):
         if len(t) == 0:
-            raise ValueError(f"column '{name}', row {row}: empty completion")
+            raise invalid_value(name, row, "empty completion")
 
 
 def _prompt_and_completions(
@@ -224,10 +228,12 @@ def _prompt_and_completions(
         for row, (p, f) in enumerate(zip(prompt_text, full)):
             if not f.startswith(p):
                 if boundary == "separate":
-                    raise ValueError(
-                        f"column '{name}', row {row}: the chat template renders the prompt "
-                        "differently on its own than inside the conversation, so there is no "
-                        "separate completion text; use boundary='joint'"
+                    raise invalid_value(
+                        name,
+                        row,
+                        "the chat template renders the prompt differently on its own than "
+                        "inside the conversation, so there is no separate completion text; "
+                        "use boundary='joint'",
                     )
                 rest.append(None)
             else:

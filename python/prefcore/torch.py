@@ -39,6 +39,7 @@ from prefcore._ref_logps import (
     ref_logps_fingerprint,
     save_ref_logps,
 )
+from prefcore.errors import ColumnTypeError, invalid_value
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
 
 __all__ = [
@@ -119,10 +120,10 @@ def _unwrap(table: Any) -> Any:
 def _float_column(t: pa.Table, name: str) -> pa.Array:
     col = t.column(name)
     if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
-        raise TypeError(f"column '{name}' has type {col.type}; expected numbers")
+        raise ColumnTypeError(f"column '{name}' has type {col.type}; expected numbers", column=name)
     null = first_true(col.is_null())
     if null is not None:
-        raise ValueError(f"column '{name}', row {null}: null value")
+        raise invalid_value(name, null, "null value")
     return col.combine_chunks()
 
 
@@ -189,10 +190,12 @@ class UnpairedDataset(_TokenDataset):
         require_columns(self.table, label)
         labels = self.table.column(label)
         if not pa.types.is_boolean(labels.type):
-            raise TypeError(f"column '{label}' has type {labels.type}; expected bool")
+            raise ColumnTypeError(
+                f"column '{label}' has type {labels.type}; expected bool", column=label
+            )
         null = first_true(labels.is_null())
         if null is not None:
-            raise ValueError(f"column '{label}', row {null}: null label")
+            raise invalid_value(label, null, "null label")
         self.columns["label"] = labels.combine_chunks()
 
     def lengths(self) -> np.ndarray:
@@ -231,7 +234,7 @@ def _examples_to_columns(
     for name in names:
         missing = next((row for row, e in enumerate(examples) if name not in e), None)
         if missing is not None:
-            raise ValueError(f"column '{name}', row {missing}: missing from the example")
+            raise invalid_value(name, missing, "missing from the example")
         arrays.append(ids_to_arrow([e[name] for e in examples], name))
     extra = {k: np.asarray([e[k] for e in examples]) for k in extras if k in examples[0]}
     return arrays, extra

@@ -28,11 +28,11 @@ pub enum Error {
         message: String,
     },
 
-    /// A whole group (a query, a list) is invalid, e.g. a duplicate document.
-    #[error("column '{column}', {group}: {message}")]
-    InvalidGroup {
+    /// One query of a TREC run or qrels is invalid, e.g. a duplicate document.
+    #[error("column '{column}', query '{query_id}': {message}")]
+    InvalidQuery {
         column: String,
-        group: String,
+        query_id: String,
         message: String,
     },
 
@@ -74,14 +74,6 @@ impl Error {
         Error::InvalidValue {
             column: column.to_string(),
             row,
-            message: message.into(),
-        }
-    }
-
-    pub fn group(column: &str, group: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::InvalidGroup {
-            column: column.to_string(),
-            group: group.into(),
             message: message.into(),
         }
     }

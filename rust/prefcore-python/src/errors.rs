@@ -5,22 +5,74 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use prefcore_core::Error;
 use pyo3::exceptions::{
     PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError,
-    PyTypeError, PyValueError,
+    PyValueError,
 };
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-/// Map a core error to the exception a Python user expects.
+/// Map a core error to the exception a Python user expects: bad input becomes one of
+/// `prefcore.errors`' classes (all `ValueError`s, a wrong type a `TypeError`) carrying
+/// the column, row, query id, path or line as attributes.
 pub fn to_py(e: Error) -> PyErr {
     let message = e.to_string();
-    match e {
-        Error::WrongType { .. } => PyTypeError::new_err(message),
+    let (class, fields): (&str, Vec<(&str, Field)>) = match e {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            PyFileNotFoundError::new_err(message)
+            return PyFileNotFoundError::new_err(message);
         }
-        Error::Io { .. } => PyOSError::new_err(message),
-        Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
-        Error::Interrupted => PyKeyboardInterrupt::new_err(message),
-        _ => PyValueError::new_err(message),
+        Error::Io { .. } => return PyOSError::new_err(message),
+        Error::OutOfMemory { .. } => return PyMemoryError::new_err(message),
+        Error::Interrupted => return PyKeyboardInterrupt::new_err(message),
+        Error::WrongType { column, .. } => ("ColumnTypeError", vec![("column", column.into())]),
+        Error::MissingColumn { column, .. } => {
+            ("MissingColumnError", vec![("column", column.into())])
+        }
+        Error::InvalidValue { column, row, .. } => (
+            "InvalidValueError",
+            vec![("column", column.into()), ("row", row.into())],
+        ),
+        Error::InvalidQuery {
+            column, query_id, ..
+        } => (
+            "InvalidQueryError",
+            vec![("column", column.into()), ("query_id", query_id.into())],
+        ),
+        Error::Parse { path, line, .. } => (
+            "InputError",
+            vec![("path", path.into()), ("line", line.into())],
+        ),
+        Error::InvalidArgument(_) | Error::Arrow(_) => ("InvalidArgumentError", vec![]),
+    };
+    Python::attach(|py| {
+        let build = || -> PyResult<PyErr> {
+            let kwargs = PyDict::new(py);
+            for (name, value) in fields {
+                match value {
+                    Field::Text(v) => kwargs.set_item(name, v)?,
+                    Field::Number(v) => kwargs.set_item(name, v)?,
+                }
+            }
+            let class = py.import("prefcore.errors")?.getattr(class)?;
+            Ok(PyErr::from_value(class.call((&message,), Some(&kwargs))?))
+        };
+        build().unwrap_or_else(|_| PyValueError::new_err(message.clone()))
+    })
+}
+
+/// An attribute of an exception from `prefcore.errors`.
+enum Field {
+    Text(String),
+    Number(usize),
+}
+
+impl From<String> for Field {
+    fn from(v: String) -> Self {
+        Field::Text(v)
+    }
+}
+
+impl From<usize> for Field {
+    fn from(v: usize) -> Self {
+        Field::Number(v)
     }
 }
 

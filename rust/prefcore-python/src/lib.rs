@@ -80,6 +80,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pairs::parse_transcripts, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::render_transcripts, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::listwise_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(pairs::lipo_batch_weights, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::bt_unbounded_item, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::bradley_terry, m)?)?;
     m.add_function(wrap_pyfunction!(pairs::aggregate_votes, m)?)?;

@@ -7,6 +7,7 @@ use arrow_array::types::{Float64Type, UInt32Type};
 use arrow_array::{BooleanArray, Float64Array, StringArray, UInt32Array};
 use arrow_buffer::ScalarBuffer;
 use arrow_schema::DataType;
+use numpy::{PyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use prefcore_core::columns::ListColumn;
 use prefcore_core::pairs::bradley_terry::{self as bt, Battles, FitOptions};
 use prefcore_core::pairs::listwise;
@@ -157,6 +158,20 @@ pub fn listwise_weights<'py>(
         listwise::grouped_weights(&s, &l)
     })?;
     Ok((to_py_array(py, order)?, to_py_array(py, weights)?))
+}
+
+/// LiPO-λ weights of a `[lists, len]` batch as a flat `[lists * len * len]` array.
+#[pyfunction]
+pub fn lipo_batch_weights<'py>(
+    py: Python<'py>,
+    scores: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray2<'py, f64>,
+    valid: PyReadonlyArray2<'py, bool>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let len = scores.shape()[1];
+    let (s, l, v) = (scores.as_slice()?, labels.as_slice()?, valid.as_slice()?);
+    let w = compute(py, || listwise::batch_weights(s, l, v, len))?;
+    Ok(PyArray1::from_vec(py, w))
 }
 
 fn u32_codes(obj: AnyArray, name: &str) -> PyResult<ScalarBuffer<u32>> {

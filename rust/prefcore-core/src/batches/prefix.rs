@@ -127,28 +127,28 @@ pub fn pack_trees(trees: &[Tree], o: &PrefixOptions) -> Result<PrefixPacked> {
         for &i in row {
             let t = &trees[i];
             let p = t.prompt.len();
+            out.put(at, t.prompt, 0, i, 0);
             let prompt_end = at + p; // flat index just past the prompt
-            for (j, &id) in t.prompt.iter().enumerate() {
-                out.put(at + j, id, j, i, 0);
-            }
             at = prompt_end;
             for (k, b) in t.branches.iter().enumerate() {
                 let owner = i * n + k;
-                for (j, &id) in b.iter().enumerate() {
-                    out.put(at + j, id, p + j, i, k + 1);
-                    // The first completion token is predicted by the prompt's last one.
-                    let source = if j == 0 {
-                        prompt_end.checked_sub(1).filter(|_| p > 0)
+                out.put(at, b, p, i, k + 1);
+                // Token j is predicted by the output before it; the first completion
+                // token by the prompt's last one (none when the prompt is empty).
+                let first = usize::from(p == 0);
+                let scored = b.len().saturating_sub(first);
+                let sources = (first..b.len()).map(|j| {
+                    if j == 0 {
+                        prompt_end as i64 - 1
                     } else {
-                        Some(at + j - 1)
-                    };
-                    if let Some(s) = source {
-                        out.source.push(s as i64);
-                        out.target.push(i64::from(id));
-                        out.owner.push(owner as i64);
-                        out.counts[owner] += 1;
+                        (at + j - 1) as i64
                     }
-                }
+                });
+                out.source.extend(sources);
+                out.target
+                    .extend(b[first..].iter().map(|&id| i64::from(id)));
+                out.owner.extend(std::iter::repeat_n(owner as i64, scored));
+                out.counts[owner] += scored as i64;
                 at += b.len();
             }
         }
@@ -190,11 +190,17 @@ pub fn trees<'a>(
 }
 
 impl PrefixPacked {
-    fn put(&mut self, at: usize, id: i32, position: usize, tree: usize, branch: usize) {
-        self.input_ids[at] = i64::from(id);
-        self.position_ids[at] = position as i64;
-        self.tree[at] = tree as i64;
-        self.branch[at] = branch as i64;
+    /// Write `ids` from flat index `at`: positions from `position`, one tree and branch.
+    fn put(&mut self, at: usize, ids: &[i32], position: usize, tree: usize, branch: usize) {
+        let end = at + ids.len();
+        for (slot, &id) in self.input_ids[at..end].iter_mut().zip(ids) {
+            *slot = i64::from(id);
+        }
+        for (slot, pos) in self.position_ids[at..end].iter_mut().zip(position..) {
+            *slot = pos as i64;
+        }
+        self.tree[at..end].fill(tree as i64);
+        self.branch[at..end].fill(branch as i64);
     }
 }
 

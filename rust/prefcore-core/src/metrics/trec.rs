@@ -95,14 +95,14 @@ struct Sources<'a> {
 }
 
 fn duplicate_error(column: &str, query: &[u8], doc: &[u8]) -> Error {
-    Error::group(
-        column,
-        format!("query '{}'", String::from_utf8_lossy(query)),
-        format!(
+    Error::InvalidQuery {
+        column: column.to_string(),
+        query_id: String::from_utf8_lossy(query).into_owned(),
+        message: format!(
             "document '{}' appears more than once",
             String::from_utf8_lossy(doc)
         ),
-    )
+    }
 }
 
 /// Buffers reused from query to query on one thread.

@@ -107,9 +107,104 @@ pub fn grouped_weights(scores: &ListColumn, labels: &ListColumn) -> Result<(Arra
     ))
 }
 
+/// LiPO-λ weights of a training batch: `scores` (which define the ranks), `labels` and
+/// `valid`, each `[lists, len]` row-major; returns `[lists, len, len]`. Entries outside
+/// `valid` rank last and get weight 0 (their values are not read).
+pub fn batch_weights(
+    scores: &[f64],
+    labels: &[f64],
+    valid: &[bool],
+    len: usize,
+) -> Result<Vec<f64>> {
+    if scores.len() != labels.len() || scores.len() != valid.len() {
+        return Err(Error::argument(format!(
+            "scores, labels and mask must have one shape; got {}, {} and {} values",
+            scores.len(),
+            labels.len(),
+            valid.len()
+        )));
+    }
+    let lists = scores.len().checked_div(len).unwrap_or(0);
+    let mut out = vec![0.0; crate::alloc::product(lists * len, len, "lambda weights")?];
+    let (mut rank_key, mut inv, mut gain) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+    for b in 0..lists {
+        let at = b * len;
+        let (s, y, v) = (
+            &scores[at..at + len],
+            &labels[at..at + len],
+            &valid[at..at + len],
+        );
+        for p in 0..len {
+            if !v[p] {
+                continue;
+            }
+            if s[p].is_nan() {
+                return Err(Error::value("scores", b, format!("NaN at position {p}")));
+            }
+            if !(y[p].is_finite() && y[p] <= MAX_LABEL) {
+                return Err(Error::value(
+                    "labels",
+                    b,
+                    format!(
+                        "{} at position {p}: the gain 2^label - 1 needs a finite label of \
+                         at most {MAX_LABEL}",
+                        y[p]
+                    ),
+                ));
+            }
+        }
+        // Masked entries rank after every valid one; `+ 0.0` makes -0.0 tie with 0.0.
+        for p in 0..len {
+            rank_key[p] = if v[p] { s[p] + 0.0 } else { f64::NEG_INFINITY };
+        }
+        let mut order: Vec<usize> = (0..len).collect();
+        order.sort_by(|&a, &c| match (v[a], v[c]) {
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            _ => rank_key[c].total_cmp(&rank_key[a]),
+        });
+        for (rank, &p) in order.iter().enumerate() {
+            inv[p] = if v[p] {
+                1.0 / (2.0 + rank as f64).log2()
+            } else {
+                0.0
+            };
+            gain[p] = if v[p] { y[p].exp2() - 1.0 } else { 0.0 };
+        }
+        let w = &mut out[at * len..(at + len) * len];
+        for i in 0..len {
+            for j in 0..len {
+                if v[i] && v[j] {
+                    w[i * len + j] = (gain[i] - gain[j]).abs() * (inv[i] - inv[j]).abs();
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_ranks_masked_entries_last_with_zero_weight() {
+        // List 0 is list [0.5, 0.9, 0.1] of the hand case; list 1 masks its middle entry.
+        let scores = [0.5, 0.9, 0.1, 0.3, 7.0, -0.0];
+        let labels = [1.0, 2.0, 0.0, 2.0, 9.0, 1.0];
+        let valid = [true, true, true, true, false, true];
+        let w = batch_weights(&scores, &labels, &valid, 3).unwrap();
+        let mut single = Vec::new();
+        lambda_weights(&[0.5, 0.9, 0.1], &[1.0, 2.0, 0.0], &mut single);
+        assert_eq!(&w[..9], single.as_slice());
+        // List 1: τ = [1, -, 2]; G = [3, -, 1].
+        let d = |t: f64| 1.0 / (1.0 + t).log2();
+        let want = 2.0 * (d(1.0) - d(2.0));
+        assert!((w[9 + 2] - want).abs() < 1e-15 && (w[9 + 6] - want).abs() < 1e-15);
+        assert!(w[9 + 1] == 0.0 && w[9 + 3] == 0.0 && w[9 + 4] == 0.0);
+        assert!(batch_weights(&[f64::NAN], &[1.0], &[true], 1).is_err());
+        assert!(batch_weights(&[f64::NAN], &[1.0], &[false], 1).is_ok());
+    }
 
     #[test]
     fn weights_follow_the_formula_by_hand() {

@@ -1,0 +1,333 @@
+"""Ratings from human judgements: consensus and agreement of several annotators
+(:func:`aggregate_votes`) and Bradley-Terry ratings from battles (:func:`bradley_terry`,
+:func:`predict_win_rate`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore import _prefcore
+from prefcore._arrow import first_true, require_columns
+from prefcore._tables import as_table, codes
+from prefcore.errors import ColumnTypeError, invalid_value
+
+__all__ = [
+    "ELO_BASE",
+    "ELO_SCALE",
+    "BradleyTerryResult",
+    "VoteResult",
+    "aggregate_votes",
+    "bradley_terry",
+    "predict_win_rate",
+]
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """Consensus per item (``table``), agreement figures, and per-annotator agreement
+    with the consensus (``annotators``)."""
+
+    table: pa.Table
+    agreement: dict[str, Any]
+    annotators: pa.Table
+
+
+def aggregate_votes(
+    table: Any,
+    *,
+    item: str = "item",
+    annotator: str = "annotator",
+    vote: str = "vote",
+    method: Literal["majority", "mean", "dawid_skene"] = "majority",
+) -> VoteResult:
+    """Consensus of several annotators' votes, and how much they agree.
+
+    ``table`` has one row per vote. ``method``: ``"majority"`` (the most frequent
+    vote; a tie gives a null consensus with ``tied=True``, never a silent pick),
+    ``"mean"`` (numeric votes averaged) or ``"dawid_skene"`` (EM over one confusion
+    matrix per annotator; ``support`` is the posterior of the consensus).
+    Agreement, over items with at least two votes, treats votes as nominal: raw
+    agreement (share of agreeing vote pairs), Fleiss' κ (unequal rater counts allowed)
+    and Krippendorff's α. An annotator voting twice on an item is an error.
+
+    >>> v = {"item": [1, 1, 1, 2, 2], "annotator": ["x", "y", "z", "x", "y"],
+    ...      "vote": ["A", "A", "B", "A", "B"]}
+    >>> r = aggregate_votes(v)
+    >>> r.table.column("consensus").to_pylist(), r.table.column("tied").to_pylist()
+    (['A', None], [False, True])
+    """
+    t = as_table(table)
+    require_columns(t, item, annotator, vote)
+    if method not in ("majority", "mean", "dawid_skene"):
+        raise ValueError(f"method must be one of 'majority', 'mean', 'dawid_skene'; not {method!r}")
+    items, item_codes = codes(t.column(item), item)
+    annotators, ann_codes = codes(t.column(annotator), annotator)
+    classes, class_codes = codes(t.column(vote), vote, sort=True)
+    out = _prefcore.aggregate_votes(
+        item_codes, ann_codes, class_codes, len(items), len(annotators), max(len(classes), 1),
+        "dawid_skene" if method == "dawid_skene" else "majority",
+    )  # fmt: skip
+    consensus = classes.take(out["class"]) if len(classes) else pa.nulls(len(items))
+    cols: dict[str, Any] = {item: items}
+    if method == "mean":
+        votes = t.column(vote)
+        if not (pa.types.is_integer(votes.type) or pa.types.is_floating(votes.type)):
+            raise ColumnTypeError(
+                f"column '{vote}' has type {votes.type}; method='mean' needs numbers", column=vote
+            )
+        sums = np.bincount(
+            item_codes.to_numpy(zero_copy_only=False),
+            weights=votes.to_numpy(zero_copy_only=False).astype(np.float64),
+            minlength=len(items),
+        )
+        n = out["n_votes"].to_numpy(zero_copy_only=False)
+        cols["consensus"] = pa.array(sums / n)
+        cols["n_votes"] = out["n_votes"]
+    else:
+        cols["consensus"] = consensus
+        cols["support"] = out["support"]
+        cols["tied"] = out["tied"]
+        cols["n_votes"] = out["n_votes"]
+    agreement = {
+        "raw_agreement": out["raw_agreement"],
+        "fleiss_kappa": out["fleiss_kappa"],
+        "krippendorff_alpha": out["krippendorff_alpha"],
+        "items_rated_twice": out["items_rated_twice"],
+        "items": len(items),
+        "ties": int(pc.sum(out["tied"]).as_py() or 0) if method != "mean" else 0,
+    }
+    if method == "dawid_skene":
+        agreement["iterations"] = out["iterations"]
+    ann = pa.table(
+        {
+            annotator: annotators,
+            "votes": out["annotator_votes"],
+            "agreement_with_consensus": out["annotator_agreement"],
+        }
+    )
+    return VoteResult(pa.table(cols), agreement, ann)
+
+
+ELO_SCALE = 400.0 / math.log(10.0)
+ELO_BASE = 1000.0
+
+_A_WINS = {"model_a", "a", "A"}
+_B_WINS = {"model_b", "b", "B"}
+_TIES = {"tie", "tie (bothbad)", "draw"}
+
+
+@dataclass(frozen=True)
+class BradleyTerryResult:
+    """Ratings per item, best first: ``rating``, standard error ``se`` (from the
+    Fisher information; relative to the anchor, or to the mean rating),
+    ``ci_lower``/``ci_upper`` (bootstrap percentiles; null without bootstrap),
+    ``rank`` (1 + number of items rated strictly higher), ``battles``.
+    """
+
+    table: pa.Table
+    scale: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def win_rate(self, a: Any, b: Any) -> Any:
+        """Probability that ``a`` beats ``b`` (names, or sequences of names)."""
+        return predict_win_rate(self, a, b)
+
+
+def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray, np.ndarray]:
+    """Score of ``a`` per battle (1, 0, 0.5) and a tie mask."""
+    w = t.column(winner)
+    if w.null_count:
+        raise invalid_value(winner, first_true(pc.is_null(w)), "null")
+    if pa.types.is_string(w.type) or pa.types.is_large_string(w.type):
+        values = np.asarray(w.to_numpy(zero_copy_only=False), dtype=object)
+        names_a = np.asarray(
+            t.column(a).cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object
+        )
+        names_b = np.asarray(
+            t.column(b).cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object
+        )
+        wins_a = np.isin(values, list(_A_WINS)) | (values == names_a)
+        wins_b = np.isin(values, list(_B_WINS)) | (values == names_b)
+        tie = np.isin(values, list(_TIES))
+        bad = ~(wins_a | wins_b | tie)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise invalid_value(
+                winner,
+                row,
+                f"{values[row]!r} is not 'model_a', 'model_b', 'tie' or the name of either model",
+            )
+        return np.where(wins_a, 1.0, np.where(tie, 0.5, 0.0)), tie
+    if pa.types.is_boolean(w.type):
+        s = w.to_numpy(zero_copy_only=False).astype(np.float64)
+        return s, np.zeros(len(s), bool)
+    if pa.types.is_integer(w.type) or pa.types.is_floating(w.type):
+        s = w.to_numpy(zero_copy_only=False).astype(np.float64)
+        bad = ~np.isin(s, [0.0, 0.5, 1.0])
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise invalid_value(winner, row, f"{s[row]} is not 1 (a wins), 0 or 0.5 (tie)")
+        return s, s == 0.5
+    raise ColumnTypeError(
+        f"column '{winner}' has type {w.type}; expected strings, bools or 1/0/0.5", column=winner
+    )
+
+
+def bradley_terry(
+    table: Any,
+    a: str = "model_a",
+    b: str = "model_b",
+    winner: str = "winner",
+    *,
+    ties: Literal["half", "drop"] = "half",
+    alpha: float = 1e-6,
+    bootstrap: int = 0,
+    seed: int = 0,
+    scale: Literal["elo", "logit"] = "elo",
+    anchor: tuple[str, float] | None = None,
+    ci: float = 0.95,
+) -> BradleyTerryResult:
+    """Bradley-Terry ratings from battles, by maximum likelihood as choix's
+    ``opt_pairwise`` defines it (``alpha`` is its ridge penalty; 0 gives the plain
+    MLE) and as Chatbot Arena reports it.
+
+    ``winner`` holds ``"model_a"``/``"a"``, ``"model_b"``/``"b"``, ``"tie"`` (also
+    ``"tie (bothbad)"``, ``"draw"``) or the winner's name; or bools / 1, 0, 0.5 as the
+    score of ``a``. ``ties="half"`` counts a tie as half a win for each side,
+    ``"drop"`` ignores it (counted in ``stats``). ``scale="elo"``: 400·log10 odds
+    around 1000; ``"logit"``: natural log odds around 0. ``anchor=(name, value)``
+    pins one item's rating instead of the mean. ``bootstrap=B`` refits ``B``
+    resamples of the battles for a ``ci`` percentile interval.
+
+    >>> battles = {"model_a": ["x"] * 4 + ["y"] * 4 + ["x"] * 2,
+    ...            "model_b": ["y"] * 4 + ["z"] * 4 + ["z"] * 2,
+    ...            "winner": ["model_a", "model_a", "model_a", "model_b"] * 2 + ["x", "z"]}
+    >>> r = bradley_terry(battles)
+    >>> r.table.column("model").to_pylist(), r.table.column("rank").to_pylist()
+    (['x', 'y', 'z'], [1, 2, 3])
+    >>> round(r.win_rate("x", "y"), 3)
+    0.629
+    """
+    t = as_table(table)
+    require_columns(t, a, b, winner)
+    if ties not in ("half", "drop"):
+        raise ValueError(f"ties must be 'half' or 'drop'; not {ties!r}")
+    if scale not in ("elo", "logit"):
+        raise ValueError(f"scale must be 'elo' or 'logit'; not {scale!r}")
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
+    score_a, tie = _winner_scores(t, a, b, winner)
+    same = pc.equal(t.column(a).cast(pa.string()), t.column(b).cast(pa.string()))
+    row = first_true(same)
+    if row is not None:
+        raise ValueError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
+    keep = ~tie if ties == "drop" else np.ones(len(score_a), bool)
+    col_a = t.column(a).cast(pa.string()).filter(pa.array(keep))
+    col_b = t.column(b).cast(pa.string()).filter(pa.array(keep))
+    for name, col in ((a, col_a), (b, col_b)):
+        if col.null_count:
+            raise invalid_value(name, first_true(pc.is_null(col)), "null model")
+    names = pc.unique(pa.chunked_array(col_a.chunks + col_b.chunks, pa.string()))
+    names = names.take(pc.sort_indices(names))
+    codes_a = pc.index_in(col_a, value_set=names)
+    codes_b = pc.index_in(col_b, value_set=names)
+    scores = pa.array(score_a[keep])
+    n = len(names)
+    if n < 2:
+        raise ValueError("Bradley-Terry needs battles between at least two models")
+    ref = None
+    if anchor is not None:
+        if not math.isfinite(float(anchor[1])):
+            raise ValueError(f"anchor value must be a finite number, not {anchor[1]!r}")
+        found = pc.index(names, anchor[0]).as_py()
+        if found < 0:
+            raise ValueError(f"anchor {anchor[0]!r} is not a model in the battles")
+        ref = found
+    if alpha == 0.0:
+        unbounded = _prefcore.bt_unbounded_item(codes_a, codes_b, scores, n)
+        if unbounded is not None:
+            raise ValueError(
+                f"model {names[unbounded[0]].as_py()!r} {unbounded[1]} every battle it played, so "
+                "its maximum-likelihood rating is infinite; pass alpha > 0"
+            )
+    theta, var, rounds = _prefcore.bradley_terry(
+        codes_a, codes_b, scores, n, float(alpha), int(bootstrap), int(seed), ref
+    )
+
+    def to_scale(x: np.ndarray) -> np.ndarray:
+        shift = x[..., ref : ref + 1] if ref is not None else x.mean(axis=-1, keepdims=True)
+        unit, base = (ELO_SCALE, ELO_BASE) if scale == "elo" else (1.0, 0.0)
+        if anchor is not None:
+            base = float(anchor[1])
+        return np.asarray(unit * (x - shift) + base)
+
+    rating = to_scale(np.asarray(theta))
+    unit = ELO_SCALE if scale == "elo" else 1.0
+    se = unit * np.sqrt(np.asarray(var))
+    if bootstrap:
+        boot = to_scale(np.asarray(rounds))
+        lo, hi = np.percentile(boot, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
+        ci_lo, ci_hi = pa.array(lo), pa.array(hi)
+    else:
+        ci_lo = ci_hi = pa.nulls(n, pa.float64())
+    counts = np.bincount(codes_a.to_numpy(zero_copy_only=False), minlength=n) + np.bincount(
+        codes_b.to_numpy(zero_copy_only=False), minlength=n
+    )
+    rank = 1 + (rating[None, :] > rating[:, None]).sum(axis=1)
+    order = pa.array(np.argsort(-rating, kind="stable"))
+    out = pa.table(
+        {
+            "model": names,
+            "rating": pa.array(rating),
+            "se": pa.array(se),
+            "ci_lower": ci_lo,
+            "ci_upper": ci_hi,
+            "rank": pa.array(rank.astype(np.int64)),
+            "battles": pa.array(counts.astype(np.int64)),
+        }
+    ).take(order)
+    stats = {
+        "battles": int(keep.sum()),
+        "ties": int(tie.sum()),
+        "ties_dropped": int((~keep).sum()),
+        "models": n,
+    }
+    return BradleyTerryResult(out, scale, stats)
+
+
+def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:
+    """Probability that ``a`` beats ``b`` under the fitted ratings (names or arrays of
+    names; a float or a numpy array).
+
+    >>> battles = {"model_a": ["x", "y"], "model_b": ["y", "x"], "winner": ["model_a", "tie"]}
+    >>> round(predict_win_rate(bradley_terry(battles, alpha=0.0), "x", "y"), 4)
+    0.75
+    """
+    names = ratings.table.column("model")
+    values = ratings.table.column("rating").to_numpy()
+    index = {n: i for i, n in enumerate(names.to_pylist())}
+
+    def lookup(x: Any) -> Any:
+        scalar = isinstance(x, str)
+        items = [x] if scalar else list(x)
+        missing = [v for v in items if v not in index]
+        if missing:
+            raise ValueError(
+                f"unknown model(s) {missing[:3]}; rated models: {names.to_pylist()[:10]}"
+            )
+        r = values[[index[v] for v in items]]
+        return r[0] if scalar else r
+
+    diff = lookup(a) - lookup(b)
+    if ratings.scale == "elo":
+        p = 1.0 / (1.0 + np.power(10.0, -diff / 400.0))
+    else:
+        p = 1.0 / (1.0 + np.exp(-diff))
+    return float(p) if np.ndim(p) == 0 else p
