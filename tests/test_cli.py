@@ -74,3 +74,23 @@ def test_demo_reports_the_length_heuristic_accuracy() -> None:
     assert f"({table.num_rows} pairs)" in out
     assert f"shorter is better  accuracy {shorter_wins:.4f}" in out
     assert "Kendall tau-b" in out
+
+
+def test_every_subcommand_explains_each_option_and_shows_an_example() -> None:
+    import argparse
+
+    from prefcore.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) == {
+        "demo", "eval", "stats", "dedup", "decontaminate", "pairs", "pipeline"
+    }  # fmt: skip
+    for name, sub in subparsers.choices.items():
+        assert sub.description, name
+        assert sub.epilog and "prefcore " + name in sub.epilog, name
+        for action in sub._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"{name} {action.option_strings or action.dest}"
+    job = subparsers.choices["pipeline"].format_help()
+    assert "[[steps]]" in job and "min_margin" in job

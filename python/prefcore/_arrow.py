@@ -267,3 +267,37 @@ def require_no_nulls(table: pa.Table, *names: str | None) -> None:
         row = first_null_row(table.column(name))
         if row is not None:
             raise invalid_value(name, row, "null value; nulls are not allowed here")
+
+
+def float32_matrix(x: Any, name: str) -> np.ndarray:
+    """A C-contiguous float32 ``[n, d]`` array from numpy, torch or an Arrow
+    fixed-size-list column."""
+    if hasattr(x, "detach") and hasattr(x, "numpy"):  # torch
+        x = tensor_to_numpy(x)
+    if isinstance(x, (pa.ChunkedArray, pa.Array)):
+        arr = x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x
+        if not pa.types.is_fixed_size_list(arr.type):
+            raise TypeError(
+                f"{name}: Arrow embeddings must be fixed_size_list<float>, not {arr.type}"
+            )
+        row = first_null_row(arr)
+        if row is not None:
+            raise invalid_value(name, row, "null embedding or null value in it")
+        x = arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), arr.type.list_size)
+    a = np.asarray(x)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.floating):
+        raise TypeError(f"{name} must hold floats, not {a.dtype}")
+    if a.dtype.itemsize > 4:
+        # A finite value beyond float32's range would become inf in the cast.
+        beyond = np.argwhere(np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max))
+        if len(beyond):
+            row, dim = beyond[0]
+            raise invalid_value(
+                name,
+                row,
+                f"value {a[row, dim]} at dimension {dim} is beyond float32's range "
+                "(embeddings are compared in float32)",
+            )
+    return np.ascontiguousarray(a, dtype=np.float32)

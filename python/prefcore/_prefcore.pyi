@@ -9,6 +9,7 @@ __all__ = [
     "ByteLevelBpe",
     "ExactStream",
     "NearStream",
+    "NormalizeOptions",
     "__version__",
     "aggregate_votes",
     "bradley_terry",
@@ -96,7 +97,19 @@ def simd_level() -> str: ...
 def simd_levels() -> list[str]: ...
 def force_simd_level(level: str | None) -> None: ...
 
-_NormalizeArgs = tuple[bool, str, bool, bool, bool] | None
+@final
+class NormalizeOptions:
+    def __new__(
+        cls,
+        *,
+        lowercase: bool,
+        unicode: str | None,
+        collapse_whitespace: bool,
+        strip_punctuation: bool,
+        digits_to_zero: bool,
+    ) -> NormalizeOptions: ...
+
+_NormalizeArgs = NormalizeOptions | None
 
 def normalize(texts: Any, options: _NormalizeArgs) -> pa.Array: ...
 def exact(

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -326,15 +327,34 @@ SEED = _int_type(0, 2**64 - 1)  # seeds: any unsigned 64-bit value
 LEVEL = _int_type(-(2**63))  # relevance levels: any 64-bit value
 
 
+#: Subcommand help keeps the examples' line breaks.
+HELP_FORMAT = argparse.RawDescriptionHelpFormatter
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prefcore", description=prefcore.__doc__.splitlines()[0] if prefcore.__doc__ else None
     )
     parser.add_argument("--version", action="version", version=f"prefcore {prefcore.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the demo on the embedded HH-RLHF sample")
+    sub.add_parser(
+        "demo",
+        help="run the demo on the embedded HH-RLHF sample",
+        description="Run every capability once on the 2,312-row HH-RLHF sample shipped "
+        "in the package: no download, no arguments.",
+        epilog="example:\n  prefcore demo",
+        formatter_class=HELP_FORMAT,
+    )
 
-    ev = sub.add_parser("eval", help="evaluate a TREC run against qrels (trec_eval semantics)")
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate a TREC run against qrels (trec_eval semantics)",
+        description="Evaluate a TREC run file against a qrels file with trec_eval's "
+        "semantics and measure names; prints the summary (and per-query values with -q).",
+        epilog="examples:\n  prefcore eval --run run.txt --qrels qrels.txt -m ndcg_cut.10 map\n"
+        "  prefcore eval --run run.txt --qrels qrels.txt -m P.5,10 -q --json",
+        formatter_class=HELP_FORMAT,
+    )
     ev.add_argument("--run", required=True, help="TREC run file")
     ev.add_argument("--qrels", required=True, help="TREC qrels file")
     ev.add_argument(
@@ -344,62 +364,125 @@ def build_parser() -> argparse.ArgumentParser:
         "ndcg_cut.10 P.10",
     )  # fmt: skip
     ev.add_argument("-q", "--per-query", action="store_true", help="also print per-query values")
-    ev.add_argument("-l", "--relevance-level", type=LEVEL, default=1)
+    ev.add_argument("-l", "--relevance-level", type=LEVEL, default=1,
+                    help="least grade counted as relevant by the binary measures (1)")  # fmt: skip
     ev.add_argument("-c", "--complete", action="store_true", help="average over all qrels queries")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON")
     ev.add_argument("--report", help="write the JSON report here")
 
-    st = sub.add_parser("stats", help="health report of a dataset (format detected), as JSON")
-    st.add_argument("input", metavar="IN")
+    st = sub.add_parser(
+        "stats",
+        help="health report of a dataset (format detected), as JSON",
+        description="Report rows, prompts, pairs per prompt, length distributions, length "
+        "bias, tie rate and repeated rows of a preference dataset, as JSON on stdout; the "
+        "format (pairwise, HH transcripts, scored completions, ...) is detected.",
+        epilog="example:\n  prefcore stats data.jsonl.zst --report stats.json",
+        formatter_class=HELP_FORMAT,
+    )
+    st.add_argument(
+        "input", metavar="IN", help="Parquet, JSONL (.gz/.zst), CSV or IPC file or directory"
+    )
     _io_options(st, output=False)
 
-    dd = sub.add_parser("dedup", help="drop exact / near duplicates and degenerate pairs")
-    dd.add_argument("input", metavar="IN")
-    dd.add_argument("output", metavar="OUT")
+    dd = sub.add_parser(
+        "dedup",
+        help="drop exact / near duplicates and degenerate pairs",
+        description="Drop rows whose --exact columns repeat an earlier row, rows whose "
+        "--near column is a MinHash-LSH near-duplicate of an earlier one, and (with "
+        "--degenerate) pairs whose chosen equals rejected or is empty. The first row of "
+        "each cluster is kept; the report counts what went and why.",
+        epilog="example:\n  prefcore dedup raw.parquet clean.parquet --exact prompt chosen "
+        "rejected \\\n      --near chosen --threshold 0.8 --degenerate --report dedup.json",
+        formatter_class=HELP_FORMAT,
+    )
+    dd.add_argument("input", metavar="IN", help="input file or directory")
+    dd.add_argument("output", metavar="OUT", help="output file (written atomically)")
     dd.add_argument("--exact", nargs="+", metavar="COL", help="columns whose tuple must be unique")
     dd.add_argument("--near", metavar="COL", help="text column for MinHash near-duplicates")
     dd.add_argument("--threshold", type=float, default=0.8, help="Jaccard threshold (0.8)")
-    dd.add_argument("--num-perm", type=COUNT, default=128)
+    dd.add_argument("--num-perm", type=COUNT, default=128, help="MinHash permutations (128)")
     dd.add_argument("--ngram", type=COUNT, default=5, help="word shingle size (5)")
-    dd.add_argument("--seed", type=SEED, default=1)
+    dd.add_argument("--seed", type=SEED, default=1, help="MinHash seed (1)")
     dd.add_argument("--bands", type=COUNT, help="LSH bands (default: chosen from the threshold)")
     dd.add_argument("--rows", type=COUNT, help="rows per band (with --bands)")
     dd.add_argument("--degenerate", action="store_true", help="drop chosen == rejected or empty")
     dd.add_argument("--no-normalize", action="store_true", help="compare raw text")
     _io_options(dd)
 
-    dc = sub.add_parser("decontaminate", help="drop rows that overlap an evaluation set")
-    dc.add_argument("input", metavar="IN")
-    dc.add_argument("output", metavar="OUT")
+    dc = sub.add_parser(
+        "decontaminate",
+        help="drop rows that overlap an evaluation set",
+        description="Drop the rows of IN whose text column shares a word n-gram with the "
+        "evaluation set (--method ngram), is a MinHash near-duplicate of one of its texts "
+        "(minhash) or equals one after normalisation (exact).",
+        epilog="example:\n  prefcore decontaminate clean.parquet final.parquet --against "
+        "eval.jsonl --n 13",
+        formatter_class=HELP_FORMAT,
+    )
+    dc.add_argument("input", metavar="IN", help="input file or directory")
+    dc.add_argument("output", metavar="OUT", help="output file (written atomically)")
     dc.add_argument("--against", required=True, metavar="EVAL", help="the evaluation set")
-    dc.add_argument("--against-format", choices=FORMATS)
+    dc.add_argument("--against-format", choices=FORMATS, help="format of EVAL (from its name)")
     dc.add_argument("--column", default="prompt", help="text column of IN (prompt)")
     dc.add_argument("--against-column", help="text column of EVAL (default: --column)")
-    dc.add_argument("--method", choices=["ngram", "minhash", "exact"], default="ngram")
+    dc.add_argument("--method", choices=["ngram", "minhash", "exact"], default="ngram",
+                    help="overlap test (ngram)")  # fmt: skip
     dc.add_argument("--n", type=COUNT, default=13, help="word n-gram size (13)")
     dc.add_argument("--threshold", type=float, help="least overlap that counts")
     _io_options(dc)
 
-    pr = sub.add_parser("pairs", help="chosen/rejected pairs from scored completions")
-    pr.add_argument("input", metavar="IN")
-    pr.add_argument("output", metavar="OUT")
+    pr = sub.add_parser(
+        "pairs",
+        help="chosen/rejected pairs from scored completions",
+        description="Build chosen/rejected pairs from a table of scored completions (one "
+        "row per prompt with list columns, or one row per completion) by a strategy; "
+        "random choices depend only on --seed.",
+        epilog="example:\n  prefcore pairs scored.parquet pairs.parquet --strategy "
+        "best_random -k 2 --min-margin 1 --seed 0",
+        formatter_class=HELP_FORMAT,
+    )
+    pr.add_argument("input", metavar="IN", help="input file or directory")
+    pr.add_argument("output", metavar="OUT", help="output file (written atomically)")
     pr.add_argument("--strategy", default="best_worst",
                     choices=["best_worst", "best_random", "best_vs_rest", "top_k_bottom_k",
-                             "all_pairs", "random_pairs"])  # fmt: skip
-    pr.add_argument("--min-margin", type=float, default=0.0)
-    pr.add_argument("--seed", type=SEED, default=0)
-    pr.add_argument("--prompt", default="prompt")
-    pr.add_argument("--completions", default="completions")
-    pr.add_argument("--scores", default="scores")
-    pr.add_argument("--ties", choices=["drop", "keep", "random"], default="drop")
-    pr.add_argument("-k", type=COUNT, default=1)
-    pr.add_argument("--short-groups", choices=["error", "skip"], default="error")
+                             "all_pairs", "random_pairs"],
+                    help="which pairs each prompt gives (best_worst)")  # fmt: skip
+    pr.add_argument("--min-margin", type=float, default=0.0,
+                    help="least chosen - rejected score difference (0)")  # fmt: skip
+    pr.add_argument("--seed", type=SEED, default=0, help="seed of the random choices (0)")
+    pr.add_argument("--prompt", default="prompt", help="prompt column (prompt)")
+    pr.add_argument("--completions", default="completions", help="completions column")
+    pr.add_argument("--scores", default="scores", help="scores column (scores)")
+    pr.add_argument("--ties", choices=["drop", "keep", "random"], default="drop",
+                    help="equal scores: never paired, earlier one chosen, at random")  # fmt: skip
+    pr.add_argument("-k", type=COUNT, default=1,
+                    help="rejections per prompt (best_random), ends (top_k_bottom_k), "
+                    "pairs per prompt (random_pairs)")  # fmt: skip
+    pr.add_argument("--short-groups", choices=["error", "skip"], default="error",
+                    help="prompts with fewer than two completions: error or skip")  # fmt: skip
     _io_options(pr)
 
-    pl = sub.add_parser("pipeline", help="run the steps of a TOML config in order")
-    pl.add_argument("config", metavar="CONFIG.toml")
+    pl = sub.add_parser(
+        "pipeline",
+        help="run the steps of a TOML config in order",
+        description="Run the steps of a job file in order, each on the previous one's "
+        "output. The job file names `input`, `output`, optionally `on_error` (fail or "
+        "skip), and one [[steps]] table per step: `step` is a subcommand (stats, dedup, "
+        "decontaminate, pairs) and the other keys are its options, spelt with "
+        "underscores (--min-margin is min_margin). Intermediate results go to a scratch "
+        "directory next to the output, removed afterwards.",
+        epilog="example job.toml:\n"
+        '  input = "raw.jsonl.gz"\n  output = "train.parquet"\n  [[steps]]\n'
+        '  step = "dedup"\n  exact = ["prompt", "chosen", "rejected"]\n'
+        '  [[steps]]\n  step = "decontaminate"\n  against = "eval.jsonl"\n\n'
+        "run it:\n  prefcore pipeline job.toml --report report.json",
+        formatter_class=HELP_FORMAT,
+    )
+    pl.add_argument("config", metavar="CONFIG.toml", help="the job file")
     pl.add_argument("--report", help="write the JSON report here")
     pl.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    for command in sub.choices.values():  # the raw format keeps the examples' lines only
+        command.description = textwrap.fill(command.description or "", 88)
     return parser
 
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_array, as_pyarrow_table, as_table
+from prefcore._arrow import as_array, as_pyarrow_table, as_table, float32_matrix
 
 __all__ = [
     "ContaminationResult",
@@ -47,25 +47,27 @@ class Normalization:
     strip_punctuation: bool = False
     digits_to_zero: bool = False
 
-    def _args(self) -> tuple[bool, str, bool, bool, bool]:
-        return (
-            self.lowercase,
-            self.unicode or "None",
-            self.collapse_whitespace,
-            self.strip_punctuation,
-            self.digits_to_zero,
+    def options(self) -> _prefcore.NormalizeOptions:
+        """These settings as the Rust core takes them (an invalid ``unicode`` form is an
+        error here)."""
+        return _prefcore.NormalizeOptions(
+            lowercase=self.lowercase,
+            unicode=self.unicode,
+            collapse_whitespace=self.collapse_whitespace,
+            strip_punctuation=self.strip_punctuation,
+            digits_to_zero=self.digits_to_zero,
         )
 
 
 NormalizeArg = Normalization | None
 
 
-def _options(normalize: NormalizeArg) -> tuple[bool, str, bool, bool, bool] | None:
+def _options(normalize: NormalizeArg) -> _prefcore.NormalizeOptions | None:
     if normalize is None:
         return None
     if not isinstance(normalize, Normalization):
         raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
-    return normalize._args()
+    return normalize.options()
 
 
 def _filter_rows(table: Any, mask: Any) -> pa.Table:
@@ -132,7 +134,7 @@ def normalize(
     options = Normalization(
         lowercase, unicode, collapse_whitespace, strip_punctuation, digits_to_zero
     )
-    return _prefcore.normalize(as_array(texts, "texts"), options._args())
+    return _prefcore.normalize(as_array(texts, "texts"), options.options())
 
 
 def exact(
@@ -429,11 +431,9 @@ def semantic(
     >>> semantic(e, threshold=0.95, quality=[0.1, 0.9, 0.5]).keep.to_pylist()
     [False, True, True]
     """
-    from prefcore import match
-
     if metric not in ("cosine", "ip"):
         raise ValueError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
-    x = match._matrix(embeddings, "embeddings")  # converted once, searched against itself
+    x = float32_matrix(embeddings, "embeddings")  # converted once, searched against itself
     n, dim = x.shape
     # Only the upper triangle of the symmetric score matrix is computed.
     row_a, row_b, score = _prefcore.self_pairs(

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from prefcore import _prefcore
-from prefcore._arrow import first_null_row, tensor_to_numpy
+from prefcore._arrow import float32_matrix
 from prefcore._optional import require
 from prefcore.errors import invalid_value
 
@@ -40,40 +40,6 @@ Backend = Literal["auto", "rust", "faiss", "torch"]
 _BACKENDS = ("auto", "rust", "faiss", "torch")
 # Scores held at once by the torch backend, per query block (1 GiB of float32).
 _TORCH_BLOCK_SCORES = 1 << 28
-
-
-def _matrix(x: Any, name: str) -> np.ndarray:
-    """A C-contiguous float32 ``[n, d]`` array from numpy, torch or an Arrow
-    fixed-size-list column."""
-    if hasattr(x, "detach") and hasattr(x, "numpy"):  # torch
-        x = tensor_to_numpy(x)
-    if isinstance(x, (pa.ChunkedArray, pa.Array)):
-        arr = x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x
-        if not pa.types.is_fixed_size_list(arr.type):
-            raise TypeError(
-                f"{name}: Arrow embeddings must be fixed_size_list<float>, not {arr.type}"
-            )
-        row = first_null_row(arr)
-        if row is not None:
-            raise invalid_value(name, row, "null embedding or null value in it")
-        x = arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), arr.type.list_size)
-    a = np.asarray(x)
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {a.shape}")
-    if not np.issubdtype(a.dtype, np.floating):
-        raise TypeError(f"{name} must hold floats, not {a.dtype}")
-    if a.dtype.itemsize > 4:
-        # A finite value beyond float32's range would become inf in the cast.
-        beyond = np.argwhere(np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max))
-        if len(beyond):
-            row, dim = beyond[0]
-            raise invalid_value(
-                name,
-                row,
-                f"value {a[row, dim]} at dimension {dim} is beyond float32's range "
-                "(embeddings are compared in float32)",
-            )
-    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def knn(
@@ -114,7 +80,7 @@ def knn(
         raise ValueError(
             "backend='rust' runs on the CPU; use backend='faiss', 'torch' or 'auto' for CUDA"
         )
-    q, c = _matrix(queries, "queries"), _matrix(corpus, "corpus")
+    q, c = float32_matrix(queries, "queries"), float32_matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
     if k < 1:
@@ -278,7 +244,7 @@ def range_search(
     """
     if metric not in ("ip", "cosine", "l2"):
         raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
-    q, c = _matrix(queries, "queries"), _matrix(corpus, "corpus")
+    q, c = float32_matrix(queries, "queries"), float32_matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
     qi, cj, score = _prefcore.range_search(
@@ -320,7 +286,7 @@ def match(
         raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
     if rescore not in (None, "csls"):
         raise ValueError(f"rescore must be None or 'csls'; not {rescore!r}")
-    x, y = _matrix(a, "a"), _matrix(b, "b")
+    x, y = float32_matrix(a, "a"), float32_matrix(b, "b")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"a has dimension {x.shape[1]} but b has {y.shape[1]}")
     ai, bj, score, rank = _prefcore.match_sets(

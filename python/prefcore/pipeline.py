@@ -224,7 +224,7 @@ def dedup_stream(
     """
     if not (exact or near or degenerate):
         raise ValueError("nothing to do: give --exact, --near and/or --degenerate")
-    norm = dedup._options(Normalization() if normalize else None)
+    norm = Normalization().options() if normalize else None
     exact_state = _prefcore.ExactStream(norm) if exact else None
     near_state = None
     b = r = 0

@@ -281,9 +281,10 @@ def dedup(
     """Near-duplicate dedup of a Ray dataset: the dataset without the rows
     :func:`prefcore.dedup.minhash` (``verify=False``, same options) removes, and a report."""
     bands, rows = _dedup.optimal_bands(threshold, num_perm)
-    options = _dedup._options(normalize)
+    _check_normalization(normalize)
 
     def keys_of(t: pa.Table) -> pa.Table:
+        options = normalize.options() if normalize is not None else None  # made per worker
         keys = _prefcore.lsh_band_keys(
             t.column(column), column, options, num_perm=num_perm, ngram=ngram,
             tokenizer=tokenizer, seed=seed, bands=bands, rows=rows,
@@ -293,6 +294,15 @@ def dedup(
 
     out, report = _dedup_by_keys(ds, keys_of, driver_edges)
     return out, report | {"bands": bands, "rows_per_band": rows}
+
+
+def _check_normalization(normalize: NormalizeArg) -> None:
+    """Bad options fail on the driver, before any task starts. The Rust options object
+    is built inside each task: it does not pickle, the ``Normalization`` does."""
+    if normalize is not None:
+        if not isinstance(normalize, Normalization):
+            raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
+        normalize.options()
 
 
 def exact_dedup(
@@ -305,9 +315,10 @@ def exact_dedup(
     """Exact dedup of a Ray dataset by the 128-bit hash of the (normalised) ``columns``;
     keeps the first row of each key, as :func:`prefcore.dedup.exact` does."""
     names = [columns] if isinstance(columns, str) else list(columns)
-    options = _dedup._options(normalize)
+    _check_normalization(normalize)
 
     def keys_of(t: pa.Table) -> pa.Table:
+        options = normalize.options() if normalize is not None else None  # made per worker
         hashes = _prefcore.row_hashes([t.column(c) for c in names], names, options)
         return pa.table({KEY: hashes, ROW: t.column(ROW)})
 

@@ -13,23 +13,40 @@ use rayon::prelude::*;
 use crate::convert::{array, clusters_to_py, named_arrays, to_py_array, Table};
 use crate::errors::{compute, to_py};
 
-/// Normaliser options as Python passes them: (lowercase, unicode, collapse_whitespace,
-/// strip_punctuation, digits_to_zero), or None for no normalisation.
-pub type NormalizeArgs = Option<(bool, String, bool, bool, bool)>;
+/// Normaliser options: `prefcore.dedup.Normalization` hands one of these over (None
+/// for no normalisation).
+#[pyclass(module = "prefcore._prefcore", frozen, from_py_object)]
+#[derive(Clone)]
+pub struct NormalizeOptions(Normalizer);
+
+#[pymethods]
+impl NormalizeOptions {
+    #[new]
+    #[pyo3(signature = (*, lowercase, unicode, collapse_whitespace, strip_punctuation, digits_to_zero))]
+    fn new(
+        lowercase: bool,
+        unicode: Option<&str>,
+        collapse_whitespace: bool,
+        strip_punctuation: bool,
+        digits_to_zero: bool,
+    ) -> PyResult<Self> {
+        Ok(NormalizeOptions(Normalizer {
+            lowercase,
+            unicode: match unicode {
+                Some(form) => form.parse().map_err(to_py)?,
+                None => dedup::UnicodeForm::None,
+            },
+            collapse_whitespace,
+            strip_punctuation,
+            digits_to_zero,
+        }))
+    }
+}
+
+pub type NormalizeArgs = Option<NormalizeOptions>;
 
 fn normalizer(args: NormalizeArgs) -> PyResult<Option<Normalizer>> {
-    args.map(
-        |(lowercase, unicode, collapse_whitespace, strip_punctuation, digits_to_zero)| {
-            Ok(Normalizer {
-                lowercase,
-                unicode: unicode.parse().map_err(to_py)?,
-                collapse_whitespace,
-                strip_punctuation,
-                digits_to_zero,
-            })
-        },
-    )
-    .transpose()
+    Ok(args.map(|o| o.0))
 }
 
 /// MinHash parameters as Python passes them.

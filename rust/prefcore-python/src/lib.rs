@@ -60,6 +60,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::contamination, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::row_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_band_keys, m)?)?;
+    m.add_class::<dedup::NormalizeOptions>()?;
     m.add_class::<dedup::ExactStream>()?;
     m.add_class::<dedup::NearStream>()?;
     m.add_class::<tokenize::ByteLevelBpe>()?;
