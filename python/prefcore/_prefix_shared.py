@@ -167,7 +167,13 @@ def tree_attention_mask(
     in its own tree that are its prompt or its own branch; padding sees only itself
     (so no row of the softmax is empty). ``"sdpa"``: boolean ``[R, 1, T, T]`` (True
     attends); ``"eager"``: additive, 0 or the dtype's minimum; ``"flex"``: a
-    ``BlockMask`` for ``flex_attention``."""
+    ``BlockMask`` for ``flex_attention``.
+
+    >>> import torch
+    >>> tree, branch = torch.tensor([[0, 0, 0, 0]]), torch.tensor([[0, 1, 2, 2]])
+    >>> tree_attention_mask(tree, branch)[0, 0].int().tolist()
+    [[1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 1, 1]]
+    """
     torch = require("torch", "tree_attention_mask")
     rows, width = tree_ids.shape
     if attention == "flex":
@@ -213,6 +219,16 @@ def sequence_logps(model: Any, batch: Mapping[str, Any]) -> dict[str, Any]:
     per token (``*_mean``). The decoder runs once over the packed rows; the output
     head and the log-softmax over the vocabulary are applied only where a completion
     token is predicted. Differentiable: write a DPO/IPO/LiPO loss on the result.
+
+    >>> import transformers
+    >>> config = transformers.LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
+    ...     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2)
+    >>> model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
+    >>> batch = PrefixSharedCollator(0)(
+    ...     [{"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5], "rejected_ids": [6]}])
+    >>> out = sequence_logps(model, batch)
+    >>> out["chosen_logps"].shape, out["chosen_tokens"].tolist(), out["rejected_tokens"].tolist()
+    (torch.Size([1]), [2], [1])
     """
     torch = require("torch", "sequence_logps")
     inputs = {

@@ -68,7 +68,13 @@ def ref_logps_fingerprint(
     completions: str = "completions",
 ) -> str:
     """A SHA-256 over the token ids of every row (in order), the tokenizer (its JSON and
-    chat template), ``settings`` (e.g. ``max_length``, truncation) and ``model_id``."""
+    chat template), ``settings`` (e.g. ``max_length``, truncation) and ``model_id``.
+
+    >>> rows = {"prompt_ids": [[1, 2]], "chosen_ids": [[3]], "rejected_ids": [[4]]}
+    >>> a = ref_logps_fingerprint(rows, model_id="m", settings={"max_length": 512})
+    >>> a == ref_logps_fingerprint(rows, model_id="m", settings={"max_length": 1024})
+    False
+    """
     t = as_pyarrow_table(data, "data")
     digest = hashlib.sha256()
     for name in _token_columns(t, completions):
@@ -100,7 +106,23 @@ def compute_ref_logps(
 ) -> pa.Table:
     """The reference model's summed log-probs of every row of ``data`` (tokenized pairs
     or groups), computed on prompt-once batches without gradients, as a table with the
-    fingerprint in its metadata (see :func:`save_ref_logps`, :func:`attach_ref_logps`)."""
+    fingerprint in its metadata (see :func:`save_ref_logps`, :func:`attach_ref_logps`).
+
+    >>> import tempfile, pathlib, transformers
+    >>> config = transformers.LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
+    ...     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2)
+    >>> ref = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
+    >>> rows = pa.table({"prompt_ids": [[1, 2], [3]], "chosen_ids": [[4], [5, 6]],
+    ...                  "rejected_ids": [[7, 8], [9]]})
+    >>> store = compute_ref_logps(ref, rows, model_id="tiny", pad_token_id=0)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ref.parquet"
+    >>> save_ref_logps(store, path)
+    >>> attach_ref_logps(rows, path, model_id="tiny").column_names[-2:]
+    ['ref_chosen_logps', 'ref_rejected_logps']
+    >>> attach_ref_logps(rows, path, model_id="other")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: the reference log-probs were computed from other rows, ...
+    """
     torch = require("torch", "compute_ref_logps")
     from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps
 
@@ -134,7 +156,13 @@ def compute_ref_logps(
 
 
 def save_ref_logps(store: pa.Table, path: str | os.PathLike[str]) -> None:
-    """Write a store from :func:`compute_ref_logps` as Parquet, fingerprint included."""
+    """Write a store from :func:`compute_ref_logps` as Parquet, fingerprint included
+    (example at :func:`compute_ref_logps`); a table without one is refused.
+
+    >>> save_ref_logps(pa.table({"ref_chosen_logps": [0.0]}), "x.parquet")
+    Traceback (most recent call last):
+    ValueError: not a reference log-prob store: it has no fingerprint
+    """
     if FINGERPRINT_KEY not in (store.schema.metadata or {}):
         raise ValueError("not a reference log-prob store: it has no fingerprint")
     pq.write_table(store, path)
@@ -150,7 +178,14 @@ def attach_ref_logps(
     completions: str = "completions",
 ) -> pa.Table:
     """``data`` with the store's columns appended, after checking that the store was
-    computed from these rows, this tokenizer, these settings and this model."""
+    computed from these rows, this tokenizer, these settings and this model (example
+    at :func:`compute_ref_logps`).
+
+    >>> attach_ref_logps({"prompt_ids": [[1]], "chosen_ids": [[2]], "rejected_ids": [[3]]},
+    ...     pa.table({"ref_chosen_logps": [0.0]}), model_id="m")
+    Traceback (most recent call last):
+    ValueError: not a reference log-prob store: it has no fingerprint
+    """
     t = as_pyarrow_table(data, "data")
     table = store if isinstance(store, pa.Table) else pq.read_table(store)
     meta = table.schema.metadata or {}

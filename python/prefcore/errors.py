@@ -82,5 +82,10 @@ class ColumnTypeError(TypeError):
 
 
 def invalid_value(column: str, row: int | None, message: str) -> InvalidValueError:
-    """The error for one bad value, worded as the core words it."""
+    """The error for one bad value, worded as the core words it.
+
+    >>> e = invalid_value("score", 3, "NaN")
+    >>> str(e), e.column, e.row
+    ("column 'score', row 3: NaN", 'score', 3)
+    """
     return InvalidValueError(f"column '{column}', row {row}: {message}", column=column, row=row)

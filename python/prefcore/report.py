@@ -19,13 +19,12 @@ from prefcore._optional import require
 from prefcore._tables import as_table
 
 __all__ = [
-    "char_lengths",
     "distribution",
     "stats",
 ]
 
 
-def char_lengths(col: pa.ChunkedArray) -> np.ndarray:
+def _char_lengths(col: pa.ChunkedArray) -> np.ndarray:
     """Characters per value: string length, or total content length of a conversation."""
     col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
@@ -39,7 +38,11 @@ def char_lengths(col: pa.ChunkedArray) -> np.ndarray:
 
 
 def distribution(x: np.ndarray) -> dict[str, float]:
-    """Mean, median, p90, p99 and max of ``x`` (NaN for an empty one)."""
+    """Mean, median, p90, p99 and max of ``x`` (NaN for an empty one).
+
+    >>> distribution(np.array([1.0, 2.0, 3.0, 10.0]))["p50"], distribution(np.array([]))["max"]
+    (2.5, nan)
+    """
     if len(x) == 0:
         return {
             "mean": math.nan,
@@ -119,7 +122,7 @@ def stats(
     require_columns(t, prompt, chosen, rejected)
     require_no_nulls(t, prompt, chosen, rejected)
     for name in [c for c in (prompt, chosen, rejected) if c]:
-        lengths[name] = char_lengths(t.column(name))
+        lengths[name] = _char_lengths(t.column(name))
         report[f"{name}_chars"] = distribution(lengths[name])
         if tokenizer is not None:
             report[f"{name}_tokens"] = distribution(_token_lengths(t.column(name), tokenizer))
