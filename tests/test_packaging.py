@@ -38,6 +38,7 @@ PUBLIC_MODULES = [
     "prefcore.ray",
     "prefcore.report",
     "prefcore.rewards",
+    "prefcore.streaming",
     "prefcore.tokenize",
     "prefcore.torch",
     "prefcore.trl",

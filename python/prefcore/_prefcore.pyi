@@ -1,15 +1,21 @@
-# Stubs of the Rust extension. The public, documented API is in prefcore.metrics.
+# Stubs of the Rust extension, checked against it by stubtest. The public, documented
+# API is in the Python modules; this is their private contract with the core.
 from collections.abc import Iterable
-from typing import Any, final
+from typing import Literal, Protocol, TypedDict, final
 
 import numpy as np
 import pyarrow as pa
 
 __all__ = [
+    "BradleyTerryFit",
     "ByteLevelBpe",
+    "Clusters",
+    "CollateSettings",
     "ExactStream",
+    "NearDuplicates",
     "NearStream",
     "NormalizeOptions",
+    "VoteSummary",
     "__version__",
     "aggregate_votes",
     "bradley_terry",
@@ -57,9 +63,44 @@ __all__ = [
 ]
 __version__: str
 
+# What the extension reads through the Arrow PyCapsule interface: arrays (pyarrow,
+# polars, nanoarrow, ...) or streams of them (chunked arrays), and tables.
+class _ArrayExport(Protocol):
+    def __arrow_c_array__(
+        self, requested_schema: object | None = None
+    ) -> tuple[object, object]: ...
+
+class _StreamExport(Protocol):
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+_ArrowArray = _ArrayExport | _StreamExport
+_ArrowTable = _StreamExport | _ArrayExport
+
+class _Calibration(TypedDict):
+    ece: float
+    mce: float
+    brier: float
+    bins: pa.Table
+
+class _Comparison(TypedDict):
+    n: int
+    mean_a: float
+    mean_b: float
+    difference: float
+    statistic: float
+    p_value: float
+    effect_size: float
+
+class _PairStats(TypedDict):
+    prompts: int
+    prompts_with_pairs: int
+    prompts_skipped_short: int
+    prompts_without_eligible_pair: int
+    pairs_capped: int
+
 def evaluate_trec(
-    run: Any,
-    qrels: Any,
+    run: _ArrowTable,
+    qrels: _ArrowTable,
     metrics: list[str],
     *,
     query_col: str,
@@ -73,8 +114,8 @@ def evaluate_trec(
     per_query: bool,
 ) -> tuple[pa.Table | None, list[str], list[float]]: ...
 def evaluate_grouped(
-    scores: Any,
-    labels: Any,
+    scores: _ArrowArray,
+    labels: _ArrowArray,
     metrics: list[str],
     *,
     ties: str,
@@ -82,13 +123,15 @@ def evaluate_grouped(
     per_group: bool,
 ) -> tuple[pa.Table | None, list[str], list[float]]: ...
 def pairwise_accuracy(
-    chosen: Any, rejected: Any, subsets: Any | None, *, ties: str
+    chosen: _ArrowArray, rejected: _ArrowArray, subsets: _ArrowArray | None, *, ties: str
 ) -> list[tuple[str, int, float, int]]: ...
-def calibration(chosen: Any, rejected: Any, *, n_bins: int, scale: float) -> dict[str, Any]: ...
-def correlation(x: Any, y: Any, *, method: str, variant: str) -> list[float]: ...
+def calibration(
+    chosen: _ArrowArray, rejected: _ArrowArray, *, n_bins: int, scale: float
+) -> _Calibration: ...
+def correlation(x: _ArrowArray, y: _ArrowArray, *, method: str, variant: str) -> list[float]: ...
 def compare(
     a: list[float], b: list[float], *, test: str, n_resamples: int, seed: int
-) -> dict[str, Any]: ...
+) -> _Comparison: ...
 def read_trec_run(path: str) -> pa.Table: ...
 def read_trec_qrels(path: str) -> pa.Table: ...
 def set_num_threads(n: int) -> None: ...
@@ -111,15 +154,26 @@ class NormalizeOptions:
 
 _NormalizeArgs = NormalizeOptions | None
 
-def normalize(texts: Any, options: _NormalizeArgs) -> pa.Array: ...
+def normalize(texts: _ArrowArray, options: _NormalizeArgs) -> pa.Array: ...
+
+@final
+class Clusters:
+    def __new__(cls) -> Clusters: ...
+    @property
+    def cluster_id(self) -> pa.Int64Array: ...
+    @property
+    def representative(self) -> pa.Int64Array: ...
+    @property
+    def num_clusters(self) -> int: ...
+
 def exact(
-    table: Any, columns: list[str], options: _NormalizeArgs, keep: str
-) -> tuple[pa.Int64Array, pa.Int64Array, int]: ...
+    table: _ArrowTable, columns: list[str], options: _NormalizeArgs, keep: str
+) -> Clusters: ...
 def degenerate_pairs(
-    table: Any, chosen: str, rejected: str, options: _NormalizeArgs
+    table: _ArrowTable, chosen: str, rejected: str, options: _NormalizeArgs
 ) -> pa.StringArray: ...
 def signatures(
-    texts: Any,
+    texts: _ArrowArray,
     options: _NormalizeArgs,
     *,
     num_perm: int,
@@ -127,8 +181,25 @@ def signatures(
     tokenizer: str,
     seed: int,
 ) -> pa.UInt64Array: ...
+
+@final
+class NearDuplicates:
+    def __new__(cls) -> NearDuplicates: ...
+    @property
+    def clusters(self) -> Clusters: ...
+    @property
+    def candidate_pairs(self) -> int: ...
+    @property
+    def merged_a(self) -> pa.Int64Array: ...
+    @property
+    def merged_b(self) -> pa.Int64Array: ...
+    @property
+    def bands(self) -> int: ...
+    @property
+    def rows_per_band(self) -> int: ...
+
 def minhash(
-    table: Any,
+    table: _ArrowTable,
     column: str,
     options: _NormalizeArgs,
     *,
@@ -141,13 +212,11 @@ def minhash(
     rows: int | None,
     keep: str,
     verify: bool,
-) -> tuple[
-    pa.Int64Array, pa.Int64Array, int, int, tuple[pa.Int64Array, pa.Int64Array], int, int
-]: ...
+) -> NearDuplicates: ...
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]: ...
 def contamination(
-    train: Any,
-    reference: Any,
+    train: _ArrowTable,
+    reference: _ArrowTable,
     column: str,
     reference_column: str,
     options: _NormalizeArgs,
@@ -159,10 +228,10 @@ def contamination(
     seed: int,
 ) -> tuple[pa.Int64Array, pa.DoubleArray]: ...
 def pairs_from_scores(
-    table: Any,
+    table: _ArrowTable,
     prompt: str | None,
     completions: str,
-    scores: Any,
+    scores: _ArrowArray,
     scores_name: str,
     strategy: str,
     min_margin: float,
@@ -174,40 +243,82 @@ def pairs_from_scores(
     short_groups: str,
     first_group: int,
     texts: str,
-) -> tuple[pa.Table, dict[str, Any]]: ...
+) -> tuple[pa.Table, _PairStats]: ...
 def extract_prompt(
-    table: Any, chosen: str, rejected: str, user: str, assistant: str
+    table: _ArrowTable, chosen: str, rejected: str, user: str, assistant: str
 ) -> list[pa.Array]: ...
-def parse_transcripts(texts: Any, user: str, assistant: str) -> pa.Array: ...
-def render_transcripts(messages: Any, user: str, assistant: str) -> pa.Array: ...
+def parse_transcripts(texts: _ArrowArray, user: str, assistant: str) -> pa.Array: ...
+def render_transcripts(messages: _ArrowArray, user: str, assistant: str) -> pa.Array: ...
 def listwise_weights(
-    scores: Any, labels: Any, scores_name: str, labels_name: str
+    scores: _ArrowArray, labels: _ArrowArray, scores_name: str, labels_name: str
 ) -> tuple[pa.Array, pa.Array]: ...
 def lipo_batch_weights(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray) -> np.ndarray: ...
-def bt_unbounded_item(a: Any, b: Any, score_a: Any, n_items: int) -> tuple[int, str] | None: ...
+def bt_unbounded_item(
+    a: _ArrowArray, b: _ArrowArray, score_a: _ArrowArray, n_items: int
+) -> tuple[int, str] | None: ...
+
+@final
+class BradleyTerryFit:
+    def __new__(cls) -> BradleyTerryFit: ...
+    @property
+    def theta(self) -> list[float]: ...
+    @property
+    def variance(self) -> list[float]: ...
+    @property
+    def bootstrap(self) -> list[list[float]]: ...
+
 def bradley_terry(
-    a: Any,
-    b: Any,
-    score_a: Any,
+    a: _ArrowArray,
+    b: _ArrowArray,
+    score_a: _ArrowArray,
     n_items: int,
+    *,
     alpha: float,
     bootstrap: int,
     seed: int,
     reference: int | None,
-) -> tuple[list[float], list[float], list[list[float]]]: ...
+) -> BradleyTerryFit: ...
+
+@final
+class VoteSummary:
+    def __new__(cls) -> VoteSummary: ...
+    @property
+    def consensus(self) -> pa.UInt32Array: ...
+    @property
+    def support(self) -> pa.DoubleArray: ...
+    @property
+    def tied(self) -> pa.BooleanArray: ...
+    @property
+    def n_votes(self) -> pa.UInt32Array: ...
+    @property
+    def raw_agreement(self) -> float: ...
+    @property
+    def fleiss_kappa(self) -> float: ...
+    @property
+    def krippendorff_alpha(self) -> float: ...
+    @property
+    def items_rated_twice(self) -> int: ...
+    @property
+    def iterations(self) -> int: ...
+    @property
+    def annotator_votes(self) -> pa.UInt32Array: ...
+    @property
+    def annotator_agreement(self) -> pa.DoubleArray: ...
+
 def aggregate_votes(
-    item: Any,
-    annotator: Any,
-    vote: Any,
+    item: _ArrowArray,
+    annotator: _ArrowArray,
+    vote: _ArrowArray,
+    *,
     n_items: int,
     n_annotators: int,
     n_classes: int,
-    method: str,
-) -> dict[str, Any]: ...
+    method: Literal["majority", "dawid_skene"],
+) -> VoteSummary: ...
 def knn(
-    queries: Any,
+    queries: _ArrowArray,
     nq: int,
-    corpus: Any,
+    corpus: _ArrowArray,
     nc: int,
     dim: int,
     k: int,
@@ -216,9 +327,9 @@ def knn(
     exclude_self: bool,
 ) -> tuple[pa.FloatArray, pa.Int64Array]: ...
 def range_search(
-    queries: Any,
+    queries: _ArrowArray,
     nq: int,
-    corpus: Any,
+    corpus: _ArrowArray,
     nc: int,
     dim: int,
     threshold: float,
@@ -227,25 +338,23 @@ def range_search(
     exclude_self: bool,
 ) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
 def self_pairs(
-    data: Any, n: int, dim: int, threshold: float, metric: str, block: int | None
+    data: _ArrowArray, n: int, dim: int, threshold: float, metric: str, block: int | None
 ) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
-def clusters_from_pairs(
-    row_a: Any, row_b: Any, n: int, keep: str
-) -> tuple[pa.Int64Array, pa.Int64Array, int]: ...
+def clusters_from_pairs(row_a: _ArrowArray, row_b: _ArrowArray, n: int, keep: str) -> Clusters: ...
 def match_sets(
-    a: Any,
+    a: _ArrowArray,
     na: int,
-    b: Any,
+    b: _ArrowArray,
     nb: int,
     dim: int,
     metric: str,
     method: str,
     csls_k: int | None,
 ) -> list[pa.Array]: ...
-def normalize_tokens(ids: Any, column: str) -> pa.Array: ...
+def normalize_tokens(ids: _ArrowArray, column: str) -> pa.Array: ...
 def collate_prefix_shared(
-    prompt: Any,
-    branches: list[Any],
+    prompt: _ArrowArray,
+    branches: list[_ArrowArray],
     names: list[str],
     per_row: int,
     rows: list[int],
@@ -256,8 +365,8 @@ def collate_prefix_shared(
 ) -> dict[str, np.ndarray]: ...
 def token_lists(rows: Iterable[Iterable[int]], column: str) -> pa.Array: ...
 def cut_tokens(
-    prompt: Any,
-    completions: list[Any],
+    prompt: _ArrowArray,
+    completions: list[_ArrowArray],
     names: list[str],
     max_length: int | None,
     max_prompt_length: int | None,
@@ -265,19 +374,45 @@ def cut_tokens(
     eos: int | None,
 ) -> tuple[pa.Array, list[pa.Array], pa.Array, list[pa.Array]]: ...
 def split_joint_tokens(
-    prompt: Any, joints: list[Any], names: list[str]
+    prompt: _ArrowArray, joints: list[_ArrowArray], names: list[str]
 ) -> tuple[pa.Array, list[pa.Array], pa.Array]: ...
+
+@final
+class CollateSettings:
+    def __new__(
+        cls,
+        *,
+        pad_token_id: int,
+        label_pad_id: int,
+        labels: bool,
+        max_length: int | None,
+        truncation_mode: str,
+        pad_to_multiple_of: int | None,
+        vocab_size: int | None,
+        padding_free: bool,
+    ) -> CollateSettings: ...
+
 def collate_pairs(
-    columns: list[Any], names: list[str], rows: list[int], settings: Any, layout: str
-) -> dict[str, Any]: ...
+    columns: list[_ArrowArray],
+    names: list[str],
+    rows: list[int],
+    settings: CollateSettings,
+    layout: str,
+) -> dict[str, np.ndarray]: ...
 def collate_unpaired(
-    columns: list[Any], names: list[str], rows: list[int], settings: Any, kl: bool
-) -> dict[str, Any]: ...
+    columns: list[_ArrowArray],
+    names: list[str],
+    rows: list[int],
+    settings: CollateSettings,
+    kl: bool,
+) -> dict[str, np.ndarray]: ...
 
 @final
 class ExactStream:
-    def __new__(cls, options: Any) -> ExactStream: ...
-    def push(self, columns: list[Any], names: list[str]) -> pa.Array: ...
+    def __new__(cls, options: _NormalizeArgs) -> ExactStream: ...
+    def push(self, columns: list[_ArrowArray], names: list[str]) -> pa.BooleanArray: ...
+    @property
+    def rows(self) -> int: ...
     @property
     def distinct(self) -> int: ...
 
@@ -294,13 +429,13 @@ class ByteLevelBpe:
         prefix: list[int],
         suffix: list[int],
     ) -> ByteLevelBpe: ...
-    def encode(self, texts: Any, column: str, add_special_tokens: bool) -> pa.Array: ...
+    def encode(self, texts: _ArrowArray, column: str, add_special_tokens: bool) -> pa.Array: ...
 
 @final
 class NearStream:
     def __new__(
         cls,
-        options: Any,
+        options: _NormalizeArgs,
         *,
         num_perm: int,
         ngram: int,
@@ -309,16 +444,22 @@ class NearStream:
         bands: int,
         rows: int,
     ) -> NearStream: ...
-    def push(self, texts: Any, column: str) -> None: ...
-    def finish(self, keep: str) -> tuple[pa.Array, pa.Array, int, int]: ...
+    def push(self, texts: _ArrowArray, column: str) -> None: ...
+    def finish(self, keep: str) -> Clusters: ...
+    @property
+    def candidate_pairs(self) -> int | None: ...
+    @property
+    def rows(self) -> int: ...
     @property
     def key_bytes(self) -> int: ...
 
-def row_hashes(columns: list[Any], names: list[str], options: Any) -> pa.Array: ...
+def row_hashes(
+    columns: list[_ArrowArray], names: list[str], options: _NormalizeArgs
+) -> pa.FixedSizeBinaryArray: ...
 def lsh_band_keys(
-    texts: Any,
+    texts: _ArrowArray,
     column: str,
-    options: Any,
+    options: _NormalizeArgs,
     *,
     num_perm: int,
     ngram: int,
@@ -326,4 +467,4 @@ def lsh_band_keys(
     seed: int,
     bands: int,
     rows: int,
-) -> pa.Array: ...
+) -> pa.UInt64Array: ...

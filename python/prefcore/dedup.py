@@ -2,7 +2,10 @@
 column tuples, and degenerate pairs. Every function reports on every row (a
 :class:`DedupResult`); nothing is dropped until you call ``result.apply(table)``.
 
-Near-duplicate (MinHash-LSH) dedup and decontamination come next.
+Near duplicates by MinHash LSH (:func:`minhash`) or by embedding similarity
+(:func:`semantic`), and decontamination against evaluation sets
+(:func:`contamination`). Dedup over streams larger than memory is in
+:mod:`prefcore.streaming`.
 """
 
 from __future__ import annotations
@@ -58,16 +61,17 @@ class Normalization:
             digits_to_zero=self.digits_to_zero,
         )
 
+    @staticmethod
+    def options_of(normalize: Normalization | None) -> _prefcore.NormalizeOptions | None:
+        """The Rust options of a ``normalize`` argument (None: compare raw values)."""
+        if normalize is None:
+            return None
+        if not isinstance(normalize, Normalization):
+            raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
+        return normalize.options()
+
 
 NormalizeArg = Normalization | None
-
-
-def _options(normalize: NormalizeArg) -> _prefcore.NormalizeOptions | None:
-    if normalize is None:
-        return None
-    if not isinstance(normalize, Normalization):
-        raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
-    return normalize.options()
 
 
 def _filter_rows(table: Any, mask: Any) -> pa.Table:
@@ -158,9 +162,12 @@ def exact(
     ([True, False, True], [0, 0, 1], 1)
     """
     names = [columns] if isinstance(columns, str) else list(columns)
-    cluster_id, representative, clusters = _prefcore.exact(
-        as_table(table, "table"), names, _options(normalize), keep
+    found = _prefcore.exact(
+        as_table(table, "table"), names, Normalization.options_of(normalize), keep
     )
+    cluster_id, representative, clusters = (
+        found.cluster_id, found.representative, found.num_clusters
+    )  # fmt: skip
     rows = len(cluster_id)
     keep_mask = pc.equal(representative, pa.array(range(rows), pa.int64()))
     removed = rows - clusters
@@ -190,7 +197,7 @@ def degenerate_pairs(
     (['identical', 'empty_chosen', None], {'identical': 1, 'empty_chosen': 1})
     """
     reason = _prefcore.degenerate_pairs(
-        as_table(table, "table"), chosen, rejected, _options(normalize)
+        as_table(table, "table"), chosen, rejected, Normalization.options_of(normalize)
     )
     rows = len(reason)
     index = pa.array(range(rows), pa.int64())
@@ -231,7 +238,7 @@ def signatures(
     """
     flat = _prefcore.signatures(
         as_array(texts, "texts"),
-        _options(normalize),
+        Normalization.options_of(normalize),
         num_perm=num_perm,
         ngram=ngram,
         tokenizer=tokenizer,
@@ -298,10 +305,10 @@ def minhash(
     >>> r.cluster_id.to_pylist(), r.stats["removed"]
     ([0, 0, 1], 1)
     """
-    cluster_id, representative, clusters, candidates, (row_a, row_b), b, r = _prefcore.minhash(
+    near = _prefcore.minhash(
         as_table(table, "table"),
         column,
-        _options(normalize),
+        Normalization.options_of(normalize),
         threshold=threshold,
         num_perm=num_perm,
         ngram=ngram,
@@ -312,6 +319,8 @@ def minhash(
         keep=keep,
         verify=verify,
     )
+    cluster_id, representative = near.clusters.cluster_id, near.clusters.representative
+    clusters = near.clusters.num_clusters
     n = len(cluster_id)
     keep_mask = pc.equal(representative, pa.array(range(n), pa.int64()))
     reason = pc.if_else(keep_mask, pa.scalar(None, pa.string()), pa.scalar("near_duplicate"))
@@ -320,12 +329,12 @@ def minhash(
         "clusters": clusters,
         "removed": n - clusters,
         "by_reason": {"near_duplicate": n - clusters},
-        "bands": b,
-        "rows_per_band": r,
-        "candidate_pairs": candidates,
-        "merged_pairs": len(row_a),
+        "bands": near.bands,
+        "rows_per_band": near.rows_per_band,
+        "candidate_pairs": near.candidate_pairs,
+        "merged_pairs": len(near.merged_a),
     }
-    pairs = pa.table({"row_a": row_a, "row_b": row_b})
+    pairs = pa.table({"row_a": near.merged_a, "row_b": near.merged_b})
     return DedupResult(keep_mask, cluster_id, representative, reason, stats, pairs)
 
 
@@ -389,7 +398,7 @@ def contamination(
         as_table(reference, "reference"),
         column,
         reference_column or column,
-        _options(normalize),
+        Normalization.options_of(normalize),
         method=method,
         n=n,
         threshold=threshold,
@@ -440,9 +449,10 @@ def semantic(
         pa.array(x.reshape(-1)), n, dim, float(threshold), metric, batch_size
     )
     pairs = pa.table({"row_a": row_a, "row_b": row_b, "score": score})
-    cluster_id, representative, clusters = _prefcore.clusters_from_pairs(
-        pairs.column("row_a"), pairs.column("row_b"), n, "first"
-    )
+    found = _prefcore.clusters_from_pairs(pairs.column("row_a"), pairs.column("row_b"), n, "first")
+    cluster_id, representative, clusters = (
+        found.cluster_id, found.representative, found.num_clusters
+    )  # fmt: skip
     if quality is not None:
         q = np.asarray(quality, dtype=np.float64)
         if q.shape != (n,):

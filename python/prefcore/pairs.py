@@ -285,8 +285,7 @@ def from_scores(
         i = result.schema.get_field_index("group_id")
         shifted = pc.add(result.column("group_id"), pa.scalar(group_offset, pa.int64()))
         result = result.set_column(i, "group_id", shifted)
-    counts["pairs"] = result.num_rows
-    return PairResult(result, counts)
+    return PairResult(result, {**counts, "pairs": result.num_rows})
 
 
 def from_rankings(

@@ -31,10 +31,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from prefcore import _prefcore, dedup, formats, pairs
+from prefcore import dedup, formats, pairs
 from prefcore.dedup import Normalization
 from prefcore.io import AtomicWriter, Source, prefetched
 from prefcore.report import distribution
+from prefcore.streaming import ExactStream, NearStream
 
 __all__ = [
     "Progress",
@@ -135,8 +136,11 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
                 for name in ("chosen", "rejected")
             )
             if pairwise:
-                prompts = _prefcore.ExactStream(None)
-                rows_seen = _prefcore.ExactStream(None)
+                prompts = ExactStream("prompt", normalize=None)
+                rows_seen = ExactStream(
+                    [c for c in ("prompt", "chosen", "rejected") if c in batch.schema.names],
+                    normalize=None,
+                )
         rows += batch.num_rows
         for name, column in zip(batch.schema.names, batch.columns):
             nulls[name] = nulls.get(name, 0) + column.null_count
@@ -144,10 +148,9 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
                 n = pc.fill_null(pc.utf8_length(column), 0)
                 lengths.setdefault(name, []).append(n.to_numpy().astype(np.int32))
         if rows_seen is not None:
-            text = [c for c in ("prompt", "chosen", "rejected") if c in batch.schema.names]
-            rows_seen.push([batch.column(c) for c in text], text)
+            rows_seen.push(batch)
             if prompts is not None and "prompt" in batch.schema.names:
-                prompts.push([batch.column("prompt")], ["prompt"])
+                prompts.push(batch)
             # The lengths were just measured for the length distributions.
             c, r = lengths["chosen"][-1], lengths["rejected"][-1]
             longer += int((c > r).sum())
@@ -176,16 +179,6 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     report |= _skipped(source)
     report["seconds"] = round(seconds, 3)
     return report
-
-
-def _near_options(
-    threshold: float, num_perm: int, bands: int | None, rows: int | None
-) -> tuple[int, int]:
-    if (bands is None) != (rows is None):
-        raise ValueError("give both bands and rows, or neither")
-    if bands is None or rows is None:
-        return dedup.optimal_bands(threshold, num_perm)
-    return bands, rows
 
 
 def dedup_stream(
@@ -224,15 +217,14 @@ def dedup_stream(
     """
     if not (exact or near or degenerate):
         raise ValueError("nothing to do: give --exact, --near and/or --degenerate")
-    norm = Normalization().options() if normalize else None
-    exact_state = _prefcore.ExactStream(norm) if exact else None
+    norm = Normalization() if normalize else None
+    exact_state = ExactStream(exact, normalize=norm) if exact else None
     near_state = None
-    b = r = 0
     if near:
-        b, r = _near_options(threshold, num_perm, bands, rows)
-        near_state = _prefcore.NearStream(
-            norm, num_perm=num_perm, ngram=ngram, tokenizer="word", seed=seed, bands=b, rows=r
-        )
+        near_state = NearStream(
+            near, threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed,
+            bands=bands, rows=rows, normalize=norm,
+        )  # fmt: skip
     counts = {"degenerate": 0, "exact_duplicate": 0, "near_duplicate": 0}
     masks: list[np.ndarray] = []
     rows_in = 0
@@ -249,13 +241,13 @@ def dedup_stream(
                 keep &= ~bad
             if exact_state is not None:
                 _require(batch, exact, source)
-                first = exact_state.push([batch.column(c) for c in exact], list(exact))
+                first = exact_state.push(batch)
                 seen = ~np.asarray(first.to_numpy(zero_copy_only=False))
                 counts["exact_duplicate"] += int((seen & keep).sum())
                 keep &= ~seen
             if near_state is not None and near is not None:
                 _require(batch, [near], source)
-                near_state.push(batch.column(near), near)
+                near_state.push(batch)
                 masks.append(keep)
             else:
                 writer.write(batch.filter(pa.array(keep)))
@@ -265,15 +257,16 @@ def dedup_stream(
         exact_state = None
         if near_state is not None:
             report["near_key_bytes"] = near_state.key_bytes
-            _, representative, clusters, candidates = near_state.finish("first")
-            rep = representative.to_numpy()
+            found = near_state.finish("first")
+            rep = found.representative.to_numpy()
             near_keep = rep == np.arange(len(rep))
             keep_all = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
             masks.clear()
             counts["near_duplicate"] = int((keep_all & ~near_keep).sum())
             keep_all &= near_keep
-            report |= {"near_clusters": clusters, "candidate_pairs": candidates}
-            report |= {"bands": b, "rows_per_band": r}
+            report |= {"near_clusters": found.num_clusters}
+            report |= {"candidate_pairs": near_state.candidate_pairs}
+            report |= {"bands": near_state.bands, "rows_per_band": near_state.rows_per_band}
             second = Progress("dedup (pass 2 of 2)", rows_in, quiet)
             start = 0
             for batch in _tracked(source, second):

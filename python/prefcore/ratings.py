@@ -71,10 +71,11 @@ def aggregate_votes(
     annotators, ann_codes = codes(t.column(annotator), annotator)
     classes, class_codes = codes(t.column(vote), vote, sort=True)
     out = _prefcore.aggregate_votes(
-        item_codes, ann_codes, class_codes, len(items), len(annotators), max(len(classes), 1),
-        "dawid_skene" if method == "dawid_skene" else "majority",
+        item_codes, ann_codes, class_codes,
+        n_items=len(items), n_annotators=len(annotators), n_classes=max(len(classes), 1),
+        method="dawid_skene" if method == "dawid_skene" else "majority",
     )  # fmt: skip
-    consensus = classes.take(out["class"]) if len(classes) else pa.nulls(len(items))
+    consensus = classes.take(out.consensus) if len(classes) else pa.nulls(len(items))
     cols: dict[str, Any] = {item: items}
     if method == "mean":
         votes = t.column(vote)
@@ -87,29 +88,29 @@ def aggregate_votes(
             weights=votes.to_numpy(zero_copy_only=False).astype(np.float64),
             minlength=len(items),
         )
-        n = out["n_votes"].to_numpy(zero_copy_only=False)
+        n = out.n_votes.to_numpy(zero_copy_only=False)
         cols["consensus"] = pa.array(sums / n)
-        cols["n_votes"] = out["n_votes"]
+        cols["n_votes"] = out.n_votes
     else:
         cols["consensus"] = consensus
-        cols["support"] = out["support"]
-        cols["tied"] = out["tied"]
-        cols["n_votes"] = out["n_votes"]
+        cols["support"] = out.support
+        cols["tied"] = out.tied
+        cols["n_votes"] = out.n_votes
     agreement = {
-        "raw_agreement": out["raw_agreement"],
-        "fleiss_kappa": out["fleiss_kappa"],
-        "krippendorff_alpha": out["krippendorff_alpha"],
-        "items_rated_twice": out["items_rated_twice"],
+        "raw_agreement": out.raw_agreement,
+        "fleiss_kappa": out.fleiss_kappa,
+        "krippendorff_alpha": out.krippendorff_alpha,
+        "items_rated_twice": out.items_rated_twice,
         "items": len(items),
-        "ties": int(pc.sum(out["tied"]).as_py() or 0) if method != "mean" else 0,
+        "ties": int(pc.sum(out.tied).as_py() or 0) if method != "mean" else 0,
     }
     if method == "dawid_skene":
-        agreement["iterations"] = out["iterations"]
+        agreement["iterations"] = out.iterations
     ann = pa.table(
         {
             annotator: annotators,
-            "votes": out["annotator_votes"],
-            "agreement_with_consensus": out["annotator_agreement"],
+            "votes": out.annotator_votes,
+            "agreement_with_consensus": out.annotator_agreement,
         }
     )
     return VoteResult(pa.table(cols), agreement, ann)
@@ -257,9 +258,10 @@ def bradley_terry(
                 f"model {names[unbounded[0]].as_py()!r} {unbounded[1]} every battle it played, so "
                 "its maximum-likelihood rating is infinite; pass alpha > 0"
             )
-    theta, var, rounds = _prefcore.bradley_terry(
-        codes_a, codes_b, scores, n, float(alpha), int(bootstrap), int(seed), ref
-    )
+    fit = _prefcore.bradley_terry(
+        codes_a, codes_b, scores, n,
+        alpha=float(alpha), bootstrap=int(bootstrap), seed=int(seed), reference=ref,
+    )  # fmt: skip
 
     def to_scale(x: np.ndarray) -> np.ndarray:
         shift = x[..., ref : ref + 1] if ref is not None else x.mean(axis=-1, keepdims=True)
@@ -268,11 +270,11 @@ def bradley_terry(
             base = float(anchor[1])
         return np.asarray(unit * (x - shift) + base)
 
-    rating = to_scale(np.asarray(theta))
+    rating = to_scale(np.asarray(fit.theta))
     unit = ELO_SCALE if scale == "elo" else 1.0
-    se = unit * np.sqrt(np.asarray(var))
+    se = unit * np.sqrt(np.asarray(fit.variance))
     if bootstrap:
-        boot = to_scale(np.asarray(rounds))
+        boot = to_scale(np.asarray(fit.bootstrap))
         lo, hi = np.percentile(boot, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
         ci_lo, ci_hi = pa.array(lo), pa.array(hi)
     else:

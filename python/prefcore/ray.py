@@ -30,17 +30,17 @@ storage (``ray.data.read_parquet("s3://...")``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from prefcore import _prefcore, pairs
-from prefcore import dedup as _dedup
+from prefcore import pairs
 from prefcore._optional import require
-from prefcore.dedup import Normalization, NormalizeArg
+from prefcore.dedup import Normalization, NormalizeArg, optimal_bands
 from prefcore.report import distribution
+from prefcore.streaming import DEFAULT_NORMALIZATION, band_keys, clusters_from_pairs, row_hashes
 
 __all__ = [
     "build_pairs",
@@ -52,7 +52,6 @@ __all__ = [
 
 ROW = "_prefcore_row"
 #: The normalisation the single-machine dedup functions default to.
-DEFAULT_NORMALIZATION = Normalization()
 KEY = "_prefcore_key"
 POS = "_prefcore_position"
 
@@ -155,10 +154,8 @@ def _removed_on_driver(a: np.ndarray, b: np.ndarray, positions: _Positions) -> n
     pos = positions.of(np.concatenate([a, b]))
     nodes, inverse = np.unique(pos, return_inverse=True)
     half = len(a)
-    _, representative, _ = _prefcore.clusters_from_pairs(
-        pa.array(inverse[:half]), pa.array(inverse[half:]), len(nodes), "first"
-    )
-    rep = representative.to_numpy()
+    found = clusters_from_pairs(inverse[:half], inverse[half:], len(nodes))
+    rep = found.representative.to_numpy()
     return np.asarray(nodes[rep != np.arange(len(nodes))], dtype=np.int64)  # positions
 
 
@@ -274,20 +271,19 @@ def dedup(
     num_perm: int = 128,
     ngram: int = 5,
     seed: int = 1,
-    tokenizer: str = "word",
+    tokenizer: Literal["word", "char"] = "word",
     normalize: NormalizeArg = DEFAULT_NORMALIZATION,
     driver_edges: int = 20_000_000,
 ) -> tuple[Any, dict[str, Any]]:
     """Near-duplicate dedup of a Ray dataset: the dataset without the rows
     :func:`prefcore.dedup.minhash` (``verify=False``, same options) removes, and a report."""
-    bands, rows = _dedup.optimal_bands(threshold, num_perm)
+    bands, rows = optimal_bands(threshold, num_perm)
     _check_normalization(normalize)
 
     def keys_of(t: pa.Table) -> pa.Table:
-        options = normalize.options() if normalize is not None else None  # made per worker
-        keys = _prefcore.lsh_band_keys(
-            t.column(column), column, options, num_perm=num_perm, ngram=ngram,
-            tokenizer=tokenizer, seed=seed, bands=bands, rows=rows,
+        keys = band_keys(
+            t, column, num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed,
+            bands=bands, rows=rows, normalize=normalize,
         )  # fmt: skip
         row_ids = np.repeat(t.column(ROW).to_numpy(), bands)
         return pa.table({KEY: keys, ROW: pa.array(row_ids, pa.int64())})
@@ -299,10 +295,7 @@ def dedup(
 def _check_normalization(normalize: NormalizeArg) -> None:
     """Bad options fail on the driver, before any task starts. The Rust options object
     is built inside each task: it does not pickle, the ``Normalization`` does."""
-    if normalize is not None:
-        if not isinstance(normalize, Normalization):
-            raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
-        normalize.options()
+    Normalization.options_of(normalize)
 
 
 def exact_dedup(
@@ -318,8 +311,7 @@ def exact_dedup(
     _check_normalization(normalize)
 
     def keys_of(t: pa.Table) -> pa.Table:
-        options = normalize.options() if normalize is not None else None  # made per worker
-        hashes = _prefcore.row_hashes([t.column(c) for c in names], names, options)
+        hashes = row_hashes(t, names, normalize=normalize)
         return pa.table({KEY: hashes, ROW: t.column(ROW)})
 
     return _dedup_by_keys(ds, keys_of, driver_edges)
@@ -361,8 +353,8 @@ def stats(ds: Any) -> dict[str, Any]:
     def narrow(t: pa.Table) -> pa.Table:
         out = {f"{c}_len": pc.utf8_length(t.column(c)) for c in cols}
         if "prompt" in cols:
-            out["prompt_hash"] = _prefcore.row_hashes([t.column("prompt")], ["prompt"], None)
-        out["row_hash"] = _prefcore.row_hashes([t.column(c) for c in cols], cols, None)
+            out["prompt_hash"] = row_hashes(t, "prompt", normalize=None)
+        out["row_hash"] = row_hashes(t, cols, normalize=None)
         out["tie"] = pc.equal(t.column("chosen"), t.column("rejected"))
         return pa.table(out)
 

@@ -336,7 +336,7 @@ class PreferenceCollator(_Collator):
         names = ("prompt_ids", "chosen_ids", "rejected_ids")
         arrays, rows, extra, vocab = self._inputs(batch, names, PAIR_EXTRAS)
         labels = batch.dataset.token_columns if isinstance(batch, Batch) else names
-        settings = _Settings(self, vocab)
+        settings = _settings(self, vocab)
         out = _prefcore.collate_pairs(arrays, list(labels), rows, settings, self.layout)
         return self._finish(out, extra)
 
@@ -370,7 +370,7 @@ class UnpairedCollator(_Collator):
             if "label" not in batch[0]:
                 raise ValueError("column 'label' not found in the examples")
             extra["label"] = np.asarray([bool(e["label"]) for e in batch])
-        settings = _Settings(self, vocab)
+        settings = _settings(self, vocab)
         out = _prefcore.collate_unpaired(arrays, labels, rows, settings, self.kl)
         return self._finish(out, extra)
 
@@ -393,20 +393,18 @@ def pad_token_id_of(tokenizer: Any) -> int:
     )
 
 
-class _Settings:
+def _settings(c: _Collator, vocab_size: int | None) -> _prefcore.CollateSettings:
     """The collator's options as the Rust side reads them (vocabulary resolved)."""
-
-    def __init__(self, c: _Collator, vocab_size: int | None) -> None:
-        self.pad_token_id = c.pad_token_id
-        self.label_pad_id = c.label_pad_id
-        # Trainers that build labels themselves (TRL's) pass the batch to the model and
-        # add their own: `labels` written here too would be given twice.
-        self.labels = c.labels
-        self.max_length = c.max_length
-        self.truncation_mode = c.truncation_mode
-        self.pad_to_multiple_of = c.pad_to_multiple_of
-        self.vocab_size = vocab_size
-        self.padding_free = c.padding_free
+    return _prefcore.CollateSettings(
+        pad_token_id=c.pad_token_id,
+        label_pad_id=c.label_pad_id,
+        labels=c.labels,
+        max_length=c.max_length,
+        truncation_mode=c.truncation_mode,
+        pad_to_multiple_of=c.pad_to_multiple_of,
+        vocab_size=vocab_size,
+        padding_free=c.padding_free,
+    )
 
 
 class TokenBudgetSampler:

@@ -17,6 +17,7 @@ pub mod numeric;
 pub mod pairs;
 pub mod parallel;
 pub mod random;
+pub mod ratings;
 pub mod simd;
 pub mod staggered;
 pub mod tokenize;

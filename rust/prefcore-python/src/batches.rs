@@ -237,26 +237,43 @@ fn export<'py>(py: Python<'py>, out: &Bound<'py, PyDict>, prefix: &str, s: Shape
     Ok(())
 }
 
-#[derive(FromPyObject)]
-pub struct Collate {
-    pad_token_id: i64,
-    label_pad_id: i64,
-    labels: bool,
-    max_length: Option<usize>,
-    truncation_mode: String,
-    pad_to_multiple_of: Option<usize>,
+/// A collator's options as the core takes them (the vocabulary size resolved).
+#[pyclass(module = "prefcore._prefcore", frozen, from_py_object)]
+#[derive(Clone)]
+pub struct CollateSettings {
+    options: CollateOptions,
     vocab_size: Option<u32>,
     padding_free: bool,
 }
 
-impl Collate {
-    fn options(&self) -> PyResult<CollateOptions> {
-        Ok(CollateOptions {
-            pad_token_id: self.pad_token_id,
-            label_pad_id: self.labels.then_some(self.label_pad_id),
-            max_length: self.max_length,
-            keep: self.truncation_mode.parse::<Keep>().map_err(to_py)?,
-            pad_to_multiple_of: self.pad_to_multiple_of,
+#[pymethods]
+impl CollateSettings {
+    #[new]
+    #[pyo3(signature = (*, pad_token_id, label_pad_id, labels, max_length, truncation_mode,
+        pad_to_multiple_of, vocab_size, padding_free))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        pad_token_id: i64,
+        label_pad_id: i64,
+        labels: bool,
+        max_length: Option<usize>,
+        truncation_mode: &str,
+        pad_to_multiple_of: Option<usize>,
+        vocab_size: Option<u32>,
+        padding_free: bool,
+    ) -> PyResult<Self> {
+        Ok(CollateSettings {
+            options: CollateOptions {
+                pad_token_id,
+                // Trainers that build labels themselves (TRL's) pass the batch to the
+                // model and add their own: labels written here too would be given twice.
+                label_pad_id: labels.then_some(label_pad_id),
+                max_length,
+                keep: truncation_mode.parse::<Keep>().map_err(to_py)?,
+                pad_to_multiple_of,
+            },
+            vocab_size,
+            padding_free,
         })
     }
 }
@@ -270,7 +287,7 @@ pub fn collate_pairs<'py>(
     columns: Vec<AnyArray>,
     names: Vec<String>,
     rows: Vec<usize>,
-    settings: Collate,
+    settings: CollateSettings,
     layout: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let separate = match layout {
@@ -283,7 +300,7 @@ pub fn collate_pairs<'py>(
         }
     };
     let arrays = named_arrays(columns, &names)?;
-    let options = settings.options()?;
+    let options = settings.options;
     let shapes = compute(py, || {
         let [p, c, r] = <[TokenLists; 3]>::try_from(views(&arrays, &names)?).map_err(|_| {
             prefcore_core::Error::argument("expected prompt, chosen and rejected columns")
@@ -361,11 +378,11 @@ pub fn collate_unpaired<'py>(
     columns: Vec<AnyArray>,
     names: Vec<String>,
     rows: Vec<usize>,
-    settings: Collate,
+    settings: CollateSettings,
     kl: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let arrays = named_arrays(columns, &names)?;
-    let options = settings.options()?;
+    let options = settings.options;
     let shapes = compute(py, || {
         let lists = views(&arrays, &names)?;
         let (p, c, given) = match lists.as_slice() {

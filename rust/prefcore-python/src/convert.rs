@@ -102,14 +102,21 @@ pub fn to_py_array(py: Python<'_>, a: ArrayRef) -> PyResult<Bound<'_, PyAny>> {
     py.import("pyarrow")?.getattr("array")?.call1((exported,))
 }
 
-/// Dedup clusters as (cluster_id, representative, number of clusters).
-pub fn clusters_to_py(
-    py: Python<'_>,
-    clusters: prefcore_core::dedup::Clusters,
-) -> PyResult<(Bound<'_, PyAny>, Bound<'_, PyAny>, usize)> {
-    Ok((
-        to_py_array(py, Arc::new(Int64Array::from(clusters.cluster_id)))?,
-        to_py_array(py, Arc::new(Int64Array::from(clusters.representative)))?,
-        clusters.num_clusters,
-    ))
+/// Dedup clusters: per row its cluster and the cluster's kept row.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct Clusters {
+    cluster_id: Py<PyAny>,
+    representative: Py<PyAny>,
+    num_clusters: usize,
+}
+
+impl Clusters {
+    pub fn new(py: Python<'_>, clusters: prefcore_core::dedup::Clusters) -> PyResult<Self> {
+        Ok(Clusters {
+            cluster_id: to_py_array(py, Arc::new(Int64Array::from(clusters.cluster_id)))?.unbind(),
+            representative: to_py_array(py, Arc::new(Int64Array::from(clusters.representative)))?
+                .unbind(),
+            num_clusters: clusters.num_clusters,
+        })
+    }
 }

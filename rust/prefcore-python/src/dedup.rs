@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
 use arrow_array::{ArrayRef, Int64Array, LargeStringArray, StringArray, UInt64Array};
+use arrow_schema::DataType;
 use prefcore_core::dedup::{self, Keep, Normalizer, TextColumn};
 use prefcore_core::parallel;
 use pyo3::prelude::*;
@@ -10,7 +12,7 @@ use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 use rayon::prelude::*;
 
-use crate::convert::{array, clusters_to_py, named_arrays, to_py_array, Table};
+use crate::convert::{array, to_py_array, Clusters, Table};
 use crate::errors::{compute, to_py};
 
 /// Normaliser options: `prefcore.dedup.Normalization` hands one of these over (None
@@ -45,12 +47,12 @@ impl NormalizeOptions {
 
 pub type NormalizeArgs = Option<NormalizeOptions>;
 
-fn normalizer(args: NormalizeArgs) -> PyResult<Option<Normalizer>> {
+pub(crate) fn normalizer(args: NormalizeArgs) -> PyResult<Option<Normalizer>> {
     Ok(args.map(|o| o.0))
 }
 
 /// MinHash parameters as Python passes them.
-fn minhash_options(
+pub(crate) fn minhash_options(
     num_perm: usize,
     ngram: usize,
     tokenizer: &str,
@@ -65,7 +67,10 @@ fn minhash_options(
 }
 
 /// Text columns over named arrays (checked in the core: strings or conversations).
-fn text_columns(names: &[String], arrays: &[ArrayRef]) -> prefcore_core::Result<Vec<TextColumn>> {
+pub(crate) fn text_columns(
+    names: &[String],
+    arrays: &[ArrayRef],
+) -> prefcore_core::Result<Vec<TextColumn>> {
     names
         .iter()
         .zip(arrays)
@@ -103,16 +108,15 @@ pub fn normalize<'py>(
     to_py_array(py, out)
 }
 
-/// Returns (cluster_id, representative, number of clusters).
 #[pyfunction]
 #[pyo3(signature = (table, columns, options, keep))]
-pub fn exact<'py>(
-    py: Python<'py>,
+pub fn exact(
+    py: Python<'_>,
     table: PyTable,
     columns: Vec<String>,
     options: NormalizeArgs,
     keep: &str,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize)> {
+) -> PyResult<Clusters> {
     let table = Table::new(table);
     let arrays = columns
         .iter()
@@ -124,7 +128,7 @@ pub fn exact<'py>(
         let cols = text_columns(&columns, &arrays)?;
         dedup::exact(&cols, n.as_ref(), keep)
     })?;
-    clusters_to_py(py, clusters)
+    Clusters::new(py, clusters)
 }
 
 /// Returns the reason per row (null for a usable pair).
@@ -170,14 +174,25 @@ pub fn signatures<'py>(
     to_py_array(py, Arc::new(UInt64Array::from(flat)))
 }
 
-/// Returns (cluster_id, representative, clusters, candidate_pairs, merged pairs as
-/// (row_a, row_b) arrays, bands, rows).
+/// What near-duplicate detection found: the clusters, the LSH candidate pairs
+/// counted, the pairs merged (as `merged_a[i]`, `merged_b[i]` rows) and the bands
+/// and rows per band used.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct NearDuplicates {
+    clusters: Py<Clusters>,
+    candidate_pairs: usize,
+    merged_a: Py<PyAny>,
+    merged_b: Py<PyAny>,
+    bands: usize,
+    rows_per_band: usize,
+}
+
 #[pyfunction]
 #[pyo3(signature = (table, column, options, *, threshold, num_perm, ngram, tokenizer, seed,
     bands, rows, keep, verify))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
-pub fn minhash<'py>(
-    py: Python<'py>,
+#[allow(clippy::too_many_arguments)]
+pub fn minhash(
+    py: Python<'_>,
     table: PyTable,
     column: &str,
     options: NormalizeArgs,
@@ -190,15 +205,7 @@ pub fn minhash<'py>(
     rows: Option<usize>,
     keep: &str,
     verify: bool,
-) -> PyResult<(
-    Bound<'py, PyAny>,
-    Bound<'py, PyAny>,
-    usize,
-    usize,
-    (Bound<'py, PyAny>, Bound<'py, PyAny>),
-    usize,
-    usize,
-)> {
+) -> PyResult<NearDuplicates> {
     let texts = Table::new(table).column(column)?;
     let n = normalizer(options)?;
     let bands_rows =
@@ -216,32 +223,22 @@ pub fn minhash<'py>(
         keep: keep.parse().map_err(to_py)?,
         verify,
     };
-    let (out, (b, r)) = compute(py, || {
+    let (out, (bands, rows_per_band)) = compute(py, || {
         let column = TextColumn::new(column, &texts)?;
         dedup::near_duplicates(&column, n.as_ref(), near)
     })?;
-    Ok((
-        to_py_array(py, Arc::new(Int64Array::from(out.clusters.cluster_id)))?,
-        to_py_array(py, Arc::new(Int64Array::from(out.clusters.representative)))?,
-        out.clusters.num_clusters,
-        out.candidate_pairs,
-        (
-            to_py_array(
-                py,
-                Arc::new(Int64Array::from_iter_values(
-                    out.merged.iter().map(|p| p.0 as i64),
-                )),
-            )?,
-            to_py_array(
-                py,
-                Arc::new(Int64Array::from_iter_values(
-                    out.merged.iter().map(|p| p.1 as i64),
-                )),
-            )?,
-        ),
-        b,
-        r,
-    ))
+    let rows_of = |side: fn(&(u32, u32)) -> u32| -> PyResult<Py<PyAny>> {
+        let rows = Int64Array::from_iter_values(out.merged.iter().map(|p| side(p) as i64));
+        Ok(to_py_array(py, Arc::new(rows))?.unbind())
+    };
+    Ok(NearDuplicates {
+        merged_a: rows_of(|p| p.0)?,
+        merged_b: rows_of(|p| p.1)?,
+        clusters: Py::new(py, Clusters::new(py, out.clusters)?)?,
+        candidate_pairs: out.candidate_pairs,
+        bands,
+        rows_per_band,
+    })
 }
 
 /// (bands, rows) that datasketch's MinHashLSH would choose.
@@ -296,185 +293,27 @@ pub fn contamination<'py>(
     ))
 }
 
-/// Exact dedup over a stream of batches: only each seen row's 128-bit key hash is
-/// kept (16 bytes a row, plus the hash set's slack). A row is kept when no earlier
-/// row of the stream had its key.
-#[pyclass(module = "prefcore._prefcore")]
-pub struct ExactStream {
-    seen: std::collections::HashSet<u128>,
-    normalizer: Option<Normalizer>,
-    rows: usize,
-}
-
-#[pymethods]
-impl ExactStream {
-    #[new]
-    #[pyo3(signature = (options))]
-    fn new(options: NormalizeArgs) -> PyResult<Self> {
-        Ok(ExactStream {
-            seen: Default::default(),
-            normalizer: normalizer(options)?,
-            rows: 0,
-        })
-    }
-
-    /// The keep mask of one batch, given its key columns.
-    fn push<'py>(
-        &mut self,
-        py: Python<'py>,
-        columns: Vec<AnyArray>,
-        names: Vec<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let arrays = named_arrays(columns, &names)?;
-        let n = self.normalizer;
-        let hashes = compute(py, || {
-            let cols = text_columns(&names, &arrays)?;
-            dedup::row_hashes(&cols, n.as_ref())
-        })
-        .map_err(|e| offset_rows(py, e, self.rows))?;
-        self.rows += hashes.len();
-        let keep: Vec<bool> = hashes.into_iter().map(|h| self.seen.insert(h)).collect();
-        to_py_array(py, Arc::new(arrow_array::BooleanArray::from(keep)))
-    }
-
-    /// Distinct keys seen so far.
-    #[getter]
-    fn distinct(&self) -> usize {
-        self.seen.len()
-    }
-}
-
-/// An error's row numbers are per batch; say where the batch starts in the stream.
-fn offset_rows(py: Python<'_>, e: PyErr, first_row: usize) -> PyErr {
-    if first_row == 0 {
-        return e;
-    }
-    let message = format!(
-        "{} (rows are counted from row {first_row} of the input)",
-        e.value(py)
-    );
-    PyErr::from_type(e.get_type(py), message)
-}
-
-/// Near-duplicate dedup over a stream: each batch's LSH band keys are appended, as
-/// the low 64 bits of the 128-bit keys `minhash` uses (8 bytes per band per row);
-/// `finish` clusters them as `minhash` clusters a whole table without verification.
-/// Results differ only if two unequal bands collide in 64 bits (for 10 million rows
-/// and 9 bands, about 2e-5 expected false collisions in all).
-#[pyclass(module = "prefcore._prefcore")]
-pub struct NearStream {
-    keys: Vec<Vec<u64>>,
-    normalizer: Option<Normalizer>,
-    minhash: dedup::MinHashOptions,
-    bands: usize,
-    rows: usize,
-    seen_rows: usize,
-}
-
-#[pymethods]
-impl NearStream {
-    #[new]
-    #[pyo3(signature = (options, *, num_perm, ngram, tokenizer, seed, bands, rows))]
-    fn new(
-        options: NormalizeArgs,
-        num_perm: usize,
-        ngram: usize,
-        tokenizer: &str,
-        seed: u64,
-        bands: usize,
-        rows: usize,
-    ) -> PyResult<Self> {
-        Ok(NearStream {
-            keys: Vec::new(),
-            normalizer: normalizer(options)?,
-            minhash: minhash_options(num_perm, ngram, tokenizer, seed)?,
-            bands,
-            rows,
-            seen_rows: 0,
-        })
-    }
-
-    fn push(&mut self, py: Python<'_>, texts: AnyArray, column: &str) -> PyResult<()> {
-        let texts = array(texts, column)?;
-        let (n, m, b, r) = (self.normalizer, self.minhash, self.bands, self.rows);
-        let keys = compute(py, || {
-            let column = TextColumn::new(column, &texts)?;
-            dedup::band_keys(&column, n.as_ref(), m, b, r)
-        })
-        .map_err(|e| offset_rows(py, e, self.seen_rows))?;
-        self.seen_rows += keys.len() / self.bands;
-        self.keys.push(keys.iter().map(|&k| k as u64).collect());
-        Ok(())
-    }
-
-    /// Returns (cluster_id, representative, clusters, candidate pairs) over all rows
-    /// pushed, and frees the keys.
-    fn finish<'py>(
-        &mut self,
-        py: Python<'py>,
-        keep: &str,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize, usize)> {
-        let keep: Keep = keep.parse().map_err(to_py)?;
-        let keys = std::mem::take(&mut self.keys);
-        let bands = self.bands;
-        let out = compute(py, || dedup::lsh::cluster_key_chunks(&keys, bands, keep))?;
-        let (id, rep, n) = clusters_to_py(py, out.clusters)?;
-        Ok((id, rep, n, out.candidate_pairs))
-    }
-
-    /// Bytes held by the band keys so far.
-    #[getter]
-    fn key_bytes(&self) -> usize {
-        self.keys.iter().map(Vec::len).sum::<usize>() * std::mem::size_of::<u64>()
-    }
-}
-
-/// Per row, the 128-bit hash of its (normalised) key columns, as 16-byte binaries:
-/// the stateless half of exact dedup, for engines that group rows themselves.
+/// Connected components of `n` rows joined by pairs.
 #[pyfunction]
-#[pyo3(signature = (columns, names, options))]
-pub fn row_hashes<'py>(
-    py: Python<'py>,
-    columns: Vec<AnyArray>,
-    names: Vec<String>,
-    options: NormalizeArgs,
-) -> PyResult<Bound<'py, PyAny>> {
-    let arrays = named_arrays(columns, &names)?;
-    let n = normalizer(options)?;
-    let hashes = compute(py, || {
-        let cols = text_columns(&names, &arrays)?;
-        dedup::row_hashes(&cols, n.as_ref())
+#[pyo3(signature = (row_a, row_b, n, keep))]
+pub fn clusters_from_pairs(
+    py: Python<'_>,
+    row_a: AnyArray,
+    row_b: AnyArray,
+    n: usize,
+    keep: &str,
+) -> PyResult<Clusters> {
+    let cast = |obj: AnyArray, name: &str| -> PyResult<arrow_buffer::ScalarBuffer<i64>> {
+        let a = array(obj, name)?;
+        let a = arrow_cast::cast(&a, &DataType::Int64).map_err(|e| to_py(e.into()))?;
+        Ok(a.as_primitive::<arrow_array::types::Int64Type>()
+            .values()
+            .clone())
+    };
+    let (a, b) = (cast(row_a, "row_a")?, cast(row_b, "row_b")?);
+    let keep: prefcore_core::dedup::Keep = keep.parse().map_err(to_py)?;
+    let clusters = compute(py, || {
+        prefcore_core::dedup::clusters_from_pairs(n, &a, &b, keep)
     })?;
-    let out =
-        arrow_array::FixedSizeBinaryArray::try_from_iter(hashes.iter().map(|h| h.to_le_bytes()))
-            .map_err(|e| to_py(e.into()))?;
-    to_py_array(py, Arc::new(out))
-}
-
-/// Row-major LSH band keys (low 64 bits of the 128-bit keys), `bands` per row: the
-/// stateless half of near dedup, for engines that bucket rows themselves.
-#[pyfunction]
-#[pyo3(signature = (texts, column, options, *, num_perm, ngram, tokenizer, seed, bands, rows))]
-#[allow(clippy::too_many_arguments)]
-pub fn lsh_band_keys<'py>(
-    py: Python<'py>,
-    texts: AnyArray,
-    column: &str,
-    options: NormalizeArgs,
-    num_perm: usize,
-    ngram: usize,
-    tokenizer: &str,
-    seed: u64,
-    bands: usize,
-    rows: usize,
-) -> PyResult<Bound<'py, PyAny>> {
-    let texts = array(texts, column)?;
-    let n = normalizer(options)?;
-    let minhash = minhash_options(num_perm, ngram, tokenizer, seed)?;
-    let keys = compute(py, || {
-        let column = TextColumn::new(column, &texts)?;
-        dedup::band_keys(&column, n.as_ref(), minhash, bands, rows)
-    })?;
-    let low = UInt64Array::from_iter_values(keys.iter().map(|&k| k as u64));
-    to_py_array(py, Arc::new(low))
+    Clusters::new(py, clusters)
 }

@@ -11,7 +11,7 @@ use prefcore_core::Error;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 
-use crate::convert::{array, clusters_to_py, to_py_array};
+use crate::convert::{array, to_py_array};
 use crate::errors::{compute, to_py};
 
 fn floats(obj: AnyArray, name: &str) -> PyResult<arrow_buffer::ScalarBuffer<f32>> {
@@ -121,31 +121,6 @@ fn hits_to_py(
         to_py_array(py, Arc::new(Int64Array::from(b)))?,
         to_py_array(py, Arc::new(Float32Array::from(s)))?,
     ))
-}
-
-/// Connected components of `n` rows joined by pairs: (cluster_id, representative, count).
-#[pyfunction]
-#[pyo3(signature = (row_a, row_b, n, keep))]
-pub fn clusters_from_pairs<'py>(
-    py: Python<'py>,
-    row_a: AnyArray,
-    row_b: AnyArray,
-    n: usize,
-    keep: &str,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize)> {
-    let cast = |obj: AnyArray, name: &str| -> PyResult<arrow_buffer::ScalarBuffer<i64>> {
-        let a = array(obj, name)?;
-        let a = arrow_cast::cast(&a, &DataType::Int64).map_err(|e| to_py(e.into()))?;
-        Ok(a.as_primitive::<arrow_array::types::Int64Type>()
-            .values()
-            .clone())
-    };
-    let (a, b) = (cast(row_a, "row_a")?, cast(row_b, "row_b")?);
-    let keep: prefcore_core::dedup::Keep = keep.parse().map_err(to_py)?;
-    let clusters = compute(py, || {
-        prefcore_core::dedup::clusters_from_pairs(n, &a, &b, keep)
-    })?;
-    clusters_to_py(py, clusters)
 }
 
 /// One-to-one matching: (a_idx, b_idx, score, rank) arrays.

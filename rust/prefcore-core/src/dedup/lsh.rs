@@ -127,7 +127,7 @@ pub fn band_key(signature: &[u64], band: usize, rows: usize, buf: &mut Vec<u8>) 
     xxh3_128(buf)
 }
 
-fn check_bands(num_perm: usize, bands: usize, rows: usize) -> Result<()> {
+pub(super) fn check_bands(num_perm: usize, bands: usize, rows: usize) -> Result<()> {
     if bands == 0 || rows == 0 || bands * rows > num_perm {
         return Err(Error::argument(format!(
             "bands ({bands}) x rows ({rows}) must be at least 1 and at most num_perm ({num_perm})"

@@ -7,6 +7,7 @@ pub mod exact;
 pub mod lsh;
 pub mod minhash;
 pub mod normalize;
+pub mod stream;
 pub mod text;
 
 pub use contamination::{contamination, Method, Overlap};
@@ -17,4 +18,5 @@ pub use lsh::{
 };
 pub use minhash::{signatures, MinHashOptions, Tokenizer};
 pub use normalize::{Normalizer, UnicodeForm};
+pub use stream::{ExactStream, NearStream};
 pub use text::TextColumn;

@@ -1,12 +1,10 @@
 //! Preference data: from scored, ranked or voted completions to training rows.
 
-pub mod bradley_terry;
 pub mod construct;
 pub mod listwise;
 mod masks;
 pub mod table;
 pub mod transcript;
-pub mod votes;
 
 pub use construct::{PairOptions, PairStats, ShortGroups, Strategy, TextLayout, Ties};
 pub use table::pair_table;
