@@ -69,7 +69,7 @@ def alternating(
 ) -> tuple[dict[str, tuple[float, int, Any]], float, Any]:
     """prefcore's best time, peak memory and result at each SIMD level, and the peer's
     best time and result, from PEER rounds of OURS // PEER prefcore calls per level then
-    one peer call: a slow spell of this shared VM then falls on every side, not on
+    one peer call: a slow spell of a shared machine then falls on every side, not on
     whichever ran in it."""
     best: dict[str, tuple[float, int, Any]] = {}
     t_peer, peer_out = float("inf"), None

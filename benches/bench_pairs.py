@@ -128,7 +128,7 @@ def bench_strategies(prompts: int, per_prompt: int, levels: list[str]) -> None:
             }
         )
     )
-    # Best of several runs on both sides: this VM's timings vary by 2x run to run.
+    # Best of several runs on both sides: a shared machine's timings vary run to run.
     repeat = 20 if per_prompt == 4 else 7
     # Copied texts at each SIMD level asked for (the pair masks have a variant per level).
     copy_times = {}

@@ -3,6 +3,8 @@ functions on the same data, plus the faults a long preprocessing run meets."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import signal
 import subprocess
@@ -285,3 +287,37 @@ def test_memory_stays_bounded_on_an_input_larger_than_the_budget(tmp_path):
     budget = size_mb / 5
     print(f"input {size_mb:.0f} MiB, peak RSS growth {peak - base} MiB")
     assert peak - base < budget, (peak, base, size_mb)
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_one_line_in_logs_and_a_bar_with_eta_in_terminals(tmp_path, monkeypatch):
+    path = tmp_path / "rows.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        for i in range(3000):
+            f.write(
+                json.dumps({"prompt": f"p{i % 1000}", "chosen": "a" * (i % 7), "rejected": "b"})
+            )
+            f.write("\n")
+    # A log file: no carriage returns, one summary line per pass.
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    main(["dedup", str(path), str(tmp_path / "out.parquet"), "--exact", "prompt"])
+    assert "\r" not in log.getvalue()
+    passes = [ln for ln in log.getvalue().splitlines() if ln.startswith("dedup:")]
+    assert len(passes) == 1
+    assert "3,000 rows in" in passes[0] and "rows/s" in passes[0]
+    # A terminal: tqdm's bar. JSON Lines has no row count up front, so the bar counts
+    # the file's compressed bytes up to their total, and shows the rows beside them.
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    main(["dedup", str(path), str(tmp_path / "out2.parquet"), "--exact", "prompt"])
+    shown = term.getvalue()
+    size = path.stat().st_size
+    assert "dedup" in shown and "100%" in shown and "3,000 rows" in shown
+    assert f"{size}/{size}B" in shown.replace(" ", "") or f"{size / 1024:.2f}k" in shown

@@ -259,7 +259,7 @@ def test_the_dataloader_budgets_trees_and_keeps_padding_low() -> None:
         seen += batch["branch_tokens"].numel() // 2
     assert seen == len(rows)
     assert real == int(sizes.sum())
-    assert 1 - real / total <= 0.01  # the padding goal, on this set
+    assert 1 - real / total <= 0.01  # the padding target of prompt-once batches, on this set
 
 
 def test_dataset_rows_collate_like_example_dicts() -> None:

@@ -21,7 +21,6 @@ Every step returns a JSON-serialisable report.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -34,7 +33,7 @@ import pyarrow.compute as pc
 from prefcore import dedup, formats, pairs
 from prefcore.dedup import Normalization
 from prefcore.io import AtomicWriter, Source, prefetched
-from prefcore.report import distribution
+from prefcore.report import PairStats, distribution
 from prefcore.streaming import ExactStream, NearStream
 
 __all__ = [
@@ -47,39 +46,76 @@ __all__ = [
 
 
 class Progress:
-    """Rows done, rows/s and (when the total is known) the ETA, on stderr."""
+    """Progress of one pass over a source, on stderr: tqdm's bar (rows, rows/s, ETA) in a
+    terminal or notebook; where stderr is not a terminal (a log file, CI), no bar, only
+    one summary line when the pass ends. Without a row count up front (JSON Lines), the
+    bar counts the file's bytes, so it still has an ETA."""
 
-    def __init__(self, label: str, total: int | None = None, quiet: bool = False) -> None:
-        self.label, self.total, self.quiet = label, total, quiet
+    def __init__(
+        self,
+        label: str,
+        total: int | None = None,
+        quiet: bool = False,
+        *,
+        total_bytes: int | None = None,
+    ) -> None:
+        self.label, self.quiet = label, quiet
         self.rows = 0
-        self.start = self.last = time.perf_counter()
+        self.start = time.perf_counter()
+        self._by_bytes = total is None and bool(total_bytes)
+        self._bar: Any = None
+        if not quiet:
+            from tqdm.auto import tqdm
 
-    def update(self, rows: int) -> None:
+            self._bar = tqdm(
+                total=total_bytes if self._by_bytes else total,
+                desc=label,
+                unit="B" if self._by_bytes else " rows",
+                unit_scale=True,
+                unit_divisor=1024 if self._by_bytes else 1000,
+                disable=None,  # no bar where stderr is not a terminal
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.5,
+            )
+
+    def update(self, rows: int, position: int | None = None) -> None:
+        """``rows`` more rows done; ``position``: bytes of the input read so far."""
         self.rows += rows
-        now = time.perf_counter()
-        if self.quiet or now - self.last < 0.5:
+        if self._bar is None:
             return
-        self.last = now
-        self._print(now, end="\r")
-
-    def _print(self, now: float, end: str) -> None:
-        rate = self.rows / max(now - self.start, 1e-9)
-        line = f"{self.label}: {self.rows:,} rows, {rate:,.0f} rows/s"
-        if self.total:
-            left = max(self.total - self.rows, 0) / rate if rate else math.inf
-            line += f", {100 * self.rows / self.total:.0f}%, ETA {left:.0f} s"
-        print(line.ljust(70), end=end, file=sys.stderr, flush=True)
+        if self._by_bytes and position is not None:
+            self._bar.update(position - self._bar.n)
+            self._bar.set_postfix_str(f"{self.rows:,} rows", refresh=False)
+        elif not self._by_bytes:
+            self._bar.update(rows)
 
     def done(self) -> float:
-        now = time.perf_counter()
-        if not self.quiet:
-            self._print(now, end="\n")
-        return now - self.start
+        """Closes the bar (or prints the summary line); returns the seconds taken."""
+        seconds = time.perf_counter() - self.start
+        if self._bar is not None:
+            if self._by_bytes and self._bar.total:
+                self._bar.update(self._bar.total - self._bar.n)
+            silent = self._bar.disable
+            self._bar.close()
+            if silent:
+                rate = self.rows / max(seconds, 1e-9)
+                print(
+                    f"{self.label}: {self.rows:,} rows in {seconds:.1f} s ({rate:,.0f} rows/s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return seconds
+
+
+def _progress(label: str, source: Source, quiet: bool, total: int | None = None) -> Progress:
+    rows = total if total is not None else source.num_rows()
+    return Progress(label, rows, quiet, total_bytes=source.size_bytes)
 
 
 def _tracked(source: Source, progress: Progress) -> Iterator[pa.RecordBatch]:
     for batch in prefetched(source.batches()):
-        progress.update(batch.num_rows)
+        progress.update(batch.num_rows, source.bytes_read)
         yield batch
 
 
@@ -102,6 +138,9 @@ def _skipped(source: Source) -> dict[str, Any]:
     return {"skipped_lines": len(source.skipped), "first_skipped": f"{f}:{line}"}
 
 
+_SIDES = ("chosen", "rejected")
+
+
 def _is_text(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
 
@@ -118,44 +157,29 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     >>> r["rows"], r["format"], r["prompts"], r["chosen_longer_rate"], r["duplicate_rate"]
     (2, 'pairwise', 1, 1.0, 0.5)
     """
-    progress = Progress("stats", source.num_rows(), quiet)
+    progress = _progress("stats", source, quiet)
     rows = 0
     nulls: dict[str, int] = {}
     lengths: dict[str, list[np.ndarray]] = {}
     detected: str | None = None
-    prompts = rows_seen = None
-    longer = ties = 0
+    pairwise: PairStats | None = None
     for batch in _tracked(source, progress):
         if detected is None:
             try:
                 detected = formats.detect(batch).format
             except ValueError:
                 detected = "unknown"  # not a preference format; the rest still applies
-            pairwise = all(
-                name in batch.schema.names and _is_text(batch.schema.field(name).type)
-                for name in ("chosen", "rejected")
-            )
-            if pairwise:
-                prompts = ExactStream("prompt", normalize=None)
-                rows_seen = ExactStream(
-                    [c for c in ("prompt", "chosen", "rejected") if c in batch.schema.names],
-                    normalize=None,
-                )
+            names = batch.schema.names
+            if all(n in names and _is_text(batch.schema.field(n).type) for n in _SIDES):
+                pairwise = PairStats(prompt="prompt" if "prompt" in names else None)
         rows += batch.num_rows
         for name, column in zip(batch.schema.names, batch.columns):
             nulls[name] = nulls.get(name, 0) + column.null_count
             if _is_text(column.type):
                 n = pc.fill_null(pc.utf8_length(column), 0)
                 lengths.setdefault(name, []).append(n.to_numpy().astype(np.int32))
-        if rows_seen is not None:
-            rows_seen.push(batch)
-            if prompts is not None and "prompt" in batch.schema.names:
-                prompts.push(batch)
-            # The lengths were just measured for the length distributions.
-            c, r = lengths["chosen"][-1], lengths["rejected"][-1]
-            longer += int((c > r).sum())
-            same = pc.equal(batch.column("chosen"), batch.column("rejected"))
-            ties += int(pc.sum(same).as_py() or 0)
+        if pairwise is not None:
+            pairwise.add(batch)
     seconds = progress.done()
     if detected is None:
         raise ValueError(f"{source.path}: no rows")
@@ -169,13 +193,9 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     }
     for name, parts in lengths.items():
         report[f"{name}_chars"] = distribution(np.concatenate(parts).astype(np.float64))
-    if rows_seen is not None:
-        if prompts is not None:
-            report["prompts"] = prompts.distinct
-        report["chosen_longer_rate"] = longer / rows
-        report["tie_rate"] = ties / rows
-        report["tie_rule"] = "identical texts"
-        report["duplicate_rate"] = (rows - rows_seen.distinct) / rows
+    if pairwise is not None:
+        # The pairwise figures, defined once in prefcore.report.
+        report |= {k: v for k, v in pairwise.result().items() if k not in report}
     report |= _skipped(source)
     report["seconds"] = round(seconds, 3)
     return report
@@ -228,7 +248,7 @@ def dedup_stream(
     counts = {"degenerate": 0, "exact_duplicate": 0, "near_duplicate": 0}
     masks: list[np.ndarray] = []
     rows_in = 0
-    progress = Progress("dedup" + (" (pass 1 of 2)" if near else ""), source.num_rows(), quiet)
+    progress = _progress("dedup" + (" (pass 1 of 2)" if near else ""), source, quiet)
     with AtomicWriter(out, out_format) as writer:
         for batch in _tracked(source, progress):
             rows_in += batch.num_rows
@@ -267,7 +287,7 @@ def dedup_stream(
             report |= {"near_clusters": found.num_clusters}
             report |= {"candidate_pairs": near_state.candidate_pairs}
             report |= {"bands": near_state.bands, "rows_per_band": near_state.rows_per_band}
-            second = Progress("dedup (pass 2 of 2)", rows_in, quiet)
+            second = _progress("dedup (pass 2 of 2)", source, quiet, total=rows_in)
             start = 0
             for batch in _tracked(source, second):
                 mask = keep_all[start : start + batch.num_rows]
@@ -310,7 +330,7 @@ def decontaminate(
     (1, 1)
     """
     reference = against.read_all()
-    progress = Progress("decontaminate", source.num_rows(), quiet)
+    progress = _progress("decontaminate", source, quiet)
     rows_in = removed = 0
     with AtomicWriter(out, out_format) as writer:
         for batch in _tracked(source, progress):
@@ -363,7 +383,7 @@ def build_pairs(
     >>> r["pairs"], pq.read_table(d / "pairs.parquet").column("chosen").to_pylist()
     (1, ['b'])
     """
-    progress = Progress("pairs", source.num_rows(), quiet)
+    progress = _progress("pairs", source, quiet)
     totals: dict[str, int] = {}
     options: dict[str, Any] = {
         "prompt": prompt,

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from prefcore import pairs
 from prefcore._optional import require
 from prefcore.dedup import Normalization, NormalizeArg, optimal_bands
-from prefcore.report import distribution
+from prefcore.report import PairStats
 from prefcore.streaming import DEFAULT_NORMALIZATION, band_keys, clusters_from_pairs, row_hashes
 
 __all__ = [
@@ -344,36 +344,16 @@ def build_pairs(ds: Any, **options: Any) -> Any:
 
 def stats(ds: Any) -> dict[str, Any]:
     """The health report of :func:`prefcore.pairs.stats` for a Ray dataset of pairs
-    (``prompt``, ``chosen``, ``rejected``): each block contributes narrow per-row
-    values (lengths, 128-bit hashes), combined on the driver (about 50 bytes a row)."""
-    cols = [c for c in ("prompt", "chosen", "rejected") if c in ds.columns()]
-    if not {"chosen", "rejected"} <= set(cols):
-        raise ValueError(f"stats needs chosen and rejected columns; the dataset has {ds.columns()}")
-
-    def narrow(t: pa.Table) -> pa.Table:
-        out = {f"{c}_len": pc.utf8_length(t.column(c)) for c in cols}
-        if "prompt" in cols:
-            out["prompt_hash"] = row_hashes(t, "prompt", normalize=None)
-        out["row_hash"] = row_hashes(t, cols, normalize=None)
-        out["tie"] = pc.equal(t.column("chosen"), t.column("rejected"))
-        return pa.table(out)
-
-    mapped = ds.map_batches(narrow, batch_format="pyarrow")
-    t = _collect(mapped, mapped.columns())
-    n = t.num_rows
-    if n == 0:
+    (``prompt``, ``chosen``, ``rejected``): each block contributes the narrow per-row
+    values of :class:`prefcore.report.PairStats` (lengths, 128-bit hashes, ties),
+    combined on the driver (about 50 bytes a row)."""
+    names = ds.columns()
+    if not {"chosen", "rejected"} <= set(names):
+        raise ValueError(f"stats needs chosen and rejected columns; the dataset has {names}")
+    acc = PairStats(prompt="prompt" if "prompt" in names else None)
+    mapped = ds.map_batches(acc.features, batch_format="pyarrow")
+    features = _collect(mapped, mapped.columns())
+    if features.num_rows == 0:
         raise ValueError("stats of an empty dataset")
-    report: dict[str, Any] = {"rows": n}
-    for c in cols:
-        lengths = t.column(f"{c}_len").to_numpy().astype(np.float64)
-        report[f"{c}_chars"] = distribution(lengths)
-    if "prompt" in cols:
-        sizes = pc.value_counts(t.column("prompt_hash")).field("counts").to_numpy()
-        report["prompts"] = len(sizes)
-        report["pairs_per_prompt"] = distribution(sizes.astype(np.float64))
-    longer = pc.greater(t.column("chosen_len"), t.column("rejected_len"))
-    report["chosen_longer_rate"] = float(pc.mean(pc.cast(longer, pa.float64())).as_py())
-    report["tie_rate"] = float(pc.mean(pc.cast(t.column("tie"), pa.float64())).as_py())
-    report["tie_rule"] = "identical texts"
-    report["duplicate_rate"] = 1 - pc.count_distinct(t.column("row_hash")).as_py() / n
-    return report
+    acc.add_features(features)
+    return acc.result()

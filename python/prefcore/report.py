@@ -17,8 +17,10 @@ from prefcore import dedup
 from prefcore._arrow import require_columns, require_no_nulls
 from prefcore._optional import require
 from prefcore._tables import as_table
+from prefcore.streaming import row_hashes
 
 __all__ = [
+    "PairStats",
     "distribution",
     "stats",
 ]
@@ -95,6 +97,77 @@ def _token_lengths(col: pa.ChunkedArray, tokenizer: Any) -> np.ndarray:
     return np.array([len(x) for x in ids], dtype=np.int64)
 
 
+class PairStats:
+    """The pairwise figures of the health report, accumulated over batches, so one
+    definition serves a table (:func:`stats`), a stream of batches (``prefcore stats``)
+    and a Ray dataset (each block's :meth:`features`, combined on the driver).
+
+    Kept per row: the text lengths (4 bytes a column) and two 128-bit hashes (prompt,
+    whole row); the texts are not kept.
+
+    >>> acc = PairStats()
+    >>> acc.add({"prompt": ["p", "p"], "chosen": ["long one", "yes"], "rejected": ["no", "yes"]})
+    >>> acc.add({"prompt": ["q"], "chosen": ["long one"], "rejected": ["no"]})
+    >>> r = acc.result()
+    >>> r["rows"], r["prompts"], r["chosen_longer_rate"], r["tie_rate"], r["duplicate_rate"]
+    (3, 2, 0.6666666666666666, 0.3333333333333333, 0.0)
+    """
+
+    def __init__(
+        self, *, prompt: str | None = "prompt", chosen: str = "chosen", rejected: str = "rejected"
+    ) -> None:
+        self.prompt, self.chosen, self.rejected = prompt, chosen, rejected
+        self._parts: list[pa.Table] = []
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in (self.prompt, self.chosen, self.rejected) if c]
+
+    def features(self, table: Any) -> pa.Table:
+        """The narrow per-row values the report is made of: ``<column>_chars``,
+        ``prompt_hash``, ``row_hash`` and ``tie`` (chosen and rejected identical)."""
+        t = as_table(table)
+        require_columns(t, *self.columns)
+        require_no_nulls(t, *self.columns)
+        out = {f"{c}_chars": pa.array(_char_lengths(t.column(c)), pa.int32()) for c in self.columns}
+        if self.prompt:
+            out["prompt_hash"] = row_hashes(t, self.prompt, normalize=None)
+        out["row_hash"] = row_hashes(t, self.columns, normalize=None)
+        reason = dedup.degenerate_pairs(t, self.chosen, self.rejected, normalize=None).reason
+        out["tie"] = pc.fill_null(pc.equal(reason, "identical"), False)
+        return pa.table(out)
+
+    def add(self, table: Any) -> None:
+        """Adds the rows of a table or batch."""
+        self.add_features(self.features(table))
+
+    def add_features(self, features: pa.Table) -> None:
+        """Adds rows given as :meth:`features` made them (elsewhere, perhaps)."""
+        self._parts.append(features)
+
+    def result(self) -> dict[str, Any]:
+        t = (
+            pa.concat_tables(self._parts)
+            if self._parts
+            else self.features(pa.table({c: pa.array([], pa.string()) for c in self.columns}))
+        )
+        n = t.num_rows
+        report: dict[str, Any] = {"rows": n}
+        chars = {c: t.column(f"{c}_chars").to_numpy() for c in self.columns}
+        for c in self.columns:
+            report[f"{c}_chars"] = distribution(chars[c].astype(np.float64))
+        if self.prompt:
+            sizes = pc.value_counts(t.column("prompt_hash")).field("counts").to_numpy()
+            report["prompts"] = len(sizes)
+            report["pairs_per_prompt"] = distribution(sizes.astype(np.float64))
+        rate = (lambda k: float(k) / n) if n else (lambda k: math.nan)
+        report["chosen_longer_rate"] = rate((chars[self.chosen] > chars[self.rejected]).sum())
+        report["tie_rate"] = rate(pc.sum(t.column("tie")).as_py() or 0)
+        report["tie_rule"] = "identical texts"
+        report["duplicate_rate"] = rate(n - pc.count_distinct(t.column("row_hash")).as_py())
+        return report
+
+
 def stats(
     table: Any,
     *,
@@ -116,36 +189,17 @@ def stats(
     (2, 1, 0.5, 0.5)
     """
     t = as_table(table)
+    acc = PairStats(prompt=prompt, chosen=chosen, rejected=rejected)
+    acc.add(t)
+    report = acc.result()
     n = t.num_rows
-    report: dict[str, Any] = {"rows": n}
-    lengths: dict[str, np.ndarray] = {}
-    require_columns(t, prompt, chosen, rejected)
-    require_no_nulls(t, prompt, chosen, rejected)
-    for name in [c for c in (prompt, chosen, rejected) if c]:
-        lengths[name] = _char_lengths(t.column(name))
-        report[f"{name}_chars"] = distribution(lengths[name])
-        if tokenizer is not None:
+    if tokenizer is not None:
+        for name in acc.columns:
             report[f"{name}_tokens"] = distribution(_token_lengths(t.column(name), tokenizer))
-    if prompt:
-        clusters = dedup.exact(t, [prompt], normalize=None)
-        sizes = np.bincount(clusters.cluster_id.to_numpy())
-        report["prompts"] = int(clusters.stats["clusters"])
-        report["pairs_per_prompt"] = distribution(sizes.astype(np.float64))
-    report["chosen_longer_rate"] = (
-        float((lengths[chosen] > lengths[rejected]).mean()) if n else math.nan
-    )
     if score_chosen in t.column_names and score_rejected in t.column_names:
         eq = pc.equal(t.column(score_chosen), t.column(score_rejected))
         report["tie_rate"] = (
             float(pc.mean(pc.cast(eq, pa.float64())).as_py() or 0.0) if n else math.nan
         )
         report["tie_rule"] = "equal scores"
-    else:
-        same = dedup.degenerate_pairs(t, chosen, rejected, normalize=None)
-        report["tie_rate"] = same.stats["by_reason"].get("identical", 0) / n if n else math.nan
-        report["tie_rule"] = "identical texts"
-    cols = [c for c in (prompt, chosen, rejected) if c]
-    report["duplicate_rate"] = (
-        dedup.exact(t, cols, normalize=None).stats["removed"] / n if n else math.nan
-    )
     return report
