@@ -46,7 +46,7 @@ def test_rust_knn_equals_faiss(metric: str, k: int) -> None:
     queries = (centers[rng.integers(0, 20, 500)] + 0.3 * rng.normal(size=(500, 48))).astype(
         np.float32
     )
-    got = match.knn(queries, corpus, k, metric=metric, backend="rust", batch_size=700)  # type: ignore[arg-type]
+    got = match.knn(queries, corpus, k, metric=metric, backend="rust", corpus_block=700)  # type: ignore[arg-type]
     want = faiss_search(queries, corpus, k, metric)
     same_neighbours(got, want)
     assert (got[1] == want[1]).mean() > 0.99
@@ -160,7 +160,7 @@ def test_range_search_equals_faiss(metric: str, threshold: float) -> None:
     rng = np.random.default_rng(7)
     corpus = rng.normal(size=(800, 16)).astype(np.float32)
     queries = rng.normal(size=(120, 16)).astype(np.float32)
-    got = match.range_search(queries, corpus, threshold, metric=metric, batch_size=300)  # type: ignore[arg-type]
+    got = match.range_search(queries, corpus, threshold, metric=metric, corpus_block=300)  # type: ignore[arg-type]
     index = faiss.IndexFlatL2(16) if metric == "l2" else faiss.IndexFlatIP(16)
     index.add(corpus)
     lims, _, ids = index.range_search(queries, threshold)
@@ -344,3 +344,20 @@ def test_bad_input_of_range_search_match_and_evaluation() -> None:
         match.evaluate_matching(np.zeros((2, 3)), [0, 1, 2])
     with pytest.raises(ValueError, match=r"gold targets must lie in 0\.\.2"):
         match.evaluate_matching(np.zeros((2, 3)), [0, 5])
+
+
+def test_batch_size_is_the_old_name_of_corpus_block() -> None:
+    from prefcore import dedup
+
+    x = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
+    want = match.knn(x, x, 3, corpus_block=7)
+    with pytest.warns(DeprecationWarning, match="batch_size is now called corpus_block"):
+        got = match.knn(x, x, 3, batch_size=7)
+    assert (got[1] == want[1]).all()
+    with pytest.warns(DeprecationWarning):
+        old = match.range_search(x, x, 2.0, batch_size=7)
+    assert old.equals(match.range_search(x, x, 2.0, corpus_block=7))
+    with pytest.warns(DeprecationWarning):
+        dedup.semantic(x, 0.9, batch_size=7)
+    with pytest.raises(TypeError, match="give corpus_block only"):
+        match.knn(x, x, 3, corpus_block=7, batch_size=7)

@@ -31,3 +31,16 @@ def positive(name: str, value: Any) -> int:
 
 def optional_positive(name: str, value: Any) -> int | None:
     return None if value is None else positive(name, value)
+
+
+def renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
+    """The value of an argument renamed from ``old`` to ``new``: ``old`` still works,
+    with a ``DeprecationWarning``; both at once is an error."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise TypeError(f"give {new} only ({old} is its old name)")
+    import warnings
+
+    warnings.warn(f"{old} is now called {new}", DeprecationWarning, stacklevel=3)
+    return old_value

@@ -238,7 +238,7 @@ def pairs_from_scores(
     ties: str,
     k: int,
     seed: int,
-    max_pairs_per_prompt: int | None,
+    max_pairs_per_group: int | None,
     score_range: tuple[float, float] | None,
     short_groups: str,
     first_group: int,
@@ -338,7 +338,7 @@ def range_search(
     exclude_self: bool,
 ) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
 def self_pairs(
-    data: _ArrowArray, n: int, dim: int, threshold: float, metric: str, block: int | None
+    data: _ArrowArray, n: int, dim: int, threshold: float, metric: str, corpus_block: int | None
 ) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
 def clusters_from_pairs(row_a: _ArrowArray, row_b: _ArrowArray, n: int, keep: str) -> Clusters: ...
 def match_sets(

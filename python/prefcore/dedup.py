@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_pyarrow_table, as_table, float32_matrix
+from prefcore._check import renamed
 
 __all__ = [
     "ContaminationResult",
@@ -425,13 +426,15 @@ def semantic(
     *,
     metric: Literal["cosine", "ip"] = "cosine",
     quality: Any = None,
+    corpus_block: int | None = None,
     batch_size: int | None = None,
 ) -> DedupResult:
     """Semantic duplicates: rows whose embeddings are at least ``threshold`` similar
     (cosine by default) are joined, and clusters are the connected components of that
     graph. Each cluster keeps its lowest row, or with ``quality`` (one number per row)
     its highest-quality row (lowest row among equal quality). ``pairs`` holds every
-    joined pair.
+    joined pair. ``corpus_block`` bounds the rows multiplied at once (``batch_size`` is
+    its old name).
 
     >>> e = np.array([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0]], dtype=np.float32)
     >>> r = semantic(e, threshold=0.95)
@@ -440,13 +443,14 @@ def semantic(
     >>> semantic(e, threshold=0.95, quality=[0.1, 0.9, 0.5]).keep.to_pylist()
     [False, True, True]
     """
-    if metric not in ("cosine", "ip"):
+    corpus_block = renamed("batch_size", batch_size, "corpus_block", corpus_block)
+    if metric not in ("cosine", "ip"):  # l2 is a distance: no similarity threshold
         raise ValueError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
     x = float32_matrix(embeddings, "embeddings")  # converted once, searched against itself
     n, dim = x.shape
     # Only the upper triangle of the symmetric score matrix is computed.
     row_a, row_b, score = _prefcore.self_pairs(
-        pa.array(x.reshape(-1)), n, dim, float(threshold), metric, batch_size
+        pa.array(x.reshape(-1)), n, dim, float(threshold), metric, corpus_block
     )
     pairs = pa.table({"row_a": row_a, "row_b": row_b, "score": score})
     found = _prefcore.clusters_from_pairs(pairs.column("row_a"), pairs.column("row_b"), n, "first")

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import float32_matrix
+from prefcore._check import renamed
 from prefcore._optional import require
 from prefcore.errors import invalid_value
 
@@ -50,16 +51,18 @@ def knn(
     metric: Metric = "ip",
     backend: Backend = "auto",
     device: Literal["cpu", "cuda"] | None = None,
-    batch_size: int | None = None,
+    corpus_block: int | None = None,
     exclude_self: bool = False,
+    batch_size: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest corpus rows of every query: ``(scores, indices)``, ``[nq, k]``.
 
     ``metric``: ``"ip"`` (inner product, largest first), ``"cosine"`` (largest first;
     a zero vector is an error) or ``"l2"`` (squared distance, smallest first, as
-    FAISS reports it). ``batch_size`` bounds the corpus rows multiplied at once per
-    query block (memory). ``exclude_self`` skips corpus row ``i`` for query ``i``
-    (searching a matrix against itself). Non-finite values are an error naming the row.
+    FAISS reports it). ``corpus_block`` bounds the corpus rows multiplied at once per
+    query block (memory; ``batch_size`` is its old name). ``exclude_self`` skips corpus
+    row ``i`` for query ``i`` (searching a matrix against itself). Non-finite values are
+    an error naming the row.
 
     >>> q = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     >>> c = np.array([[0.9, 0.1], [0.1, 0.9], [0.5, 0.5]], dtype=np.float32)
@@ -67,7 +70,8 @@ def knn(
     >>> idx.tolist()
     [[0, 2], [1, 2]]
     """
-    if metric not in ("ip", "cosine", "l2"):
+    corpus_block = renamed("batch_size", batch_size, "corpus_block", corpus_block)
+    if metric not in ("ip", "cosine", "l2"):  # faiss and torch get it too, not only Rust
         raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
     if backend not in _BACKENDS:
         names = ", ".join(map(repr, _BACKENDS))
@@ -96,7 +100,7 @@ def knn(
         return _torch_knn(q, c, k, metric, exclude_self, "cpu")
     scores, indices = _prefcore.knn(
         pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0], q.shape[1],
-        k, metric, batch_size, exclude_self,
+        k, metric, corpus_block, exclude_self,
     )  # fmt: skip
     shape = (q.shape[0], k)
     return scores.to_numpy().reshape(shape), indices.to_numpy().reshape(shape)
@@ -230,26 +234,28 @@ def range_search(
     threshold: float,
     *,
     metric: Metric = "ip",
-    batch_size: int | None = None,
+    corpus_block: int | None = None,
     exclude_self: bool = False,
+    batch_size: int | None = None,
 ) -> pa.Table:
     """Every (query, corpus row) pair whose score is at or above ``threshold`` (at or
     below for ``metric="l2"``, a squared distance): a table ``query_idx``,
     ``corpus_idx``, ``score``, ordered by query then corpus row (FAISS's ``lims``
     are the offsets of each query's run: ``np.searchsorted(query_idx, range(nq + 1))``).
+    ``corpus_block`` bounds the corpus rows multiplied at once (``batch_size`` is its old
+    name).
 
     >>> x = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
     >>> range_search(x, x, 0.75, metric="cosine", exclude_self=True).to_pydict()["corpus_idx"]
     [1, 0]
     """
-    if metric not in ("ip", "cosine", "l2"):
-        raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
+    corpus_block = renamed("batch_size", batch_size, "corpus_block", corpus_block)
     q, c = float32_matrix(queries, "queries"), float32_matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
     qi, cj, score = _prefcore.range_search(
         pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0], q.shape[1],
-        float(threshold), metric, batch_size, exclude_self,
+        float(threshold), metric, corpus_block, exclude_self,
     )  # fmt: skip
     return pa.table({"query_idx": qi, "corpus_idx": cj, "score": score})
 

@@ -92,7 +92,7 @@ pub fn range_search<'py>(
 
 /// Pairs `a < b` of one matrix's rows within `threshold`: (row_a, row_b, score) arrays.
 #[pyfunction]
-#[pyo3(signature = (data, n, dim, threshold, metric, block))]
+#[pyo3(signature = (data, n, dim, threshold, metric, corpus_block))]
 pub fn self_pairs<'py>(
     py: Python<'py>,
     data: AnyArray,
@@ -100,12 +100,17 @@ pub fn self_pairs<'py>(
     dim: usize,
     threshold: f32,
     metric: &str,
-    block: Option<usize>,
+    corpus_block: Option<usize>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let x = floats(data, "embeddings")?;
     let metric: Metric = metric.parse().map_err(to_py)?;
     let hits = compute(py, || {
-        matching::self_pairs(matrix(&x, n, dim, "embeddings"), threshold, metric, block)
+        matching::self_pairs(
+            matrix(&x, n, dim, "embeddings"),
+            threshold,
+            metric,
+            corpus_block,
+        )
     })?;
     hits_to_py(py, hits)
 }

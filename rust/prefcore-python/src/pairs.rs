@@ -12,7 +12,7 @@ use crate::errors::{compute, to_py};
 
 /// Returns the pairs table and the stats as a dict.
 #[pyfunction]
-#[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_prompt, score_range, short_groups, first_group, texts))]
+#[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_group, score_range, short_groups, first_group, texts))]
 #[allow(clippy::too_many_arguments)]
 pub fn pairs_from_scores<'py>(
     py: Python<'py>,
@@ -26,7 +26,7 @@ pub fn pairs_from_scores<'py>(
     ties: &str,
     k: usize,
     seed: u64,
-    max_pairs_per_prompt: Option<usize>,
+    max_pairs_per_group: Option<usize>,
     score_range: Option<(f64, f64)>,
     short_groups: &str,
     first_group: u64,
@@ -43,7 +43,7 @@ pub fn pairs_from_scores<'py>(
         ties: ties.parse().map_err(to_py)?,
         k,
         seed,
-        max_pairs_per_group: max_pairs_per_prompt,
+        max_pairs_per_group,
         score_range,
         short_groups: short_groups.parse().map_err(to_py)?,
         first_group,
