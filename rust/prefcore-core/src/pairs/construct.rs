@@ -640,3 +640,147 @@ pub(super) fn total_stats<P>(chunks: &[Chunk<P>]) -> PairStats {
     }
     total
 }
+
+#[cfg(test)]
+mod tests {
+    //! The all_pairs fast path writes into reserved room without bounds checks: these
+    //! tests pin its count and contents against a brute-force enumeration, at the
+    //! sizes where the mask blocks (64 partners) begin and end.
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, ListArray};
+    use arrow_buffer::OffsetBuffer;
+    use arrow_schema::{DataType, Field};
+
+    use super::*;
+
+    struct NoLengths;
+
+    impl TextLengths for NoLengths {
+        fn prompt(&self, _: usize) -> usize {
+            0
+        }
+        fn completion(&self, _: usize, _: usize) -> usize {
+            0
+        }
+    }
+
+    fn lists(groups: &[Vec<f64>]) -> ArrayRef {
+        let values: Vec<f64> = groups.iter().flatten().copied().collect();
+        Arc::new(ListArray::new(
+            Arc::new(Field::new("item", DataType::Float64, true)),
+            OffsetBuffer::from_lengths(groups.iter().map(Vec::len)),
+            Arc::new(Float64Array::from(values)),
+            None,
+        ))
+    }
+
+    /// Every (chosen, rejected) pair of each group, by the rules written out.
+    fn brute_force(s: &[f64], min_margin: f64, ties: Ties) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for i in 0..s.len() {
+            for j in i + 1..s.len() {
+                let (c, r) = if s[j] > s[i] { (j, i) } else { (i, j) };
+                // A pair needs chosen − rejected >= min_margin; a kept tie has margin 0.
+                let tie = s[i] == s[j];
+                if (tie && ties == Ties::Drop) || s[c] - s[r] < min_margin {
+                    continue;
+                }
+                out.push((c, r));
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    fn all_pairs<P: Position>(
+        groups: &[Vec<f64>],
+        min_margin: f64,
+        ties: Ties,
+    ) -> Vec<Vec<(usize, usize)>> {
+        let array = lists(groups);
+        let scores = ListColumn::new("scores", &array).unwrap();
+        let options = PairOptions {
+            strategy: Strategy::AllPairs,
+            min_margin,
+            ties,
+            short_groups: ShortGroups::Skip,
+            ..Default::default()
+        };
+        let chunks = pair_chunks::<P, NoLengths>(&scores, &options, None).unwrap();
+        let mut out = vec![Vec::new(); groups.len()];
+        for chunk in &chunks {
+            let mut at = 0;
+            for &(g, made) in &chunk.runs {
+                let mut pairs: Vec<(usize, usize)> = chunk.pairs[at..at + made]
+                    .iter()
+                    .map(|&(c, r)| (c.index(), r.index()))
+                    .collect();
+                pairs.sort_unstable();
+                out[g as usize] = pairs;
+                at += made;
+            }
+            assert_eq!(
+                at,
+                chunk.pairs.len(),
+                "runs cover the chunk's pairs exactly"
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn distinct_scores_fill_the_reserved_room_exactly() {
+        for n in [2usize, 3, 63, 64, 65, 127, 128, 129, 300] {
+            let s: Vec<f64> = (0..n).map(|i| ((i * 37) % n) as f64).collect();
+            let got = all_pairs::<u16>(std::slice::from_ref(&s), 0.0, Ties::Drop);
+            assert_eq!(got[0].len(), n * (n - 1) / 2, "n = {n}");
+            assert_eq!(got[0], brute_force(&s, 0.0, Ties::Drop), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn equal_scores_make_no_pair_or_every_pair() {
+        for n in [2usize, 64, 65, 200] {
+            let s = vec![1.5; n];
+            assert!(all_pairs::<u16>(std::slice::from_ref(&s), 0.0, Ties::Drop)[0].is_empty());
+            let kept = all_pairs::<u32>(std::slice::from_ref(&s), 0.0, Ties::Keep);
+            assert_eq!(kept[0], brute_force(&s, 0.0, Ties::Keep), "n = {n}");
+            assert!(
+                kept[0].iter().all(|&(c, r)| c < r),
+                "the earlier one is chosen"
+            );
+        }
+    }
+
+    #[test]
+    fn margins_and_ties_across_many_groups_match_brute_force() {
+        // Sizes around the 64-partner blocks, scores from a few values so ties happen,
+        // enough groups that several tasks run.
+        let mut x = 7u64;
+        let groups: Vec<Vec<f64>> = (0..3000)
+            .map(|g| {
+                let n = [0usize, 1, 2, 5, 63, 64, 65, 130][g % 8];
+                (0..n)
+                    .map(|_| {
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        ((x >> 33) % 9) as f64 * 0.5
+                    })
+                    .collect()
+            })
+            .collect();
+        for (min_margin, ties) in [(0.0, Ties::Drop), (1.0, Ties::Drop), (1.0, Ties::Keep)] {
+            let small = all_pairs::<u16>(&groups, min_margin, ties);
+            let wide = all_pairs::<u32>(&groups, min_margin, ties);
+            for (g, s) in groups.iter().enumerate() {
+                let want = if s.len() < 2 {
+                    Vec::new()
+                } else {
+                    brute_force(s, min_margin, ties)
+                };
+                assert_eq!(small[g], want, "group {g}, margin {min_margin}, {ties:?}");
+                assert_eq!(wide[g], want, "group {g}");
+            }
+        }
+    }
+}
