@@ -773,3 +773,21 @@ def test_bad_input_of_the_other_pair_functions() -> None:
     )
     with pytest.raises(ValueError, match=r"unknown model\(s\) \['w'\]"):
         pairs.predict_win_rate(ratings, "w", "x")
+
+
+def test_long_table_in_a_later_batch_points_at_input_rows_and_dataset_groups() -> None:
+    # Prompt p is rows 0, 2, 4 (scores 1, 3, 2), prompt q rows 1, 3 (scores 2, 1); as
+    # the batch after 10 prompts, the groups are 10 and 11 of the dataset.
+    long = {
+        "prompt": ["p", "q", "p", "q", "p"],
+        "completions": ["a", "x", "b", "y", "c"],
+        "scores": [1.0, 2.0, 3.0, 1.0, 2.0],
+    }
+    got = pairs.from_scores(long, strategy="all_pairs", group_offset=10).table
+    rows = zip(
+        *(
+            got.column(c).to_pylist()
+            for c in ("group_id", "chosen_index", "rejected_index", "chosen")
+        )
+    )
+    assert sorted(rows) == [(10, 2, 0, "b"), (10, 2, 4, "b"), (10, 4, 0, "c"), (11, 1, 3, "x")]

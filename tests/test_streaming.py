@@ -149,3 +149,23 @@ def test_clusters_from_pairs_are_connected_components(n, data):
     assert found.num_clusters == len(set(label))
     order = {rep: i for i, rep in enumerate(dict.fromkeys(label))}
     assert found.cluster_id.to_pylist() == [order[x] for x in label]
+
+
+def test_empty_batches_are_no_rows_not_errors():
+    empty = pa.table({"p": pa.array([], pa.string())})
+    hashes = streaming.row_hashes(empty, "p")
+    assert (len(hashes), hashes.type) == (0, pa.binary(16))
+    stream = streaming.ExactStream("p")
+    assert stream.push(empty).to_pylist() == []
+    assert stream.push({"p": ["a", "a"]}).to_pylist() == [True, False]
+    assert len(streaming.band_keys(empty, "p", bands=4, rows=2, num_perm=8)) == 0
+
+
+def test_out_of_range_options_name_the_argument() -> None:
+    # A negative seed or band count is a ValueError naming it, as for any function.
+    with pytest.raises(ValueError, match="'seed' is out of range"):
+        streaming.NearStream("prompt", seed=-1)
+    with pytest.raises(ValueError, match="'bands' is out of range"):
+        streaming.NearStream("prompt", bands=-2, rows=3)
+    with pytest.raises(TypeError, match="argument 'num_perm'"):
+        streaming.band_keys({"p": ["a b"]}, "p", num_perm="many", bands=1, rows=1)  # type: ignore[arg-type]

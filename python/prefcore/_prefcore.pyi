@@ -1,7 +1,7 @@
 # Stubs of the Rust extension, checked against it by stubtest. The public, documented
 # API is in the Python modules; this is their private contract with the core.
 from collections.abc import Iterable
-from typing import Literal, Protocol, TypedDict, final
+from typing import Literal, Protocol, final
 
 import numpy as np
 import pyarrow as pa
@@ -9,12 +9,16 @@ import pyarrow as pa
 __all__ = [
     "BradleyTerryFit",
     "ByteLevelBpe",
+    "Calibration",
     "Clusters",
     "CollateSettings",
+    "Comparison",
     "ExactStream",
+    "MinHashOptions",
     "NearDuplicates",
     "NearStream",
     "NormalizeOptions",
+    "PairCounts",
     "VoteSummary",
     "__version__",
     "aggregate_votes",
@@ -76,27 +80,50 @@ class _StreamExport(Protocol):
 _ArrowArray = _ArrayExport | _StreamExport
 _ArrowTable = _StreamExport | _ArrayExport
 
-class _Calibration(TypedDict):
-    ece: float
-    mce: float
-    brier: float
-    bins: pa.Table
+@final
+class Calibration:
+    def __new__(cls) -> Calibration: ...
+    @property
+    def ece(self) -> float: ...
+    @property
+    def mce(self) -> float: ...
+    @property
+    def brier(self) -> float: ...
+    @property
+    def bins(self) -> pa.Table: ...
 
-class _Comparison(TypedDict):
-    n: int
-    mean_a: float
-    mean_b: float
-    difference: float
-    statistic: float
-    p_value: float
-    effect_size: float
+@final
+class Comparison:
+    def __new__(cls) -> Comparison: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def mean_a(self) -> float: ...
+    @property
+    def mean_b(self) -> float: ...
+    @property
+    def difference(self) -> float: ...
+    @property
+    def statistic(self) -> float: ...
+    @property
+    def p_value(self) -> float: ...
+    @property
+    def effect_size(self) -> float: ...
 
-class _PairStats(TypedDict):
-    prompts: int
-    prompts_with_pairs: int
-    prompts_skipped_short: int
-    prompts_without_eligible_pair: int
-    pairs_capped: int
+@final
+class PairCounts:
+    def __new__(cls) -> PairCounts: ...
+    @property
+    def prompts(self) -> int: ...
+    @property
+    def prompts_with_pairs(self) -> int: ...
+    @property
+    def prompts_skipped_short(self) -> int: ...
+    @property
+    def prompts_without_eligible_pair(self) -> int: ...
+    @property
+    def pairs_capped(self) -> int: ...
+    def as_dict(self) -> dict[str, int]: ...
 
 def evaluate_trec(
     run: _ArrowTable,
@@ -127,11 +154,11 @@ def pairwise_accuracy(
 ) -> list[tuple[str, int, float, int]]: ...
 def calibration(
     chosen: _ArrowArray, rejected: _ArrowArray, *, n_bins: int, scale: float
-) -> _Calibration: ...
+) -> Calibration: ...
 def correlation(x: _ArrowArray, y: _ArrowArray, *, method: str, variant: str) -> list[float]: ...
 def compare(
     a: list[float], b: list[float], *, test: str, n_resamples: int, seed: int
-) -> _Comparison: ...
+) -> Comparison: ...
 def read_trec_run(path: str) -> pa.Table: ...
 def read_trec_qrels(path: str) -> pa.Table: ...
 def set_num_threads(n: int) -> None: ...
@@ -154,6 +181,10 @@ class NormalizeOptions:
 
 _NormalizeArgs = NormalizeOptions | None
 
+@final
+class MinHashOptions:
+    def __new__(cls, *, num_perm: int, ngram: int, tokenizer: str, seed: int) -> MinHashOptions: ...
+
 def normalize(texts: _ArrowArray, options: _NormalizeArgs) -> pa.Array: ...
 
 @final
@@ -173,13 +204,7 @@ def degenerate_pairs(
     table: _ArrowTable, chosen: str, rejected: str, options: _NormalizeArgs
 ) -> pa.StringArray: ...
 def signatures(
-    texts: _ArrowArray,
-    options: _NormalizeArgs,
-    *,
-    num_perm: int,
-    ngram: int,
-    tokenizer: str,
-    seed: int,
+    texts: _ArrowArray, options: _NormalizeArgs, minhash: MinHashOptions
 ) -> pa.UInt64Array: ...
 
 @final
@@ -202,12 +227,9 @@ def minhash(
     table: _ArrowTable,
     column: str,
     options: _NormalizeArgs,
+    minhash: MinHashOptions,
     *,
     threshold: float,
-    num_perm: int,
-    ngram: int,
-    tokenizer: str,
-    seed: int,
     bands: int | None,
     rows: int | None,
     keep: str,
@@ -243,7 +265,7 @@ def pairs_from_scores(
     short_groups: str,
     first_group: int,
     texts: str,
-) -> tuple[pa.Table, _PairStats]: ...
+) -> tuple[pa.Table, PairCounts]: ...
 def extract_prompt(
     table: _ArrowTable, chosen: str, rejected: str, user: str, assistant: str
 ) -> list[pa.Array]: ...
@@ -434,15 +456,7 @@ class ByteLevelBpe:
 @final
 class NearStream:
     def __new__(
-        cls,
-        options: _NormalizeArgs,
-        *,
-        num_perm: int,
-        ngram: int,
-        tokenizer: str,
-        seed: int,
-        bands: int,
-        rows: int,
+        cls, options: _NormalizeArgs, minhash: MinHashOptions, *, bands: int, rows: int
     ) -> NearStream: ...
     def push(self, texts: _ArrowArray, column: str) -> None: ...
     def finish(self, keep: str) -> Clusters: ...
@@ -460,11 +474,8 @@ def lsh_band_keys(
     texts: _ArrowArray,
     column: str,
     options: _NormalizeArgs,
+    minhash: MinHashOptions,
     *,
-    num_perm: int,
-    ngram: int,
-    tokenizer: str,
-    seed: int,
     bands: int,
     rows: int,
 ) -> pa.UInt64Array: ...

@@ -240,10 +240,7 @@ def signatures(
     flat = _prefcore.signatures(
         as_array(texts, "texts"),
         Normalization.options_of(normalize),
-        num_perm=num_perm,
-        ngram=ngram,
-        tokenizer=tokenizer,
-        seed=seed,
+        _prefcore.MinHashOptions(num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed),
     )
     values: np.ndarray = flat.to_numpy(zero_copy_only=True)
     return values.reshape(-1, num_perm)
@@ -310,11 +307,8 @@ def minhash(
         as_table(table, "table"),
         column,
         Normalization.options_of(normalize),
+        _prefcore.MinHashOptions(num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed),
         threshold=threshold,
-        num_perm=num_perm,
-        ngram=ngram,
-        tokenizer=tokenizer,
-        seed=seed,
         bands=bands,
         rows=rows,
         keep=keep,

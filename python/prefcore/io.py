@@ -35,7 +35,6 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import pyarrow.dataset as ds
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
@@ -234,6 +233,8 @@ class Source:
         its own threads while this one is used. Read-ahead is one batch, and Parquet is
         read a column chunk at a time (no pre-buffering of whole row groups: 300 MiB
         instead of 860 MiB on a 1M-row file), so memory stays bounded."""
+        import pyarrow.dataset as ds  # heavy to import; only these formats need it
+
         file_format: ds.FileFormat
         if self.format == "parquet":
             scan = ds.ParquetFragmentScanOptions(pre_buffer=False, buffer_size=8 << 20)

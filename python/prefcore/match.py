@@ -288,10 +288,11 @@ def match(
     >>> match(a, b, method="hungarian").select(["a_idx", "b_idx", "rank"]).to_pydict()
     {'a_idx': [0, 1], 'b_idx': [1, 0], 'rank': [1, 1]}
     """
-    if metric not in ("ip", "cosine", "l2"):
-        raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
+    # metric and method are checked by the core; rescore and threshold are ours.
     if rescore not in (None, "csls"):
         raise ValueError(f"rescore must be None or 'csls'; not {rescore!r}")
+    if threshold is not None and math.isnan(threshold):
+        raise ValueError("threshold must be a number, not NaN")
     x, y = float32_matrix(a, "a"), float32_matrix(b, "b")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"a has dimension {x.shape[1]} but b has {y.shape[1]}")
@@ -300,8 +301,6 @@ def match(
         metric, method, csls_k if rescore == "csls" else None,
     )  # fmt: skip
     out = pa.table({"a_idx": ai, "b_idx": bj, "score": score, "rank": rank})
-    if threshold is not None and math.isnan(threshold):
-        raise ValueError("threshold must be a number, not NaN")
     if threshold is not None:
         s = out.column("score").to_numpy()
         keep = s <= threshold if (metric == "l2" and rescore is None) else s >= threshold

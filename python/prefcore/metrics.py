@@ -382,7 +382,7 @@ def calibration(
         n_bins=n_bins,
         scale=scale,
     )
-    return CalibrationResult(out["ece"], out["mce"], out["brier"], out["bins"])
+    return CalibrationResult(out.ece, out.mce, out.brier, out.bins)
 
 
 @dataclass(frozen=True)
@@ -497,4 +497,7 @@ def compare(
     """
     a, b = _aligned_values(per_query_a, per_query_b, metric)
     out = _prefcore.compare(a, b, test=test, n_resamples=n_resamples, seed=seed)
-    return ComparisonResult(test=test, **out)
+    return ComparisonResult(
+        n=out.n, mean_a=out.mean_a, mean_b=out.mean_b, difference=out.difference,
+        statistic=out.statistic, p_value=out.p_value, effect_size=out.effect_size, test=test,
+    )  # fmt: skip

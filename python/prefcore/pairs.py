@@ -276,16 +276,12 @@ def from_scores(
         # Positions in a prompt's list back to input rows.
         offsets = pc.list_value_length(t.column(completions)).to_numpy(zero_copy_only=False)
         starts = np.concatenate([[0], np.cumsum(offsets)])[:-1]
-        group = result.column("group_id").to_numpy()
+        group = result.column("group_id").to_numpy() - group_offset
         for name in ("chosen_index", "rejected_index"):
             flat = starts[group] + result.column(name).to_numpy()
             i = result.schema.get_field_index(name)
             result = result.set_column(i, name, long_rows.take(pa.array(flat)))
-    if group_offset:
-        i = result.schema.get_field_index("group_id")
-        shifted = pc.add(result.column("group_id"), pa.scalar(group_offset, pa.int64()))
-        result = result.set_column(i, "group_id", shifted)
-    return PairResult(result, {**counts, "pairs": result.num_rows})
+    return PairResult(result, {**counts.as_dict(), "pairs": result.num_rows})
 
 
 def from_rankings(

@@ -101,11 +101,12 @@ class NearStream:
             bands, rows = optimal_bands(threshold, num_perm)
         self.column = column
         self.bands, self.rows_per_band = bands, rows
-        options = Normalization.options_of(normalize)
+        minhash = _prefcore.MinHashOptions(
+            num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed
+        )
         self._state = _prefcore.NearStream(
-            options, num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed,
-            bands=bands, rows=rows,
-        )  # fmt: skip
+            Normalization.options_of(normalize), minhash, bands=bands, rows=rows
+        )
 
     def push(self, batch: Any) -> None:
         """Adds the band keys of ``batch``'s column."""
@@ -174,11 +175,13 @@ def band_keys(
     """
     t = as_table(table, "table")
     require_columns(t, column)
+    minhash = _prefcore.MinHashOptions(
+        num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed
+    )
     options = Normalization.options_of(normalize)
     return _prefcore.lsh_band_keys(
-        t.column(column), column, options, num_perm=num_perm, ngram=ngram,
-        tokenizer=tokenizer, seed=seed, bands=bands, rows=rows,
-    )  # fmt: skip
+        t.column(column), column, options, minhash, bands=bands, rows=rows
+    )
 
 
 def clusters_from_pairs(

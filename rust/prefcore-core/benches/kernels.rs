@@ -7,11 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, FixedSizeListArray, Float64Array, Int32Array, Int64Array, ListArray, StringArray,
-};
-use arrow_buffer::OffsetBuffer;
-use arrow_schema::Field;
+use arrow_array::{ArrayRef, Float64Array, Int32Array, StringArray};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use prefcore_core::batches::{collate, truncate, CollateOptions, TokenLists};
 use prefcore_core::columns::ListColumn;
@@ -22,33 +18,8 @@ use prefcore_core::metrics::{parse_metrics, trec};
 use prefcore_core::pairs::{pair_table, PairOptions, Strategy, TextLayout};
 use prefcore_core::ratings::{bradley_terry, Battles, FitOptions};
 
-/// A small LCG: the benches need reproducible input, not good randomness.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
-
-fn list_of(values: ArrayRef, lengths: impl Iterator<Item = usize>) -> ArrayRef {
-    let field = Arc::new(Field::new("item", values.data_type().clone(), true));
-    Arc::new(ListArray::new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        None,
-    ))
-}
-
-fn fixed_list(values: ArrayRef, width: i32) -> ArrayRef {
-    let field = Arc::new(Field::new("item", values.data_type().clone(), false));
-    Arc::new(FixedSizeListArray::new(field, width, values, None))
-}
+mod common;
+use common::{grouped_lists, list_of, trec_columns, trec_tables, Lcg};
 
 const METRICS: [&str; 5] = ["ndcg@10", "map@100", "mrr@10", "P@10", "recall@100"];
 
@@ -57,15 +28,7 @@ fn ranking_metrics(c: &mut Criterion) {
     let metrics = parse_metrics(&METRICS).unwrap();
 
     // Grouped lists: 20,000 prompts × 100 candidates.
-    let (groups, width) = (20_000usize, 100usize);
-    let scores: Vec<f64> = (0..groups * width)
-        .map(|_| (rng.next() % 1000) as f64 / 1000.0)
-        .collect();
-    let labels: Vec<i64> = (0..groups * width)
-        .map(|_| (rng.next() % 4) as i64)
-        .collect();
-    let s = fixed_list(Arc::new(Float64Array::from(scores)), width as i32);
-    let l = fixed_list(Arc::new(Int64Array::from(labels)), width as i32);
+    let (s, l) = grouped_lists(20_000, 100, &mut rng);
     let options = GroupedOptions {
         ties: GroupTies::Stable,
         relevance_level: 1.0,
@@ -75,53 +38,8 @@ fn ranking_metrics(c: &mut Criterion) {
     });
 
     // TREC tables: 10,000 queries × 100 documents, 10 judged per query.
-    let queries = 10_000usize;
-    let (mut q, mut d, mut sc) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut qq, mut qd, mut qr) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..queries {
-        for j in 0..100 {
-            q.push(format!("q{i}"));
-            d.push(format!("D{}", (i * 7919 + j * 104_729) % 10_000_000));
-            sc.push((rng.next() % 1000) as f64 / 1000.0);
-        }
-        for j in 0..10 {
-            qq.push(format!("q{i}"));
-            qd.push(format!("D{}", (i * 7919 + j * 7 * 104_729) % 10_000_000));
-            qr.push((j % 4) as i64);
-        }
-    }
-    let strings = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
-    let (rq, rd, qq, qd) = (strings(q), strings(d), strings(qq), strings(qd));
-    let rs: ArrayRef = Arc::new(Float64Array::from(sc));
-    let qr: ArrayRef = Arc::new(Int64Array::from(qr));
-    let run = trec::RunColumns {
-        query: trec::Column {
-            name: "q",
-            array: &rq,
-        },
-        doc: trec::Column {
-            name: "d",
-            array: &rd,
-        },
-        score: trec::Column {
-            name: "s",
-            array: &rs,
-        },
-    };
-    let qrels = trec::QrelsColumns {
-        query: trec::Column {
-            name: "q",
-            array: &qq,
-        },
-        doc: trec::Column {
-            name: "d",
-            array: &qd,
-        },
-        relevance: trec::Column {
-            name: "r",
-            array: &qr,
-        },
-    };
+    let tables = trec_tables(10_000, &mut rng);
+    let (run, qrels) = trec_columns(&tables);
     c.bench_function("trec metrics 10k queries x 100 docs", |b| {
         b.iter(|| trec::evaluate(&run, &qrels, &metrics, trec::TrecOptions::default()).unwrap())
     });

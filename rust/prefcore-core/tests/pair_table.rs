@@ -8,10 +8,13 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, Float64Array, ListArray, StringArray};
-use arrow_buffer::OffsetBuffer;
-use arrow_schema::{DataType, Field};
+use arrow_array::{Array, ArrayRef, Float64Array, StringArray};
+use arrow_schema::DataType;
 use prefcore_core::columns::ListColumn;
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+use common::list_of;
 use prefcore_core::pairs::{
     pair_table, PairOptions, ShortGroups, Strategy as PairStrategy, TextLayout, Ties,
 };
@@ -23,16 +26,6 @@ fn groups() -> impl Strategy<Value = Vec<Vec<(String, i8)>>> {
         proptest::collection::vec(("[a-cé]{0,4}", -2i8..3), 0..7),
         1..12,
     )
-}
-
-fn list_of(values: ArrayRef, lengths: impl Iterator<Item = usize>) -> ArrayRef {
-    let field = Arc::new(Field::new("item", values.data_type().clone(), true));
-    Arc::new(ListArray::new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        None,
-    ))
 }
 
 struct Input {
@@ -109,10 +102,12 @@ proptest! {
     #[test]
     fn every_pair_points_into_its_own_group(
         groups in groups(), (strategy, ties) in strategies(), k in 1usize..3, margin in 0i8..2, seed in 0u64..4,
+        first in prop_oneof![Just(0u64), 1u64..1000],
     ) {
+        // `first` > 0: a later batch of a dataset, whose group ids start there.
         let options = PairOptions {
             strategy, ties, k, seed, min_margin: f64::from(margin),
-            short_groups: ShortGroups::Skip, ..PairOptions::default()
+            short_groups: ShortGroups::Skip, first_group: first, ..PairOptions::default()
         };
         let cols = run(&groups, &options);
         let group = column(&cols, "group_id").as_primitive::<Int64Type>().values().to_vec();
@@ -124,12 +119,14 @@ proptest! {
         let (chosen, rejected, prompt) =
             (strings(column(&cols, "chosen")), strings(column(&cols, "rejected")), strings(column(&cols, "prompt")));
         for r in 0..group.len() {
-            let g = &groups[group[r] as usize];
+            prop_assert!(group[r] >= first as i64);
+            let local = group[r] as usize - first as usize;
+            let g = &groups[local];
             let (c, j) = (ci[r] as usize, ri[r] as usize);
             prop_assert!(c != j);
             prop_assert_eq!(&chosen[r], &g[c].0);
             prop_assert_eq!(&rejected[r], &g[j].0);
-            prop_assert_eq!(&prompt[r], &format!("p{}", group[r]));
+            prop_assert_eq!(&prompt[r], &format!("p{local}"));
             prop_assert_eq!((sc[r], sr[r]), (f64::from(g[c].1), f64::from(g[j].1)));
             prop_assert_eq!(margin_col[r], sc[r] - sr[r]);
             prop_assert!(sc[r] - sr[r] >= f64::from(margin));

@@ -13,7 +13,7 @@ use pyo3_arrow::PyTable;
 use rayon::prelude::*;
 
 use crate::convert::{array, to_py_array, Clusters, Table};
-use crate::errors::{compute, to_py};
+use crate::errors::{compute, to_py, unsigned, unsigned_size};
 
 /// Normaliser options: `prefcore.dedup.Normalization` hands one of these over (None
 /// for no normalisation).
@@ -51,19 +51,29 @@ pub(crate) fn normalizer(args: NormalizeArgs) -> PyResult<Option<Normalizer>> {
     Ok(args.map(|o| o.0))
 }
 
-/// MinHash parameters as Python passes them.
-pub(crate) fn minhash_options(
-    num_perm: usize,
-    ngram: usize,
-    tokenizer: &str,
-    seed: u64,
-) -> PyResult<dedup::MinHashOptions> {
-    Ok(dedup::MinHashOptions {
-        num_perm,
-        ngram,
-        tokenizer: tokenizer.parse().map_err(to_py)?,
-        seed,
-    })
+/// MinHash parameters (permutations, shingle size and kind, seed): one object for
+/// every function that signs texts.
+#[pyclass(module = "prefcore._prefcore", frozen, from_py_object)]
+#[derive(Clone, Copy)]
+pub struct MinHashOptions(pub(crate) dedup::MinHashOptions);
+
+#[pymethods]
+impl MinHashOptions {
+    #[new]
+    #[pyo3(signature = (*, num_perm, ngram, tokenizer, seed))]
+    fn new(
+        num_perm: &Bound<'_, PyAny>,
+        ngram: &Bound<'_, PyAny>,
+        tokenizer: &str,
+        seed: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(MinHashOptions(dedup::MinHashOptions {
+            num_perm: unsigned_size(num_perm, "num_perm")?,
+            ngram: unsigned_size(ngram, "ngram")?,
+            tokenizer: tokenizer.parse().map_err(to_py)?,
+            seed: unsigned(seed, "seed")?,
+        }))
+    }
 }
 
 /// Text columns over named arrays (checked in the core: strings or conversations).
@@ -154,19 +164,16 @@ pub fn degenerate_pairs<'py>(
 
 /// Flat row-major MinHash signatures (uint64), `num_perm` per row.
 #[pyfunction]
-#[pyo3(signature = (texts, options, *, num_perm, ngram, tokenizer, seed))]
+#[pyo3(signature = (texts, options, minhash))]
 pub fn signatures<'py>(
     py: Python<'py>,
     texts: AnyArray,
     options: NormalizeArgs,
-    num_perm: usize,
-    ngram: usize,
-    tokenizer: &str,
-    seed: u64,
+    minhash: MinHashOptions,
 ) -> PyResult<Bound<'py, PyAny>> {
     let texts = array(texts, "texts")?;
     let n = normalizer(options)?;
-    let minhash = minhash_options(num_perm, ngram, tokenizer, seed)?;
+    let minhash = minhash.0;
     let flat = compute(py, || {
         let column = TextColumn::new("texts", &texts)?;
         dedup::signatures(&column, n.as_ref(), minhash)
@@ -188,19 +195,15 @@ pub struct NearDuplicates {
 }
 
 #[pyfunction]
-#[pyo3(signature = (table, column, options, *, threshold, num_perm, ngram, tokenizer, seed,
-    bands, rows, keep, verify))]
+#[pyo3(signature = (table, column, options, minhash, *, threshold, bands, rows, keep, verify))]
 #[allow(clippy::too_many_arguments)]
 pub fn minhash(
     py: Python<'_>,
     table: PyTable,
     column: &str,
     options: NormalizeArgs,
+    minhash: MinHashOptions,
     threshold: f64,
-    num_perm: usize,
-    ngram: usize,
-    tokenizer: &str,
-    seed: u64,
     bands: Option<usize>,
     rows: Option<usize>,
     keep: &str,
@@ -217,7 +220,7 @@ pub fn minhash(
             ))),
         };
     let near = dedup::NearOptions {
-        minhash: minhash_options(num_perm, ngram, tokenizer, seed)?,
+        minhash: minhash.0,
         threshold,
         bands_rows,
         keep: keep.parse().map_err(to_py)?,

@@ -107,3 +107,33 @@ where
         })?
         .map_err(to_py)
 }
+
+/// An unsigned integer argument of a constructor. pyo3 rejects a negative or too large
+/// int with a bare `OverflowError`; the package translates that for functions
+/// (`prefcore/_overflow.py`), but a class constructor is out of its reach, so it is
+/// named here.
+pub(crate) fn unsigned(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
+    value.extract::<u64>().map_err(|err| {
+        if err.is_instance_of::<pyo3::exceptions::PyOverflowError>(value.py()) {
+            to_py(Error::InvalidArgument(format!(
+                "'{name}' is out of range: expected a non-negative integer that fits in 64 bits, \
+                 not {value}"
+            )))
+        } else {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "argument '{name}': {}",
+                err.value(value.py())
+            ))
+        }
+    })
+}
+
+/// [`unsigned`] as a `usize`.
+pub(crate) fn unsigned_size(value: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
+    let n = unsigned(value, name)?;
+    usize::try_from(n).map_err(|_| {
+        to_py(Error::InvalidArgument(format!(
+            "'{name}' is out of range: {n} does not fit in this machine's usize"
+        )))
+    })
+}

@@ -65,6 +65,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(streaming::row_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(streaming::lsh_band_keys, m)?)?;
     m.add_class::<dedup::NormalizeOptions>()?;
+    m.add_class::<dedup::MinHashOptions>()?;
     m.add_class::<streaming::ExactStream>()?;
     m.add_class::<streaming::NearStream>()?;
     m.add_class::<dedup::NearDuplicates>()?;
@@ -93,6 +94,9 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ratings::bradley_terry, m)?)?;
     m.add_function(wrap_pyfunction!(ratings::aggregate_votes, m)?)?;
     m.add_class::<ratings::BradleyTerryFit>()?;
+    m.add_class::<pairs::PairCounts>()?;
+    m.add_class::<metrics::Calibration>()?;
+    m.add_class::<metrics::Comparison>()?;
     m.add_class::<ratings::VoteSummary>()?;
     Ok(())
 }

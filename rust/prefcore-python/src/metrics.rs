@@ -9,7 +9,6 @@ use prefcore_core::metrics::correlation as corr;
 use prefcore_core::metrics::{grouped, preference, significance, trec, Evaluation};
 use prefcore_core::{io, parallel, Error};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 
@@ -187,15 +186,25 @@ pub fn pairwise_accuracy(
     })
 }
 
+/// Calibration of preference probabilities: the errors and the reliability table.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct Calibration {
+    ece: f64,
+    mce: f64,
+    brier: f64,
+    /// bin, lower, upper, count, mean_predicted, fraction_positive.
+    bins: Py<PyAny>,
+}
+
 #[pyfunction]
 #[pyo3(signature = (chosen, rejected, *, n_bins, scale))]
-pub fn calibration<'py>(
-    py: Python<'py>,
+pub fn calibration(
+    py: Python<'_>,
     chosen: AnyArray,
     rejected: AnyArray,
     n_bins: usize,
     scale: f64,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<Calibration> {
     let (c, r) = (array(chosen, "chosen")?, array(rejected, "rejected")?);
     let cal = compute(py, || {
         let (c, r) = (scores_f64("chosen", &c)?, scores_f64("rejected", &r)?);
@@ -233,12 +242,12 @@ pub fn calibration<'py>(
             ),
         ],
     )?;
-    let out = PyDict::new(py);
-    out.set_item("ece", cal.ece)?;
-    out.set_item("mce", cal.mce)?;
-    out.set_item("brier", cal.brier)?;
-    out.set_item("bins", table)?;
-    Ok(out)
+    Ok(Calibration {
+        ece: cal.ece,
+        mce: cal.mce,
+        brier: cal.brier,
+        bins: table.unbind(),
+    })
 }
 
 #[pyfunction]
@@ -266,29 +275,41 @@ pub fn correlation(
     })
 }
 
+/// A paired comparison of two systems' per-query values.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct Comparison {
+    n: usize,
+    mean_a: f64,
+    mean_b: f64,
+    difference: f64,
+    statistic: f64,
+    p_value: f64,
+    effect_size: f64,
+}
+
 #[pyfunction]
 #[pyo3(signature = (a, b, *, test, n_resamples, seed))]
-pub fn compare<'py>(
-    py: Python<'py>,
+pub fn compare(
+    py: Python<'_>,
     a: Vec<f64>,
     b: Vec<f64>,
     test: &str,
     n_resamples: usize,
     seed: u64,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<Comparison> {
     let test: significance::Test = test.parse().map_err(to_py)?;
     let c = compute(py, || {
         significance::compare(&a, &b, test, n_resamples, seed)
     })?;
-    let out = PyDict::new(py);
-    out.set_item("n", c.n)?;
-    out.set_item("mean_a", c.mean_a)?;
-    out.set_item("mean_b", c.mean_b)?;
-    out.set_item("difference", c.difference)?;
-    out.set_item("statistic", c.statistic)?;
-    out.set_item("p_value", c.p_value)?;
-    out.set_item("effect_size", c.effect_size)?;
-    Ok(out)
+    Ok(Comparison {
+        n: c.n,
+        mean_a: c.mean_a,
+        mean_b: c.mean_b,
+        difference: c.difference,
+        statistic: c.statistic,
+        p_value: c.p_value,
+        effect_size: c.effect_size,
+    })
 }
 
 fn batch_to_pyarrow(py: Python<'_>, batch: arrow_array::RecordBatch) -> PyResult<Bound<'_, PyAny>> {

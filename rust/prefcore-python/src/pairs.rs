@@ -10,7 +10,7 @@ use pyo3_arrow::PyTable;
 use crate::convert::{array, to_pyarrow_table, Table};
 use crate::errors::{compute, to_py};
 
-/// Returns the pairs table and the stats as a dict.
+/// Returns the pairs table and what was done with the prompts.
 #[pyfunction]
 #[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_group, score_range, short_groups, first_group, texts))]
 #[allow(clippy::too_many_arguments)]
@@ -31,7 +31,7 @@ pub fn pairs_from_scores<'py>(
     short_groups: &str,
     first_group: u64,
     texts: &str,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+) -> PyResult<(Bound<'py, PyAny>, PairCounts)> {
     let table = Table::new(table);
     let prompt_column = prompt.map(|p| table.column(p)).transpose()?;
     // The kernel checks the completion texts it copies out (or all, when it does not).
@@ -55,14 +55,40 @@ pub fn pairs_from_scores<'py>(
         let prompt_column = prompt.zip(prompt_column.as_ref());
         pairs::pair_table(prompt_column, completion_column, &scores, &options)
     })?;
-    let out = PyDict::new(py);
-    out.set_item("prompts", stats.groups)?;
-    out.set_item("prompts_with_pairs", stats.groups_with_pairs)?;
-    out.set_item("prompts_skipped_short", stats.groups_skipped_short)?;
-    out.set_item(
-        "prompts_without_eligible_pair",
-        stats.groups_without_eligible_pair,
-    )?;
-    out.set_item("pairs_capped", stats.pairs_capped)?;
-    Ok((to_pyarrow_table(py, columns)?, out))
+    let counts = PairCounts {
+        prompts: stats.groups,
+        prompts_with_pairs: stats.groups_with_pairs,
+        prompts_skipped_short: stats.groups_skipped_short,
+        prompts_without_eligible_pair: stats.groups_without_eligible_pair,
+        pairs_capped: stats.pairs_capped,
+    };
+    Ok((to_pyarrow_table(py, columns)?, counts))
+}
+
+/// What pair construction did with the prompts (the core's `PairStats`, named as
+/// `prefcore.pairs` reports them).
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct PairCounts {
+    prompts: usize,
+    prompts_with_pairs: usize,
+    prompts_skipped_short: usize,
+    prompts_without_eligible_pair: usize,
+    pairs_capped: usize,
+}
+
+#[pymethods]
+impl PairCounts {
+    /// The counts as a dict, for the stats of a `PairResult`.
+    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        out.set_item("prompts", self.prompts)?;
+        out.set_item("prompts_with_pairs", self.prompts_with_pairs)?;
+        out.set_item("prompts_skipped_short", self.prompts_skipped_short)?;
+        out.set_item(
+            "prompts_without_eligible_pair",
+            self.prompts_without_eligible_pair,
+        )?;
+        out.set_item("pairs_capped", self.pairs_capped)?;
+        Ok(out)
+    }
 }

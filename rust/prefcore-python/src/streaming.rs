@@ -9,8 +9,8 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 
 use crate::convert::{array, named_arrays, to_py_array, Clusters};
-use crate::dedup::{minhash_options, normalizer, text_columns, NormalizeArgs};
-use crate::errors::{compute, to_py};
+use crate::dedup::{normalizer, text_columns, MinHashOptions, NormalizeArgs};
+use crate::errors::{compute, to_py, unsigned_size};
 
 /// `prefcore_core::dedup::ExactStream` for Python.
 #[pyclass(module = "prefcore._prefcore")]
@@ -61,19 +61,16 @@ pub struct NearStream {
 #[pymethods]
 impl NearStream {
     #[new]
-    #[pyo3(signature = (options, *, num_perm, ngram, tokenizer, seed, bands, rows))]
+    #[pyo3(signature = (options, minhash, *, bands, rows))]
     fn new(
         options: NormalizeArgs,
-        num_perm: usize,
-        ngram: usize,
-        tokenizer: &str,
-        seed: u64,
-        bands: usize,
-        rows: usize,
+        minhash: MinHashOptions,
+        bands: &Bound<'_, PyAny>,
+        rows: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let minhash = minhash_options(num_perm, ngram, tokenizer, seed)?;
+        let (bands, rows) = (unsigned_size(bands, "bands")?, unsigned_size(rows, "rows")?);
         let stream =
-            dedup::NearStream::new(normalizer(options)?, minhash, bands, rows).map_err(to_py)?;
+            dedup::NearStream::new(normalizer(options)?, minhash.0, bands, rows).map_err(to_py)?;
         Ok(NearStream {
             stream,
             candidate_pairs: None,
@@ -122,32 +119,28 @@ pub fn row_hashes<'py>(
         let cols = text_columns(&names, &arrays)?;
         dedup::row_hashes(&cols, n.as_ref())
     })?;
-    let out =
-        arrow_array::FixedSizeBinaryArray::try_from_iter(hashes.iter().map(|h| h.to_le_bytes()))
-            .map_err(|e| to_py(e.into()))?;
+    // Built from the bytes: `try_from_iter` refuses an empty batch.
+    let bytes: Vec<u8> = hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
+    let out = arrow_array::FixedSizeBinaryArray::new(16, bytes.into(), None);
     to_py_array(py, Arc::new(out))
 }
 
 /// Row-major LSH band keys (low 64 bits of the 128-bit keys), `bands` per row: the
 /// stateless half of near dedup, for engines that bucket rows themselves.
 #[pyfunction]
-#[pyo3(signature = (texts, column, options, *, num_perm, ngram, tokenizer, seed, bands, rows))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (texts, column, options, minhash, *, bands, rows))]
 pub fn lsh_band_keys<'py>(
     py: Python<'py>,
     texts: AnyArray,
     column: &str,
     options: NormalizeArgs,
-    num_perm: usize,
-    ngram: usize,
-    tokenizer: &str,
-    seed: u64,
+    minhash: MinHashOptions,
     bands: usize,
     rows: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let texts = array(texts, column)?;
     let n = normalizer(options)?;
-    let minhash = minhash_options(num_perm, ngram, tokenizer, seed)?;
+    let minhash = minhash.0;
     let keys = compute(py, || {
         let column = TextColumn::new(column, &texts)?;
         dedup::band_keys(&column, n.as_ref(), minhash, bands, rows)

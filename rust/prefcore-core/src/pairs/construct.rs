@@ -92,7 +92,8 @@ pub struct PairOptions {
     pub score_range: Option<(f64, f64)>,
     pub short_groups: ShortGroups,
     /// Index of the first prompt in a larger dataset processed in batches: each
-    /// prompt's random draws depend on its index in the whole dataset.
+    /// prompt's random draws depend on its index in the whole dataset, and the
+    /// `group_id` written is that index.
     pub first_group: u64,
     pub texts: TextLayout,
 }

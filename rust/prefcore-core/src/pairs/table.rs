@@ -322,11 +322,23 @@ pub fn pair_table(
         ("score_chosen".to_string(), float(p.score_chosen)),
         ("score_rejected".to_string(), float(p.score_rejected)),
         ("margin".to_string(), float(p.margin)),
-        ("group_id".to_string(), int(p.group)),
+        (
+            "group_id".to_string(),
+            int(shift(p.group, options.first_group)),
+        ),
         ("chosen_index".to_string(), int(p.chosen)),
         ("rejected_index".to_string(), int(p.rejected)),
     ]);
     Ok((columns, stats))
+}
+
+/// Group indices of this table as indices in the whole dataset, `first` groups on.
+fn shift(group: ScalarBuffer<i64>, first: u64) -> ScalarBuffer<i64> {
+    if first == 0 {
+        return group;
+    }
+    let first = first as i64;
+    group.iter().map(|g| g + first).collect()
 }
 
 /// The numeric columns, the stats and the text columns (prompt when given, chosen,
