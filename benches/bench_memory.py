@@ -72,7 +72,7 @@ def main() -> None:
         took = time.perf_counter() - t
         how = "counted" if args.input else "written"
         print(f"{rows:,} rows, {size:.2f} GiB of JSON Lines ({how} in {took:.0f} s)")
-        cmd = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(out), "-q"]
+        cmd = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(out), "--quiet"]
         cmd += ["--exact", "prompt", "chosen", "rejected", "--near", "chosen"]
         cmd += ["--report", str(Path(d) / "report.json")]
         t = time.perf_counter()

@@ -136,7 +136,7 @@ def main() -> None:
         ours_out, peer_out = Path(d) / "ours.parquet", Path(d) / "peer.parquet"
         cli = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(ours_out)]
         cli += ["--exact", "prompt", "chosen", "rejected", "--near", "chosen", "--no-normalize"]
-        t_ours, rss_ours = timed_child([*cli, "-q"])
+        t_ours, rss_ours = timed_child([*cli, "--quiet"])
         peer_cmd = [sys.executable, __file__, "--peer-only", str(src), str(peer_out)]
         t_peer, rss_peer = timed_child(peer_cmd)
         kept_ours = pq.read_metadata(ours_out).num_rows

@@ -39,7 +39,7 @@ def main() -> None:
         print(f"{args.rows:,} rows; near dedup of 'chosen' at 0.8")
         t = time.perf_counter()
         cli = [sys.executable, "-m", "prefcore.cli", "dedup", str(src), str(Path(d) / "o.parquet")]
-        subprocess.run([*cli, "--near", "chosen", "-q"], check=True)
+        subprocess.run([*cli, "--near", "chosen", "--quiet"], check=True)
         single = time.perf_counter() - t
         print(f"  streaming CLI, one process (2 Rayon threads): {single:6.1f} s")
         times = {}

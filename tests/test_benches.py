@@ -1,0 +1,49 @@
+"""The benches that drive the CLI, run at a toy size.
+
+They call ``prefcore`` as a user would (subprocesses with command-line flags), so a
+renamed flag breaks them without breaking any unit test; ``make bench`` would only
+find out after half an hour. Each runs here in seconds and must print its result
+line; the timings themselves are not checked.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHES = Path(__file__).resolve().parent.parent / "benches"
+
+
+def run_bench(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHES / script), *args],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, f"{script} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_pipeline_bench_runs_and_both_sides_keep_the_same_rows() -> None:
+    out = run_bench("bench_pipeline.py", "--rows", "2000")
+    ours = next(line for line in out.splitlines() if line.startswith("prefcore dedup"))
+    peer = next(line for line in out.splitlines() if line.startswith("datasets.map"))
+    # The last column is the rows kept; 5% exact copies are dropped by both sides.
+    kept_ours, kept_peer = (int(line.split()[-1].replace(",", "")) for line in (ours, peer))
+    assert kept_ours <= 2000 - 100
+    assert abs(kept_ours - kept_peer) <= 20, out
+    assert "prefcore / peer:" in out
+
+
+def test_memory_bench_runs() -> None:
+    out = run_bench("bench_memory.py", "--gb", "0.002")
+    assert "rows, " in out and "GiB of JSON Lines" in out
+    assert "prefcore dedup (exact + near):" in out and "peak RSS" in out, out
+
+
+def test_ray_bench_runs() -> None:
+    pytest.importorskip("ray")
+    out = run_bench("bench_ray.py", "--rows", "2000")
+    assert "speed-up from 1 to 2 workers" in out, out
