@@ -23,7 +23,7 @@ from prefcore import dedup, pairs
 from prefcore.cli import main
 from prefcore.data import load_hh_rlhf
 from prefcore.formats import extract_prompt
-from prefcore.io import AtomicWriter, open_source
+from prefcore.io import AtomicWriter, interrupt_guard, open_source
 
 
 @pytest.fixture(scope="module")
@@ -321,3 +321,24 @@ def test_progress_is_one_line_in_logs_and_a_bar_with_eta_in_terminals(tmp_path, 
     size = path.stat().st_size
     assert "dedup" in shown and "100%" in shown and "3,000 rows" in shown
     assert f"{size}/{size}B" in shown.replace(" ", "") or f"{size / 1024:.2f}k" in shown
+
+
+def test_a_ctrl_c_python_swallowed_still_stops_the_output(tmp_path):
+    # Python drops an exception raised while a finalizer runs ("Exception ignored in"),
+    # a KeyboardInterrupt too; the run would then go on and put its output in place.
+    out = tmp_path / "o.parquet"
+    with pytest.raises(KeyboardInterrupt), interrupt_guard(), AtomicWriter(out) as w:
+        w.write(pa.record_batch({"n": [1, 2]}))
+        handler = signal.getsignal(signal.SIGINT)
+        assert handler is not signal.default_int_handler
+        try:
+            handler(signal.SIGINT, None)  # what a signal arriving in a finalizer runs
+        except KeyboardInterrupt:
+            pass  # the finalizer's caller swallows it
+        w.write(pa.record_batch({"n": [3]}))
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Once the guard is left, writers commit again.
+    with interrupt_guard(), AtomicWriter(out) as w:
+        w.write(pa.record_batch({"n": [1]}))
+    assert pq.read_table(out).num_rows == 1

@@ -512,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
 
             demo.run()
             return 0
-        from prefcore.io import require_writable
+        from prefcore.io import interrupt_guard, require_writable
 
         if args.command == "eval":
             refuse_overwrites({"--run": args.run, "--qrels": args.qrels}, {"--report": args.report})
@@ -520,10 +520,11 @@ def main(argv: list[str] | None = None) -> int:
             refuse_overwrites({"IN": args.input}, {"--report": args.report})
         if getattr(args, "report", None):
             require_writable(args.report)  # before any work, not after OUT is written
-        if args.command == "pipeline":
-            report = _pipeline(args, parser)
-        else:
-            report = COMMANDS[args.command](args)
+        with interrupt_guard():
+            if args.command == "pipeline":
+                report = _pipeline(args, parser)
+            else:
+                report = COMMANDS[args.command](args)
         if getattr(args, "report", None):
             _write_report(args.report, report)
         if args.command in ("dedup", "decontaminate", "pairs") and not args.quiet:

@@ -28,8 +28,10 @@ import json
 import os
 import queue
 import secrets
+import signal
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +48,7 @@ __all__ = [
     "InputError",
     "Source",
     "format_of",
+    "interrupt_guard",
     "open_source",
     "prefetched",
     "process_alive",
@@ -431,6 +434,41 @@ def require_writable(path: str | os.PathLike[str]) -> None:
         raise IsADirectoryError(f"{path}: is a directory, not a file to write")
 
 
+# Set by the SIGINT handler of `interrupt_guard`: a Ctrl-C seen while it is active.
+_INTERRUPTED = threading.Event()
+
+
+@contextmanager
+def interrupt_guard() -> Iterator[None]:
+    """Within the block, a Ctrl-C stops every :class:`AtomicWriter` from putting its
+    file in place, even one Python could not raise: a signal that lands while a
+    finalizer runs becomes an "Exception ignored" message and the run would go on to
+    write its output. Outside the main thread, or where SIGINT has a handler of the
+    caller's, it changes nothing.
+
+    >>> with interrupt_guard():
+    ...     pass
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        _INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    _INTERRUPTED.clear()
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _INTERRUPTED.clear()
+
+
 class AtomicWriter:
     """Write record batches to ``path`` in its format, all or nothing: the data goes
     to a temporary file in the same directory, renamed over ``path`` on success and
@@ -503,6 +541,8 @@ class AtomicWriter:
                 self._writer.close()
             if self._stream is not None and not self._stream.closed:
                 self._stream.close()
+            if _INTERRUPTED.is_set():  # a Ctrl-C Python swallowed (see interrupt_guard)
+                raise KeyboardInterrupt
             os.replace(self.tmp, self.path)
         except (OSError, pa.ArrowException) as err:
             self.abort()
