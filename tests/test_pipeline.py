@@ -342,3 +342,18 @@ def test_a_ctrl_c_python_swallowed_still_stops_the_output(tmp_path):
     with interrupt_guard(), AtomicWriter(out) as w:
         w.write(pa.record_batch({"n": [1]}))
     assert pq.read_table(out).num_rows == 1
+
+
+def test_a_swallowed_ctrl_c_is_raised_again_when_the_guard_ends():
+    # A run that writes no file of its own (eval, stats) must still end as interrupted.
+    ran_on = []
+    with pytest.raises(KeyboardInterrupt), interrupt_guard():
+        try:
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+        except KeyboardInterrupt:
+            pass
+        ran_on.append("after")
+    assert ran_on == ["after"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with interrupt_guard():  # and a later guard starts clean
+        pass

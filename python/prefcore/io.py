@@ -443,8 +443,9 @@ def interrupt_guard() -> Iterator[None]:
     """Within the block, a Ctrl-C stops every :class:`AtomicWriter` from putting its
     file in place, even one Python could not raise: a signal that lands while a
     finalizer runs becomes an "Exception ignored" message and the run would go on to
-    write its output. Outside the main thread, or where SIGINT has a handler of the
-    caller's, it changes nothing.
+    write its output. Such a Ctrl-C is raised again as :class:`KeyboardInterrupt` when
+    the block ends, so work after it (a report, say) is not done either. Outside the
+    main thread, or where SIGINT has a handler of the caller's, it changes nothing.
 
     >>> with interrupt_guard():
     ...     pass
@@ -464,6 +465,8 @@ def interrupt_guard() -> Iterator[None]:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         yield
+        if _INTERRUPTED.is_set():  # swallowed inside the block: the run is still interrupted
+            raise KeyboardInterrupt
     finally:
         signal.signal(signal.SIGINT, previous)
         _INTERRUPTED.clear()
