@@ -20,11 +20,14 @@ def test_hierarchy() -> None:
         errors.MissingColumnError,
         errors.InvalidArgumentError,
         errors.InputError,
+        errors.ColumnTypeError,
+        errors.ArgumentTypeError,
     ):
         assert issubclass(cls, errors.PrefcoreError)
     assert issubclass(errors.PrefcoreError, ValueError)
+    # Wrong types are caught by `except TypeError` and by `except PrefcoreError` alike.
     assert issubclass(errors.ColumnTypeError, TypeError)
-    assert not issubclass(errors.ColumnTypeError, ValueError)
+    assert issubclass(errors.ArgumentTypeError, TypeError)
     assert prefcore.PrefcoreError is errors.PrefcoreError
 
 

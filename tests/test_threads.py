@@ -56,3 +56,45 @@ def test_env_var_sets_the_default(tmp_path) -> None:  # type: ignore[no-untyped-
         check=True,
     )
     assert out.stdout.strip() == "3"
+
+
+def _threads_in_child(value: str | None) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin"}
+    if value is not None:
+        env["PREFCORE_NUM_THREADS"] = value
+    out = subprocess.run(
+        [sys.executable, "-c", "import prefcore; print(prefcore.get_num_threads())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout), out.stderr
+
+
+def test_env_var_far_above_the_cores_is_capped_and_said() -> None:
+    cores, quiet = _threads_in_child(None)
+    assert quiet == ""
+    threads, err = _threads_in_child("100000")
+    assert threads == max(8 * cores, 16)
+    assert "RuntimeWarning" in err and "above the cap" in err and "100000" in err
+
+
+def test_env_var_that_is_not_a_count_is_said_not_ignored() -> None:
+    cores, _ = _threads_in_child(None)
+    threads, err = _threads_in_child("four")
+    assert threads == cores
+    assert "RuntimeWarning" in err and '"four" is not a positive integer' in err
+
+
+def test_set_num_threads_refuses_a_count_past_the_cap() -> None:
+    import pytest
+
+    with pytest.raises(prefcore.PrefcoreError, match="between 1 and"):
+        prefcore.set_num_threads(1_000_000)
+    with pytest.raises(prefcore.PrefcoreError, match="between 1 and"):
+        prefcore.set_num_threads(0)
+    assert prefcore.get_num_threads() >= 1

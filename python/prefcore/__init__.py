@@ -20,6 +20,12 @@ from prefcore._prefcore import simd_level as _simd_level  # noqa: E402
 from prefcore._prefcore import simd_levels as _simd_levels  # noqa: E402
 from prefcore.errors import PrefcoreError  # noqa: E402
 
+# A PREFCORE_NUM_THREADS that is not a count, or above the cap, is said once, here.
+if (_note := _prefcore.thread_setting_warning()) is not None:
+    import warnings
+
+    warnings.warn(_note, RuntimeWarning, stacklevel=2)
+
 __all__ = [
     "PrefcoreError",
     "__version__",
@@ -40,7 +46,8 @@ __all__ = [
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads for every prefcore computation from now on.
 
-    The default is ``PREFCORE_NUM_THREADS`` or one per core. Results do not depend on
+    The default is ``PREFCORE_NUM_THREADS`` or one per core. At most 8 threads per core
+    (and at least 16) are accepted: more only adds switching. Results do not depend on
     the thread count.
 
     >>> import prefcore

@@ -10,7 +10,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from prefcore.errors import MissingColumnError, invalid_value
+from prefcore.errors import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    MissingColumnError,
+    invalid_value,
+)
 
 
 def as_table(obj: Any, what: str) -> pa.Table:
@@ -36,7 +41,7 @@ def as_table(obj: Any, what: str) -> pa.Table:
     elif isinstance(obj, Mapping):
         table = pa.table(dict(obj))
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{what} must be an Arrow table (pyarrow, polars, pandas, datasets) or a dict "
             f"of columns, not {type(obj).__name__}"
         )
@@ -68,7 +73,7 @@ def _require_unique_names(table: pa.Table, what: str) -> None:
     seen: set[str] = set()
     for name in table.column_names:
         if name in seen:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{what} has two columns named '{name}'; rename one so it is clear which to read"
             )
         seen.add(name)
@@ -181,11 +186,11 @@ def as_array(obj: Any, what: str) -> Any:
         obj = tensor_to_numpy(obj)
     if isinstance(obj, np.ndarray):
         if obj.ndim != 1:
-            raise ValueError(f"{what} must be 1-D, got an array of shape {obj.shape}")
+            raise InvalidArgumentError(f"{what} must be 1-D, got an array of shape {obj.shape}")
         return pa.array(obj)
     if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
         return pa.array(obj)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{what} must be an Arrow array, numpy array or sequence, not {type(obj).__name__}"
     )
 
@@ -197,14 +202,16 @@ def as_list_array(obj: Any, what: str) -> Any:
         obj = tensor_to_numpy(obj)
     if isinstance(obj, np.ndarray):
         if obj.ndim != 2:
-            raise ValueError(f"{what} must be 2-D (groups x candidates), got shape {obj.shape}")
+            raise InvalidArgumentError(
+                f"{what} must be 2-D (groups x candidates), got shape {obj.shape}"
+            )
         flat = pa.array(np.ascontiguousarray(obj).reshape(-1))
         return pa.FixedSizeListArray.from_arrays(flat, obj.shape[1])
     if hasattr(obj, "__arrow_c_array__") or hasattr(obj, "__arrow_c_stream__"):
         return obj
     if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
         return pa.array([list(g) for g in obj])
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{what} must be a list column, a 2-D numpy array or a sequence of sequences, "
         f"not {type(obj).__name__}"
     )
@@ -277,7 +284,7 @@ def float32_matrix(x: Any, name: str) -> np.ndarray:
     if isinstance(x, (pa.ChunkedArray, pa.Array)):
         arr = x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x
         if not pa.types.is_fixed_size_list(arr.type):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{name}: Arrow embeddings must be fixed_size_list<float>, not {arr.type}"
             )
         row = first_null_row(arr)
@@ -286,9 +293,9 @@ def float32_matrix(x: Any, name: str) -> np.ndarray:
         x = arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), arr.type.list_size)
     a = np.asarray(x)
     if a.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (rows x dimensions), got shape {a.shape}")
+        raise InvalidArgumentError(f"{name} must be 2-D (rows x dimensions), got shape {a.shape}")
     if not np.issubdtype(a.dtype, np.floating):
-        raise TypeError(f"{name} must hold floats, not {a.dtype}")
+        raise ArgumentTypeError(f"{name} must hold floats, not {a.dtype}")
     if a.dtype.itemsize > 4:
         # A finite value beyond float32's range would become inf in the cast.
         beyond = np.argwhere(np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max))

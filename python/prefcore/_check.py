@@ -6,21 +6,28 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError
+
 _I64 = (-(2**63), 2**63 - 1)
 
 
 def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int = _I64[1]) -> int:
     """``value`` as an int in ``[minimum, maximum]`` (64-bit signed by default), else a
-    ``TypeError`` (not an integer) or ``ValueError`` (out of range) naming ``name``."""
+    :class:`~prefcore.errors.ArgumentTypeError` (not an integer) or
+    :class:`~prefcore.errors.InvalidArgumentError` (out of range) naming ``name``."""
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not a bool")
+        raise ArgumentTypeError(f"{name} must be an integer, not a bool", argument=name)
     try:
         number = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+        raise ArgumentTypeError(
+            f"{name} must be an integer, not {type(value).__name__}", argument=name
+        ) from None
     low = _I64[0] if minimum is None else minimum
     if not low <= number <= maximum:
-        raise ValueError(f"{name} must be an integer in [{low}, {maximum}], not {number}")
+        raise InvalidArgumentError(
+            f"{name} must be an integer in [{low}, {maximum}], not {number}", argument=name
+        )
     return number
 
 
@@ -39,8 +46,17 @@ def renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
     if old_value is None:
         return new_value
     if new_value is not None:
-        raise TypeError(f"give {new} only ({old} is its old name)")
+        raise ArgumentTypeError(f"give {new} only ({old} is its old name)", argument=new)
     import warnings
 
     warnings.warn(f"{old} is now called {new}", DeprecationWarning, stacklevel=3)
     return old_value
+
+
+def check_special_id(name: str, value: int, vocab_size: int | None) -> None:
+    """A special token id (pad, EOS) must index the vocabulary when its size is known:
+    an id outside it passes collation and fails later inside the model."""
+    if vocab_size is not None and value >= vocab_size:
+        raise InvalidArgumentError(
+            f"{name}={value} is outside the vocabulary of {vocab_size} tokens", argument=name
+        )

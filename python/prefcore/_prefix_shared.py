@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from prefcore import _prefcore
-from prefcore._check import integer, optional_positive
+from prefcore._check import check_special_id, integer, optional_positive
 from prefcore._optional import require
-from prefcore.errors import invalid_value
+from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.tokenize import ids_to_arrow
 
 __all__ = ["PrefixSharedCollator", "sequence_logps", "tree_attention_mask"]
@@ -85,19 +85,20 @@ class PrefixSharedCollator:
     vocab_size: int | None = None
 
     def __post_init__(self) -> None:
-        self.pad_token_id = integer("pad_token_id", self.pad_token_id)
+        self.pad_token_id = integer("pad_token_id", self.pad_token_id, minimum=0)
         self.max_tokens = optional_positive("max_tokens", self.max_tokens)
         self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
         self.vocab_size = optional_positive("vocab_size", self.vocab_size)
+        check_special_id("pad_token_id", self.pad_token_id, self.vocab_size)
         if self.attention not in ("sdpa", "eager", "flex", "none"):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"attention must be 'sdpa', 'eager', 'flex' or 'none', not {self.attention!r}"
             )
 
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         torch = require("torch", "PrefixSharedCollator")
         if not examples:
-            raise ValueError("cannot collate an empty batch")
+            raise InvalidArgumentError("cannot collate an empty batch")
         rows = list(range(len(examples)))
         extra: dict[str, Any] = {}
         vocab = self.vocab_size
@@ -134,10 +135,11 @@ class PrefixSharedCollator:
             branches = [ids_to_arrow([c for g in groups for c in g], self.completions)]
             extra = _extras(torch, examples, GROUP_EXTRAS)
         else:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"examples need 'chosen_ids' and 'rejected_ids', or '{self.completions}'; "
                 f"found {sorted(examples[0])}"
             )
+        check_special_id("pad_token_id", self.pad_token_id, vocab)
         out = _prefcore.collate_prefix_shared(
             prompt,
             branches,

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from prefcore.errors import InvalidArgumentError, invalid_value
+
 __all__ = ["RankingDiagnostics", "ranking_diagnostics"]
 
 
@@ -48,14 +50,30 @@ class RankingDiagnostics:
 
 
 def _array(name: str, values: Any, n: int | None) -> np.ndarray:
-    a = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values, dtype=np.float64)
+    """``values`` as finite float64s: a NaN or infinite log-prob would make every
+    comparison and margin it enters NaN; token counts must also be positive (they
+    divide the log-probs)."""
+    if hasattr(values, "detach"):
+        values = values.detach().float().cpu()  # bf16 tensors have no numpy dtype
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(f"{name} must be numbers: {err}", argument=name) from None
     if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
+        raise InvalidArgumentError(f"{name} must be 1-D, got shape {a.shape}", argument=name)
     if n is not None and len(a) != n:
-        raise ValueError(f"{name} has {len(a)} values; chosen_logps has {n}")
-    bad = np.flatnonzero(np.isnan(a))
+        raise InvalidArgumentError(
+            f"{name} has {len(a)} values; chosen_logps has {n}", argument=name
+        )
+    bad = np.flatnonzero(~np.isfinite(a))
     if len(bad):
-        raise ValueError(f"{name}, row {int(bad[0])}: NaN")
+        row = int(bad[0])
+        raise invalid_value(name, row, f"{a[row]} (log-probs and token counts must be finite)")
+    if name.endswith("_tokens"):
+        bad = np.flatnonzero(a <= 0)
+        if len(bad):
+            row = int(bad[0])
+            raise invalid_value(name, row, f"{a[row]} tokens (a count must be positive)")
     return a
 
 
@@ -145,13 +163,15 @@ def ranking_diagnostics(
     a = None
     if alpha is not None:
         if beta is None or opt["ref_chosen_logps"] is None:
-            raise ValueError("alpha needs beta and the reference log-probs")
+            raise InvalidArgumentError(
+                "alpha needs beta and the reference log-probs", argument="alpha"
+            )
         a = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (n,))
         bad = np.flatnonzero(~((a > 0) & (a <= 1)))
         if len(bad):
-            raise ValueError(f"alpha, row {int(bad[0])}: {a[bad[0]]} is not in (0, 1]")
+            raise invalid_value("alpha", int(bad[0]), f"{a[bad[0]]} is not in (0, 1]")
     if beta is not None and not beta > 0:
-        raise ValueError(f"beta must be positive, got {beta}")
+        raise InvalidArgumentError(f"beta must be positive, got {beta}", argument="beta")
 
     def diagnose(rows: np.ndarray | slice) -> RankingDiagnostics:
         pick = {k: (v[rows] if v is not None else None) for k, v in opt.items()}
@@ -173,6 +193,6 @@ def ranking_diagnostics(
         subset.to_pylist() if hasattr(subset, "to_pylist") else list(subset), dtype=object
     )
     if len(labels) != n:
-        raise ValueError(f"subset has {len(labels)} labels; chosen_logps has {n}")
+        raise InvalidArgumentError(f"subset has {len(labels)} labels; chosen_logps has {n}")
     by = {str(s): diagnose(np.flatnonzero(labels == s)) for s in dict.fromkeys(labels.tolist())}
     return RankingDiagnostics(**{**overall.__dict__, "by_subset": by})

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table
 from prefcore._optional import require
+from prefcore.errors import InvalidArgumentError
 
 __all__ = ["attach_ref_logps", "compute_ref_logps", "ref_logps_fingerprint", "save_ref_logps"]
 
@@ -38,7 +39,7 @@ def _token_columns(t: pa.Table, completions: str) -> list[str]:
         return list(PAIR_COLUMNS)
     if {"prompt_ids", completions} <= set(t.column_names):
         return ["prompt_ids", completions]
-    raise ValueError(
+    raise InvalidArgumentError(
         f"the table needs {list(PAIR_COLUMNS)} or ['prompt_ids', '{completions}']; "
         f"it has {t.column_names}"
     )
@@ -164,7 +165,7 @@ def save_ref_logps(store: pa.Table, path: str | os.PathLike[str]) -> None:
     ValueError: not a reference log-prob store: it has no fingerprint
     """
     if FINGERPRINT_KEY not in (store.schema.metadata or {}):
-        raise ValueError("not a reference log-prob store: it has no fingerprint")
+        raise InvalidArgumentError("not a reference log-prob store: it has no fingerprint")
     pq.write_table(store, path)
 
 
@@ -190,18 +191,20 @@ def attach_ref_logps(
     table = store if isinstance(store, pa.Table) else pq.read_table(store)
     meta = table.schema.metadata or {}
     if FINGERPRINT_KEY not in meta:
-        raise ValueError("not a reference log-prob store: it has no fingerprint")
+        raise InvalidArgumentError("not a reference log-prob store: it has no fingerprint")
     want = ref_logps_fingerprint(
         t, model_id=model_id, tokenizer=tokenizer, settings=settings, completions=completions
     )
     if meta[FINGERPRINT_KEY].decode() != want:
         stored_model = meta.get(MODEL_KEY, b"?").decode()
-        raise ValueError(
+        raise InvalidArgumentError(
             "the reference log-probs were computed from other rows, tokenizer, settings or "
             f"model (stored for model {stored_model!r}; this is {model_id!r}): recompute them"
         )
     if table.num_rows != t.num_rows:
-        raise ValueError(f"the store has {table.num_rows} rows; the data has {t.num_rows}")
+        raise InvalidArgumentError(
+            f"the store has {table.num_rows} rows; the data has {t.num_rows}"
+        )
     for name in table.column_names:
         t = t.append_column(name, table.column(name))
     return t

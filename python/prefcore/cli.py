@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import prefcore
+from prefcore.errors import InvalidArgumentError
 
 __all__ = [
     "build_parser",
@@ -112,7 +113,7 @@ def refuse_overwrites(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
     for out_name, out in outs.items():
         for in_name, src in ins.items():
             if _same_file(out, src):
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{out}: {out_name} is the {in_name} file; prefcore never overwrites "
                     "its input (choose another output path)"
                 )
@@ -120,7 +121,7 @@ def refuse_overwrites(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             if _same_file(outs[a], outs[b]):
-                raise ValueError(f"{outs[a]}: {a} and {b} are the same file")
+                raise InvalidArgumentError(f"{outs[a]}: {a} and {b} are the same file")
 
 
 def _check_out(args: argparse.Namespace) -> None:
@@ -228,22 +229,22 @@ def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict
     config: dict[str, Any] = toml.loads(Path(args.config).read_text())
     for key in ("input", "steps"):
         if key not in config:
-            raise ValueError(f"{args.config}: '{key}' is missing")
+            raise InvalidArgumentError(f"{args.config}: '{key}' is missing")
     unknown_top = set(config) - {"input", "output", "steps", "on_error"}
     if unknown_top:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{args.config}: unknown keys {sorted(unknown_top)}; a job file has input, "
             "output, on_error and [[steps]]"
         )
     steps = config["steps"]
     if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{args.config}: 'steps' must be a list of tables ([[steps]] with step = ...), "
             f"not {steps!r}"
         )
     writes = [s for s in steps if s.get("step") != "stats"]
     if writes and "output" not in config:
-        raise ValueError(f"{args.config}: 'output' is missing")
+        raise InvalidArgumentError(f"{args.config}: 'output' is missing")
     inputs = {"input": config["input"], "job file": args.config}
     inputs |= {f"step {i + 1} against": s.get("against") for i, s in enumerate(steps)}
     refuse_overwrites(inputs, {"output": config.get("output"), "--report": args.report})
@@ -258,10 +259,10 @@ def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict
         for i, step in enumerate(steps):
             name = step.get("step")
             if name not in STEP_KEYS:
-                raise ValueError(f"{args.config}: step {i + 1}: unknown step {name!r}")
+                raise InvalidArgumentError(f"{args.config}: step {i + 1}: unknown step {name!r}")
             unknown = set(step) - STEP_KEYS[name] - {"step"}
             if unknown:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{args.config}: step {i + 1} ({name}): unknown keys {sorted(unknown)}"
                 )
             last_write = writes and step is writes[-1]

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_pyarrow_table, as_table, float32_matrix
 from prefcore._check import renamed
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
     "ContaminationResult",
@@ -68,7 +69,7 @@ class Normalization:
         if normalize is None:
             return None
         if not isinstance(normalize, Normalization):
-            raise TypeError("normalize must be a prefcore.dedup.Normalization or None")
+            raise ArgumentTypeError("normalize must be a prefcore.dedup.Normalization or None")
         return normalize.options()
 
 
@@ -79,7 +80,9 @@ def _filter_rows(table: Any, mask: Any) -> pa.Table:
     """The rows of ``table`` where ``mask`` is true; the lengths must match."""
     t = as_pyarrow_table(table, "table")
     if t.num_rows != len(mask):
-        raise ValueError(f"the table has {t.num_rows} rows; this result is for {len(mask)}")
+        raise InvalidArgumentError(
+            f"the table has {t.num_rows} rows; this result is for {len(mask)}"
+        )
     return t.filter(mask)
 
 
@@ -113,7 +116,7 @@ class DedupResult:
         """
         t = as_pyarrow_table(table, "table")
         if t.num_rows != len(self.keep):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"the table has {t.num_rows} rows; this result is for {len(self.keep)}"
             )
         return t.filter(self.keep)
@@ -255,7 +258,7 @@ def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
     """
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape or a.size == 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"signatures must have the same non-empty shape, got {a.shape} and {b.shape}"
         )
     return float(np.mean(a == b))
@@ -387,7 +390,7 @@ def contamination(
     if threshold is None:
         threshold = 0.8 if method == "minhash" else 0.0
     if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], not {threshold}")
+        raise InvalidArgumentError(f"threshold must be in [0, 1], not {threshold}")
     index, score = _prefcore.contamination(
         as_table(train, "train"),
         as_table(reference, "reference"),
@@ -439,7 +442,7 @@ def semantic(
     """
     corpus_block = renamed("batch_size", batch_size, "corpus_block", corpus_block)
     if metric not in ("cosine", "ip"):  # l2 is a distance: no similarity threshold
-        raise ValueError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
+        raise InvalidArgumentError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
     x = float32_matrix(embeddings, "embeddings")  # converted once, searched against itself
     n, dim = x.shape
     # Only the upper triangle of the symmetric score matrix is computed.
@@ -454,9 +457,11 @@ def semantic(
     if quality is not None:
         q = np.asarray(quality, dtype=np.float64)
         if q.shape != (n,):
-            raise ValueError(f"quality must hold one number per row ({n}), got shape {q.shape}")
+            raise InvalidArgumentError(
+                f"quality must hold one number per row ({n}), got shape {q.shape}"
+            )
         if np.isnan(q).any():
-            raise ValueError(f"quality, row {int(np.flatnonzero(np.isnan(q))[0])}: NaN")
+            raise InvalidArgumentError(f"quality, row {int(np.flatnonzero(np.isnan(q))[0])}: NaN")
         cid = cluster_id.to_numpy()
         # Per cluster, the row of highest quality (lowest row among ties).
         order = np.lexsort((np.arange(n), -q, cid))

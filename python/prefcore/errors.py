@@ -2,10 +2,12 @@
 from other errors and read where the input was wrong.
 
 Every one of them is a :class:`PrefcoreError`, itself a ``ValueError`` (code written
-against ``except ValueError`` keeps working), except :class:`ColumnTypeError`, which
-stays a ``TypeError`` as wrong types always were. Each carries what it is about as
-attributes (``None`` where it does not apply): ``column`` and ``row`` for one value,
-``query_id`` for a whole query of a TREC table, ``path`` and ``line`` for a file.
+against ``except ValueError`` keeps working); a wrong type (:class:`ColumnTypeError`,
+:class:`ArgumentTypeError`) is also a ``TypeError``, as wrong types always were, so
+both ``except`` forms catch it. Each carries what it is about as attributes (``None``
+where it does not apply): ``column`` and ``row`` for one value, ``argument`` for an
+option, ``query_id`` for a whole query of a TREC table, ``path`` and ``line`` for a
+file.
 The message says the same in words.
 
 >>> import prefcore
@@ -19,6 +21,7 @@ scores 0
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentTypeError",
     "ColumnTypeError",
     "InputError",
     "InvalidArgumentError",
@@ -42,8 +45,10 @@ class PrefcoreError(ValueError):
         query_id: str | None = None,
         path: str | None = None,
         line: int | None = None,
+        argument: str | None = None,
     ) -> None:
         super().__init__(message)
+        self.argument = argument
         self.column = column
         self.row = row
         self.query_id = query_id
@@ -73,12 +78,13 @@ class InputError(PrefcoreError):
     """A file cannot be read as asked: ``path``, and ``line`` for a malformed line."""
 
 
-class ColumnTypeError(TypeError):
-    """A column has a type the call cannot use; a ``TypeError``, with ``column``."""
+class ColumnTypeError(PrefcoreError, TypeError):
+    """A column has a type the call cannot use; also a ``TypeError``, with ``column``."""
 
-    def __init__(self, message: str, *, column: str | None = None) -> None:
-        super().__init__(message)
-        self.column = column
+
+class ArgumentTypeError(PrefcoreError, TypeError):
+    """An argument that is not a column has the wrong type (a string where a number
+    belongs); also a ``TypeError``, with ``argument``."""
 
 
 def invalid_value(column: str, row: int | None, message: str) -> InvalidValueError:

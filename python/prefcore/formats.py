@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, as_table, first_true, require_no_nulls
-from prefcore.errors import ColumnTypeError, invalid_value
+from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
     "FORMATS",
@@ -78,7 +78,7 @@ def detect(table: Any) -> FormatInfo:
             text = "chosen" if "chosen" in names else used[1] if len(used) > 1 else used[0]
             return FormatInfo(name, used, _is_conversation(t.schema.field(text).type))
     wanted = "; ".join(f"{k}: {', '.join(v)}" for k, v in FORMATS.items())
-    raise ValueError(
+    raise InvalidArgumentError(
         f"no preference format matches the columns {t.column_names}; the formats need {wanted}"
     )
 
@@ -127,7 +127,7 @@ def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
         )
     flat = pc.list_flatten(t.column(name))
     if flat.null_count:
-        raise ValueError(f"column '{name}': a list holds a null value")
+        raise InvalidArgumentError(f"column '{name}': a list holds a null value")
     if pa.types.is_floating(typ.value_type):
         bad = first_true(pc.is_nan(flat))
         if bad is not None:
@@ -152,12 +152,14 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
     info = detect(t) if format is None else None
     fmt = info.format if info else format
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {sorted(FORMATS)}; not {fmt!r}")
+        raise InvalidArgumentError(f"format must be one of {sorted(FORMATS)}; not {fmt!r}")
     required = FORMATS[fmt]
     optional_prompt = fmt in ("scored", "ranked")
     for c in required:
         if c not in t.column_names and not (c == "prompt" and optional_prompt):
-            raise ValueError(f"{fmt} data needs column '{c}'; the table has {t.column_names}")
+            raise InvalidArgumentError(
+                f"{fmt} data needs column '{c}'; the table has {t.column_names}"
+            )
     columns = tuple(c for c in required if c in t.column_names)
     texts = [c for c in columns if c in ("prompt", "chosen", "rejected", "completion")]
     for c in texts:
@@ -165,14 +167,14 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
     if fmt == "unpaired":
         typ = t.schema.field("label").type
         if not pa.types.is_boolean(typ):
-            raise TypeError(f"column 'label' has type {typ}; expected bool")
+            raise ArgumentTypeError(f"column 'label' has type {typ}; expected bool")
         require_no_nulls(t, "label")
     if fmt in ("scored", "ranked"):
         typ = t.schema.field("completions").type
         if not (pa.types.is_list(typ) or pa.types.is_large_list(typ)) or not _is_text(
             typ.value_type
         ):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"column 'completions' has type {typ}; expected a list of strings or conversations"
             )
         require_no_nulls(t, "completions")
@@ -239,7 +241,7 @@ def extract_prompt(
     if rule == "trl":
         return _first_difference_split(as_pyarrow_table(table, "table"), chosen, rejected)
     if rule != "turn":
-        raise ValueError(f"rule must be 'turn' or 'trl', not {rule!r}")
+        raise InvalidArgumentError(f"rule must be 'turn' or 'trl', not {rule!r}")
     prompt, c, r, reason = _prefcore.extract_prompt(
         as_table(table, "table"), chosen, rejected, roles[0], roles[1]
     )
@@ -269,13 +271,15 @@ def _first_difference_split(t: pa.Table, chosen: str, rejected: str) -> PromptSp
     """TRL's rule, quirks included, so a run can reproduce its preparation exactly."""
     for name in (chosen, rejected):
         if name not in t.column_names:
-            raise ValueError(f"column '{name}' not found; the table has {t.column_names}")
+            raise InvalidArgumentError(f"column '{name}' not found; the table has {t.column_names}")
         require_no_nulls(t, name)
     prompts, firsts, seconds = [], [], []
     for row, (a, b) in enumerate(zip(t.column(chosen).to_pylist(), t.column(rejected).to_pylist())):
         n = min(len(a), len(b))
         if n == 0:
-            raise ValueError(f"columns '{chosen}'/'{rejected}', row {row}: empty transcript")
+            raise InvalidArgumentError(
+                f"columns '{chosen}'/'{rejected}', row {row}: empty transcript"
+            )
         common = _common_prefix(a, b, n)
         # TRL scans positions 0..n-1 and stops at the first difference; when there is
         # none it stops on the last position, so a transcript that is a prefix of the

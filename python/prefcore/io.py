@@ -33,15 +33,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from prefcore import _jsonl
 from prefcore._check import positive
-from prefcore.errors import InputError
+from prefcore.errors import InputError, InvalidArgumentError
 
 __all__ = [
     "AtomicWriter",
@@ -74,6 +75,10 @@ _EXTENSIONS: dict[str, Format] = {
 #: Bytes of JSON Lines parsed per block: large enough for Arrow's parallel parser,
 #: small enough to bound memory.
 JSONL_BLOCK_BYTES = 16 << 20
+#: Arrow bytes of parsed JSON Lines blocks kept between the typing pass and the
+#: reading pass; an input past it is parsed twice instead.
+JSONL_KEEP_BYTES = 512 << 20
+_T = TypeVar("_T")
 
 
 def _split_compression(path: Path) -> tuple[str, str | None]:
@@ -130,7 +135,7 @@ class Source:
         if not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no such file or directory")
         if on_error not in ("fail", "skip"):
-            raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+            raise InvalidArgumentError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
         self.format: Format = format or format_of(self.path)
         self.on_error = on_error
         self.batch_rows = positive("batch_rows", batch_rows)
@@ -166,26 +171,67 @@ class Source:
         return None
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """Record batches of every file in order, all with the first file's schema."""
+        """Record batches of every file in order, all with one schema: the first
+        file's, or for JSON Lines the types of every line (see :mod:`prefcore._jsonl`)."""
         self.skipped = []
         self.bytes_read = 0 if self.format == "jsonl" else None
+        if self.format == "jsonl":
+            yield from self._jsonl_batches()
+            return
         for f in self.files():
-            for batch in self._read_naming(f):
+            for batch in self._read_naming(f, self._read(f)):
                 if batch.num_rows == 0:
                     continue
                 yield self._conform(batch, f)
 
-    def _read_naming(self, f: Path) -> Iterator[pa.RecordBatch]:
-        """``_read``, with a damaged file (truncated Parquet or gzip, bad bytes) reported
-        as an ``InputError`` that names it."""
+    def _read_naming(self, f: Path, reading: Iterator[_T]) -> Iterator[_T]:
+        """``reading`` of ``f``, with a damaged file (truncated Parquet or gzip, bad
+        bytes) reported as an ``InputError`` that names it."""
         try:
-            yield from self._read(f)
+            yield from reading
         except InputError:
             raise
         except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as err:
             if isinstance(err, (FileNotFoundError, PermissionError)):
                 raise
             raise InputError(f"{f}: cannot read it as {self.format}: {err}") from err
+
+    def _jsonl_batches(self) -> Iterator[pa.RecordBatch]:
+        """Two passes: the first finds the types of every line of every file; the
+        second converts each block to them. Blocks are kept from the first pass while
+        they fit in ``JSONL_KEEP_BYTES``; past that they are parsed again, so memory
+        stays bounded on inputs larger than RAM."""
+        files = self.files()
+        schema: pa.Schema | None = None
+        kept: list[tuple[Path, pa.Table, pa.Array]] | None = []
+        kept_bytes = 0
+        for f in files:
+            for table, lines in self._read_naming(f, self._jsonl_blocks(f)):
+                if table.num_rows == 0:
+                    continue
+                schema = _jsonl.unify_schema(schema, table.schema, f, lines[0].as_py())
+                if kept is not None:
+                    kept.append((f, table, lines))
+                    kept_bytes += table.nbytes
+                    if kept_bytes > JSONL_KEEP_BYTES:
+                        kept = None
+        if schema is None:
+            return
+        self.schema = schema
+        blocks: Iterator[tuple[Path, pa.Table, pa.Array]]
+        if kept is not None:
+            blocks = iter(kept)
+        else:
+            self.skipped = []  # the second pass finds the same lines again
+            blocks = (
+                (f, table, lines)
+                for f in files
+                for table, lines in self._read_naming(f, self._jsonl_blocks(f))
+            )
+        for f, table, lines in blocks:
+            if table.num_rows == 0:
+                continue
+            yield from _jsonl.conform(table, schema, f, lines).to_batches(self.batch_rows)
 
     def read_all(self) -> pa.Table:
         batches = list(self.batches())
@@ -223,13 +269,9 @@ class Source:
     def _read(self, f: Path) -> Iterator[pa.RecordBatch]:
         if self.format in ("parquet", "csv"):
             yield from self._scan(f)
-        elif self.format in ("arrow", "hf"):
+        else:
             # Memory-mapped: batches are views of the file, nothing to read ahead.
             yield from _read_ipc(f)
-        else:
-            # Our own reader: pyarrow's JSON reader cannot say which line is malformed,
-            # nor skip one and go on.
-            yield from self._read_jsonl(f)
 
     def _scan(self, f: Path) -> Iterator[pa.RecordBatch]:
         """Parquet and CSV through ``pyarrow.dataset``, which decodes the next batch on
@@ -249,7 +291,9 @@ class Source:
             batch_size=self.batch_rows, batch_readahead=1, fragment_readahead=1
         )
 
-    def _read_jsonl(self, f: Path) -> Iterator[pa.RecordBatch]:
+    def _jsonl_blocks(self, f: Path) -> Iterator[tuple[pa.Table, pa.Array]]:
+        """Each block of ``f`` parsed, with the line number of each of its rows. Our
+        own reader: pyarrow's cannot say which line is malformed, nor skip one."""
         before = self.bytes_read or 0
         codec = _COMPRESSION.get(f.suffix.lower())
         with pa.OSFile(str(f)) as on_disk:
@@ -263,27 +307,35 @@ class Source:
                 first = line_no + 1
                 line_no += len(lines)
                 self.bytes_read = before + on_disk.tell()
-                yield from self._parse_block(f, lines, first)
+                kept = [(first + i, ln) for i, ln in enumerate(lines) if ln.strip()]
+                if kept:
+                    _jsonl.check_depth(f, kept)
+                    yield self._parse_block(f, kept)
 
-    def _parse_block(self, f: Path, lines: list[bytes], first: int) -> Iterator[pa.RecordBatch]:
-        kept = [(first + i, ln) for i, ln in enumerate(lines) if ln.strip()]
-        if not kept:
-            return
+    def _parse_block(self, f: Path, kept: list[tuple[int, bytes]]) -> tuple[pa.Table, pa.Array]:
         try:
-            yield from _json_table(b"".join(_terminated(ln) for _, ln in kept)).to_batches(
-                self.batch_rows
-            )
-            return
+            table = _json_table(b"".join(_terminated(ln) for _, ln in kept))
         except pa.ArrowInvalid:
-            pass
-        # Find the bad lines one by one (the block failed as a whole).
+            kept = self._well_formed(f, kept)
+            if not kept:
+                return pa.table({}), pa.array([], pa.int64())
+            try:
+                table = _json_table(b"".join(_terminated(ln) for _, ln in kept))
+            except pa.ArrowInvalid as err:
+                raise InputError(f"{f}, lines {kept[0][0]}-{kept[-1][0]}: {err}") from err
+        _jsonl.exact_integers(f, table, kept)
+        return table, pa.array([number for number, _ in kept], pa.int64())
+
+    def _well_formed(self, f: Path, kept: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        """The lines of a block that failed as a whole that are JSON objects; each
+        other line fails the read, or is skipped (``on_error="skip"``)."""
         good = []
         for number, ln in kept:
             try:
                 value = json.loads(ln)
                 if not isinstance(value, dict):
                     raise ValueError(f"a JSON {type(value).__name__}, not an object")
-                good.append(ln)
+                good.append((number, ln))
             except ValueError as err:
                 if self.on_error == "fail":
                     raise InputError(
@@ -293,13 +345,7 @@ class Source:
                         line=number,
                     ) from err
                 self.skipped.append((str(f), number))
-        if good:
-            try:
-                yield from _json_table(b"".join(_terminated(g) for g in good)).to_batches(
-                    self.batch_rows
-                )
-            except pa.ArrowInvalid as err:
-                raise InputError(f"{f}, lines {first}-{first + len(lines) - 1}: {err}") from err
+        return good
 
 
 def prefetched(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
@@ -482,7 +528,7 @@ class AtomicWriter:
         require_writable(self.path)
         self.format = format or format_of(self.path)
         if self.format == "hf":
-            raise ValueError("writing a Hugging Face datasets directory is not supported")
+            raise InvalidArgumentError("writing a Hugging Face datasets directory is not supported")
         self.tmp = temporary_path(self.path)
         self._writer: Any = None
         self._stream: Any = None

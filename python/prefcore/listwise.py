@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import require_columns
 from prefcore._tables import as_table, one_array
-from prefcore.errors import invalid_value
+from prefcore.errors import InvalidArgumentError, invalid_value
 
 __all__ = [
     "lipo_lambda_weights",
@@ -102,10 +102,12 @@ def lipo_lambda_weights(scores: Any, labels: Any, mask: Any = None) -> Any:
 
     s, y = host(scores, np.float64), host(labels, np.float64)
     if s.ndim != 2 or s.shape != y.shape:
-        raise ValueError(f"scores and labels must be 2-D of one shape, got {s.shape} and {y.shape}")
+        raise InvalidArgumentError(
+            f"scores and labels must be 2-D of one shape, got {s.shape} and {y.shape}"
+        )
     valid = np.ones(s.shape, bool) if mask is None else host(mask, np.bool_)
     if valid.shape != s.shape:
-        raise ValueError(f"mask has shape {valid.shape}; scores have {s.shape}")
+        raise InvalidArgumentError(f"mask has shape {valid.shape}; scores have {s.shape}")
     w = _prefcore.lipo_batch_weights(s, y, valid).reshape(s.shape[0], s.shape[1], s.shape[1])
     if not tensor:
         return w

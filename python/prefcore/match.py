@@ -32,7 +32,7 @@ from prefcore import _prefcore
 from prefcore._arrow import float32_matrix
 from prefcore._check import renamed
 from prefcore._optional import require
-from prefcore.errors import invalid_value
+from prefcore.errors import InvalidArgumentError, invalid_value
 
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
@@ -72,23 +72,25 @@ def knn(
     """
     corpus_block = renamed("batch_size", batch_size, "corpus_block", corpus_block)
     if metric not in ("ip", "cosine", "l2"):  # faiss and torch get it too, not only Rust
-        raise ValueError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
+        raise InvalidArgumentError(f"metric must be one of 'ip', 'cosine', 'l2'; not {metric!r}")
     if backend not in _BACKENDS:
         names = ", ".join(map(repr, _BACKENDS))
-        raise ValueError(f"backend must be one of {names}; not {backend!r}")
+        raise InvalidArgumentError(f"backend must be one of {names}; not {backend!r}")
     if device is None:
         device = "cuda" if _on_cuda(queries) or _on_cuda(corpus) else "cpu"
     if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda'; not {device!r}")
+        raise InvalidArgumentError(f"device must be 'cpu' or 'cuda'; not {device!r}")
     if device == "cuda" and backend == "rust":
-        raise ValueError(
+        raise InvalidArgumentError(
             "backend='rust' runs on the CPU; use backend='faiss', 'torch' or 'auto' for CUDA"
         )
     q, c = float32_matrix(queries, "queries"), float32_matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
-        raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
+        raise InvalidArgumentError(
+            f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}"
+        )
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise InvalidArgumentError(f"k must be at least 1, got {k}")
     if device == "cuda" or backend in ("faiss", "torch"):
         _require_finite(q, "queries")  # the Rust backend checks its own input
         _require_finite(c, "corpus")
@@ -252,7 +254,9 @@ def range_search(
     corpus_block = renamed("batch_size", batch_size, "corpus_block", corpus_block)
     q, c = float32_matrix(queries, "queries"), float32_matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
-        raise ValueError(f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}")
+        raise InvalidArgumentError(
+            f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}"
+        )
     qi, cj, score = _prefcore.range_search(
         pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0], q.shape[1],
         float(threshold), metric, corpus_block, exclude_self,
@@ -290,12 +294,12 @@ def match(
     """
     # metric and method are checked by the core; rescore and threshold are ours.
     if rescore not in (None, "csls"):
-        raise ValueError(f"rescore must be None or 'csls'; not {rescore!r}")
+        raise InvalidArgumentError(f"rescore must be None or 'csls'; not {rescore!r}")
     if threshold is not None and math.isnan(threshold):
-        raise ValueError("threshold must be a number, not NaN")
+        raise InvalidArgumentError("threshold must be a number, not NaN")
     x, y = float32_matrix(a, "a"), float32_matrix(b, "b")
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"a has dimension {x.shape[1]} but b has {y.shape[1]}")
+        raise InvalidArgumentError(f"a has dimension {x.shape[1]} but b has {y.shape[1]}")
     ai, bj, score, rank = _prefcore.match_sets(
         pa.array(x.reshape(-1)), x.shape[0], pa.array(y.reshape(-1)), y.shape[0], x.shape[1],
         metric, method, csls_k if rescore == "csls" else None,
@@ -325,12 +329,14 @@ def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) ->
     p = np.asarray(pred)
     g = np.asarray(gold, dtype=np.int64)
     if p.ndim != 2 or len(p) != len(g):
-        raise ValueError(f"pred must be 2-D with one row per gold target ({len(g)}), got {p.shape}")
+        raise InvalidArgumentError(
+            f"pred must be 2-D with one row per gold target ({len(g)}), got {p.shape}"
+        )
     if len(g) == 0:
-        raise ValueError("evaluate_matching needs at least one query")
+        raise InvalidArgumentError("evaluate_matching needs at least one query")
     for k in ks:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"ks must hold positive integers, not {k!r}")
+            raise InvalidArgumentError(f"ks must hold positive integers, not {k!r}")
     if np.issubdtype(p.dtype, np.integer):
         found = p == g[:, None]
         hit = found.any(axis=1)
@@ -338,10 +344,10 @@ def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) ->
         reciprocal = np.where(hit, 1.0 / position, 0.0)
     else:
         if ((g < 0) | (g >= p.shape[1])).any():
-            raise ValueError(f"gold targets must lie in 0..{p.shape[1] - 1}")
+            raise InvalidArgumentError(f"gold targets must lie in 0..{p.shape[1] - 1}")
         bad = np.argwhere(np.isnan(p))
         if len(bad):
-            raise ValueError(f"pred, row {bad[0][0]}: NaN score at column {bad[0][1]}")
+            raise InvalidArgumentError(f"pred, row {bad[0][0]}: NaN score at column {bad[0][1]}")
         gold_score = p[np.arange(len(g)), g]
         position = 1 + (p > gold_score[:, None]).sum(axis=1)
         hit = np.ones(len(g), dtype=bool)

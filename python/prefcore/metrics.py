@@ -28,6 +28,7 @@ import pyarrow as pa
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_list_array, as_table
 from prefcore._ranking_diagnostics import RankingDiagnostics, ranking_diagnostics
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
     "AccuracyResult",
@@ -57,7 +58,7 @@ def _metric_list(metrics: Metrics) -> list[str]:
         return [metrics]
     names = list(metrics)
     if not all(isinstance(m, str) for m in names):
-        raise TypeError("metrics must be a metric name or a sequence of names")
+        raise ArgumentTypeError("metrics must be a metric name or a sequence of names")
     return names
 
 
@@ -329,16 +330,18 @@ def pairwise_accuracy(
         if weights is not None:
             missing = [r[0] for r in rows if r[0] not in weights]
             if missing:
-                raise ValueError(f"weights has no entry for subsets {missing}")
+                raise InvalidArgumentError(f"weights has no entry for subsets {missing}")
             for name, w in weights.items():
                 if isinstance(w, bool) or not _finite_non_negative(w):
-                    raise ValueError(f"weights['{name}'] must be a finite number >= 0, not {w!r}")
+                    raise InvalidArgumentError(
+                        f"weights['{name}'] must be a finite number >= 0, not {w!r}"
+                    )
             total = sum(weights[r[0]] for r in rows)
             if total <= 0:
-                raise ValueError("the weights of the subsets present must sum to > 0")
+                raise InvalidArgumentError("the weights of the subsets present must sum to > 0")
             weighted = sum(weights[r[0]] * (r[2] / r[1] if r[1] else 0.0) for r in rows) / total
     elif weights is not None:
-        raise ValueError("weights need subsets: pass subsets= with one name per pair")
+        raise InvalidArgumentError("weights need subsets: pass subsets= with one name per pair")
     return AccuracyResult(accuracy, count, n_ties, by_subset, weighted)
 
 
@@ -456,14 +459,14 @@ def _aligned_values(a: Any, b: Any, metric: str | None) -> tuple[list[float], li
         if metric is None:
             candidates = [c for c in a.column_names[1:] if c in b.column_names[1:]]
             if len(candidates) != 1:
-                raise ValueError(f"pass metric= to choose among {candidates}")
+                raise InvalidArgumentError(f"pass metric= to choose among {candidates}")
             metric = candidates[0]
         key = a.column_names[0]
         va = dict(zip(a.column(key).to_pylist(), a.column(metric).to_pylist()))
         vb = dict(zip(b.column(key).to_pylist(), b.column(metric).to_pylist()))
         if va.keys() != vb.keys():
             only = sorted(set(va) ^ set(vb), key=str)[:5]
-            raise ValueError(f"the two tables cover different queries, e.g. {only}")
+            raise InvalidArgumentError(f"the two tables cover different queries, e.g. {only}")
         ids = list(va)
         return [float(va[q]) for q in ids], [float(vb[q]) for q in ids]
     return (

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore, dedup
 from prefcore._arrow import first_true, require_columns, require_no_nulls
 from prefcore._tables import PairResult, as_table, is_list, one_array, row_of
-from prefcore.errors import ColumnTypeError, invalid_value
+from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 from prefcore.listwise import lipo_lambda_weights, listwise
 from prefcore.ratings import (
     BradleyTerryResult,
@@ -78,17 +78,17 @@ def _aspect_matrix(values: pa.Array, name: str) -> tuple[np.ndarray, list[str] |
                 )
             cols.append(col.to_numpy(zero_copy_only=False).astype(np.float64))
         if values.null_count or any(values.field(n).null_count for n in names):
-            raise ValueError(f"column '{name}': a rating aspect is null")
+            raise InvalidArgumentError(f"column '{name}': a rating aspect is null")
         return np.stack(cols, axis=1) if cols else np.zeros((len(values), 0)), names
     lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
     if len(lengths) and (lengths != lengths[0]).any():
         bad = int(np.flatnonzero(lengths != lengths[0])[0])
-        raise ValueError(
+        raise InvalidArgumentError(
             f"column '{name}': entry {bad} has {lengths[bad]} aspects, entry 0 has {lengths[0]}"
         )
     flat = pc.list_flatten(values)
     if flat.null_count or values.null_count:
-        raise ValueError(f"column '{name}': a rating aspect is null")
+        raise InvalidArgumentError(f"column '{name}': a rating aspect is null")
     width = int(lengths[0]) if len(lengths) else 0
     return flat.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, width), None
 
@@ -109,25 +109,27 @@ def _combine_aspects(
     if isinstance(aggregate, str):
         ops: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "min": np.min, "max": np.max}
         if aggregate not in ops:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"aggregate must be 'mean', 'min', 'max' or weights; not {aggregate!r}"
             )
         if matrix.shape[1] == 0:
-            raise ValueError(f"column '{name}': ratings have no aspects")
+            raise InvalidArgumentError(f"column '{name}': ratings have no aspects")
         return ops[aggregate](matrix, axis=1), outside
     if isinstance(aggregate, Mapping):
         if names is None:
-            raise TypeError("weights by name need struct ratings; pass a sequence of weights")
+            raise ArgumentTypeError(
+                "weights by name need struct ratings; pass a sequence of weights"
+            )
         missing = set(aggregate) - set(names)
         if missing:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"weights name unknown aspects {sorted(missing)}; ratings have {names}"
             )
         weights = np.array([float(aggregate.get(n, 0.0)) for n in names])
     else:
         weights = np.asarray(list(aggregate), dtype=np.float64)
     if weights.shape != (matrix.shape[1],):
-        raise ValueError(f"{len(weights)} weights for {matrix.shape[1]} rating aspects")
+        raise InvalidArgumentError(f"{len(weights)} weights for {matrix.shape[1]} rating aspects")
     return matrix @ weights, outside
 
 
@@ -261,7 +263,7 @@ def from_scores(
     long_rows = None
     if not is_list(t.schema.field(completions).type):
         if prompt is None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "a long table (one completion per row) needs a prompt column to group by"
             )
         t, long_rows = _group_long(t, prompt, completions, scores)

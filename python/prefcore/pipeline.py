@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from prefcore import dedup, formats, pairs
 from prefcore.dedup import Normalization
+from prefcore.errors import InvalidArgumentError
 from prefcore.io import AtomicWriter, Source, prefetched
 from prefcore.report import PairStats, distribution
 from prefcore.streaming import ExactStream, NearStream
@@ -122,7 +123,7 @@ def _tracked(source: Source, progress: Progress) -> Iterator[pa.RecordBatch]:
 def _require(batch: pa.RecordBatch, names: Sequence[str], source: Source) -> None:
     missing = [n for n in names if n not in batch.schema.names]
     if missing:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{source.path}: column(s) {missing} not found; the input has {batch.schema.names}"
         )
 
@@ -182,7 +183,7 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
             pairwise.add(batch)
     seconds = progress.done()
     if detected is None:
-        raise ValueError(f"{source.path}: no rows")
+        raise InvalidArgumentError(f"{source.path}: no rows")
     report: dict[str, Any] = {
         "rows": rows,
         "format": detected,
@@ -236,7 +237,7 @@ def dedup_stream(
     (2, 1)
     """
     if not (exact or near or degenerate):
-        raise ValueError("nothing to do: give --exact, --near and/or --degenerate")
+        raise InvalidArgumentError("nothing to do: give --exact, --near and/or --degenerate")
     norm = Normalization() if normalize else None
     exact_state = ExactStream(exact, normalize=norm) if exact else None
     near_state = None
@@ -295,7 +296,7 @@ def dedup_stream(
                 writer.write(batch.filter(pa.array(mask)))
             second.done()
             if start != rows_in:
-                raise ValueError(f"{source.path} changed while it was read")
+                raise InvalidArgumentError(f"{source.path} changed while it was read")
         writer_rows = writer.rows
         writer.close(source.schema)
     report |= {"rows_out": writer_rows, "removed": rows_in - writer_rows, "by_reason": counts}
@@ -399,7 +400,7 @@ def build_pairs(
     batches = _tracked(source, progress)
     first = next(batches, None)
     if first is None:
-        raise ValueError(f"{source.path}: no rows")
+        raise InvalidArgumentError(f"{source.path}: no rows")
     _require(first, [completions, scores], source)
     long_table = not pa.types.is_list(first.schema.field(completions).type) and not (
         pa.types.is_large_list(first.schema.field(completions).type)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import first_true, require_columns
 from prefcore._tables import as_table, codes
-from prefcore.errors import ColumnTypeError, invalid_value
+from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
     "ELO_BASE",
@@ -66,7 +66,9 @@ def aggregate_votes(
     t = as_table(table)
     require_columns(t, item, annotator, vote)
     if method not in ("majority", "mean", "dawid_skene"):
-        raise ValueError(f"method must be one of 'majority', 'mean', 'dawid_skene'; not {method!r}")
+        raise InvalidArgumentError(
+            f"method must be one of 'majority', 'mean', 'dawid_skene'; not {method!r}"
+        )
     items, item_codes = codes(t.column(item), item)
     annotators, ann_codes = codes(t.column(annotator), annotator)
     classes, class_codes = codes(t.column(vote), vote, sort=True)
@@ -219,16 +221,16 @@ def bradley_terry(
     t = as_table(table)
     require_columns(t, a, b, winner)
     if ties not in ("half", "drop"):
-        raise ValueError(f"ties must be 'half' or 'drop'; not {ties!r}")
+        raise InvalidArgumentError(f"ties must be 'half' or 'drop'; not {ties!r}")
     if scale not in ("elo", "logit"):
-        raise ValueError(f"scale must be 'elo' or 'logit'; not {scale!r}")
+        raise InvalidArgumentError(f"scale must be 'elo' or 'logit'; not {scale!r}")
     if not 0.0 < ci < 1.0:
-        raise ValueError(f"ci must be in (0, 1), got {ci}")
+        raise InvalidArgumentError(f"ci must be in (0, 1), got {ci}")
     score_a, tie = _winner_scores(t, a, b, winner)
     same = pc.equal(t.column(a).cast(pa.string()), t.column(b).cast(pa.string()))
     row = first_true(same)
     if row is not None:
-        raise ValueError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
+        raise InvalidArgumentError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
     keep = ~tie if ties == "drop" else np.ones(len(score_a), bool)
     col_a = t.column(a).cast(pa.string()).filter(pa.array(keep))
     col_b = t.column(b).cast(pa.string()).filter(pa.array(keep))
@@ -242,19 +244,19 @@ def bradley_terry(
     scores = pa.array(score_a[keep])
     n = len(names)
     if n < 2:
-        raise ValueError("Bradley-Terry needs battles between at least two models")
+        raise InvalidArgumentError("Bradley-Terry needs battles between at least two models")
     ref = None
     if anchor is not None:
         if not math.isfinite(float(anchor[1])):
-            raise ValueError(f"anchor value must be a finite number, not {anchor[1]!r}")
+            raise InvalidArgumentError(f"anchor value must be a finite number, not {anchor[1]!r}")
         found = pc.index(names, anchor[0]).as_py()
         if found < 0:
-            raise ValueError(f"anchor {anchor[0]!r} is not a model in the battles")
+            raise InvalidArgumentError(f"anchor {anchor[0]!r} is not a model in the battles")
         ref = found
     if alpha == 0.0:
         unbounded = _prefcore.bt_unbounded_item(codes_a, codes_b, scores, n)
         if unbounded is not None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"model {names[unbounded[0]].as_py()!r} {unbounded[1]} every battle it played, so "
                 "its maximum-likelihood rating is infinite; pass alpha > 0"
             )
@@ -321,7 +323,7 @@ def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:
         items = [x] if scalar else list(x)
         missing = [v for v in items if v not in index]
         if missing:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"unknown model(s) {missing[:3]}; rated models: {names.to_pylist()[:10]}"
             )
         r = values[[index[v] for v in items]]

@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from prefcore import pairs
 from prefcore._optional import require
 from prefcore.dedup import Normalization, NormalizeArg, optimal_bands
+from prefcore.errors import InvalidArgumentError
 from prefcore.report import PairStats
 from prefcore.streaming import DEFAULT_NORMALIZATION, band_keys, clusters_from_pairs, row_hashes
 
@@ -349,11 +350,13 @@ def stats(ds: Any) -> dict[str, Any]:
     combined on the driver (about 50 bytes a row)."""
     names = ds.columns()
     if not {"chosen", "rejected"} <= set(names):
-        raise ValueError(f"stats needs chosen and rejected columns; the dataset has {names}")
+        raise InvalidArgumentError(
+            f"stats needs chosen and rejected columns; the dataset has {names}"
+        )
     acc = PairStats(prompt="prompt" if "prompt" in names else None)
     mapped = ds.map_batches(acc.features, batch_format="pyarrow")
     features = _collect(mapped, mapped.columns())
     if features.num_rows == 0:
-        raise ValueError("stats of an empty dataset")
+        raise InvalidArgumentError("stats of an empty dataset")
     acc.add_features(features)
     return acc.result()

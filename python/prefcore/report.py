@@ -17,6 +17,7 @@ from prefcore import dedup
 from prefcore._arrow import require_columns, require_no_nulls
 from prefcore._optional import require
 from prefcore._tables import as_table
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 from prefcore.streaming import row_hashes
 
 __all__ = [
@@ -71,7 +72,7 @@ def _load_tokenizer(name: str | os.PathLike[str]) -> Any:
             return Tokenizer.from_file(os.fspath(name))
         return Tokenizer.from_pretrained(os.fspath(name))
     except Exception as err:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"tokenizer {os.fspath(name)!r}: not a tokenizer.json file and it could not be "
             f"loaded from the Hugging Face Hub ({err}); pass a tokenizer object instead"
         ) from err
@@ -88,7 +89,7 @@ def _token_lengths(col: pa.ChunkedArray, tokenizer: Any) -> np.ndarray:
     if hasattr(tokenizer, "encode_batch"):  # tokenizers.Tokenizer
         return np.array([len(e.ids) for e in tokenizer.encode_batch(texts)], dtype=np.int64)
     if not callable(tokenizer):
-        raise TypeError(
+        raise ArgumentTypeError(
             "tokenizer must be a tokenizers.Tokenizer, a Hugging Face tokenizer, a path to a "
             f"tokenizer.json or a tokenizer name; not {type(tokenizer).__name__}"
         )

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from prefcore.errors import InvalidArgumentError
+
 __all__ = [
     "combine",
     "transform_rewards",
@@ -21,13 +23,13 @@ def _same_shape_or_scalar(name: str, x: Any, against: str, y: Any) -> None:
     array of the same shape may meet another array."""
     shape, other = tuple(getattr(x, "shape", ())), tuple(getattr(y, "shape", ()))
     if shape and shape != other:
-        raise ValueError(f"{name} has shape {shape} but {against} has shape {other}")
+        raise InvalidArgumentError(f"{name} has shape {shape} but {against} has shape {other}")
 
 
 def _no_nan_difference(d: np.ndarray) -> None:
     bad = np.flatnonzero(np.isnan(np.atleast_1d(d)))
     if len(bad):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"rewards, row {int(bad[0])}: NaN reward or reference (or both infinite with one "
             "sign); a transformed reward needs a number"
         )
@@ -46,7 +48,7 @@ def transform_rewards(
     array([-0.6931, -0.    ])
     """
     if method not in ("log_sigmoid", "center"):
-        raise ValueError(f"method must be 'log_sigmoid' or 'center'; not {method!r}")
+        raise InvalidArgumentError(f"method must be 'log_sigmoid' or 'center'; not {method!r}")
     if hasattr(rewards, "detach"):
         import torch
 
@@ -72,15 +74,15 @@ def combine(*transformed: Any, weights: Sequence[float] | None = None) -> Any:
     array([-0.4, -2.1])
     """
     if not transformed:
-        raise ValueError("combine needs at least one reward array")
+        raise InvalidArgumentError("combine needs at least one reward array")
     w = [1.0] * len(transformed) if weights is None else list(weights)
     if len(w) != len(transformed):
-        raise ValueError(f"{len(w)} weights for {len(transformed)} reward arrays")
+        raise InvalidArgumentError(f"{len(w)} weights for {len(transformed)} reward arrays")
     for i, x in enumerate(transformed[1:], start=1):
         _same_shape_or_scalar(f"reward array {i}", x, "reward array 0", transformed[0])
     for i, wi in enumerate(w):
         if not (isinstance(wi, (int, float)) and math.isfinite(wi)):
-            raise ValueError(f"weights[{i}] must be a finite number, not {wi!r}")
+            raise InvalidArgumentError(f"weights[{i}] must be a finite number, not {wi!r}")
     with np.errstate(over="ignore", invalid="ignore"):
         total = transformed[0] * w[0]
         for x, wi in zip(transformed[1:], w[1:]):
@@ -95,5 +97,5 @@ def combine(*transformed: Any, weights: Sequence[float] | None = None) -> Any:
         row = int(
             np.flatnonzero(~np.asarray(finite.cpu() if hasattr(finite, "cpu") else finite))[0]
         )
-        raise ValueError(f"row {row}: the weighted sum of rewards overflows float64")
+        raise InvalidArgumentError(f"row {row}: the weighted sum of rewards overflows float64")
     return total

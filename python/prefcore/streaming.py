@@ -26,6 +26,7 @@ import pyarrow as pa
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_table, require_columns
 from prefcore.dedup import Normalization, NormalizeArg, optimal_bands
+from prefcore.errors import InvalidArgumentError
 
 __all__ = [
     "DEFAULT_NORMALIZATION",
@@ -43,7 +44,7 @@ Keep = Literal["first", "last"]
 def _columns(columns: str | Sequence[str]) -> list[str]:
     names = [columns] if isinstance(columns, str) else list(columns)
     if not names:
-        raise ValueError("give at least one key column")
+        raise InvalidArgumentError("give at least one key column")
     return names
 
 
@@ -96,7 +97,7 @@ class NearStream:
         normalize: NormalizeArg = DEFAULT_NORMALIZATION,
     ) -> None:
         if (bands is None) != (rows is None):
-            raise ValueError("give both bands and rows, or neither")
+            raise InvalidArgumentError("give both bands and rows, or neither")
         if bands is None or rows is None:
             bands, rows = optimal_bands(threshold, num_perm)
         self.column = column

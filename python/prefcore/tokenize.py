@@ -54,7 +54,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._byte_level import ByteLevelEncoder
-from prefcore.errors import ColumnTypeError, invalid_value
+from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
     "TokenizedTable",
@@ -87,7 +87,7 @@ class _Encoder:
         self.chat_template = chat_template
         self.is_hf = hasattr(tokenizer, "convert_tokens_to_ids") and callable(tokenizer)
         if not self.is_hf and not hasattr(tokenizer, "encode_batch"):
-            raise TypeError(
+            raise ArgumentTypeError(
                 "tokenizer must be a tokenizers.Tokenizer or a transformers tokenizer, "
                 f"not {type(tokenizer).__name__}"
             )
@@ -137,7 +137,7 @@ class _Encoder:
     def render(self, messages: list[list[dict[str, Any]]], generation_prompt: bool) -> list[str]:
         """Conversations to text through the tokenizer's chat template."""
         if not hasattr(self.tokenizer, "apply_chat_template"):
-            raise TypeError(
+            raise ArgumentTypeError(
                 "conversational rows need a transformers tokenizer with a chat template "
                 "(apply_chat_template); a bare tokenizers.Tokenizer has none"
             )
@@ -176,7 +176,7 @@ def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
             f"column '{column}': token ids must be lists of integers ({err})", column=column
         ) from err
     if len(array) and pa.types.is_null(array.type):
-        raise ValueError(f"column '{column}', row 0: null token list")
+        raise InvalidArgumentError(f"column '{column}', row 0: null token list")
     if not len(array):
         array = pa.array([], pa.list_(pa.int32()))
     return _prefcore.normalize_tokens(array, column)
@@ -259,14 +259,16 @@ def _tokenize(
     boundary: Boundary,
 ) -> TokenizedTable:
     if boundary not in ("separate", "joint"):
-        raise ValueError(f"boundary must be 'separate' or 'joint', not {boundary!r}")
+        raise InvalidArgumentError(f"boundary must be 'separate' or 'joint', not {boundary!r}")
     if truncation not in ("keep_start", "keep_end"):
-        raise ValueError(f"truncation must be 'keep_start' or 'keep_end', not {truncation!r}")
+        raise InvalidArgumentError(
+            f"truncation must be 'keep_start' or 'keep_end', not {truncation!r}"
+        )
     t = as_pyarrow_table(table, "table")
     require_columns(t, prompt, *completions)
     encoder = _Encoder(tokenizer, eos_token_id, chat_template)
     if add_eos and encoder.eos_token_id is None:
-        raise ValueError(
+        raise InvalidArgumentError(
             "add_eos=True needs an EOS id: pass eos_token_id= (a tokenizers.Tokenizer "
             "does not know which token ends a sequence)"
         )
@@ -314,7 +316,7 @@ def _split_prompts(t: pa.Table, prompt: str, chosen: str, rejected: str) -> pa.T
     bad = first_true(pc.invert(split.ok))
     if bad is not None:
         unclean = split.stats["rows"] - split.stats["clean"]
-        raise ValueError(
+        raise InvalidArgumentError(
             f"columns '{chosen}'/'{rejected}', row {bad}: no shared prompt to split off "
             f"({split.reason[bad].as_py()}; {unclean} such rows in all). Run "
             "prefcore.formats.extract_prompt and tokenize split.clean(), or add a "

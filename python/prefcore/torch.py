@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
-from prefcore._check import integer, optional_positive
+from prefcore._check import check_special_id, integer, optional_positive
 from prefcore._optional import require
 from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps, tree_attention_mask
 from prefcore._ref_logps import (
@@ -39,7 +39,7 @@ from prefcore._ref_logps import (
     ref_logps_fingerprint,
     save_ref_logps,
 )
-from prefcore.errors import ColumnTypeError, invalid_value
+from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
 
 __all__ = [
@@ -226,10 +226,12 @@ def _examples_to_columns(
 ) -> tuple[list[pa.Array], dict[str, np.ndarray]]:
     """TRL-style example dicts to token columns (and the extra per-example values)."""
     if not examples:
-        raise ValueError("cannot collate an empty batch")
+        raise InvalidArgumentError("cannot collate an empty batch")
     for name in names:
         if name not in examples[0]:
-            raise ValueError(f"column '{name}' not found in the examples: {sorted(examples[0])}")
+            raise InvalidArgumentError(
+                f"column '{name}' not found in the examples: {sorted(examples[0])}"
+            )
     arrays = []
     for name in names:
         missing = next((row for row, e in enumerate(examples) if name not in e), None)
@@ -256,15 +258,19 @@ class _Collator:
     labels: bool = False
 
     def __post_init__(self) -> None:
-        self.pad_token_id = integer("pad_token_id", self.pad_token_id)
+        # A token id the embedding can look up: a negative pad fails inside the model.
+        self.pad_token_id = integer("pad_token_id", self.pad_token_id, minimum=0)
         self.label_pad_id = integer("label_pad_id", self.label_pad_id)
         self.max_length = optional_positive("max_length", self.max_length)
         self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
         self.vocab_size = optional_positive("vocab_size", self.vocab_size)
+        check_special_id("pad_token_id", self.pad_token_id, self.vocab_size)
         if self.return_tensors not in ("pt", "np"):
-            raise ValueError(f"return_tensors must be 'pt' or 'np', not {self.return_tensors!r}")
+            raise InvalidArgumentError(
+                f"return_tensors must be 'pt' or 'np', not {self.return_tensors!r}"
+            )
         if self.truncation_mode not in ("keep_start", "keep_end"):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"truncation_mode must be 'keep_start' or 'keep_end', not {self.truncation_mode!r}"
             )
 
@@ -330,7 +336,9 @@ class PreferenceCollator(_Collator):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.layout not in ("concat", "separate"):
-            raise ValueError(f"layout must be 'concat' or 'separate', not {self.layout!r}")
+            raise InvalidArgumentError(
+                f"layout must be 'concat' or 'separate', not {self.layout!r}"
+            )
 
     def __call__(self, batch: Any) -> dict[str, Any]:
         names = ("prompt_ids", "chosen_ids", "rejected_ids")
@@ -368,11 +376,22 @@ class UnpairedCollator(_Collator):
         else:
             labels = list(names)
             if "label" not in batch[0]:
-                raise ValueError("column 'label' not found in the examples")
-            extra["label"] = np.asarray([bool(e["label"]) for e in batch])
+                raise InvalidArgumentError("column 'label' not found in the examples")
+            extra["label"] = np.asarray([_label(e["label"], i) for i, e in enumerate(batch)])
         settings = _settings(self, vocab)
         out = _prefcore.collate_unpaired(arrays, labels, rows, settings, self.kl)
         return self._finish(out, extra)
+
+
+def _label(value: Any, row: int) -> bool:
+    """A KTO label as a bool: ``True``/``False`` (Python or numpy) or 0/1. ``None`` or a
+    string such as ``"False"`` is refused, where ``bool()`` would read them as a
+    verdict."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    raise invalid_value("label", row, f"{value!r} is not a boolean label (True/False or 1/0)")
 
 
 def pad_token_id_of(tokenizer: Any) -> int:
@@ -388,13 +407,14 @@ def pad_token_id_of(tokenizer: Any) -> int:
         value = getattr(tokenizer, name, None)
         if value is not None:
             return int(value)
-    raise ValueError(
+    raise InvalidArgumentError(
         f"{type(tokenizer).__name__} has neither a pad nor an EOS token; pass pad_token_id="
     )
 
 
 def _settings(c: _Collator, vocab_size: int | None) -> _prefcore.CollateSettings:
     """The collator's options as the Rust side reads them (vocabulary resolved)."""
+    check_special_id("pad_token_id", c.pad_token_id, vocab_size)
     return _prefcore.CollateSettings(
         pad_token_id=c.pad_token_id,
         label_pad_id=c.label_pad_id,
@@ -444,15 +464,17 @@ class TokenBudgetSampler:
         num_replicas, rank = distributed_rank(num_replicas, rank)
         self.lengths = np.asarray(lengths, dtype=np.int64)
         if self.lengths.ndim != 1:
-            raise ValueError(f"lengths must be 1-D, got shape {self.lengths.shape}")
+            raise InvalidArgumentError(f"lengths must be 1-D, got shape {self.lengths.shape}")
         if len(self.lengths) and self.lengths.min() < 0:
-            raise ValueError(f"lengths, row {int(np.argmin(self.lengths))}: negative length")
+            raise InvalidArgumentError(
+                f"lengths, row {int(np.argmin(self.lengths))}: negative length"
+            )
         if max_tokens < 1:
-            raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+            raise InvalidArgumentError(f"max_tokens must be at least 1, got {max_tokens}")
         if not 0 <= rank < num_replicas:
-            raise ValueError(f"rank must be in [0, {num_replicas}), got {rank}")
+            raise InvalidArgumentError(f"rank must be in [0, {num_replicas}), got {rank}")
         if bucket is not None and bucket < 1:
-            raise ValueError(f"bucket must be at least 1, got {bucket}")
+            raise InvalidArgumentError(f"bucket must be at least 1, got {bucket}")
         self.max_tokens = max_tokens
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.padding_free = padding_free
@@ -541,7 +563,7 @@ class FixedBatchSampler(TokenBudgetSampler):
 
     def __init__(self, n: int, batch_size: int, **kwargs: Any) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InvalidArgumentError(f"batch_size must be at least 1, got {batch_size}")
         super().__init__(np.zeros(n, dtype=np.int64), max_tokens=1, bucket=1, **kwargs)
         self.batch_size = batch_size
 
@@ -599,13 +621,15 @@ def dataloader(
     torch_data = require("torch.utils.data", "prefcore.torch.dataloader")
 
     if (batch_size is None) == (max_tokens is None):
-        raise ValueError("give exactly one of batch_size and max_tokens")
+        raise InvalidArgumentError("give exactly one of batch_size and max_tokens")
     options = dict(collator_options or {})
     dataset: _TokenDataset
     collator: Any
     lengths = None
     if prefix_shared and unpaired:
-        raise ValueError("prefix_shared batches are for pairs; unpaired rows share nothing")
+        raise InvalidArgumentError(
+            "prefix_shared batches are for pairs; unpaired rows share nothing"
+        )
     if prefix_shared:
         dataset = PreferenceDataset(table, vocab_size=vocab_size)
         collator = PrefixSharedCollator(pad_token_id, **{"vocab_size": vocab_size, **options})

@@ -58,6 +58,7 @@ import pyarrow.compute as pc
 
 from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._optional import require
+from prefcore.errors import InvalidArgumentError
 from prefcore.formats import extract_prompt
 from prefcore.tokenize import tokenize_pairs, tokenize_unpaired
 from prefcore.torch import (
@@ -110,7 +111,7 @@ def _config(args: Any, name: str, default: Any) -> Any:
 
 def _check_rules(rules: str) -> None:
     if rules not in ("prefcore", "trl"):
-        raise ValueError(f"rules must be 'prefcore' or 'trl', not {rules!r}")
+        raise InvalidArgumentError(f"rules must be 'prefcore' or 'trl', not {rules!r}")
 
 
 def _to_dataset(table: pa.Table, columns: tuple[str, ...], extras: tuple[str, ...]) -> Any:
@@ -208,7 +209,7 @@ def kl_rotation(n: int, batch_size: int) -> np.ndarray:
     [1, 0, 3, 2, 4]
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise InvalidArgumentError(f"batch_size must be at least 1, got {batch_size}")
     index = np.arange(n, dtype=np.int64)
     for start in range(0, n, batch_size):
         block = index[start : start + batch_size].copy()
@@ -243,7 +244,7 @@ def kto_dataset(
             split = extract_prompt(table, rule="turn" if rules == "prefcore" else "trl")
             unclean = split.stats["rows"] - split.stats["clean"]
             if unclean:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"columns 'chosen'/'rejected': {unclean} rows have no shared prompt to "
                     "split off (prefcore.formats.extract_prompt says which and why); add a "
                     "'prompt' column or pass split.clean()"
@@ -272,7 +273,9 @@ def _pad_token_id(args: Any, tokenizer: Any) -> int:
     """TRL's choice: the configured pad token, else the tokenizer's, else its EOS."""
     token = _config(args, "pad_token", None) or tokenizer.pad_token or tokenizer.eos_token
     if token is None:
-        raise ValueError("the tokenizer has neither a pad nor an EOS token; set args.pad_token")
+        raise InvalidArgumentError(
+            "the tokenizer has neither a pad nor an EOS token; set args.pad_token"
+        )
     return int(tokenizer.convert_tokens_to_ids(token))
 
 
@@ -426,12 +429,12 @@ def _prefix_shared_trainer(base: type, trl_base: type) -> type:
             super().__init__(*args, **kwargs)
             unsupported = set(self.loss_types) - set(PREFIX_SHARED_LOSSES)
             if unsupported or self.ld_alpha is not None or self.use_weighting:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"PrefixSharedDPOTrainer computes the losses {list(PREFIX_SHARED_LOSSES)} "
                     f"without ld_alpha or use_weighting; got loss_type={self.loss_types}"
                 )
             if self.f_divergence_type != "reverse_kl" or self.aux_loss_enabled:
-                raise ValueError(
+                raise InvalidArgumentError(
                     "PrefixSharedDPOTrainer computes reverse-KL DPO without aux losses"
                 )
 

@@ -18,17 +18,53 @@ struct Pool {
 
 static POOL: OnceLock<RwLock<Pool>> = OnceLock::new();
 
+/// The most threads a pool may have, per core: more only adds switching, and a
+/// mistyped count (100000) would otherwise start that many OS threads.
+const MAX_THREADS_PER_CORE: usize = 8;
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The largest thread count accepted: 8 per core, and at least 16.
+pub fn max_threads() -> usize {
+    (cores() * MAX_THREADS_PER_CORE).max(16)
+}
+
+/// What `PREFCORE_NUM_THREADS` asks for: the count to use, and a sentence saying why
+/// it differs from the value given (not a positive integer, or above the cap).
+pub fn threads_from_env() -> (usize, Option<String>) {
+    let Ok(raw) = std::env::var("PREFCORE_NUM_THREADS") else {
+        return (cores(), None);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n > 0 && n <= max_threads() => (n, None),
+        Ok(n) if n > 0 => (
+            max_threads(),
+            Some(format!(
+                "PREFCORE_NUM_THREADS={n} is above the cap of {} ({MAX_THREADS_PER_CORE} per \
+                 core on {} cores); using {}",
+                max_threads(),
+                cores(),
+                max_threads()
+            )),
+        ),
+        _ => (
+            cores(),
+            Some(format!(
+                "PREFCORE_NUM_THREADS={raw:?} is not a positive integer; using one thread per \
+                 core ({})",
+                cores()
+            )),
+        ),
+    }
+}
+
 /// Threads to use when nothing was set: `PREFCORE_NUM_THREADS`, else one per core.
 fn default_threads() -> usize {
-    std::env::var("PREFCORE_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
+    threads_from_env().0
 }
 
 fn build(n: usize) -> Result<Arc<ThreadPool>> {
@@ -79,8 +115,13 @@ fn current() -> Arc<ThreadPool> {
 
 /// Replace the pool with one of `n` threads (`n >= 1`).
 pub fn set_num_threads(n: usize) -> Result<()> {
-    if n == 0 {
-        return Err(Error::argument("num_threads must be at least 1"));
+    if n == 0 || n > max_threads() {
+        return Err(Error::argument(format!(
+            "num_threads must be between 1 and {} ({MAX_THREADS_PER_CORE} per core on {} \
+             cores), not {n}",
+            max_threads(),
+            cores()
+        )));
     }
     let threads = build(n)?;
     let mut pool = cell().write().unwrap_or_else(|e| e.into_inner());

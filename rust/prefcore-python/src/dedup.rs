@@ -309,6 +309,13 @@ pub fn clusters_from_pairs(
     let cast = |obj: AnyArray, name: &str| -> PyResult<arrow_buffer::ScalarBuffer<i64>> {
         let a = array(obj, name)?;
         let a = arrow_cast::cast(&a, &DataType::Int64).map_err(|e| to_py(e.into()))?;
+        if let Some(row) = (0..a.len()).find(|&i| a.is_null(i)) {
+            return Err(to_py(prefcore_core::Error::value(
+                name,
+                row,
+                "a null where a row number was expected",
+            )));
+        }
         Ok(a.as_primitive::<arrow_array::types::Int64Type>()
             .values()
             .clone())

@@ -55,6 +55,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simd::simd_levels, m)?)?;
     m.add_function(wrap_pyfunction!(simd::force_simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::thread_setting_warning, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::normalize, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::exact, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::degenerate_pairs, m)?)?;

@@ -338,3 +338,9 @@ pub fn set_num_threads(n: usize) -> PyResult<()> {
 pub fn get_num_threads() -> usize {
     parallel::num_threads()
 }
+
+/// Why `PREFCORE_NUM_THREADS` was not taken as given, if it was not.
+#[pyfunction]
+pub fn thread_setting_warning() -> Option<String> {
+    parallel::threads_from_env().1
+}

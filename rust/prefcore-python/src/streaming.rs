@@ -1,7 +1,7 @@
 //! Bindings of `prefcore_core::dedup::stream` and the stateless halves of dedup, for
 //! `prefcore.streaming`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use arrow_array::{ArrayRef, UInt64Array};
 use prefcore_core::dedup::{self, Keep, TextColumn};
@@ -12,49 +12,83 @@ use crate::convert::{array, named_arrays, to_py_array, Clusters};
 use crate::dedup::{normalizer, text_columns, MinHashOptions, NormalizeArgs};
 use crate::errors::{compute, to_py, unsigned_size};
 
+/// The state of a stream shared by Python threads. Calls from several threads take
+/// turns: each waits for the lock with the GIL released (so the holder, which also
+/// runs without the GIL, can finish), and no push is lost or refused.
+struct Shared<T>(Mutex<T>);
+
+impl<T: Send> Shared<T> {
+    fn new(state: T) -> Self {
+        Shared(Mutex::new(state))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, T> {
+        // A panic inside a call is caught and reported; the state it left is still a
+        // valid value, so a poisoned lock is used as it is.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A value read from the state. The lock is taken with the GIL released: the
+    /// holder may need the GIL (its Ctrl-C check) before it lets go.
+    fn read<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&T) -> R + Send) -> R {
+        py.detach(|| f(&self.lock()))
+    }
+
+    /// Runs `f` on the state with the GIL released, as `compute` does.
+    fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut T) -> prefcore_core::Result<R> + Send,
+    ) -> PyResult<R> {
+        compute(py, || f(&mut self.lock()))
+    }
+}
+
 /// `prefcore_core::dedup::ExactStream` for Python.
 #[pyclass(module = "prefcore._prefcore")]
-pub struct ExactStream(dedup::ExactStream);
+pub struct ExactStream(Shared<dedup::ExactStream>);
 
 #[pymethods]
 impl ExactStream {
     #[new]
     #[pyo3(signature = (options))]
     fn new(options: NormalizeArgs) -> PyResult<Self> {
-        Ok(ExactStream(dedup::ExactStream::new(normalizer(options)?)))
+        Ok(ExactStream(Shared::new(dedup::ExactStream::new(
+            normalizer(options)?,
+        ))))
     }
 
     /// The keep mask of one batch, given its key columns.
     fn push<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         columns: Vec<AnyArray>,
         names: Vec<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let arrays = named_arrays(columns, &names)?;
         let named: Vec<(&str, &ArrayRef)> = names.iter().map(String::as_str).zip(&arrays).collect();
-        let stream = &mut self.0;
-        let keep = compute(py, || stream.push(&named))?;
+        let keep = self.0.with(py, |stream| stream.push(&named))?;
         to_py_array(py, Arc::new(arrow_array::BooleanArray::from(keep)))
     }
 
     #[getter]
-    fn rows(&self) -> usize {
-        self.0.rows()
+    fn rows(&self, py: Python<'_>) -> usize {
+        self.0.read(py, |s| s.rows())
     }
 
     #[getter]
-    fn distinct(&self) -> usize {
-        self.0.distinct()
+    fn distinct(&self, py: Python<'_>) -> usize {
+        self.0.read(py, |s| s.distinct())
     }
 }
 
 /// `prefcore_core::dedup::NearStream` for Python.
 #[pyclass(module = "prefcore._prefcore")]
-pub struct NearStream {
+pub struct NearStream(Shared<NearState>);
+
+struct NearState {
     stream: dedup::NearStream,
     /// LSH candidate pairs found by `finish`.
-    #[pyo3(get)]
     candidate_pairs: Option<usize>,
 }
 
@@ -71,35 +105,41 @@ impl NearStream {
         let (bands, rows) = (unsigned_size(bands, "bands")?, unsigned_size(rows, "rows")?);
         let stream =
             dedup::NearStream::new(normalizer(options)?, minhash.0, bands, rows).map_err(to_py)?;
-        Ok(NearStream {
+        Ok(NearStream(Shared::new(NearState {
             stream,
             candidate_pairs: None,
-        })
+        })))
     }
 
-    fn push(&mut self, py: Python<'_>, texts: AnyArray, column: &str) -> PyResult<()> {
+    fn push(&self, py: Python<'_>, texts: AnyArray, column: &str) -> PyResult<()> {
         let texts = array(texts, column)?;
-        let stream = &mut self.stream;
-        compute(py, || stream.push(column, &texts))
+        self.0.with(py, |state| state.stream.push(column, &texts))
     }
 
     /// Clusters every row pushed (without verification), and frees the keys.
-    fn finish(&mut self, py: Python<'_>, keep: &str) -> PyResult<Clusters> {
+    fn finish(&self, py: Python<'_>, keep: &str) -> PyResult<Clusters> {
         let keep: Keep = keep.parse().map_err(to_py)?;
-        let stream = &mut self.stream;
-        let out = compute(py, || stream.finish(keep))?;
-        self.candidate_pairs = Some(out.candidate_pairs);
-        Clusters::new(py, out.clusters)
+        let clusters = self.0.with(py, |state| {
+            let out = state.stream.finish(keep)?;
+            state.candidate_pairs = Some(out.candidate_pairs);
+            Ok(out.clusters)
+        })?;
+        Clusters::new(py, clusters)
     }
 
     #[getter]
-    fn rows(&self) -> usize {
-        self.stream.rows()
+    fn candidate_pairs(&self, py: Python<'_>) -> Option<usize> {
+        self.0.read(py, |s| s.candidate_pairs)
     }
 
     #[getter]
-    fn key_bytes(&self) -> usize {
-        self.stream.key_bytes()
+    fn rows(&self, py: Python<'_>) -> usize {
+        self.0.read(py, |s| s.stream.rows())
+    }
+
+    #[getter]
+    fn key_bytes(&self, py: Python<'_>) -> usize {
+        self.0.read(py, |s| s.stream.key_bytes())
     }
 }
 

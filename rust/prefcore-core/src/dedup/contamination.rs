@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::lsh::{band_key, jaccard, optimal_bands};
+use super::bands::optimal_bands;
+use super::lsh::{band_key, jaccard};
 use super::minhash::{shingle_sets, signatures, MinHashOptions, Tokenizer};
 use super::normalize::Normalizer;
 use super::text::TextColumn;

@@ -8,52 +8,12 @@ use rayon::prelude::*;
 use super::exact::{Clusters, Keep};
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::bands::{check_threshold, optimal_bands};
 use super::minhash::{shingle_sets, MinHashOptions, SignScratch, Signer};
 use super::normalize::Normalizer;
 use super::text::TextColumn;
 use crate::error::{Error, Result};
 use crate::parallel;
-
-/// ∫ f over [a, b] by composite Simpson's rule.
-fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
-    const STEPS: usize = 4096;
-    let h = (b - a) / STEPS as f64;
-    let inner: f64 = (1..STEPS)
-        .map(|i| f(a + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 })
-        .sum();
-    (f(a) + inner + f(b)) * h / 3.0
-}
-
-fn check_threshold(threshold: f64) -> Result<()> {
-    if threshold > 0.0 && threshold <= 1.0 {
-        Ok(())
-    } else {
-        Err(Error::argument(format!(
-            "threshold must be in (0, 1], not {threshold}"
-        )))
-    }
-}
-
-/// Bands and rows minimising the equally weighted areas of false positives (pairs
-/// below `threshold` that share a band) and false negatives (pairs above it that share
-/// none), over all `bands * rows <= num_perm`: the rule datasketch's `MinHashLSH` uses.
-pub fn optimal_bands(threshold: f64, num_perm: usize) -> Result<(usize, usize)> {
-    check_threshold(threshold)?;
-    let mut best = (f64::INFINITY, (1, 1));
-    for b in 1..=num_perm {
-        crate::interrupt::check()?;
-        for r in 1..=num_perm / b {
-            let (bf, rf) = (b as f64, r as f64);
-            let fp = integrate(|s| 1.0 - (1.0 - s.powf(rf)).powf(bf), 0.0, threshold);
-            let fn_ = integrate(|s| (1.0 - s.powf(rf)).powf(bf), threshold, 1.0);
-            let error = 0.5 * fp + 0.5 * fn_;
-            if error < best.0 {
-                best = (error, (b, r));
-            }
-        }
-    }
-    Ok(best.1)
-}
 
 /// Union-find whose root is always the smallest row of its set.
 struct MinUnion {
@@ -99,6 +59,13 @@ pub struct LshResult {
 /// Clusters of `n` rows joined by `pairs` (connected components; each cluster's
 /// representative by `keep`). A row outside `0..n` is an error.
 pub fn clusters_from_pairs(n: usize, a: &[i64], b: &[i64], keep: Keep) -> Result<Clusters> {
+    if a.len() != b.len() {
+        return Err(Error::argument(format!(
+            "the pair columns differ in length: {} rows a, {} rows b",
+            a.len(),
+            b.len()
+        )));
+    }
     let mut union = MinUnion::new(n);
     for (k, (&x, &y)) in a.iter().zip(b).enumerate() {
         let valid = |v: i64| v >= 0 && (v as usize) < n;
@@ -328,7 +295,6 @@ mod tests {
         assert_eq!(out.clusters.cluster_id, vec![0, 1, 0]);
         assert_eq!(out.candidate_pairs, 1);
         assert!(cluster(&sigs, 4, 3, 2, Keep::First, None).is_err());
-        assert!(optimal_bands(0.0, 128).is_err());
     }
 }
 

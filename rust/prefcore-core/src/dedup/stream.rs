@@ -84,6 +84,9 @@ pub struct NearStream {
     bands: usize,
     rows_per_band: usize,
     rows: usize,
+    /// Set by `finish`, which frees the keys: pushing or finishing again is an error
+    /// rather than a silent restart from nothing.
+    finished: bool,
 }
 
 impl NearStream {
@@ -101,11 +104,13 @@ impl NearStream {
             bands,
             rows_per_band,
             rows: 0,
+            finished: false,
         })
     }
 
     /// Adds the band keys of the next batch's text column.
     pub fn push(&mut self, column: &str, texts: &ArrayRef) -> Result<()> {
+        self.check_open("push to")?;
         let keys = TextColumn::new(column, texts)
             .and_then(|texts| {
                 band_keys(
@@ -124,8 +129,21 @@ impl NearStream {
 
     /// Clusters every row pushed so far, and frees the keys.
     pub fn finish(&mut self, keep: Keep) -> Result<LshResult> {
-        let keys = std::mem::take(&mut self.keys);
-        cluster_key_chunks(&keys, self.bands, keep)
+        self.check_open("finish")?;
+        let out = cluster_key_chunks(&self.keys, self.bands, keep)?;
+        self.keys = Vec::new();
+        self.finished = true;
+        Ok(out)
+    }
+
+    fn check_open(&self, what: &str) -> Result<()> {
+        if self.finished {
+            return Err(Error::argument(format!(
+                "cannot {what} a NearStream that has finished (its keys are freed); \
+                 start a new one for more rows"
+            )));
+        }
+        Ok(())
     }
 
     /// Rows pushed so far.
