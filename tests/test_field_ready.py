@@ -315,46 +315,49 @@ def test_children_of_a_process_that_used_prefcore_keep_working() -> None:
     assert mapped["norm"] == [f"some text {i}" for i in range(64)]
 
 
-def _interrupt_after(code: str, seconds: float) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run ``code``, send SIGINT after ``seconds``; the result and how long the process
-    took to end after the signal."""
+def _interrupt_during(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code``, which prints ``started`` just before its long call, and send
+    SIGINT a second into that call."""
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    time.sleep(seconds)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    signalled = time.monotonic()
-    out, err = proc.communicate(timeout=60)
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    return done, time.monotonic() - signalled
+    out, err = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        "dedup.optimal_bands(0.5, 20000)",
+        "dedup.optimal_bands(0.5, 3_000_000)",
         "pairs.bradley_terry({'model_a': ['a', 'b'] * 50, 'model_b': ['b', 'c'] * 50,"
         " 'winner': ['model_a', 'tie'] * 50}, alpha=0.1, bootstrap=10**7)",
-        "dedup.semantic(__import__('numpy').random.default_rng(0)"
-        ".standard_normal((100_000, 384), dtype='float32'), threshold=0.99)",
+        "dedup.semantic(x, threshold=0.99)",
     ],
 )
 def test_long_calls_notice_ctrl_c(call: str) -> None:
+    # The input is made before "started", so the signal lands inside the call.
     code = (
-        f"import prefcore; from prefcore import dedup, pairs; print('started', flush=True); {call}"
+        "import numpy, prefcore; from prefcore import dedup, pairs; "
+        "x = numpy.random.default_rng(0).standard_normal((100_000, 384), dtype='float32'); "
+        f"print('started', flush=True); {call}"
     )
-    # Each call runs for tens of seconds uninterrupted; ending within a few seconds of
-    # the signal shows it was noticed between chunks, not after the call returned.
-    done, after_signal = _interrupt_after(code, 3.0)
-    assert "KeyboardInterrupt" in done.stderr, done.stderr[-2000:]
-    assert after_signal < 5, after_signal
+    # Each call runs for tens of seconds uninterrupted. "KeyboardInterrupt: interrupted"
+    # is the core's own error, raised where a kernel checked between chunks; a signal
+    # noticed only after the call returned is Python's bare KeyboardInterrupt. No
+    # clock is read: a loaded machine changes how long, not whether.
+    done = _interrupt_during(code)
+    assert "KeyboardInterrupt: interrupted" in done.stderr, done.stderr[-2000:]
 
 
 def test_minhash_verification_of_identical_rows_is_near_linear() -> None:
-    started = time.monotonic()
     r = dedup.minhash({"prompt": ["the very same words again"] * 12_000}, ngram=2, verify=True)
     assert r.stats["clusters"] == 1 and r.stats["removed"] == 11_999
-    assert time.monotonic() - started < 15
+    # Equal rows are joined by their equal shingle sets, not compared pairwise.
+    assert r.stats["candidate_pairs"] < 12_000 * 4
 
 
 # ------------------------------------------------------------ sizes from arguments

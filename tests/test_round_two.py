@@ -1,0 +1,205 @@
+"""Inputs as users hold them at the edges: JSON Lines as producers write them (read
+against Python's json), streams shared by threads, KTO labels, special ids, and
+log-probs that are not finite."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import prefcore.io as pio
+from prefcore import errors
+from prefcore.streaming import ExactStream, NearStream, clusters_from_pairs
+
+
+def _read(tmp_path: Path, lines: list[str], monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    monkeypatch.setattr(pio, "JSONL_BLOCK_BYTES", 64)  # a block every line or two
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return pio.open_source(path).read_all().to_pylist()
+
+
+def _as_json(lines: list[str]) -> list[dict]:
+    """Python's json, with every row holding every key (absent: None) and numbers of a
+    column holding a float read as floats, as a table column must."""
+    rows = [json.loads(ln) for ln in lines]
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    floats = {k for r in rows for k, v in r.items() if isinstance(v, float)}
+    return [
+        {k: float(r[k]) if k in floats and r.get(k) is not None else r.get(k) for k in keys}
+        for r in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ['{"a": 1, "s": null}'] * 5 + ['{"a": 1.5, "s": "x"}'],  # int then float
+        ['{"a": 2.5}'] + ['{"a": 3}'] * 4,  # float then int
+        ['{"s": null}'] * 6 + ['{"s": "late"}'],  # null then typed
+        ['{"a": 1}'] * 3 + ['{"a": 1, "b": [1, 2]}'],  # a column appears later
+        ['{"big": 9007199254740993}', '{"big": 1}'],  # an integral column stays exact
+        ['{"l": [null]}'] * 3 + ['{"l": ["x"]}'],
+    ],
+)
+def test_jsonl_reads_as_pythons_json(
+    tmp_path: Path, lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    got = _read(tmp_path, lines, monkeypatch)
+    assert got == _as_json(lines)
+    for row, want in zip(got, _as_json(lines)):
+        for k, v in want.items():
+            assert type(row[k]) is type(v), (k, row[k], v)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ['{"a": 1}'] * 4 + ['{"a": 9007199254740993}', '{"a": 0.5}'],
+        ['{"a": 9007199254740993, "b": 0.5}', '{"a": 2.5}'],
+    ],
+)
+def test_jsonl_never_rounds_an_integer(
+    tmp_path: Path, lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(errors.InputError, match="9007199254740993") as e:
+        _read(tmp_path, lines, monkeypatch)
+    want = 1 + next(i for i, ln in enumerate(lines) if "9007199254740993" in ln)
+    assert e.value.line == want
+
+
+def test_jsonl_deep_nesting_is_a_named_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = '{"a": ' + "[" * 20_000 + "]" * 20_000 + "}"
+    with pytest.raises(errors.InputError, match="nested deeper") as e:
+        _read(tmp_path, ['{"a": []}', deep], monkeypatch)
+    assert e.value.line == 2
+    # Brackets inside strings are text, not nesting.
+    text = '{"a": "' + "[" * 5000 + '"}'
+    assert _read(tmp_path, [text], monkeypatch) == [json.loads(text)]
+
+
+def test_jsonl_mixed_types_name_the_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Within one block Arrow's parser names the column; across blocks the reader does.
+    with pytest.raises(errors.InputError, match=r"/a\)|'a'"):
+        _read(tmp_path, ['{"a": 1}'] * 6 + ['{"a": "x"}'], monkeypatch)
+    with pytest.raises(errors.InputError, match="column 'a' holds string"):
+        _read(tmp_path, ['{"a": 1, "pad": "' + "p" * 80 + '"}', '{"a": "x"}'], monkeypatch)
+
+
+def test_streams_shared_by_threads_lose_no_row() -> None:
+    stream = ExactStream("prompt")
+    near = NearStream("prompt", num_perm=16, ngram=2)
+    batches = [{"prompt": [f"t{t} r{i} words here" for i in range(2000)]} for t in range(8)]
+    masks: list[pa.BooleanArray] = []
+    failures: list[BaseException] = []
+
+    def work(batch: dict) -> None:
+        try:
+            masks.append(stream.push(batch))
+            near.push(batch)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            failures.append(err)
+
+    threads = [threading.Thread(target=work, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert stream.rows == 16_000 and stream.distinct == 16_000
+    assert sum(m.true_count for m in masks) == 16_000
+    assert near.rows == 16_000
+    alone = NearStream("prompt", num_perm=16, ngram=2)
+    for b in batches:
+        alone.push(b)
+    # Clusters are connected components: the order the threads pushed in is no matter.
+    assert near.finish().num_clusters == alone.finish().num_clusters
+
+
+def test_near_stream_refuses_use_after_finish() -> None:
+    near = NearStream("prompt", num_perm=16, ngram=2)
+    near.push({"prompt": ["a b c", "a b c"]})
+    assert near.finish().num_clusters == 1
+    with pytest.raises(errors.PrefcoreError, match="finished"):
+        near.finish()
+    with pytest.raises(errors.PrefcoreError, match="finished"):
+        near.push({"prompt": ["x"]})
+
+
+def test_clusters_from_pairs_refuses_unequal_lengths_and_nulls() -> None:
+    with pytest.raises(errors.PrefcoreError, match="differ in length"):
+        clusters_from_pairs([0, 1, 2], [1], 4)
+    with pytest.raises(errors.InvalidValueError) as e:
+        clusters_from_pairs([0, None], [1, 2], 4)
+    assert (e.value.column, e.value.row) == ("row_a", 1)
+
+
+@pytest.mark.parametrize("label", [None, "False", "True", 2, 0.5])
+def test_unpaired_collator_refuses_labels_that_are_not_booleans(label: object) -> None:
+    from prefcore.torch import UnpairedCollator
+
+    rows = [
+        {"prompt_ids": [1, 2], "completion_ids": [3], "label": True},
+        {"prompt_ids": [1], "completion_ids": [4, 5], "label": label},
+    ]
+    with pytest.raises(errors.InvalidValueError) as e:
+        UnpairedCollator(pad_token_id=0, return_tensors="np")(rows)
+    assert (e.value.column, e.value.row) == ("label", 1)
+
+
+def test_unpaired_collator_reads_numpy_and_integer_labels() -> None:
+    from prefcore.torch import UnpairedCollator
+
+    rows = [
+        {"prompt_ids": [1], "completion_ids": [3], "label": np.bool_(False)},
+        {"prompt_ids": [1], "completion_ids": [4], "label": 1},
+    ]
+    out = UnpairedCollator(pad_token_id=0, return_tensors="np")(rows)
+    assert out["label"].tolist() == [False, True]
+
+
+def test_special_ids_outside_the_vocabulary_are_refused() -> None:
+    from prefcore.torch import PreferenceCollator
+
+    with pytest.raises(errors.InvalidArgumentError, match="outside the vocabulary"):
+        PreferenceCollator(pad_token_id=300, vocab_size=256)
+    with pytest.raises(errors.InvalidArgumentError) as e:
+        PreferenceCollator(pad_token_id=-1)
+    assert e.value.argument == "pad_token_id"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("chosen_logps", -np.inf), ("rejected_logps", np.nan), ("chosen_tokens", 0.0)],
+)
+def test_ranking_diagnostics_refuse_values_that_make_nan(name: str, value: float) -> None:
+    from prefcore.metrics import ranking_diagnostics
+
+    args = {
+        "chosen_logps": [-1.0, -2.0],
+        "rejected_logps": [-3.0, -1.0],
+        "chosen_tokens": [2.0, 3.0],
+        "rejected_tokens": [2.0, 2.0],
+    }
+    args[name] = [args[name][0], value]
+    with pytest.raises(errors.InvalidValueError) as e:
+        ranking_diagnostics(**args)
+    assert (e.value.column, e.value.row) == (name, 1)
+
+
+@pytest.mark.parametrize("num_perm", [100, 300, 512])
+def test_band_choice_equals_datasketch_on_a_threshold_grid(num_perm: int) -> None:
+    from datasketch.lsh import _optimal_param
+
+    from prefcore.dedup import optimal_bands
+
+    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2).tolist() + [1.0]:
+        want = _optimal_param(threshold, num_perm, 0.5, 0.5)
+        assert optimal_bands(threshold, num_perm) == want, threshold
