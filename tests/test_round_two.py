@@ -200,6 +200,6 @@ def test_band_choice_equals_datasketch_on_a_threshold_grid(num_perm: int) -> Non
 
     from prefcore.dedup import optimal_bands
 
-    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2).tolist() + [1.0]:
+    for threshold in [*np.round(np.arange(0.05, 1.0, 0.05), 2).tolist(), 1.0]:
         want = _optimal_param(threshold, num_perm, 0.5, 0.5)
         assert optimal_bands(threshold, num_perm) == want, threshold
