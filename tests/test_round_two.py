@@ -104,7 +104,7 @@ def test_streams_shared_by_threads_lose_no_row() -> None:
         try:
             masks.append(stream.push(batch))
             near.push(batch)
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:
             failures.append(err)
 
     threads = [threading.Thread(target=work, args=(b,)) for b in batches]
