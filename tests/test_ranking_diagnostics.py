@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from prefcore import errors
 from prefcore.metrics import compare, ranking_diagnostics
 
 logp = st.floats(-200, -0.01, allow_nan=False)
@@ -116,7 +117,7 @@ def test_subsets_and_a_paired_comparison_of_two_checkpoints() -> None:
 def test_bad_inputs_are_named() -> None:
     with pytest.raises(ValueError, match="rejected_logps has 1 values"):
         ranking_diagnostics([-1.0, -2.0], [-1.0])
-    with pytest.raises(ValueError, match=r"alpha, row 1: 0.0 is not in \(0, 1\]"):
+    with pytest.raises(errors.InvalidValueError, match=r"'alpha', row 1: 0.0 is not in \(0, 1\]"):
         ranking_diagnostics(
             [-1.0, -2.0],
             [-1.5, -2.5],
@@ -127,5 +128,5 @@ def test_bad_inputs_are_named() -> None:
         )
     with pytest.raises(ValueError, match="alpha needs beta"):
         ranking_diagnostics([-1.0], [-2.0], alpha=0.7)
-    with pytest.raises(ValueError, match=r"chosen_logps, row 0: NaN"):
+    with pytest.raises(errors.InvalidValueError, match=r"'chosen_logps', row 0: nan"):
         ranking_diagnostics([float("nan")], [-2.0])
