@@ -122,7 +122,7 @@ def compute_ref_logps(
     ['ref_chosen_logps', 'ref_rejected_logps']
     >>> attach_ref_logps(rows, path, model_id="other")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ValueError: the reference log-probs were computed from other rows, ...
+    prefcore.errors.InvalidArgumentError: the reference log-probs were computed from other rows, ...
     """
     torch = require("torch", "compute_ref_logps")
     from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps
@@ -162,7 +162,7 @@ def save_ref_logps(store: pa.Table, path: str | os.PathLike[str]) -> None:
 
     >>> save_ref_logps(pa.table({"ref_chosen_logps": [0.0]}), "x.parquet")
     Traceback (most recent call last):
-    ValueError: not a reference log-prob store: it has no fingerprint
+    prefcore.errors.InvalidArgumentError: not a reference log-prob store: it has no fingerprint
     """
     if FINGERPRINT_KEY not in (store.schema.metadata or {}):
         raise InvalidArgumentError("not a reference log-prob store: it has no fingerprint")
@@ -185,7 +185,7 @@ def attach_ref_logps(
     >>> attach_ref_logps({"prompt_ids": [[1]], "chosen_ids": [[2]], "rejected_ids": [[3]]},
     ...     pa.table({"ref_chosen_logps": [0.0]}), model_id="m")
     Traceback (most recent call last):
-    ValueError: not a reference log-prob store: it has no fingerprint
+    prefcore.errors.InvalidArgumentError: not a reference log-prob store: it has no fingerprint
     """
     t = as_pyarrow_table(data, "data")
     table = store if isinstance(store, pa.Table) else pq.read_table(store)

@@ -146,7 +146,7 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
     >>> validate({"prompt": ["q"], "completion": ["a"], "label": [1]}, "unpaired")
     Traceback (most recent call last):
     ...
-    TypeError: column 'label' has type int64; expected bool
+    prefcore.errors.ArgumentTypeError: column 'label' has type int64; expected bool
     """
     t = _table(table)
     info = detect(t) if format is None else None
