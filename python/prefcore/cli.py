@@ -19,6 +19,7 @@ from typing import Any
 
 import prefcore
 from prefcore.errors import InvalidArgumentError
+from prefcore.io import is_device, refuse_overwrites
 
 __all__ = [
     "build_parser",
@@ -90,38 +91,6 @@ def _source(path: str, args: argparse.Namespace, fmt: Any = None) -> Any:
     return open_source(
         path, fmt or args.in_format, on_error=args.on_error, batch_rows=args.batch_rows
     )
-
-
-def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """Whether two paths name one file: the same real path, or (existing) the same
-    inode, as hard links and bind mounts do."""
-    pa_, pb = Path(a), Path(b)
-    if pa_.resolve() == pb.resolve():
-        return True
-    try:
-        return os.path.samefile(pa_, pb)
-    except OSError:
-        return False
-
-
-def refuse_overwrites(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
-    """A ``ValueError`` when any output (OUT, ``--report``) is any input (IN,
-    ``--against``, ``--run``, ``--qrels``, the job file), or two outputs are one file:
-    prefcore never writes over what it reads."""
-    ins = {k: v for k, v in inputs.items() if v}
-    outs = {k: v for k, v in outputs.items() if v}
-    for out_name, out in outs.items():
-        for in_name, src in ins.items():
-            if _same_file(out, src):
-                raise InvalidArgumentError(
-                    f"{out}: {out_name} is the {in_name} file; prefcore never overwrites "
-                    "its input (choose another output path)"
-                )
-    names = list(outs)
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            if _same_file(outs[a], outs[b]):
-                raise InvalidArgumentError(f"{outs[a]}: {a} and {b} are the same file")
 
 
 def _check_out(args: argparse.Namespace) -> None:
@@ -252,7 +221,10 @@ def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict
     defaults: dict[str, argparse.ArgumentParser] = subparsers.choices
     current = config["input"]
     reports = []
-    out_dir = Path(config.get("output", "x")).parent
+    output = Path(config.get("output", "x"))
+    # Intermediate steps go beside the output (same filesystem), or to the temporary
+    # directory when the output is a device such as /dev/null.
+    out_dir = Path(tempfile.gettempdir()) if is_device(output) else output.parent
     _remove_stale_scratch(out_dir)
     scratch = Path(tempfile.mkdtemp(prefix=f".prefcore-pipeline-{os.getpid()}-", dir=out_dir))
     try:

@@ -471,6 +471,10 @@ def require_writable(path: str | os.PathLike[str]) -> None:
     ...
     OSError: /no/such/directory: output directory does not exist
     """
+    if is_device(Path(path)):
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"{path}: not writable")
+        return
     parent = Path(path).parent
     if not parent.is_dir():
         raise OSError(f"{parent}: output directory does not exist")
@@ -478,6 +482,74 @@ def require_writable(path: str | os.PathLike[str]) -> None:
         raise PermissionError(f"{parent}: output directory is not writable")
     if Path(path).is_dir():
         raise IsADirectoryError(f"{path}: is a directory, not a file to write")
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file: the same real path, or (existing) the same
+    inode, as hard links and bind mounts do."""
+    pa_, pb = Path(a), Path(b)
+    if pa_.resolve() == pb.resolve():
+        return True
+    try:
+        return os.path.samefile(pa_, pb)
+    except OSError:
+        return False
+
+
+def _read_by(out: str | os.PathLike[str], src: str | os.PathLike[str]) -> bool:
+    """Whether reading ``src`` reads ``out``: the same file, or ``out`` a file of the
+    directory ``src`` (a shard there now, or one a rerun would read)."""
+    if _same_file(out, src):
+        return True
+    directory = Path(src)
+    if not directory.is_dir():
+        return False
+    parent = Path(out).parent
+    try:
+        return parent.resolve() == directory.resolve() or os.path.samefile(parent, directory)
+    except OSError:
+        return False
+
+
+def refuse_overwrites(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """An :class:`InvalidArgumentError` when any output (OUT, ``--report``) is any input
+    (IN, ``--against``, ``--run``, ``--qrels``, the job file) or lies in an input
+    directory, or two outputs are one file: prefcore never writes over what it reads,
+    and never where a rerun would read its own output as input.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> refuse_overwrites({"IN": d}, {"OUT": d / "clean.parquet"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    prefcore.errors.InvalidArgumentError: ...clean.parquet: OUT is in the IN directory ...
+    """
+    ins = {k: v for k, v in inputs.items() if v}
+    outs = {k: v for k, v in outputs.items() if v}
+    for out_name, out in outs.items():
+        if not Path(out).exists() or Path(out).is_file():
+            for in_name, src in ins.items():
+                if _same_file(out, src):
+                    raise InvalidArgumentError(
+                        f"{out}: {out_name} is the {in_name} file; prefcore never overwrites "
+                        "its input (choose another output path)"
+                    )
+                if _read_by(out, src):
+                    raise InvalidArgumentError(
+                        f"{out}: {out_name} is in the {in_name} directory {src}, whose files "
+                        "are all read as input: it could overwrite a shard, and a rerun "
+                        "would read this output as input (write it outside that directory)"
+                    )
+    names = list(outs)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if _same_file(outs[a], outs[b]) and not is_device(Path(outs[a])):
+                raise InvalidArgumentError(f"{outs[a]}: {a} and {b} are the same file")
+
+
+def is_device(path: Path) -> bool:
+    """A path that exists and is neither a regular file nor a directory: a character
+    device such as ``/dev/null``, a FIFO, a socket. Written in place, never replaced."""
+    return path.exists() and not path.is_file() and not path.is_dir()
 
 
 # Set by the SIGINT handler of `interrupt_guard`: a Ctrl-C seen while it is active.
@@ -521,15 +593,28 @@ def interrupt_guard() -> Iterator[None]:
 class AtomicWriter:
     """Write record batches to ``path`` in its format, all or nothing: the data goes
     to a temporary file in the same directory, renamed over ``path`` on success and
-    removed on any failure (including Ctrl-C)."""
+    removed on any failure (including Ctrl-C). A ``path`` that is a device or a FIFO
+    (``/dev/null``, ``/dev/stdout``, a named pipe) is written in place instead, as JSON
+    Lines unless its name or ``format`` says otherwise: renaming over it would replace
+    the device with a regular file."""
 
-    def __init__(self, path: str | os.PathLike[str], format: Format | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        format: Format | None = None,
+        *,
+        reads: dict[str, str | os.PathLike[str]] | None = None,
+    ) -> None:
         self.path = Path(path)
+        refuse_overwrites(reads or {}, {"output": self.path})
         require_writable(self.path)
+        self.in_place = is_device(self.path)
+        if format is None and self.in_place and not self.path.suffix:
+            format = "jsonl"  # /dev/stdout, /dev/null: a stream of lines
         self.format = format or format_of(self.path)
         if self.format == "hf":
             raise InvalidArgumentError("writing a Hugging Face datasets directory is not supported")
-        self.tmp = temporary_path(self.path)
+        self.tmp = self.path if self.in_place else temporary_path(self.path)
         self._writer: Any = None
         self._stream: Any = None
         self._done = False
@@ -592,7 +677,8 @@ class AtomicWriter:
                 self._stream.close()
             if _INTERRUPTED.is_set():  # a Ctrl-C Python swallowed (see interrupt_guard)
                 raise KeyboardInterrupt
-            os.replace(self.tmp, self.path)
+            if not self.in_place:
+                os.replace(self.tmp, self.path)
         except (OSError, pa.ArrowException) as err:
             self.abort()
             raise OSError(f"{self.path}: cannot write the output: {err}") from err
@@ -607,4 +693,5 @@ class AtomicWriter:
                     closer.close()
             except Exception:
                 pass
-        self.tmp.unlink(missing_ok=True)
+        if not self.in_place:
+            self.tmp.unlink(missing_ok=True)

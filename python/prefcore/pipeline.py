@@ -250,7 +250,7 @@ def dedup_stream(
     masks: list[np.ndarray] = []
     rows_in = 0
     progress = _progress("dedup" + (" (pass 1 of 2)" if near else ""), source, quiet)
-    with AtomicWriter(out, out_format) as writer:
+    with AtomicWriter(out, out_format, reads={"input": source.path}) as writer:
         for batch in _tracked(source, progress):
             rows_in += batch.num_rows
             keep = np.ones(batch.num_rows, dtype=bool)
@@ -333,7 +333,7 @@ def decontaminate(
     reference = against.read_all()
     progress = _progress("decontaminate", source, quiet)
     rows_in = removed = 0
-    with AtomicWriter(out, out_format) as writer:
+    with AtomicWriter(out, out_format, reads={"input": source.path, "against": against.path}) as writer:
         for batch in _tracked(source, progress):
             _require(batch, [column], source)
             rows_in += batch.num_rows
@@ -406,7 +406,7 @@ def build_pairs(
         pa.types.is_large_list(first.schema.field(completions).type)
     )
     groups = 0
-    with AtomicWriter(out, out_format) as writer:
+    with AtomicWriter(out, out_format, reads={"input": source.path}) as writer:
         chunks: Iterator[pa.Table]
         if long_table:  # groups may span batches: group in memory
             whole = pa.Table.from_batches([first, *batches])

@@ -1,0 +1,121 @@
+"""The command line never writes where it reads: an output inside an input directory
+is refused before any work (a shard stays byte for byte what it was, and a rerun
+never reads its own output), and a device or FIFO as output is written in place
+(it stays a device)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from prefcore import errors
+from prefcore.cli import main
+from prefcore.io import Source
+from prefcore.pipeline import dedup_stream
+
+ROWS = [{"prompt": f"p{i % 5}", "chosen": "a", "rejected": "b"} for i in range(20)]
+
+
+def _shards(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    for s in range(2):
+        (data / f"shard{s}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    return data
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(directory.iterdir())}
+
+
+@pytest.mark.parametrize("name", ["shard0.jsonl", "clean.parquet", "new.jsonl"])
+def test_output_in_the_input_directory_is_refused(tmp_path: Path, capsys, name: str) -> None:  # type: ignore[no-untyped-def]
+    data = _shards(tmp_path)
+    before = _snapshot(data)
+    assert main(["dedup", str(data), str(data / name), "--exact", "prompt"]) == 1
+    assert "OUT is in the IN directory" in capsys.readouterr().err
+    assert _snapshot(data) == before  # no shard touched, nothing added
+
+
+def test_pipeline_job_and_api_refuse_an_output_in_the_input_directory(tmp_path: Path) -> None:
+    data = _shards(tmp_path)
+    before = _snapshot(data)
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'input = "{data}"\noutput = "{data / "out.parquet"}"\n'
+        '[[steps]]\nstep = "dedup"\nexact = ["prompt"]\n'
+    )
+    assert main(["pipeline", str(job)]) == 1
+    with pytest.raises(errors.InvalidArgumentError, match="output is in the input directory"):
+        dedup_stream(Source(data), str(data / "out.jsonl"), exact=["prompt"], quiet=True)
+    assert _snapshot(data) == before
+
+
+def test_a_rerun_reads_the_same_rows(tmp_path: Path) -> None:
+    """Run twice with the output beside (not in) the input directory: both runs read
+    the 40 input rows only, as Python counting the shards says."""
+    data = _shards(tmp_path)
+    out = tmp_path / "clean.jsonl"
+    reports = []
+    for _ in range(2):
+        report = dedup_stream(Source(data), str(out), exact=["prompt"], quiet=True)
+        reports.append((report["rows_in"], report["rows_out"]))
+    expected_in = sum(len(f.read_text().splitlines()) for f in data.iterdir())
+    expected_out = len({r["prompt"] for r in ROWS})
+    assert reports == [(expected_in, expected_out)] * 2
+
+
+@pytest.mark.parametrize("fmt", [[], ["--out-format", "parquet"]])
+def test_dev_null_stays_a_device(tmp_path: Path, fmt: list[str]) -> None:
+    data = _shards(tmp_path)
+    assert main(["dedup", str(data), os.devnull, "--exact", "prompt", "--quiet", *fmt]) == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_dev_stdout_gets_json_lines(tmp_path: Path) -> None:
+    data = _shards(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "prefcore", "dedup", str(data), "/dev/stdout"]
+        + ["--exact", "prompt", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = [json.loads(line) for line in done.stdout.splitlines()]
+    assert got == [r for i, r in enumerate(ROWS) if i < 5]
+
+
+def test_a_fifo_is_written_in_place(tmp_path: Path) -> None:
+    data = _shards(tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_text()))
+    reader.start()
+    assert main(["dedup", str(data), str(fifo), "--exact", "prompt", "--quiet"]) == 0
+    reader.join()
+    assert [json.loads(line)["prompt"] for line in read[0].splitlines()] == [
+        f"p{i}" for i in range(5)
+    ]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_pipeline_to_dev_null_leaves_no_scratch_in_dev(tmp_path: Path) -> None:
+    data = _shards(tmp_path)
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'input = "{data}"\noutput = "{os.devnull}"\n'
+        '[[steps]]\nstep = "dedup"\nexact = ["prompt"]\n'
+        '[[steps]]\nstep = "dedup"\nexact = ["chosen"]\n'
+    )
+    before = set(os.listdir(os.path.dirname(os.devnull)))
+    assert main(["pipeline", str(job), "--quiet"]) == 0
+    assert set(os.listdir(os.path.dirname(os.devnull))) == before
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
