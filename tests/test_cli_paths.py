@@ -81,9 +81,9 @@ def test_dev_null_stays_a_device(tmp_path: Path, fmt: list[str]) -> None:
 
 def test_dev_stdout_gets_json_lines(tmp_path: Path) -> None:
     data = _shards(tmp_path)
+    command = ["dedup", str(data), "/dev/stdout", "--exact", "prompt", "--quiet"]
     done = subprocess.run(
-        [sys.executable, "-m", "prefcore", "dedup", str(data), "/dev/stdout"]
-        + ["--exact", "prompt", "--quiet"],
+        [sys.executable, "-m", "prefcore", *command],
         capture_output=True,
         text=True,
         check=True,

@@ -336,12 +336,13 @@ def _interrupt_during(code: str) -> subprocess.CompletedProcess[str]:
         "pairs.bradley_terry({'model_a': ['a', 'b'] * 50, 'model_b': ['b', 'c'] * 50,"
         " 'winner': ['model_a', 'tie'] * 50}, alpha=0.1, bootstrap=10**7)",
         "dedup.semantic(x, threshold=0.99)",
+        "match.knn(x, x, k=10)",
     ],
 )
 def test_long_calls_notice_ctrl_c(call: str) -> None:
     # The input is made before "started", so the signal lands inside the call.
     code = (
-        "import numpy, prefcore; from prefcore import dedup, pairs; "
+        "import numpy, prefcore; from prefcore import dedup, match, pairs; "
         "x = numpy.random.default_rng(0).standard_normal((100_000, 384), dtype='float32'); "
         f"print('started', flush=True); {call}"
     )

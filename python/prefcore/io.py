@@ -30,7 +30,7 @@ import queue
 import secrets
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -603,7 +603,7 @@ class AtomicWriter:
         path: str | os.PathLike[str],
         format: Format | None = None,
         *,
-        reads: dict[str, str | os.PathLike[str]] | None = None,
+        reads: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
         self.path = Path(path)
         refuse_overwrites(reads or {}, {"output": self.path})

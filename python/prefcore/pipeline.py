@@ -333,7 +333,8 @@ def decontaminate(
     reference = against.read_all()
     progress = _progress("decontaminate", source, quiet)
     rows_in = removed = 0
-    with AtomicWriter(out, out_format, reads={"input": source.path, "against": against.path}) as writer:
+    reads = {"input": source.path, "against": against.path}
+    with AtomicWriter(out, out_format, reads=reads) as writer:
         for batch in _tracked(source, progress):
             _require(batch, [column], source)
             rows_in += batch.num_rows

@@ -145,28 +145,63 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 
 /// Fill `rows` row by row in parallel: `fill(scratch, i, row)` writes row `i` (a
 /// `width`-long slice of `values`), with one `S` of reusable buffers per worker. On
-/// failure the error of the lowest row is returned, whatever the thread count.
+/// failure the error of the lowest row is returned, whatever the thread count. Rows
+/// go a wave at a time, so Ctrl-C is noticed between waves ([`crate::interrupt`]).
 pub fn fill_rows<S, F>(values: &mut [f64], width: usize, min_rows: usize, fill: F) -> Result<()>
 where
     S: Default,
     F: Fn(&mut S, usize, &mut [f64]) -> Result<()> + Sync,
 {
     use rayon::prelude::*;
-    let first_error = install(|| {
-        values
-            .par_chunks_mut(width.max(1))
-            .enumerate()
-            .with_min_len(min_rows)
-            .map_init(S::default, |scratch, (i, row)| {
-                fill(scratch, i, row).err().map(|e| (i, e))
-            })
-            .flatten()
-            .min_by_key(|(i, _)| *i)
-    });
-    match first_error {
-        Some((_, e)) => Err(e),
-        None => Ok(()),
+    let width = width.max(1);
+    let wave = wave_len(min_rows);
+    for (w, rows) in values.chunks_mut(wave * width).enumerate() {
+        crate::interrupt::check()?;
+        let first_row = w * wave;
+        let first_error = install(|| {
+            rows.par_chunks_mut(width)
+                .enumerate()
+                .with_min_len(min_rows)
+                .map_init(S::default, |scratch, (i, row)| {
+                    fill(scratch, first_row + i, row)
+                        .err()
+                        .map(|e| (first_row + i, e))
+                })
+                .flatten()
+                .min_by_key(|(i, _)| *i)
+        });
+        // Waves run in row order: the first failing wave holds the lowest failing row.
+        if let Some((_, e)) = first_error {
+            return Err(e);
+        }
     }
+    Ok(())
+}
+
+/// Items per wave of an interruptible loop whose items cost `min_items` at a time:
+/// enough for every thread to take several turns, so waves add little overhead.
+fn wave_len(min_items: usize) -> usize {
+    (min_items.max(1) * num_threads() * 16).max(4096)
+}
+
+/// `f(init, i)` for `i` in `0..n` in parallel, collected in order, with one `init()`
+/// scratch per worker, a wave of items at a time so that Ctrl-C is noticed between
+/// waves. For cheap items (a row's hash); [`map_interruptible`] for costly ones.
+pub fn map_init_interruptible<T, S, I, F>(n: usize, init: I, f: F) -> Result<Vec<T>>
+where
+    T: Send,
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, usize) -> T + Sync + Send,
+{
+    use rayon::prelude::*;
+    let wave = wave_len(1024);
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(wave) {
+        crate::interrupt::check()?;
+        let end = (start + wave).min(n);
+        install(|| out.par_extend((start..end).into_par_iter().map_init(&init, &f)));
+    }
+    Ok(out)
 }
 
 /// `f(0..n)` in parallel, collected in order, a chunk of items at a time so that

@@ -78,9 +78,26 @@ impl From<usize> for Field {
 
 /// Whether Python has a signal (Ctrl-C) waiting: the core's interrupt check. Python
 /// runs signal handlers on the main thread only, so elsewhere this is always false.
+/// Asking takes the GIL, which another Python thread may hold for milliseconds, so
+/// it is asked at most every [`SIGNAL_CHECK_INTERVAL`]: kernels can check as often as
+/// they like at the cost of reading a clock.
 fn signal_pending() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    static LAST_ASKED_NS: AtomicU64 = AtomicU64::new(0);
+    let now = START.get_or_init(Instant::now).elapsed().as_nanos() as u64;
+    let last = LAST_ASKED_NS.load(Ordering::Relaxed);
+    if last != 0 && now.saturating_sub(last) < SIGNAL_CHECK_INTERVAL.as_nanos() as u64 {
+        return false;
+    }
+    LAST_ASKED_NS.store(now.max(1), Ordering::Relaxed);
     Python::attach(|py| py.check_signals().is_err())
 }
+
+/// How often, at most, a long kernel asks Python for a pending Ctrl-C.
+const SIGNAL_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Let the core's long kernels notice Ctrl-C (called once at import).
 pub fn install_interrupt_check() {

@@ -114,14 +114,9 @@ impl KeyBuf {
 pub fn row_hashes(columns: &[TextColumn], normalizer: Option<&Normalizer>) -> Result<Vec<u128>> {
     let n = check_columns(columns)?;
     let readers: Vec<TextReader> = columns.iter().map(TextColumn::reader).collect();
-    Ok(parallel::install(|| {
-        (0..n)
-            .into_par_iter()
-            .map_init(KeyBuf::default, |kb, row| {
-                xxh3_128(kb.key(&readers, row, normalizer))
-            })
-            .collect()
-    }))
+    parallel::map_init_interruptible(n, KeyBuf::default, |kb, row| {
+        xxh3_128(kb.key(&readers, row, normalizer))
+    })
 }
 
 fn check_columns(columns: &[TextColumn]) -> Result<usize> {
@@ -163,43 +158,47 @@ pub(crate) fn exact_with_hash(
         )));
     }
     let readers: Vec<TextReader> = columns.iter().map(TextColumn::reader).collect();
-    let root = parallel::install(|| {
-        let hashes: Vec<u128> = (0..n)
-            .into_par_iter()
-            .map_init(KeyBuf::default, |kb, row| {
-                hash(kb.key(&readers, row, normalizer))
-            })
-            .collect();
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.par_sort_unstable_by_key(|&r| (hashes[r as usize], r));
-        let mut root: Vec<u32> = (0..n as u32).collect();
-        let mut kb = KeyBuf::default();
-        let mut start = 0;
-        while start < n {
-            let h = hashes[order[start] as usize];
-            let mut end = start + 1;
-            while end < n && hashes[order[end] as usize] == h {
-                end += 1;
-            }
-            // Rows with equal hashes: split into classes of equal keys. Rows come in
-            // ascending order, so each class's first row is its smallest.
-            // Each class's key is built once; a run of k true copies costs k keys.
-            if end - start > 1 {
-                let first = order[start];
-                let mut reps: Vec<(u32, Vec<u8>)> =
-                    vec![(first, kb.key(&readers, first as usize, normalizer).to_vec())];
-                for &row in &order[start + 1..end] {
-                    let key = kb.key(&readers, row as usize, normalizer);
-                    match reps.iter().find(|(_, k)| k.as_slice() == key) {
-                        Some(&(r, _)) => root[row as usize] = r,
-                        None => reps.push((row, key.to_vec())),
-                    }
+    let hashes = parallel::map_init_interruptible(n, KeyBuf::default, |kb, row| {
+        hash(kb.key(&readers, row, normalizer))
+    })?;
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    parallel::install(|| order.par_sort_unstable_by_key(|&r| (hashes[r as usize], r)));
+    // On the calling thread, where Ctrl-C can be noticed.
+    const CHECK_EVERY: usize = 1 << 16;
+    let mut root: Vec<u32> = (0..n as u32).collect();
+    let mut kb = KeyBuf::default();
+    let mut start = 0;
+    let mut next_check = 0;
+    while start < n {
+        if start >= next_check {
+            crate::interrupt::check()?;
+            next_check = start + CHECK_EVERY;
+        }
+        let h = hashes[order[start] as usize];
+        let mut end = start + 1;
+        while end < n && hashes[order[end] as usize] == h {
+            end += 1;
+        }
+        // Rows with equal hashes: split into classes of equal keys. Rows come in
+        // ascending order, so each class's first row is its smallest.
+        // Each class's key is built once; a run of k true copies costs k keys.
+        if end - start > 1 {
+            let first = order[start];
+            let mut reps: Vec<(u32, Vec<u8>)> =
+                vec![(first, kb.key(&readers, first as usize, normalizer).to_vec())];
+            for (i, &row) in order[start + 1..end].iter().enumerate() {
+                if i % CHECK_EVERY == CHECK_EVERY - 1 {
+                    crate::interrupt::check()?; // a long run of copies
+                }
+                let key = kb.key(&readers, row as usize, normalizer);
+                match reps.iter().find(|(_, k)| k.as_slice() == key) {
+                    Some(&(r, _)) => root[row as usize] = r,
+                    None => reps.push((row, key.to_vec())),
                 }
             }
-            start = end;
         }
-        root
-    });
+        start = end;
+    }
     Ok(Clusters::from_roots(&root, keep))
 }
 

@@ -321,51 +321,62 @@ pub fn knn(
     let mut indices = crate::alloc::filled(size, -1i64, "k")?;
     // A top list never holds more than the corpus, whatever k asks for.
     let held = k.min(corpus.rows) + 1;
-    parallel::install(|| {
-        scores
-            .par_chunks_mut(qb * k)
-            .zip(indices.par_chunks_mut(qb * k))
-            .enumerate()
-            .for_each(|(block, (out_scores, out_indices))| {
-                let q0 = block * qb;
-                let rows = out_scores.len() / k;
-                let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(held); rows];
-                search.scan(q0, rows, 0, |qi, c0, row| {
-                    let top = &mut tops[qi - q0];
-                    let keep = |top: &mut Vec<(f32, i64)>, cj: usize, score: f32| {
-                        if !(exclude_self && qi == cj) {
-                            offer(top, k, score, cj as i64, metric);
+    // Query blocks go a wave at a time (two per thread) so that Ctrl-C is noticed
+    // between waves; a block's results do not depend on its wave.
+    let wave = 2 * parallel::num_threads();
+    let per_wave = wave * qb * k;
+    for (w, (wave_scores, wave_indices)) in scores
+        .chunks_mut(per_wave)
+        .zip(indices.chunks_mut(per_wave))
+        .enumerate()
+    {
+        crate::interrupt::check()?;
+        parallel::install(|| {
+            wave_scores
+                .par_chunks_mut(qb * k)
+                .zip(wave_indices.par_chunks_mut(qb * k))
+                .enumerate()
+                .for_each(|(b, (out_scores, out_indices))| {
+                    let q0 = (w * wave + b) * qb;
+                    let rows = out_scores.len() / k;
+                    let mut tops: Vec<Vec<(f32, i64)>> = vec![Vec::with_capacity(held); rows];
+                    search.scan(q0, rows, 0, |qi, c0, row| {
+                        let top = &mut tops[qi - q0];
+                        let keep = |top: &mut Vec<(f32, i64)>, cj: usize, score: f32| {
+                            if !(exclude_self && qi == cj) {
+                                offer(top, k, score, cj as i64, metric);
+                            }
+                        };
+                        // Until k are held every score is a candidate.
+                        let mut start = 0;
+                        while top.len() < k && start < row.len() {
+                            keep(top, c0 + start, row[start]);
+                            start += 1;
                         }
-                    };
-                    // Until k are held every score is a candidate.
-                    let mut start = 0;
-                    while top.len() < k && start < row.len() {
-                        keep(top, c0 + start, row[start]);
-                        start += 1;
+                        if start < row.len() {
+                            let bar = top[k - 1].0;
+                            candidates(
+                                &row[start..],
+                                bar,
+                                false,
+                                metric,
+                                c0 + start,
+                                |cj, score| {
+                                    keep(top, cj, score);
+                                    top[k - 1].0
+                                },
+                            );
+                        }
+                    });
+                    for (i, top) in tops.iter().enumerate() {
+                        for (slot, &(s, idx)) in top.iter().enumerate() {
+                            out_scores[i * k + slot] = s;
+                            out_indices[i * k + slot] = idx;
+                        }
                     }
-                    if start < row.len() {
-                        let bar = top[k - 1].0;
-                        candidates(
-                            &row[start..],
-                            bar,
-                            false,
-                            metric,
-                            c0 + start,
-                            |cj, score| {
-                                keep(top, cj, score);
-                                top[k - 1].0
-                            },
-                        );
-                    }
-                });
-                for (i, top) in tops.iter().enumerate() {
-                    for (slot, &(s, idx)) in top.iter().enumerate() {
-                        out_scores[i * k + slot] = s;
-                        out_indices[i * k + slot] = idx;
-                    }
-                }
-            })
-    });
+                })
+        });
+    }
     Ok((scores, indices))
 }
 

@@ -5,8 +5,6 @@
 //! seed, never on the thread count. [`super::table`] writes the chosen pairs out as
 //! columns.
 
-use rayon::prelude::*;
-
 use super::masks::{kept_blocks, Block};
 use crate::columns::ListColumn;
 use crate::error::{Error, Result};
@@ -583,49 +581,45 @@ pub(super) fn pair_chunks<P: Position, L: TextLengths>(
         .step_by(GROUPS_PER_TASK)
         .map(|start| start..(start + GROUPS_PER_TASK).min(n_groups))
         .collect();
-    let chunks: Vec<Result<Chunk<P>>> = parallel::install(|| {
-        tasks
-            .par_iter()
-            .map(|range| {
-                let (mut scratch, mut chunk) = (Scratch::default(), Chunk::default());
-                // Reserve the most pairs the strategy can make: never reallocated, and
-                // pages left unused are never touched.
-                let bound: usize = range
-                    .clone()
-                    .map(|g| max_pairs(options, scores.group_len(g)))
-                    .sum();
-                chunk.pairs.reserve(bound);
-                let mut lens = Vec::new();
-                for g in range.clone() {
-                    let before = chunk.pairs.len();
-                    group_pairs(scores, g, options, &mut scratch, &mut chunk)?;
-                    if let Some(lengths) = lengths {
-                        let made: &[(P, P)] = &chunk.pairs[before..];
-                        let (mut chosen, mut rejected) = (0, 0);
-                        let n = scores.group_len(g);
-                        if reads_every_completion(made.len(), n) {
-                            lens.clear();
-                            lens.extend((0..n).map(|i| lengths.completion(g, i)));
-                            for &(c, r) in made {
-                                chosen += lens[c.index()];
-                                rejected += lens[r.index()];
-                            }
-                        } else {
-                            for &(c, r) in made {
-                                chosen += lengths.completion(g, c.index());
-                                rejected += lengths.completion(g, r.index());
-                            }
-                        }
-                        let bytes = &mut chunk.bytes;
-                        bytes[0] += lengths.prompt(g) * made.len();
-                        bytes[1] += chosen;
-                        bytes[2] += rejected;
+    let chunks: Vec<Result<Chunk<P>>> = parallel::map_interruptible(tasks.len(), |t| {
+        let range = &tasks[t];
+        let (mut scratch, mut chunk) = (Scratch::default(), Chunk::default());
+        // Reserve the most pairs the strategy can make: never reallocated, and
+        // pages left unused are never touched.
+        let bound: usize = range
+            .clone()
+            .map(|g| max_pairs(options, scores.group_len(g)))
+            .sum();
+        chunk.pairs.reserve(bound);
+        let mut lens = Vec::new();
+        for g in range.clone() {
+            let before = chunk.pairs.len();
+            group_pairs(scores, g, options, &mut scratch, &mut chunk)?;
+            if let Some(lengths) = lengths {
+                let made: &[(P, P)] = &chunk.pairs[before..];
+                let (mut chosen, mut rejected) = (0, 0);
+                let n = scores.group_len(g);
+                if reads_every_completion(made.len(), n) {
+                    lens.clear();
+                    lens.extend((0..n).map(|i| lengths.completion(g, i)));
+                    for &(c, r) in made {
+                        chosen += lens[c.index()];
+                        rejected += lens[r.index()];
+                    }
+                } else {
+                    for &(c, r) in made {
+                        chosen += lengths.completion(g, c.index());
+                        rejected += lengths.completion(g, r.index());
                     }
                 }
-                Ok(chunk)
-            })
-            .collect()
-    });
+                let bytes = &mut chunk.bytes;
+                bytes[0] += lengths.prompt(g) * made.len();
+                bytes[1] += chosen;
+                bytes[2] += rejected;
+            }
+        }
+        Ok(chunk)
+    })?;
     // The first failing task in group order names the first failing group it met.
     chunks.into_iter().collect()
 }
