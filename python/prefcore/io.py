@@ -511,7 +511,7 @@ def _read_by(out: str | os.PathLike[str], src: str | os.PathLike[str]) -> bool:
         return False
 
 
-def refuse_overwrites(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+def refuse_overwrites(inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
     """An :class:`InvalidArgumentError` when any output (OUT, ``--report``) is any input
     (IN, ``--against``, ``--run``, ``--qrels``, the job file) or lies in an input
     directory, or two outputs are one file: prefcore never writes over what it reads,
