@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 import prefcore
 from prefcore import dedup, formats, match, metrics, pairs
 
-ALLOWED = (ValueError, TypeError, MemoryError)
+# Bad input is a PrefcoreError (a ValueError; its type errors also TypeErrors).
+ALLOWED = (prefcore.PrefcoreError, MemoryError)
 
 # ---------------------------------------------------------------- values and layouts
 
@@ -92,6 +93,39 @@ def _cast_texts(table: pa.Table, to: pa.DataType) -> pa.Table:
     return table
 
 
+def _as_list_view(chunk: pa.ListArray, large: bool) -> pa.Array:
+    """``chunk`` as a (large) list_view array over the same child values: Arrow casts
+    no list to a list view, so the views are built from the offsets."""
+    kind = pa.LargeListViewArray if large else pa.ListViewArray
+    width = pa.int64() if large else pa.int32()
+    offsets = np.asarray(chunk.offsets)
+    return kind.from_arrays(
+        pa.array(offsets[:-1], width),
+        pa.array(np.diff(offsets), width),
+        chunk.values,
+        mask=chunk.is_null() if chunk.null_count else None,
+    )
+
+
+def _cast_lists(table: pa.Table, layout: str) -> pa.Table:
+    """Every list column in another list layout of the same values: ``large_list``
+    (polars, datasets) or ``list_view`` / ``large_list_view`` (Arrow-native producers)."""
+    for i, f in enumerate(table.schema):
+        if not pa.types.is_list(f.type):
+            continue
+        column = table.column(i)
+        if layout == "large_list":
+            column = column.cast(pa.large_list(f.type.value_type))
+        else:
+            large = layout == "large_list_view"
+            column = pa.chunked_array(
+                [_as_list_view(c, large) for c in column.chunks],
+                (pa.large_list_view if large else pa.list_view)(f.type.value_type),
+            )
+        table = table.set_column(i, f.name, column)
+    return table
+
+
 def _dictionary(table: pa.Table) -> pa.Table:
     for i, f in enumerate(table.schema):
         if f.type == pa.string():
@@ -127,6 +161,9 @@ LAYOUTS: dict[str, Callable[[pa.Table], Any]] = {
     "large_string": lambda t: _cast_texts(t, pa.large_string()),
     "string_view": lambda t: _cast_texts(t, pa.string_view()),
     "dictionary": _dictionary,
+    "large_list": lambda t: _cast_lists(t, "large_list"),
+    "list_view": lambda t: _cast_lists(t, "list_view"),
+    "large_list_view": lambda t: _cast_lists(t, "large_list_view"),
     "polars": lambda t: __import__("polars").from_arrow(t),
     "polars_categorical": lambda t: (
         __import__("polars")
@@ -709,7 +746,7 @@ def jsonl_reader(examples: int) -> None:
             source = open_source(path, on_error=on_error)
             try:
                 table = source.read_all()
-            except ValueError as err:
+            except prefcore.PrefcoreError as err:
                 assert "input.jsonl" in str(err), str(err)
                 return
             assert table.num_rows + len(source.skipped) <= len(content)

@@ -119,3 +119,32 @@ def test_pipeline_to_dev_null_leaves_no_scratch_in_dev(tmp_path: Path) -> None:
     assert main(["pipeline", str(job), "--quiet"]) == 0
     assert set(os.listdir(os.path.dirname(os.devnull))) == before
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_stats_count_ties_alike_in_python_and_on_the_command_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from prefcore import report
+
+    rows = [
+        # equal scores, different texts: a tie by score
+        {"prompt": "p", "chosen": "a", "rejected": "b", "score_chosen": 1.0, "score_rejected": 1.0},
+        # same texts, different scores: no tie by score
+        {"prompt": "p", "chosen": "c", "rejected": "c", "score_chosen": 2.0, "score_rejected": 1.0},
+        {"prompt": "q", "chosen": "d", "rejected": "e", "score_chosen": 3.0, "score_rejected": 0.5},
+        {
+            "prompt": "q",
+            "chosen": "f",
+            "rejected": "g",
+            "score_chosen": None,
+            "score_rejected": 0.5,
+        },
+    ]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    in_python = report.stats(rows_table := Source(path).read_all())
+    assert main(["stats", str(path), "--quiet", "--batch-rows", "2"]) == 0
+    on_the_cli = json.loads(capsys.readouterr().out)
+    # By hand: one pair of four has equal scores.
+    assert in_python["tie_rate"] == on_the_cli["tie_rate"] == 0.25
+    assert in_python["tie_rule"] == on_the_cli["tie_rule"] == "equal scores"
+    unscored = report.stats(rows_table.drop_columns(["score_chosen", "score_rejected"]))
+    assert (unscored["tie_rate"], unscored["tie_rule"]) == (0.25, "identical texts")

@@ -101,3 +101,27 @@ def test_jsonl_line_is_an_input_error(tmp_path) -> None:  # type: ignore[no-unty
         list(io.open_source(path).batches())
     assert e.value.line == 2
     assert io.InputError is errors.InputError
+
+
+def test_integer_options_out_of_range_name_the_argument() -> None:
+    from prefcore import dedup
+
+    for value in (-1, 2**70):
+        with pytest.raises(errors.InvalidArgumentError) as e:
+            dedup.signatures(["a b c"], seed=value)
+        assert e.value.argument == "seed"
+        assert "'seed' is out of range" in str(e.value)
+
+
+def test_errors_made_in_the_binding_are_prefcore_errors() -> None:
+    from prefcore.torch import PreferenceCollator
+
+    with pytest.raises(errors.InvalidArgumentError) as e:
+        prefcore.force_simd_level("sse9")
+    assert e.value.argument == "level"
+    with pytest.raises(errors.ArgumentTypeError):
+        prefcore.set_num_threads("four")  # type: ignore[arg-type]
+    collate = PreferenceCollator(pad_token_id=0, return_tensors="np")
+    with pytest.raises(errors.ColumnTypeError) as c:
+        collate([{"prompt_ids": [1], "chosen_ids": ["two"], "rejected_ids": [3]}])
+    assert c.value.column == "chosen_ids"

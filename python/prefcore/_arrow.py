@@ -150,8 +150,7 @@ def _decode_nested(a: pa.Array) -> pa.Array:
     if pa.types.is_dictionary(a.type):
         return _decode_nested(_decode(a))
     if pa.types.is_list_view(a.type) or pa.types.is_large_list_view(a.type):
-        large = pa.types.is_large_list_view(a.type)
-        a = a.cast(pa.large_list(a.type.value_field) if large else pa.list_(a.type.value_field))
+        a = _list_view_to_list(a)
     if pa.types.is_list(a.type) or pa.types.is_large_list(a.type):
         values = _decode_nested(a.values)
         if values.type != a.values.type:
@@ -167,6 +166,34 @@ def _decode_nested(a: pa.Array) -> pa.Array:
             )
         return a
     return a
+
+
+def _list_view_to_list(a: pa.Array) -> pa.Array:
+    """A (large) list_view array as a (large) list array of the same lists. Views in
+    order share the child values; others gather them. (pyarrow's own cast produces an
+    invalid array for some large list views.)"""
+    large = pa.types.is_large_list_view(a.type)
+    width = pa.int64() if large else pa.int32()
+    cls = pa.LargeListArray if large else pa.ListArray
+    valid = np.asarray(a.is_valid()) if a.null_count else None
+    sizes = np.asarray(a.sizes, dtype=np.int64)
+    starts = np.asarray(a.offsets, dtype=np.int64)
+    if valid is not None:
+        sizes = np.where(valid, sizes, 0)  # a null slot's view may be anything
+    ends = np.cumsum(sizes)
+    mask = a.is_null() if valid is not None else None
+    nonempty = sizes > 0
+    in_order = len(a) == 0 or bool(
+        np.all(np.diff(starts[nonempty]) == sizes[nonempty][:-1])
+    )
+    if in_order:  # each list starts where the previous non-empty one ended
+        base = int(starts[nonempty][0]) if nonempty.any() else 0
+        offsets = np.concatenate([[0], ends]) + base
+        return cls.from_arrays(pa.array(offsets, width), a.values, mask=mask)
+    first = np.concatenate([[0], ends[:-1]])
+    gather = np.repeat(starts - first, sizes) + np.arange(int(ends[-1]))
+    values = a.values.take(pa.array(gather, pa.int64()))
+    return cls.from_arrays(pa.array(np.concatenate([[0], ends]), width), values, mask=mask)
 
 
 def tensor_to_numpy(tensor: Any) -> np.ndarray:

@@ -1,10 +1,15 @@
-"""Integer arguments out of range get a ``ValueError`` naming the argument.
+"""Integer arguments out of range get an :class:`~prefcore.errors.InvalidArgumentError`
+naming the argument, and arguments pyo3 cannot convert an
+:class:`~prefcore.errors.ArgumentTypeError`.
 
 The extension's functions take sizes, seeds and counts as unsigned 64-bit integers;
 a negative or huge Python int fails there with a bare ``OverflowError`` ("can't
 convert negative int to unsigned"). Every function of the extension is wrapped once,
-at import, so such a call raises a ``ValueError`` that says which argument and what
-range it must be in, whichever public function passed it on.
+at import, so such a call raises an ``InvalidArgumentError`` (a ``ValueError``) that
+says which argument and what range it must be in, whichever public function passed it
+on. The argument's name is read from pyo3's message; should a pyo3 release word it
+otherwise, the error still names the range and is still a ``PrefcoreError``
+(``tests/test_exception_classes.py`` checks the names).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
+
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError, PrefcoreError
 
 _ARGUMENT = re.compile(r"argument '(\w+)'|processing '(\w+)'")
 
@@ -34,9 +41,17 @@ def _translated(fn: Callable[..., Any]) -> Callable[..., Any]:
         except OverflowError as err:
             name = _argument_of(err)
             what = f"'{name}'" if name else "an integer argument"
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{what} is out of range: expected a non-negative integer that fits in "
-                f"64 bits ({err})"
+                f"64 bits ({err})",
+                argument=name,
+            ) from err
+        except TypeError as err:
+            if isinstance(err, PrefcoreError):
+                raise
+            # pyo3 could not convert an argument (a str where an int belongs).
+            raise ArgumentTypeError(
+                " ".join([str(err), *getattr(err, "__notes__", [])]), argument=_argument_of(err)
             ) from err
 
     return call

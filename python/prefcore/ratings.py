@@ -183,6 +183,35 @@ def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray
     )
 
 
+def _warn_unbounded(
+    names: pa.Array, codes_a: Any, codes_b: Any, score_a: np.ndarray, alpha: float
+) -> None:
+    """A ``RuntimeWarning`` naming the models that won or lost every battle they
+    played: their maximum-likelihood rating is infinite, so the finite one reported
+    is set by the ridge penalty ``alpha`` alone (a tiny ``alpha`` gives thousands of
+    Elo points and a huge standard error)."""
+    n = len(names)
+    ia = codes_a.to_numpy(zero_copy_only=False)
+    ib = codes_b.to_numpy(zero_copy_only=False)
+    games = np.bincount(ia, minlength=n) + np.bincount(ib, minlength=n)
+    won = np.bincount(ia, score_a, minlength=n) + np.bincount(ib, 1.0 - score_a, minlength=n)
+    extreme = [
+        f"{names[i].as_py()!r} ({'won' if won[i] > 0 else 'lost'} all {games[i]})"
+        for i in np.flatnonzero((won == 0) | (won == games))
+    ]
+    if extreme:
+        import warnings
+
+        more = f" and {len(extreme) - 5} more" if len(extreme) > 5 else ""
+        warnings.warn(
+            f"{', '.join(extreme[:5])}{more}: a model that wins or loses every battle has "
+            f"no finite maximum-likelihood rating; its rating here is set by alpha={alpha:g} "
+            "alone (pass a larger alpha, e.g. 0.1, for a rating the data can support)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def bradley_terry(
     table: Any,
     a: str = "model_a",
@@ -207,7 +236,9 @@ def bradley_terry(
     ``"drop"`` ignores it (counted in ``stats``). ``scale="elo"``: 400·log10 odds
     around 1000; ``"logit"``: natural log odds around 0. ``anchor=(name, value)``
     pins one item's rating instead of the mean. ``bootstrap=B`` refits ``B``
-    resamples of the battles for a ``ci`` percentile interval.
+    resamples of the battles for a ``ci`` percentile interval. A model that wins or
+    loses every battle has no finite rating: ``alpha=0`` refuses it, ``alpha > 0``
+    warns (``RuntimeWarning``) that its rating comes from the penalty alone.
 
     >>> battles = {"model_a": ["x"] * 4 + ["y"] * 4 + ["x"] * 2,
     ...            "model_b": ["y"] * 4 + ["z"] * 4 + ["z"] * 2,
@@ -260,6 +291,8 @@ def bradley_terry(
                 f"model {names[unbounded[0]].as_py()!r} {unbounded[1]} every battle it played, so "
                 "its maximum-likelihood rating is infinite; pass alpha > 0"
             )
+    else:
+        _warn_unbounded(names, codes_a, codes_b, score_a[keep], alpha)
     fit = _prefcore.bradley_terry(
         codes_a, codes_b, scores, n,
         alpha=float(alpha), bootstrap=int(bootstrap), seed=int(seed), reference=ref,

@@ -115,9 +115,16 @@ class PairStats:
     """
 
     def __init__(
-        self, *, prompt: str | None = "prompt", chosen: str = "chosen", rejected: str = "rejected"
+        self,
+        *,
+        prompt: str | None = "prompt",
+        chosen: str = "chosen",
+        rejected: str = "rejected",
+        score_chosen: str | None = "score_chosen",
+        score_rejected: str | None = "score_rejected",
     ) -> None:
         self.prompt, self.chosen, self.rejected = prompt, chosen, rejected
+        self.scores = (score_chosen, score_rejected)
         self._parts: list[pa.Table] = []
 
     @property
@@ -126,7 +133,9 @@ class PairStats:
 
     def features(self, table: Any) -> pa.Table:
         """The narrow per-row values the report is made of: ``<column>_chars``,
-        ``prompt_hash``, ``row_hash`` and ``tie`` (chosen and rejected identical)."""
+        ``prompt_hash``, ``row_hash``, ``tie`` and ``tie_by_score``: a tie is equal
+        scores where the rows have both score columns (a null score is no tie), else
+        identical chosen and rejected texts."""
         t = as_table(table)
         require_columns(t, *self.columns)
         require_no_nulls(t, *self.columns)
@@ -134,8 +143,14 @@ class PairStats:
         if self.prompt:
             out["prompt_hash"] = row_hashes(t, self.prompt, normalize=None)
         out["row_hash"] = row_hashes(t, self.columns, normalize=None)
-        reason = dedup.degenerate_pairs(t, self.chosen, self.rejected, normalize=None).reason
-        out["tie"] = pc.fill_null(pc.equal(reason, "identical"), False)
+        by_score = all(c is not None and c in t.column_names for c in self.scores)
+        if by_score:
+            equal = pc.equal(t.column(self.scores[0]), t.column(self.scores[1]))
+            out["tie"] = pc.fill_null(equal, False)
+        else:
+            reason = dedup.degenerate_pairs(t, self.chosen, self.rejected, normalize=None).reason
+            out["tie"] = pc.fill_null(pc.equal(reason, "identical"), False)
+        out["tie_by_score"] = pa.array(np.full(t.num_rows, by_score), pa.bool_())
         return pa.table(out)
 
     def add(self, table: Any) -> None:
@@ -164,7 +179,14 @@ class PairStats:
         rate = (lambda k: float(k) / n) if n else (lambda k: math.nan)
         report["chosen_longer_rate"] = rate((chars[self.chosen] > chars[self.rejected]).sum())
         report["tie_rate"] = rate(pc.sum(t.column("tie")).as_py() or 0)
-        report["tie_rule"] = "identical texts"
+        scored = pc.sum(t.column("tie_by_score")).as_py() or 0
+        report["tie_rule"] = (
+            "equal scores"
+            if n and scored == n
+            else "identical texts"
+            if not scored
+            else "equal scores where scored, else identical texts"
+        )
         report["duplicate_rate"] = rate(n - pc.count_distinct(t.column("row_hash")).as_py())
         return report
 
@@ -190,17 +212,16 @@ def stats(
     (2, 1, 0.5, 0.5)
     """
     t = as_table(table)
-    acc = PairStats(prompt=prompt, chosen=chosen, rejected=rejected)
+    acc = PairStats(
+        prompt=prompt,
+        chosen=chosen,
+        rejected=rejected,
+        score_chosen=score_chosen,
+        score_rejected=score_rejected,
+    )
     acc.add(t)
     report = acc.result()
-    n = t.num_rows
     if tokenizer is not None:
         for name in acc.columns:
             report[f"{name}_tokens"] = distribution(_token_lengths(t.column(name), tokenizer))
-    if score_chosen in t.column_names and score_rejected in t.column_names:
-        eq = pc.equal(t.column(score_chosen), t.column(score_rejected))
-        report["tie_rate"] = (
-            float(pc.mean(pc.cast(eq, pa.float64())).as_py() or 0.0) if n else math.nan
-        )
-        report["tie_rule"] = "equal scores"
     return report

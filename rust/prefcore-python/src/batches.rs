@@ -36,9 +36,10 @@ fn not_ids(column: &str, row: usize, found: &Bound<'_, PyAny>) -> PyErr {
         .get_type()
         .name()
         .map_or_else(|_| "?".to_string(), |n| n.to_string());
-    pyo3::exceptions::PyTypeError::new_err(format!(
-        "column '{column}', row {row}: token ids must be lists of integers, found {kind}"
-    ))
+    crate::errors::column_type_error(
+        column,
+        format!("column '{column}', row {row}: token ids must be lists of integers, found {kind}"),
+    )
 }
 
 /// Python lists (or any sequences) of integer ids as one `list<int32>` array, read
@@ -294,9 +295,10 @@ pub fn collate_pairs<'py>(
         "concat" => false,
         "separate" => true,
         other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "layout must be 'concat' or 'separate', not '{other}'"
-            )))
+            return Err(crate::errors::invalid_argument(
+                "layout",
+                format!("layout must be 'concat' or 'separate', not '{other}'"),
+            ))
         }
     };
     let arrays = named_arrays(columns, &names)?;

@@ -42,6 +42,13 @@ pub fn to_py(e: Error) -> PyErr {
         ),
         Error::InvalidArgument(_) | Error::Arrow(_) => ("InvalidArgumentError", vec![]),
     };
+    prefcore_error(class, message, fields)
+}
+
+/// An instance of `prefcore.errors.<class>` with `message` and the attributes `fields`
+/// (a plain `ValueError` should the class not be found, which only a broken install
+/// could cause).
+fn prefcore_error(class: &str, message: String, fields: Vec<(&str, Field)>) -> PyErr {
     Python::attach(|py| {
         let build = || -> PyResult<PyErr> {
             let kwargs = PyDict::new(py);
@@ -56,6 +63,33 @@ pub fn to_py(e: Error) -> PyErr {
         };
         build().unwrap_or_else(|_| PyValueError::new_err(message.clone()))
     })
+}
+
+/// `prefcore.errors.ArgumentTypeError` (a `TypeError`): an option of the wrong type.
+pub fn argument_type_error(argument: &str, message: String) -> PyErr {
+    prefcore_error(
+        "ArgumentTypeError",
+        message,
+        vec![("argument", argument.to_string().into())],
+    )
+}
+
+/// `prefcore.errors.InvalidArgumentError`: an option with a value the call refuses.
+pub fn invalid_argument(argument: &str, message: String) -> PyErr {
+    prefcore_error(
+        "InvalidArgumentError",
+        message,
+        vec![("argument", argument.to_string().into())],
+    )
+}
+
+/// `prefcore.errors.ColumnTypeError` (a `TypeError`): a column of the wrong type.
+pub fn column_type_error(column: &str, message: String) -> PyErr {
+    prefcore_error(
+        "ColumnTypeError",
+        message,
+        vec![("column", column.to_string().into())],
+    )
 }
 
 /// An attribute of an exception from `prefcore.errors`.
@@ -132,15 +166,18 @@ where
 pub(crate) fn unsigned(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
     value.extract::<u64>().map_err(|err| {
         if err.is_instance_of::<pyo3::exceptions::PyOverflowError>(value.py()) {
-            to_py(Error::InvalidArgument(format!(
-                "'{name}' is out of range: expected a non-negative integer that fits in 64 bits, \
-                 not {value}"
-            )))
+            invalid_argument(
+                name,
+                format!(
+                    "'{name}' is out of range: expected a non-negative integer that fits in \
+                     64 bits, not {value}"
+                ),
+            )
         } else {
-            pyo3::exceptions::PyTypeError::new_err(format!(
-                "argument '{name}': {}",
-                err.value(value.py())
-            ))
+            argument_type_error(
+                name,
+                format!("argument '{name}': {}", err.value(value.py())),
+            )
         }
     })
 }
@@ -149,8 +186,9 @@ pub(crate) fn unsigned(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
 pub(crate) fn unsigned_size(value: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
     let n = unsigned(value, name)?;
     usize::try_from(n).map_err(|_| {
-        to_py(Error::InvalidArgument(format!(
-            "'{name}' is out of range: {n} does not fit in this machine's usize"
-        )))
+        invalid_argument(
+            name,
+            format!("'{name}' is out of range: {n} does not fit in this machine's usize"),
+        )
     })
 }

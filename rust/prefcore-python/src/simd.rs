@@ -2,7 +2,6 @@
 //! `prefcore.simd_level` / `prefcore.simd_levels` / `prefcore.force_simd_level`.
 
 use prefcore_core::simd::{self, Level};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// Pins the level called `name` (empty or `auto`: the best the CPU runs).
@@ -20,8 +19,9 @@ fn force_named(name: &str) -> Result<(), String> {
 /// Applies `PREFCORE_SIMD` where it is set.
 pub fn apply_environment() -> PyResult<()> {
     match std::env::var("PREFCORE_SIMD") {
-        Ok(name) => force_named(&name)
-            .map_err(|e| PyValueError::new_err(format!("PREFCORE_SIMD={name}: {e}"))),
+        Ok(name) => force_named(&name).map_err(|e| {
+            crate::errors::invalid_argument("PREFCORE_SIMD", format!("PREFCORE_SIMD={name}: {e}"))
+        }),
         Err(_) => Ok(()),
     }
 }
@@ -42,5 +42,5 @@ pub fn simd_levels() -> Vec<&'static str> {
 #[pyfunction]
 #[pyo3(signature = (level))]
 pub fn force_simd_level(level: Option<&str>) -> PyResult<()> {
-    force_named(level.unwrap_or("auto")).map_err(PyValueError::new_err)
+    force_named(level.unwrap_or("auto")).map_err(|e| crate::errors::invalid_argument("level", e))
 }

@@ -68,7 +68,7 @@ impl ByteLevelBpe {
             a
         } else {
             arrow_cast::cast(&a, &DataType::Utf8).map_err(|e| {
-                pyo3::exceptions::PyTypeError::new_err(format!("column '{column}': {e}"))
+                crate::errors::column_type_error(column, format!("column '{column}': {e}"))
             })?
         };
         let out = compute(py, || {

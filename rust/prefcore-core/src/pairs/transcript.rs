@@ -428,6 +428,12 @@ fn render<O: OffsetSizeTrait>(name: &str, array: &ArrayRef, roles: &Roles) -> Re
     let m = Messages::<O>::new(name, array)?;
     let mut out = StringBuilder::new();
     let mut text = String::new();
+    // HH text has no escape: content holding a turn marker would parse back as more
+    // turns, so it is refused rather than rendered into a different conversation.
+    let markers = [
+        format!("\n\n{}:", roles.user),
+        format!("\n\n{}:", roles.assistant),
+    ];
     for row in 0..m.list.len() {
         text.clear();
         for i in m.range(row) {
@@ -447,6 +453,17 @@ fn render<O: OffsetSizeTrait>(name: &str, array: &ArrayRef, roles: &Roles) -> Re
             };
             let content = std::str::from_utf8(m.content.get(i))
                 .map_err(|_| Error::value(name, row, "invalid UTF-8 content"))?;
+            if let Some(marker) = markers.iter().find(|mk| content.contains(mk.as_str())) {
+                return Err(Error::value(
+                    name,
+                    row,
+                    format!(
+                        "message {} holds the turn marker {marker:?} in its content; HH \
+                         text has no escape for it, so it would parse back as another turn",
+                        i - m.range(row).start
+                    ),
+                ));
+            }
             text.push_str("\n\n");
             text.push_str(role);
             text.push_str(": ");
