@@ -183,6 +183,11 @@ def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray
     )
 
 
+# Below this ridge penalty a model that never wins (or never loses) is rated by the
+# penalty alone at thousands of Elo points from the rest: worth a warning.
+WEAK_ALPHA = 0.01
+
+
 def _warn_unbounded(
     names: pa.Array, codes_a: Any, codes_b: Any, score_a: np.ndarray, alpha: float
 ) -> None:
@@ -237,8 +242,9 @@ def bradley_terry(
     around 1000; ``"logit"``: natural log odds around 0. ``anchor=(name, value)``
     pins one item's rating instead of the mean. ``bootstrap=B`` refits ``B``
     resamples of the battles for a ``ci`` percentile interval. A model that wins or
-    loses every battle has no finite rating: ``alpha=0`` refuses it, ``alpha > 0``
-    warns (``RuntimeWarning``) that its rating comes from the penalty alone.
+    loses every battle has no finite rating: ``alpha=0`` refuses it, a small ``alpha``
+    (below 0.01, the default included) warns (``RuntimeWarning``) that its rating
+    comes from the penalty alone.
 
     >>> battles = {"model_a": ["x"] * 4 + ["y"] * 4 + ["x"] * 2,
     ...            "model_b": ["y"] * 4 + ["z"] * 4 + ["z"] * 2,
@@ -291,7 +297,7 @@ def bradley_terry(
                 f"model {names[unbounded[0]].as_py()!r} {unbounded[1]} every battle it played, so "
                 "its maximum-likelihood rating is infinite; pass alpha > 0"
             )
-    else:
+    elif alpha < WEAK_ALPHA:
         _warn_unbounded(names, codes_a, codes_b, score_a[keep], alpha)
     fit = _prefcore.bradley_terry(
         codes_a, codes_b, scores, n,
