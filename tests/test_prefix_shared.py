@@ -279,3 +279,52 @@ def test_dataset_rows_collate_like_example_dicts() -> None:
         if isinstance(a[key], torch.Tensor):
             assert torch.equal(a[key], b[key]), key
     assert a["ref_chosen_logps"].tolist() == [-5.0, 0.0, -11.0, -3.0]
+
+
+def test_the_reference_store_refuses_what_does_not_match_it() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from prefcore import errors
+    from prefcore.torch import attach_ref_logps, compute_ref_logps
+
+    examples = random_examples(6, 2, seed=8)
+    table = pa.Table.from_pylist(examples)
+    # Dropout on and the model in training mode: the reference pass must still be the
+    # deterministic eval-mode forward (the unshared reference), and leave the mode be.
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, attention_dropout=0.5,
+    )  # fmt: skip
+    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")
+    model.train()
+    store = compute_ref_logps(model, table, model_id="m", pad_token_id=0, batch_size=4)
+    assert model.training
+    model.eval()
+    with torch.no_grad():
+        want = unshared_logps(model, pair_sequences(examples)).double()
+    got = (
+        store.column("ref_chosen_logps").to_pylist()
+        + store.column("ref_rejected_logps").to_pylist()
+    )
+    torch.testing.assert_close(torch.tensor(got, dtype=torch.float64), want, atol=1e-4, rtol=0)
+
+    reordered = store.take(pa.array(np.arange(6)[::-1])).replace_schema_metadata(
+        store.schema.metadata
+    )
+    with pytest.raises(errors.InvalidArgumentError, match="rows reordered, filtered or edited"):
+        attach_ref_logps(table, reordered, model_id="m")
+    values = store.column("ref_rejected_logps").to_pylist()
+    values[4] = float("nan")
+    poisoned = store.set_column(1, "ref_rejected_logps", pa.array(values))
+    with pytest.raises(errors.InvalidArgumentError, match="rows reordered, filtered or edited"):
+        attach_ref_logps(
+            table, poisoned.replace_schema_metadata(store.schema.metadata), model_id="m"
+        )
+    attached = attach_ref_logps(table, store, model_id="m")
+    assert attached.column_names[-2:] == ["ref_chosen_logps", "ref_rejected_logps"]
+    with pytest.raises(
+        errors.InvalidArgumentError, match="already has a column 'ref_chosen_logps'"
+    ):
+        attach_ref_logps(attached, store, model_id="m")

@@ -257,3 +257,24 @@ def test_bradley_terry_warns_of_a_model_that_never_wins() -> None:
         bradley_terry(
             {**battles, "winner": ["model_a"] * 3 + ["model_b"] * 2 + ["model_a"]}, alpha=0
         )
+
+
+def test_lipo_weights_of_half_precision_scores_are_those_of_their_exact_values() -> None:
+    import torch
+
+    from prefcore.listwise import lipo_lambda_weights
+
+    torch.manual_seed(0)
+    scores = torch.randn(3, 5)
+    labels = torch.randint(0, 4, (3, 5)).float()
+    mask = torch.ones(3, 5, dtype=torch.bool)
+    mask[0, 3:] = False
+    for dtype in (torch.bfloat16, torch.float16):
+        low = scores.to(dtype)
+        got = lipo_lambda_weights(low, labels.to(dtype), mask)
+        # The same scores widened to float64 by numpy: bf16 and fp16 values are exact there.
+        want = lipo_lambda_weights(
+            low.float().numpy().astype(np.float64), labels.numpy(), mask.numpy()
+        )
+        assert got.dtype == dtype
+        torch.testing.assert_close(got, torch.from_numpy(want).to(dtype))

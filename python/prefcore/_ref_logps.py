@@ -25,13 +25,45 @@ import pyarrow.parquet as pq
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table
 from prefcore._optional import require
-from prefcore.errors import InvalidArgumentError
+from prefcore.errors import InvalidArgumentError, invalid_value
 
 __all__ = ["attach_ref_logps", "compute_ref_logps", "ref_logps_fingerprint", "save_ref_logps"]
 
 PAIR_COLUMNS = ("prompt_ids", "chosen_ids", "rejected_ids")
 FINGERPRINT_KEY = b"prefcore.ref_logps.fingerprint"
 MODEL_KEY = b"prefcore.ref_logps.model_id"
+# A digest of the stored values in row order: a store whose rows were reordered,
+# filtered or edited after it was computed no longer matches it.
+VALUES_KEY = b"prefcore.ref_logps.values"
+STORE_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps", "ref_logps")
+
+
+def _values_digest(store: pa.Table) -> str:
+    digest = hashlib.sha256()
+    for name in STORE_COLUMNS:
+        if name in store.column_names:
+            column = store.column(name).combine_chunks()
+            digest.update(name.encode())
+            if pa.types.is_list(column.type):
+                digest.update(_offsets(column))
+                column = column.flatten()
+            digest.update(np.asarray(column, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def _require_finite(store: pa.Table) -> None:
+    """Log-probs must be finite numbers: NaN or -inf would train on garbage."""
+    for name in STORE_COLUMNS:
+        if name not in store.column_names:
+            continue
+        column = store.column(name).combine_chunks()
+        lists = pa.types.is_list(column.type)
+        values = np.asarray(column.flatten() if lists else column, dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            at = int(bad[0])
+            row = int(np.searchsorted(np.asarray(column.offsets), at, "right") - 1) if lists else at
+            raise invalid_value(name, row, f"log-prob {values[at]} is not a finite number")
 
 
 def _token_columns(t: pa.Table, completions: str) -> list[str]:
@@ -133,11 +165,18 @@ def compute_ref_logps(
     collate = PrefixSharedCollator(pad_token_id, max_tokens=max_tokens, completions=completions)
     device = next(model.parameters()).device
     parts: list[dict[str, Any]] = []
-    with torch.no_grad():
-        for start in range(0, len(rows), batch_size):
-            batch = collate(rows[start : start + batch_size])
-            batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
-            parts.append({k: v.cpu() for k, v in sequence_logps(model, batch).items()})
+    # The reference pass is inference: dropout off (as TRL's reference model runs),
+    # and the caller's mode given back afterwards.
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, len(rows), batch_size):
+                batch = collate(rows[start : start + batch_size])
+                batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
+                parts.append({k: v.cpu() for k, v in sequence_logps(model, batch).items()})
+    finally:
+        model.train(was_training)
     if "chosen_ids" in columns:
         out = pa.table(
             {
@@ -150,10 +189,13 @@ def compute_ref_logps(
     else:
         groups = torch.cat([p["logps"] for p in parts]).double().numpy()
         out = pa.table({"ref_logps": pa.array(list(groups), pa.list_(pa.float64()))})
+    _require_finite(out)
     fingerprint = ref_logps_fingerprint(
         t, model_id=model_id, tokenizer=tokenizer, settings=settings, completions=completions
     )
-    return out.replace_schema_metadata({FINGERPRINT_KEY: fingerprint, MODEL_KEY: model_id})
+    return out.replace_schema_metadata(
+        {FINGERPRINT_KEY: fingerprint, MODEL_KEY: model_id, VALUES_KEY: _values_digest(out)}
+    )
 
 
 def save_ref_logps(store: pa.Table, path: str | os.PathLike[str]) -> None:
@@ -205,6 +247,18 @@ def attach_ref_logps(
         raise InvalidArgumentError(
             f"the store has {table.num_rows} rows; the data has {t.num_rows}"
         )
-    for name in table.column_names:
+    columns = [c for c in table.column_names if c in STORE_COLUMNS]
+    if VALUES_KEY not in meta or meta[VALUES_KEY].decode() != _values_digest(table):
+        raise InvalidArgumentError(
+            "the store's log-probs are not the ones computed (rows reordered, filtered or "
+            "edited after compute_ref_logps): recompute them"
+        )
+    _require_finite(table)
+    for name in columns:
+        if name in t.column_names:
+            raise InvalidArgumentError(
+                f"the data already has a column '{name}'; drop it before attaching the store",
+                argument="data",
+            )
         t = t.append_column(name, table.column(name))
     return t

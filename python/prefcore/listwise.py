@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import require_columns
+from prefcore._arrow import require_columns, tensor_to_numpy
 from prefcore._tables import as_table, one_array
 from prefcore.errors import InvalidArgumentError, invalid_value
 
@@ -97,7 +97,7 @@ def lipo_lambda_weights(scores: Any, labels: Any, mask: Any = None) -> Any:
 
     def host(x: Any, dtype: Any) -> np.ndarray:
         if hasattr(x, "detach"):
-            x = x.detach().cpu().numpy()
+            x = tensor_to_numpy(x)  # bf16 / fp16 widened exactly
         return np.ascontiguousarray(np.asarray(x, dtype=dtype))
 
     s, y = host(scores, np.float64), host(labels, np.float64)
