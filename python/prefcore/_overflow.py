@@ -25,7 +25,7 @@ from prefcore.errors import ArgumentTypeError, InvalidArgumentError, PrefcoreErr
 _ARGUMENT = re.compile(r"argument '(\w+)'|processing '(\w+)'")
 
 
-def _argument_of(err: OverflowError) -> str | None:
+def _argument_of(err: Exception) -> str | None:
     for text in [str(err), *getattr(err, "__notes__", [])]:
         found = _ARGUMENT.search(text)
         if found:
