@@ -278,3 +278,57 @@ def test_lipo_weights_of_half_precision_scores_are_those_of_their_exact_values()
         )
         assert got.dtype == dtype
         torch.testing.assert_close(got, torch.from_numpy(want).to(dtype))
+
+
+@pytest.mark.parametrize("collator", ["PreferenceCollator", "PrefixSharedCollator"])
+def test_a_datasets_slice_collates_like_its_rows(collator: str) -> None:
+    import datasets
+
+    import prefcore.torch as pt
+
+    rows = [
+        {"prompt_ids": [1, 2], "chosen_ids": [3], "rejected_ids": [4, 5], "ref_chosen_logps": -1.5,
+         "ref_rejected_logps": -2.0},
+        {"prompt_ids": [6], "chosen_ids": [7, 8], "rejected_ids": [9], "ref_chosen_logps": -0.5,
+         "ref_rejected_logps": -3.0},
+    ]  # fmt: skip
+    collate = getattr(pt, collator)(0)
+    ds = datasets.Dataset.from_list(rows)
+    from_slice, from_rows = collate(ds[:2]), collate(rows)
+    assert from_slice.keys() == from_rows.keys()
+    for k in from_rows:
+        assert np.array_equal(np.asarray(from_slice[k]), np.asarray(from_rows[k])), k
+    for bad in (5, np.zeros((2, 2)), "prompt_ids", [rows[0], [1, 2]]):
+        with pytest.raises(errors.ArgumentTypeError, match="list of example dicts"):
+            collate(bad)
+    with pytest.raises(errors.InvalidValueError) as e:
+        collate([rows[0], {**rows[1], "ref_rejected_logps": "x"}])
+    assert (e.value.column, e.value.row) == ("ref_rejected_logps", 1)
+
+
+def test_unpair_takes_chosen_and_rejected_in_different_string_layouts() -> None:
+    from prefcore.unpaired import unpair
+
+    plain = {"prompt": ["p", "q"], "chosen": ["good", "fine"], "rejected": ["bad", "poor"]}
+    mixed = pa.table(
+        {
+            "prompt": plain["prompt"],
+            "chosen": pa.array(plain["chosen"], pa.string()),
+            "rejected": pa.array(plain["rejected"], pa.large_string()),
+        }
+    )
+    want = [("p", "good", True), ("p", "bad", False), ("q", "fine", True), ("q", "poor", False)]
+    for table in (plain, mixed):
+        got = unpair(table).table.to_pydict()
+        assert list(zip(got["prompt"], got["completion"], got["label"])) == want
+    with pytest.raises(errors.ColumnTypeError) as e:
+        unpair({"prompt": ["p"], "chosen": [{"a": 1}], "rejected": [[["x"]]]})
+    assert e.value.column == "rejected"
+
+
+def test_lipo_weights_name_an_argument_that_is_not_numbers() -> None:
+    from prefcore.listwise import lipo_lambda_weights
+
+    with pytest.raises(errors.ArgumentTypeError) as e:
+        lipo_lambda_weights({"a": 1}, [[1.0]])
+    assert e.value.argument == "scores"

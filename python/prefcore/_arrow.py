@@ -183,9 +183,7 @@ def _list_view_to_list(a: pa.Array) -> pa.Array:
     ends = np.cumsum(sizes)
     mask = a.is_null() if valid is not None else None
     nonempty = sizes > 0
-    in_order = len(a) == 0 or bool(
-        np.all(np.diff(starts[nonempty]) == sizes[nonempty][:-1])
-    )
+    in_order = len(a) == 0 or bool(np.all(np.diff(starts[nonempty]) == sizes[nonempty][:-1]))
     if in_order:  # each list starts where the previous non-empty one ended
         base = int(starts[nonempty][0]) if nonempty.any() else 0
         offsets = np.concatenate([[0], ends]) + base

@@ -4,9 +4,12 @@ options, reader settings, command-line numbers): one message style for all."""
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prefcore.errors import ArgumentTypeError, InvalidArgumentError
+import numpy as np
+
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError, invalid_value
 
 _I64 = (-(2**63), 2**63 - 1)
 
@@ -60,3 +63,49 @@ def check_special_id(name: str, value: int, vocab_size: int | None) -> None:
         raise InvalidArgumentError(
             f"{name}={value} is outside the vocabulary of {vocab_size} tokens", argument=name
         )
+
+
+def example_dicts(examples: Any) -> Sequence[Mapping[str, Any]]:
+    """A collator's batch as a sequence of example dicts: a list of dicts as
+    DataLoaders and TRL give it, or a dict of equally long columns as a ``datasets``
+    slice (``ds[:8]``) gives it, turned into rows. Anything else is an
+    :class:`~prefcore.errors.ArgumentTypeError` saying what was found."""
+    if isinstance(examples, Mapping):
+        lengths = {k: len(v) for k, v in examples.items() if hasattr(v, "__len__")}
+        if len(lengths) != len(examples) or len(set(lengths.values())) > 1:
+            raise InvalidArgumentError(
+                "a dict batch must map each column to a list of one length (as a datasets "
+                f"slice does); found lengths {lengths}",
+                argument="examples",
+            )
+        n = next(iter(lengths.values()), 0)
+        return [{k: v[i] for k, v in examples.items()} for i in range(n)]
+    if isinstance(examples, (str, bytes)) or not isinstance(examples, Sequence):
+        raise ArgumentTypeError(
+            f"examples must be a list of example dicts, not {type(examples).__name__}",
+            argument="examples",
+        )
+    for row, e in enumerate(examples):
+        if not isinstance(e, Mapping):
+            raise ArgumentTypeError(
+                f"examples must be a list of example dicts; item {row} is a {type(e).__name__}",
+                argument="examples",
+            )
+    return examples
+
+
+def example_numbers(examples: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
+    """Column ``name`` of the examples as float64 (``ref_chosen_logps``, a label), each
+    value a number, else an :class:`~prefcore.errors.InvalidValueError` naming the row."""
+    out = np.empty(len(examples), np.float64)
+    for row, e in enumerate(examples):
+        value = e.get(name)
+        try:
+            if isinstance(value, (str, bytes)) or value is None:
+                raise TypeError
+            out[row] = float(value)
+        except (TypeError, ValueError):
+            raise invalid_value(
+                name, row, f"expected a number, found {type(value).__name__} {value!r:.40}"
+            ) from None
+    return out

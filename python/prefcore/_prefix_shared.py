@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from prefcore import _prefcore
-from prefcore._check import check_special_id, integer, optional_positive
+from prefcore._check import (
+    check_special_id,
+    example_dicts,
+    example_numbers,
+    integer,
+    optional_positive,
+)
 from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.tokenize import ids_to_arrow
@@ -44,11 +50,23 @@ def _column(examples: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
 def _extras(
     torch: Any, examples: Sequence[Mapping[str, Any]], names: Sequence[str]
 ) -> dict[str, Any]:
-    return {
-        n: torch.tensor(_column(examples, n), dtype=torch.float32)
-        for n in names
-        if n in examples[0]
-    }
+    """The per-example values that travel with the batch (reference log-probs): a
+    number per example for pairs, a list of numbers for groups."""
+    out = {}
+    for n in names:
+        if n not in examples[0]:
+            continue
+        if n in PAIR_EXTRAS:
+            out[n] = torch.from_numpy(example_numbers(examples, n).astype("float32"))
+            continue
+        values = _column(examples, n)
+        try:
+            out[n] = torch.tensor(values, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            row = next(r for r, v in enumerate(values) if len(v) != len(values[0]) or not all(
+                isinstance(x, (int, float)) for x in v))  # fmt: skip
+            raise invalid_value(n, row, "expected a list of numbers as long as row 0's") from None
+    return out
 
 
 @dataclass
@@ -97,13 +115,16 @@ class PrefixSharedCollator:
 
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         torch = require("torch", "PrefixSharedCollator")
-        if not examples:
+        dataset = getattr(examples, "dataset", None)
+        from_dataset = dataset is not None and hasattr(dataset, "tree_lengths")
+        if not from_dataset:
+            examples = example_dicts(examples)
+        if not len(examples):
             raise InvalidArgumentError("cannot collate an empty batch")
         rows = list(range(len(examples)))
         extra: dict[str, Any] = {}
         vocab = self.vocab_size
-        dataset = getattr(examples, "dataset", None)
-        if dataset is not None and hasattr(dataset, "tree_lengths"):
+        if dataset is not None and from_dataset:
             # The rows of a PreferenceDataset: its token buffers, read in place.
             rows = list(examples.rows)  # type: ignore[attr-defined]
             prompt, *branches = dataset.arrays

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import require_columns, tensor_to_numpy
 from prefcore._tables import as_table, one_array
-from prefcore.errors import InvalidArgumentError, invalid_value
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
     "lipo_lambda_weights",
@@ -95,17 +95,24 @@ def lipo_lambda_weights(scores: Any, labels: Any, mask: Any = None) -> Any:
     """
     tensor = hasattr(scores, "detach")
 
-    def host(x: Any, dtype: Any) -> np.ndarray:
+    def host(x: Any, dtype: Any, name: str) -> np.ndarray:
         if hasattr(x, "detach"):
             x = tensor_to_numpy(x)  # bf16 / fp16 widened exactly
-        return np.ascontiguousarray(np.asarray(x, dtype=dtype))
+        try:
+            return np.ascontiguousarray(np.asarray(x, dtype=dtype))
+        except (TypeError, ValueError) as err:
+            raise ArgumentTypeError(
+                f"{name} must be a 2-D array of numbers (torch, numpy or nested lists), "
+                f"not {type(x).__name__}",
+                argument=name,
+            ) from err
 
-    s, y = host(scores, np.float64), host(labels, np.float64)
+    s, y = host(scores, np.float64, "scores"), host(labels, np.float64, "labels")
     if s.ndim != 2 or s.shape != y.shape:
         raise InvalidArgumentError(
             f"scores and labels must be 2-D of one shape, got {s.shape} and {y.shape}"
         )
-    valid = np.ones(s.shape, bool) if mask is None else host(mask, np.bool_)
+    valid = np.ones(s.shape, bool) if mask is None else host(mask, np.bool_, "mask")
     if valid.shape != s.shape:
         raise InvalidArgumentError(f"mask has shape {valid.shape}; scores have {s.shape}")
     w = _prefcore.lipo_batch_weights(s, y, valid).reshape(s.shape[0], s.shape[1], s.shape[1])

@@ -156,15 +156,17 @@ def _gpu_knn(
 
 
 def _unit_rows(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows scaled to length 1 (cosine as inner product); a zero row is an error."""
+    """Rows scaled to length 1 (cosine as inner product); a zero row is an error. The
+    norms are taken in float64: a float32 square overflows from about 1.8e19."""
+    out = []
     for name, m in (("queries", q), ("corpus", c)):
-        zero = np.flatnonzero((m * m).sum(axis=1) == 0)
+        wide = m.astype(np.float64)
+        norm = np.sqrt((wide * wide).sum(axis=1, keepdims=True))
+        zero = np.flatnonzero(norm[:, 0] == 0)
         if len(zero):
             raise invalid_value(name, int(zero[0]), "zero vector has no cosine similarity")
-    return (
-        q / np.linalg.norm(q, axis=1, keepdims=True),
-        c / np.linalg.norm(c, axis=1, keepdims=True),
-    )
+        out.append((wide / norm).astype(m.dtype))
+    return out[0], out[1]
 
 
 def _drop_self(scores: np.ndarray, indices: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

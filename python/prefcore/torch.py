@@ -30,7 +30,13 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
-from prefcore._check import check_special_id, integer, optional_positive
+from prefcore._check import (
+    check_special_id,
+    example_dicts,
+    example_numbers,
+    integer,
+    optional_positive,
+)
 from prefcore._optional import require
 from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps, tree_attention_mask
 from prefcore._ref_logps import (
@@ -238,8 +244,16 @@ def _examples_to_columns(
         if missing is not None:
             raise invalid_value(name, missing, "missing from the example")
         arrays.append(ids_to_arrow([e[name] for e in examples], name))
-    extra = {k: np.asarray([e[k] for e in examples]) for k in extras if k in examples[0]}
+    extra = {k: _extra_values(examples, k) for k in extras if k in examples[0]}
     return arrays, extra
+
+
+def _extra_values(examples: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
+    """A reference log-prob that travels with the batch: a number per example."""
+    missing = next((row for row, e in enumerate(examples) if name not in e), None)
+    if missing is not None:
+        raise invalid_value(name, missing, "missing from the example")
+    return example_numbers(examples, name)
 
 
 @dataclass
@@ -342,6 +356,8 @@ class PreferenceCollator(_Collator):
 
     def __call__(self, batch: Any) -> dict[str, Any]:
         names = ("prompt_ids", "chosen_ids", "rejected_ids")
+        if not isinstance(batch, Batch):
+            batch = example_dicts(batch)
         arrays, rows, extra, vocab = self._inputs(batch, names, PAIR_EXTRAS)
         labels = batch.dataset.token_columns if isinstance(batch, Batch) else names
         settings = _settings(self, vocab)
@@ -364,6 +380,8 @@ class UnpairedCollator(_Collator):
 
     def __call__(self, batch: Any) -> dict[str, Any]:
         names: tuple[str, ...] = ("prompt_ids", "completion_ids")
+        if not isinstance(batch, Batch):
+            batch = example_dicts(batch)
         if self.kl and not isinstance(batch, Batch) and batch and KL_COMPLETION in batch[0]:
             names = (*names, KL_COMPLETION)
         arrays, rows, extra, vocab = self._inputs(batch, names, UNPAIRED_EXTRAS)

@@ -38,11 +38,17 @@ def unpair(
     require_columns(t, prompt, chosen, rejected)
     require_no_nulls(t, prompt, chosen, rejected)
     n = t.num_rows
-    both = (
-        pa.concat_arrays([t.column(chosen).combine_chunks(), t.column(rejected).combine_chunks()])
-        if n
-        else pa.array([], pa.string())
-    )
+    first, second = t.column(chosen).combine_chunks(), t.column(rejected).combine_chunks()
+    if second.type != first.type:  # e.g. string and large_string: one column of both
+        try:
+            second = second.cast(first.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+            raise ColumnTypeError(
+                f"column '{rejected}' has type {second.type}; expected the type of "
+                f"'{chosen}' ({first.type}), as both become one completion column",
+                column=rejected,
+            ) from err
+    both = pa.concat_arrays([first, second]) if n else pa.array([], pa.string())
     interleave = np.empty(2 * n, dtype=np.int64)
     interleave[0::2] = np.arange(n)
     interleave[1::2] = np.arange(n) + n
