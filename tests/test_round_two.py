@@ -176,6 +176,19 @@ def test_special_ids_outside_the_vocabulary_are_refused() -> None:
     with pytest.raises(errors.InvalidArgumentError) as e:
         PreferenceCollator(pad_token_id=-1)
     assert e.value.argument == "pad_token_id"
+    from tokenizers import Tokenizer, models
+
+    from prefcore.tokenize import tokenize_pairs
+
+    tok = Tokenizer(models.WordLevel({"<eos>": 0, "hi": 1, "yes": 2, "no": 3}, unk_token="<eos>"))
+    row = {"prompt": ["hi"], "chosen": ["yes"], "rejected": ["no"]}
+    for eos in (-1, 4, 300):  # the vocabulary has 4 ids
+        with pytest.raises(errors.InvalidArgumentError) as e:
+            tokenize_pairs(row, tok, eos_token_id=eos)
+        assert e.value.argument == "eos_token_id"
+    assert tokenize_pairs(row, tok, eos_token_id=3).table.column("chosen_ids").to_pylist() == [
+        [2, 3]
+    ]
 
 
 @pytest.mark.parametrize(

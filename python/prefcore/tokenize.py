@@ -54,6 +54,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._byte_level import ByteLevelEncoder
+from prefcore._check import check_special_id, integer
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -93,11 +94,15 @@ class _Encoder:
             )
         if eos_token_id is None and self.is_hf:
             eos_token_id = tokenizer.eos_token_id
-        self.eos_token_id = eos_token_id
         if self.is_hf:
             self.vocab_size: int = len(tokenizer)
         else:
             self.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+        if eos_token_id is not None:
+            # An id outside the vocabulary tokenizes fine and fails inside the model.
+            eos_token_id = integer("eos_token_id", eos_token_id, minimum=0)
+            check_special_id("eos_token_id", eos_token_id, self.vocab_size)
+        self.eos_token_id = eos_token_id
         self.native = ByteLevelEncoder(tokenizer)
 
     def by_tokenizer(self, texts: list[str], add_special_tokens: bool) -> list[list[int]]:
