@@ -174,10 +174,11 @@ def _batches(data: pa.Table) -> None:
     """Tokenize the clean pairs with a BPE trained on them, collate a few batches."""
     _section("Training batches (a 2,000-token BPE trained on the sample; max_length 512)")
     try:
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+        import tokenizers  # noqa: F401
     except ImportError:
         print("  (install `tokenizers` to see this section)")
         return
+    from prefcore.data import sample_tokenizer
     from prefcore.tokenize import tokenize_pairs
     from prefcore.torch import (
         FixedBatchSampler,
@@ -186,15 +187,7 @@ def _batches(data: pa.Table) -> None:
         TokenBudgetSampler,
     )
 
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=2000, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False
-    )
-    tok.train_from_iterator(
-        data.column("prompt").to_pylist() + data.column("chosen").to_pylist(), trainer
-    )
+    tok = sample_tokenizer()
     out = tokenize_pairs(data, tok, eos_token_id=1, max_length=512, truncation="keep_end")
     st = out.stats
     print(
