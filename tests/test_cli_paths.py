@@ -148,3 +148,43 @@ def test_stats_count_ties_alike_in_python_and_on_the_command_line(tmp_path: Path
     assert in_python["tie_rule"] == on_the_cli["tie_rule"] == "equal scores"
     unscored = report.stats(rows_table.drop_columns(["score_chosen", "score_rejected"]))
     assert (unscored["tie_rate"], unscored["tie_rule"]) == (0.25, "identical texts")
+
+
+def test_help_shows_every_default(capsys) -> None:  # type: ignore[no-untyped-def]
+    from prefcore.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in commands.items():
+        with pytest.raises(SystemExit):
+            sub.parse_args(["--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for action in sub._actions:
+            default = action.default
+            if not action.option_strings or default in (None, False) or action.dest == "help":
+                continue
+            shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+            assert f"default: {shown})" in text or "default" in (action.help or ""), (
+                f"prefcore {name} {action.option_strings[0]}: default {shown} not shown"
+            )
+
+
+def test_the_report_file_ends_with_a_newline(tmp_path: Path) -> None:
+    data = _shards(tmp_path)
+    report = tmp_path / "report.json"
+    argv = ["dedup", str(data), str(tmp_path / "o.jsonl"), "--exact", "prompt", "--quiet"]
+    assert main([*argv, "--report", str(report)]) == 0
+    text = report.read_text()
+    assert text.endswith("}\n") and json.loads(text)["rows_out"] == 5
+
+
+def test_a_binary_file_with_a_text_extension_is_named(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    misnamed = tmp_path / "scored.jsonl"
+    pq.write_table(pa.table({"prompt": ["a", "b"]}), misnamed)
+    assert main(["stats", str(misnamed), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "this is a Parquet file, not jsonl" in err and "skip" not in err
+    assert main(["stats", str(misnamed), "--quiet", "--in-format", "parquet"]) == 0

@@ -271,7 +271,9 @@ COMMANDS = {
 def _io_options(p: argparse.ArgumentParser, output: bool = True) -> None:
     p.add_argument("--in-format", choices=FORMATS, help="input format (default: from IN)")
     if output:
-        p.add_argument("--out-format", choices=FORMATS[:-1], help="output format (from OUT)")
+        p.add_argument(
+            "--out-format", choices=FORMATS[:-1], help="output format (default: from OUT)"
+        )
     p.add_argument("--on-error", choices=["fail", "skip"], default="fail",
                    help="malformed JSONL lines: fail (default) or skip and count them")  # fmt: skip
     p.add_argument("--batch-rows", type=COUNT, default=16_384, help="rows per record batch (16384)")
@@ -300,8 +302,25 @@ SEED = _int_type(0, 2**64 - 1)  # seeds: any unsigned 64-bit value
 LEVEL = _int_type(-(2**63))  # relevance levels: any 64-bit value
 
 
-#: Subcommand help keeps the examples' line breaks.
-HELP_FORMAT = argparse.RawDescriptionHelpFormatter
+class HelpFormat(argparse.RawDescriptionHelpFormatter):
+    """Subcommand help keeps the examples' line breaks, and every option with a default
+    says it, in one form: ``(default: X)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or default in (None, argparse.SUPPRESS)
+            or isinstance(default, bool)
+            or "default" in text  # says it in its own words
+        ):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        written = f" ({shown})"
+        if text.endswith(written):  # an older help string that names its default
+            text = text[: -len(written)]
+        return f"{text} (default: {shown})".replace("%", "%%")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every capability once on the 2,312-row HH-RLHF sample shipped "
         "in the package: no download, no arguments.",
         epilog="example:\n  prefcore demo",
-        formatter_class=HELP_FORMAT,
+        formatter_class=HelpFormat,
     )
 
     ev = sub.add_parser(
@@ -326,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         "semantics and measure names; prints the summary (and per-query values with -q).",
         epilog="examples:\n  prefcore eval --run run.txt --qrels qrels.txt -m ndcg_cut.10 map\n"
         "  prefcore eval --run run.txt --qrels qrels.txt -m P.5,10 -q --json",
-        formatter_class=HELP_FORMAT,
+        formatter_class=HelpFormat,
     )
     ev.add_argument("--run", required=True, help="TREC run file")
     ev.add_argument("--qrels", required=True, help="TREC qrels file")
@@ -350,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bias, tie rate and repeated rows of a preference dataset, as JSON on stdout; the "
         "format (pairwise, HH transcripts, scored completions, ...) is detected.",
         epilog="example:\n  prefcore stats data.jsonl.zst --report stats.json",
-        formatter_class=HELP_FORMAT,
+        formatter_class=HelpFormat,
     )
     st.add_argument(
         "input", metavar="IN", help="Parquet, JSONL (.gz/.zst), CSV or IPC file or directory"
@@ -366,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         "each cluster is kept; the report counts what went and why.",
         epilog="example:\n  prefcore dedup raw.parquet clean.parquet --exact prompt chosen "
         "rejected \\\n      --near chosen --threshold 0.8 --degenerate --report dedup.json",
-        formatter_class=HELP_FORMAT,
+        formatter_class=HelpFormat,
     )
     dd.add_argument("input", metavar="IN", help="input file or directory")
     dd.add_argument("output", metavar="OUT", help="output file (written atomically)")
@@ -390,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(minhash) or equals one after normalisation (exact).",
         epilog="example:\n  prefcore decontaminate clean.parquet final.parquet --against "
         "eval.jsonl --n 13",
-        formatter_class=HELP_FORMAT,
+        formatter_class=HelpFormat,
     )
     dc.add_argument("input", metavar="IN", help="input file or directory")
     dc.add_argument("output", metavar="OUT", help="output file (written atomically)")
@@ -412,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         "random choices depend only on --seed.",
         epilog="example:\n  prefcore pairs scored.parquet pairs.parquet --strategy "
         "best_random -k 2 --min-margin 1 --seed 0",
-        formatter_class=HELP_FORMAT,
+        formatter_class=HelpFormat,
     )
     pr.add_argument("input", metavar="IN", help="input file or directory")
     pr.add_argument("output", metavar="OUT", help="output file (written atomically)")
@@ -421,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "all_pairs", "random_pairs"],
                     help="which pairs each prompt gives (best_worst)")  # fmt: skip
     pr.add_argument("--min-margin", type=float, default=0.0,
-                    help="least chosen - rejected score difference (0)")  # fmt: skip
+                    help="least chosen - rejected score difference")  # fmt: skip
     pr.add_argument("--seed", type=SEED, default=0, help="seed of the random choices (0)")
     pr.add_argument("--prompt", default="prompt", help="prompt column (prompt)")
     pr.add_argument("--completions", default="completions", help="completions column")
@@ -449,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         '  step = "dedup"\n  exact = ["prompt", "chosen", "rejected"]\n'
         '  [[steps]]\n  step = "decontaminate"\n  against = "eval.jsonl"\n\n'
         "run it:\n  prefcore pipeline job.toml --report report.json",
-        formatter_class=HELP_FORMAT,
+        formatter_class=HelpFormat,
     )
     pl.add_argument("config", metavar="CONFIG.toml", help="the job file")
     pl.add_argument("--report", help="write the JSON report here")
@@ -466,6 +485,7 @@ def _write_report(path: str, report: dict[str, Any]) -> None:
     try:
         with open(tmp, "w") as f:
             json.dump(report, f, indent=2, default=str)
+            f.write("\n")  # a text file ends with a newline
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -267,6 +267,9 @@ class Source:
         return pa.RecordBatch.from_arrays(columns, schema=self.schema)
 
     def _read(self, f: Path) -> Iterator[pa.RecordBatch]:
+        if self.format == "csv" and not _split_compression(f)[1]:
+            with open(f, "rb") as head:
+                _refuse_binary(f, head.read(8), self.format)
         if self.format in ("parquet", "csv"):
             yield from self._scan(f)
         else:
@@ -299,6 +302,7 @@ class Source:
         with pa.OSFile(str(f)) as on_disk:
             raw = pa.CompressedInputStream(on_disk, codec) if codec else on_disk
             buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+            _refuse_binary(f, buffered.peek(8)[:8], self.format)
             line_no = 0
             while True:
                 lines = buffered.readlines(JSONL_BLOCK_BYTES)
@@ -387,6 +391,25 @@ def prefetched(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+# The first bytes of the binary formats, to name a file whose extension says text.
+_MAGIC = {
+    b"PAR1": "a Parquet file",
+    b"ARROW1": "an Arrow IPC file",
+    b"\xff\xff\xff\xff": "an Arrow IPC stream",
+}
+
+
+def _refuse_binary(f: Path, head: bytes, fmt: str) -> None:
+    """An :class:`InputError` when a file read as text (JSON Lines, CSV) is a Parquet
+    or Arrow file, whose bytes would otherwise be reported as malformed lines."""
+    for magic, name in _MAGIC.items():
+        if head.startswith(magic):
+            raise InputError(
+                f"{f}: this is {name}, not {fmt} (it starts with {magic!r}); "
+                f"rename it (.parquet, .arrow) or pass the format (--in-format, format=)"
+            )
 
 
 def _terminated(line: bytes) -> bytes:
