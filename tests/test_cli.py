@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from prefcore.cli import main
 from prefcore.data import load_hh_rlhf
@@ -31,12 +32,11 @@ def eval_args(*extra: str) -> list[str]:
 def test_eval_prints_trec_eval_summary(capsys) -> None:  # type: ignore[no-untyped-def]
     code = main(eval_args("-m", "map", "P.5", "num_rel_ret"))
     assert code == 0
-    printed = dict(line.split("\t")[::2] for line in capsys.readouterr().out.splitlines())
-    # trec_eval's own output for the same files.
-    expected = dict(line.split()[::2] for line in (DATA / "out.test").read_text().splitlines())
-    assert printed["map"] == expected["map"] == "0.1785"
-    assert printed["P.5"] == expected["P_5"]
-    assert float(printed["num_rel_ret"]) == float(expected["num_rel_ret"])
+    printed = capsys.readouterr().out.splitlines()
+    # trec_eval's own output for the same files, line for line (names, padding, values).
+    expected = {line.split()[0]: line for line in (DATA / "out.test").read_text().splitlines()}
+    assert printed == [expected["map"], expected["P_5"], expected["num_rel_ret"]]
+    assert expected["map"].endswith("\t0.1785")
 
 
 def test_eval_json_and_errors(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -54,13 +54,24 @@ def test_eval_per_query_lines(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(eval_args("-m", "recip_rank", "-q")) == 0
     lines = capsys.readouterr().out.splitlines()
     expected = [
-        line.split()
+        line
         for line in (DATA / "out.test.aq").read_text().splitlines()
-        if line.startswith("recip_rank")
+        if line.startswith("recip_rank ")
     ]
-    assert [line.split("\t") for line in lines] == [
-        ["recip_rank", qid, value] for _, qid, value in expected
-    ]
+    assert lines == expected  # trec_eval -q's lines, per query then "all"
+
+
+def test_eval_json_with_per_query_is_json_only(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(eval_args("-m", "recip_rank", "-q", "--json")) == 0
+    out = json.loads(capsys.readouterr().out)  # one document: nothing else printed
+    expected = {
+        line.split()[1]: float(line.split()[2])
+        for line in (DATA / "out.test.aq").read_text().splitlines()
+        if line.startswith("recip_rank ")
+    }
+    assert out["all"]["recip_rank"] == pytest.approx(expected.pop("all"), abs=0.5e-4)
+    got = {q: v["recip_rank"] for q, v in out["per_query"].items()}
+    assert got == pytest.approx(expected, abs=0.5e-4)
 
 
 def test_demo_reports_the_length_heuristic_accuracy() -> None:

@@ -345,3 +345,30 @@ def test_lipo_weights_name_an_argument_that_is_not_numbers() -> None:
     with pytest.raises(errors.ArgumentTypeError) as e:
         lipo_lambda_weights({"a": 1}, [[1.0]])
     assert e.value.argument == "scores"
+
+
+def test_evaluate_takes_pytrec_and_ranx_judgements_in_their_order() -> None:
+    import pytrec_eval
+    from ranx import Qrels, Run
+
+    from prefcore.metrics import evaluate
+
+    qrels = {"q1": {"d1": 2, "d2": 0, "d3": 1}, "q2": {"d1": 1, "d4": 1}}
+    run = {"q1": {"d1": 0.2, "d2": 0.9, "d3": 0.5}, "q2": {"d4": 1.5, "d5": 0.3}}
+    measures = {"map", "ndcg", "recip_rank"}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run)
+    want = {m: np.mean([per_query[q][m] for q in per_query]) for m in measures}
+    names = ["map", "ndcg", "recip_rank"]
+    for call in (
+        lambda: evaluate(run, qrels, names),  # prefcore's order
+        lambda: evaluate(qrels, run, names),  # pytrec_eval's and ranx's order
+        lambda: evaluate(qrels=qrels, run=run, metrics=names),
+        lambda: evaluate(Qrels(qrels), Run(run), names),
+    ):
+        got = call()
+        assert got == pytest.approx(want, abs=1e-12)
+    long_qrels = {"query_id": ["q1"], "doc_id": ["d1"], "relevance": [1]}
+    long_run = {"query_id": ["q1", "q1"], "doc_id": ["d1", "d2"], "score": [0.1, 0.9]}
+    assert evaluate(long_qrels, long_run, "recip_rank") == {"recip_rank": 0.5}
+    with pytest.raises(errors.InvalidArgumentError, match="cannot be told"):
+        evaluate({"q": {"d": 1}}, {"q": {"d": 3}}, "map")

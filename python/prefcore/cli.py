@@ -65,6 +65,24 @@ def trec_measures(names: list[str]) -> list[str]:
     return out
 
 
+#: Measures trec_eval prints as integers.
+_COUNTS = ("num_ret", "num_rel", "num_rel_ret")
+
+
+def trec_line(metric: str, query: str, value: float) -> str:
+    """One line as trec_eval prints it: the measure under trec_eval's name (``P_5``
+    for ``P.5`` or ``P@5``) padded to 22 characters, the query, and the value with
+    four decimals (counts as integers).
+
+    >>> trec_line("P.5", "all", 0.26666)
+    'P_5                   \\tall\\t0.2667'
+    """
+    base, _, cutoff = metric.replace("@", ".").partition(".")
+    name = f"{base}_{cutoff}" if cutoff else base
+    shown = f"{int(value)}" if base in _COUNTS else f"{value:.4f}"
+    return f"{name:<22}\t{query}\t{shown}"
+
+
 def _eval(args: argparse.Namespace) -> dict[str, Any]:
     from prefcore.metrics import evaluate_trec_both
 
@@ -72,16 +90,20 @@ def _eval(args: argparse.Namespace) -> dict[str, Any]:
     per_query, summary = evaluate_trec_both(
         args.run, args.qrels, measures, args.relevance_level, args.complete
     )
-    if args.per_query:
-        for row in per_query.to_pylist():
-            qid = row.pop("query_id")
-            for name, value in row.items():
-                print(f"{name}\t{qid}\t{value:.4f}")
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        for name, value in summary.items():
-            print(f"{name}\tall\t{value:.4f}")
+    rows = per_query.to_pylist() if args.per_query else []
+    if args.json:  # one JSON document, nothing else on stdout
+        if args.per_query:
+            by_query = {row.pop("query_id"): row for row in rows}
+            print(json.dumps({"per_query": by_query, "all": summary}))
+        else:
+            print(json.dumps(summary))
+        return dict(summary)
+    for row in rows:
+        qid = row.pop("query_id")
+        for name, value in row.items():
+            print(trec_line(name, qid, value))
+    for name, value in summary.items():
+        print(trec_line(name, "all", value))
     return dict(summary)
 
 
@@ -359,7 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("-l", "--relevance-level", type=LEVEL, default=1,
                     help="least grade counted as relevant by the binary measures (1)")  # fmt: skip
     ev.add_argument("-c", "--complete", action="store_true", help="average over all qrels queries")
-    ev.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ev.add_argument("--json", action="store_true",
+                    help="print JSON only: the summary {measure: value}, or with -q "
+                    '{"per_query": {query: {measure: value}}, "all": summary}')  # fmt: skip
     ev.add_argument("--report", help="write the JSON report here")
 
     st = sub.add_parser(

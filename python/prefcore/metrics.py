@@ -98,6 +98,84 @@ def _table_or_file(obj: Any, reader: Any, what: str) -> Any:
     return as_table(obj, what)
 
 
+def _nested(obj: Any, value: str) -> Any:
+    """pytrec_eval's and ranx's judgements, ``{query: {doc: value}}`` (a ranx ``Qrels``
+    or ``Run`` gives that by ``to_dict()``), as a long table with ``value`` as the
+    value column; anything else unchanged."""
+    if type(obj).__module__.startswith("ranx") and hasattr(obj, "to_dict"):
+        obj = obj.to_dict()
+    if not isinstance(obj, Mapping) or not obj:
+        return obj
+    if not all(isinstance(docs, Mapping) for docs in obj.values()):
+        return obj  # a dict of columns
+    queries, docs, values = [], [], []
+    for query, judged in obj.items():
+        for doc, v in judged.items():
+            queries.append(str(query))
+            docs.append(str(doc))
+            values.append(v)
+    return {"query_id": queries, "doc_id": docs, value: values}
+
+
+def _in_order(run: Any, qrels: Any, score_col: str, rel_col: str) -> tuple[Any, Any]:
+    """``(run, qrels)`` whichever order they came in, where it can be told (see
+    :func:`evaluate`); nested dicts become tables."""
+    if _is_nested(run) and _is_nested(qrels):
+        # Nested dicts have no column names: judgements are whole numbers, scores not.
+        whole = [_whole_valued(x) for x in (run, qrels)]
+        if whole == [True, False]:
+            run, qrels = qrels, run
+        elif whole == [True, True]:
+            raise InvalidArgumentError(
+                "both nested dicts hold whole numbers only, so which one is the run cannot "
+                "be told: give the run's scores as floats, or pass tables with "
+                f"'{score_col}' and '{rel_col}' columns"
+            )
+        return _nested(run, score_col), _nested(qrels, rel_col)
+    run, qrels = _nested(run, score_col), _nested(qrels, rel_col)
+    if _kind(run, score_col, rel_col) == "qrels" and _kind(qrels, score_col, rel_col) == "run":
+        run, qrels = qrels, run  # pytrec_eval's and ranx's order, (qrels, run)
+    return run, qrels
+
+
+def _is_nested(obj: Any) -> bool:
+    if type(obj).__module__.startswith("ranx") and hasattr(obj, "to_dict"):
+        return True
+    return (
+        isinstance(obj, Mapping) and bool(obj) and all(isinstance(v, Mapping) for v in obj.values())
+    )
+
+
+def _whole_valued(obj: Any) -> bool:
+    if type(obj).__module__.startswith("ranx") and hasattr(obj, "to_dict"):
+        obj = obj.to_dict()
+    return all(
+        isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer())
+        for docs in obj.values()
+        for v in docs.values()
+    )
+
+
+def _kind(obj: Any, score_col: str, rel_col: str) -> str | None:
+    """``"run"`` or ``"qrels"`` where ``obj`` can only be one of them (its columns, or
+    a TREC file's field count: 6 for a run, 4 for qrels), else None."""
+    if isinstance(obj, (str, os.PathLike)):
+        try:
+            with open(obj, "rb") as f:
+                first = next((ln for ln in f if ln.strip()), b"")
+        except OSError:
+            return None
+        return {6: "run", 4: "qrels"}.get(len(first.split()))
+    names = set(getattr(obj, "column_names", None) or getattr(obj, "columns", None) or ())
+    if isinstance(obj, Mapping):
+        names = set(obj)
+    if score_col in names and rel_col not in names:
+        return "run"
+    if rel_col in names and score_col not in names:
+        return "qrels"
+    return None
+
+
 def evaluate(
     run: Any,
     qrels: Any,
@@ -117,7 +195,11 @@ def evaluate(
     ``qrels`` a table ``(query_id, doc_id, relevance)`` or a TREC qrels file. Tables may
     be pyarrow, polars, pandas, Hugging Face ``datasets`` or anything exporting the
     Arrow PyCapsule interface; ids may be strings or integers (compared as their
-    decimal text, like trec_eval).
+    decimal text, like trec_eval). pytrec_eval's nested dicts ``{query: {doc: value}}``
+    and ranx's ``Run`` / ``Qrels`` are taken too. trec_eval, pytrec_eval and ranx take
+    the judgements first: ``evaluate(qrels, run, ...)`` is understood wherever the two
+    can be told apart (a score column against a relevance column, a 6-field run file
+    against a 4-field qrels file); keywords (``run=``, ``qrels=``) always work.
 
     Semantics, value for value with trec_eval 9:
 
@@ -194,6 +276,7 @@ def _evaluate_trec(
     """The summary, and the per-query table when ``per_query`` (otherwise None: it is
     not built)."""
     query_col, doc_col, score_col, rel_col = columns
+    run, qrels = _in_order(run, qrels, score_col, rel_col)
     # TREC files carry the default column names, whatever was passed for tables.
     if isinstance(run, (str, os.PathLike)):
         query_run, doc_run, score_col = "query_id", "doc_id", "score"
