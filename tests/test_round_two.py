@@ -372,3 +372,21 @@ def test_evaluate_takes_pytrec_and_ranx_judgements_in_their_order() -> None:
     assert evaluate(long_qrels, long_run, "recip_rank") == {"recip_rank": 0.5}
     with pytest.raises(errors.InvalidArgumentError, match="cannot be told"):
         evaluate({"q": {"d": 1}}, {"q": {"d": 3}}, "map")
+
+
+def test_results_display_counts_and_sizes_not_values() -> None:
+    from prefcore import dedup, formats
+    from prefcore.data import load_hh_rlhf
+
+    split = formats.extract_prompt(load_hh_rlhf())
+    found = dedup.exact(split.table, ["prompt"])
+    for result in (split, found):
+        text = repr(result)
+        lines = text.splitlines()
+        assert len(lines) <= 10, text
+        assert lines[0] == f"{type(result).__name__}(" and lines[1].startswith("  stats: ")
+        assert "2,312 values" in text or "2,312 rows" in text
+        assert "True" not in text  # no row-level values
+        html = result._repr_html_()
+        assert html.startswith(f"<b>{type(result).__name__}</b><table>") and "stats" in html
+    assert f"removed': {found.stats['removed']}" in repr(found)

@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from prefcore._display import Summarised
 from prefcore.errors import InvalidArgumentError, invalid_value
 
 __all__ = ["RankingDiagnostics", "ranking_diagnostics"]
 
 
-@dataclass(frozen=True)
-class RankingDiagnostics:
+@dataclass(frozen=True, repr=False)
+class RankingDiagnostics(Summarised):
     """Summary figures (``None`` where the inputs they need were not given) and
     ``per_pair``, a table with one row per pair, in input order, to compare two
     checkpoints pair by pair with :func:`prefcore.metrics.compare`."""

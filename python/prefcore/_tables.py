@@ -12,13 +12,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore._arrow import as_pyarrow_table, first_true
+from prefcore._display import Summarised
 from prefcore.errors import invalid_value
 
 __all__ = ["PairResult", "as_table", "codes", "is_list", "one_array", "row_of"]
 
 
-@dataclass(frozen=True)
-class PairResult:
+@dataclass(frozen=True, repr=False)
+class PairResult(Summarised):
     """Pairs and what happened to every prompt (``stats``)."""
 
     table: pa.Table

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_pyarrow_table, as_table, float32_matrix
 from prefcore._check import renamed
+from prefcore._display import Summarised
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
@@ -86,8 +87,8 @@ def _filter_rows(table: Any, mask: Any) -> pa.Table:
     return t.filter(mask)
 
 
-@dataclass(frozen=True)
-class DedupResult:
+@dataclass(frozen=True, repr=False)
+class DedupResult(Summarised):
     """The verdict on every input row, in input order.
 
     ``keep``: whether the row survives; ``cluster_id``: rows in one duplicate cluster
@@ -336,8 +337,8 @@ def minhash(
     return DedupResult(keep_mask, cluster_id, representative, reason, stats, pairs)
 
 
-@dataclass(frozen=True)
-class ContaminationResult:
+@dataclass(frozen=True, repr=False)
+class ContaminationResult(Summarised):
     """Per training row: ``contaminated``, the best-matching ``reference_index`` (null
     when none) and its overlap ``score``; ``stats`` counts; ``apply(train)`` keeps the
     clean rows."""

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, as_table, first_true, require_no_nulls
+from prefcore._display import Summarised
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -43,8 +44,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class FormatInfo:
+@dataclass(frozen=True, repr=False)
+class FormatInfo(Summarised):
     """A table's format, the columns it was recognised by, and whether its texts are
     conversations (lists of ``{role, content}``) rather than strings."""
 
@@ -186,8 +187,8 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
     return FormatInfo(fmt, columns, conversational)
 
 
-@dataclass(frozen=True)
-class PromptSplit:
+@dataclass(frozen=True, repr=False)
+class PromptSplit(Summarised):
     """The result of :func:`extract_prompt`.
 
     ``table`` has ``prompt``, ``chosen`` and ``rejected`` for every input row; they are

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_list_array, as_table
+from prefcore._display import Summarised
 from prefcore._ranking_diagnostics import RankingDiagnostics, ranking_diagnostics
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
@@ -350,8 +351,8 @@ def evaluate_grouped(
     return table if per_group else dict(zip(names, summary))
 
 
-@dataclass(frozen=True)
-class AccuracyResult:
+@dataclass(frozen=True, repr=False)
+class AccuracyResult(Summarised):
     """Reward-model accuracy: ``accuracy`` over all counted pairs, ``by_subset`` (a
     table ``subset, count, correct, ties, accuracy`` when subsets were given) and
     ``weighted`` (Σ weight·accuracy / Σ weight over subsets, when weights were given)."""
@@ -436,8 +437,8 @@ def _finite_non_negative(x: Any) -> bool:
     return math.isfinite(value) and value >= 0
 
 
-@dataclass(frozen=True)
-class CalibrationResult:
+@dataclass(frozen=True, repr=False)
+class CalibrationResult(Summarised):
     """Expected (``ece``) and maximum (``mce``) calibration error, Brier score of
     P(chosen wins), and the reliability table ``bins``
     (``bin_lower, bin_upper, count, mean_predicted, fraction_positive``)."""
@@ -471,8 +472,8 @@ def calibration(
     return CalibrationResult(out.ece, out.mce, out.brier, out.bins)
 
 
-@dataclass(frozen=True)
-class CorrelationResult:
+@dataclass(frozen=True, repr=False)
+class CorrelationResult(Summarised):
     """Per-group correlations (NaN where undefined: fewer than 2 items or a constant
     group), their mean over defined groups, and how many were undefined."""
 
@@ -522,8 +523,8 @@ def spearman(x: Any, y: Any) -> CorrelationResult:
     return _correlation(x, y, "spearman", "b")
 
 
-@dataclass(frozen=True)
-class ComparisonResult:
+@dataclass(frozen=True, repr=False)
+class ComparisonResult(Summarised):
     """A paired comparison of two systems on the same queries."""
 
     n: int

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import first_true, require_columns
+from prefcore._display import Summarised
 from prefcore._tables import as_table, codes
 from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 
@@ -29,8 +30,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class VoteResult:
+@dataclass(frozen=True, repr=False)
+class VoteResult(Summarised):
     """Consensus per item (``table``), agreement figures, and per-annotator agreement
     with the consensus (``annotators``)."""
 
@@ -126,8 +127,8 @@ _B_WINS = {"model_b", "b", "B"}
 _TIES = {"tie", "tie (bothbad)", "draw"}
 
 
-@dataclass(frozen=True)
-class BradleyTerryResult:
+@dataclass(frozen=True, repr=False)
+class BradleyTerryResult(Summarised):
     """Ratings per item, best first: ``rating``, standard error ``se`` (from the
     Fisher information; relative to the anchor, or to the mean rating),
     ``ci_lower``/``ci_upper`` (bootstrap percentiles; null without bootstrap),

@@ -55,6 +55,7 @@ from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._byte_level import ByteLevelEncoder
 from prefcore._check import check_special_id, integer
+from prefcore._display import Summarised
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -72,8 +73,8 @@ Boundary = Literal["separate", "joint"]
 ENCODE_CHUNK = 8192
 
 
-@dataclass(frozen=True)
-class TokenizedTable:
+@dataclass(frozen=True, repr=False)
+class TokenizedTable(Summarised):
     """The input columns plus ``*_ids`` (``list<int32>``) and ``truncated_*`` flags."""
 
     table: pa.Table

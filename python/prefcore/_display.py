@@ -1,0 +1,64 @@
+"""Compact display of result objects: in a terminal and in notebooks, a result shows
+its counts first and each of its arrays and tables by size, never their values (a
+``DedupResult`` of a million rows is a few lines, not a million booleans).
+
+Result dataclasses inherit :class:`Summarised` and are declared with ``repr=False``
+so that the dataclass machinery does not write its own ``__repr__`` over this one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+#: A scalar or a dict longer than this is cut in the display (its value is intact).
+_WIDTH = 200
+
+
+def describe(value: Any) -> str:
+    """One line saying what ``value`` is and how big, without its contents.
+
+    >>> describe(pa.table({"a": [1, 2], "b": ["x", "y"]}))
+    'pyarrow.Table: 2 rows x 2 columns [a, b]'
+    >>> describe(pa.array([True, None, False]))
+    'pyarrow.BooleanArray: 3 values (1 null)'
+    """
+    if isinstance(value, pa.Table):
+        names = ", ".join(value.column_names[:8]) + (", ..." if value.num_columns > 8 else "")
+        return f"pyarrow.Table: {value.num_rows:,} rows x {value.num_columns} columns [{names}]"
+    if isinstance(value, (pa.Array, pa.ChunkedArray)):
+        kind = type(value).__name__
+        nulls = f" ({value.null_count:,} null)" if value.null_count else ""
+        return f"pyarrow.{kind}: {len(value):,} values{nulls}"
+    if isinstance(value, np.ndarray):
+        return f"numpy.ndarray: shape {value.shape}, {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # a torch tensor
+        return f"{type(value).__module__}.{type(value).__name__}: shape {tuple(value.shape)}"
+    text = repr(value)
+    return text if len(text) <= _WIDTH else text[: _WIDTH - 4] + " ..."
+
+
+class Summarised:
+    """``repr`` and ``_repr_html_`` for a result dataclass: ``stats`` (when it has
+    them) first, then every other field described by :func:`describe`."""
+
+    def _parts(self) -> list[tuple[str, str]]:
+        fields = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        fields.sort(key=lambda name: name != "stats")
+        return [(name, describe(getattr(self, name))) for name in fields]
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  {name}: {text}" for name, text in self._parts())
+        return f"{type(self).__name__}({inner}\n)"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+            f"<td style='text-align:left'><code>{html.escape(text)}</code></td></tr>"
+            for name, text in self._parts()
+        )
+        return f"<b>{html.escape(type(self).__name__)}</b><table>{rows}</table>"
