@@ -390,3 +390,35 @@ def test_results_display_counts_and_sizes_not_values() -> None:
         html = result._repr_html_()
         assert html.startswith(f"<b>{type(result).__name__}</b><table>") and "stats" in html
     assert f"removed': {found.stats['removed']}" in repr(found)
+
+
+def test_apply_gives_the_rows_back_in_the_callers_type() -> None:
+    import datasets
+    import pandas as pd
+    import polars as pl
+
+    from prefcore import dedup
+
+    prompts = ["a", "b", "a", "c", "b", "d"]
+    seen: set[str] = set()
+    first = [not (p in seen or seen.add(p)) for p in prompts]  # by hand: first of each
+    want = [p for p, k in zip(prompts, first) if k]
+    base = datasets.Dataset.from_dict({"prompt": ["z", *prompts], "n": list(range(7))})
+    view = base.select(range(1, 7))  # a view, as after filter/select
+    frame = pl.DataFrame({"prompt": prompts}).with_columns(pl.col("prompt").cast(pl.Categorical))
+    pandas_frame = pd.DataFrame({"prompt": prompts}, index=[10, 11, 12, 13, 14, 15])
+    for table, kind in (
+        (view, datasets.Dataset),
+        (frame, pl.DataFrame),
+        (pandas_frame, pd.DataFrame),
+        ({"prompt": prompts}, pa.Table),
+    ):
+        kept = dedup.exact(table, ["prompt"], normalize=None).apply(table)
+        assert isinstance(kept, kind)
+        got = kept.column("prompt").to_pylist() if kind is pa.Table else list(kept["prompt"])
+        assert got == want
+    assert view.features == dedup.exact(view, ["prompt"]).apply(view).features
+    assert frame.schema == dedup.exact(frame, ["prompt"]).apply(frame).schema
+    assert list(dedup.exact(pandas_frame, ["prompt"]).apply(pandas_frame).index) == [10, 11, 13, 15]
+    with pytest.raises(errors.InvalidArgumentError, match="has 5 rows; this result is for 6"):
+        dedup.exact(frame, ["prompt"]).apply(frame.head(5))

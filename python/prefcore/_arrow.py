@@ -333,3 +333,36 @@ def float32_matrix(x: Any, name: str) -> np.ndarray:
                 "(embeddings are compared in float32)",
             )
     return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def filter_like(obj: Any, mask: Any, what: str) -> Any:
+    """The rows of ``obj`` where ``mask`` is true, in ``obj``'s own type: a
+    ``datasets.Dataset`` through ``select`` (features kept, a fingerprint of its own),
+    a polars ``DataFrame`` through ``filter`` (dtypes such as Categorical kept), a
+    pandas ``DataFrame`` by boolean indexing (index labels kept), anything else as a
+    ``pyarrow.Table``. A mask of another length is an error.
+
+    >>> filter_like({"a": [1, 2, 3]}, [True, False, True], "table").column("a").to_pylist()
+    [1, 3]
+    """
+    keep = np.asarray(
+        mask.to_numpy(zero_copy_only=False) if hasattr(mask, "to_numpy") else mask, dtype=bool
+    )
+    module, name = type(obj).__module__, type(obj).__name__
+    native = (
+        (module.startswith("datasets") and name == "Dataset")
+        or (module.startswith("polars") and name == "DataFrame")
+        or (module.startswith("pandas") and name == "DataFrame")
+    )
+    rows = len(obj) if native else as_pyarrow_table(obj, what).num_rows
+    if rows != len(keep):
+        raise InvalidArgumentError(f"the {what} has {rows} rows; this result is for {len(keep)}")
+    if module.startswith("datasets"):
+        return obj.select(np.flatnonzero(keep))
+    if module.startswith("polars"):
+        import polars
+
+        return obj.filter(polars.Series(keep))
+    if module.startswith("pandas"):
+        return obj[keep]
+    return as_pyarrow_table(obj, what).filter(pa.array(keep))

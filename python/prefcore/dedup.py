@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_array, as_pyarrow_table, as_table, float32_matrix
+from prefcore._arrow import as_array, as_table, filter_like, float32_matrix
 from prefcore._check import renamed
 from prefcore._display import Summarised
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
@@ -77,16 +77,6 @@ class Normalization:
 NormalizeArg = Normalization | None
 
 
-def _filter_rows(table: Any, mask: Any) -> pa.Table:
-    """The rows of ``table`` where ``mask`` is true; the lengths must match."""
-    t = as_pyarrow_table(table, "table")
-    if t.num_rows != len(mask):
-        raise InvalidArgumentError(
-            f"the table has {t.num_rows} rows; this result is for {len(mask)}"
-        )
-    return t.filter(mask)
-
-
 @dataclass(frozen=True, repr=False)
 class DedupResult(Summarised):
     """The verdict on every input row, in input order.
@@ -108,19 +98,15 @@ class DedupResult(Summarised):
     #: components. None elsewhere.
     pairs: pa.Table | None = None
 
-    def apply(self, table: Any) -> pa.Table:
-        """The rows of ``table`` that are kept, in their order.
+    def apply(self, table: Any) -> Any:
+        """The rows of ``table`` that are kept, in their order, in ``table``'s own type
+        (``datasets.Dataset``, polars or pandas frame; otherwise a ``pyarrow.Table``).
 
         >>> r = exact({"prompt": ["a", "A", "b"]})
         >>> r.apply({"prompt": ["a", "A", "b"]}).column("prompt").to_pylist()
         ['a', 'b']
         """
-        t = as_pyarrow_table(table, "table")
-        if t.num_rows != len(self.keep):
-            raise InvalidArgumentError(
-                f"the table has {t.num_rows} rows; this result is for {len(self.keep)}"
-            )
-        return t.filter(self.keep)
+        return filter_like(table, self.keep, "table")
 
 
 def normalize(
@@ -348,14 +334,15 @@ class ContaminationResult(Summarised):
     score: pa.DoubleArray
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def apply(self, table: Any) -> pa.Table:
-        """The training rows that overlap no reference row.
+    def apply(self, table: Any) -> Any:
+        """The training rows that overlap no reference row, in ``table``'s own type
+        (as :meth:`DedupResult.apply`).
 
         >>> r = contamination({"prompt": ["a b c", "x y"]}, {"prompt": ["a b c"]}, n=2)
         >>> r.apply({"prompt": ["a b c", "x y"]}).column("prompt").to_pylist()
         ['x y']
         """
-        return _filter_rows(table, pc.invert(self.contaminated))
+        return filter_like(table, pc.invert(self.contaminated), "table")
 
 
 def contamination(

@@ -167,9 +167,11 @@ def _kind(obj: Any, score_col: str, rel_col: str) -> str | None:
         except OSError:
             return None
         return {6: "run", 4: "qrels"}.get(len(first.split()))
-    names = set(getattr(obj, "column_names", None) or getattr(obj, "columns", None) or ())
     if isinstance(obj, Mapping):
         names = set(obj)
+    else:  # pyarrow and datasets: column_names; polars and pandas: columns
+        found = getattr(obj, "column_names", None)
+        names = set(found if found is not None else getattr(obj, "columns", ()))
     if score_col in names and rel_col not in names:
         return "run"
     if rel_col in names and score_col not in names:
