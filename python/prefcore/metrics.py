@@ -20,7 +20,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal, Union, overload
 
 import numpy as np
 import pyarrow as pa
@@ -179,6 +179,34 @@ def _kind(obj: Any, score_col: str, rel_col: str) -> str | None:
     return None
 
 
+@overload
+def evaluate(
+    run: Any,
+    qrels: Any,
+    metrics: Metrics,
+    *,
+    per_query: Literal[False] = ...,
+    relevance_level: int = 1,
+    complete: bool = False,
+    query_col: str = "query_id",
+    doc_col: str = "doc_id",
+    score_col: str = "score",
+    rel_col: str = "relevance",
+) -> dict[str, float]: ...
+@overload
+def evaluate(
+    run: Any,
+    qrels: Any,
+    metrics: Metrics,
+    *,
+    per_query: Literal[True],
+    relevance_level: int = 1,
+    complete: bool = False,
+    query_col: str = "query_id",
+    doc_col: str = "doc_id",
+    score_col: str = "score",
+    rel_col: str = "relevance",
+) -> pa.Table: ...
 def evaluate(
     run: Any,
     qrels: Any,
@@ -191,7 +219,7 @@ def evaluate(
     doc_col: str = "doc_id",
     score_col: str = "score",
     rel_col: str = "relevance",
-) -> Any:
+) -> dict[str, float] | pa.Table:
     """Evaluate a run against relevance judgements, as trec_eval does.
 
     ``run`` is a table ``(query_id, doc_id, score)`` or the path of a TREC run file;
@@ -304,6 +332,26 @@ def _evaluate_trec(
     return table, dict(zip(names, summary))
 
 
+@overload
+def evaluate_grouped(
+    scores: Any,
+    labels: Any,
+    metrics: Metrics,
+    *,
+    per_group: Literal[False] = ...,
+    ties: Literal["stable", "average"] = "stable",
+    relevance_level: float = 1,
+) -> dict[str, float]: ...
+@overload
+def evaluate_grouped(
+    scores: Any,
+    labels: Any,
+    metrics: Metrics,
+    *,
+    per_group: Literal[True],
+    ties: Literal["stable", "average"] = "stable",
+    relevance_level: float = 1,
+) -> pa.Table: ...
 def evaluate_grouped(
     scores: Any,
     labels: Any,
@@ -312,7 +360,7 @@ def evaluate_grouped(
     per_group: bool = False,
     ties: Literal["stable", "average"] = "stable",
     relevance_level: float = 1,
-) -> Any:
+) -> dict[str, float] | pa.Table:
     """Evaluate groups of scored candidates (a prompt with its completions, a query
     with its reranked documents).
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +38,9 @@ from prefcore._check import (
     optional_positive,
 )
 from prefcore._optional import require
+
+if TYPE_CHECKING:  # torch is an optional dependency: only the type checker imports it
+    from torch.utils.data import DataLoader
 from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps, tree_attention_mask
 from prefcore._ref_logps import (
     attach_ref_logps,
@@ -614,7 +617,7 @@ def dataloader(
     vocab_size: int | None = None,
     collator_options: Mapping[str, Any] | None = None,
     **loader_options: Any,
-) -> Any:
+) -> DataLoader[Any]:
     """A ``torch.utils.data.DataLoader`` over tokenized pairs (or ``unpaired=True``
     KTO rows): the dataset, a sampler (``batch_size`` examples per batch, or
     ``max_tokens`` per padded batch with :class:`TokenBudgetSampler`) and the Rust
@@ -672,7 +675,7 @@ def dataloader(
     else:
         assert batch_size is not None
         sampler = FixedBatchSampler(len(dataset), batch_size, **shard)
-    return torch_data.DataLoader(
+    loader: DataLoader[Any] = torch_data.DataLoader(
         dataset,
         batch_sampler=sampler,
         collate_fn=collator,
@@ -680,3 +683,4 @@ def dataloader(
         pin_memory=pin_memory,
         **loader_options,
     )
+    return loader
