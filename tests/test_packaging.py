@@ -34,6 +34,7 @@ PUBLIC_MODULES = [
     "prefcore.metrics",
     "prefcore.pairs",
     "prefcore.pipeline",
+    "prefcore.plot",
     "prefcore.ratings",
     "prefcore.ray",
     "prefcore.report",

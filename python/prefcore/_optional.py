@@ -17,6 +17,7 @@ EXTRAS = {
     "polars": "polars",
     "datasets": "datasets",
     "trl": "trl",
+    "matplotlib": "plot",
 }
 
 

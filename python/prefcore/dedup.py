@@ -108,6 +108,12 @@ class DedupResult(Summarised):
         """
         return filter_like(table, self.keep, "table")
 
+    def plot(self, ax: Any = None) -> Any:
+        """Clusters by size (:func:`prefcore.plot.cluster_sizes`)."""
+        from prefcore.plot import cluster_sizes
+
+        return cluster_sizes(self, ax)
+
 
 def normalize(
     texts: Any,

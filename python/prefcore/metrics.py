@@ -498,6 +498,12 @@ class CalibrationResult(Summarised):
     brier: float
     bins: pa.Table
 
+    def plot(self, ax: Any = None) -> Any:
+        """The reliability diagram (:func:`prefcore.plot.reliability_diagram`)."""
+        from prefcore.plot import reliability_diagram
+
+        return reliability_diagram(self, ax)
+
 
 def calibration(
     chosen_scores: Any, rejected_scores: Any, *, n_bins: int = 10, scale: float = 1.0

@@ -143,6 +143,12 @@ class BradleyTerryResult(Summarised):
         """Probability that ``a`` beats ``b`` (names, or sequences of names)."""
         return predict_win_rate(self, a, b)
 
+    def plot(self, ax: Any = None) -> Any:
+        """The ratings with their intervals (:func:`prefcore.plot.rating_intervals`)."""
+        from prefcore.plot import rating_intervals
+
+        return rating_intervals(self, ax)
+
 
 def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray, np.ndarray]:
     """Score of ``a`` per battle (1, 0, 0.5) and a tie mask."""
