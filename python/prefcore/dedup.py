@@ -151,8 +151,14 @@ def exact(
     Rows are hashed to 128 bits (xxh3) over their normalised values, each prefixed by
     its length; rows with equal hashes are then compared value by value before they
     are merged, so a hash collision can cost time but never merges different rows.
-    ``keep`` picks the first or the last row of each cluster. ``normalize=None``
-    compares the raw values.
+    ``keep`` picks the first or the last row of each cluster.
+
+    By default values are normalised first (:class:`Normalization`: NFKC, lower case,
+    whitespace collapsed), so "Hello world" and "hello  world" are one row: duplicates
+    in scraped and generated text differ in exactly these ways, and datasketch and
+    text-dedup normalise too. polars' ``unique`` and ``datasets`` compare raw bytes;
+    ``normalize=None`` does the same, and is several times faster (normalising is
+    most of the work; ``benches/bench_dedup.py`` times it against polars).
 
     >>> r = exact({"prompt": ["Hi there", "hi  there", "Bye"]})
     >>> r.keep.to_pylist(), r.cluster_id.to_pylist(), r.stats["removed"]
