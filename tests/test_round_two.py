@@ -422,3 +422,46 @@ def test_apply_gives_the_rows_back_in_the_callers_type() -> None:
     assert list(dedup.exact(pandas_frame, ["prompt"]).apply(pandas_frame).index) == [10, 11, 13, 15]
     with pytest.raises(errors.InvalidArgumentError, match="has 5 rows; this result is for 6"):
         dedup.exact(frame, ["prompt"]).apply(frame.head(5))
+
+
+def test_compare_runs_reports_what_ranx_compare_reports() -> None:
+    from ranx import Qrels, Run, compare
+
+    from prefcore.metrics import compare_runs
+
+    rng = np.random.default_rng(0)
+    qrels = {
+        f"q{i}": {f"d{j}": int(rng.integers(1, 3)) for j in rng.choice(30, 5, replace=False)}
+        for i in range(40)
+    }
+    runs = {
+        name: {
+            q: {
+                f"d{j}": float(rng.random() + (0.2 * k if f"d{j}" in qrels[q] else 0))
+                for j in range(30)
+            }
+            for q in qrels
+        }
+        for k, name in enumerate(["bm25", "dense", "hybrid", "rerank"])
+    }
+    metrics = ["map", "ndcg@10", "mrr"]
+    theirs = compare(
+        Qrels(qrels), runs=[Run(r, name=n) for n, r in runs.items()], metrics=metrics,
+        max_p=0.05, stat_test="student",
+    ).to_dict()  # fmt: skip
+    ours = compare_runs(qrels, runs, metrics, test="t", max_p=0.05)
+    for i, name in enumerate(runs):
+        for m in metrics:
+            assert ours.table.column(m)[i].as_py() == pytest.approx(
+                theirs[name]["scores"][m], abs=1e-12
+            )
+            better = [
+                o for o in runs if o != name and theirs[name]["comparisons"][o][m] < 0.05
+                and theirs[name]["scores"][m] > theirs[o]["scores"][m]
+            ]  # fmt: skip
+            assert ours.beats[name][m] == better, (name, m)
+    p = {(r["metric"], r["run_a"], r["run_b"]): r["p_value"] for r in ours.p_values.to_pylist()}
+    for (m, a, b), value in p.items():
+        assert value == pytest.approx(float(theirs[a]["comparisons"][b][m]), rel=1e-6, abs=1e-300)
+    assert ours.to_markdown().count("\n") == len(runs) + 1
+    assert "\\toprule" in ours.to_latex() and "ndcg@10" in ours.to_latex()

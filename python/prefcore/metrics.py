@@ -37,8 +37,10 @@ __all__ = [
     "ComparisonResult",
     "CorrelationResult",
     "RankingDiagnostics",
+    "RunComparison",
     "calibration",
     "compare",
+    "compare_runs",
     "evaluate",
     "evaluate_grouped",
     "evaluate_trec_both",
@@ -644,3 +646,119 @@ def compare(
         n=out.n, mean_a=out.mean_a, mean_b=out.mean_b, difference=out.difference,
         statistic=out.statistic, p_value=out.p_value, effect_size=out.effect_size, test=test,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, repr=False)
+class RunComparison(Summarised):
+    """Several runs on the same judgements, as ranx's ``compare`` reports them:
+    ``table`` has one row per run (``run`` and the mean of each metric) and
+    ``beats`` the runs each one is significantly better than, per metric (letters
+    ``a``, ``b``, ... in run order); ``p_values`` every pairwise test. Print it, or
+    :meth:`to_markdown` / :meth:`to_latex` for a paper."""
+
+    table: pa.Table
+    beats: dict[str, dict[str, list[str]]]
+    p_values: pa.Table
+    test: str
+    max_p: float
+
+    def _cells(self, mark: Any) -> tuple[list[str], list[list[str]]]:
+        names = self.table.column("run").to_pylist()
+        metrics = [c for c in self.table.column_names if c != "run"]
+        letters = {name: chr(ord("a") + i) for i, name in enumerate(names)}
+        rows = []
+        for i, name in enumerate(names):
+            row = [letters[name], name]
+            for m in metrics:
+                values = self.table.column(m).to_pylist()
+                sup = "".join(letters[o] for o in self.beats[name][m])
+                row.append(mark(f"{values[i]:.4f}", sup, values[i] == max(values)))
+            rows.append(row)
+        return ["#", "run", *metrics], rows
+
+    def to_markdown(self) -> str:
+        """A Markdown table: the best value of each metric in bold, and after each
+        value the letters of the runs it beats (p < ``max_p``, ``test``)."""
+        head, rows = self._cells(
+            lambda v, sup, best: (f"**{v}**" if best else v) + (f"<sup>{sup}</sup>" if sup else "")
+        )
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """A LaTeX ``tabular`` (booktabs rules) marked as :meth:`to_markdown`."""
+        head, rows = self._cells(
+            lambda v, sup, best: (
+                (f"\\textbf{{{v}}}" if best else v) + (f"$^{{{sup}}}$" if sup else "")
+            )
+        )
+        escape = str.maketrans({"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#"})
+        out = [f"\\begin{{tabular}}{{ll{'r' * (len(head) - 2)}}}", "\\toprule"]
+        out.append(" & ".join(h.translate(escape) for h in head) + r" \\")
+        out.append("\\midrule")
+        out += [" & ".join([r[0], r[1].translate(escape), *r[2:]]) + r" \\" for r in rows]
+        out += ["\\bottomrule", "\\end{tabular}"]
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        note = f"(letters: significantly better than that run, {self.test} test, p < {self.max_p})"
+        return self.to_markdown() + "\n" + note
+
+
+def compare_runs(
+    qrels: Any,
+    runs: Mapping[str, Any],
+    metrics: Metrics,
+    *,
+    test: Literal["t", "randomization", "bootstrap"] = "t",
+    max_p: float = 0.05,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> RunComparison:
+    """Compare several runs (``{name: run}``, each a table or TREC file as for
+    :func:`evaluate`) on ``qrels``, as ranx's ``compare`` does: each run's mean of each
+    metric over every judged query (a query a run misses scores 0, trec_eval's ``-c``),
+    and a paired test (:func:`compare`) between every two runs on every metric.
+
+    >>> qrels = {"query_id": ["q1", "q2", "q3"], "doc_id": ["a", "b", "c"],
+    ...          "relevance": [1, 1, 1]}
+    >>> good = {"query_id": ["q1", "q2", "q3"], "doc_id": ["a", "b", "c"],
+    ...         "score": [1.0, 1.0, 1.0]}
+    >>> bad = {"query_id": ["q1", "q2", "q3"], "doc_id": ["x", "y", "c"],
+    ...        "score": [1.0, 1.0, 1.0]}
+    >>> r = compare_runs(qrels, {"good": good, "bad": bad}, ["mrr"], max_p=0.5)
+    >>> r.table.to_pydict()
+    {'run': ['good', 'bad'], 'mrr': [1.0, 0.3333333333333333]}
+    >>> r.beats["good"]["mrr"], r.beats["bad"]["mrr"]
+    (['bad'], [])
+    """
+    names = list(runs)
+    if len(names) < 2:
+        raise InvalidArgumentError("compare_runs needs at least two runs", argument="runs")
+    if not 0.0 < max_p < 1.0:
+        raise InvalidArgumentError(f"max_p must be in (0, 1), not {max_p}", argument="max_p")
+    wanted = _metric_list(metrics)
+    per_query = {n: evaluate(runs[n], qrels, wanted, per_query=True, complete=True) for n in names}
+    columns = [c for c in per_query[names[0]].column_names if c != "query_id"]
+    means = {m: [float(np.mean(per_query[n].column(m).to_numpy())) for n in names] for m in columns}
+    beats: dict[str, dict[str, list[str]]] = {n: {m: [] for m in columns} for n in names}
+    tests: dict[str, list[Any]] = {"metric": [], "run_a": [], "run_b": [], "p_value": []}
+    for m in columns:
+        for i, a in enumerate(names):
+            for j in range(i + 1, len(names)):
+                b = names[j]
+                r = compare(
+                    per_query[a], per_query[b], metric=m, test=test,
+                    n_resamples=n_resamples, seed=seed,
+                )  # fmt: skip
+                for key, value in zip(tests, (m, a, b, r.p_value)):
+                    tests[key].append(value)
+                if r.p_value < max_p and r.difference != 0:
+                    winner, loser = (a, b) if r.difference > 0 else (b, a)
+                    beats[winner][m].append(loser)
+    for n in names:  # letters in run order
+        for m in columns:
+            beats[n][m].sort(key=names.index)
+    table = pa.table({"run": names, **means})
+    return RunComparison(table, beats, pa.table(tests), test, max_p)
