@@ -98,6 +98,34 @@ def test_trec_tables_match_pytrec_eval(case: tuple[dict, dict], level: int, int_
             assert math.isclose(got, want, abs_tol=1e-9), (qid, name, got, want)
 
 
+@SETTINGS
+@given(trec_case(), st.integers(1, 2))
+def test_interpolated_precision_and_gm_map_match_pytrec_eval(
+    case: tuple[dict, dict], level: int
+) -> None:
+    run, qrels = case
+    if not set(run) & set(qrels):
+        return
+    expected = pytrec_eval.RelevanceEvaluator(
+        qrels, {"iprec_at_recall", "gm_map"}, relevance_level=level
+    ).evaluate(run)
+    levels = [f"iprec_at_recall_{i / 10:.2f}" for i in range(11)]
+    ours = evaluate(
+        to_table(run, "score", False),
+        to_table(qrels, "relevance", False),
+        [*levels, "gm_map"],
+        per_query=True,
+        relevance_level=level,
+    )
+    for i, qid in enumerate(ours.column("query_id").to_pylist()):
+        for name in levels:
+            got, want = ours.column(name)[i].as_py(), expected[qid][name]
+            assert math.isclose(got, want, abs_tol=1e-12), (qid, name, got, want)
+        # pytrec_eval gives gm_map per query as ln(max(AP, 1e-5)); prefcore gives the AP.
+        ap = ours.column("gm_map")[i].as_py()
+        assert math.isclose(math.log(max(ap, 1e-5)), expected[qid]["gm_map"], abs_tol=1e-12)
+
+
 @st.composite
 def groups(draw: st.DrawFn, max_len: int = 12) -> tuple[list[list[float]], list[list[int]]]:
     n_groups = draw(st.integers(1, 6))

@@ -38,8 +38,11 @@ _TREC_CUTOFFS = {
     "success": (1, 5, 10),
 }
 #: The trec_eval measures prefcore computes, as ``-m all_trec`` lists them.
-_ALL_TREC = ("num_ret", "num_rel", "num_rel_ret", "map", "Rprec", "bpref", "recip_rank",
-             "P", "recall", "ndcg", "ndcg_cut", "map_cut", "success")  # fmt: skip
+_ALL_TREC = ("num_ret", "num_rel", "num_rel_ret", "map", "gm_map", "Rprec", "bpref",
+             "recip_rank", "iprec_at_recall", "P", "recall", "ndcg", "ndcg_cut", "map_cut",
+             "success")  # fmt: skip
+#: trec_eval's recall levels of ``iprec_at_recall``.
+_RECALL_LEVELS = tuple(f"iprec_at_recall_{i / 10:.2f}" for i in range(11))
 
 
 def trec_measures(names: list[str]) -> list[str]:
@@ -54,6 +57,8 @@ def trec_measures(names: list[str]) -> list[str]:
     for name in names:
         if name == "all_trec":
             expanded = trec_measures(list(_ALL_TREC))
+        elif name == "iprec_at_recall":
+            expanded = list(_RECALL_LEVELS)
         elif name in _TREC_CUTOFFS:
             expanded = [f"{name}.{k}" for k in _TREC_CUTOFFS[name]]
         elif "," in name and "." in name:
@@ -79,6 +84,9 @@ def trec_line(metric: str, query: str, value: float) -> str:
     """
     base, _, cutoff = metric.replace("@", ".").partition(".")
     name = f"{base}_{cutoff}" if cutoff else base
+    if metric.startswith("iprec_at_recall"):  # the level is a decimal: _0.50
+        level = float(metric[len("iprec_at_recall") :].lstrip("_@."))
+        name = f"iprec_at_recall_{level:.2f}"
     shown = f"{int(value)}" if base in _COUNTS else f"{value:.4f}"
     return f"{name:<22}\t{query}\t{shown}"
 
@@ -101,7 +109,8 @@ def _eval(args: argparse.Namespace) -> dict[str, Any]:
     for row in rows:
         qid = row.pop("query_id")
         for name, value in row.items():
-            print(trec_line(name, qid, value))
+            if name != "gm_map":  # a summary only, as trec_eval prints it
+                print(trec_line(name, qid, value))
     for name, value in summary.items():
         print(trec_line(name, "all", value))
     return dict(summary)

@@ -214,6 +214,28 @@ impl RankedList<'_> {
         ratio(sum, r as f64)
     }
 
+    /// trec_eval's interpolated precision at recall `level` (in hundredths): the best
+    /// precision at or below the rank of the k-th relevant item, where k is the level
+    /// as a count of relevant items rounded as trec_eval rounds it, floor(level · R +
+    /// 0.9); 0 where fewer than k relevant items are retrieved.
+    fn interpolated_precision(&self, level: usize) -> f64 {
+        if self.num_rel == 0 {
+            return 0.0;
+        }
+        let needed = ((level as f64 / 100.0) * self.num_rel as f64 + 0.9) as usize;
+        let (mut hits, mut best) = (0usize, 0.0f64);
+        for (i, &r) in self.ranked.iter().enumerate() {
+            if self.is_relevant(r) {
+                hits += 1;
+                // Precision peaks at relevant ranks, so these are the only candidates.
+                if hits >= needed.max(1) {
+                    best = best.max(hits as f64 / (i + 1) as f64);
+                }
+            }
+        }
+        best
+    }
+
     /// The value of one metric on this list.
     pub fn score(&self, spec: &MetricSpec) -> f64 {
         let all = usize::MAX;
@@ -241,6 +263,8 @@ impl RankedList<'_> {
             Measure::NumRet => self.num_ret as f64,
             Measure::NumRel => num_rel,
             Measure::NumRelRet => self.relevant_in_top(all),
+            Measure::IprecAtRecall => self.interpolated_precision(k),
+            Measure::GmMap => self.average_precision(all),
         }
     }
 }
@@ -265,6 +289,24 @@ mod tests {
 
     fn m(name: &str, l: &RankedList) -> f64 {
         l.score(&parse_metric(name).unwrap())
+    }
+
+    #[test]
+    fn interpolated_precision_is_the_best_precision_at_or_past_the_recall_level() {
+        // Relevant at ranks 1 and 3 of 3 relevant: (P, R) = (1, 1/3) and (2/3, 2/3).
+        // Level l asks for floor(3l + 0.9) relevant items (trec_eval's rounding).
+        let l = list(&[1.0, 0.0, 1.0, 0.0, 0.0], &[1.0, 1.0, 1.0], 3);
+        assert_eq!(m("iprec_at_recall_0.00", &l), 1.0); // 0 items: the best of all
+        assert_eq!(m("iprec_at_recall@0.3", &l), 1.0); // 1 item
+        assert_eq!(m("iprec_at_recall_0.40", &l), 2.0 / 3.0); // floor(2.1) = 2 items
+                                                              // 0.7 · 3 + 0.9 is 2.9999999999999996 in doubles, in trec_eval too: 2 items.
+        assert_eq!(m("iprec_at_recall_0.70", &l), 2.0 / 3.0);
+        assert_eq!(m("iprec_at_recall_0.80", &l), 0.0); // 3 items: only 2 retrieved
+        assert_eq!(m("iprec_at_recall_1.00", &l), 0.0);
+        assert!(parse_metric("iprec_at_recall_1.5").is_err());
+        assert!(parse_metric("iprec_at_recall_0.505").is_err());
+        // Per query gm_map is the AP: (1 + 2/3) / 3.
+        assert_eq!(m("gm_map", &l), (1.0 + 2.0 / 3.0) / 3.0);
     }
 
     #[test]

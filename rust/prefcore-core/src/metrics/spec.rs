@@ -33,6 +33,13 @@ pub enum Measure {
     NumRel,
     /// Number of relevant items retrieved.
     NumRelRet,
+    /// Interpolated precision at a recall level (trec_eval `iprec_at_recall`): the
+    /// best precision at any rank whose recall reaches the level. The level, in
+    /// hundredths, is the spec's cutoff.
+    IprecAtRecall,
+    /// Geometric mean of average precision over queries (trec_eval `gm_map`): each
+    /// query's value is its AP; the summary is exp(mean(ln(max(AP, 1e-5)))).
+    GmMap,
 }
 
 impl Measure {
@@ -71,7 +78,11 @@ impl MetricSpec {
     pub fn depth(&self) -> Option<usize> {
         match self.measure {
             Measure::NumRet | Measure::NumRel => Some(0),
-            Measure::RPrecision | Measure::Bpref | Measure::NumRelRet => None,
+            Measure::RPrecision
+            | Measure::Bpref
+            | Measure::NumRelRet
+            | Measure::IprecAtRecall
+            | Measure::GmMap => None,
             _ => self.cutoff,
         }
     }
@@ -79,8 +90,27 @@ impl MetricSpec {
 
 /// The names `parse_metric` understands, for error messages and docs.
 pub const KNOWN_METRICS: &str = "ndcg, ndcg@k, ndcg_burges@k, dcg@k, map, map@k, mrr, mrr@k, \
-precision@k, recall@k, f1@k, r_precision, hit_rate@k, bpref, num_ret, num_rel, num_rel_ret \
-(trec_eval aliases: ndcg_cut.k, P.k, recall.k, map_cut.k, recip_rank, Rprec, success.k)";
+precision@k, recall@k, f1@k, r_precision, hit_rate@k, bpref, num_ret, num_rel, num_rel_ret, \
+iprec_at_recall@l (l a recall level in [0, 1] in hundredths), gm_map \
+(trec_eval aliases: ndcg_cut.k, P.k, recall.k, map_cut.k, recip_rank, Rprec, success.k, \
+iprec_at_recall_0.50)";
+
+/// `iprec_at_recall_0.50`, `iprec_at_recall@0.5`: the recall level in hundredths.
+fn recall_level(name: &str, rest: &str) -> Result<usize> {
+    let text = rest.trim_start_matches(['_', '@', '.']);
+    let level: f64 = text.parse().map_err(|_| {
+        Error::argument(format!(
+            "metric '{name}' needs a recall level in [0, 1], e.g. 'iprec_at_recall_0.50'"
+        ))
+    })?;
+    let hundredths = (level * 100.0).round();
+    if !(0.0..=1.0).contains(&level) || (level * 100.0 - hundredths).abs() > 1e-9 {
+        return Err(Error::argument(format!(
+            "metric '{name}': the recall level must be in [0, 1] in steps of 0.01"
+        )));
+    }
+    Ok(hundredths as usize)
+}
 
 /// Split `base@k`, `base.k` or `base_k` into the base name and the cutoff.
 fn split_cutoff(name: &str) -> Result<(&str, Option<usize>)> {
@@ -108,6 +138,13 @@ fn split_cutoff(name: &str) -> Result<(&str, Option<usize>)> {
 
 /// Parse one metric name.
 pub fn parse_metric(name: &str) -> Result<MetricSpec> {
+    if let Some(rest) = name.trim().strip_prefix("iprec_at_recall") {
+        return Ok(MetricSpec {
+            measure: Measure::IprecAtRecall,
+            cutoff: Some(recall_level(name, rest)?),
+            name: name.to_string(),
+        });
+    }
     let (base, cutoff) = split_cutoff(name.trim())?;
     use Measure::*;
     let (measure, needs_cutoff, allows_cutoff) = match base {
@@ -125,6 +162,7 @@ pub fn parse_metric(name: &str) -> Result<MetricSpec> {
         "num_ret" => (NumRet, false, false),
         "num_rel" => (NumRel, false, false),
         "num_rel_ret" => (NumRelRet, false, false),
+        "gm_map" => (GmMap, false, false),
         _ => {
             return Err(Error::argument(format!(
                 "unknown metric '{name}'; known metrics: {KNOWN_METRICS}"
