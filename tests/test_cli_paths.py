@@ -188,3 +188,11 @@ def test_a_binary_file_with_a_text_extension_is_named(tmp_path: Path, capsys) ->
     err = capsys.readouterr().err
     assert "this is a Parquet file, not jsonl" in err and "skip" not in err
     assert main(["stats", str(misnamed), "--quiet", "--in-format", "parquet"]) == 0
+
+
+def test_q_is_quiet_except_in_eval_where_it_is_trec_evals(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = _shards(tmp_path)
+    assert main(["stats", str(data), "-q"]) == 0
+    assert capsys.readouterr().err == ""  # no progress
+    assert main(["dedup", str(data), str(tmp_path / "o.jsonl"), "--exact", "prompt", "-q"]) == 0
+    assert "rows in" not in capsys.readouterr().err

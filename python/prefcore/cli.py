@@ -309,7 +309,8 @@ def _io_options(p: argparse.ArgumentParser, output: bool = True) -> None:
                    help="malformed JSONL lines: fail (default) or skip and count them")  # fmt: skip
     p.add_argument("--batch-rows", type=COUNT, default=16_384, help="rows per record batch (16384)")
     p.add_argument("--report", help="write the JSON report here")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress on stderr (eval's -q is trec_eval's per-query)")  # fmt: skip
 
 
 def _int_type(minimum: int, maximum: int = 2**63 - 1) -> Any:
@@ -505,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pl.add_argument("config", metavar="CONFIG.toml", help="the job file")
     pl.add_argument("--report", help="write the JSON report here")
-    pl.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    pl.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     for command in sub.choices.values():  # the raw format keeps the examples' lines only
         command.description = textwrap.fill(command.description or "", 88)
     return parser
