@@ -179,9 +179,11 @@ where
 }
 
 /// Items per wave of an interruptible loop whose items cost `min_items` at a time:
-/// enough for every thread to take several turns, so waves add little overhead.
+/// enough for every thread to take many turns, so the wait at the end of each wave
+/// (threads finishing unevenly) stays a small share of the work (a wave of a TREC or
+/// grouped evaluation is a few to tens of milliseconds).
 fn wave_len(min_items: usize) -> usize {
-    (min_items.max(1) * num_threads() * 16).max(4096)
+    (min_items.max(1) * num_threads() * 64).max(1 << 16)
 }
 
 /// `f(init, i)` for `i` in `0..n` in parallel, collected in order, with one `init()`

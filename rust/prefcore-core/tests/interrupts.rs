@@ -118,7 +118,7 @@ fn all_pairs_checks_between_tasks_of_groups() {
 
 #[test]
 fn trec_evaluation_checks_between_waves_of_queries() {
-    let (queries, docs) = (50_000, 10);
+    let (queries, docs) = (300_000, 2);
     let n = queries * docs;
     let query: ArrayRef = Arc::new(Int64Array::from_iter_values(
         (0..n).map(|i| (i / docs) as i64),
