@@ -425,9 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("output", metavar="OUT", help="output file (written atomically)")
     dd.add_argument("--exact", nargs="+", metavar="COL", help="columns whose tuple must be unique")
     dd.add_argument("--near", metavar="COL", help="text column for MinHash near-duplicates")
-    dd.add_argument("--threshold", type=float, default=0.8, help="Jaccard threshold (0.8)")
-    dd.add_argument("--num-perm", type=COUNT, default=128, help="MinHash permutations (128)")
-    dd.add_argument("--ngram", type=COUNT, default=5, help="word shingle size (5)")
+    dd.add_argument("--threshold", type=float, default=prefcore.dedup.MINHASH_THRESHOLD,
+                    help="Jaccard threshold")  # fmt: skip
+    dd.add_argument("--num-perm", type=COUNT, default=prefcore.dedup.MINHASH_NUM_PERM,
+                    help="MinHash permutations")  # fmt: skip
+    dd.add_argument("--ngram", type=COUNT, default=prefcore.dedup.MINHASH_NGRAM,
+                    help="word shingle size")  # fmt: skip
     dd.add_argument("--seed", type=SEED, default=1, help="MinHash seed (1)")
     dd.add_argument("--bands", type=COUNT, help="LSH bands (default: chosen from the threshold)")
     dd.add_argument("--rows", type=COUNT, help="rows per band (with --bands)")

@@ -25,6 +25,9 @@ from prefcore._display import Summarised
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
+    "MINHASH_NGRAM",
+    "MINHASH_NUM_PERM",
+    "MINHASH_THRESHOLD",
     "ContaminationResult",
     "DedupResult",
     "Normalization",
@@ -38,6 +41,13 @@ __all__ = [
     "semantic",
     "signatures",
 ]
+
+
+#: MinHash defaults, one definition for every entry point (functions, streams, Ray,
+#: the CLI): datasketch's 128 permutations, word 5-grams, Jaccard threshold 0.8.
+MINHASH_THRESHOLD = 0.8
+MINHASH_NUM_PERM = 128
+MINHASH_NGRAM = 5
 
 
 @dataclass(frozen=True)
@@ -215,8 +225,8 @@ def degenerate_pairs(
 def signatures(
     texts: Any,
     *,
-    num_perm: int = 128,
-    ngram: int = 5,
+    num_perm: int = MINHASH_NUM_PERM,
+    ngram: int = MINHASH_NGRAM,
     tokenizer: Literal["word", "char"] = "word",
     seed: int = 1,
     normalize: NormalizeArg = Normalization(),
@@ -263,7 +273,7 @@ def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
-def optimal_bands(threshold: float, num_perm: int = 128) -> tuple[int, int]:
+def optimal_bands(threshold: float, num_perm: int = MINHASH_NUM_PERM) -> tuple[int, int]:
     """The (bands, rows) that minimise the equally weighted false-positive and
     false-negative areas of LSH at ``threshold`` (datasketch's ``MinHashLSH`` rule).
 
@@ -277,9 +287,9 @@ def minhash(
     table: Any,
     column: str = "prompt",
     *,
-    threshold: float = 0.8,
-    num_perm: int = 128,
-    ngram: int = 5,
+    threshold: float = MINHASH_THRESHOLD,
+    num_perm: int = MINHASH_NUM_PERM,
+    ngram: int = MINHASH_NGRAM,
     tokenizer: Literal["word", "char"] = "word",
     bands: int | None = None,
     rows: int | None = None,
@@ -366,7 +376,7 @@ def contamination(
     n: int = 13,
     threshold: float | None = None,
     reference_column: str | None = None,
-    num_perm: int = 128,
+    num_perm: int = MINHASH_NUM_PERM,
     seed: int = 1,
     normalize: NormalizeArg = Normalization(),
 ) -> ContaminationResult:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import dedup, formats, pairs
-from prefcore.dedup import Normalization
+from prefcore.dedup import MINHASH_NGRAM, MINHASH_NUM_PERM, MINHASH_THRESHOLD, Normalization
 from prefcore.errors import InvalidArgumentError
 from prefcore.io import AtomicWriter, Source, prefetched
 from prefcore.report import PairStats, distribution
@@ -208,9 +208,9 @@ def dedup_stream(
     *,
     exact: Sequence[str] = (),
     near: str | None = None,
-    threshold: float = 0.8,
-    num_perm: int = 128,
-    ngram: int = 5,
+    threshold: float = MINHASH_THRESHOLD,
+    num_perm: int = MINHASH_NUM_PERM,
+    ngram: int = MINHASH_NGRAM,
     seed: int = 1,
     bands: int | None = None,
     rows: int | None = None,

@@ -119,7 +119,9 @@ def aggregate_votes(
     return VoteResult(pa.table(cols), agreement, ann)
 
 
-ELO_SCALE = 400.0 / math.log(10.0)
+#: Elo points per factor of 10 in the odds, and the same scale per natural-log unit.
+ELO_POINTS = 400.0
+ELO_SCALE = ELO_POINTS / math.log(10.0)
 ELO_BASE = 1000.0
 
 _A_WINS = {"model_a", "a", "A"}
@@ -377,7 +379,7 @@ def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:
 
     diff = lookup(a) - lookup(b)
     if ratings.scale == "elo":
-        p = 1.0 / (1.0 + np.power(10.0, -diff / 400.0))
+        p = 1.0 / (1.0 + np.power(10.0, -diff / ELO_POINTS))
     else:
         p = 1.0 / (1.0 + np.exp(-diff))
     return float(p) if np.ndim(p) == 0 else p

@@ -38,7 +38,14 @@ import pyarrow.compute as pc
 
 from prefcore import pairs
 from prefcore._optional import require
-from prefcore.dedup import Normalization, NormalizeArg, optimal_bands
+from prefcore.dedup import (
+    MINHASH_NGRAM,
+    MINHASH_NUM_PERM,
+    MINHASH_THRESHOLD,
+    Normalization,
+    NormalizeArg,
+    optimal_bands,
+)
 from prefcore.errors import InvalidArgumentError
 from prefcore.report import PairStats
 from prefcore.streaming import DEFAULT_NORMALIZATION, band_keys, clusters_from_pairs, row_hashes
@@ -267,10 +274,10 @@ def _edges_table(a: np.ndarray, b: np.ndarray) -> pa.Table:
 def dedup(
     ds: Any,
     column: str = "prompt",
-    threshold: float = 0.8,
+    threshold: float = MINHASH_THRESHOLD,
     *,
-    num_perm: int = 128,
-    ngram: int = 5,
+    num_perm: int = MINHASH_NUM_PERM,
+    ngram: int = MINHASH_NGRAM,
     seed: int = 1,
     tokenizer: Literal["word", "char"] = "word",
     normalize: NormalizeArg = DEFAULT_NORMALIZATION,

@@ -25,7 +25,14 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_table, require_columns
-from prefcore.dedup import Normalization, NormalizeArg, optimal_bands
+from prefcore.dedup import (
+    MINHASH_NGRAM,
+    MINHASH_NUM_PERM,
+    MINHASH_THRESHOLD,
+    Normalization,
+    NormalizeArg,
+    optimal_bands,
+)
 from prefcore.errors import InvalidArgumentError
 
 __all__ = [
@@ -87,9 +94,9 @@ class NearStream:
         self,
         column: str,
         *,
-        threshold: float = 0.8,
-        num_perm: int = 128,
-        ngram: int = 5,
+        threshold: float = MINHASH_THRESHOLD,
+        num_perm: int = MINHASH_NUM_PERM,
+        ngram: int = MINHASH_NGRAM,
         tokenizer: Literal["word", "char"] = "word",
         seed: int = 1,
         bands: int | None = None,
@@ -160,8 +167,8 @@ def band_keys(
     *,
     bands: int,
     rows: int,
-    num_perm: int = 128,
-    ngram: int = 5,
+    num_perm: int = MINHASH_NUM_PERM,
+    ngram: int = MINHASH_NGRAM,
     tokenizer: Literal["word", "char"] = "word",
     seed: int = 1,
     normalize: NormalizeArg = DEFAULT_NORMALIZATION,
