@@ -21,6 +21,7 @@ from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
     "ELO_BASE",
+    "ELO_POINTS",
     "ELO_SCALE",
     "BradleyTerryResult",
     "VoteResult",
