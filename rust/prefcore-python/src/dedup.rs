@@ -3,14 +3,12 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{ArrayRef, Int64Array, LargeStringArray, StringArray, UInt64Array};
+use arrow_array::{ArrayRef, Int64Array, StringArray, UInt64Array};
 use arrow_schema::DataType;
 use prefcore_core::dedup::{self, Keep, Normalizer, TextColumn};
-use prefcore_core::parallel;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
-use rayon::prelude::*;
 
 use crate::convert::{array, to_py_array, Clusters, Table};
 use crate::errors::{compute, to_py, unsigned, unsigned_size};
@@ -98,22 +96,7 @@ pub fn normalize<'py>(
     let texts = array(texts, "texts")?;
     let n = normalizer(options)?.unwrap_or_default();
     let out = compute(py, || {
-        let column = TextColumn::new("texts", &texts)?;
-        let reader = column.reader();
-        let values: Vec<String> = parallel::install(|| {
-            (0..column.len())
-                .into_par_iter()
-                .map_init(String::new, |buf, row| n.normalize(reader.get(row, buf)))
-                .collect()
-        });
-        // i32 offsets unless the text outgrows them.
-        let total: usize = values.iter().map(String::len).sum();
-        let out: ArrayRef = if total < i32::MAX as usize {
-            Arc::new(StringArray::from(values))
-        } else {
-            Arc::new(LargeStringArray::from(values))
-        };
-        Ok(out)
+        n.normalize_column(&TextColumn::new("texts", &texts)?)
     })?;
     to_py_array(py, out)
 }

@@ -5,9 +5,13 @@
 //! digits (category Nd) to `0`, and collapsing runs of whitespace to one space with the
 //! ends trimmed.
 
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, LargeStringArray, StringArray};
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 use unicode_normalization::UnicodeNormalization;
 
+use super::text::TextColumn;
 use crate::error::{Error, Result};
 
 /// Which Unicode normalisation form to apply first.
@@ -276,11 +280,41 @@ impl Normalizer {
         self.normalize_into(text, &mut out);
         out
     }
+
+    /// Every row of `column` normalised, in parallel (Ctrl-C noticed between waves),
+    /// as a `utf8` array, or `large_utf8` when the text outgrows 32-bit offsets.
+    pub fn normalize_column(&self, column: &TextColumn) -> Result<ArrayRef> {
+        let reader = column.reader();
+        let values: Vec<String> =
+            crate::parallel::map_init_interruptible(column.len(), String::new, |buf, row| {
+                self.normalize(reader.get(row, buf))
+            })?;
+        let total: usize = values.iter().map(String::len).sum();
+        Ok(if total < i32::MAX as usize {
+            Arc::new(StringArray::from(values))
+        } else {
+            Arc::new(LargeStringArray::from(values))
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_is_normalised_row_by_row_in_order() {
+        use arrow_array::cast::AsArray;
+        let texts = ["  Héllo   World ", "ＡＢＣ", "", "x\ty"];
+        let array: ArrayRef = Arc::new(StringArray::from(texts.to_vec()));
+        let column = TextColumn::new("texts", &array).unwrap();
+        let n = Normalizer::default();
+        let out = n.normalize_column(&column).unwrap();
+        let got: Vec<&str> = out.as_string::<i32>().iter().map(Option::unwrap).collect();
+        let want: Vec<String> = texts.iter().map(|t| n.normalize(t)).collect();
+        assert_eq!(got, want);
+        assert_eq!(got, ["héllo world", "abc", "", "x y"]);
+    }
 
     #[test]
     fn defaults_fold_width_case_and_space() {

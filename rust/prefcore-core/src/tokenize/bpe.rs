@@ -153,3 +153,88 @@ impl Bpe {
         (0..n).filter(|&i| alive[i]).map(|i| id[i]).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model over the letters a, b, c (ids 0, 1, 2) and the tokens the merges make.
+    fn model(extra: &[(&str, u32)], merges: &[(&str, &str)], ignore_merges: bool) -> Bpe {
+        let mut vocab: Vec<(String, u32)> = [("a", 0), ("b", 1), ("c", 2)]
+            .map(|(t, i)| (t.to_string(), i))
+            .to_vec();
+        vocab.extend(extra.iter().map(|&(t, i)| (t.to_string(), i)));
+        Bpe::new(BpeSpec {
+            vocab,
+            merges: merges
+                .iter()
+                .map(|&(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            unk_id: Some(99),
+            fuse_unk: true,
+            ignore_merges,
+        })
+        .unwrap()
+    }
+
+    fn encode(bpe: &Bpe, word: &str) -> Vec<i32> {
+        let (mut cache, mut out) = (WordCache::new(), Vec::new());
+        bpe.encode_word(word.as_bytes(), &mut cache, &mut out);
+        // A second encoding, from the cache, gives the same ids.
+        let mut again = Vec::new();
+        bpe.encode_word(word.as_bytes(), &mut cache, &mut again);
+        assert_eq!(out, again);
+        out
+    }
+
+    #[test]
+    fn merges_apply_in_rank_order() {
+        let extra = [("ab", 3), ("bc", 4), ("abc", 5)];
+        // "bc" outranks "ab": a + bc, then a·bc.
+        let bc_first = model(&extra, &[("b", "c"), ("a", "b"), ("a", "bc")], false);
+        assert_eq!(encode(&bc_first, "abc"), [5]);
+        // "ab" outranks "bc" and nothing joins ab + c: two tokens.
+        let ab_first = model(&extra, &[("a", "b"), ("b", "c"), ("a", "bc")], false);
+        assert_eq!(encode(&ab_first, "abc"), [3, 2]);
+    }
+
+    #[test]
+    fn equal_ranks_merge_leftmost_first() {
+        let bpe = model(&[("aa", 3)], &[("a", "a")], false);
+        assert_eq!(encode(&bpe, "aaa"), [3, 0]);
+        assert_eq!(encode(&bpe, "aaaa"), [3, 3]);
+    }
+
+    #[test]
+    fn unknown_bytes_become_one_unknown_token_per_run() {
+        let bpe = model(&[], &[], false);
+        // 'd' and 'e' are not in the vocabulary: one fused unknown between a and b.
+        assert_eq!(encode(&bpe, "adeb"), [0, 99, 1]);
+    }
+
+    #[test]
+    fn a_whole_word_token_wins_over_merges_when_asked() {
+        let extra = [("ab", 3), ("abc", 7)];
+        let merges = [("a", "b")];
+        assert_eq!(encode(&model(&extra, &merges, false), "abc"), [3, 2]);
+        assert_eq!(encode(&model(&extra, &merges, true), "abc"), [7]);
+    }
+
+    #[test]
+    fn a_merge_of_an_unknown_token_is_refused_by_rank() {
+        let err = Bpe::new(BpeSpec {
+            vocab: vec![("a".into(), 0), ("aa".into(), 1)],
+            merges: vec![("a".into(), "a".into()), ("a".into(), "z".into())],
+            unk_id: None,
+            fuse_unk: false,
+            ignore_merges: false,
+        })
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string()
+                .contains("merge 1: 'az' is not in the vocabulary"),
+            "{err}"
+        );
+    }
+}
