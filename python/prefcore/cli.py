@@ -356,6 +356,12 @@ class HelpFormat(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``prefcore`` command line's parser, a subcommand each.
+
+    >>> args = build_parser().parse_args(["dedup", "in.jsonl", "out.parquet", "--exact", "prompt"])
+    >>> args.command, args.exact, args.threshold
+    ('dedup', ['prompt'], 0.8)
+    """
     parser = argparse.ArgumentParser(
         prog="prefcore", description=prefcore.__doc__.splitlines()[0] if prefcore.__doc__ else None
     )

@@ -34,6 +34,10 @@ def run() -> None:
     """Load the embedded HH-RLHF pairs and print every metric prefcore has on them.
 
     Run it as ``prefcore demo`` (or ``make demo`` from a fresh checkout).
+
+    >>> run()  # doctest: +ELLIPSIS
+    prefcore demo on the embedded HH-RLHF harmless-base test split (2312 pairs)
+    ...
     """
     t0 = time.perf_counter()
     table = load_hh_rlhf()

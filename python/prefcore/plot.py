@@ -48,7 +48,14 @@ def _axes(ax: Axes | None) -> Axes:
 def reliability_diagram(calibration: Any, ax: Axes | None = None) -> Axes:
     """The reliability diagram of a :class:`~prefcore.metrics.CalibrationResult`:
     each non-empty bin's fraction of wins at its mean predicted probability, sized by
-    its count, against the diagonal; the title gives ECE and Brier score."""
+    its count, against the diagonal; the title gives ECE and Brier score.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from prefcore.metrics import calibration
+    >>> reliability_diagram(calibration([2.0, 0.5, 1.0], [1.0, 1.5, 0.0])).get_ylabel()
+    'fraction of wins'
+    """
     ax = _axes(ax)
     bins = calibration.bins.to_pydict()
     used = [i for i, n in enumerate(bins["count"]) if n > 0]
@@ -68,7 +75,17 @@ def reliability_diagram(calibration: Any, ax: Axes | None = None) -> Axes:
 def rating_intervals(ratings: Any, ax: Axes | None = None) -> Axes:
     """Bradley-Terry ratings (a :class:`~prefcore.ratings.BradleyTerryResult`) as points
     with their bootstrap interval, or ±1.96 standard errors when there was no
-    bootstrap; the best model on top."""
+    bootstrap; the best model on top.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from prefcore.ratings import bradley_terry
+    >>> battles = {"model_a": ["x", "y", "z"], "model_b": ["y", "z", "x"],
+    ...            "winner": ["model_a", "model_a", "tie"]}
+    >>> ax = rating_intervals(bradley_terry(battles, alpha=0.1))
+    >>> [t.get_text() for t in ax.get_yticklabels()]  # best first, drawn on top
+    ['x', 'y', 'z']
+    """
     ax = _axes(ax)
     t = ratings.table.to_pydict()
     rating = np.asarray(t["rating"], dtype=np.float64)
@@ -92,7 +109,13 @@ def score_distributions(
     chosen_scores: Any, rejected_scores: Any, ax: Axes | None = None, bins: int = 40
 ) -> Axes:
     """Histograms of the reward of chosen and rejected completions on shared bins,
-    with the share of pairs the reward model orders right in the title."""
+    with the share of pairs the reward model orders right in the title.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> score_distributions([1.0, 2.0, 0.5], [0.0, 2.5, 0.1]).get_title()
+    'chosen > rejected in 66.7% of pairs'
+    """
     ax = _axes(ax)
     chosen = np.asarray(as_array(chosen_scores, "chosen_scores"), dtype=np.float64)
     rejected = np.asarray(as_array(rejected_scores, "rejected_scores"), dtype=np.float64)
@@ -113,7 +136,14 @@ def score_distributions(
 
 def cluster_sizes(result: Any, ax: Axes | None = None) -> Axes:
     """How many clusters of each size a :class:`~prefcore.dedup.DedupResult` found
-    (bars on a log scale: most clusters are single rows)."""
+    (bars on a log scale: most clusters are single rows).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from prefcore.dedup import exact
+    >>> cluster_sizes(exact({"prompt": ["a", "a", "b"]})).get_title()
+    '1 of 3 rows are duplicates'
+    """
     ax = _axes(ax)
     ids = np.asarray(pa.array(result.cluster_id).to_numpy(zero_copy_only=False))
     sizes = np.bincount(np.unique(ids, return_counts=True)[1])

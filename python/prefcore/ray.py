@@ -70,7 +70,16 @@ def _ray() -> Any:
 
 
 def with_row_ids(ds: Any) -> Any:
-    """``ds`` with an int64 ``_prefcore_row`` column increasing in dataset order."""
+    """``ds`` with an int64 ``_prefcore_row`` column increasing in dataset order.
+
+    >>> import ray
+    >>> _ = ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+    ...              configure_logging=False, ignore_reinit_error=True)
+    >>> ray.data.DataContext.get_current().enable_progress_bars = False
+    >>> ids = with_row_ids(ray.data.from_items([{"x": 1}, {"x": 2}])).take_all()
+    >>> ids[0]["_prefcore_row"] < ids[1]["_prefcore_row"]
+    True
+    """
     _ray()
     from ray.data.expressions import monotonically_increasing_id
 
@@ -284,7 +293,18 @@ def dedup(
     driver_edges: int = 20_000_000,
 ) -> tuple[Any, dict[str, Any]]:
     """Near-duplicate dedup of a Ray dataset: the dataset without the rows
-    :func:`prefcore.dedup.minhash` (``verify=False``, same options) removes, and a report."""
+    :func:`prefcore.dedup.minhash` (``verify=False``, same options) removes, and a report.
+
+    >>> import ray
+    >>> _ = ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+    ...              configure_logging=False, ignore_reinit_error=True)
+    >>> ray.data.DataContext.get_current().enable_progress_bars = False
+    >>> rows = [{"chosen": "the cat sat on the mat today"}, {"chosen": "a different text"},
+    ...         {"chosen": "the cat sat on the mat today"}]
+    >>> clean, report = dedup(ray.data.from_items(rows), "chosen")
+    >>> [r["chosen"] for r in clean.take_all()], report["removed"]
+    (['the cat sat on the mat today', 'a different text'], 1)
+    """
     bands, rows = optimal_bands(threshold, num_perm)
     _check_normalization(normalize)
 
@@ -314,7 +334,17 @@ def exact_dedup(
     driver_edges: int = 20_000_000,
 ) -> tuple[Any, dict[str, Any]]:
     """Exact dedup of a Ray dataset by the 128-bit hash of the (normalised) ``columns``;
-    keeps the first row of each key, as :func:`prefcore.dedup.exact` does."""
+    keeps the first row of each key, as :func:`prefcore.dedup.exact` does.
+
+    >>> import ray
+    >>> _ = ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+    ...              configure_logging=False, ignore_reinit_error=True)
+    >>> ray.data.DataContext.get_current().enable_progress_bars = False
+    >>> rows = [{"prompt": "Hi"}, {"prompt": "Bye"}, {"prompt": "hi "}]
+    >>> clean, report = exact_dedup(ray.data.from_items(rows), "prompt")
+    >>> [r["prompt"] for r in clean.take_all()], report["removed"]
+    (['Hi', 'Bye'], 1)
+    """
     names = [columns] if isinstance(columns, str) else list(columns)
     _check_normalization(normalize)
 
@@ -328,7 +358,16 @@ def exact_dedup(
 def build_pairs(ds: Any, **options: Any) -> Any:
     """:func:`prefcore.pairs.from_scores` over a one-row-per-prompt Ray dataset; each
     prompt's random draws use its global index, so the pairs equal one call over the
-    whole table (``group_id`` is the prompt's global row)."""
+    whole table (``group_id`` is the prompt's global row).
+
+    >>> import ray
+    >>> _ = ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+    ...              configure_logging=False, ignore_reinit_error=True)
+    >>> ray.data.DataContext.get_current().enable_progress_bars = False
+    >>> rows = [{"prompt": "p", "completions": ["a", "b", "c"], "scores": [1.0, 3.0, 2.0]}]
+    >>> [(r["chosen"], r["rejected"]) for r in build_pairs(ray.data.from_items(rows)).take_all()]
+    [('b', 'a')]
+    """
     ds = with_row_ids(ds).materialize()
     positions = _Positions(ds)
 
@@ -354,7 +393,17 @@ def stats(ds: Any) -> dict[str, Any]:
     """The health report of :func:`prefcore.pairs.stats` for a Ray dataset of pairs
     (``prompt``, ``chosen``, ``rejected``): each block contributes the narrow per-row
     values of :class:`prefcore.report.PairStats` (lengths, 128-bit hashes, ties),
-    combined on the driver (about 50 bytes a row)."""
+    combined on the driver (about 50 bytes a row).
+
+    >>> import ray
+    >>> _ = ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+    ...              configure_logging=False, ignore_reinit_error=True)
+    >>> ray.data.DataContext.get_current().enable_progress_bars = False
+    >>> rows = [{"prompt": "p", "chosen": "long answer", "rejected": "no"}] * 2
+    >>> report = stats(ray.data.from_items(rows))
+    >>> report["rows"], report["chosen_longer_rate"], report["duplicate_rate"]
+    (2, 1.0, 0.5)
+    """
     names = ds.columns()
     if not {"chosen", "rejected"} <= set(names):
         raise InvalidArgumentError(

@@ -58,7 +58,14 @@ def _columns(columns: str | Sequence[str]) -> list[str]:
 class ExactStream:
     """Exact dedup across batches: :meth:`push` returns each batch's keep mask, true
     for the rows whose (normalised) ``columns`` no earlier row of the stream had.
-    Memory: 16 bytes per distinct key, plus the hash set's slack."""
+    Memory: 16 bytes per distinct key, plus the hash set's slack.
+
+    >>> stream = ExactStream("prompt")
+    >>> stream.push({"prompt": ["Hi", "Bye"]}).to_pylist()
+    [True, True]
+    >>> stream.push({"prompt": ["hi ", "New"]}).to_pylist()  # "hi " is "Hi" normalised
+    [False, True]
+    """
 
     def __init__(
         self, columns: str | Sequence[str], *, normalize: NormalizeArg = DEFAULT_NORMALIZATION
@@ -88,7 +95,15 @@ class NearStream:
     then :meth:`finish` clusters every row pushed, as :func:`prefcore.dedup.minhash`
     with ``verify=False`` and the same options clusters the whole column. Memory: 8
     bytes per band per row (the low 64 bits of each band key; two unequal bands
-    collide with odds of about 2e-5 over 10 million rows and 9 bands)."""
+    collide with odds of about 2e-5 over 10 million rows and 9 bands).
+
+    >>> stream = NearStream("chosen", threshold=0.8)
+    >>> stream.push({"chosen": ["the cat sat on the mat today", "something else"]})
+    >>> stream.push({"chosen": ["the cat sat on the mat today"]})
+    >>> clusters = stream.finish()
+    >>> clusters.cluster_id.to_pylist(), clusters.num_clusters
+    ([0, 1, 0], 2)
+    """
 
     def __init__(
         self,

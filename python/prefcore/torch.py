@@ -145,7 +145,13 @@ class PreferenceDataset(_TokenDataset):
     integer list type; stored as ``list<int32>``), e.g. from
     :func:`prefcore.tokenize.tokenize_pairs`. ``ref_chosen_logps`` and
     ``ref_rejected_logps`` come along when present. ``vocab_size`` (taken from a
-    :class:`~prefcore.tokenize.TokenizedTable`) makes every batch check its ids."""
+    :class:`~prefcore.tokenize.TokenizedTable`) makes every batch check its ids.
+
+    >>> ds = PreferenceDataset({"prompt_ids": [[1, 2], [3]], "chosen_ids": [[4], [5, 6]],
+    ...                         "rejected_ids": [[7], [8]]})
+    >>> len(ds), ds[1]["chosen_ids"], ds.lengths().tolist()
+    (2, [5, 6], [6, 6])
+    """
 
     extras = PAIR_EXTRAS
 
@@ -176,7 +182,12 @@ class PreferenceDataset(_TokenDataset):
 class UnpairedDataset(_TokenDataset):
     """Unpaired (KTO) rows: ``prompt_ids``, ``completion_ids`` and a boolean ``label``;
     ``KL_completion_ids`` (each row's mismatched completion, as TRL's KTO preparation
-    writes it), ``ref_logps`` and ``ref_KL_logps`` come along when present."""
+    writes it), ``ref_logps`` and ``ref_KL_logps`` come along when present.
+
+    >>> ds = UnpairedDataset({"prompt_ids": [[1, 2]], "completion_ids": [[3]], "label": [True]})
+    >>> len(ds), ds[0]["label"]
+    (1, True)
+    """
 
     extras = UNPAIRED_EXTRAS
 
@@ -346,6 +357,11 @@ class PreferenceCollator(_Collator):
     Call it on a :class:`Batch` (what :class:`PreferenceDataset` hands the DataLoader)
     or on a list of example dicts. :meth:`from_tokenizer` takes the pad id from a
     tokenizer, falling back to EOS as TRL does.
+
+    >>> collate = PreferenceCollator(pad_token_id=0, return_tensors="np")
+    >>> batch = collate([{"prompt_ids": [5, 6], "chosen_ids": [7], "rejected_ids": [8, 9]}])
+    >>> batch["input_ids"].tolist(), batch["completion_mask"].tolist()
+    ([[5, 6, 7, 0], [5, 6, 8, 9]], [[0, 0, 1, 0], [0, 0, 1, 1]])
     """
 
     layout: Layout = "concat"
@@ -377,7 +393,14 @@ class UnpairedCollator(_Collator):
     examples carry them (TRL's KTO preparation writes them in dataset order, before
     any shuffling), otherwise with the completion of the row before it in this batch
     (the first row taking the last one's), which equals TRL's only when batches follow
-    dataset order."""
+    dataset order.
+
+    >>> collate = UnpairedCollator(pad_token_id=0, return_tensors="np", kl=False)
+    >>> batch = collate([{"prompt_ids": [5], "completion_ids": [6, 7], "label": True},
+    ...                  {"prompt_ids": [8, 9], "completion_ids": [1], "label": False}])
+    >>> batch["input_ids"].tolist(), batch["label"].tolist()
+    ([[5, 6, 7], [8, 9, 1]], [True, False])
+    """
 
     kl: bool = True
 
@@ -580,7 +603,11 @@ def distributed_rank(num_replicas: int | None, rank: int | None) -> tuple[int, i
 
 class FixedBatchSampler(TokenBudgetSampler):
     """``batch_size`` examples per batch in shuffled order, sharded like
-    :class:`TokenBudgetSampler` (``drop_last`` also drops a short final batch)."""
+    :class:`TokenBudgetSampler` (``drop_last`` also drops a short final batch).
+
+    >>> sorted(len(b) for b in FixedBatchSampler(10, 4, seed=0).batches())
+    [2, 4, 4]
+    """
 
     def __init__(self, n: int, batch_size: int, **kwargs: Any) -> None:
         if batch_size < 1:

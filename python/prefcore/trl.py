@@ -154,6 +154,16 @@ def dpo_dataset(
     is explained in the module docs. In TRL 1.16 only ``DPOTrainer`` reads these
     columns: ``RewardTrainer`` takes whole sequences without a prompt, and ORPO and
     CPO (``trl.experimental``) still tokenize in their own format.
+
+    >>> import transformers, trl
+    >>> from prefcore.data import sample_tokenizer
+    >>> tokenizer = transformers.PreTrainedTokenizerFast(
+    ...     tokenizer_object=sample_tokenizer(), eos_token="<eos>", pad_token="<pad>")
+    >>> args = trl.DPOConfig(output_dir="out", use_cpu=True, max_length=64)
+    >>> pairs = {"prompt": ["Is the sky blue?"], "chosen": [" Yes."], "rejected": [" No."]}
+    >>> train = dpo_dataset(pairs, tokenizer, args)
+    >>> train.column_names[-3:], train[0]["chosen_ids"][-1] == tokenizer.eos_token_id
+    (['prompt_ids', 'chosen_ids', 'rejected_ids'], True)
     """
     _check_rules(rules)
     table = as_pyarrow_table(data, "data")
@@ -233,6 +243,16 @@ def kto_dataset(
     Pairs are unpaired as TRL does under ``rules="trl"`` (per block of 1,000 pairs the
     chosen rows, then the rejected ones) and as :func:`prefcore.pairs.unpair` does
     otherwise (each pair's two rows together).
+
+    >>> import transformers, trl
+    >>> from prefcore.data import sample_tokenizer
+    >>> tokenizer = transformers.PreTrainedTokenizerFast(
+    ...     tokenizer_object=sample_tokenizer(), eos_token="<eos>", pad_token="<pad>")
+    >>> args = trl.KTOConfig(output_dir="out", use_cpu=True, max_length=64)
+    >>> pairs = {"prompt": ["Is the sky blue?"], "chosen": [" Yes."], "rejected": [" No."]}
+    >>> rows = kto_dataset(pairs, tokenizer, args)
+    >>> len(rows), list(rows["label"])
+    (2, [True, False])
     """
     _check_rules(rules)
     table = as_pyarrow_table(data, "data")
@@ -282,7 +302,17 @@ def _pad_token_id(args: Any, tokenizer: Any) -> int:
 def preference_collator(args: Any, tokenizer: Any) -> PreferenceCollator:
     """prefcore's pair collator set up as ``DPOTrainer`` sets up its own: the same pad
     token, ``max_length``, ``truncation_mode`` and ``pad_to_multiple_of``, so its
-    batches equal TRL's."""
+    batches equal TRL's.
+
+    >>> import transformers, trl
+    >>> from prefcore.data import sample_tokenizer
+    >>> tokenizer = transformers.PreTrainedTokenizerFast(
+    ...     tokenizer_object=sample_tokenizer(), eos_token="<eos>", pad_token="<pad>")
+    >>> args = trl.DPOConfig(output_dir="out", use_cpu=True, max_length=64)
+    >>> collate = preference_collator(args, tokenizer)
+    >>> collate.pad_token_id == tokenizer.pad_token_id, collate.max_length
+    (True, 64)
+    """
     return PreferenceCollator(
         _pad_token_id(args, tokenizer),
         max_length=_config(args, "max_length", None),
@@ -292,7 +322,16 @@ def preference_collator(args: Any, tokenizer: Any) -> PreferenceCollator:
 
 
 def unpaired_collator(args: Any, tokenizer: Any) -> UnpairedCollator:
-    """prefcore's unpaired collator set up as ``KTOTrainer`` sets up its own."""
+    """prefcore's unpaired collator set up as ``KTOTrainer`` sets up its own.
+
+    >>> import transformers, trl
+    >>> from prefcore.data import sample_tokenizer
+    >>> tokenizer = transformers.PreTrainedTokenizerFast(
+    ...     tokenizer_object=sample_tokenizer(), eos_token="<eos>", pad_token="<pad>")
+    >>> args = trl.KTOConfig(output_dir="out", use_cpu=True, max_length=64)
+    >>> unpaired_collator(args, tokenizer).max_length
+    64
+    """
     return UnpairedCollator(
         _pad_token_id(args, tokenizer),
         max_length=_config(args, "max_length", None),
@@ -352,7 +391,16 @@ def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> ty
 
 
 def prefix_shared_collator(args: Any, tokenizer: Any) -> Any:
-    """A :class:`~prefcore.torch.PrefixSharedCollator` padding with TRL's pad token."""
+    """A :class:`~prefcore.torch.PrefixSharedCollator` padding with TRL's pad token.
+
+    >>> import transformers, trl
+    >>> from prefcore.data import sample_tokenizer
+    >>> tokenizer = transformers.PreTrainedTokenizerFast(
+    ...     tokenizer_object=sample_tokenizer(), eos_token="<eos>", pad_token="<pad>")
+    >>> args = trl.DPOConfig(output_dir="out", use_cpu=True, max_length=64)
+    >>> prefix_shared_collator(args, tokenizer).pad_token_id == tokenizer.pad_token_id
+    True
+    """
     from prefcore.torch import PrefixSharedCollator
 
     return PrefixSharedCollator(
