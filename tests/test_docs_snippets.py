@@ -1,12 +1,15 @@
 """Every Python block of the README and the docs runs as written: a page's blocks in
 order, in one fresh interpreter in an empty directory, as a reader pasting them would.
-Shell blocks (install and build commands, CLI lines over the reader's own files) are
-not run here; the CLI is tested by ``test_cli*.py``."""
+Every ``prefcore ...`` line of their shell blocks runs too, on the files the text
+names, made by a fixture from the shipped sample. The other shell lines are ``make``
+targets that ``make test`` itself runs (the wheel, installed and tested) and
+``pip install prefcore``, which waits for the release."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +46,70 @@ def test_python_blocks_run_as_written(page: Path, tmp_path: Path) -> None:
         env={**os.environ, "RAY_ADDRESS": "", "TOKENIZERS_PARALLELISM": "false"},
     )
     assert done.returncode == 0, f"{page.name}:\n{done.stderr[-4000:]}"
+
+
+def _commands(page: Path) -> list[list[str]]:
+    """The ``prefcore ...`` lines of the page's bash blocks, continuation lines joined
+    and trailing comments dropped."""
+    out = []
+    for block in blocks(page, "bash"):
+        text = re.sub(r"\\\n\s*", " ", block)
+        for line in text.splitlines():
+            line = line.split("  #", 1)[0].strip()
+            if line.startswith("prefcore "):
+                out.append(shlex.split(line)[1:])
+    return out
+
+
+@pytest.fixture
+def cli_inputs(tmp_path: Path) -> Path:
+    """The files the CLI examples name, made from the shipped HH sample and trec_eval's
+    test files, in an empty directory (the reader's own data in the text)."""
+    import gzip
+    import json
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from prefcore.data import load_hh_rlhf
+    from prefcore.formats import extract_prompt
+
+    pairs = extract_prompt(load_hh_rlhf()).table.slice(0, 400)
+    rows = pairs.to_pylist()
+    lines = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    with pa.CompressedOutputStream(str(tmp_path / "data.jsonl.zst"), "zstd") as f:
+        f.write(lines)
+    (tmp_path / "raw.jsonl.gz").write_bytes(gzip.compress(lines))
+    pq.write_table(pa.concat_tables([pairs, pairs.slice(0, 20)]), tmp_path / "raw.parquet")
+    evalset = "".join(json.dumps({"prompt": r["prompt"]}) + "\n" for r in rows[:10])
+    (tmp_path / "eval.jsonl").write_text(evalset)
+    scored = pa.table(
+        {
+            "prompt": [f"p{i}" for i in range(50)],
+            "completions": [["a", "b", "c", "d"]] * 50,
+            "scores": [[float((i + j) % 5) for j in range(4)] for i in range(50)],
+        }
+    )
+    pq.write_table(scored, tmp_path / "scored.parquet")
+    trec = ROOT / "tests" / "data" / "trec_eval"
+    shutil.copy(trec / "results.test", tmp_path / "run.txt")
+    shutil.copy(trec / "qrels.test", tmp_path / "qrels.txt")
+    # The job file is the one docs/guide/cli.md shows.
+    (tmp_path / "job.toml").write_text(blocks(ROOT / "docs" / "guide" / "cli.md", "toml")[0])
+    return tmp_path
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/guide/cli.md"])
+def test_cli_blocks_run_as_written(page: str, cli_inputs: Path) -> None:
+    commands = _commands(ROOT / page)
+    assert len(commands) >= 6
+    for argv in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "prefcore", *argv],
+            cwd=cli_inputs,
+            capture_output=True,
+            text=True,
+            timeout=900,  # a hang guard
+        )
+        assert done.returncode == 0, f"prefcore {' '.join(argv)}:\n{done.stderr[-3000:]}"
