@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +16,10 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import ndcg_score
 
+from prefcore.cli import main
 from prefcore.metrics import evaluate, evaluate_grouped, kendall_tau, spearman
+
+TREC_DATA = Path(__file__).parent / "data" / "trec_eval"
 
 # trec_eval measure -> pytrec_eval output key
 TREC_MEASURES = {
@@ -283,3 +287,33 @@ def test_average_ties_equal_the_mean_over_all_tie_orders(items: list, k: int) ->
     averaged = evaluate_grouped([scores], [labels], names, ties="average")
     for n in names:
         assert math.isclose(averaged[n], totals[n], abs_tol=1e-9), (n, averaged[n], totals[n])
+
+
+def test_cli_prints_interpolated_precision_and_gm_map_as_trec_eval(capsys) -> None:  # type: ignore[no-untyped-def]
+    run_file, qrels_file = str(TREC_DATA / "results.test"), str(TREC_DATA / "qrels.test")
+    argv = ["eval", "--run", run_file, "--qrels", qrels_file, "-m", "iprec_at_recall", "gm_map"]
+    assert main([*argv, "map", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # gm_map (a summary only) and map: trec_eval's printed lines.
+    expected = [
+        line
+        for line in (TREC_DATA / "out.test.aq").read_text().splitlines()
+        if line.startswith(("gm_map ", "map "))
+    ]
+    assert sorted(ln for ln in lines if not ln.startswith("iprec")) == sorted(expected)
+    # iprec_at_recall: trec_eval 9.0.8 as pytrec_eval embeds it. (The distribution's
+    # out.test.aq comes from an older trec_eval that rounded a recall level to a count
+    # of relevant documents differently: 6 of its 33 values differ from 9.0.8's.)
+    run, qrels = {}, {}
+    for line in (TREC_DATA / "results.test").read_text().splitlines():
+        q, _, d, _, score, _ = line.split()
+        run.setdefault(q, {})[d] = float(score)
+    for line in (TREC_DATA / "qrels.test").read_text().splitlines():
+        q, _, d, grade = line.split()
+        qrels.setdefault(q, {})[d] = int(grade)
+    theirs = pytrec_eval.RelevanceEvaluator(qrels, {"iprec_at_recall"}).evaluate(run)
+    ours = [ln.split("\t") for ln in lines if ln.startswith("iprec")]
+    per_query = [(m.strip(), q, float(v)) for m, q, v in ours if q != "all"]
+    assert len(per_query) == 3 * 11
+    for measure, q, value in per_query:
+        assert value == pytest.approx(theirs[q][measure], abs=0.5e-4), (q, measure)

@@ -185,23 +185,3 @@ def test_the_cli_runs_from_the_installed_entry_point(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert prefcore.__version__ in proc.stdout
     importlib.import_module("prefcore.cli")
-
-
-def test_every_public_function_and_tool_class_has_a_runnable_example() -> None:
-    """docs/index.md promises it; the doctests run them."""
-    import inspect
-
-    tool_classes = {
-        "ExactStream", "NearStream", "PreferenceCollator", "UnpairedCollator",
-        "PrefixSharedCollator", "PreferenceDataset", "UnpairedDataset", "FixedBatchSampler",
-        "TokenBudgetSampler",
-    }  # fmt: skip
-    missing = []
-    for name in PUBLIC_MODULES:
-        module = importlib.import_module(name)
-        for item in getattr(module, "__all__", []):
-            obj = getattr(module, item)
-            wanted = inspect.isfunction(obj) or (inspect.isclass(obj) and item in tool_classes)
-            if wanted and ">>>" not in (inspect.getdoc(obj) or ""):
-                missing.append(f"{name}.{item}")
-    assert missing == []
