@@ -224,10 +224,9 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     # Tiny batches keep the run long enough to be interrupted mid-way; the signal goes
     # once the hidden partial output exists, whatever this machine's speed.
     proc = subprocess.Popen([*cmd, "--batch-rows", "10"], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 600  # a hang guard, not a speed limit
+    # No clock: the loop ends when the partial output appears or the run ends.
     while not [p for p in tmp_path.iterdir() if p.name.startswith(".")]:
         assert proc.poll() is None, "the run ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no partial output appeared"
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=600)

@@ -116,8 +116,8 @@ def test_a_killed_worker_does_not_break_the_job(cluster, hh):
     thread = threading.Thread(target=job)
     thread.start()
     killed = 0
-    deadline = time.time() + 60
-    while thread.is_alive() and not killed and time.time() < deadline:
+    # No clock: look for a worker until one is killed or the job ends on its own.
+    while thread.is_alive() and not killed:
         for p in psutil.process_iter(["cmdline"]):
             cmd = " ".join(p.info["cmdline"] or [])
             # A worker retitles itself "ray::<task>": kill one computing band keys
