@@ -260,7 +260,7 @@ def test_bradley_terry_warns_of_a_model_that_never_wins() -> None:
         "winner": ["model_a", "model_a", "model_a", "model_b", "model_b", "model_a"],
     }
     # By hand: z loses all four of its battles; x and y each win and lose.
-    with pytest.warns(RuntimeWarning, match=r"'z' \(lost all 4\)"):
+    with pytest.warns(RuntimeWarning, match="model 'z' lost every battle it played"):
         bradley_terry(battles)
     battles["winner"][2] = "model_b"  # now z beats x once
     with warnings.catch_warnings():
@@ -465,3 +465,23 @@ def test_compare_runs_reports_what_ranx_compare_reports() -> None:
         assert value == pytest.approx(float(theirs[a]["comparisons"][b][m]), rel=1e-6, abs=1e-300)
     assert ours.to_markdown().count("\n") == len(runs) + 1
     assert "\\toprule" in ours.to_latex() and "ndcg@10" in ours.to_latex()
+
+
+def test_new_entry_points_name_their_bad_arguments() -> None:
+    from prefcore.data import sample_tokenizer
+    from prefcore.metrics import compare_runs
+
+    qrels = {"query_id": ["q"], "doc_id": ["d"], "relevance": [1]}
+    run = {"query_id": ["q"], "doc_id": ["d"], "score": [1.0]}
+    with pytest.raises(errors.InvalidArgumentError) as e:
+        compare_runs(qrels, {"only": run}, "map")
+    assert e.value.argument == "runs"
+    with pytest.raises(errors.InvalidArgumentError) as e:
+        compare_runs(qrels, {"a": run, "b": run}, "map", max_p=1.5)
+    assert e.value.argument == "max_p"
+    for bad in (0, -5):
+        with pytest.raises(errors.InvalidArgumentError) as e:
+            sample_tokenizer(bad)
+        assert e.value.argument == "vocab_size"
+    with pytest.raises(errors.ArgumentTypeError):
+        sample_tokenizer("big")  # type: ignore[arg-type]

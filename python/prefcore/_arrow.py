@@ -354,15 +354,16 @@ def filter_like(obj: Any, mask: Any, what: str) -> Any:
         or (module.startswith("polars") and name == "DataFrame")
         or (module.startswith("pandas") and name == "DataFrame")
     )
-    rows = len(obj) if native else as_pyarrow_table(obj, what).num_rows
+    table = None if native else as_pyarrow_table(obj, what)
+    rows = len(obj) if table is None else table.num_rows
     if rows != len(keep):
         raise InvalidArgumentError(f"the {what} has {rows} rows; this result is for {len(keep)}")
+    if table is not None:
+        return table.filter(pa.array(keep))
     if module.startswith("datasets"):
         return obj.select(np.flatnonzero(keep))
     if module.startswith("polars"):
         import polars
 
         return obj.filter(polars.Series(keep))
-    if module.startswith("pandas"):
-        return obj[keep]
-    return as_pyarrow_table(obj, what).filter(pa.array(keep))
+    return obj[keep]  # pandas

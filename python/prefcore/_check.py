@@ -95,11 +95,13 @@ def example_dicts(examples: Any) -> Sequence[Mapping[str, Any]]:
 
 
 def example_numbers(examples: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
-    """Column ``name`` of the examples as float64 (``ref_chosen_logps``, a label), each
-    value a number, else an :class:`~prefcore.errors.InvalidValueError` naming the row."""
+    """Column ``name`` of the examples as float64 (``ref_chosen_logps``), each value a
+    number, else an :class:`~prefcore.errors.InvalidValueError` naming the row."""
     out = np.empty(len(examples), np.float64)
     for row, e in enumerate(examples):
-        value = e.get(name)
+        if name not in e:
+            raise invalid_value(name, row, "missing from the example")
+        value = e[name]
         try:
             if isinstance(value, (str, bytes)) or value is None:
                 raise TypeError

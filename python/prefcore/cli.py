@@ -307,7 +307,7 @@ def _io_options(p: argparse.ArgumentParser, output: bool = True) -> None:
         )
     p.add_argument("--on-error", choices=["fail", "skip"], default="fail",
                    help="malformed JSONL lines: fail (default) or skip and count them")  # fmt: skip
-    p.add_argument("--batch-rows", type=COUNT, default=16_384, help="rows per record batch (16384)")
+    p.add_argument("--batch-rows", type=COUNT, default=16_384, help="rows per record batch")
     p.add_argument("--report", help="write the JSON report here")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress on stderr (eval's -q is trec_eval's per-query)")  # fmt: skip
@@ -349,9 +349,6 @@ class HelpFormat(argparse.RawDescriptionHelpFormatter):
         ):
             return text
         shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
-        written = f" ({shown})"
-        if text.endswith(written):  # an older help string that names its default
-            text = text[: -len(written)]
         return f"{text} (default: {shown})".replace("%", "%%")
 
 
@@ -395,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     ev.add_argument("-q", "--per-query", action="store_true", help="also print per-query values")
     ev.add_argument("-l", "--relevance-level", type=LEVEL, default=1,
-                    help="least grade counted as relevant by the binary measures (1)")  # fmt: skip
+                    help="least grade counted as relevant by the binary measures")  # fmt: skip
     ev.add_argument("-c", "--complete", action="store_true", help="average over all qrels queries")
     ev.add_argument("--json", action="store_true",
                     help="print JSON only: the summary {measure: value}, or with -q "
@@ -437,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="MinHash permutations")  # fmt: skip
     dd.add_argument("--ngram", type=COUNT, default=prefcore.dedup.MINHASH_NGRAM,
                     help="word shingle size")  # fmt: skip
-    dd.add_argument("--seed", type=SEED, default=1, help="MinHash seed (1)")
+    dd.add_argument("--seed", type=SEED, default=1, help="MinHash seed")
     dd.add_argument("--bands", type=COUNT, help="LSH bands (default: chosen from the threshold)")
     dd.add_argument("--rows", type=COUNT, help="rows per band (with --bands)")
     dd.add_argument("--degenerate", action="store_true", help="drop chosen == rejected or empty")
@@ -458,11 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("output", metavar="OUT", help="output file (written atomically)")
     dc.add_argument("--against", required=True, metavar="EVAL", help="the evaluation set")
     dc.add_argument("--against-format", choices=FORMATS, help="format of EVAL (from its name)")
-    dc.add_argument("--column", default="prompt", help="text column of IN (prompt)")
+    dc.add_argument("--column", default="prompt", help="text column of IN")
     dc.add_argument("--against-column", help="text column of EVAL (default: --column)")
     dc.add_argument("--method", choices=["ngram", "minhash", "exact"], default="ngram",
-                    help="overlap test (ngram)")  # fmt: skip
-    dc.add_argument("--n", type=COUNT, default=13, help="word n-gram size (13)")
+                    help="overlap test")  # fmt: skip
+    dc.add_argument("--n", type=COUNT, default=13, help="word n-gram size")
     dc.add_argument("--threshold", type=float, help="least overlap that counts")
     _io_options(dc)
 
@@ -481,13 +478,13 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--strategy", default="best_worst",
                     choices=["best_worst", "best_random", "best_vs_rest", "top_k_bottom_k",
                              "all_pairs", "random_pairs"],
-                    help="which pairs each prompt gives (best_worst)")  # fmt: skip
+                    help="which pairs each prompt gives")  # fmt: skip
     pr.add_argument("--min-margin", type=float, default=0.0,
                     help="least chosen - rejected score difference")  # fmt: skip
-    pr.add_argument("--seed", type=SEED, default=0, help="seed of the random choices (0)")
-    pr.add_argument("--prompt", default="prompt", help="prompt column (prompt)")
+    pr.add_argument("--seed", type=SEED, default=0, help="seed of the random choices")
+    pr.add_argument("--prompt", default="prompt", help="prompt column")
     pr.add_argument("--completions", default="completions", help="completions column")
-    pr.add_argument("--scores", default="scores", help="scores column (scores)")
+    pr.add_argument("--scores", default="scores", help="scores column")
     pr.add_argument("--ties", choices=["drop", "keep", "random"], default="drop",
                     help="equal scores: never paired, earlier one chosen, at random")  # fmt: skip
     pr.add_argument("-k", type=COUNT, default=1,

@@ -519,11 +519,9 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _read_by(out: str | os.PathLike[str], src: str | os.PathLike[str]) -> bool:
-    """Whether reading ``src`` reads ``out``: the same file, or ``out`` a file of the
-    directory ``src`` (a shard there now, or one a rerun would read)."""
-    if _same_file(out, src):
-        return True
+def _in_directory(out: str | os.PathLike[str], src: str | os.PathLike[str]) -> bool:
+    """Whether ``out`` is a file of the directory ``src``, whose files are all read as
+    shards (one there now, or one a rerun would read)."""
     directory = Path(src)
     if not directory.is_dir():
         return False
@@ -556,7 +554,7 @@ def refuse_overwrites(inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> 
                         f"{out}: {out_name} is the {in_name} file; prefcore never overwrites "
                         "its input (choose another output path)"
                     )
-                if _read_by(out, src):
+                if _in_directory(out, src):
                     raise InvalidArgumentError(
                         f"{out}: {out_name} is in the {in_name} directory {src}, whose files "
                         "are all read as input: it could overwrite a shard, and a rerun "

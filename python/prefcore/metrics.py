@@ -101,18 +101,25 @@ def _table_or_file(obj: Any, reader: Any, what: str) -> Any:
     return as_table(obj, what)
 
 
-def _nested(obj: Any, value: str) -> Any:
-    """pytrec_eval's and ranx's judgements, ``{query: {doc: value}}`` (a ranx ``Qrels``
-    or ``Run`` gives that by ``to_dict()``), as a long table with ``value`` as the
-    value column; anything else unchanged."""
+def _plain(obj: Any) -> Any:
+    """A ranx ``Qrels`` or ``Run`` as its ``{query: {doc: value}}`` dict; anything else
+    unchanged."""
     if type(obj).__module__.startswith("ranx") and hasattr(obj, "to_dict"):
-        obj = obj.to_dict()
-    if not isinstance(obj, Mapping) or not obj:
-        return obj
-    if not all(isinstance(docs, Mapping) for docs in obj.values()):
-        return obj  # a dict of columns
+        return obj.to_dict()
+    return obj
+
+
+def _is_nested(obj: Any) -> bool:
+    """pytrec_eval's (and ranx's) layout: ``{query: {doc: value}}``."""
+    return (
+        isinstance(obj, Mapping) and bool(obj) and all(isinstance(v, Mapping) for v in obj.values())
+    )
+
+
+def _long(nested: Mapping[Any, Mapping[Any, Any]], value: str) -> dict[str, list[Any]]:
+    """Nested judgements as a long table with ``value`` as the value column."""
     queries, docs, values = [], [], []
-    for query, judged in obj.items():
+    for query, judged in nested.items():
         for doc, v in judged.items():
             queries.append(str(query))
             docs.append(str(doc))
@@ -120,12 +127,21 @@ def _nested(obj: Any, value: str) -> Any:
     return {"query_id": queries, "doc_id": docs, value: values}
 
 
+def _whole_valued(nested: Mapping[Any, Mapping[Any, Any]]) -> bool:
+    return all(
+        isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer())
+        for docs in nested.values()
+        for v in docs.values()
+    )
+
+
 def _in_order(run: Any, qrels: Any, score_col: str, rel_col: str) -> tuple[Any, Any]:
     """``(run, qrels)`` whichever order they came in, where it can be told (see
     :func:`evaluate`); nested dicts become tables."""
+    run, qrels = _plain(run), _plain(qrels)
     if _is_nested(run) and _is_nested(qrels):
         # Nested dicts have no column names: judgements are whole numbers, scores not.
-        whole = [_whole_valued(x) for x in (run, qrels)]
+        whole = [_whole_valued(run), _whole_valued(qrels)]
         if whole == [True, False]:
             run, qrels = qrels, run
         elif whole == [True, True]:
@@ -134,29 +150,12 @@ def _in_order(run: Any, qrels: Any, score_col: str, rel_col: str) -> tuple[Any, 
                 "be told: give the run's scores as floats, or pass tables with "
                 f"'{score_col}' and '{rel_col}' columns"
             )
-        return _nested(run, score_col), _nested(qrels, rel_col)
-    run, qrels = _nested(run, score_col), _nested(qrels, rel_col)
+        return _long(run, score_col), _long(qrels, rel_col)
+    run = _long(run, score_col) if _is_nested(run) else run
+    qrels = _long(qrels, rel_col) if _is_nested(qrels) else qrels
     if _kind(run, score_col, rel_col) == "qrels" and _kind(qrels, score_col, rel_col) == "run":
         run, qrels = qrels, run  # pytrec_eval's and ranx's order, (qrels, run)
     return run, qrels
-
-
-def _is_nested(obj: Any) -> bool:
-    if type(obj).__module__.startswith("ranx") and hasattr(obj, "to_dict"):
-        return True
-    return (
-        isinstance(obj, Mapping) and bool(obj) and all(isinstance(v, Mapping) for v in obj.values())
-    )
-
-
-def _whole_valued(obj: Any) -> bool:
-    if type(obj).__module__.startswith("ranx") and hasattr(obj, "to_dict"):
-        obj = obj.to_dict()
-    return all(
-        isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer())
-        for docs in obj.values()
-        for v in docs.values()
-    )
 
 
 def _kind(obj: Any, score_col: str, rel_col: str) -> str | None:

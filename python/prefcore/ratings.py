@@ -198,35 +198,6 @@ def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray
 WEAK_ALPHA = 0.01
 
 
-def _warn_unbounded(
-    names: pa.Array, codes_a: Any, codes_b: Any, score_a: np.ndarray, alpha: float
-) -> None:
-    """A ``RuntimeWarning`` naming the models that won or lost every battle they
-    played: their maximum-likelihood rating is infinite, so the finite one reported
-    is set by the ridge penalty ``alpha`` alone (a tiny ``alpha`` gives thousands of
-    Elo points and a huge standard error)."""
-    n = len(names)
-    ia = codes_a.to_numpy(zero_copy_only=False)
-    ib = codes_b.to_numpy(zero_copy_only=False)
-    games = np.bincount(ia, minlength=n) + np.bincount(ib, minlength=n)
-    won = np.bincount(ia, score_a, minlength=n) + np.bincount(ib, 1.0 - score_a, minlength=n)
-    extreme = [
-        f"{names[i].as_py()!r} ({'won' if won[i] > 0 else 'lost'} all {games[i]})"
-        for i in np.flatnonzero((won == 0) | (won == games))
-    ]
-    if extreme:
-        import warnings
-
-        more = f" and {len(extreme) - 5} more" if len(extreme) > 5 else ""
-        warnings.warn(
-            f"{', '.join(extreme[:5])}{more}: a model that wins or loses every battle has "
-            f"no finite maximum-likelihood rating; its rating here is set by alpha={alpha:g} "
-            "alone (pass a larger alpha, e.g. 0.1, for a rating the data can support)",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-
-
 def bradley_terry(
     table: Any,
     a: str = "model_a",
@@ -300,15 +271,24 @@ def bradley_terry(
         if found < 0:
             raise InvalidArgumentError(f"anchor {anchor[0]!r} is not a model in the battles")
         ref = found
-    if alpha == 0.0:
+    if alpha < WEAK_ALPHA:
         unbounded = _prefcore.bt_unbounded_item(codes_a, codes_b, scores, n)
         if unbounded is not None:
-            raise InvalidArgumentError(
-                f"model {names[unbounded[0]].as_py()!r} {unbounded[1]} every battle it played, so "
-                "its maximum-likelihood rating is infinite; pass alpha > 0"
+            model, how = names[unbounded[0]].as_py(), unbounded[1]
+            if alpha == 0.0:
+                raise InvalidArgumentError(
+                    f"model {model!r} {how} every battle it played, so its "
+                    "maximum-likelihood rating is infinite; pass alpha > 0"
+                )
+            import warnings
+
+            warnings.warn(
+                f"model {model!r} {how} every battle it played: it has no finite "
+                f"maximum-likelihood rating, and its rating here is set by alpha={alpha:g} "
+                "alone (pass a larger alpha, e.g. 0.1, for a rating the data can support)",
+                RuntimeWarning,
+                stacklevel=2,
             )
-    elif alpha < WEAK_ALPHA:
-        _warn_unbounded(names, codes_a, codes_b, score_a[keep], alpha)
     fit = _prefcore.bradley_terry(
         codes_a, codes_b, scores, n,
         alpha=float(alpha), bootstrap=int(bootstrap), seed=int(seed), reference=ref,

@@ -38,9 +38,6 @@ from prefcore._check import (
     optional_positive,
 )
 from prefcore._optional import require
-
-if TYPE_CHECKING:  # torch is an optional dependency: only the type checker imports it
-    from torch.utils.data import DataLoader
 from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps, tree_attention_mask
 from prefcore._ref_logps import (
     attach_ref_logps,
@@ -50,6 +47,9 @@ from prefcore._ref_logps import (
 )
 from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
+
+if TYPE_CHECKING:  # torch is an optional dependency: only the type checker imports it
+    from torch.utils.data import DataLoader
 
 __all__ = [
     "Batch",
@@ -258,16 +258,8 @@ def _examples_to_columns(
         if missing is not None:
             raise invalid_value(name, missing, "missing from the example")
         arrays.append(ids_to_arrow([e[name] for e in examples], name))
-    extra = {k: _extra_values(examples, k) for k in extras if k in examples[0]}
+    extra = {k: example_numbers(examples, k) for k in extras if k in examples[0]}
     return arrays, extra
-
-
-def _extra_values(examples: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
-    """A reference log-prob that travels with the batch: a number per example."""
-    missing = next((row for row, e in enumerate(examples) if name not in e), None)
-    if missing is not None:
-        raise invalid_value(name, missing, "missing from the example")
-    return example_numbers(examples, name)
 
 
 @dataclass

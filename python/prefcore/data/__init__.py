@@ -37,8 +37,10 @@ def sample_tokenizer(vocab_size: int = 2000) -> Any:
     >>> tok.get_vocab_size(), tok.token_to_id("<eos>")
     (2000, 1)
     """
+    from prefcore._check import positive
     from prefcore._optional import require
 
+    vocab_size = positive("vocab_size", vocab_size)
     tokenizers = require("tokenizers", "sample_tokenizer")
     tok = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
