@@ -49,14 +49,17 @@ doc_ids = st.sampled_from([f"d{i}" for i in range(14)])
 scores = st.sampled_from([0.0, 0.5, 1.0, 1.5, -2.0])
 
 
+GRADES = st.integers(0, 3)
+
+
 @st.composite
-def trec_case(draw: st.DrawFn) -> tuple[dict, dict]:
+def trec_case(draw: st.DrawFn, grades: st.SearchStrategy[int] = GRADES) -> tuple[dict, dict]:
     qrels: dict[str, dict[str, int]] = {}
     run: dict[str, dict[str, float]] = {}
     for q in range(draw(st.integers(1, 4))):
         qid = f"q{q}"
         if draw(st.booleans()) or q == 0:
-            judged = draw(st.dictionaries(doc_ids, st.integers(0, 3), min_size=1, max_size=10))
+            judged = draw(st.dictionaries(doc_ids, grades, min_size=1, max_size=10))
             qrels[qid] = judged
         if draw(st.booleans()) or q == 0:
             run[qid] = draw(st.dictionaries(doc_ids, scores, min_size=1, max_size=12))
@@ -128,6 +131,46 @@ def test_interpolated_precision_and_gm_map_match_pytrec_eval(
         # pytrec_eval gives gm_map per query as ln(max(AP, 1e-5)); prefcore gives the AP.
         ap = ours.column("gm_map")[i].as_py()
         assert math.isclose(math.log(max(ap, 1e-5)), expected[qid]["gm_map"], abs_tol=1e-12)
+
+
+@SETTINGS
+@given(trec_case(grades=st.integers(-2, 3)), st.integers(1, 2))
+def test_inferred_ap_and_judged_measures_match_pytrec_eval_with_sampled_judgements(
+    case: tuple[dict, dict], level: int
+) -> None:
+    """Negative grades are pooled-but-unjudged documents: infAP counts them, the other
+    measures treat them as unjudged, as trec_eval does."""
+    run, qrels = case
+    if not set(run) & set(qrels):
+        return
+    for judged in qrels.values():
+        # trec_eval (so pytrec_eval) hangs or crashes on a query whose judgements are
+        # all negative; prefcore scores such a query as one without relevant documents.
+        if all(g < 0 for g in judged.values()):
+            judged["unpooled-nonrel"] = 0
+    names = {"infAP": "infAP", "map": "map", "bpref": "bpref", "P@5": "P_5", "ndcg": "ndcg"}
+    expected = pytrec_eval.RelevanceEvaluator(
+        qrels, {"infAP", "map", "bpref", "P", "ndcg"}, relevance_level=level
+    ).evaluate(run)
+    ours = evaluate(
+        to_table(run, "score", False),
+        to_table(qrels, "relevance", False),
+        list(names),
+        per_query=True,
+        relevance_level=level,
+    )
+    for i, qid in enumerate(ours.column("query_id").to_pylist()):
+        for name, key in names.items():
+            got, want = ours.column(name)[i].as_py(), expected[qid][key]
+            assert math.isclose(got, want, abs_tol=1e-12), (qid, name, got, want)
+
+
+def test_a_query_judged_only_as_pooled_unjudged_scores_zero() -> None:
+    run = {"query_id": ["q", "q"], "doc_id": ["a", "b"], "score": [2.0, 1.0]}
+    qrels = {"query_id": ["q", "q"], "doc_id": ["a", "c"], "relevance": [-1, -1]}
+    assert evaluate(run, qrels, ["infAP", "map", "bpref", "num_rel"]) == {
+        "infAP": 0.0, "map": 0.0, "bpref": 0.0, "num_rel": 0.0,
+    }  # fmt: skip
 
 
 @st.composite

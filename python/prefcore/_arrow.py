@@ -5,7 +5,7 @@ source allows it."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -348,22 +348,108 @@ def filter_like(obj: Any, mask: Any, what: str) -> Any:
     keep = np.asarray(
         mask.to_numpy(zero_copy_only=False) if hasattr(mask, "to_numpy") else mask, dtype=bool
     )
-    module, name = type(obj).__module__, type(obj).__name__
-    native = (
-        (module.startswith("datasets") and name == "Dataset")
-        or (module.startswith("polars") and name == "DataFrame")
-        or (module.startswith("pandas") and name == "DataFrame")
-    )
-    table = None if native else as_pyarrow_table(obj, what)
+    kind = frame_kind(obj)
+    table = None if kind is not None else as_pyarrow_table(obj, what)
     rows = len(obj) if table is None else table.num_rows
     if rows != len(keep):
         raise InvalidArgumentError(f"the {what} has {rows} rows; this result is for {len(keep)}")
     if table is not None:
         return table.filter(pa.array(keep))
-    if module.startswith("datasets"):
+    if kind == "datasets":
         return obj.select(np.flatnonzero(keep))
-    if module.startswith("polars"):
+    if kind == "polars":
         import polars
 
         return obj.filter(polars.Series(keep))
     return obj[keep]  # pandas
+
+
+def frame_kind(obj: Any) -> Literal["datasets", "polars", "pandas"] | None:
+    """Which of the table types users hold ``obj`` is (results come back in it), or
+    None for anything else (results come back as a ``pyarrow.Table``)."""
+    module, name = type(obj).__module__, type(obj).__name__
+    if module.startswith("datasets") and name == "Dataset":
+        return "datasets"
+    if module.startswith("polars") and name == "DataFrame":
+        return "polars"
+    if module.startswith("pandas") and name == "DataFrame":
+        return "pandas"
+    return None
+
+
+def in_callers_type(
+    obj: Any, table: pa.Table, transform: str, *, same_rows: bool = False, **args: Any
+) -> Any:
+    """``table``, computed from the caller's ``obj``, in ``obj``'s own type.
+
+    - ``datasets.Dataset``: a column that keeps its name and Arrow type keeps its
+      feature (``ClassLabel``, ``Image`` ...), new columns get inferred ones; the info
+      (description, citation) and split are kept; the fingerprint is the input's
+      updated with ``transform`` and its ``args``, as ``Dataset.map`` does, so equal
+      calls give equal fingerprints and caches stay valid.
+    - polars ``DataFrame``: a column that keeps its name gets its input dtype back
+      where Arrow loses it (``Categorical``, ``Enum``).
+    - pandas ``DataFrame``: likewise for ``category`` columns; the index is kept when
+      the result has the input's rows in order (``same_rows``), else it is a fresh
+      ``RangeIndex``.
+    - anything else: the ``pyarrow.Table``.
+
+    >>> in_callers_type({"a": [1]}, pa.table({"a": [1], "b": [2]}), "demo").column_names
+    ['a', 'b']
+    """
+    kind = frame_kind(obj)
+    if kind == "datasets":
+        return _as_dataset(obj, table, transform, args)
+    if kind == "polars":
+        import polars
+
+        out = polars.from_arrow(table)
+        assert isinstance(out, polars.DataFrame)
+        restore = {
+            n: obj.schema[n]
+            for n in out.columns
+            if n in obj.columns
+            and isinstance(obj.schema[n], (polars.Categorical, polars.Enum))
+            and out.schema[n] == polars.String
+        }
+        return out.with_columns([polars.col(n).cast(t) for n, t in restore.items()])
+    if kind == "pandas":
+        out = table.to_pandas()
+        for n in out.columns:
+            if n in obj.columns and str(obj[n].dtype) == "category":
+                out[n] = out[n].astype(obj[n].dtype)
+        if same_rows and len(out) == len(obj):
+            out.index = obj.index
+        return out
+    return table
+
+
+def _as_dataset(obj: Any, table: pa.Table, transform: str, args: dict[str, Any]) -> Any:
+    import copy
+
+    import datasets
+    from datasets.fingerprint import Hasher
+
+    features = datasets.Features.from_arrow_schema(table.schema)
+    for name in table.column_names:
+        if name in obj.features:
+            kept = datasets.Features({name: obj.features[name]})
+            if kept.arrow_schema.field(name).type == table.schema.field(name).type:
+                features[name] = obj.features[name]
+    info = copy.deepcopy(obj.info)
+    info.features = features
+    hasher = Hasher()
+    hasher.update(obj._fingerprint)
+    hasher.update(transform)
+    for name, value in sorted(args.items()):
+        hasher.update(name)
+        try:  # a tokenizer is hashed by its contents, as Dataset.map hashes it
+            hasher.update(value)
+        except Exception:  # anything unpicklable: by its description
+            hasher.update(repr(value))
+    return datasets.Dataset(
+        datasets.table.InMemoryTable(table),
+        info=info,
+        split=obj.split,
+        fingerprint=hasher.hexdigest(),
+    )

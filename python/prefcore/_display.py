@@ -34,12 +34,28 @@ def describe(value: Any) -> str:
         kind = type(value).__name__
         nulls = f" ({value.null_count:,} null)" if value.null_count else ""
         return f"pyarrow.{kind}: {len(value):,} values{nulls}"
+    frame = _frame_size(value)
+    if frame is not None:
+        rows, columns = frame
+        shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
+        kind = f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+        return f"{kind}: {rows:,} rows x {len(columns)} columns [{shown}]"
     if isinstance(value, np.ndarray):
         return f"numpy.ndarray: shape {value.shape}, {value.dtype}"
     if hasattr(value, "shape") and hasattr(value, "dtype"):  # a torch tensor
         return f"{type(value).__module__}.{type(value).__name__}: shape {tuple(value.shape)}"
     text = repr(value)
     return text if len(text) <= _WIDTH else text[: _WIDTH - 4] + " ..."
+
+
+def _frame_size(value: Any) -> tuple[int, list[str]] | None:
+    """Rows and column names of a ``datasets.Dataset`` or a polars / pandas frame."""
+    module, name = type(value).__module__, type(value).__name__
+    if module.startswith("datasets") and name == "Dataset":
+        return value.num_rows, list(value.column_names)
+    if module.startswith(("polars", "pandas")) and name == "DataFrame":
+        return len(value), [str(c) for c in value.columns]
+    return None
 
 
 class Summarised:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prefcore import _prefcore
-from prefcore._arrow import as_pyarrow_table
+from prefcore._arrow import as_pyarrow_table, in_callers_type
 from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
 
@@ -219,10 +219,12 @@ def attach_ref_logps(
     tokenizer: Any = None,
     settings: Mapping[str, Any] | None = None,
     completions: str = "completions",
-) -> pa.Table:
+) -> Any:
     """``data`` with the store's columns appended, after checking that the store was
     computed from these rows, this tokenizer, these settings and this model (example
-    at :func:`compute_ref_logps`).
+    at :func:`compute_ref_logps`). It comes back in ``data``'s type: a
+    ``datasets.Dataset`` stays one (what TRL's trainers take), a polars or pandas frame
+    stays one, anything else is a ``pyarrow.Table``.
 
     >>> attach_ref_logps({"prompt_ids": [[1]], "chosen_ids": [[2]], "rejected_ids": [[3]]},
     ...     pa.table({"ref_chosen_logps": [0.0]}), model_id="m")
@@ -260,4 +262,7 @@ def attach_ref_logps(
                 argument="data",
             )
         t = t.append_column(name, table.column(name))
-    return t
+    return in_callers_type(
+        data, t, "prefcore.attach_ref_logps", same_rows=True,
+        fingerprint=meta[FINGERPRINT_KEY].decode(), values=meta.get(VALUES_KEY),
+    )  # fmt: skip

@@ -20,9 +20,13 @@ __all__ = ["PairResult", "as_table", "codes", "is_list", "one_array", "row_of"]
 
 @dataclass(frozen=True, repr=False)
 class PairResult(Summarised):
-    """Pairs and what happened to every prompt (``stats``)."""
+    """Rows (``table``) and what happened to every prompt (``stats``).
 
-    table: pa.Table
+    ``table`` comes back in the input's type: a ``datasets.Dataset`` (features of kept
+    columns kept, a fingerprint of its own), a polars or pandas ``DataFrame``, else a
+    ``pyarrow.Table`` (for dicts, Arrow producers and pyarrow itself)."""
+
+    table: Any
     stats: dict[str, Any] = field(default_factory=dict)
 
 

@@ -39,7 +39,7 @@ _TREC_CUTOFFS = {
 }
 #: The trec_eval measures prefcore computes, as ``-m all_trec`` lists them.
 _ALL_TREC = ("num_ret", "num_rel", "num_rel_ret", "map", "gm_map", "Rprec", "bpref",
-             "recip_rank", "iprec_at_recall", "P", "recall", "ndcg", "ndcg_cut", "map_cut",
+             "recip_rank", "iprec_at_recall", "P", "recall", "infAP", "ndcg", "ndcg_cut", "map_cut",
              "success")  # fmt: skip
 #: trec_eval's recall levels of ``iprec_at_recall``.
 _RECALL_LEVELS = tuple(f"iprec_at_recall_{i / 10:.2f}" for i in range(11))

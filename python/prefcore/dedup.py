@@ -22,6 +22,7 @@ from prefcore import _prefcore
 from prefcore._arrow import as_array, as_table, filter_like, float32_matrix
 from prefcore._check import renamed
 from prefcore._display import Summarised
+from prefcore._progress import Progress, reporting
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
@@ -133,10 +134,13 @@ def normalize(
     collapse_whitespace: bool = True,
     strip_punctuation: bool = False,
     digits_to_zero: bool = False,
+    progress: Progress = None,
 ) -> pa.Array:
     """Normalise texts (strings, or conversations as lists of ``{role, content}``,
     rendered one ``role: content`` line per message) with the normaliser every dedup
     function uses. Nulls are an error.
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> normalize(["  \\uff28ello,\\tWORLD  ", "Call 911!"], strip_punctuation=True,
     ...           digits_to_zero=True).to_pylist()
@@ -145,7 +149,9 @@ def normalize(
     options = Normalization(
         lowercase, unicode, collapse_whitespace, strip_punctuation, digits_to_zero
     )
-    return _prefcore.normalize(as_array(texts, "texts"), options.options())
+    array = as_array(texts, "texts")
+    with reporting(progress, "dedup.normalize"):
+        return _prefcore.normalize(array, options.options())
 
 
 def exact(
@@ -154,6 +160,7 @@ def exact(
     *,
     normalize: NormalizeArg = Normalization(),
     keep: Literal["first", "last"] = "first",
+    progress: Progress = None,
 ) -> DedupResult:
     """Exact duplicates of the tuple of (normalised) ``columns``; e.g.
     ``columns=("prompt", "chosen", "rejected")`` finds repeated pairs.
@@ -170,14 +177,16 @@ def exact(
     ``normalize=None`` does the same, and is several times faster (normalising is
     most of the work; ``benches/bench_dedup.py`` times it against polars).
 
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
+
     >>> r = exact({"prompt": ["Hi there", "hi  there", "Bye"]})
     >>> r.keep.to_pylist(), r.cluster_id.to_pylist(), r.stats["removed"]
     ([True, False, True], [0, 0, 1], 1)
     """
     names = [columns] if isinstance(columns, str) else list(columns)
-    found = _prefcore.exact(
-        as_table(table, "table"), names, Normalization.options_of(normalize), keep
-    )
+    t = as_table(table, "table")
+    with reporting(progress, "dedup.exact"):
+        found = _prefcore.exact(t, names, Normalization.options_of(normalize), keep)
     cluster_id, representative, clusters = (
         found.cluster_id, found.representative, found.num_clusters
     )  # fmt: skip
@@ -230,6 +239,7 @@ def signatures(
     tokenizer: Literal["word", "char"] = "word",
     seed: int = 1,
     normalize: NormalizeArg = Normalization(),
+    progress: Progress = None,
 ) -> np.ndarray:
     """MinHash signatures of texts, shape ``[n, num_perm]``, dtype uint64.
 
@@ -242,6 +252,8 @@ def signatures(
     between two signatures estimates the Jaccard similarity of their shingle sets
     (:func:`jaccard_estimate`).
 
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
+
     >>> s = signatures(["the cat sat on the mat", "the cat sat on the hat", "dogs"],
     ...                ngram=2, num_perm=256)
     >>> s.shape, s.dtype
@@ -249,11 +261,12 @@ def signatures(
     >>> 0.4 < jaccard_estimate(s[0], s[1]) < 0.9, jaccard_estimate(s[0], s[2])
     (True, 0.0)
     """
-    flat = _prefcore.signatures(
-        as_array(texts, "texts"),
-        Normalization.options_of(normalize),
-        _prefcore.MinHashOptions(num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed),
+    array = as_array(texts, "texts")
+    options = _prefcore.MinHashOptions(
+        num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed
     )
+    with reporting(progress, "dedup.signatures"):
+        flat = _prefcore.signatures(array, Normalization.options_of(normalize), options)
     values: np.ndarray = flat.to_numpy(zero_copy_only=True)
     return values.reshape(-1, num_perm)
 
@@ -297,6 +310,7 @@ def minhash(
     normalize: NormalizeArg = Normalization(),
     keep: Literal["first", "last"] = "first",
     verify: bool = False,
+    progress: Progress = None,
 ) -> DedupResult:
     """Near-duplicate clusters by MinHash-LSH over ``column``.
 
@@ -308,6 +322,8 @@ def minhash(
     pair within a bucket is checked). Stats report the bands and rows used, the
     candidate pairs and the merged pairs.
 
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
+
     >>> texts = ["the quick brown fox jumps over the lazy dog near the river bank today",
     ...          "the quick brown fox jumps over the lazy dog near the river bank today!",
     ...          "completely different words in this one"]
@@ -315,17 +331,22 @@ def minhash(
     >>> r.cluster_id.to_pylist(), r.stats["removed"]
     ([0, 0, 1], 1)
     """
-    near = _prefcore.minhash(
-        as_table(table, "table"),
-        column,
-        Normalization.options_of(normalize),
-        _prefcore.MinHashOptions(num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed),
-        threshold=threshold,
-        bands=bands,
-        rows=rows,
-        keep=keep,
-        verify=verify,
+    t = as_table(table, "table")
+    options = _prefcore.MinHashOptions(
+        num_perm=num_perm, ngram=ngram, tokenizer=tokenizer, seed=seed
     )
+    with reporting(progress, "dedup.minhash"):
+        near = _prefcore.minhash(
+            t,
+            column,
+            Normalization.options_of(normalize),
+            options,
+            threshold=threshold,
+            bands=bands,
+            rows=rows,
+            keep=keep,
+            verify=verify,
+        )
     cluster_id, representative = near.clusters.cluster_id, near.clusters.representative
     clusters = near.clusters.num_clusters
     n = len(cluster_id)
@@ -379,6 +400,7 @@ def contamination(
     num_perm: int = MINHASH_NUM_PERM,
     seed: int = 1,
     normalize: NormalizeArg = Normalization(),
+    progress: Progress = None,
 ) -> ContaminationResult:
     """Which training rows overlap a reference (e.g. evaluation) set.
 
@@ -389,6 +411,8 @@ def contamination(
     counts. ``"exact"``: equal normalised texts. ``"minhash"``: LSH candidates over word
     ``n``-gram shingles scored by exact Jaccard, contaminated at ``threshold`` (0.8).
     Nothing is dropped: call ``result.apply(train)`` for the clean rows.
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> evalset = {"prompt": ["what is the capital city of france and why is it famous"]}
     >>> train = {"prompt": ["Q: what is the capital city of France and why is it famous?",
@@ -401,18 +425,20 @@ def contamination(
         threshold = 0.8 if method == "minhash" else 0.0
     if not 0.0 <= threshold <= 1.0:
         raise InvalidArgumentError(f"threshold must be in [0, 1], not {threshold}")
-    index, score = _prefcore.contamination(
-        as_table(train, "train"),
-        as_table(reference, "reference"),
-        column,
-        reference_column or column,
-        Normalization.options_of(normalize),
-        method=method,
-        n=n,
-        threshold=threshold,
-        num_perm=num_perm,
-        seed=seed,
-    )
+    train_table, reference_table = as_table(train, "train"), as_table(reference, "reference")
+    with reporting(progress, "dedup.contamination"):
+        index, score = _prefcore.contamination(
+            train_table,
+            reference_table,
+            column,
+            reference_column or column,
+            Normalization.options_of(normalize),
+            method=method,
+            n=n,
+            threshold=threshold,
+            num_perm=num_perm,
+            seed=seed,
+        )
     hit = pc.and_(pc.is_valid(index), pc.greater_equal(score, threshold))
     contaminated = pc.fill_null(hit, False)
     index = pc.if_else(contaminated, index, pa.scalar(None, pa.int64()))
@@ -435,6 +461,7 @@ def semantic(
     quality: Any = None,
     corpus_block: int | None = None,
     batch_size: int | None = None,
+    progress: Progress = None,
 ) -> DedupResult:
     """Semantic duplicates: rows whose embeddings are at least ``threshold`` similar
     (cosine by default) are joined, and clusters are the connected components of that
@@ -442,6 +469,8 @@ def semantic(
     its highest-quality row (lowest row among equal quality). ``pairs`` holds every
     joined pair. ``corpus_block`` bounds the rows multiplied at once (``batch_size`` is
     its old name).
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> e = np.array([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0]], dtype=np.float32)
     >>> r = semantic(e, threshold=0.95)
@@ -456,9 +485,10 @@ def semantic(
     x = float32_matrix(embeddings, "embeddings")  # converted once, searched against itself
     n, dim = x.shape
     # Only the upper triangle of the symmetric score matrix is computed.
-    row_a, row_b, score = _prefcore.self_pairs(
-        pa.array(x.reshape(-1)), n, dim, float(threshold), metric, corpus_block
-    )
+    with reporting(progress, "dedup.semantic", unit=" blocks"):
+        row_a, row_b, score = _prefcore.self_pairs(
+            pa.array(x.reshape(-1)), n, dim, float(threshold), metric, corpus_block
+        )
     pairs = pa.table({"row_a": row_a, "row_b": row_b, "score": score})
     found = _prefcore.clusters_from_pairs(pairs.column("row_a"), pairs.column("row_b"), n, "first")
     cluster_id, representative, clusters = (

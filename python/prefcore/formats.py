@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_pyarrow_table, as_table, first_true, require_no_nulls
+from prefcore._arrow import (
+    as_pyarrow_table,
+    as_table,
+    filter_like,
+    first_true,
+    in_callers_type,
+    require_no_nulls,
+)
 from prefcore._display import Summarised
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
@@ -195,9 +202,10 @@ class PromptSplit(Summarised):
     null where no clean split exists, and ``reason`` says why: ``no_shared_prompt``
     (no complete turn in common), ``diverges_before_last_turn`` (the transcripts
     differ before their last assistant turn) or ``identical``. ``ok`` marks clean rows.
+    ``table`` is in the input's type (see :class:`prefcore.pairs.PairResult`).
     """
 
-    table: pa.Table
+    table: Any
     reason: pa.Array
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -205,9 +213,9 @@ class PromptSplit(Summarised):
     def ok(self) -> pa.Array:
         return pc.is_null(self.reason)
 
-    def clean(self) -> pa.Table:
-        """The rows with a clean split."""
-        return self.table.filter(self.ok)
+    def clean(self) -> Any:
+        """The rows with a clean split (in the type of ``table``)."""
+        return filter_like(self.table, self.ok, "split")
 
 
 def extract_prompt(
@@ -240,16 +248,22 @@ def extract_prompt(
     [{'prompt': '\\n\\nHuman: Hi?\\n\\nAssistant:', 'chosen': ' Hello!', 'rejected': ' Go away.'}]
     """
     if rule == "trl":
-        return _first_difference_split(as_pyarrow_table(table, "table"), chosen, rejected)
-    if rule != "turn":
+        split = _first_difference_split(as_pyarrow_table(table, "table"), chosen, rejected)
+    elif rule == "turn":
+        prompt, c, r, reason = _prefcore.extract_prompt(
+            as_table(table, "table"), chosen, rejected, roles[0], roles[1]
+        )
+        out = pa.table({"prompt": prompt, "chosen": c, "rejected": r})
+        counts = {d["values"]: d["counts"] for d in pc.value_counts(reason.drop_null()).to_pylist()}
+        stats = {"rows": len(reason), "clean": reason.null_count, "by_reason": counts}
+        split = PromptSplit(out, reason, stats)
+    else:
         raise InvalidArgumentError(f"rule must be 'turn' or 'trl', not {rule!r}")
-    prompt, c, r, reason = _prefcore.extract_prompt(
-        as_table(table, "table"), chosen, rejected, roles[0], roles[1]
-    )
-    out = pa.table({"prompt": prompt, "chosen": c, "rejected": r})
-    counts = {d["values"]: d["counts"] for d in pc.value_counts(reason.drop_null()).to_pylist()}
-    stats = {"rows": len(reason), "clean": reason.null_count, "by_reason": counts}
-    return PromptSplit(out, reason, stats)
+    rows = in_callers_type(
+        table, split.table, "prefcore.formats.extract_prompt", same_rows=True,
+        chosen=chosen, rejected=rejected, roles=roles, rule=rule,
+    )  # fmt: skip
+    return PromptSplit(rows, split.reason, split.stats)
 
 
 def _common_prefix(a: Any, b: Any, n: int) -> int:

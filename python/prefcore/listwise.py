@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import require_columns, tensor_to_numpy
+from prefcore._arrow import in_callers_type, require_columns, tensor_to_numpy
 from prefcore._tables import as_table, one_array
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError, invalid_value
 
@@ -29,12 +29,13 @@ def listwise(
     completions: str = "completions",
     scores: str = "scores",
     labels: str | None = None,
-) -> pa.Table:
+) -> Any:
     """One row per prompt with its completions ranked by score (highest first, earlier
     first on ties) and the LiPO-λ weights between ranked positions:
     ``Δ_ij = |G_i − G_j| · |1/D(τ_i) − 1/D(τ_j)|``, ``G = 2^ψ − 1``,
     ``D(τ) = log2(1 + τ)``, ψ the label (``labels`` column, else the score) and τ
-    the rank. ``lambda_weights`` is the ``n × n`` matrix flattened row by row.
+    the rank. ``lambda_weights`` is the ``n × n`` matrix flattened row by row. The rows
+    come back in the input's type (see :class:`prefcore.pairs.PairResult`).
 
     >>> t = listwise({"prompt": ["p"], "completions": [["a", "b"]], "scores": [[0.0, 1.0]]})
     >>> t.column("completions").to_pylist(), t.column("lambda_weights").to_pylist()[0][1]
@@ -78,7 +79,10 @@ def listwise(
         cols[labels] = ranked(label_col)
     cols["original_index"] = order
     cols["lambda_weights"] = weights
-    return pa.table(cols)
+    return in_callers_type(
+        table, pa.table(cols), "prefcore.listwise.listwise", same_rows=True,
+        prompt=prompt, completions=completions, scores=scores, labels=labels,
+    )  # fmt: skip
 
 
 def lipo_lambda_weights(scores: Any, labels: Any, mask: Any = None) -> Any:

@@ -32,6 +32,7 @@ from prefcore import _prefcore
 from prefcore._arrow import float32_matrix
 from prefcore._check import renamed
 from prefcore._optional import require
+from prefcore._progress import Progress, reporting
 from prefcore.errors import InvalidArgumentError, invalid_value
 
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
@@ -54,6 +55,7 @@ def knn(
     corpus_block: int | None = None,
     exclude_self: bool = False,
     batch_size: int | None = None,
+    progress: Progress = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest corpus rows of every query: ``(scores, indices)``, ``[nq, k]``.
 
@@ -63,6 +65,8 @@ def knn(
     query block (memory; ``batch_size`` is its old name). ``exclude_self`` skips corpus
     row ``i`` for query ``i`` (searching a matrix against itself). Non-finite values are
     an error naming the row.
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> q = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     >>> c = np.array([[0.9, 0.1], [0.1, 0.9], [0.5, 0.5]], dtype=np.float32)
@@ -100,10 +104,11 @@ def knn(
         return _faiss_knn(q, c, k, metric, exclude_self)
     if backend == "torch":
         return _torch_knn(q, c, k, metric, exclude_self, "cpu")
-    scores, indices = _prefcore.knn(
-        pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0], q.shape[1],
-        k, metric, corpus_block, exclude_self,
-    )  # fmt: skip
+    with reporting(progress, "match.knn", unit=" queries"):
+        scores, indices = _prefcore.knn(
+            pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0],
+            q.shape[1], k, metric, corpus_block, exclude_self,
+        )  # fmt: skip
     shape = (q.shape[0], k)
     return scores.to_numpy().reshape(shape), indices.to_numpy().reshape(shape)
 
@@ -241,6 +246,7 @@ def range_search(
     corpus_block: int | None = None,
     exclude_self: bool = False,
     batch_size: int | None = None,
+    progress: Progress = None,
 ) -> pa.Table:
     """Every (query, corpus row) pair whose score is at or above ``threshold`` (at or
     below for ``metric="l2"``, a squared distance): a table ``query_idx``,
@@ -248,6 +254,8 @@ def range_search(
     are the offsets of each query's run: ``np.searchsorted(query_idx, range(nq + 1))``).
     ``corpus_block`` bounds the corpus rows multiplied at once (``batch_size`` is its old
     name).
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> x = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
     >>> range_search(x, x, 0.75, metric="cosine", exclude_self=True).to_pydict()["corpus_idx"]
@@ -259,10 +267,11 @@ def range_search(
         raise InvalidArgumentError(
             f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}"
         )
-    qi, cj, score = _prefcore.range_search(
-        pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0], q.shape[1],
-        float(threshold), metric, corpus_block, exclude_self,
-    )  # fmt: skip
+    with reporting(progress, "match.range_search", unit=" blocks"):
+        qi, cj, score = _prefcore.range_search(
+            pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0],
+            q.shape[1], float(threshold), metric, corpus_block, exclude_self,
+        )  # fmt: skip
     return pa.table({"query_idx": qi, "corpus_idx": cj, "score": score})
 
 

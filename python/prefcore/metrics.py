@@ -28,6 +28,7 @@ import pyarrow as pa
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_list_array, as_table
 from prefcore._display import Summarised
+from prefcore._progress import Progress, reporting
 from prefcore._ranking_diagnostics import RankingDiagnostics, ranking_diagnostics
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
@@ -193,6 +194,7 @@ def evaluate(
     doc_col: str = "doc_id",
     score_col: str = "score",
     rel_col: str = "relevance",
+    progress: Progress = None,
 ) -> dict[str, float]: ...
 @overload
 def evaluate(
@@ -207,6 +209,7 @@ def evaluate(
     doc_col: str = "doc_id",
     score_col: str = "score",
     rel_col: str = "relevance",
+    progress: Progress = None,
 ) -> pa.Table: ...
 def evaluate(
     run: Any,
@@ -220,6 +223,7 @@ def evaluate(
     doc_col: str = "doc_id",
     score_col: str = "score",
     rel_col: str = "relevance",
+    progress: Progress = None,
 ) -> dict[str, float] | pa.Table:
     """Evaluate a run against relevance judgements, as trec_eval does.
 
@@ -241,9 +245,11 @@ def evaluate(
     * ``relevance_level`` (``-l``) binarises map, P, recall, mrr, Rprec, success and
       bpref, but not ndcg, whose gain is the grade itself;
     * P@k divides by k even when fewer documents were retrieved;
-    * a retrieved document missing from the qrels is non-relevant (bpref skips it).
+    * a retrieved document missing from the qrels is non-relevant (bpref skips it);
+    * a negative grade marks a document pooled but not judged (trec_eval's ``-1``):
+      non-relevant and skipped by bpref like a missing one, but counted by ``infAP``.
 
-    Errors: NaN or null scores, null ids, negative or fractional grades and a
+    Errors: NaN or null scores, null ids, fractional grades and a
     duplicate (query, doc) in the run or the qrels raise ``ValueError`` naming the
     column and the row or query; a wrong column type raises ``TypeError``.
     Infinite scores are allowed and rank first (``inf``) or last (``-inf``).
@@ -252,6 +258,8 @@ def evaluate(
     and ``num_rel_ret`` are sums, as trec_eval prints them), or with
     ``per_query=True`` a ``pyarrow.Table`` with ``query_col`` (string) and one float64
     column per metric, sorted by query id.
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> run = {"query_id": ["q1", "q1", "q2"], "doc_id": ["a", "b", "c"],
     ...        "score": [2.0, 1.0, 5.0]}
@@ -269,6 +277,7 @@ def evaluate(
         complete,
         (query_col, doc_col, score_col, rel_col),
         per_query,
+        progress,
     )
     return table if per_query else summary
 
@@ -304,6 +313,7 @@ def _evaluate_trec(
     complete: bool,
     columns: tuple[str, str, str, str],
     per_query: bool,
+    progress: Progress = None,
 ) -> tuple[pa.Table | None, dict[str, float]]:
     """The summary, and the per-query table when ``per_query`` (otherwise None: it is
     not built)."""
@@ -316,20 +326,23 @@ def _evaluate_trec(
         query_run, doc_run = query_col, doc_col
     if isinstance(qrels, (str, os.PathLike)):
         query_col, doc_col, rel_col = "query_id", "doc_id", "relevance"
-    table, names, summary = _prefcore.evaluate_trec(
-        _table_or_file(run, read_trec_run, "run"),
-        _table_or_file(qrels, read_trec_qrels, "qrels"),
-        _metric_list(metrics),
-        query_col=query_run,
-        doc_col=doc_run,
-        score_col=score_col,
-        qrels_query_col=query_col,
-        qrels_doc_col=doc_col,
-        rel_col=rel_col,
-        relevance_level=relevance_level,
-        complete=complete,
-        per_query=per_query,
-    )
+    run_table = _table_or_file(run, read_trec_run, "run")
+    qrels_table = _table_or_file(qrels, read_trec_qrels, "qrels")
+    with reporting(progress, "metrics.evaluate", unit=" queries"):
+        table, names, summary = _prefcore.evaluate_trec(
+            run_table,
+            qrels_table,
+            _metric_list(metrics),
+            query_col=query_run,
+            doc_col=doc_run,
+            score_col=score_col,
+            qrels_query_col=query_col,
+            qrels_doc_col=doc_col,
+            rel_col=rel_col,
+            relevance_level=relevance_level,
+            complete=complete,
+            per_query=per_query,
+        )
     return table, dict(zip(names, summary))
 
 
@@ -342,6 +355,7 @@ def evaluate_grouped(
     per_group: Literal[False] = ...,
     ties: Literal["stable", "average"] = "stable",
     relevance_level: float = 1,
+    progress: Progress = None,
 ) -> dict[str, float]: ...
 @overload
 def evaluate_grouped(
@@ -352,6 +366,7 @@ def evaluate_grouped(
     per_group: Literal[True],
     ties: Literal["stable", "average"] = "stable",
     relevance_level: float = 1,
+    progress: Progress = None,
 ) -> pa.Table: ...
 def evaluate_grouped(
     scores: Any,
@@ -361,6 +376,7 @@ def evaluate_grouped(
     per_group: bool = False,
     ties: Literal["stable", "average"] = "stable",
     relevance_level: float = 1,
+    progress: Progress = None,
 ) -> dict[str, float] | pa.Table:
     """Evaluate groups of scored candidates (a prompt with its completions, a query
     with its reranked documents).
@@ -384,6 +400,8 @@ def evaluate_grouped(
     Returns ``{metric: mean over groups}``, or with ``per_group=True`` a table with a
     ``group`` column (row number) and one column per metric.
 
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
+
     >>> evaluate_grouped([[0.2, 0.9, 0.5]], [[0, 1, 0]], ["mrr", "hit_rate@1"])
     {'mrr': 1.0, 'hit_rate@1': 1.0}
     >>> import numpy as np
@@ -391,14 +409,16 @@ def evaluate_grouped(
     ...                  ties="average")
     {'precision@1': 0.5}
     """
-    table, names, summary = _prefcore.evaluate_grouped(
-        as_list_array(scores, "scores"),
-        as_list_array(labels, "labels"),
-        _metric_list(metrics),
-        ties=ties,
-        relevance_level=float(relevance_level),
-        per_group=per_group,
-    )
+    score_lists, label_lists = as_list_array(scores, "scores"), as_list_array(labels, "labels")
+    with reporting(progress, "metrics.evaluate_grouped", unit=" groups"):
+        table, names, summary = _prefcore.evaluate_grouped(
+            score_lists,
+            label_lists,
+            _metric_list(metrics),
+            ties=ties,
+            relevance_level=float(relevance_level),
+            per_group=per_group,
+        )
     return table if per_group else dict(zip(names, summary))
 
 

@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore, dedup
-from prefcore._arrow import first_true, require_columns, require_no_nulls
+from prefcore._arrow import first_true, in_callers_type, require_columns, require_no_nulls
+from prefcore._progress import Progress, reporting
 from prefcore._tables import PairResult, as_table, is_list, one_array, row_of
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 from prefcore.listwise import lipo_lambda_weights, listwise
@@ -206,6 +207,7 @@ def from_scores(
     short_groups: Literal["error", "skip"] = "error",
     group_offset: int = 0,
     texts: Texts = "copy",
+    progress: Progress = None,
 ) -> PairResult:
     """Chosen/rejected pairs from scored completions.
 
@@ -249,6 +251,8 @@ def from_scores(
     gives the copied form, and so does ``table.cast`` to the plain type for strings.
     The dictionaries are the whole input columns, so some entries may go unused.
 
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
+
     >>> t = {"prompt": ["p"], "completions": [["a", "b", "c"]], "scores": [[2, 9, 5]]}
     >>> r = from_scores(t, strategy="best_vs_rest")
     >>> r.table.select(["chosen", "rejected", "margin"]).to_pydict()
@@ -257,6 +261,7 @@ def from_scores(
     >>> d.schema.field("chosen").type, d.column("chosen").to_pylist()
     (DictionaryType(dictionary<values=string, indices=int32, ordered=0>), ['b', 'b'])
     """
+    options = {k: v for k, v in locals().items() if k not in ("table", "progress")}
     t = as_table(table)
     require_columns(t, completions, scores, prompt)
     require_no_nulls(t, prompt, completions)
@@ -268,12 +273,13 @@ def from_scores(
             )
         t, long_rows = _group_long(t, prompt, completions, scores)
     score_lists = _scores_list(t, scores, aggregate, score_range)
-    result, counts = _prefcore.pairs_from_scores(
-        t, prompt, completions, score_lists, scores, strategy, float(min_margin), ties,
-        int(k), int(seed), max_pairs_per_prompt,
-        None if score_range is None else (float(score_range[0]), float(score_range[1])),
-        short_groups, int(group_offset), texts,
-    )  # fmt: skip
+    with reporting(progress, "pairs.from_scores", unit=" chunks"):
+        result, counts = _prefcore.pairs_from_scores(
+            t, prompt, completions, score_lists, scores, strategy, float(min_margin), ties,
+            int(k), int(seed), max_pairs_per_prompt,
+            None if score_range is None else (float(score_range[0]), float(score_range[1])),
+            short_groups, int(group_offset), texts,
+        )  # fmt: skip
     if long_rows is not None:
         # Positions in a prompt's list back to input rows.
         offsets = pc.list_value_length(t.column(completions)).to_numpy(zero_copy_only=False)
@@ -283,7 +289,10 @@ def from_scores(
             flat = starts[group] + result.column(name).to_numpy()
             i = result.schema.get_field_index(name)
             result = result.set_column(i, name, long_rows.take(pa.array(flat)))
-    return PairResult(result, {**counts.as_dict(), "pairs": result.num_rows})
+    stats = {**counts.as_dict(), "pairs": result.num_rows}
+    return PairResult(
+        in_callers_type(table, result, "prefcore.pairs.from_scores", **options), stats
+    )
 
 
 def from_rankings(
@@ -299,16 +308,20 @@ def from_rankings(
     max_pairs_per_prompt: int | None = None,
     short_groups: Literal["error", "skip"] = "error",
     texts: Texts = "copy",
+    progress: Progress = None,
 ) -> PairResult:
     """Pairs from listwise rankings: ``ranking`` holds each completion's rank (1 is
     best; equal ranks tie). Strategies, ties and texts as in :func:`from_scores`; the output
     has ``rank_chosen`` and ``rank_rejected`` instead of scores, and ``margin`` is the
     rank difference.
 
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
+
     >>> t = {"prompt": ["p"], "completions": [["a", "b", "c"]], "ranking": [[2, 1, 3]]}
     >>> from_rankings(t).table.select(["chosen", "rejected"]).to_pydict()
     {'chosen': ['b', 'a', 'b'], 'rejected': ['a', 'c', 'c']}
     """
+    options = {k: v for k, v in locals().items() if k not in ("table", "progress")}
     t = as_table(table)
     require_columns(t, ranking)
     col = one_array(t.column(ranking))
@@ -332,10 +345,12 @@ def from_rankings(
     r = from_scores(
         scored, prompt=prompt, completions=completions, scores=ranking, strategy=strategy,
         ties=ties, k=k, seed=seed, max_pairs_per_prompt=max_pairs_per_prompt,
-        short_groups=short_groups, texts=texts,
+        short_groups=short_groups, texts=texts, progress=progress,
     )  # fmt: skip
     out = r.table
     for old, new in (("score_chosen", "rank_chosen"), ("score_rejected", "rank_rejected")):
         i = out.schema.get_field_index(old)
         out = out.set_column(i, new, pc.cast(pc.negate(out.column(old)), pa.int64()))
-    return PairResult(out, r.stats)
+    return PairResult(
+        in_callers_type(table, out, "prefcore.pairs.from_rankings", **options), r.stats
+    )

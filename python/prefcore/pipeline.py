@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import dedup, formats, pairs
+from prefcore._progress import new_bar
 from prefcore.dedup import MINHASH_NGRAM, MINHASH_NUM_PERM, MINHASH_THRESHOLD, Normalization
 from prefcore.errors import InvalidArgumentError
 from prefcore.io import AtomicWriter, Source, prefetched
@@ -66,18 +67,13 @@ class Progress:
         self._by_bytes = total is None and bool(total_bytes)
         self._bar: Any = None
         if not quiet:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(
-                total=total_bytes if self._by_bytes else total,
-                desc=label,
-                unit="B" if self._by_bytes else " rows",
+            self._bar = new_bar(
+                label,
+                total_bytes if self._by_bytes else total,
+                "B" if self._by_bytes else " rows",
                 unit_scale=True,
                 unit_divisor=1024 if self._by_bytes else 1000,
                 disable=None,  # no bar where stderr is not a terminal
-                file=sys.stderr,
-                dynamic_ncols=True,
-                mininterval=0.5,
             )
 
     def update(self, rows: int, position: int | None = None) -> None:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import first_true, require_columns
 from prefcore._display import Summarised
+from prefcore._progress import Progress, reporting
 from prefcore._tables import as_table, codes
 from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 
@@ -211,6 +212,7 @@ def bradley_terry(
     scale: Literal["elo", "logit"] = "elo",
     anchor: tuple[str, float] | None = None,
     ci: float = 0.95,
+    progress: Progress = None,
 ) -> BradleyTerryResult:
     """Bradley-Terry ratings from battles, by maximum likelihood as choix's
     ``opt_pairwise`` defines it (``alpha`` is its ridge penalty; 0 gives the plain
@@ -226,6 +228,8 @@ def bradley_terry(
     loses every battle has no finite rating: ``alpha=0`` refuses it, a small ``alpha``
     (below 0.01, the default included) warns (``RuntimeWarning``) that its rating
     comes from the penalty alone.
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> battles = {"model_a": ["x"] * 4 + ["y"] * 4 + ["x"] * 2,
     ...            "model_b": ["y"] * 4 + ["z"] * 4 + ["z"] * 2,
@@ -289,10 +293,11 @@ def bradley_terry(
                 RuntimeWarning,
                 stacklevel=2,
             )
-    fit = _prefcore.bradley_terry(
-        codes_a, codes_b, scores, n,
-        alpha=float(alpha), bootstrap=int(bootstrap), seed=int(seed), reference=ref,
-    )  # fmt: skip
+    with reporting(progress, "ratings.bradley_terry", unit=" rounds"):
+        fit = _prefcore.bradley_terry(
+            codes_a, codes_b, scores, n,
+            alpha=float(alpha), bootstrap=int(bootstrap), seed=int(seed), reference=ref,
+        )  # fmt: skip
 
     def to_scale(x: np.ndarray) -> np.ndarray:
         shift = x[..., ref : ref + 1] if ref is not None else x.mean(axis=-1, keepdims=True)

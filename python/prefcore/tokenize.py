@@ -52,10 +52,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_pyarrow_table, first_true, require_columns
+from prefcore._arrow import as_pyarrow_table, first_true, in_callers_type, require_columns
 from prefcore._byte_level import ByteLevelEncoder
 from prefcore._check import check_special_id, integer
 from prefcore._display import Summarised
+from prefcore._progress import Progress, reporting
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -75,9 +76,11 @@ ENCODE_CHUNK = 8192
 
 @dataclass(frozen=True, repr=False)
 class TokenizedTable(Summarised):
-    """The input columns plus ``*_ids`` (``list<int32>``) and ``truncated_*`` flags."""
+    """The input columns plus ``*_ids`` (``list<int32>``) and ``truncated_*`` flags, in
+    the input's type (see :class:`prefcore.pairs.PairResult`; a pandas index is kept).
+    """
 
-    table: pa.Table
+    table: Any
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -105,6 +108,7 @@ class _Encoder:
             check_special_id("eos_token_id", eos_token_id, self.vocab_size)
         self.eos_token_id = eos_token_id
         self.native = ByteLevelEncoder(tokenizer)
+        self.bar: Any = None  # counts encoded texts when a progress bar is shown
 
     def by_tokenizer(self, texts: list[str], add_special_tokens: bool) -> list[list[int]]:
         if self.is_hf:
@@ -132,10 +136,11 @@ class _Encoder:
             native = self.native.encode(
                 chunk, add_special_tokens, lambda t: self.by_tokenizer(t, add_special_tokens)
             )
-            if native is not None:
-                pieces.append(native)
-                continue
-            pieces.append(ids_to_arrow(self.by_tokenizer(chunk, add_special_tokens), "input_ids"))
+            if native is None:
+                native = ids_to_arrow(self.by_tokenizer(chunk, add_special_tokens), "input_ids")
+            pieces.append(native)
+            if self.bar is not None:
+                self.bar.update(len(chunk))
         if not pieces:
             return pa.array([], pa.list_(pa.int32()))
         return pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
@@ -251,7 +256,8 @@ def _prompt_and_completions(
 
 
 def _tokenize(
-    table: Any,
+    caller: Any,
+    t: pa.Table,
     tokenizer: Any,
     prompt: str,
     completions: dict[str, str],
@@ -263,6 +269,8 @@ def _tokenize(
     eos_token_id: int | None,
     chat_template: str | None,
     boundary: Boundary,
+    progress: Progress,
+    label: str,
 ) -> TokenizedTable:
     if boundary not in ("separate", "joint"):
         raise InvalidArgumentError(f"boundary must be 'separate' or 'joint', not {boundary!r}")
@@ -270,7 +278,6 @@ def _tokenize(
         raise InvalidArgumentError(
             f"truncation must be 'keep_start' or 'keep_end', not {truncation!r}"
         )
-    t = as_pyarrow_table(table, "table")
     require_columns(t, prompt, *completions)
     encoder = _Encoder(tokenizer, eos_token_id, chat_template)
     if add_eos and encoder.eos_token_id is None:
@@ -281,17 +288,23 @@ def _tokenize(
     names = list(completions)
     prompt_text, comp_text, chat = _prompt_and_completions(encoder, t, prompt, names, boundary)
     specials = not chat
-    prompt_ids = encoder.encode(prompt_text, add_special_tokens=specials)
-    moved = None
-    if boundary == "joint":
-        joints = [
-            encoder.encode([p + c for p, c in zip(prompt_text, texts)], add_special_tokens=specials)
-            for texts in comp_text
-        ]
-        labels = [f"{prompt}_ids", *(f"{c}_ids" for c in names)]
-        prompt_ids, comp_ids, moved = _prefcore.split_joint_tokens(prompt_ids, joints, labels)
-    else:
-        comp_ids = [encoder.encode(texts, add_special_tokens=False) for texts in comp_text]
+    # Texts to encode: the prompts, and each completion (alone, or joined to its prompt).
+    n_texts = t.num_rows * (1 + len(names))
+    with reporting(progress, label, n_texts, " texts", core=False) as bar:
+        encoder.bar = bar
+        prompt_ids = encoder.encode(prompt_text, add_special_tokens=specials)
+        moved = None
+        if boundary == "joint":
+            joints = [
+                encoder.encode(
+                    [p + c for p, c in zip(prompt_text, texts)], add_special_tokens=specials
+                )
+                for texts in comp_text
+            ]
+            labels = [f"{prompt}_ids", *(f"{c}_ids" for c in names)]
+            prompt_ids, comp_ids, moved = _prefcore.split_joint_tokens(prompt_ids, joints, labels)
+        else:
+            comp_ids = [encoder.encode(texts, add_special_tokens=False) for texts in comp_text]
     labels = [f"{prompt}_ids", *(completions[c] for c in names)]
     eos = encoder.eos_token_id if add_eos and not chat else None
     p_ids, c_ids, p_cut, c_cut = _prefcore.cut_tokens(
@@ -311,7 +324,14 @@ def _tokenize(
         out = out.append_column(completions[name], ids).append_column(f"truncated_{name}", flags)
         stats[f"truncated_{name}"] = int(pc.sum(flags).as_py() or 0)
         stats[f"{name}_tokens"] = int(pc.sum(pc.list_value_length(ids)).as_py() or 0)
-    return TokenizedTable(out, stats)
+    rows = in_callers_type(
+        caller, out, f"prefcore.tokenize.{label}", same_rows=True,
+        tokenizer=tokenizer, vocab=encoder.vocab_size, prompt=prompt,
+        completions=completions, max_length=max_length, max_prompt_length=max_prompt_length,
+        truncation=truncation, add_eos=add_eos, eos=encoder.eos_token_id,
+        chat_template=chat_template, boundary=boundary,
+    )  # fmt: skip
+    return TokenizedTable(rows, stats)
 
 
 def _split_prompts(t: pa.Table, prompt: str, chosen: str, rejected: str) -> pa.Table:
@@ -349,6 +369,7 @@ def tokenize_pairs(
     prompt: str = "prompt",
     chosen: str = "chosen",
     rejected: str = "rejected",
+    progress: Progress = None,
 ) -> TokenizedTable:
     """Tokenize explicit-prompt pairs into ``prompt_ids``, ``chosen_ids``, ``rejected_ids``.
 
@@ -358,6 +379,8 @@ def tokenize_pairs(
     :func:`prefcore.formats.extract_prompt` first. See the module docs for the
     boundary, EOS and truncation rules; ``stats`` counts what each of them did.
     ``eos_token_id`` defaults to the tokenizer's own (transformers tokenizers).
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> from tokenizers import Tokenizer, models, pre_tokenizers
     >>> vocab = {"<eos>": 0, "hi": 1, "yes": 2, "no": 3, "thanks": 4}
@@ -374,6 +397,7 @@ def tokenize_pairs(
     if prompt not in t.column_names and {chosen, rejected} <= set(t.column_names):
         t = _split_prompts(t, prompt, chosen, rejected)
     return _tokenize(
+        table,
         t,
         tokenizer,
         prompt,
@@ -385,6 +409,8 @@ def tokenize_pairs(
         eos_token_id=eos_token_id,
         chat_template=chat_template,
         boundary=boundary,
+        progress=progress,
+        label="tokenize_pairs",
     )
 
 
@@ -401,9 +427,12 @@ def tokenize_unpaired(
     boundary: Boundary = "separate",
     prompt: str = "prompt",
     completion: str = "completion",
+    progress: Progress = None,
 ) -> TokenizedTable:
     """Tokenize unpaired (KTO) rows into ``prompt_ids`` and ``completion_ids``; the
     ``label`` and any other column pass through. Same rules as :func:`tokenize_pairs`.
+
+    ``progress``: a progress bar on long runs (see *Progress bars* in the semantics page).
 
     >>> from tokenizers import Tokenizer, models, pre_tokenizers
     >>> tok = Tokenizer(models.WordLevel({"<eos>": 0, "hi": 1, "yes": 2}, unk_token="<eos>"))
@@ -414,6 +443,7 @@ def tokenize_unpaired(
     """
     return _tokenize(
         table,
+        as_pyarrow_table(table, "table"),
         tokenizer,
         prompt,
         {completion: f"{completion}_ids"},
@@ -424,4 +454,6 @@ def tokenize_unpaired(
         eos_token_id=eos_token_id,
         chat_template=chat_template,
         boundary=boundary,
+        progress=progress,
+        label="tokenize_unpaired",
     )

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import dedup
-from prefcore._arrow import first_true, require_columns, require_no_nulls
+from prefcore._arrow import first_true, in_callers_type, require_columns, require_no_nulls
 from prefcore._check import integer
 from prefcore._tables import PairResult, as_table, codes
 from prefcore.errors import ColumnTypeError, invalid_value
@@ -61,7 +61,9 @@ def unpair(
         }
     )
     return PairResult(
-        out,
+        in_callers_type(
+            pairs, out, "prefcore.unpaired.unpair", prompt=prompt, chosen=chosen, rejected=rejected
+        ),
         {
             "rows": 2 * n,
             "desirable": n,
@@ -168,4 +170,8 @@ def pair(
             "rejected": t.column(completion).take(pa.array(bad_rows, pa.int64())),
         }
     )
-    return PairResult(out, stats)
+    rows = in_callers_type(
+        unpaired, out, "prefcore.unpaired.pair",
+        prompt=prompt, completion=completion, label=label, pair_id=pair_id, seed=seed,
+    )  # fmt: skip
+    return PairResult(rows, stats)

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod numeric;
 pub mod pairs;
 pub mod parallel;
+pub mod progress;
 pub mod random;
 pub mod ratings;
 pub mod simd;

@@ -155,6 +155,7 @@ where
     use rayon::prelude::*;
     let width = width.max(1);
     let wave = wave_len(min_rows);
+    let total = values.len() / width;
     for (w, rows) in values.chunks_mut(wave * width).enumerate() {
         crate::interrupt::check()?;
         let first_row = w * wave;
@@ -174,6 +175,34 @@ where
         if let Some((_, e)) = first_error {
             return Err(e);
         }
+        crate::progress::advance((first_row + wave).min(total), total);
+    }
+    Ok(())
+}
+
+/// Fill `rows` (each a `width`-long slice of `values`) in parallel with `fill(scratch,
+/// i, row)`, one `init()` scratch per worker, a wave of rows at a time so that Ctrl-C
+/// is noticed and progress reported between waves. For work that cannot fail
+/// ([`fill_rows`] for work that can).
+pub fn fill_rows_with<T, S, I, F>(values: &mut [T], width: usize, init: I, fill: F) -> Result<()>
+where
+    T: Send,
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, usize, &mut [T]) + Sync + Send,
+{
+    use rayon::prelude::*;
+    let width = width.max(1);
+    let total = values.len() / width;
+    let wave = wave_len(1);
+    for (w, rows) in values.chunks_mut(wave * width).enumerate() {
+        crate::interrupt::check()?;
+        let first_row = w * wave;
+        install(|| {
+            rows.par_chunks_mut(width)
+                .enumerate()
+                .for_each_init(&init, |scratch, (i, row)| fill(scratch, first_row + i, row))
+        });
+        crate::progress::advance((first_row + wave).min(total), total);
     }
     Ok(())
 }
@@ -202,6 +231,7 @@ where
         crate::interrupt::check()?;
         let end = (start + wave).min(n);
         install(|| out.par_extend((start..end).into_par_iter().map_init(&init, &f)));
+        crate::progress::advance(end, n);
     }
     Ok(out)
 }
@@ -224,6 +254,7 @@ where
         out.extend(install(|| {
             (start..end).into_par_iter().map(&f).collect::<Vec<T>>()
         }));
+        crate::progress::advance(end, n);
         start = end;
     }
     Ok(out)

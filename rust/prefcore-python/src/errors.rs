@@ -138,25 +138,32 @@ pub fn install_interrupt_check() {
     prefcore_core::interrupt::set_check(signal_pending);
 }
 
-/// Run `f` without the GIL, turning a core error into an exception and a panic (a bug
+/// Run `f` without the GIL (reporting progress to the thread's callback, if any),
+/// turning a core error into an exception and a panic (a bug
 /// of ours) into a `RuntimeError` rather than letting it unwind into Python.
 pub fn compute<T, F>(py: Python<'_>, f: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce() -> prefcore_core::Result<T> + Send,
 {
-    py.detach(|| catch_unwind(AssertUnwindSafe(f)))
-        .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            PyRuntimeError::new_err(format!(
-                "internal error in prefcore (please report it): {what}"
-            ))
-        })?
-        .map_err(to_py)
+    let report = crate::progress::report(py);
+    py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| match report {
+            Some(report) => prefcore_core::progress::reporting(report, f),
+            None => f(),
+        }))
+    })
+    .map_err(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        PyRuntimeError::new_err(format!(
+            "internal error in prefcore (please report it): {what}"
+        ))
+    })?
+    .map_err(to_py)
 }
 
 /// An unsigned integer argument of a constructor. pyo3 rejects a negative or too large

@@ -10,6 +10,7 @@ mod listwise;
 mod matching;
 mod metrics;
 mod pairs;
+mod progress;
 mod ratings;
 mod simd;
 mod streaming;
@@ -51,6 +52,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::read_trec_run, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::read_trec_qrels, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(progress::set_progress, m)?)?;
     m.add_function(wrap_pyfunction!(simd::simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(simd::simd_levels, m)?)?;
     m.add_function(wrap_pyfunction!(simd::force_simd_level, m)?)?;

@@ -85,6 +85,7 @@ pub fn optimal_bands(threshold: f64, num_perm: usize) -> Result<(usize, usize)> 
     }
     // The best rows for each band count in parallel, then the best of those in order:
     // the same strict `<` scan as a single loop, whatever the thread count.
+    crate::progress::stage("choosing bands");
     let per_bands = parallel::map_interruptible(num_perm, |i| {
         let b = i + 1;
         let mut best = (f64::INFINITY, 0);

@@ -158,9 +158,11 @@ pub(crate) fn exact_with_hash(
         )));
     }
     let readers: Vec<TextReader> = columns.iter().map(TextColumn::reader).collect();
+    crate::progress::stage("hashing");
     let hashes = parallel::map_init_interruptible(n, KeyBuf::default, |kb, row| {
         hash(kb.key(&readers, row, normalizer))
     })?;
+    crate::progress::stage("grouping");
     let mut order: Vec<u32> = (0..n as u32).collect();
     parallel::install(|| order.par_sort_unstable_by_key(|&r| (hashes[r as usize], r)));
     // On the calling thread, where Ctrl-C can be noticed.
@@ -172,6 +174,7 @@ pub(crate) fn exact_with_hash(
     while start < n {
         if start >= next_check {
             crate::interrupt::check()?;
+            crate::progress::advance(start, n);
             next_check = start + CHECK_EVERY;
         }
         let h = hashes[order[start] as usize];
@@ -199,6 +202,7 @@ pub(crate) fn exact_with_hash(
         }
         start = end;
     }
+    crate::progress::advance(n, n);
     Ok(Clusters::from_roots(&root, keep))
 }
 
@@ -217,6 +221,37 @@ mod tests {
         let last = exact(&[c], Some(&Normalizer::default()), Keep::Last).unwrap();
         assert_eq!(last.representative, vec![2, 4, 2, 3, 4]);
         assert_eq!(last.keep(), vec![false, false, true, true, true]);
+    }
+
+    #[test]
+    fn progress_names_each_stage_and_ends_at_the_row_count() {
+        use std::sync::{Arc, Mutex};
+        let n = 200_000; // several waves
+        let values: Vec<String> = (0..n).map(|i| (i % 1000).to_string()).collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let seen: Arc<Mutex<Vec<(String, u64, u64)>>> = Arc::default();
+        let sink = seen.clone();
+        let out = crate::progress::reporting(
+            Box::new(move |stage, done, total| {
+                sink.lock().unwrap().push((stage.into(), done, total))
+            }),
+            || exact(&[column(&refs)], None, Keep::First),
+        )
+        .unwrap();
+        assert_eq!(out.representative[1000], 0);
+        let seen = seen.lock().unwrap();
+        for stage in ["hashing", "grouping"] {
+            let of_stage: Vec<_> = seen.iter().filter(|(s, _, _)| s == stage).collect();
+            assert!(of_stage.len() >= 2, "{stage}: {of_stage:?}");
+            assert!(
+                of_stage.windows(2).all(|w| w[0].1 <= w[1].1),
+                "{stage} goes back"
+            );
+            assert_eq!(
+                of_stage.last().map(|r| (r.1, r.2)),
+                Some((n as u64, n as u64))
+            );
+        }
     }
 
     #[test]

@@ -193,8 +193,10 @@ fn cluster_with<K: Copy + Ord + Send + Sync>(
     // Without verification: each bucket's first row with the others (a < b already,
     // as a bucket's rows are sorted).
     let mut stars: Vec<(u32, u32)> = Vec::new();
+    crate::progress::stage("bands");
     for band in 0..bands {
         crate::interrupt::check()?;
+        crate::progress::advance(band, bands);
         keyed.clear();
         fill(band, &mut keyed);
         parallel::install(|| keyed.par_sort_unstable());
@@ -325,17 +327,18 @@ pub fn band_keys(
     let mut keys = vec![0u128; texts.len() * bands];
     // Slots past `bands * rows` never reach a key: they are not computed.
     let used = bands * rows;
-    parallel::install(|| {
-        keys.par_chunks_mut(bands).enumerate().for_each_init(
-            || (SignScratch::default(), vec![0u64; used], Vec::new()),
-            |(scratch, signature, buf), (row, out)| {
-                signer.sign(row, scratch, signature);
-                for (band, key) in out.iter_mut().enumerate() {
-                    *key = band_key(signature, band, rows, buf);
-                }
-            },
-        )
-    });
+    crate::progress::stage("signatures");
+    parallel::fill_rows_with(
+        &mut keys,
+        bands,
+        || (SignScratch::default(), vec![0u64; used], Vec::new()),
+        |(scratch, signature, buf), row, out| {
+            signer.sign(row, scratch, signature);
+            for (band, key) in out.iter_mut().enumerate() {
+                *key = band_key(signature, band, rows, buf);
+            }
+        },
+    )?;
     Ok(keys)
 }
 

@@ -389,13 +389,13 @@ pub fn signatures(
     // Zeroed pages come from the OS lazily, so the workers touch them in parallel;
     // `sign` fills every slot.
     let mut out = vec![0u64; texts.len() * options.num_perm];
-    parallel::install(|| {
-        out.par_chunks_mut(options.num_perm)
-            .enumerate()
-            .for_each_init(SignScratch::default, |scratch, (row, signature)| {
-                signer.sign(row, scratch, signature)
-            })
-    });
+    crate::progress::stage("signatures");
+    parallel::fill_rows_with(
+        &mut out,
+        options.num_perm,
+        SignScratch::default,
+        |scratch, row, signature| signer.sign(row, scratch, signature),
+    )?;
     Ok(out)
 }
 

@@ -285,6 +285,7 @@ impl Normalizer {
     /// as a `utf8` array, or `large_utf8` when the text outgrows 32-bit offsets.
     pub fn normalize_column(&self, column: &TextColumn) -> Result<ArrayRef> {
         let reader = column.reader();
+        crate::progress::stage("normalizing");
         let values: Vec<String> =
             crate::parallel::map_init_interruptible(column.len(), String::new, |buf, row| {
                 self.normalize(reader.get(row, buf))

@@ -325,6 +325,7 @@ pub fn knn(
     // between waves; a block's results do not depend on its wave.
     let wave = 2 * parallel::num_threads();
     let per_wave = wave * qb * k;
+    crate::progress::stage("search");
     for (w, (wave_scores, wave_indices)) in scores
         .chunks_mut(per_wave)
         .zip(indices.chunks_mut(per_wave))
@@ -376,6 +377,7 @@ pub fn knn(
                     }
                 })
         });
+        crate::progress::advance(((w + 1) * wave * qb).min(queries.rows), queries.rows);
     }
     Ok((scores, indices))
 }
@@ -418,6 +420,7 @@ pub fn range_search(
     }
     let search = Search::new(queries, corpus, metric, corpus_block)?;
     let qb = query_block(queries.rows);
+    crate::progress::stage("search");
     let blocks: Vec<Vec<(u32, u32, f32)>> =
         parallel::map_interruptible(queries.rows.div_ceil(qb), |block| {
             let q0 = block * qb;
@@ -471,6 +474,7 @@ pub fn self_pairs(
     // Query blocks the size of corpus blocks, so block `b`'s diagonal tile starts at
     // corpus row `b * size`.
     let size = search.corpus_block;
+    crate::progress::stage("search");
     let blocks: Vec<Vec<(u32, u32, f32)>> =
         parallel::map_interruptible(matrix.rows.div_ceil(size), |block| {
             let q0 = block * size;

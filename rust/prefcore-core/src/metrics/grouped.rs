@@ -355,6 +355,7 @@ pub fn evaluate(
     };
     let nm = metrics.len();
     let mut values = vec![0.0; s.len() * nm];
+    crate::progress::stage("groups");
     parallel::fill_rows(&mut values, nm, 256, |scratch: &mut Scratch, g, out| {
         score_group(g, &s, &l, &plan, scratch, out)
     })?;

@@ -5,8 +5,17 @@ use std::sync::OnceLock;
 use super::spec::{Measure, MetricSpec};
 
 /// Relevance given to a retrieved item that has no judgement (TREC runs only).
-/// It counts as non-relevant everywhere, and bpref skips it.
+/// It counts as non-relevant everywhere; bpref and infAP skip it.
 pub const UNJUDGED: f64 = -1.0;
+
+/// Relevance given to a retrieved item whose qrels grade is negative: in the pool
+/// but not judged (trec_eval's `-1`). Like [`UNJUDGED`] everywhere but in infAP,
+/// which counts it among the items ranked above a relevant one.
+pub const POOLED_UNJUDGED: f64 = -2.0;
+
+fn is_unjudged(r: f64) -> bool {
+    r == UNJUDGED || r == POOLED_UNJUDGED
+}
 
 /// One ranked list with the facts about its judgements that the metrics need.
 pub struct RankedList<'a> {
@@ -93,7 +102,7 @@ impl RankedList<'_> {
     /// Whether a ranked item counts as relevant for the binary metrics.
     #[inline]
     fn is_relevant(&self, r: f64) -> bool {
-        r >= self.level && r != UNJUDGED
+        r >= self.level && !is_unjudged(r)
     }
 
     /// [`RankedList::is_relevant`] as the 0/1 value the sums use.
@@ -198,7 +207,7 @@ impl RankedList<'_> {
         let mut nonrel_above = 0usize;
         let mut sum = 0.0;
         for &rel in self.ranked {
-            if rel == UNJUDGED {
+            if is_unjudged(rel) {
                 continue;
             }
             if rel >= self.level {
@@ -236,6 +245,41 @@ impl RankedList<'_> {
         best
     }
 
+    /// trec_eval's infAP (Yilmaz and Aslam's inferred AP, for judgements that sample
+    /// the pool): items outside the pool are skipped; at each judged relevant item
+    /// the precision above it is estimated from the judged items there, with pooled
+    /// but unjudged items counted as ranked above but not as judged.
+    fn inferred_average_precision(&self) -> f64 {
+        const EPSILON: f64 = 1e-5; // trec_eval's INFAP_EPSILON
+        let (mut rel, mut nonrel, mut pooled_unjudged) = (0usize, 0usize, 0usize);
+        let mut sum = 0.0;
+        for (i, &r) in self.ranked.iter().enumerate() {
+            if r == UNJUDGED {
+                continue;
+            }
+            if r == POOLED_UNJUDGED {
+                pooled_unjudged += 1;
+                continue;
+            }
+            if r < self.level {
+                nonrel += 1;
+                continue;
+            }
+            if i == 0 {
+                sum += 1.0;
+            } else {
+                let at = i as f64;
+                let pooled_above = (rel + nonrel + pooled_unjudged) as f64;
+                let judged_precision =
+                    (rel as f64 + EPSILON) / ((rel + nonrel) as f64 + 2.0 * EPSILON);
+                sum +=
+                    1.0 / (at + 1.0) + (at / (at + 1.0)) * (pooled_above / at) * judged_precision;
+            }
+            rel += 1;
+        }
+        ratio(sum, self.num_rel as f64)
+    }
+
     /// The value of one metric on this list.
     pub fn score(&self, spec: &MetricSpec) -> f64 {
         let all = usize::MAX;
@@ -265,6 +309,7 @@ impl RankedList<'_> {
             Measure::NumRelRet => self.relevant_in_top(all),
             Measure::IprecAtRecall => self.interpolated_precision(k),
             Measure::GmMap => self.average_precision(all),
+            Measure::InfAp => self.inferred_average_precision(),
         }
     }
 }
@@ -289,6 +334,25 @@ mod tests {
 
     fn m(name: &str, l: &RankedList) -> f64 {
         l.score(&parse_metric(name).unwrap())
+    }
+
+    #[test]
+    fn inferred_ap_skips_unpooled_items_and_counts_pooled_unjudged_ones_above() {
+        const E: f64 = 1e-5;
+        // rel, unpooled, pooled-unjudged, nonrel, rel; 3 relevant in the qrels.
+        let ranked = [1.0, UNJUDGED, POOLED_UNJUDGED, 0.0, 2.0];
+        let l = list(&ranked, &[2.0, 1.0, 1.0, 0.0], 3);
+        // First relevant at rank 1: 1. Second at index 4: 1/5 + (4/5)·(3/4)·(1+ε)/(2+2ε),
+        // where 3 = the relevant, the pooled-unjudged and the non-relevant item above.
+        let second = 1.0 / 5.0 + (4.0 / 5.0) * (3.0 / 4.0) * ((1.0 + E) / (2.0 + 2.0 * E));
+        assert!((m("infAP", &l) - (1.0 + second) / 3.0).abs() < 1e-15);
+        // Everything judged: within the smoothing of AP.
+        let judged = list(&[1.0, 0.0, 1.0, 0.0], &[1.0, 1.0, 0.0, 0.0], 2);
+        assert!((m("infap", &judged) - m("map", &judged)).abs() < 1e-5);
+        assert_eq!(
+            m("bpref", &l),
+            m("bpref", &list(&[1.0, 0.0, 2.0], &[2.0, 1.0, 1.0, 0.0], 3))
+        );
     }
 
     #[test]

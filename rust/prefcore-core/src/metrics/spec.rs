@@ -40,6 +40,10 @@ pub enum Measure {
     /// Geometric mean of average precision over queries (trec_eval `gm_map`): each
     /// query's value is its AP; the summary is exp(mean(ln(max(AP, 1e-5)))).
     GmMap,
+    /// Inferred average precision (trec_eval `infAP`), for judgements that sample the
+    /// pool: a negative qrels grade marks a pooled but unjudged document. Equal to
+    /// AP up to trec_eval's 1e-5 smoothing when every retrieved document is judged.
+    InfAp,
 }
 
 impl Measure {
@@ -82,7 +86,8 @@ impl MetricSpec {
             | Measure::Bpref
             | Measure::NumRelRet
             | Measure::IprecAtRecall
-            | Measure::GmMap => None,
+            | Measure::GmMap
+            | Measure::InfAp => None,
             _ => self.cutoff,
         }
     }
@@ -91,7 +96,7 @@ impl MetricSpec {
 /// The names `parse_metric` understands, for error messages and docs.
 pub const KNOWN_METRICS: &str = "ndcg, ndcg@k, ndcg_burges@k, dcg@k, map, map@k, mrr, mrr@k, \
 precision@k, recall@k, f1@k, r_precision, hit_rate@k, bpref, num_ret, num_rel, num_rel_ret, \
-iprec_at_recall@l (l a recall level in [0, 1] in hundredths), gm_map \
+iprec_at_recall@l (l a recall level in [0, 1] in hundredths), gm_map, infAP \
 (trec_eval aliases: ndcg_cut.k, P.k, recall.k, map_cut.k, recip_rank, Rprec, success.k, \
 iprec_at_recall_0.50)";
 
@@ -163,6 +168,7 @@ pub fn parse_metric(name: &str) -> Result<MetricSpec> {
         "num_rel" => (NumRel, false, false),
         "num_rel_ret" => (NumRelRet, false, false),
         "gm_map" => (GmMap, false, false),
+        "infAP" | "infap" => (InfAp, false, false),
         _ => {
             return Err(Error::argument(format!(
                 "unknown metric '{name}'; known metrics: {KNOWN_METRICS}"

@@ -5,15 +5,16 @@
 //! * Queries: those in both run and qrels; with `complete`, every qrels query (a query
 //!   missing from the run scores 0 on everything but `num_rel`).
 //! * A document retrieved but absent from the qrels is unjudged: non-relevant, and
-//!   skipped by bpref. A negative grade in the qrels (trec_eval's "-1: in the judged
-//!   set but not in the pool") is treated exactly like an unjudged document.
+//!   skipped by bpref. A negative grade in the qrels (trec_eval's "-1: in the pool
+//!   but not judged") is treated like an unjudged document, except by infAP, which
+//!   counts such documents among those ranked above a relevant one.
 //! * A duplicate (query, doc) in the run or in the qrels is an error, as in trec_eval.
 
 use arrow_array::{ArrayRef, StringArray};
 use rayon::prelude::*;
 
 use super::grouping::Groups;
-use super::ranked::{RankedList, UNJUDGED};
+use super::ranked::{RankedList, POOLED_UNJUDGED, UNJUDGED};
 use super::sort::Sorter;
 use super::spec::MetricSpec;
 use super::Evaluation;
@@ -240,7 +241,7 @@ impl Sources<'_> {
                 if r >= 0 {
                     r as f64
                 } else {
-                    UNJUDGED
+                    POOLED_UNJUDGED
                 }
             } else {
                 return Err(duplicate_error(self.run_doc_name, query, doc));
@@ -370,6 +371,7 @@ pub fn evaluate(
     };
     let nm = metrics.len();
     let mut values = vec![0.0f64; queries.len() * nm];
+    crate::progress::stage("queries");
     parallel::fill_rows(&mut values, nm, 64, |scratch: &mut Scratch, i, out| {
         let (key, rg, qg) = queries[i];
         let run_segments = rg.map_or(&[][..], |g| run_groups.segments(g));

@@ -581,6 +581,7 @@ pub(super) fn pair_chunks<P: Position, L: TextLengths>(
         .step_by(GROUPS_PER_TASK)
         .map(|start| start..(start + GROUPS_PER_TASK).min(n_groups))
         .collect();
+    crate::progress::stage("groups");
     let chunks: Vec<Result<Chunk<P>>> = parallel::map_interruptible(tasks.len(), |t| {
         let range = &tasks[t];
         let (mut scratch, mut chunk) = (Scratch::default(), Chunk::default());

@@ -274,12 +274,14 @@ pub fn bootstrap(
     // random stream, so chunking changes nothing in the result.
     let chunk = parallel::num_threads() * 16;
     let mut start = 0;
+    crate::progress::stage("bootstrap");
     while start < rounds {
         crate::interrupt::check()?;
         let end = (start + chunk).min(rounds);
         let part: Result<Vec<Vec<f64>>> =
             parallel::install(|| (start..end).into_par_iter().map(one).collect());
         out.extend(part?);
+        crate::progress::advance(end, rounds);
         start = end;
     }
     Ok(out)
