@@ -186,11 +186,26 @@ layouts = st.sampled_from(sorted(LAYOUTS))
 # ---------------------------------------------------------------- the contract
 
 
+def _frame_as_arrow(result: Any) -> pa.Table | None:
+    """A ``datasets``, polars or pandas result as a ``pyarrow.Table``; None otherwise."""
+    module, name = type(result).__module__, type(result).__name__
+    if module.startswith("datasets") and name == "Dataset":
+        return result.with_format("arrow")[:]
+    if module.startswith("polars") and name == "DataFrame":
+        return result.to_arrow()
+    if module.startswith("pandas") and name == "DataFrame":
+        return pa.Table.from_pandas(result, preserve_index=False)
+    return None
+
+
 def canonical(result: Any) -> Any:
     """A result as plain Python values, comparable across layouts (string types and
     dictionary encodings differ by layout; the values must not)."""
     if isinstance(result, pa.Table):
         return {n: canonical(result.column(n)) for n in result.column_names}
+    frame = _frame_as_arrow(result)  # rows come back in the caller's type
+    if frame is not None:
+        return canonical(frame)
     if isinstance(result, (pa.ChunkedArray, pa.Array)):
         if pa.types.is_dictionary(result.type):
             result = result.cast(result.type.value_type)

@@ -124,9 +124,9 @@ def test_datasets_views_in_trec_evaluation_and_scored_pairs() -> None:
         }
     )
     one = scored.select([2])
-    r = pairs.from_scores(one).table
-    assert r.column("prompt").to_pylist() == ["c"] and r.column("chosen").to_pylist() == ["x"]
-    assert pairs.listwise(one).column("prompt").to_pylist() == ["c"]
+    r = pairs.from_scores(one).table  # a Dataset back, as the input
+    assert r["prompt"] == ["c"] and r["chosen"] == ["x"]
+    assert pairs.listwise(one)["prompt"] == ["c"]
     assert formats.detect(one).format == "scored"
 
 
@@ -143,11 +143,13 @@ def test_polars_categorical_and_string_view_columns() -> None:
     )
     assert formats.detect(cat).format == "pairwise"
     assert formats.validate(frame).format == "pairwise"  # string_view columns
-    assert pairs.unpair(cat).table.to_pylist() == pairs.unpair(plain).table.to_pylist()
+    unpaired = pairs.unpair(cat).table  # a polars frame back, the Categorical kept
+    assert unpaired.schema["prompt"] == pl.Categorical
+    assert unpaired.to_dicts() == pairs.unpair(plain).table.to_pylist()
     assert pairs.stats(cat) == pairs.stats(plain)
     tok = _tokenizer()
     assert (
-        tokenize_pairs(cat, tok, eos_token_id=1).table.column("chosen_ids").to_pylist()
+        tokenize_pairs(cat, tok, eos_token_id=1).table["chosen_ids"].to_list()
         == tokenize_pairs(plain, tok, eos_token_id=1).table.column("chosen_ids").to_pylist()
     )
     scored = pl.DataFrame(
@@ -157,7 +159,7 @@ def test_polars_categorical_and_string_view_columns() -> None:
             "scores": [[1.0, 2.0], [3.0, 1.0]],
         }
     ).with_columns(pl.col("prompt").cast(pl.Categorical))
-    assert pairs.from_scores(scored).table.column("chosen").to_pylist() == ["y", "z"]
+    assert pairs.from_scores(scored).table["chosen"].to_list() == ["y", "z"]
 
 
 # ------------------------------------------------------------ the command line

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -18,8 +18,12 @@ from prefcore.errors import invalid_value
 __all__ = ["PairResult", "as_table", "codes", "is_list", "one_array", "row_of"]
 
 
+#: The stats type of a :class:`PairResult`: each function that returns one says which.
+S = TypeVar("S")
+
+
 @dataclass(frozen=True, repr=False)
-class PairResult(Summarised):
+class PairResult(Summarised, Generic[S]):
     """Rows (``table``) and what happened to every prompt (``stats``).
 
     ``table`` comes back in the input's type: a ``datasets.Dataset`` (features of kept
@@ -27,7 +31,7 @@ class PairResult(Summarised):
     ``pyarrow.Table`` (for dicts, Arrow producers and pyarrow itself)."""
 
     table: Any
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: S
 
 
 def as_table(table: Any) -> pa.Table:

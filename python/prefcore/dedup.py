@@ -11,8 +11,8 @@ Near duplicates by MinHash LSH (:func:`minhash`) or by embedding similarity
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +30,9 @@ __all__ = [
     "MINHASH_NUM_PERM",
     "MINHASH_THRESHOLD",
     "ContaminationResult",
+    "ContaminationStats",
     "DedupResult",
+    "DedupStats",
     "Normalization",
     "contamination",
     "degenerate_pairs",
@@ -88,6 +90,37 @@ class Normalization:
 NormalizeArg = Normalization | None
 
 
+class _DedupCounts(TypedDict):
+    rows: int
+    clusters: int
+    removed: int
+    by_reason: dict[str, int]
+
+
+class DedupStats(_DedupCounts, total=False):
+    """``DedupResult.stats``: ``rows``, ``clusters``, ``removed`` and ``by_reason``
+    (rows removed per reason) from every function; :func:`minhash` adds the bands and
+    rows per band used, the LSH ``candidate_pairs`` and the ``merged_pairs``;
+    :func:`semantic` the joined ``pairs``."""
+
+    bands: int
+    rows_per_band: int
+    candidate_pairs: int
+    merged_pairs: int
+    pairs: int
+
+
+class ContaminationStats(TypedDict):
+    """``ContaminationResult.stats``: rows, rows ``contaminated``, and the method,
+    n-gram size and threshold used."""
+
+    rows: int
+    contaminated: int
+    method: str
+    n: int
+    threshold: float
+
+
 @dataclass(frozen=True, repr=False)
 class DedupResult(Summarised):
     """The verdict on every input row, in input order.
@@ -101,7 +134,7 @@ class DedupResult(Summarised):
     cluster_id: pa.Int64Array
     representative: pa.Int64Array
     reason: pa.StringArray
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: DedupStats
     #: For :func:`minhash` and :func:`semantic`: the row pairs that were merged
     #: (``row_a < row_b``): for minhash with ``verify=True`` the verified pairs that
     #: joined two clusters, else each LSH bucket's first row with the others; for
@@ -194,7 +227,7 @@ def exact(
     keep_mask = pc.equal(representative, pa.array(range(rows), pa.int64()))
     removed = rows - clusters
     reason = pc.if_else(keep_mask, pa.scalar(None, pa.string()), pa.scalar("exact_duplicate"))
-    stats = {
+    stats: DedupStats = {
         "rows": rows,
         "clusters": clusters,
         "removed": removed,
@@ -227,7 +260,7 @@ def degenerate_pairs(
     counts = pc.value_counts(reason.drop_null()).to_pylist()
     by_reason = {c["values"]: c["counts"] for c in counts}
     removed = sum(by_reason.values())
-    stats = {"rows": rows, "clusters": rows, "removed": removed, "by_reason": by_reason}
+    stats: DedupStats = {"rows": rows, "clusters": rows, "removed": removed, "by_reason": by_reason}
     return DedupResult(keep_mask, index, index, reason, stats)
 
 
@@ -352,7 +385,7 @@ def minhash(
     n = len(cluster_id)
     keep_mask = pc.equal(representative, pa.array(range(n), pa.int64()))
     reason = pc.if_else(keep_mask, pa.scalar(None, pa.string()), pa.scalar("near_duplicate"))
-    stats = {
+    stats: DedupStats = {
         "rows": n,
         "clusters": clusters,
         "removed": n - clusters,
@@ -375,7 +408,7 @@ class ContaminationResult(Summarised):
     contaminated: pa.BooleanArray
     reference_index: pa.Int64Array
     score: pa.DoubleArray
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: ContaminationStats
 
     def apply(self, table: Any) -> Any:
         """The training rows that overlap no reference row, in ``table``'s own type
@@ -443,7 +476,7 @@ def contamination(
     contaminated = pc.fill_null(hit, False)
     index = pc.if_else(contaminated, index, pa.scalar(None, pa.int64()))
     count = pc.sum(contaminated).as_py() or 0
-    stats = {
+    stats: ContaminationStats = {
         "rows": len(score),
         "contaminated": count,
         "method": method,
@@ -514,7 +547,7 @@ def semantic(
     keep_mask = pc.equal(representative, pa.array(np.arange(n), pa.int64()))
     removed = n - clusters
     reason = pc.if_else(keep_mask, pa.scalar(None, pa.string()), pa.scalar("semantic_duplicate"))
-    stats = {
+    stats: DedupStats = {
         "rows": n,
         "clusters": clusters,
         "removed": removed,

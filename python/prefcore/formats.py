@@ -9,8 +9,8 @@ string or a conversation, a list of ``{role, content}`` structs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, overload
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +32,7 @@ __all__ = [
     "FORMATS",
     "FormatInfo",
     "PromptSplit",
+    "PromptSplitStats",
     "detect",
     "extract_prompt",
     "parse_transcript",
@@ -194,6 +195,14 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
     return FormatInfo(fmt, columns, conversational)
 
 
+class PromptSplitStats(TypedDict):
+    """``PromptSplit.stats``: rows, rows split cleanly, and the other rows per reason."""
+
+    rows: int
+    clean: int
+    by_reason: dict[str, int]
+
+
 @dataclass(frozen=True, repr=False)
 class PromptSplit(Summarised):
     """The result of :func:`extract_prompt`.
@@ -207,7 +216,7 @@ class PromptSplit(Summarised):
 
     table: Any
     reason: pa.Array
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: PromptSplitStats
 
     @property
     def ok(self) -> pa.Array:
@@ -255,7 +264,7 @@ def extract_prompt(
         )
         out = pa.table({"prompt": prompt, "chosen": c, "rejected": r})
         counts = {d["values"]: d["counts"] for d in pc.value_counts(reason.drop_null()).to_pylist()}
-        stats = {"rows": len(reason), "clean": reason.null_count, "by_reason": counts}
+        stats = PromptSplitStats(rows=len(reason), clean=reason.null_count, by_reason=counts)
         split = PromptSplit(out, reason, stats)
     else:
         raise InvalidArgumentError(f"rule must be 'turn' or 'trl', not {rule!r}")
@@ -315,7 +324,8 @@ def _first_difference_split(t: pa.Table, chosen: str, rejected: str) -> PromptSp
         }
     )
     reason = pa.nulls(t.num_rows, pa.string())
-    return PromptSplit(out, reason, {"rows": t.num_rows, "clean": t.num_rows, "by_reason": {}})
+    stats = PromptSplitStats(rows=t.num_rows, clean=t.num_rows, by_reason={})
+    return PromptSplit(out, reason, stats)
 
 
 Message = dict[str, str]

@@ -16,7 +16,7 @@ thread count.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -37,11 +37,14 @@ from prefcore.ratings import (
 )
 from prefcore.report import stats
 from prefcore.rewards import combine, transform_rewards
-from prefcore.unpaired import pair, unpair
+from prefcore.unpaired import PairingStats, UnpairStats, pair, unpair
 
 __all__ = [
     "BradleyTerryResult",
+    "ConstructionStats",
     "PairResult",
+    "PairingStats",
+    "UnpairStats",
     "VoteResult",
     "aggregate_votes",
     "bradley_terry",
@@ -63,6 +66,19 @@ Strategy = Literal[
 Ties = Literal["drop", "keep", "random"]
 Texts = Literal["copy", "dictionary"]
 Aggregate = Literal["mean", "min", "max"] | Sequence[float] | Mapping[str, float]
+
+
+class ConstructionStats(TypedDict):
+    """``stats`` of :func:`from_scores` and :func:`from_rankings`: every prompt's
+    fate (with pairs, skipped as too short, none over the margin, capped by
+    ``max_pairs_per_prompt``) and the pairs written."""
+
+    prompts: int
+    prompts_with_pairs: int
+    prompts_skipped_short: int
+    prompts_without_eligible_pair: int
+    pairs_capped: int
+    pairs: int
 
 
 def _aspect_matrix(values: pa.Array, name: str) -> tuple[np.ndarray, list[str] | None]:
@@ -208,7 +224,7 @@ def from_scores(
     group_offset: int = 0,
     texts: Texts = "copy",
     progress: Progress = None,
-) -> PairResult:
+) -> PairResult[ConstructionStats]:
     """Chosen/rejected pairs from scored completions.
 
     ``table`` has one row per prompt with list columns ``completions`` and ``scores``
@@ -289,7 +305,14 @@ def from_scores(
             flat = starts[group] + result.column(name).to_numpy()
             i = result.schema.get_field_index(name)
             result = result.set_column(i, name, long_rows.take(pa.array(flat)))
-    stats = {**counts.as_dict(), "pairs": result.num_rows}
+    stats = ConstructionStats(
+        prompts=counts.prompts,
+        prompts_with_pairs=counts.prompts_with_pairs,
+        prompts_skipped_short=counts.prompts_skipped_short,
+        prompts_without_eligible_pair=counts.prompts_without_eligible_pair,
+        pairs_capped=counts.pairs_capped,
+        pairs=result.num_rows,
+    )
     return PairResult(
         in_callers_type(table, result, "prefcore.pairs.from_scores", **options), stats
     )
@@ -309,7 +332,7 @@ def from_rankings(
     short_groups: Literal["error", "skip"] = "error",
     texts: Texts = "copy",
     progress: Progress = None,
-) -> PairResult:
+) -> PairResult[ConstructionStats]:
     """Pairs from listwise rankings: ``ranking`` holds each completion's rank (1 is
     best; equal ranks tie). Strategies, ties and texts as in :func:`from_scores`; the output
     has ``rank_chosen`` and ``rank_rejected`` instead of scores, and ``margin`` is the

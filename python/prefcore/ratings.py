@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -25,11 +25,40 @@ __all__ = [
     "ELO_POINTS",
     "ELO_SCALE",
     "BradleyTerryResult",
+    "BradleyTerryStats",
+    "VoteAgreement",
     "VoteResult",
     "aggregate_votes",
     "bradley_terry",
     "predict_win_rate",
 ]
+
+
+class _Agreement(TypedDict):
+    raw_agreement: float
+    fleiss_kappa: float
+    krippendorff_alpha: float
+    items_rated_twice: int
+    items: int
+    ties: int
+
+
+class VoteAgreement(_Agreement, total=False):
+    """``VoteResult.agreement``: raw agreement, Fleiss' κ, Krippendorff's α, the items
+    rated at least twice, all items, majority ties; ``dawid_skene`` adds its
+    ``iterations``."""
+
+    iterations: int
+
+
+class BradleyTerryStats(TypedDict):
+    """``BradleyTerryResult.stats``: battles fitted, ties among them, ties dropped
+    (``ties="drop"``) and models."""
+
+    battles: int
+    ties: int
+    ties_dropped: int
+    models: int
 
 
 @dataclass(frozen=True, repr=False)
@@ -38,7 +67,7 @@ class VoteResult(Summarised):
     with the consensus (``annotators``)."""
 
     table: pa.Table
-    agreement: dict[str, Any]
+    agreement: VoteAgreement
     annotators: pa.Table
 
 
@@ -101,7 +130,7 @@ def aggregate_votes(
         cols["support"] = out.support
         cols["tied"] = out.tied
         cols["n_votes"] = out.n_votes
-    agreement = {
+    agreement: VoteAgreement = {
         "raw_agreement": out.raw_agreement,
         "fleiss_kappa": out.fleiss_kappa,
         "krippendorff_alpha": out.krippendorff_alpha,
@@ -141,7 +170,7 @@ class BradleyTerryResult(Summarised):
 
     table: pa.Table
     scale: str
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: BradleyTerryStats
 
     def win_rate(self, a: Any, b: Any) -> Any:
         """Probability that ``a`` beats ``b`` (names, or sequences of names)."""
@@ -331,7 +360,7 @@ def bradley_terry(
             "battles": pa.array(counts.astype(np.int64)),
         }
     ).take(order)
-    stats = {
+    stats: BradleyTerryStats = {
         "battles": int(keep.sum()),
         "ties": int(tie.sum()),
         "ties_dropped": int((~keep).sum()),

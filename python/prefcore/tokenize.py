@@ -45,7 +45,7 @@ The rules, the same for every row:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -60,6 +60,7 @@ from prefcore._progress import Progress, reporting
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
+    "TokenizeStats",
     "TokenizedTable",
     "ids_to_arrow",
     "tokenize_pairs",
@@ -68,6 +69,13 @@ __all__ = [
 
 Truncation = Literal["keep_start", "keep_end"]
 Boundary = Literal["separate", "joint"]
+
+#: ``TokenizedTable.stats``: ``rows``, ``boundary`` and ``boundary_moved``,
+#: ``vocab_size``, ``encoder`` (which encoder produced the ids), and per text column
+#: ``<column>_tokens`` and ``truncated_<column>`` (keys named after the caller's
+#: columns, so a mapping rather than a fixed record). Counts are ints; ``boundary``
+#: and ``encoder`` are strings.
+TokenizeStats = dict[str, int | str]
 
 #: Texts handed to the tokenizer per call: large enough for its parallel batch
 #: encoder, small enough that the Python lists of ids stay bounded.
@@ -81,7 +89,7 @@ class TokenizedTable(Summarised):
     """
 
     table: Any
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: TokenizeStats
 
 
 class _Encoder:
@@ -311,7 +319,7 @@ def _tokenize(
         prompt_ids, comp_ids, labels, max_length, max_prompt_length, truncation, eos
     )
     out = t.append_column(f"{prompt}_ids", p_ids).append_column(f"truncated_{prompt}", p_cut)
-    stats: dict[str, Any] = {
+    stats: TokenizeStats = {
         "rows": t.num_rows,
         "boundary": boundary,
         "boundary_moved": int(pc.sum(moved).as_py() or 0) if moved is not None else 0,

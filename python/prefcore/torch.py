@@ -91,7 +91,9 @@ class _TokenDataset:
 
     def __init__(self, table: Any, columns: Sequence[str], vocab_size: int | None) -> None:
         if isinstance(table, TokenizedTable):
-            vocab_size = vocab_size if vocab_size is not None else table.stats.get("vocab_size")
+            known = table.stats.get("vocab_size")
+            if vocab_size is None and isinstance(known, int):
+                vocab_size = known
         t = as_pyarrow_table(_unwrap(table), "table")
         require_columns(t, *columns)
         self.vocab_size = vocab_size

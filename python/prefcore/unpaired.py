@@ -5,7 +5,7 @@ labelled rows, :func:`pair` joins them back.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -18,14 +18,38 @@ from prefcore._tables import PairResult, as_table, codes
 from prefcore.errors import ColumnTypeError, invalid_value
 
 __all__ = [
+    "PairingStats",
+    "UnpairStats",
     "pair",
     "unpair",
 ]
 
 
+class UnpairStats(TypedDict):
+    """``stats`` of :func:`unpair`: rows out and the class balance."""
+
+    rows: int
+    desirable: int
+    undesirable: int
+    desirable_share: float
+
+
+class _PairingCounts(UnpairStats):
+    pairs: int
+    unmatched_desirable: int
+    unmatched_undesirable: int
+
+
+class PairingStats(_PairingCounts, total=False):
+    """``stats`` of :func:`pair`: the input's balance, the pairs made and the rows left
+    unmatched; without a ``pair_id``, also the prompts that had only one label."""
+
+    prompts_with_one_label: int
+
+
 def unpair(
     pairs: Any, *, prompt: str = "prompt", chosen: str = "chosen", rejected: str = "rejected"
-) -> PairResult:
+) -> PairResult[UnpairStats]:
     """Unpaired (KTO/BCO) rows from pairs: each pair gives its chosen completion with
     ``label=True`` and its rejected one with ``label=False``, sharing ``pair_id`` (the
     pair's row). ``stats`` gives the class balance.
@@ -64,12 +88,19 @@ def unpair(
         in_callers_type(
             pairs, out, "prefcore.unpaired.unpair", prompt=prompt, chosen=chosen, rejected=rejected
         ),
-        {
-            "rows": 2 * n,
-            "desirable": n,
-            "undesirable": n,
-            "desirable_share": 0.5 if n else math.nan,
-        },
+        UnpairStats(rows=2 * n, desirable=n, undesirable=n, desirable_share=0.5 if n else math.nan),
+    )
+
+
+def _pairing(balance: UnpairStats, pairs: int, good: int, bad: int) -> PairingStats:
+    return PairingStats(
+        rows=balance["rows"],
+        desirable=balance["desirable"],
+        undesirable=balance["undesirable"],
+        desirable_share=balance["desirable_share"],
+        pairs=pairs,
+        unmatched_desirable=good,
+        unmatched_undesirable=bad,
     )
 
 
@@ -81,7 +112,7 @@ def pair(
     label: str = "label",
     pair_id: str | None = "pair_id",
     seed: int = 0,
-) -> PairResult:
+) -> PairResult[PairingStats]:
     """Pairs from unpaired rows: the reverse of :func:`unpair`.
 
     With a ``pair_id`` column each id must have exactly one desirable and one
@@ -106,12 +137,12 @@ def pair(
         raise invalid_value(label, first_true(pc.is_null(labels)), "null label")
     is_good = labels.to_numpy(zero_copy_only=False).astype(bool)
     n_good = int(is_good.sum())
-    balance = {
-        "rows": t.num_rows,
-        "desirable": n_good,
-        "undesirable": t.num_rows - n_good,
-        "desirable_share": n_good / t.num_rows if t.num_rows else math.nan,
-    }
+    balance = UnpairStats(
+        rows=t.num_rows,
+        desirable=n_good,
+        undesirable=t.num_rows - n_good,
+        desirable_share=n_good / t.num_rows if t.num_rows else math.nan,
+    )
     if pair_id is not None and pair_id in t.column_names:
         ids = codes(t.column(pair_id), pair_id)[1].to_numpy(zero_copy_only=False).astype(np.int64)
         counts = np.bincount(ids, minlength=ids.max() + 1 if len(ids) else 0)
@@ -128,12 +159,7 @@ def pair(
             )
         order = np.lexsort((~is_good, ids))  # per id: the desirable row first
         good_rows, bad_rows = order[0::2], order[1::2]
-        stats = {
-            **balance,
-            "pairs": len(good_rows),
-            "unmatched_desirable": 0,
-            "unmatched_undesirable": 0,
-        }
+        stats = _pairing(balance, len(good_rows), 0, 0)
     else:
         groups = dedup.exact(t, [prompt], normalize=None).cluster_id.to_numpy()
         key = np.random.default_rng(integer("seed", seed, minimum=0, maximum=2**64 - 1)).random(
@@ -156,13 +182,9 @@ def pair(
         use = rank < matched[g]
         good_rows, bad_rows = order[use & good], order[use & ~good]
         # Both are ordered by (prompt, rank): they line up.
-        stats = {
-            **balance,
-            "pairs": len(good_rows),
-            "unmatched_desirable": int((per_good - matched).sum()),
-            "unmatched_undesirable": int((per_bad - matched).sum()),
-            "prompts_with_one_label": int(((per_good == 0) ^ (per_bad == 0)).sum()),
-        }
+        unmatched = int((per_good - matched).sum()), int((per_bad - matched).sum())
+        stats = _pairing(balance, len(good_rows), *unmatched)
+        stats["prompts_with_one_label"] = int(((per_good == 0) ^ (per_bad == 0)).sum())
     out = pa.table(
         {
             "prompt": t.column(prompt).take(pa.array(good_rows, pa.int64())),

@@ -3,7 +3,6 @@
 use prefcore_core::columns::ListColumn;
 use prefcore_core::pairs::{self, PairOptions};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 
@@ -74,21 +73,4 @@ pub struct PairCounts {
     prompts_skipped_short: usize,
     prompts_without_eligible_pair: usize,
     pairs_capped: usize,
-}
-
-#[pymethods]
-impl PairCounts {
-    /// The counts as a dict, for the stats of a `PairResult`.
-    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let out = PyDict::new(py);
-        out.set_item("prompts", self.prompts)?;
-        out.set_item("prompts_with_pairs", self.prompts_with_pairs)?;
-        out.set_item("prompts_skipped_short", self.prompts_skipped_short)?;
-        out.set_item(
-            "prompts_without_eligible_pair",
-            self.prompts_without_eligible_pair,
-        )?;
-        out.set_item("pairs_capped", self.pairs_capped)?;
-        Ok(out)
-    }
 }
