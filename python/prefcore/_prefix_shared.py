@@ -32,7 +32,7 @@ from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.tokenize import ids_to_arrow
 
-__all__ = ["PrefixSharedCollator", "sequence_logps", "tree_attention_mask"]
+__all__ = ["PrefixSharedCollator", "mask_for", "sequence_logps", "tree_attention_mask"]
 
 Attention = Literal["sdpa", "eager", "flex", "none"]
 
@@ -88,6 +88,13 @@ class PrefixSharedCollator:
     ``max_tokens`` is the row budget (default: the largest tree, so smaller trees
     share rows); a larger tree takes a row of its own.
 
+    ``max_length`` cuts each prompt + completion sequence as TRL's ``keep_start``
+    truncation does (``(prompt + completion)[:max_length]``): the prompt to
+    ``max_length`` tokens, each completion to what the prompt leaves. Every branch of a
+    tree then keeps the same prompt, so the layout stays exact. TRL's ``keep_end``
+    would cut the shared prompt differently for each completion, which one tree cannot
+    hold: it is refused.
+
     >>> batch = PrefixSharedCollator(0, attention="none")(
     ...     [{"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5], "rejected_ids": [6]}])
     >>> batch["input_ids"].tolist(), batch["position_ids"].tolist()
@@ -101,8 +108,18 @@ class PrefixSharedCollator:
     mask_dtype: Any = None
     completions: str = "completions"
     vocab_size: int | None = None
+    max_length: int | None = None
+    truncation: Literal["keep_start"] = "keep_start"
 
     def __post_init__(self) -> None:
+        self.max_length = optional_positive("max_length", self.max_length)
+        if self.truncation != "keep_start":
+            raise InvalidArgumentError(
+                f"truncation must be 'keep_start', not {self.truncation!r}: 'keep_end' cuts "
+                "the shared prompt differently for each completion, which a prompt-once "
+                "tree cannot hold (truncate when tokenizing instead: max_prompt_length)",
+                argument="truncation",
+            )
         self.pad_token_id = integer("pad_token_id", self.pad_token_id, minimum=0)
         self.max_tokens = optional_positive("max_tokens", self.max_tokens)
         self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
@@ -161,6 +178,8 @@ class PrefixSharedCollator:
                 f"found {sorted(examples[0])}"
             )
         check_special_id("pad_token_id", self.pad_token_id, vocab)
+        if self.max_length is not None:
+            prompt, branches, rows = _keep_start(prompt, branches, per_row, rows, self.max_length)
         out = _prefcore.collate_prefix_shared(
             prompt,
             branches,
@@ -181,6 +200,45 @@ class PrefixSharedCollator:
                 batch["tree_ids"], batch["branch_ids"], self.attention, self.mask_dtype
             )
         return batch
+
+
+def _keep_start(
+    prompt: Any, branches: list[Any], per_row: int, rows: list[int], max_length: int
+) -> tuple[Any, list[Any], list[int]]:
+    """The ``rows`` of ``prompt`` and their branches (``per_row`` per row in each branch
+    array), each ``prompt + branch`` cut to its first ``max_length`` tokens."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    index = pa.array(rows, pa.int64())
+    prompt = prompt.take(index)
+    lengths = pc.list_value_length(prompt).to_numpy(zero_copy_only=False)
+    budget = np.maximum(max_length - lengths, 0)
+    prompt = _prefix(prompt, np.minimum(lengths, max_length))
+    expanded = (np.asarray(rows)[:, None] * per_row + np.arange(per_row)).ravel()
+    cut = []
+    for branch in branches:
+        branch = branch.take(pa.array(expanded, pa.int64()))
+        own = pc.list_value_length(branch).to_numpy(zero_copy_only=False)
+        cut.append(_prefix(branch, np.minimum(own, np.repeat(budget, per_row))))
+    return prompt, cut, list(range(len(rows)))
+
+
+def _prefix(lists: Any, keep: Any) -> Any:
+    """Each list of ``lists`` cut to its first ``keep[i]`` values."""
+    import numpy as np
+    import pyarrow as pa
+
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    offsets = lists.offsets.to_numpy()
+    keep = np.asarray(keep, dtype=np.int64)
+    new_offsets = np.concatenate([[0], np.cumsum(keep)])
+    starts = np.repeat(offsets[:-1] - new_offsets[:-1], keep)
+    take = starts + np.arange(int(new_offsets[-1]))
+    values = lists.values.take(pa.array(take, pa.int64()))
+    offset_type = np.int64 if pa.types.is_large_list(lists.type) else np.int32
+    return type(lists).from_arrays(pa.array(new_offsets.astype(offset_type)), values)
 
 
 def tree_attention_mask(
@@ -222,6 +280,65 @@ def tree_attention_mask(
     return mask.masked_fill_(~allowed, torch.finfo(dtype).min)
 
 
+#: The collator's ``attention`` for each Hugging Face attention implementation that
+#: takes a tree mask.
+MASK_OF_IMPLEMENTATION = {"sdpa": "sdpa", "eager": "eager", "flex_attention": "flex"}
+
+
+def mask_for(model: Any) -> Attention:
+    """The ``attention`` a :class:`PrefixSharedCollator` needs for ``model`` (from its
+    ``config._attn_implementation``; ``"sdpa"`` for a model without one). An
+    implementation that cannot take a tree mask (flash attention) is refused.
+
+    >>> import transformers
+    >>> config = transformers.LlamaConfig(vocab_size=8, hidden_size=8, intermediate_size=8,
+    ...     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2)
+    >>> mask_for(transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager"))
+    'eager'
+    """
+    impl = getattr(getattr(model, "config", None), "_attn_implementation", None)
+    if impl is None:
+        return "sdpa"
+    kind = MASK_OF_IMPLEMENTATION.get(impl)
+    if kind is None:
+        raise InvalidArgumentError(
+            f"the model runs {impl!r} attention, which takes no tree mask; load it with "
+            "attn_implementation='sdpa', 'eager' or 'flex_attention' for prompt-once batches",
+            argument="model",
+        )
+    return kind  # type: ignore[return-value]
+
+
+def _check_attention(torch: Any, model: Any, batch: Mapping[str, Any]) -> None:
+    """Refuse a batch whose mask the model would misread: every mismatch gives log-probs
+    that look plausible and are wrong (an SDPA mask given to eager attention is off by
+    hundredths of a nat per branch)."""
+    mask = batch.get("attention_mask")
+    if mask is None:
+        tree = batch["tree_ids"]
+        one_tree_per_row = bool(((tree == tree[:, :1]) | (tree < 0)).all())
+        if int(batch["group_size"]) > 1 or not one_tree_per_row:
+            raise InvalidArgumentError(
+                "the batch has no attention mask (attention='none'): a plain causal pass over "
+                "a packed row lets each completion see the ones before it, and each tree the "
+                "trees before it; collate with the model's attention (prefcore.torch.mask_for)",
+                argument="batch",
+            )
+        return
+    if type(mask).__name__ == "BlockMask":
+        kind = "flex"
+    else:
+        kind = "sdpa" if mask.dtype == torch.bool else "eager"
+    wanted = mask_for(model)
+    if kind != wanted:
+        impl = getattr(model.config, "_attn_implementation", None)
+        raise InvalidArgumentError(
+            f"the batch carries a {kind!r} attention mask but the model runs {impl!r} "
+            f"attention: collate with PrefixSharedCollator(attention={wanted!r})",
+            argument="batch",
+        )
+
+
 def _logits(model: Any, hidden: Any) -> Any:
     logits = model.get_output_embeddings()(hidden)
     config = getattr(model, "config", None)
@@ -254,6 +371,7 @@ def sequence_logps(model: Any, batch: Mapping[str, Any]) -> dict[str, Any]:
     (torch.Size([1]), [2], [1])
     """
     torch = require("torch", "sequence_logps")
+    _check_attention(torch, model, batch)
     inputs = {
         "input_ids": batch["input_ids"],
         "position_ids": batch["position_ids"],

@@ -38,7 +38,12 @@ from prefcore._check import (
     optional_positive,
 )
 from prefcore._optional import require
-from prefcore._prefix_shared import PrefixSharedCollator, sequence_logps, tree_attention_mask
+from prefcore._prefix_shared import (
+    PrefixSharedCollator,
+    mask_for,
+    sequence_logps,
+    tree_attention_mask,
+)
 from prefcore._ref_logps import (
     attach_ref_logps,
     compute_ref_logps,
@@ -64,6 +69,7 @@ __all__ = [
     "compute_ref_logps",
     "dataloader",
     "distributed_rank",
+    "mask_for",
     "pad_token_id_of",
     "ref_logps_fingerprint",
     "save_ref_logps",

@@ -390,8 +390,11 @@ def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> ty
     return Trainer
 
 
-def prefix_shared_collator(args: Any, tokenizer: Any) -> Any:
-    """A :class:`~prefcore.torch.PrefixSharedCollator` padding with TRL's pad token.
+def prefix_shared_collator(args: Any, tokenizer: Any, model: Any = None) -> Any:
+    """A :class:`~prefcore.torch.PrefixSharedCollator` padding with TRL's pad token,
+    cutting sequences to ``args.max_length`` as TRL's ``keep_start`` does (``keep_end``
+    is refused: it would cut the shared prompt differently per completion), with the
+    attention mask ``model``'s attention implementation reads (SDPA without a model).
 
     >>> import transformers, trl
     >>> from prefcore.data import sample_tokenizer
@@ -401,10 +404,22 @@ def prefix_shared_collator(args: Any, tokenizer: Any) -> Any:
     >>> prefix_shared_collator(args, tokenizer).pad_token_id == tokenizer.pad_token_id
     True
     """
-    from prefcore.torch import PrefixSharedCollator
+    from prefcore.torch import PrefixSharedCollator, mask_for
 
+    max_length = _config(args, "max_length", None)
+    if max_length is not None and _config(args, "truncation_mode", "keep_start") != "keep_start":
+        raise InvalidArgumentError(
+            "truncation_mode='keep_end' cuts the shared prompt differently for each "
+            "completion, which prompt-once batches cannot hold: use 'keep_start', or "
+            "max_length=None with rows truncated when tokenized "
+            "(dpo_dataset(..., max_prompt_length=...))",
+            argument="args",
+        )
     return PrefixSharedCollator(
-        _pad_token_id(args, tokenizer), pad_to_multiple_of=_config(args, "pad_to_multiple_of", None)
+        _pad_token_id(args, tokenizer),
+        pad_to_multiple_of=_config(args, "pad_to_multiple_of", None),
+        max_length=max_length,
+        attention=mask_for(model) if model is not None else "sdpa",
     )
 
 
@@ -422,14 +437,15 @@ def _prefix_shared_loss(
     from prefcore.torch import sequence_logps
 
     mode = "train" if trainer.model.training else "eval"
-    out = sequence_logps(model, inputs)
+    # TRL's forward runs under the autocast accelerate attaches to model.forward;
+    # sequence_logps calls the decoder and the head directly, so it opens the same one.
+    with trainer.accelerator.autocast():
+        out = sequence_logps(model, inputs)
     chosen, rejected = out["chosen_logps"], out["rejected_logps"]
     if "ref_chosen_logps" in inputs:
         ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
     else:
-        with torch.no_grad():
-            ref = sequence_logps(trainer.ref_model, inputs)
-        ref_chosen, ref_rejected = ref["chosen_logps"], ref["rejected_logps"]
+        ref_chosen, ref_rejected = _prefix_shared_ref_logps(trainer, trainer.ref_model, inputs)
     chosen_ratio, rejected_ratio = chosen - ref_chosen, rejected - ref_rejected
     delta = chosen_ratio - rejected_ratio
     loss = 0.0
@@ -459,6 +475,18 @@ def _prefix_shared_loss(
     return (loss, out) if return_outputs else loss
 
 
+def _prefix_shared_ref_logps(trainer: Any, model: Any, inputs: dict[str, Any]) -> tuple[Any, Any]:
+    """The reference model's summed log-probs of a prompt-once batch, as TRL's
+    ``compute_ref_log_probs`` runs them: no gradients, the trainer's autocast."""
+    import torch
+
+    from prefcore.torch import sequence_logps
+
+    with torch.no_grad(), trainer.accelerator.autocast():
+        ref = sequence_logps(model, inputs)
+    return ref["chosen_logps"], ref["rejected_logps"]
+
+
 def _prefix_shared_trainer(base: type, trl_base: type) -> type:
     signature = inspect.signature(trl_base)  # `base` takes (*args, **kwargs)
 
@@ -473,7 +501,10 @@ def _prefix_shared_trainer(base: type, trl_base: type) -> type:
             given = signature.bind(*args, **kwargs).arguments
             config, tokenizer = given.get("args"), given.get("processing_class")
             if given.get("data_collator") is None and config is not None and tokenizer is not None:
-                kwargs["data_collator"] = prefix_shared_collator(config, tokenizer)
+                model = given.get("model")
+                kwargs["data_collator"] = prefix_shared_collator(
+                    config, tokenizer, model if hasattr(model, "config") else None
+                )
             super().__init__(*args, **kwargs)
             unsupported = set(self.loss_types) - set(PREFIX_SHARED_LOSSES)
             if unsupported or self.ld_alpha is not None or self.use_weighting:
@@ -488,6 +519,10 @@ def _prefix_shared_trainer(base: type, trl_base: type) -> type:
 
         def _compute_loss(self, model: Any, inputs: Any, return_outputs: bool) -> Any:
             return _prefix_shared_loss(self, model, inputs, return_outputs)
+
+        def compute_ref_log_probs(self, model: Any, inputs: Any) -> Any:
+            # TRL's precompute_ref_log_probs pass, on prompt-once batches.
+            return _prefix_shared_ref_logps(self, model, inputs)
 
     return PrefixSharedDPOTrainer
 
