@@ -102,7 +102,9 @@ impl RankedList<'_> {
     /// Whether a ranked item counts as relevant for the binary metrics.
     #[inline]
     fn is_relevant(&self, r: f64) -> bool {
-        r >= self.level && !is_unjudged(r)
+        // Grades are never negative, and the unjudged marks are: one comparison with
+        // a bound the compiler hoists out of the loops keeps them out.
+        r >= self.level.max(0.0)
     }
 
     /// [`RankedList::is_relevant`] as the 0/1 value the sums use.
