@@ -328,3 +328,34 @@ def test_the_reference_store_refuses_what_does_not_match_it() -> None:
         errors.InvalidArgumentError, match="already has a column 'ref_chosen_logps'"
     ):
         attach_ref_logps(attached, store, model_id="m")
+
+
+def test_token_stats_equal_the_unshared_layouts() -> None:
+    # Entropy, mean logit and argmax hits per completion, against the padded layout's
+    # logits computed directly; the head is scaled so the logits are far from zero.
+    model = tiny("llama", "sdpa")
+    with torch.no_grad():
+        model.lm_head.weight.mul_(40.0)
+    examples = random_examples(7, 2, seed=3)
+    batch = PrefixSharedCollator(0, max_tokens=128)(examples)
+    rows = [
+        {"prompt_ids": p, "chosen_ids": c, "rejected_ids": c} for p, c in pair_sequences(examples)
+    ]
+    padded = PreferenceCollator(0, layout="separate")(rows)
+    ids, mask = padded["chosen_input_ids"], padded["chosen_attention_mask"]
+    completion = padded["chosen_completion_mask"][:, 1:].float()
+    with torch.no_grad():
+        ours = sequence_logps(model, batch, token_stats=True)
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    logp = torch.log_softmax(logits, -1)
+    entropy = (-(logp.exp() * logp).sum(-1) * completion).sum(1)
+    mean_logit = (logits.mean(-1) * completion).sum(1)
+    top1 = ((logits.argmax(-1) == ids[:, 1:]).float() * completion).sum(1)
+    n = len(examples)
+    for name, want in (("entropy_sums", entropy), ("logit_sums", mean_logit)):
+        got = torch.cat([ours[name][:, 0], ours[name][:, 1]])
+        torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-4, msg=name)
+    assert float(mean_logit.abs().max()) > 0.1  # the check above is not about zeros
+    got_top1 = torch.cat([ours["top1_counts"][:, 0], ours["top1_counts"][:, 1]])
+    assert got_top1.tolist() == top1.tolist()
+    assert ours["entropy_sums"].shape == (n, 2)

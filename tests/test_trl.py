@@ -373,6 +373,10 @@ def test_prefix_shared_dpo_trainer_follows_trls_losses_and_weights(pairs, tokeni
             assert s[key] == pytest.approx(p[key], rel=1e-5), key
         for key in ("rewards/chosen", "rewards/rejected", "rewards/margins"):
             assert s[key] == pytest.approx(p[key], abs=1e-4), key
+        assert set(s) == set(p)  # every metric TRL logs
+        for key in ("entropy", "logits/chosen", "logits/rejected", "mean_token_accuracy"):
+            assert s[key] == pytest.approx(p[key], rel=1e-5, abs=1e-6), key
+        assert s["num_tokens"] == p["num_tokens"]
     # In fp32 every weight agrees after the steps (Adam divides each update by the
     # gradient's own scale, so a weight with a near-zero gradient is the sensitive one).
     close = total = 0

@@ -352,13 +352,20 @@ def _logits(model: Any, hidden: Any) -> Any:
     return logits
 
 
-def sequence_logps(model: Any, batch: Mapping[str, Any]) -> dict[str, Any]:
+def sequence_logps(
+    model: Any, batch: Mapping[str, Any], *, token_stats: bool = False
+) -> dict[str, Any]:
     """Per-branch summed log-probs of a Hugging Face causal LM on a prefix-shared batch,
     in the examples' order: ``chosen_logps`` / ``rejected_logps`` ``[B]`` for pairs,
     ``logps`` ``[B, N]`` for groups, with the token counts (``*_tokens``) and the mean
     per token (``*_mean``). The decoder runs once over the packed rows; the output
     head and the log-softmax over the vocabulary are applied only where a completion
     token is predicted. Differentiable: write a DPO/IPO/LiPO loss on the result.
+
+    ``token_stats=True`` adds, per branch and without gradients, what TRL logs of the
+    completion tokens: ``entropy_sums`` (the entropy of each predicted distribution),
+    ``logit_sums`` (the mean logit over the vocabulary) and ``top1_counts`` (tokens
+    that are the argmax), each ``[B, N]`` (N = 2 for pairs: chosen, rejected).
 
     >>> import transformers
     >>> config = transformers.LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
@@ -381,16 +388,21 @@ def sequence_logps(model: Any, batch: Mapping[str, Any]) -> dict[str, Any]:
         inputs["attention_mask"] = batch["attention_mask"]
     hidden = model.get_decoder()(**inputs).last_hidden_state
     flat = hidden.reshape(-1, hidden.shape[-1]).index_select(0, batch["logit_index"])
-    logp = torch.log_softmax(_logits(model, flat).float(), dim=-1)
+    logits = _logits(model, flat).float()
+    logp = torch.log_softmax(logits, dim=-1)
     picked = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
     counts = batch["branch_tokens"]
     n = int(batch["group_size"])
-    sums = torch.zeros(counts.shape[0], dtype=picked.dtype, device=picked.device)
-    sums = sums.index_add(0, batch["branch_index"], picked).reshape(-1, n)
+
+    def per_branch(values: Any) -> Any:
+        sums = torch.zeros(counts.shape[0], dtype=values.dtype, device=values.device)
+        return sums.index_add(0, batch["branch_index"], values).reshape(-1, n)
+
+    sums = per_branch(picked)
     tokens = counts.reshape(-1, n).to(sums.device)
     mean = sums / tokens.clamp(min=1)
     if batch.get("pairs"):
-        return {
+        out = {
             "chosen_logps": sums[:, 0],
             "rejected_logps": sums[:, 1],
             "chosen_tokens": tokens[:, 0],
@@ -398,4 +410,13 @@ def sequence_logps(model: Any, batch: Mapping[str, Any]) -> dict[str, Any]:
             "chosen_mean_logps": mean[:, 0],
             "rejected_mean_logps": mean[:, 1],
         }
-    return {"logps": sums, "tokens": tokens, "mean_logps": mean}
+    else:
+        out = {"logps": sums, "tokens": tokens, "mean_logps": mean}
+    if token_stats:
+        with torch.no_grad():
+            entropy = -(logp.exp() * logp).sum(-1)
+            top1 = (logits.argmax(-1) == batch["target_ids"]).to(logits.dtype)
+            out["entropy_sums"] = per_branch(entropy)
+            out["logit_sums"] = per_branch(logits.mean(-1))
+            out["top1_counts"] = per_branch(top1)
+    return out

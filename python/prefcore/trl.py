@@ -440,7 +440,7 @@ def _prefix_shared_loss(
     # TRL's forward runs under the autocast accelerate attaches to model.forward;
     # sequence_logps calls the decoder and the head directly, so it opens the same one.
     with trainer.accelerator.autocast():
-        out = sequence_logps(model, inputs)
+        out = sequence_logps(model, inputs, token_stats=True)
     chosen, rejected = out["chosen_logps"], out["rejected_logps"]
     if "ref_chosen_logps" in inputs:
         ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
@@ -466,6 +466,7 @@ def _prefix_shared_loss(
         trainer.beta * rejected_ratio.detach(),
     )
     metrics = trainer._metrics[mode]
+    _log_token_stats(trainer, mode, out, inputs)
     metrics["rewards/chosen"].append(gather(rewards_c).mean().item())
     metrics["rewards/rejected"].append(gather(rewards_r).mean().item())
     metrics["rewards/accuracies"].append(gather((rewards_c > rewards_r).float()).mean().item())
@@ -473,6 +474,32 @@ def _prefix_shared_loss(
     metrics["logps/chosen"].append(gather(chosen.detach()).mean().item())
     metrics["logps/rejected"].append(gather(rejected.detach()).mean().item())
     return (loss, out) if return_outputs else loss
+
+
+def _log_token_stats(trainer: Any, mode: str, out: dict[str, Any], inputs: Any) -> None:
+    """The token metrics TRL's DPOTrainer logs, from the prompt-once pass: entropy over
+    every completion token, mean logits of chosen and rejected tokens, top-1 accuracy
+    on chosen tokens, and ``num_tokens`` counted as TRL's padded batch holds them (the
+    prompt once per completion), so the two trainers' logs compare."""
+    gather = trainer.accelerator.gather_for_metrics
+
+    def total(x: Any) -> float:
+        return float(gather(x.sum()).sum().item())
+
+    chosen_n, rejected_n = total(out["chosen_tokens"]), total(out["rejected_tokens"])
+    entropy = total(out["entropy_sums"])
+    metrics = trainer._metrics[mode]
+    metrics["entropy"].append(entropy / (chosen_n + rejected_n) if chosen_n + rejected_n else 0.0)
+    if mode == "train":
+        prompt = (inputs["tree_ids"] >= 0) & (inputs["branch_ids"] == 0)
+        prompts = prompt.sum() * 2  # once per completion in TRL's batch
+        unshared = prompts + out["chosen_tokens"].sum() + out["rejected_tokens"].sum()
+        trainer._total_train_tokens += int(gather(unshared).sum().item()) // trainer._tp_size
+    metrics["num_tokens"] = [trainer._total_train_tokens]
+    logits, top1 = out["logit_sums"], out["top1_counts"]
+    metrics["logits/chosen"].append(total(logits[:, 0]) / chosen_n if chosen_n else 0.0)
+    metrics["logits/rejected"].append(total(logits[:, 1]) / rejected_n if rejected_n else 0.0)
+    metrics["mean_token_accuracy"].append(total(top1[:, 0]) / chosen_n if chosen_n else 0.0)
 
 
 def _prefix_shared_ref_logps(trainer: Any, model: Any, inputs: dict[str, Any]) -> tuple[Any, Any]:
