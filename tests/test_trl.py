@@ -474,3 +474,62 @@ def test_prefix_shared_masks_follow_the_models_attention(tokenizer, tmp_path):
         sequence_logps(eager, plain)
     right = sequence_logps(eager, PrefixSharedCollator(0, attention="eager")(example))
     assert right["chosen_logps"].shape == (1,)
+
+
+LOSS_CASES = [
+    *[{"loss_type": [t]} for t in ("sigmoid", "hinge", "ipo", "nca_pair", "robust", "bco_pair")],
+    *[{"loss_type": [t]} for t in ("sppo_hard", "aot", "aot_unpaired", "apo_zero", "apo_down")],
+    {"loss_type": ["discopop"]},
+    {"loss_type": ["sigmoid_norm"]},
+    {"loss_type": ["exo_pair"], "label_smoothing": 1e-3},
+    {"loss_type": ["robust"], "label_smoothing": 0.1},
+    {"loss_type": ["aot"], "label_smoothing": 0.1},
+    {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]},
+    {"loss_type": ["sigmoid"], "f_divergence_type": "forward_kl"},
+    {"loss_type": ["hinge"], "f_divergence_type": "js_divergence"},
+    {"loss_type": ["ipo"], "f_divergence_type": "alpha_divergence", "f_alpha_divergence_coef": 0.5},
+]
+
+
+@pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: "-".join(map(str, c.values())))
+def test_every_dpo_loss_type_matches_dpo_trainer(pairs, tokenizer, tmp_path, case):
+    # fp32, two steps: the first with equal weights, the second after one update.
+    args = trl.DPOConfig(
+        **{**common_args(tmp_path), "max_length": 128, "bf16": False, "max_steps": 2, **case}
+    )
+    train = ptrl.dpo_dataset(pairs.slice(0, 16), tokenizer, args, rules="trl")
+
+    def with_other_reference(cls: type) -> transformers.Trainer:
+        # A reference unlike the policy, so the log-ratios are not zero at step 0.
+        reference = tiny_llama(len(tokenizer))
+        generator = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            for weight in reference.parameters():
+                weight.add_(0.01 * torch.randn(weight.shape, generator=generator))
+        return cls(
+            tiny_llama(len(tokenizer)), ref_model=reference, args=args, train_dataset=train,
+            processing_class=tokenizer,
+        )  # fmt: skip
+
+    p_steps, _ = run(with_other_reference(ptrl.DPOTrainer))
+    s_steps, _ = run(with_other_reference(ptrl.PrefixSharedDPOTrainer))
+    (p0, p1), (s0, s1) = p_steps, s_steps
+    assert abs(p0["rewards/margins"]) > 1e-4  # the losses see real log-ratios
+    assert s0["loss"] == pytest.approx(p0["loss"], rel=1e-5, abs=1e-7)
+    assert s0["rewards/margins"] == pytest.approx(p0["rewards/margins"], rel=1e-4, abs=1e-6)
+    # After one update the weights differ by the two backward passes' float32 rounding
+    # (TRL's fused head has its own backward), which the steeper losses amplify.
+    assert s1["loss"] == pytest.approx(p1["loss"], rel=1e-4, abs=1e-7)
+    assert s1["rewards/margins"] == pytest.approx(p1["rewards/margins"], abs=5e-5)
+
+
+def test_settings_without_a_prompt_once_form_are_refused(pairs, tokenizer, tmp_path):
+    train = ptrl.dpo_dataset(pairs.slice(0, 8), tokenizer, trl.DPOConfig(**common_args(tmp_path)))
+    for option, name in (
+        ({"ld_alpha": 0.5}, "ld_alpha"),
+        ({"use_weighting": True}, "use_weighting"),
+    ):
+        args = trl.DPOConfig(**{**common_args(tmp_path), **option})
+        with pytest.raises(ValueError, match=f"does not compute {name}") as e:
+            trainer(ptrl.PrefixSharedDPOTrainer, args, train, tokenizer)
+        assert e.value.argument == "args"

@@ -57,6 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore._arrow import as_pyarrow_table, require_columns
+from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
 from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError
 from prefcore.formats import extract_prompt
@@ -423,17 +424,15 @@ def prefix_shared_collator(args: Any, tokenizer: Any, model: Any = None) -> Any:
     )
 
 
-#: The DPO losses :class:`PrefixSharedDPOTrainer` computes (on summed log-probs, as TRL).
-PREFIX_SHARED_LOSSES = ("sigmoid", "hinge", "ipo")
+#: The DPO losses :class:`PrefixSharedDPOTrainer` computes: every loss type of TRL's
+#: ``DPOTrainer``, on summed log-probs as TRL computes them.
+PREFIX_SHARED_LOSSES = DPO_LOSSES
 
 
 def _prefix_shared_loss(
     trainer: Any, model: Any, inputs: dict[str, Any], return_outputs: bool
 ) -> Any:
     """TRL's DPO loss, on :func:`prefcore.torch.sequence_logps` of a prompt-once batch."""
-    import torch
-    import torch.nn.functional as F
-
     from prefcore.torch import sequence_logps
 
     mode = "train" if trainer.model.training else "eval"
@@ -447,18 +446,19 @@ def _prefix_shared_loss(
     else:
         ref_chosen, ref_rejected = _prefix_shared_ref_logps(trainer, trainer.ref_model, inputs)
     chosen_ratio, rejected_ratio = chosen - ref_chosen, rejected - ref_rejected
-    delta = chosen_ratio - rejected_ratio
+    settings = LossSettings(
+        beta=trainer.beta,
+        label_smoothing=trainer.label_smoothing,
+        f_divergence=str(trainer.f_divergence_type),
+        alpha=trainer.f_alpha_divergence_coef,
+        discopop_tau=getattr(trainer.args, "discopop_tau", 0.05),
+    )
+    tokens = (out["chosen_tokens"], out["rejected_tokens"])
     loss = 0.0
-    for loss_type, weight in zip(trainer.loss_types, trainer.loss_weights):
-        if loss_type == "sigmoid":
-            per_pair = -F.logsigmoid(trainer.beta * delta)
-        elif loss_type == "hinge":
-            per_pair = torch.relu(1 - trainer.beta * delta)
-        else:  # ipo: per-token averages, as TRL computes it
-            tokens_c = out["chosen_tokens"].clamp(min=1)
-            tokens_r = out["rejected_tokens"].clamp(min=1)
-            ipo = chosen_ratio / tokens_c - rejected_ratio / tokens_r
-            per_pair = (ipo - 1 / (2 * trainer.beta)) ** 2
+    for loss_type, weight in zip(trainer.loss_types, trainer.loss_weights, strict=True):
+        per_pair = dpo_loss(
+            loss_type, (chosen, rejected), (ref_chosen, ref_rejected), tokens, settings
+        )
         loss = loss + per_pair.mean() * weight
     gather = trainer.accelerator.gather_for_metrics
     rewards_c, rewards_r = (
@@ -519,10 +519,12 @@ def _prefix_shared_trainer(base: type, trl_base: type) -> type:
 
     class PrefixSharedDPOTrainer(base):  # type: ignore[misc]
         """prefcore.trl's ``DPOTrainer`` on prompt-once batches: each prompt runs once
-        for its two completions, and the loss is TRL's (``sigmoid``, ``hinge`` or
-        ``ipo``) on :func:`prefcore.torch.sequence_logps`. Needs SDPA or eager
-        attention; the reference log-probs come from the batch (a
-        :func:`prefcore.torch.compute_ref_logps` store) or the reference model."""
+        for its two completions, and the loss is any of TRL's DPO loss types (with their
+        weights, ``label_smoothing`` and f-divergences) on
+        :func:`prefcore.torch.sequence_logps`. Needs SDPA, eager or flex attention; the
+        reference log-probs come from the batch (a
+        :func:`prefcore.torch.compute_ref_logps` store, or TRL's
+        ``precompute_ref_log_probs``) or the reference model."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             given = signature.bind(*args, **kwargs).arguments
@@ -534,14 +536,23 @@ def _prefix_shared_trainer(base: type, trl_base: type) -> type:
                 )
             super().__init__(*args, **kwargs)
             unsupported = set(self.loss_types) - set(PREFIX_SHARED_LOSSES)
-            if unsupported or self.ld_alpha is not None or self.use_weighting:
+            if unsupported:
                 raise InvalidArgumentError(
-                    f"PrefixSharedDPOTrainer computes the losses {list(PREFIX_SHARED_LOSSES)} "
-                    f"without ld_alpha or use_weighting; got loss_type={self.loss_types}"
+                    f"PrefixSharedDPOTrainer computes the losses {list(PREFIX_SHARED_LOSSES)}; "
+                    f"got loss_type={self.loss_types}",
+                    argument="args",
                 )
-            if self.f_divergence_type != "reverse_kl" or self.aux_loss_enabled:
+            refused = {
+                "ld_alpha": self.ld_alpha is not None,
+                "use_weighting": bool(self.use_weighting),
+                "router aux loss": bool(self.aux_loss_enabled),
+            }
+            named = [name for name, on in refused.items() if on]
+            if named:
                 raise InvalidArgumentError(
-                    "PrefixSharedDPOTrainer computes reverse-KL DPO without aux losses"
+                    f"PrefixSharedDPOTrainer does not compute {', '.join(named)} (they need "
+                    "per-token log-probs of the padded layout); use prefcore.trl.DPOTrainer",
+                    argument="args",
                 )
 
         def _compute_loss(self, model: Any, inputs: Any, return_outputs: bool) -> Any:
