@@ -488,6 +488,8 @@ LOSS_CASES = [
     {"loss_type": ["sigmoid"], "f_divergence_type": "forward_kl"},
     {"loss_type": ["hinge"], "f_divergence_type": "js_divergence"},
     {"loss_type": ["ipo"], "f_divergence_type": "alpha_divergence", "f_alpha_divergence_coef": 0.5},
+    {"loss_type": ["sigmoid"], "ld_alpha": 0.5},
+    {"loss_type": ["sigmoid", "ipo"], "loss_weights": [1.0, 0.2], "use_weighting": True},
 ]
 
 
@@ -521,15 +523,3 @@ def test_every_dpo_loss_type_matches_dpo_trainer(pairs, tokenizer, tmp_path, cas
     # (TRL's fused head has its own backward), which the steeper losses amplify.
     assert s1["loss"] == pytest.approx(p1["loss"], rel=1e-4, abs=1e-7)
     assert s1["rewards/margins"] == pytest.approx(p1["rewards/margins"], abs=5e-5)
-
-
-def test_settings_without_a_prompt_once_form_are_refused(pairs, tokenizer, tmp_path):
-    train = ptrl.dpo_dataset(pairs.slice(0, 8), tokenizer, trl.DPOConfig(**common_args(tmp_path)))
-    for option, name in (
-        ({"ld_alpha": 0.5}, "ld_alpha"),
-        ({"use_weighting": True}, "use_weighting"),
-    ):
-        args = trl.DPOConfig(**{**common_args(tmp_path), **option})
-        with pytest.raises(ValueError, match=f"does not compute {name}") as e:
-            trainer(ptrl.PrefixSharedDPOTrainer, args, train, tokenizer)
-        assert e.value.argument == "args"

@@ -353,7 +353,11 @@ def _logits(model: Any, hidden: Any) -> Any:
 
 
 def sequence_logps(
-    model: Any, batch: Mapping[str, Any], *, token_stats: bool = False
+    model: Any,
+    batch: Mapping[str, Any],
+    *,
+    token_stats: bool = False,
+    ld_alpha: float | None = None,
 ) -> dict[str, Any]:
     """Per-branch summed log-probs of a Hugging Face causal LM on a prefix-shared batch,
     in the examples' order: ``chosen_logps`` / ``rejected_logps`` ``[B]`` for pairs,
@@ -365,7 +369,13 @@ def sequence_logps(
     ``token_stats=True`` adds, per branch and without gradients, what TRL logs of the
     completion tokens: ``entropy_sums`` (the entropy of each predicted distribution),
     ``logit_sums`` (the mean logit over the vocabulary) and ``top1_counts`` (tokens
-    that are the argmax), each ``[B, N]`` (N = 2 for pairs: chosen, rejected).
+    that are the argmax), each ``[B, N]`` (N = 2 for pairs: chosen, rejected), and
+    ``aligned_sums`` (each token's log-prob less the log of the sum of squared
+    probabilities, WPO's alignment term).
+
+    ``ld_alpha`` (pairs; LD-DPO, Liu et al. 2024): the tokens of a completion past the
+    length of the pair's shorter completion count ``ld_alpha`` times in
+    ``chosen_logps`` / ``rejected_logps``, as TRL's ``ld_alpha`` weighs them.
 
     >>> import transformers
     >>> config = transformers.LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
@@ -398,8 +408,12 @@ def sequence_logps(
         sums = torch.zeros(counts.shape[0], dtype=values.dtype, device=values.device)
         return sums.index_add(0, batch["branch_index"], values).reshape(-1, n)
 
+    tokens = counts.reshape(-1, n).to(picked.device)
+    if ld_alpha is not None:
+        if not batch.get("pairs"):
+            raise InvalidArgumentError("ld_alpha weighs pairs; this batch holds groups")
+        picked = _length_desensitized(torch, picked, batch["branch_index"], tokens, ld_alpha)
     sums = per_branch(picked)
-    tokens = counts.reshape(-1, n).to(sums.device)
     mean = sums / tokens.clamp(min=1)
     if batch.get("pairs"):
         out = {
@@ -419,4 +433,20 @@ def sequence_logps(
             out["entropy_sums"] = per_branch(entropy)
             out["logit_sums"] = per_branch(logits.mean(-1))
             out["top1_counts"] = per_branch(top1)
+            raw = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
+            out["aligned_sums"] = per_branch(raw - torch.logsumexp(2 * logp, dim=-1))
     return out
+
+
+def _length_desensitized(torch: Any, picked: Any, owner: Any, tokens: Any, ld_alpha: float) -> Any:
+    """``picked`` with every token past the pair's shorter completion scaled by
+    ``ld_alpha``. A branch's scored tokens are contiguous and in order, so a token's
+    place in its branch is its distance from where its branch's run starts."""
+    index = torch.arange(len(owner), device=picked.device)
+    starts = torch.ones_like(owner, dtype=torch.bool)
+    starts[1:] = owner[1:] != owner[:-1]
+    run_start = torch.cummax(torch.where(starts, index, 0), dim=0).values
+    place = index - run_start
+    shared = tokens.min(dim=1).values  # per pair
+    in_tail = place >= shared[owner.to(picked.device) // 2]
+    return torch.where(in_tail, picked * ld_alpha, picked)

@@ -433,13 +433,15 @@ def _prefix_shared_loss(
     trainer: Any, model: Any, inputs: dict[str, Any], return_outputs: bool
 ) -> Any:
     """TRL's DPO loss, on :func:`prefcore.torch.sequence_logps` of a prompt-once batch."""
+    import torch
+
     from prefcore.torch import sequence_logps
 
     mode = "train" if trainer.model.training else "eval"
     # TRL's forward runs under the autocast accelerate attaches to model.forward;
     # sequence_logps calls the decoder and the head directly, so it opens the same one.
     with trainer.accelerator.autocast():
-        out = sequence_logps(model, inputs, token_stats=True)
+        out = sequence_logps(model, inputs, token_stats=True, ld_alpha=trainer.ld_alpha)
     chosen, rejected = out["chosen_logps"], out["rejected_logps"]
     if "ref_chosen_logps" in inputs:
         ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
@@ -454,11 +456,17 @@ def _prefix_shared_loss(
         discopop_tau=getattr(trainer.args, "discopop_tau", 0.05),
     )
     tokens = (out["chosen_tokens"], out["rejected_tokens"])
+    wpo = None
+    if trainer.use_weighting:  # WPO: each pair weighs its two sequences' aligned likelihood
+        per_token = out["aligned_sums"] / torch.stack(tokens, dim=1).clamp(min=1)
+        wpo = per_token.exp().prod(dim=1)
     loss = 0.0
     for loss_type, weight in zip(trainer.loss_types, trainer.loss_weights, strict=True):
         per_pair = dpo_loss(
             loss_type, (chosen, rejected), (ref_chosen, ref_rejected), tokens, settings
         )
+        if wpo is not None:
+            per_pair = per_pair * wpo
         loss = loss + per_pair.mean() * weight
     gather = trainer.accelerator.gather_for_metrics
     rewards_c, rewards_r = (
@@ -510,7 +518,7 @@ def _prefix_shared_ref_logps(trainer: Any, model: Any, inputs: dict[str, Any]) -
     from prefcore.torch import sequence_logps
 
     with torch.no_grad(), trainer.accelerator.autocast():
-        ref = sequence_logps(model, inputs)
+        ref = sequence_logps(model, inputs, ld_alpha=trainer.ld_alpha)
     return ref["chosen_logps"], ref["rejected_logps"]
 
 
@@ -542,16 +550,10 @@ def _prefix_shared_trainer(base: type, trl_base: type) -> type:
                     f"got loss_type={self.loss_types}",
                     argument="args",
                 )
-            refused = {
-                "ld_alpha": self.ld_alpha is not None,
-                "use_weighting": bool(self.use_weighting),
-                "router aux loss": bool(self.aux_loss_enabled),
-            }
-            named = [name for name, on in refused.items() if on]
-            if named:
+            if self.aux_loss_enabled:
                 raise InvalidArgumentError(
-                    f"PrefixSharedDPOTrainer does not compute {', '.join(named)} (they need "
-                    "per-token log-probs of the padded layout); use prefcore.trl.DPOTrainer",
+                    "PrefixSharedDPOTrainer does not add MoE router aux losses (the decoder "
+                    "runs without router logits); use prefcore.trl.DPOTrainer",
                     argument="args",
                 )
 
