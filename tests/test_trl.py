@@ -523,3 +523,54 @@ def test_every_dpo_loss_type_matches_dpo_trainer(pairs, tokenizer, tmp_path, cas
     # (TRL's fused head has its own backward), which the steeper losses amplify.
     assert s1["loss"] == pytest.approx(p1["loss"], rel=1e-4, abs=1e-7)
     assert s1["rewards/margins"] == pytest.approx(p1["rewards/margins"], abs=5e-5)
+
+
+def tiny_reward_model(vocab: int, pad: int) -> transformers.LlamaForSequenceClassification:
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+        num_labels=1, pad_token_id=pad,
+    )  # fmt: skip
+    return transformers.LlamaForSequenceClassification(config)
+
+
+@pytest.mark.parametrize("extra", [{}, {"center_rewards_coefficient": 0.01, "max_length": 140}])
+def test_prefix_shared_reward_trainer_matches_trls_reward_trainer(
+    pairs, tokenizer, tmp_path, extra
+):
+    # TRL tokenizes prompt + completion from text; prefcore's rows hold the same ids
+    # with the prompt apart (rules="trl"), and the prompt runs once for both completions.
+    split = extract_prompt(pairs, rule="trl").table.slice(0, 16)
+    args = trl.RewardConfig(**{**common_args(tmp_path), "max_length": None, "bf16": False, **extra})
+    untruncated = trl.DPOConfig(**{**common_args(tmp_path), "max_length": None})
+    rows = ptrl.dpo_dataset(split, tokenizer, untruncated, rules="trl")
+    theirs = trl.RewardTrainer(
+        tiny_reward_model(len(tokenizer), tokenizer.eos_token_id), args=args,
+        train_dataset=Dataset.from_dict(split.to_pydict()), processing_class=tokenizer,
+    )  # fmt: skip
+    ours = ptrl.PrefixSharedRewardTrainer(
+        tiny_reward_model(len(tokenizer), tokenizer.eos_token_id), args=args,
+        train_dataset=rows, processing_class=tokenizer,
+    )  # fmt: skip
+    assert len(ours.train_dataset) == len(theirs.train_dataset)  # the same rows dropped
+    assert len(ours.train_dataset) < 16 if "max_length" in extra else len(ours.train_dataset) == 16
+    (t_steps, t_weights), (o_steps, o_weights) = run(theirs), run(ours)
+    for t, o in zip(t_steps, o_steps, strict=True):
+        assert set(o) == set(t)
+        for key in ("loss", "mean_reward", "min_reward", "max_reward", "margin", "accuracy"):
+            assert o[key] == pytest.approx(t[key], rel=1e-5, abs=1e-6), key
+        assert o["num_tokens"] == t["num_tokens"]
+    for name in t_weights:
+        torch.testing.assert_close(o_weights[name], t_weights[name], atol=1e-4, rtol=1e-3)
+
+
+def test_trls_reward_trainer_refuses_prompt_split_rows(pairs, tokenizer, tmp_path):
+    rows = ptrl.dpo_dataset(pairs.slice(0, 8), tokenizer, trl.DPOConfig(**common_args(tmp_path)))
+    with pytest.raises(ValueError, match="PrefixSharedRewardTrainer") as e:
+        ptrl.RewardTrainer(
+            tiny_reward_model(len(tokenizer), tokenizer.eos_token_id),
+            args=trl.RewardConfig(**common_args(tmp_path)), train_dataset=rows,
+            processing_class=tokenizer,
+        )  # fmt: skip
+    assert e.value.argument == "train_dataset"

@@ -32,7 +32,13 @@ from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.tokenize import ids_to_arrow
 
-__all__ = ["PrefixSharedCollator", "mask_for", "sequence_logps", "tree_attention_mask"]
+__all__ = [
+    "PrefixSharedCollator",
+    "branch_scores",
+    "mask_for",
+    "sequence_logps",
+    "tree_attention_mask",
+]
 
 Attention = Literal["sdpa", "eager", "flex", "none"]
 
@@ -436,6 +442,62 @@ def sequence_logps(
             raw = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
             out["aligned_sums"] = per_branch(raw - torch.logsumexp(2 * logp, dim=-1))
     return out
+
+
+def branch_scores(model: Any, batch: Mapping[str, Any], pad_token_id: int) -> Any:
+    """The reward of every branch, ``[B, N]``: a Hugging Face sequence classifier
+    (``AutoModelForSequenceClassification``: a decoder and a ``score`` head) read where
+    it reads a padded row, at the last token of prompt + completion that is not
+    ``pad_token_id`` (a trailing EOS that doubles as the pad token is skipped, as there).
+    The decoder runs once over the packed rows, each prompt once for all its branches.
+
+    >>> import transformers
+    >>> config = transformers.LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
+    ...     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2, num_labels=1,
+    ...     pad_token_id=0)
+    >>> rm = transformers.AutoModelForSequenceClassification.from_config(
+    ...     config, attn_implementation="sdpa")
+    >>> batch = PrefixSharedCollator(0)(
+    ...     [{"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5], "rejected_ids": [6]}])
+    >>> branch_scores(rm, batch, pad_token_id=0).shape
+    torch.Size([1, 2])
+    """
+    torch = require("torch", "branch_scores")
+    _check_attention(torch, model, batch)
+    head = getattr(model, "score", None)
+    prefix = getattr(model, "base_model_prefix", None)
+    if head is None or prefix is None:
+        raise InvalidArgumentError(
+            "branch_scores needs a sequence classifier with a decoder and a 'score' head "
+            "(AutoModelForSequenceClassification of a causal LM)",
+            argument="model",
+        )
+    inputs = {"input_ids": batch["input_ids"], "position_ids": batch["position_ids"]}
+    if "attention_mask" in batch:
+        inputs["attention_mask"] = batch["attention_mask"]
+    hidden = getattr(model, prefix)(**inputs, use_cache=False).last_hidden_state
+    n = int(batch["group_size"])
+    tree = batch["tree_ids"].reshape(-1)
+    branch = batch["branch_ids"].reshape(-1)
+    kept = (tree >= 0) & (batch["input_ids"].reshape(-1) != pad_token_id)
+    flat = torch.arange(tree.numel(), device=tree.device)
+    examples = int(batch["branch_tokens"].numel()) // n
+    # The last kept token of each branch; a branch of pad tokens only falls back to
+    # the last kept token of its prompt, as a padded row would.
+    last = torch.full((examples * n,), -1, dtype=torch.long, device=tree.device)
+    own = kept & (branch > 0)
+    last = last.scatter_reduce(0, (tree * n + branch - 1)[own], flat[own], "amax")
+    in_prompt = torch.full((examples,), -1, dtype=torch.long, device=tree.device)
+    shared = kept & (branch == 0)
+    in_prompt = in_prompt.scatter_reduce(0, tree[shared], flat[shared], "amax")
+    last = torch.where(last >= 0, last, in_prompt.repeat_interleave(n))
+    if bool((last < 0).any()):
+        raise InvalidArgumentError(
+            f"an example has only pad tokens ({pad_token_id}): it has no token to score",
+            argument="batch",
+        )
+    pooled = hidden.reshape(-1, hidden.shape[-1]).index_select(0, last)
+    return head(pooled)[:, 0].reshape(examples, n)
 
 
 def _length_desensitized(torch: Any, picked: Any, owner: Any, tokens: Any, ld_alpha: float) -> Any:

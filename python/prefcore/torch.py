@@ -40,6 +40,7 @@ from prefcore._check import (
 from prefcore._optional import require
 from prefcore._prefix_shared import (
     PrefixSharedCollator,
+    branch_scores,
     mask_for,
     sequence_logps,
     tree_attention_mask,
@@ -66,6 +67,7 @@ __all__ = [
     "UnpairedCollator",
     "UnpairedDataset",
     "attach_ref_logps",
+    "branch_scores",
     "compute_ref_logps",
     "dataloader",
     "distributed_rank",

@@ -59,6 +59,7 @@ import pyarrow.compute as pc
 from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
 from prefcore._optional import require
+from prefcore._trl_reward import reward_trainers
 from prefcore.errors import InvalidArgumentError
 from prefcore.formats import extract_prompt
 from prefcore.tokenize import tokenize_pairs, tokenize_unpaired
@@ -73,14 +74,18 @@ from prefcore.torch import (
 if TYPE_CHECKING:  # built on first use by __getattr__, as subclasses of these
     from trl.trainer.dpo_trainer import DPOTrainer
     from trl.trainer.kto_trainer import KTOTrainer
+    from trl.trainer.reward_trainer import RewardTrainer
 
     PrefixSharedDPOTrainer = DPOTrainer
+    PrefixSharedRewardTrainer = RewardTrainer
 
 __all__ = [
     "TESTED_TRL",
     "DPOTrainer",
     "KTOTrainer",
     "PrefixSharedDPOTrainer",
+    "PrefixSharedRewardTrainer",
+    "RewardTrainer",
     "dpo_dataset",
     "kl_rotation",
     "kto_dataset",
@@ -90,6 +95,15 @@ __all__ = [
 ]
 
 Rules = Literal["prefcore", "trl"]
+
+#: The trainers this module builds on first use (they subclass TRL's).
+TRAINERS = (
+    "DPOTrainer",
+    "KTOTrainer",
+    "PrefixSharedDPOTrainer",
+    "PrefixSharedRewardTrainer",
+    "RewardTrainer",
+)
 
 #: The TRL versions the trainers are tested with (the test extras pin the same range).
 TESTED_TRL = (">=1.16", "<1.17")
@@ -576,11 +590,12 @@ def _trainers() -> dict[str, type]:
         "DPOTrainer": dpo,
         "KTOTrainer": _prefcore_trainer(trl.KTOTrainer, KTO_COLUMNS, unpaired_collator),
         "PrefixSharedDPOTrainer": _prefix_shared_trainer(dpo, trl.DPOTrainer),
+        **reward_trainers(trl, _pad_token_id),
     }
 
 
 def __getattr__(name: str) -> Any:
     # The trainers subclass TRL's, so TRL is imported on first use, not with this module.
-    if name in ("DPOTrainer", "KTOTrainer", "PrefixSharedDPOTrainer"):
+    if name in TRAINERS:
         return _trainers()[name]
     raise AttributeError(f"module 'prefcore.trl' has no attribute {name!r}")
