@@ -1,4 +1,4 @@
-"""The benches that drive the CLI, run at a toy size.
+"""The benches that drive the CLI or TRL's trainers, run at a toy size.
 
 They call ``prefcore`` as a user would (subprocesses with command-line flags), so a
 renamed flag breaks them without breaking any unit test; ``make bench`` would only
@@ -47,3 +47,9 @@ def test_ray_bench_runs() -> None:
     pytest.importorskip("ray")
     out = run_bench("bench_ray.py", "--rows", "2000")
     assert "speed-up from 1 to 2 workers" in out, out
+
+
+def test_trainer_bench_runs_every_trainer() -> None:
+    out = run_bench("bench_trainers.py", "--steps", "1", "--batch", "1", "--layers", "1")
+    rows = [line for line in out.splitlines() if line.startswith("| DPO") or "reward" in line]
+    assert len(rows) == 4, out  # DPO and reward model, long and HH-like prompts
