@@ -35,6 +35,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "collate": ("bench_collate.py", [], ["--pairs", "10000", "--skip-epoch"]),
     "trl": ("bench_trl.py", [], ["--repeat", "1"]),
     "prefix": ("bench_prefix.py", [], ["--steps", "2", "--long", "128"]),
+    "trainers": ("bench_trainers.py", [], ["--steps", "2", "--layers", "2"]),
     "pipeline": ("bench_pipeline.py", [], ["--rows", "100000"]),
     "memory": ("bench_memory.py", [], ["--gb", "0.5"]),
     "ray": ("bench_ray.py", [], ["--rows", "20000"]),
