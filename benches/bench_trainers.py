@@ -90,6 +90,7 @@ def timed_steps(trainer: Any, steps: int) -> float:
             spans.append(time.perf_counter() - self.start)
 
     trainer.add_callback(Clock())
+    trainer.remove_callback(transformers.PrinterCallback)  # no log dicts on stdout
     trainer.args.max_steps = steps
     trainer.train()
     return sum(spans)

@@ -51,5 +51,5 @@ def test_ray_bench_runs() -> None:
 
 def test_trainer_bench_runs_every_trainer() -> None:
     out = run_bench("bench_trainers.py", "--steps", "1", "--batch", "1", "--layers", "1")
-    rows = [line for line in out.splitlines() if line.startswith("| DPO") or "reward" in line]
+    rows = [line for line in out.splitlines() if line.startswith(("| DPO", "| reward model"))]
     assert len(rows) == 4, out  # DPO and reward model, long and HH-like prompts

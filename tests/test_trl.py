@@ -386,9 +386,6 @@ def test_prefix_shared_dpo_trainer_follows_trls_losses_and_weights(pairs, tokeni
         total += a.numel()
         assert float((a - b).abs().max()) <= STEPS * args.learning_rate, name
     assert close == total, (close, total)
-    bad = trl.DPOConfig(**{**common_args(tmp_path), "loss_type": ["robust"]})
-    with pytest.raises(ValueError, match="computes the losses"):
-        trainer(ptrl.PrefixSharedDPOTrainer, bad, train, tokenizer)
 
 
 def first_logged_step(cls: type, args: object, train: object, tokenizer: object) -> dict:
