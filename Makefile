@@ -31,6 +31,10 @@ $(BASE_STAMP):
 
 $(TEST_STAMP): $(BASE_STAMP)
 	$(PY) -m pip install -q $(TEST_DEPS)
+	# RewardBench's scoring code, the reference of prefcore.benchmarks; its pins
+	# (transformers==4.51) would break this environment, and the tests read only its
+	# constants and scoring functions, which need none of them.
+	$(PY) -m pip install -q --no-deps "rewardbench==0.1.4"
 	touch $@
 
 build: $(BASE_STAMP)

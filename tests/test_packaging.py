@@ -23,6 +23,7 @@ import prefcore
 
 PUBLIC_MODULES = [
     "prefcore",
+    "prefcore.benchmarks",
     "prefcore.cli",
     "prefcore.dedup",
     "prefcore.demo",
