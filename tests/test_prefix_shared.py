@@ -359,3 +359,21 @@ def test_token_stats_equal_the_unshared_layouts() -> None:
     got_top1 = torch.cat([ours["top1_counts"][:, 0], ours["top1_counts"][:, 1]])
     assert got_top1.tolist() == top1.tolist()
     assert ours["entropy_sums"].shape == (n, 2)
+
+
+def test_branch_scores_and_ld_alpha_refuse_what_they_cannot_read() -> None:
+    from prefcore.torch import branch_scores
+
+    lm = tiny("llama", "sdpa")  # a causal LM: no score head
+    pair = PrefixSharedCollator(0)(random_examples(2, 2, seed=4))
+    with pytest.raises(ValueError, match="sequence classifier") as e:
+        branch_scores(lm, pair, pad_token_id=0)
+    assert e.value.argument == "model"
+    groups = PrefixSharedCollator(0)(random_examples(2, 3, seed=4))
+    with pytest.raises(ValueError, match="ld_alpha weighs pairs"):
+        sequence_logps(lm, groups, ld_alpha=0.5)
+    with torch.no_grad():  # ld_alpha=1 weighs every token as usual
+        torch.testing.assert_close(
+            sequence_logps(lm, pair, ld_alpha=1.0)["chosen_logps"],
+            sequence_logps(lm, pair)["chosen_logps"],
+        )

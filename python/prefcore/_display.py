@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from prefcore._arrow import frame_kind
+
 #: A scalar or a dict longer than this is cut in the display (its value is intact).
 _WIDTH = 200
 
@@ -50,12 +52,12 @@ def describe(value: Any) -> str:
 
 def _frame_size(value: Any) -> tuple[int, list[str]] | None:
     """Rows and column names of a ``datasets.Dataset`` or a polars / pandas frame."""
-    module, name = type(value).__module__, type(value).__name__
-    if module.startswith("datasets") and name == "Dataset":
+    kind = frame_kind(value)
+    if kind is None:
+        return None
+    if kind == "datasets":
         return value.num_rows, list(value.column_names)
-    if module.startswith(("polars", "pandas")) and name == "DataFrame":
-        return len(value), [str(c) for c in value.columns]
-    return None
+    return len(value), [str(c) for c in value.columns]
 
 
 class Summarised:

@@ -363,6 +363,7 @@ def sequence_logps(
     batch: Mapping[str, Any],
     *,
     token_stats: bool = False,
+    aligned: bool = False,
     ld_alpha: float | None = None,
 ) -> dict[str, Any]:
     """Per-branch summed log-probs of a Hugging Face causal LM on a prefix-shared batch,
@@ -375,9 +376,9 @@ def sequence_logps(
     ``token_stats=True`` adds, per branch and without gradients, what TRL logs of the
     completion tokens: ``entropy_sums`` (the entropy of each predicted distribution),
     ``logit_sums`` (the mean logit over the vocabulary) and ``top1_counts`` (tokens
-    that are the argmax), each ``[B, N]`` (N = 2 for pairs: chosen, rejected), and
-    ``aligned_sums`` (each token's log-prob less the log of the sum of squared
-    probabilities, WPO's alignment term).
+    that are the argmax), each ``[B, N]`` (N = 2 for pairs: chosen, rejected).
+    ``aligned=True`` adds ``aligned_sums``: each token's log-prob less the log of the
+    sum of squared probabilities, WPO's alignment term.
 
     ``ld_alpha`` (pairs; LD-DPO, Liu et al. 2024): the tokens of a completion past the
     length of the pair's shorter completion count ``ld_alpha`` times in
@@ -439,9 +440,19 @@ def sequence_logps(
             out["entropy_sums"] = per_branch(entropy)
             out["logit_sums"] = per_branch(logits.mean(-1))
             out["top1_counts"] = per_branch(top1)
+    if aligned:
+        with torch.no_grad():
             raw = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
             out["aligned_sums"] = per_branch(raw - torch.logsumexp(2 * logp, dim=-1))
     return out
+
+
+def padded_tokens(batch: Mapping[str, Any]) -> Any:
+    """The tokens a padded batch of the same pairs holds (the prompt once per
+    completion), as a tensor: what TRL's trainers log as ``num_tokens``."""
+    tree, branch = batch["tree_ids"], batch["branch_ids"]
+    prompt = ((tree >= 0) & (branch == 0)).sum()
+    return int(batch["group_size"]) * prompt + ((tree >= 0) & (branch > 0)).sum()
 
 
 def branch_scores(model: Any, batch: Mapping[str, Any], pad_token_id: int) -> Any:

@@ -15,6 +15,7 @@ import inspect
 import logging
 from typing import Any
 
+from prefcore._prefix_shared import padded_tokens
 from prefcore.errors import InvalidArgumentError
 
 __all__ = ["reward_trainers"]
@@ -130,10 +131,7 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
                 )
             gather = self.accelerator.gather_for_metrics
             if mode == "train":
-                # Tokens as TRL's padded batch holds them: the prompt once per completion.
-                tree, branch = inputs["tree_ids"], inputs["branch_ids"]
-                prompt = ((tree >= 0) & (branch == 0)).sum()
-                unshared = 2 * prompt + ((tree >= 0) & (branch > 0)).sum()
+                unshared = padded_tokens(inputs)
                 self._total_train_tokens += int(gather(unshared).sum().item()) // self._tp_size
             metrics = self._metrics[mode]
             metrics["num_tokens"] = [self._total_train_tokens]

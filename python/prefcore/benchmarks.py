@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from prefcore._arrow import as_pyarrow_table, require_columns
+from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._display import Summarised
 from prefcore.errors import InvalidArgumentError, invalid_value
 
@@ -133,7 +133,10 @@ def _correct(t: pa.Table, chosen: str, rejected: str, results: str) -> np.ndarra
 
 
 def _first(mask: Any) -> int:
-    return int(np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False)))[0])
+    """The first true row of a mask known to hold one."""
+    row = first_true(mask)
+    assert row is not None
+    return row
 
 
 def rewardbench(

@@ -59,6 +59,7 @@ import pyarrow.compute as pc
 from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
 from prefcore._optional import require
+from prefcore._prefix_shared import padded_tokens
 from prefcore._trl_reward import reward_trainers
 from prefcore.errors import InvalidArgumentError
 from prefcore.formats import extract_prompt
@@ -455,7 +456,13 @@ def _prefix_shared_loss(
     # TRL's forward runs under the autocast accelerate attaches to model.forward;
     # sequence_logps calls the decoder and the head directly, so it opens the same one.
     with trainer.accelerator.autocast():
-        out = sequence_logps(model, inputs, token_stats=True, ld_alpha=trainer.ld_alpha)
+        out = sequence_logps(
+            model,
+            inputs,
+            token_stats=True,
+            aligned=trainer.use_weighting,
+            ld_alpha=trainer.ld_alpha,
+        )
     chosen, rejected = out["chosen_logps"], out["rejected_logps"]
     if "ref_chosen_logps" in inputs:
         ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
@@ -513,9 +520,7 @@ def _log_token_stats(trainer: Any, mode: str, out: dict[str, Any], inputs: Any) 
     metrics = trainer._metrics[mode]
     metrics["entropy"].append(entropy / (chosen_n + rejected_n) if chosen_n + rejected_n else 0.0)
     if mode == "train":
-        prompt = (inputs["tree_ids"] >= 0) & (inputs["branch_ids"] == 0)
-        prompts = prompt.sum() * 2  # once per completion in TRL's batch
-        unshared = prompts + out["chosen_tokens"].sum() + out["rejected_tokens"].sum()
+        unshared = padded_tokens(inputs)
         trainer._total_train_tokens += int(gather(unshared).sum().item()) // trainer._tp_size
     metrics["num_tokens"] = [trainer._total_train_tokens]
     logits, top1 = out["logit_sums"], out["top1_counts"]
