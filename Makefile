@@ -31,10 +31,12 @@ $(BASE_STAMP):
 
 $(TEST_STAMP): $(BASE_STAMP)
 	$(PY) -m pip install -q $(TEST_DEPS)
-	# RewardBench's scoring code, the reference of prefcore.benchmarks; its pins
-	# (transformers==4.51) would break this environment, and the tests read only its
-	# constants and scoring functions, which need none of them.
-	$(PY) -m pip install -q --no-deps "rewardbench==0.1.4"
+	# The references of prefcore.benchmarks, without their pins (rewardbench wants
+	# transformers==4.51, alpaca-eval and fschat a model/API stack): the tests use only
+	# their scoring code, which needs what is installed here plus the few below
+	# (alpaca-eval imports dotenv, fire, patsy and pkg_resources at import).
+	$(PY) -m pip install -q --no-deps "rewardbench==0.1.4" "alpaca-eval==0.6.6" "fschat==0.2.36"
+	$(PY) -m pip install -q "python-dotenv>=1" "fire>=0.5" "patsy>=0.5" "setuptools<81"
 	touch $@
 
 build: $(BASE_STAMP)

@@ -105,3 +105,45 @@ def test_every_subcommand_explains_each_option_and_shows_an_example() -> None:
                 assert action.help, f"{name} {action.option_strings or action.dest}"
     job = subparsers.choices["pipeline"].format_help()
     assert "[[steps]]" in job and "min_margin" in job
+
+
+def _bench_files(tmp_path: Path) -> tuple[Path, Path, dict]:
+    from prefcore.benchmarks import REWARDBENCH_COUNTS
+
+    rng = np.random.default_rng(3)
+    subsets = [s for s in REWARDBENCH_COUNTS for _ in range(6)]
+    rows = {
+        "id": list(range(len(subsets))),
+        "subset": subsets,
+        "score_chosen": rng.integers(1, 11, len(subsets)).astype(float).tolist(),
+        "score_rejected": rng.integers(1, 11, len(subsets)).astype(float).tolist(),
+    }
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    records = [dict(zip(rows, values)) for values in zip(*rows.values())]
+    a.write_text("".join(json.dumps(r) + "\n" for r in records))
+    flipped = [{**r, "score_chosen": r["score_rejected"], "score_rejected": r["score_chosen"]}
+               for r in records]  # fmt: skip
+    b.write_text("".join(json.dumps(r) + "\n" for r in flipped))
+    return a, b, rows
+
+
+def test_bench_prints_the_leaderboard_line_and_json(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from prefcore import benchmarks
+
+    a, b, rows = _bench_files(tmp_path)
+    want = benchmarks.rewardbench(rows)
+    assert main(["bench", "rewardbench", str(a)]) == 0
+    header, line = capsys.readouterr().out.splitlines()[:2]
+    assert header.split() == ["Chat", "Chat", "Hard", "Safety", "Reasoning", "Score"]
+    assert float(line.split()[-1]) == want.score
+    assert main(["bench", "rewardbench", str(a), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"] == pytest.approx(want.overall)
+    # --against: the paired comparison; a model and its mirror image differ except on ties
+    assert main(["bench", "rewardbench", str(a), "--against", str(b), "--json"]) == 0
+    overall = json.loads(capsys.readouterr().out)["overall"]
+    flipped = benchmarks.rewardbench({**rows, "score_chosen": rows["score_rejected"],
+                                      "score_rejected": rows["score_chosen"]})  # fmt: skip
+    assert overall["difference"] == pytest.approx(want.overall - flipped.overall)
+    # a bad file: one line on stderr naming the column, exit 1
+    assert main(["bench", "rm-bench", str(a)]) == 1
+    assert "column 'domain' not found" in capsys.readouterr().err

@@ -69,9 +69,11 @@ def cli_inputs(tmp_path: Path) -> Path:
     import json
     import shutil
 
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from prefcore.benchmarks import REWARDBENCH_COUNTS
     from prefcore.data import load_hh_rlhf
     from prefcore.formats import extract_prompt
 
@@ -95,15 +97,28 @@ def cli_inputs(tmp_path: Path) -> Path:
     trec = ROOT / "tests" / "data" / "trec_eval"
     shutil.copy(trec / "results.test", tmp_path / "run.txt")
     shutil.copy(trec / "qrels.test", tmp_path / "qrels.txt")
+    # Per-example RewardBench scores of two models (docs/guide/leaderboards.md).
+    rng = np.random.default_rng(0)
+    subsets = [s for s in REWARDBENCH_COUNTS for _ in range(5)]
+    for name, shift in (("scores", 0.8), ("model_a", 0.8), ("model_b", 0.5)):
+        chosen = rng.normal(shift, 1, len(subsets)).round(2).tolist()
+        rejected = rng.normal(0, 1, len(subsets)).round(2).tolist()
+        (tmp_path / f"{name}.jsonl").write_text("".join(
+            json.dumps({"id": i, "subset": s, "score_chosen": c, "score_rejected": r}) + "\n"
+            for i, (s, c, r) in enumerate(zip(subsets, chosen, rejected))
+        ))  # fmt: skip
     # The job file is the one docs/guide/cli.md shows.
     (tmp_path / "job.toml").write_text(blocks(ROOT / "docs" / "guide" / "cli.md", "toml")[0])
     return tmp_path
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/guide/cli.md"])
-def test_cli_blocks_run_as_written(page: str, cli_inputs: Path) -> None:
+@pytest.mark.parametrize(
+    ("page", "least"),
+    [("README.md", 6), ("docs/guide/cli.md", 6), ("docs/guide/leaderboards.md", 2)],
+)
+def test_cli_blocks_run_as_written(page: str, least: int, cli_inputs: Path) -> None:
     commands = _commands(ROOT / page)
-    assert len(commands) >= 6
+    assert len(commands) >= least
     for argv in commands:
         done = subprocess.run(
             [sys.executable, "-m", "prefcore", *argv],
@@ -126,9 +141,11 @@ def test_every_public_function_and_tool_class_has_a_runnable_example() -> None:
         "TokenBudgetSampler",
     }  # fmt: skip
     package = ROOT / "python" / "prefcore"
-    modules = ["prefcore"] + [
-        f"prefcore.{f.stem}" for f in sorted(package.glob("*.py")) if not f.stem.startswith("_")
-    ]
+    modules = (
+        ["prefcore"]
+        + [f"prefcore.{f.stem}" for f in sorted(package.glob("*.py")) if not f.stem.startswith("_")]
+        + [f"prefcore.{d.parent.name}" for d in sorted(package.glob("*/__init__.py"))]
+    )
     missing = []
     for name in modules:
         module = importlib.import_module(name)

@@ -17,6 +17,9 @@ from prefcore.errors import (
     invalid_value,
 )
 
+#: pandas frames of fewer rows are converted on the calling thread.
+_THREADED_ROWS = 100_000
+
 
 def as_table(obj: Any, what: str) -> pa.Table:
     """A table-like ``obj`` as a ``pyarrow.Table`` (zero-copy where the source allows),
@@ -34,6 +37,10 @@ def as_table(obj: Any, what: str) -> pa.Table:
         table = obj
     elif isinstance(obj, pa.RecordBatch):
         table = pa.Table.from_batches([obj])
+    elif frame_kind(obj) == "pandas":
+        # pa.table(frame) converts columns on a fresh thread pool: for a small frame
+        # starting the threads costs more than the conversion.
+        table = pa.Table.from_pandas(obj, nthreads=1 if len(obj) < _THREADED_ROWS else None)
     elif hasattr(obj, "__arrow_c_stream__"):
         table = pa.table(obj)
     elif hasattr(obj, "__arrow_c_array__"):  # a RecordBatch-like object

@@ -34,6 +34,17 @@ def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int =
     return number
 
 
+def choice(name: str, value: Any, accepted: Sequence[str]) -> str:
+    """``value`` if it is one of ``accepted``, else an error naming ``name`` and the
+    accepted values."""
+    if not isinstance(value, str) or value not in accepted:
+        raise InvalidArgumentError(
+            f"{name} must be one of {', '.join(map(repr, accepted))}; not {value!r}",
+            argument=name,
+        )
+    return value
+
+
 def positive(name: str, value: Any) -> int:
     """``value`` as an int of at least 1."""
     return integer(name, value, minimum=1)

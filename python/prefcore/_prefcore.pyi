@@ -14,6 +14,7 @@ __all__ = [
     "CollateSettings",
     "Comparison",
     "ExactStream",
+    "L1LogisticFit",
     "MinHashOptions",
     "NearDuplicates",
     "NearStream",
@@ -41,6 +42,7 @@ __all__ = [
     "force_simd_level",
     "get_num_threads",
     "knn",
+    "l1_logistic_cv",
     "lipo_batch_weights",
     "listwise_weights",
     "lsh_band_keys",
@@ -305,6 +307,26 @@ def bradley_terry(
     seed: int,
     reference: int | None,
 ) -> BradleyTerryFit: ...
+
+@final
+class L1LogisticFit:
+    def __new__(cls) -> L1LogisticFit: ...
+    @property
+    def coefficients(self) -> list[float]: ...
+    @property
+    def penalty(self) -> float: ...
+    @property
+    def scores(self) -> list[float]: ...
+
+def l1_logistic_cv(
+    x: np.ndarray,
+    label: np.ndarray,
+    weight: np.ndarray,
+    penalties: list[float],
+    *,
+    n_splits: int,
+    weighted_score: bool,
+) -> L1LogisticFit: ...
 
 @final
 class VoteSummary:

@@ -290,12 +290,19 @@ def _pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict
     return {"steps": reports}
 
 
+def _bench(args: argparse.Namespace) -> dict[str, Any]:
+    from prefcore import _cli_bench
+
+    return _cli_bench.run(args)
+
+
 COMMANDS = {
     "eval": _eval,
     "stats": _stats,
     "dedup": _dedup,
     "decontaminate": _decontaminate,
     "pairs": _pairs,
+    "bench": _bench,
 }
 
 
@@ -494,6 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="prompts with fewer than two completions: error or skip")  # fmt: skip
     _io_options(pr)
 
+    from prefcore import _cli_bench
+
+    _cli_bench.add_parser(sub, HelpFormat, _io_options, SEED, COUNT)
+
     pl = sub.add_parser(
         "pipeline",
         help="run the steps of a TOML config in order",
@@ -549,8 +560,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command == "eval":
             refuse_overwrites({"--run": args.run, "--qrels": args.qrels}, {"--report": args.report})
-        elif args.command == "stats":
-            refuse_overwrites({"IN": args.input}, {"--report": args.report})
+        elif args.command in ("stats", "bench"):
+            inputs = {"IN": args.input, "--against": getattr(args, "against", None)}
+            refuse_overwrites(inputs, {"--report": args.report})
         if getattr(args, "report", None):
             require_writable(args.report)  # before any work, not after OUT is written
         with interrupt_guard():

@@ -8,6 +8,7 @@ pub mod columns;
 pub mod dedup;
 pub mod error;
 pub mod gather;
+pub mod glm;
 pub mod interrupt;
 pub mod io;
 pub mod keys;

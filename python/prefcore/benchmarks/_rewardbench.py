@@ -1,4 +1,4 @@
-"""Reward-model benchmark scores, computed exactly as the leaderboards compute them.
+"""RewardBench (v1) as its code and leaderboard score it.
 
 :func:`rewardbench` scores RewardBench from per-example results: per-subset accuracy with
 the strict rule (a tie is wrong), sections weighted by the official per-subset example
@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from prefcore._arrow import as_pyarrow_table, first_true, require_columns
+from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._display import Summarised
+from prefcore.benchmarks._common import codes, floats, percent, unique_ids
 from prefcore.errors import InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -83,7 +83,9 @@ class RewardBenchResult(Summarised):
     ``prior_sets``: the mean of :data:`PRIOR_SETS` (None without them); ``overall``:
     sections weighing 2 and Prior Sets 1 (the sections alone without them); ``score``:
     ``overall`` in percent rounded to one decimal; ``missing``: required subsets absent
-    (only with ``partial=True``)."""
+    (only with ``partial=True``); ``baselines``: the ``score`` a rule that prefers the
+    longer (``"longer"``) or the shorter (``"shorter"``) answer gets on the same rows,
+    when the rows carry the two answers' lengths (empty otherwise)."""
 
     table: pa.Table
     sections: dict[str, float]
@@ -91,6 +93,7 @@ class RewardBenchResult(Summarised):
     overall: float
     score: float
     missing: tuple[str, ...]
+    baselines: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values: per-subset accuracies, sections, prior sets, overall, score."""
@@ -104,39 +107,17 @@ class RewardBenchResult(Summarised):
             "overall": self.overall,
             "score": self.score,
             "missing": list(self.missing),
+            "baselines": dict(self.baselines),
         }
 
 
-def _correct(t: pa.Table, chosen: str, rejected: str, results: str) -> np.ndarray:
-    """1/0 per example: the strict rule (a tie is wrong), or the given results."""
-    if results in t.column_names:
-        r = t.column(results)
-        if r.null_count:
-            raise invalid_value(results, _first(pc.is_null(r)), "null result")
-        values = np.asarray(r.to_numpy(zero_copy_only=False), dtype=np.float64)
-        bad = np.flatnonzero(~np.isin(values, (0.0, 1.0)))
-        if len(bad):
-            raise invalid_value(results, int(bad[0]), f"{values[bad[0]]} is not 0 or 1")
-        return values
-    require_columns(t, chosen, rejected)
-    pair = []
-    for name in (chosen, rejected):
-        col = t.column(name)
-        if col.null_count:
-            raise invalid_value(name, _first(pc.is_null(col)), "null score")
-        x = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-        nan = np.flatnonzero(np.isnan(x))
-        if len(nan):
-            raise invalid_value(name, int(nan[0]), "NaN score")
-        pair.append(x)
-    return (pair[0] > pair[1]).astype(np.float64)
-
-
-def _first(mask: Any) -> int:
-    """The first true row of a mask known to hold one."""
-    row = first_true(mask)
-    assert row is not None
-    return row
+def _results(t: pa.Table, results: str) -> np.ndarray:
+    """A column of per-example 0/1 results (a generative judge's verdicts)."""
+    values = floats(t, results, "result")
+    bad = np.flatnonzero((values != 0.0) & (values != 1.0))
+    if len(bad):
+        raise invalid_value(results, int(bad[0]), f"{values[bad[0]]} is not 0 or 1")
+    return values
 
 
 def rewardbench(
@@ -148,6 +129,7 @@ def rewardbench(
     chosen_col: str = "score_chosen",
     rejected_col: str = "score_rejected",
     results_col: str = "results",
+    lengths: tuple[str, str] = ("length_chosen", "length_rejected"),
 ) -> RewardBenchResult:
     """RewardBench scores from one row per example: ``id``, ``subset``, and the two scores
     (``score_chosen``, ``score_rejected``) or a ``results`` column of 0/1 (generative
@@ -156,7 +138,9 @@ def rewardbench(
     Every subset of the four sections must be present, unless ``partial=True``: then
     sections are formed from the subsets present and ``missing`` lists the others (a
     partial score is not the leaderboard's). An unknown subset name, a duplicate id, a
-    null or NaN score are errors naming the row.
+    null or NaN score are errors naming the row. Where the rows hold the two answers'
+    lengths (the columns ``lengths`` names), ``baselines`` gives the score of preferring
+    the longer and the shorter answer.
 
     >>> rows = {"id": [1, 2, 3], "subset": ["hep-go", "hep-go", "shp"],
     ...         "score_chosen": [2.0, 1.0, 0.5], "score_rejected": [1.0, 1.0, 0.1]}
@@ -165,64 +149,67 @@ def rewardbench(
     (0.5, 1.0, 22)
     """
     t = as_pyarrow_table(scores, "scores")
-    id, subset = id_col, subset_col
-    require_columns(t, id, subset)
-    ids = t.column(id)
-    if ids.null_count:
-        raise invalid_value(id, _first(pc.is_null(ids)), "null id")
-    if pc.count_distinct(ids).as_py() != t.num_rows:
-        counts = pc.value_counts(ids)
-        twice = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"]
-        row = _first(pc.equal(ids, twice))
-        raise invalid_value(id, row, f"duplicate id {twice.as_py()!r}")
-    names = t.column(subset)
-    if names.null_count:
-        raise invalid_value(subset, _first(pc.is_null(names)), "null subset")
+    require_columns(t, id_col, subset_col)
+    unique_ids(t, id_col)
+    code, names = codes(t, subset_col, "subset")
     known = set(REWARDBENCH_COUNTS) | set(PRIOR_SETS) | set(_OTHER_PRIOR)
-    unknown = pc.invert(pc.is_in(names, value_set=pa.array(sorted(known))))
-    if pc.any(unknown).as_py():
-        row = _first(unknown)
+    unknown = [i for i, name in enumerate(names) if name not in known]
+    if unknown:
+        row = int(np.flatnonzero(np.isin(code, unknown))[0])
         raise invalid_value(
-            subset, row, f"unknown subset {names[row].as_py()!r}; RewardBench's are {sorted(known)}"
+            subset_col,
+            row,
+            f"unknown subset {names[code[row]]!r}; RewardBench's are {sorted(known)}",
         )
-    correct = _correct(t, chosen_col, rejected_col, results_col)
-    subset_of = np.asarray(names.to_pylist(), dtype=object)
-    accuracy: dict[str, tuple[int, float]] = {}
-    right: dict[str, int] = {}
-    for name in dict.fromkeys(subset_of.tolist()):
-        hits = correct[subset_of == name]
-        accuracy[name] = (len(hits), float(hits.mean()))
-        right[name] = int(hits.sum())
-    missing = tuple(s for s in REWARDBENCH_COUNTS if s not in accuracy)
+    if results_col in t.column_names:
+        correct = _results(t, results_col)
+    else:
+        require_columns(t, chosen_col, rejected_col)
+        correct = floats(t, chosen_col) > floats(t, rejected_col)
+    missing = tuple(s for s in REWARDBENCH_COUNTS if s not in names)
     if missing and not partial:
         raise InvalidArgumentError(
             f"RewardBench needs all {len(REWARDBENCH_COUNTS)} subsets; missing: "
             f"{', '.join(missing)} (pass partial=True to score the rest)",
             argument="scores",
         )
+    result = _score(code, names, correct, missing)
+    if all(name in t.column_names for name in lengths):
+        longer = floats(t, lengths[0], "length") - floats(t, lengths[1], "length")
+        result.baselines["longer"] = _score(code, names, longer > 0, missing).score
+        result.baselines["shorter"] = _score(code, names, longer < 0, missing).score
+    return result
+
+
+def _score(
+    code: np.ndarray, names: list[str], correct: np.ndarray, missing: tuple[str, ...]
+) -> RewardBenchResult:
+    """Subset accuracies, sections, Prior Sets and the overall score of 0/1 results."""
+    examples = np.bincount(code, minlength=len(names))
+    right = np.bincount(code, weights=correct, minlength=len(names))
+    accuracy = {name: float(right[i] / examples[i]) for i, name in enumerate(names)}
     sections: dict[str, float] = {}
     for section, members in REWARDBENCH_SECTIONS.items():
         present = [m for m in members if m in accuracy]
         if present:
-            values = [accuracy[m][1] for m in present]
+            values = [accuracy[m] for m in present]
             weights = [REWARDBENCH_COUNTS[m] for m in present]
             sections[section] = float(np.average(values, weights=weights))
-    priors = [accuracy[p][1] for p in PRIOR_SETS if p in accuracy]
+    priors = [accuracy[p] for p in PRIOR_SETS if p in accuracy]
     prior = float(np.mean(priors)) if priors else None
     parts = [(v, _SECTION_WEIGHT) for v in sections.values()]
     if prior is not None:
         parts.append((prior, _PRIOR_WEIGHT))
     overall = float(np.average([v for v, _ in parts], weights=[w for _, w in parts]))
     section_of = {m: s for s, members in REWARDBENCH_SECTIONS.items() for m in members}
-    order = list(accuracy)
     table = pa.table(
         {
-            "subset": order,
-            "section": [section_of.get(s, "Prior Sets") for s in order],
-            "examples": pa.array([accuracy[s][0] for s in order], pa.int64()),
-            "correct": pa.array([right[s] for s in order], pa.int64()),
-            "accuracy": [accuracy[s][1] for s in order],
+            "subset": names,
+            "section": [section_of.get(s, "Prior Sets") for s in names],
+            "examples": pa.array(examples, pa.int64()),
+            "correct": pa.array(right.astype(np.int64), pa.int64()),
+            "accuracy": [accuracy[s] for s in names],
         }
     )
-    score = float(np.round(overall * 100, 1))  # the leaderboard's DataFrame.round(1)
-    return RewardBenchResult(table, sections, prior, overall, score, missing)
+    # percent(): the leaderboard's DataFrame.round(1) of the score in percent
+    return RewardBenchResult(table, sections, prior, overall, percent(overall), missing, {})

@@ -1,0 +1,105 @@
+"""Column readers shared by the benchmark scorers: every bad value is an error naming
+its column and row, and string columns are read once as codes into their values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from prefcore._arrow import first_true
+from prefcore.errors import ColumnTypeError, invalid_value
+
+
+def first(mask: Any) -> int:
+    """The first true row of a mask known to hold one."""
+    row = first_true(mask)
+    assert row is not None
+    return row
+
+
+def no_nulls(t: pa.Table, name: str, what: str) -> pa.ChunkedArray:
+    """Column ``name``, or an error naming the first row holding a null."""
+    col = t.column(name)
+    if col.null_count:
+        raise invalid_value(name, first(pc.is_null(col)), f"null {what}")
+    return col
+
+
+def floats(t: pa.Table, name: str, what: str = "score") -> np.ndarray:
+    """A numeric column as float64, with nulls and NaN refused by row."""
+    col = no_nulls(t, name, what)
+    if not (
+        pa.types.is_integer(col.type)
+        or pa.types.is_floating(col.type)
+        or pa.types.is_boolean(col.type)
+    ):
+        raise ColumnTypeError(f"column '{name}' must hold numbers, not {col.type}", column=name)
+    x = np.asarray(col.to_numpy(), dtype=np.float64)
+    nan = np.flatnonzero(np.isnan(x))
+    if len(nan):
+        raise invalid_value(name, int(nan[0]), f"NaN {what}")
+    return x
+
+
+def codes(t: pa.Table, name: str, what: str) -> tuple[np.ndarray, list[str]]:
+    """A string column as integer codes (first appearance order) and its values."""
+    col = no_nulls(t, name, what)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if not (
+        pa.types.is_string(col.type)
+        or pa.types.is_large_string(col.type)
+        or pa.types.is_string_view(col.type)
+    ):
+        raise ColumnTypeError(f"column '{name}' must hold strings, not {col.type}", column=name)
+    encoded = pc.dictionary_encode(col.combine_chunks().cast(pa.string()))
+    return (
+        np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
+        encoded.dictionary.to_pylist(),
+    )
+
+
+def unique_ids(t: pa.Table, name: str) -> pa.ChunkedArray:
+    """Column ``name`` with nulls and repeated ids refused by row."""
+    ids = no_nulls(t, name, "id")
+    if pc.count_distinct(ids).as_py() != t.num_rows:
+        counts = pc.value_counts(ids)
+        twice = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"]
+        raise invalid_value(name, first(pc.equal(ids, twice)), f"duplicate id {twice.as_py()!r}")
+    return ids
+
+
+def fixed_lists(t: pa.Table, name: str, width: int | None, what: str) -> np.ndarray:
+    """A list column of numbers as a float64 matrix, one row per row; every list of
+    ``width`` items (or of the first row's length when ``width`` is None)."""
+    col = no_nulls(t, name, what).combine_chunks()
+    if not (
+        pa.types.is_list(col.type)
+        or pa.types.is_large_list(col.type)
+        or pa.types.is_fixed_size_list(col.type)
+    ):
+        raise ColumnTypeError(
+            f"column '{name}' must hold lists of numbers, not {col.type}", column=name
+        )
+    lengths = np.asarray(pc.list_value_length(col).to_numpy(zero_copy_only=False))
+    want = width if width is not None else (int(lengths[0]) if len(lengths) else 0)
+    wrong = np.flatnonzero(lengths != want)
+    if len(wrong):
+        row = int(wrong[0])
+        raise invalid_value(name, row, f"{lengths[row]} {what}s where {want} are expected")
+    values = pc.list_flatten(col)
+    if values.null_count:
+        raise invalid_value(name, first(pc.is_null(values)) // max(want, 1), f"null {what}")
+    x = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64).reshape(-1, want)
+    nan = np.flatnonzero(np.isnan(x).any(axis=1))
+    if len(nan):
+        raise invalid_value(name, int(nan[0]), f"NaN {what}")
+    return x
+
+
+def percent(value: float) -> float:
+    """A [0, 1] score in percent to one decimal, as the leaderboards print it."""
+    return float(np.round(value * 100, 1))
