@@ -253,6 +253,30 @@ def length_controlled(rng: np.random.Generator, repeat: int) -> None:
             repeat,
         )
     line("LC win rate", n, ours, t_peer, "get_length_controlled_winrate")
+    # The fit alone, on the same design matrix and weights: alpaca-eval's
+    # fit_LogisticRegressionCV (scikit-learn, liblinear) against prefcore's solver.
+    from prefcore._prefcore import l1_logistic_cv
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train, _, weight = glm_winrate._get_featurized_data(
+            annotations.copy(), glm_winrate.GLM_INFO["length_controlled_v1"]["formula"], 0.2
+        )
+        keep = train["preference"].notna().to_numpy()
+        train, weight = train[keep], weight[keep]
+        t_fit, _ = best(
+            lambda: glm_winrate.fit_LogisticRegressionCV(
+                train, "preference", is_ytrue_proba=True, sample_weight=weight, n_splits=5
+            ),
+            repeat,
+        )
+    x = np.ascontiguousarray(train.drop(columns=["preference"]).to_numpy(dtype=float))
+    p, s = train["preference"].to_numpy(dtype=float), weight.to_numpy(dtype=float)
+    penalties = np.logspace(-4, 4, 10).tolist()
+    ours_fit, _ = best(
+        lambda: l1_logistic_cv(x, p, s, penalties, n_splits=5, weighted_score=True), repeat
+    )
+    line("LC fit", len(p), ours_fit, t_fit, "fit_LogisticRegressionCV")
     got = out.to_dict()["model"]["length_controlled_winrate"]
     print(
         f"  LC win rate: prefcore {got:.4f}, alpaca-eval {ref['length_controlled_winrate']:.4f} "

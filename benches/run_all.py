@@ -39,6 +39,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "pipeline": ("bench_pipeline.py", [], ["--rows", "100000"]),
     "memory": ("bench_memory.py", [], ["--gb", "0.5"]),
     "ray": ("bench_ray.py", [], ["--rows", "20000"]),
+    "benchmarks": ("bench_benchmarks.py", [], ["--rows", "100000"]),
     "quality": ("quality_dedup.py", [], []),
 }
 

@@ -53,3 +53,13 @@ def test_trainer_bench_runs_every_trainer() -> None:
     out = run_bench("bench_trainers.py", "--steps", "1", "--batch", "1", "--layers", "1")
     rows = [line for line in out.splitlines() if line.startswith(("| DPO", "| reward model"))]
     assert len(rows) == 4, out  # DPO and reward model, long and HH-like prompts
+
+
+def test_benchmark_scores_bench_runs_and_prints_every_score() -> None:
+    out = run_bench("bench_benchmarks.py", "--rows", "4000", "--peer-rows", "2000", "--repeat", "1")
+    for name in ("rewardbench", "rewardbench2", "rm_bench", "alpaca_eval", "paired", "LC win rate"):
+        assert any(line.startswith(name) for line in out.splitlines()), (name, out)
+    # both sides of the length-controlled fit print the same rate to a hundredth
+    rates = out.split("LC win rate: prefcore ")[1].split(" (")[0]
+    ours, theirs = rates.split(", alpaca-eval ")
+    assert abs(float(ours) - float(theirs)) < 0.01, out

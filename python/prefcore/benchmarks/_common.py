@@ -65,17 +65,42 @@ def codes(t: pa.Table, name: str, what: str) -> tuple[np.ndarray, list[str]]:
 def unique_ids(t: pa.Table, name: str) -> pa.ChunkedArray:
     """Column ``name`` with nulls and repeated ids refused by row."""
     ids = no_nulls(t, name, "id")
-    if pc.count_distinct(ids).as_py() != t.num_rows:
-        counts = pc.value_counts(ids)
-        twice = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"]
+    if _distinct_integers(ids):
+        return ids
+    # Sorting finds a repeat faster than Arrow's hash count does: neighbours equal.
+    flat = ids.combine_chunks()
+    ordered = flat.take(pc.sort_indices(flat))
+    same = pc.equal(ordered.slice(1), ordered.slice(0, max(len(ordered) - 1, 0)))
+    at = first_true(same)
+    if at is not None:
+        twice = ordered[at]
         raise invalid_value(name, first(pc.equal(ids, twice)), f"duplicate id {twice.as_py()!r}")
     return ids
+
+
+def _distinct_integers(ids: pa.ChunkedArray) -> bool:
+    """True when integer ids are known distinct without hashing them: increasing (the
+    usual numbering), or over a range small enough to count each value."""
+    if not pa.types.is_integer(ids.type) or len(ids) == 0:
+        return False
+    x = np.asarray(ids.to_numpy())
+    if bool(np.all(x[1:] > x[:-1])):
+        return True
+    low, high = int(x.min()), int(x.max())
+    if high - low <= 4 * len(x):
+        return bool(np.bincount(x - low).max() <= 1)
+    return False
 
 
 def fixed_lists(t: pa.Table, name: str, width: int | None, what: str) -> np.ndarray:
     """A list column of numbers as a float64 matrix, one row per row; every list of
     ``width`` items (or of the first row's length when ``width`` is None)."""
     col = no_nulls(t, name, what).combine_chunks()
+    if pa.types.is_fixed_size_list(col.type) and col.type.list_size == width:
+        values = col.flatten()  # every list has ``width`` items by its type
+        if values.null_count:
+            raise invalid_value(name, first(pc.is_null(values)) // width, f"null {what}")
+        return _finite_rows(name, values, width, what)
     if not (
         pa.types.is_list(col.type)
         or pa.types.is_large_list(col.type)
@@ -93,10 +118,19 @@ def fixed_lists(t: pa.Table, name: str, width: int | None, what: str) -> np.ndar
     values = pc.list_flatten(col)
     if values.null_count:
         raise invalid_value(name, first(pc.is_null(values)) // max(want, 1), f"null {what}")
-    x = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64).reshape(-1, want)
-    nan = np.flatnonzero(np.isnan(x).any(axis=1))
-    if len(nan):
-        raise invalid_value(name, int(nan[0]), f"NaN {what}")
+    return _finite_rows(name, values, want, what)
+
+
+def _finite_rows(name: str, values: pa.Array, width: int, what: str) -> np.ndarray:
+    """List items as a ``[rows, width]`` float64 matrix, NaN refused by row."""
+    if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+        raise ColumnTypeError(
+            f"column '{name}' must hold lists of numbers, not lists of {values.type}",
+            column=name,
+        )
+    x = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64).reshape(-1, width)
+    if np.isnan(x).any():  # one flat pass; the row only when there is one
+        raise invalid_value(name, int(np.flatnonzero(np.isnan(x).any(axis=1))[0]), f"NaN {what}")
     return x
 
 

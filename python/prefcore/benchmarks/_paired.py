@@ -122,27 +122,15 @@ def paired(
     seed = integer("seed", seed, minimum=0)
     if not 0.0 < ci < 1.0:
         raise InvalidArgumentError(f"ci must be in (0, 1), not {ci}", argument="ci")
-    names_a, code, right_a = _correct(
-        a, "a", id_col, subset_col, chosen_col, rejected_col, results_col
-    )
-    ids_a = unique_ids(as_pyarrow_table(a, "a"), id_col)
-    tb = as_pyarrow_table(b, "b")
-    names_b, code_b, right_b = _correct(
-        b, "b", id_col, subset_col, chosen_col, rejected_col, results_col
-    )
-    position = pc.index_in(ids_a, value_set=unique_ids(tb, id_col).combine_chunks())
-    if position.null_count or len(ids_a) != tb.num_rows:
-        row = (
-            int(np.flatnonzero(pc.is_null(position).to_numpy(zero_copy_only=False))[0])
-            if position.null_count
-            else 0
-        )
-        raise invalid_value(
-            id_col,
-            row,
-            f"the two tables must hold the same ids; {ids_a[row].as_py()!r} is not in both",
-        )
-    take = np.asarray(position.to_numpy(zero_copy_only=False), dtype=np.int64)
+    ta, tb = as_pyarrow_table(a, "a"), as_pyarrow_table(b, "b")
+    columns = (id_col, subset_col, chosen_col, rejected_col, results_col)
+    names_a, code, right_a = _correct(ta, *columns)
+    names_b, code_b, right_b = _correct(tb, *columns)
+    ids_a, ids_b = unique_ids(ta, id_col), unique_ids(tb, id_col)
+    if ids_a.equals(ids_b):  # the same examples in the same order: nothing to align
+        take = np.arange(len(ids_a))
+    else:
+        take = _positions(ids_a, ids_b, id_col)
     right_b = right_b[take]
     # B's subset codes in A's numbering (-1: a subset A does not have)
     in_a = np.array([names_a.index(s) if s in names_a else -1 for s in names_b], dtype=np.int64)
@@ -163,10 +151,27 @@ def paired(
     return _compare(names_a, code, right_a, right_b, benchmark, rounds, seed, ci)
 
 
+def _positions(ids_a: pa.ChunkedArray, ids_b: pa.ChunkedArray, id_col: str) -> np.ndarray:
+    """Where each of A's ids is in B; every id must be in both."""
+    position = pc.index_in(ids_a, value_set=ids_b.combine_chunks())
+    if position.null_count or len(ids_a) != len(ids_b):
+        row = (
+            int(np.flatnonzero(pc.is_null(position).to_numpy(zero_copy_only=False))[0])
+            if position.null_count
+            else 0
+        )
+        raise invalid_value(
+            id_col,
+            row,
+            f"the two tables must hold the same ids; {ids_a[row].as_py()!r} is not in both",
+        )
+    found: np.ndarray = np.asarray(position.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return found
+
+
 def _correct(
-    obj: Any, what: str, id_col: str, subset_col: str, chosen: str, rejected: str, results: str
+    t: pa.Table, id_col: str, subset_col: str, chosen: str, rejected: str, results: str
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    t = as_pyarrow_table(obj, what)
     require_columns(t, id_col, subset_col)
     code, names = codes(t, subset_col, "subset")
     if results in t.column_names:
@@ -217,13 +222,12 @@ def _compare(
     for level, name, weights in _aggregates(names, benchmark):
         w = np.array([weights.get(s, 0.0) for s in names])
         members = np.flatnonzero(w > 0)
-        mine = np.isin(code, members)
         oa, ob = int(only_a[members].sum()), int(only_b[members].sum())
         rows.append(
             (
                 level,
                 name,
-                int(mine.sum()),
+                int(n[members].sum()),
                 float(w @ acc_a),
                 float(w @ acc_b),
                 draws @ w,

@@ -124,13 +124,22 @@ def rm_bench(
 def _score(
     domain: np.ndarray, chosen: np.ndarray, rejected: np.ndarray, missing: tuple[str, ...]
 ) -> RMBenchResult:
-    wins = (chosen[:, :, None] > rejected[:, None, :]).reshape(len(domain), 9)
+    # The nine comparisons of a row as the bits of one number; one count of (domain,
+    # number) pairs then gives every cell of every domain's matrix.
+    pattern = np.zeros(len(domain), dtype=np.int64)
+    for cell in range(9):
+        i, j = divmod(cell, 3)
+        pattern |= (chosen[:, i] > rejected[:, j]).astype(np.int64) << cell
+    k = len(RM_BENCH_DOMAINS)
+    by_pattern = np.bincount(domain * 512 + pattern, minlength=k * 512).reshape(k, 512)
+    bits = (np.arange(512)[:, None] >> np.arange(9)) & 1  # pattern -> its nine cells
+    wins = by_pattern @ bits  # [domain, cell]: rows where the cell's chosen answer won
     present = [i for i, d in enumerate(RM_BENCH_DOMAINS) if d not in missing]
-    counts = np.bincount(domain, minlength=len(RM_BENCH_DOMAINS))
+    counts = np.bincount(domain, minlength=k)
     upper, lower = np.triu_indices(3, 1), np.tril_indices(3, -1)
     matrices, rows = {}, []
     for i in present:
-        m = wins[domain == i].sum(axis=0).reshape(3, 3) / counts[i]
+        m = wins[i].reshape(3, 3) / counts[i]
         hard, normal, easy = m[upper].sum() / 3, float(np.mean(np.diag(m))), m[lower].sum() / 3
         matrices[RM_BENCH_DOMAINS[i]] = m
         rows.append((RM_BENCH_DOMAINS[i], int(counts[i]), float(hard), normal, float(easy)))

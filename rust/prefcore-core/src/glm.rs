@@ -12,10 +12,10 @@
 //! // One feature, labels 0.8 everywhere: without a penalty w = logit(0.8).
 //! let x = [1.0; 4];
 //! let rows = SoftLabelRows::new(&x, 1, &[0.8; 4], &[1.0; 4]).unwrap();
-//! let w = fit_l1_logistic(&rows, &[0, 1, 2, 3], 1e9, &[0.0]);
+//! let w = fit_l1_logistic(&rows, 1e9, &[0.0]);
 //! assert!((w[0] - (0.8f64 / 0.2).ln()).abs() < 1e-6);
 //! // A strong penalty (small c) keeps it at zero.
-//! assert_eq!(fit_l1_logistic(&rows, &[0, 1, 2, 3], 1e-3, &[0.0]), vec![0.0]);
+//! assert_eq!(fit_l1_logistic(&rows, 1e-3, &[0.0]), vec![0.0]);
 //! ```
 
 use rayon::prelude::*;
@@ -67,12 +67,47 @@ impl<'a> SoftLabelRows<'a> {
         })
     }
 
+    /// The rows `keep` accepts, copied.
+    fn subset(&self, keep: impl Fn(usize) -> bool) -> OwnedRows {
+        let mut out = OwnedRows {
+            x: Vec::new(),
+            d: self.d,
+            label: Vec::new(),
+            weight: Vec::new(),
+        };
+        for i in (0..self.label.len()).filter(|&i| keep(i)) {
+            out.x.extend_from_slice(self.row(i));
+            out.label.push(self.label[i]);
+            out.weight.push(self.weight[i]);
+        }
+        out
+    }
+
     fn row(&self, i: usize) -> &[f64] {
         &self.x[i * self.d..(i + 1) * self.d]
     }
 
     fn dot(&self, i: usize, w: &[f64]) -> f64 {
         self.row(i).iter().zip(w).map(|(a, b)| a * b).sum()
+    }
+}
+
+/// Rows copied out of [`SoftLabelRows`] (already checked).
+struct OwnedRows {
+    x: Vec<f64>,
+    d: usize,
+    label: Vec<f64>,
+    weight: Vec<f64>,
+}
+
+impl OwnedRows {
+    fn view(&self) -> SoftLabelRows<'_> {
+        SoftLabelRows {
+            x: &self.x,
+            d: self.d,
+            label: &self.label,
+            weight: &self.weight,
+        }
     }
 }
 
@@ -83,36 +118,54 @@ fn l1(w: &[f64]) -> f64 {
 const MAX_NEWTON: usize = 200;
 const MAX_SWEEPS: usize = 1_000;
 
-/// The gradient and Hessian of the smooth part at `w`, and the objective when asked
-/// for (its logarithms are most of a pass's cost), from one pass over `rows`.
+/// The unpenalised loss (when asked for: its logarithms are most of a pass's cost), its
+/// gradient and its Hessian at one point, from one pass over the rows. They scale with
+/// the penalty `c`, so a path of penalties reuses the last pass of the previous fit.
+#[derive(Clone)]
+struct Raw {
+    loss: Option<f64>,
+    grad: Vec<f64>,
+    hess: Vec<f64>,
+}
+
+/// The objective's value (when known), gradient and Hessian for penalty `c`.
 struct Local {
     value: Option<f64>,
     grad: Vec<f64>,
     hess: Vec<f64>,
 }
 
-fn local(data: &SoftLabelRows, rows: &[usize], c: f64, w: &[f64], with_value: bool) -> Local {
-    // The pass is the whole cost of a fit: a fixed feature count lets the compiler
-    // keep w, the gradient and the Hessian in registers.
-    let (loss, grad, hess) = match data.d {
-        1 => pass::<1>(data, rows, w, with_value),
-        2 => pass::<2>(data, rows, w, with_value),
-        3 => pass::<3>(data, rows, w, with_value),
-        4 => pass::<4>(data, rows, w, with_value),
-        _ => pass_any(data, rows, w, with_value),
-    };
-    let d = data.d;
-    let mut grad = grad;
-    let mut hess = hess;
-    for j in 0..d {
-        grad[j] *= c;
-        for k in 0..=j {
-            hess[j * d + k] *= c;
-            hess[k * d + j] = hess[j * d + k];
+impl Raw {
+    fn at(data: &SoftLabelRows, w: &[f64], with_value: bool) -> Raw {
+        // The pass is the whole cost of a fit: a fixed feature count lets the compiler
+        // keep w, the gradient and the Hessian in registers.
+        let (loss, grad, mut hess) = match data.d {
+            1 => pass::<1>(data, w, with_value),
+            2 => pass::<2>(data, w, with_value),
+            3 => pass::<3>(data, w, with_value),
+            4 => pass::<4>(data, w, with_value),
+            _ => pass_any(data, w, with_value),
+        };
+        let d = data.d;
+        for j in 0..d {
+            for k in 0..j {
+                hess[k * d + j] = hess[j * d + k];
+            }
+        }
+        Raw {
+            loss: with_value.then_some(loss),
+            grad,
+            hess,
         }
     }
-    let value = with_value.then(|| c * loss + l1(w));
-    Local { value, grad, hess }
+
+    fn scaled(&self, c: f64, w: &[f64]) -> Local {
+        Local {
+            value: self.loss.map(|loss| c * loss + l1(w)),
+            grad: self.grad.iter().map(|g| c * g).collect(),
+            hess: self.hess.iter().map(|h| c * h).collect(),
+        }
+    }
 }
 
 /// One row's part: σ(z) and log(1 + e^z) from one exponential.
@@ -134,13 +187,12 @@ fn row_terms(z: f64, label: f64, weight: f64, with_value: bool) -> (f64, f64, f6
 
 fn pass<const D: usize>(
     data: &SoftLabelRows,
-    rows: &[usize],
     w: &[f64],
     with_value: bool,
 ) -> (f64, Vec<f64>, Vec<f64>) {
     let w: [f64; D] = w.try_into().expect("one coefficient per feature");
     let (mut loss, mut grad, mut hess) = (0.0, [0.0; D], [[0.0; D]; D]);
-    for &i in rows {
+    for i in 0..data.label.len() {
         let x: &[f64; D] = data.x[i * D..(i + 1) * D]
             .try_into()
             .expect("a row of D features");
@@ -161,15 +213,10 @@ fn pass<const D: usize>(
     )
 }
 
-fn pass_any(
-    data: &SoftLabelRows,
-    rows: &[usize],
-    w: &[f64],
-    with_value: bool,
-) -> (f64, Vec<f64>, Vec<f64>) {
+fn pass_any(data: &SoftLabelRows, w: &[f64], with_value: bool) -> (f64, Vec<f64>, Vec<f64>) {
     let d = data.d;
     let (mut loss, mut grad, mut hess) = (0.0, vec![0.0; d], vec![0.0; d * d]);
-    for &i in rows {
+    for i in 0..data.label.len() {
         let x = data.row(i);
         let (l, g, h) = row_terms(data.dot(i, w), data.label[i], data.weight[i], with_value);
         loss += l;
@@ -183,11 +230,25 @@ fn pass_any(
     (loss, grad, hess)
 }
 
-/// The minimiser of the objective over `rows` for penalty `c`, started from `start`.
-pub fn fit_l1_logistic(data: &SoftLabelRows, rows: &[usize], c: f64, start: &[f64]) -> Vec<f64> {
-    let mut w = start.to_vec();
-    let mut at = local(data, rows, c, &w, true);
+/// The minimiser of the objective for penalty `c`, started from `start`.
+pub fn fit_l1_logistic(data: &SoftLabelRows, c: f64, start: &[f64]) -> Vec<f64> {
+    fit_from(data, c, start.to_vec(), None).0
+}
+
+/// [`fit_l1_logistic`] from `w`, with the pass already made there if there is one;
+/// returns the minimiser and the pass made at it, if the last step made one.
+fn fit_from(
+    data: &SoftLabelRows,
+    c: f64,
+    mut w: Vec<f64>,
+    known: Option<Raw>,
+) -> (Vec<f64>, Option<Raw>) {
+    let mut raw = match known {
+        Some(raw) if raw.loss.is_some() => raw,
+        _ => Raw::at(data, &w, true),
+    };
     for _ in 0..MAX_NEWTON {
+        let at = raw.scaled(c, &w);
         let target = quadratic_l1(&at.grad, &at.hess, &w);
         let step: Vec<f64> = target.iter().zip(&w).map(|(v, w)| v - w).collect();
         let size = step.iter().map(|s| s.abs()).fold(0.0, f64::max);
@@ -201,11 +262,13 @@ pub fn fit_l1_logistic(data: &SoftLabelRows, rows: &[usize], c: f64, start: &[f6
             // converges quadratically here: after a step under 1e-8 the distance left
             // is below rounding.
             let trial: Vec<f64> = w.iter().zip(&step).map(|(w, s)| w + s).collect();
-            if trial == w || size <= 1e-8 * scale {
-                w = trial;
+            if trial == w {
                 break;
             }
-            at = local(data, rows, c, &trial, false);
+            if size <= 1e-8 * scale {
+                return (trial, None);
+            }
+            raw = Raw::at(data, &trial, false);
             w = trial;
             continue;
         }
@@ -216,15 +279,20 @@ pub fn fit_l1_logistic(data: &SoftLabelRows, rows: &[usize], c: f64, start: &[f6
         }
         let value = match at.value {
             Some(v) => v,
-            None => local(data, rows, c, &w, true)
-                .value
-                .unwrap_or(f64::INFINITY),
+            None => {
+                raw = Raw::at(data, &w, true);
+                raw.scaled(c, &w).value.unwrap_or(f64::INFINITY)
+            }
         };
         let mut t = 1.0;
         let accepted = loop {
             let trial: Vec<f64> = w.iter().zip(&step).map(|(w, s)| w + t * s).collect();
-            let next = local(data, rows, c, &trial, true);
-            if next.value.is_some_and(|v| v <= value + 1e-4 * t * decrease) {
+            let next = Raw::at(data, &trial, true);
+            if next
+                .scaled(c, &trial)
+                .value
+                .is_some_and(|v| v <= value + 1e-4 * t * decrease)
+            {
                 break Some((trial, next));
             }
             t *= 0.5;
@@ -237,9 +305,9 @@ pub fn fit_l1_logistic(data: &SoftLabelRows, rows: &[usize], c: f64, start: &[f6
             break; // the step is below rounding
         }
         w = trial;
-        at = next;
+        raw = next;
     }
-    w
+    (w, Some(raw))
 }
 
 /// The point `v` minimising `g·(v − w) + (v − w)ᵀH(v − w)/2 + ‖v‖₁`: coordinate descent
@@ -344,10 +412,10 @@ pub struct CrossValidated {
 
 /// Minus the mean log-loss of `rows` (weighted when `weighted`), predictions clipped
 /// to [1e-15, 1 − 1e-15] as scikit-learn's scorer clips them.
-fn held_out_score(data: &SoftLabelRows, rows: &[usize], w: &[f64], weighted: bool) -> f64 {
-    let total: f64 = rows
-        .iter()
-        .map(|&i| {
+fn held_out_score(data: &SoftLabelRows, w: &[f64], weighted: bool) -> f64 {
+    let n = data.label.len();
+    let total: f64 = (0..n)
+        .map(|i| {
             let q = sigmoid(data.dot(i, w)).clamp(1e-15, 1.0 - 1e-15);
             let p = data.label[i];
             let ll = p * q.ln() + (1.0 - p) * (1.0 - q).ln();
@@ -358,7 +426,7 @@ fn held_out_score(data: &SoftLabelRows, rows: &[usize], w: &[f64], weighted: boo
             }
         })
         .sum();
-    total / rows.len() as f64
+    total / n as f64
 }
 
 /// The fold of each of `n` rows when every row is its own group, as scikit-learn's
@@ -387,15 +455,17 @@ pub fn cross_validate_l1_logistic(
     }
     let fold = group_folds(n, n_splits);
     // The folds are independent: one task each, their held-out scores summed.
+    // Each fold's rows copied together: the passes then read memory in order.
     let one_fold = |k: usize| -> Vec<f64> {
-        let train: Vec<usize> = (0..n).filter(|&i| fold[i] != k).collect();
-        let test: Vec<usize> = (0..n).filter(|&i| fold[i] == k).collect();
-        let mut w = vec![0.0; data.d];
+        let train = data.subset(|i| fold[i] != k);
+        let test = data.subset(|i| fold[i] == k);
+        let (train, test) = (train.view(), test.view());
+        let (mut w, mut raw) = (vec![0.0; data.d], None);
         penalties
             .iter()
             .map(|&c| {
-                w = fit_l1_logistic(data, &train, c, &w);
-                held_out_score(data, &test, &w, weighted_score)
+                (w, raw) = fit_from(&train, c, std::mem::take(&mut w), raw.take());
+                held_out_score(&test, &w, weighted_score)
             })
             .collect()
     };
@@ -406,8 +476,7 @@ pub fn cross_validate_l1_logistic(
         .map(|i| per_fold.iter().map(|f| f[i]).sum())
         .collect();
     let best = (0..penalties.len()).fold(0, |b, i| if scores[i] > scores[b] { i } else { b });
-    let all: Vec<usize> = (0..n).collect();
-    let coefficients = fit_l1_logistic(data, &all, penalties[best], &vec![0.0; data.d]);
+    let coefficients = fit_l1_logistic(data, penalties[best], &vec![0.0; data.d]);
     Ok(CrossValidated {
         coefficients,
         penalty: penalties[best],
@@ -442,7 +511,7 @@ mod tests {
         let all: Vec<usize> = (0..300).collect();
         let mut w = vec![0.0; 3];
         for c in [0.01, 0.3, 10.0, 1e4, 1e6] {
-            w = fit_l1_logistic(&data, &all, c, &w); // warm started, as the path runs
+            w = fit_l1_logistic(&data, c, &w); // warm started, as the path runs
             for j in 0..3 {
                 let g: f64 = all
                     .iter()
