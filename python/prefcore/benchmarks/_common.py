@@ -96,7 +96,7 @@ def fixed_lists(t: pa.Table, name: str, width: int | None, what: str) -> np.ndar
     """A list column of numbers as a float64 matrix, one row per row; every list of
     ``width`` items (or of the first row's length when ``width`` is None)."""
     col = no_nulls(t, name, what).combine_chunks()
-    if pa.types.is_fixed_size_list(col.type) and col.type.list_size == width:
+    if width is not None and pa.types.is_fixed_size_list(col.type) and col.type.list_size == width:
         values = col.flatten()  # every list has ``width`` items by its type
         if values.null_count:
             raise invalid_value(name, first(pc.is_null(values)) // width, f"null {what}")
