@@ -236,3 +236,51 @@ def test_rm_bench_by_hand_and_bad_input() -> None:
     assert (e.value.column, e.value.row) == ("score_chosen", 1)
     with pytest.raises(InvalidArgumentError, match="missing: safety"):
         benchmarks.rm_bench(_rm_rows(rows[:3]))
+
+
+def test_the_tables_users_hold_score_the_same() -> None:
+    import datasets
+    import pandas as pd
+    import polars as pl
+
+    rng = np.random.default_rng(12)
+    subsets = [s for s in benchmarks.REWARDBENCH_COUNTS for _ in range(4)]
+    n = len(subsets)
+    rows = {"id": list(range(n)), "subset": subsets,
+            "score_chosen": rng.integers(0, 5, n).astype(float).tolist(),
+            "score_rejected": rng.integers(0, 5, n).astype(float).tolist()}  # fmt: skip
+    want = benchmarks.rewardbench(rows).to_dict()
+    table = pa.table(rows)
+    views = {
+        "polars Categorical": pl.DataFrame(rows).with_columns(
+            pl.col("subset").cast(pl.Categorical)
+        ),
+        "polars string_view": pl.DataFrame(rows),  # polars exports strings as string_view
+        "pandas category": pd.DataFrame(rows).astype({"subset": "category"}),
+        "multi-chunk": pa.concat_tables([table.slice(0, 7), table.slice(7, 30), table.slice(37)]),
+        # shuffled then filtered: the rows the user sees, in their order
+        "datasets view": datasets.Dataset.from_dict({**rows, "keep": [True] * n})
+        .shuffle(seed=0)
+        .filter(lambda r: r["keep"]),
+    }
+    for name, view in views.items():
+        got = benchmarks.rewardbench(view).to_dict()
+        assert got["sections"] == pytest.approx(want["sections"], abs=1e-15), name
+        assert got["subsets"] == pytest.approx(want["subsets"], abs=1e-15), name
+    # a filter that drops rows: the score of the rows kept
+    kept = [i for i in range(n) if i % 7 or subsets[i] != subsets[i - 1]]
+    dropped = datasets.Dataset.from_dict({**rows, "keep": [i in set(kept) for i in range(n)]})
+    view = dropped.shuffle(seed=1).filter(lambda r: r["keep"])
+    want_kept = benchmarks.rewardbench({k: [v[i] for i in kept] for k, v in rows.items()})
+    assert benchmarks.rewardbench(view).overall == pytest.approx(want_kept.overall, abs=1e-15)
+    # list columns from polars: RewardBench 2 and RM-Bench
+    lists = {"id": ["a", "b"], "subset": ["Math", "Math"], "scores": [[2.0, 1.0], [0.0, 3.0, 1.0]]}
+    assert benchmarks.rewardbench2(pl.DataFrame(lists), partial=True).overall == 0.5
+    rm = {
+        "domain": ["chat"],
+        "score_chosen": [[1.0, 2.0, 3.0]],
+        "score_rejected": [[2.5, 2.5, 2.5]],
+    }
+    assert benchmarks.rm_bench(pl.DataFrame(rm), partial=True).to_dict()["chat"] == pytest.approx(
+        1 / 3
+    )
