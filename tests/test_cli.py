@@ -147,3 +147,38 @@ def test_bench_prints_the_leaderboard_line_and_json(capsys, tmp_path) -> None:  
     # a bad file: one line on stderr naming the column, exit 1
     assert main(["bench", "rm-bench", str(a)]) == 1
     assert "column 'domain' not found" in capsys.readouterr().err
+
+
+def test_bench_alpaca_eval_with_the_gamed_rows(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from prefcore import benchmarks
+
+    rng = np.random.default_rng(9)
+    n = 120
+    difficulty = rng.normal(size=n)
+    gamed = pa.table({
+        "index": np.tile(np.arange(n), 2), "preference": rng.random(2 * n),
+        "std_delta_len": rng.normal(size=2 * n), "instruction_difficulty": np.tile(difficulty, 2),
+        "not_gamed_baseline": [False] * (2 * n),
+    })  # fmt: skip
+    pcsv.write_csv(gamed, tmp_path / "gamed.csv")
+    rows = {
+        "generator_1": ["base"] * n, "generator_2": ["m"] * n,
+        "preference": (1 + rng.random(n)).tolist(),
+        "output_1": ["x" * int(k) for k in rng.integers(5, 500, n)],
+        "output_2": ["y" * int(k) for k in rng.integers(5, 500, n)],
+    }  # fmt: skip
+    path = tmp_path / "annotations.jsonl"
+    path.write_text("".join(json.dumps(dict(zip(rows, v))) + "\n" for v in zip(*rows.values())))
+    want = benchmarks.alpaca_eval(rows, gamed=gamed).to_dict()["m"]
+    assert (
+        main(["bench", "alpaca-eval", str(path), "--gamed", str(tmp_path / "gamed.csv"), "--json"])
+        == 0
+    )
+    got = json.loads(capsys.readouterr().out)["m"]
+    assert got["length_controlled_winrate"] == pytest.approx(
+        want["length_controlled_winrate"], abs=1e-12
+    )
+    assert got["win_rate"] == pytest.approx(want["win_rate"], abs=1e-12)

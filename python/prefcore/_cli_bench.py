@@ -41,6 +41,12 @@ def add_parser(
         help="rewardbench2: the Ties scoring of the repository's head or of the 0.1.4 release",
     )
     p.add_argument(
+        "--gamed",
+        metavar="FILE",
+        help="alpaca-eval: AlpacaEval's gamed-baseline rows (df_gamed.csv without its model "
+        "column), for the length-controlled win rate",
+    )
+    p.add_argument(
         "--against",
         metavar="IN_B",
         help="a second model's scores on the same examples: paired statistics",
@@ -95,7 +101,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
         )
     else:
-        ae = benchmarks.alpaca_eval(scores)
+        gamed = _read(args.gamed, args) if args.gamed else None
+        ae = benchmarks.alpaca_eval(scores, gamed=gamed)
         report, table = ae.to_dict(), ae.table
     if args.json:
         print(json.dumps(report, indent=2, default=float))

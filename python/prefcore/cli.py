@@ -561,7 +561,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             refuse_overwrites({"--run": args.run, "--qrels": args.qrels}, {"--report": args.report})
         elif args.command in ("stats", "bench"):
-            inputs = {"IN": args.input, "--against": getattr(args, "against", None)}
+            inputs = {
+                "IN": args.input,
+                "--against": getattr(args, "against", None),
+                "--gamed": getattr(args, "gamed", None),
+            }
             refuse_overwrites(inputs, {"--report": args.report})
         if getattr(args, "report", None):
             require_writable(args.report)  # before any work, not after OUT is written
