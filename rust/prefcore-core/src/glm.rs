@@ -259,13 +259,13 @@ fn fit_from(
         if size <= 1e-6 * scale {
             // Within rounding of the optimum the objective cannot tell a better point
             // from a worse one; a Newton step this short is taken whole. Newton
-            // converges quadratically here: after a step under 1e-8 the distance left
-            // is below rounding.
+            // converges quadratically here: after a step under 1e-7 the distance left
+            // is of the order of its square, below 1e-13.
             let trial: Vec<f64> = w.iter().zip(&step).map(|(w, s)| w + s).collect();
             if trial == w {
                 break;
             }
-            if size <= 1e-8 * scale {
+            if size <= 1e-7 * scale {
                 return (trial, None);
             }
             raw = Raw::at(data, &trial, false);
