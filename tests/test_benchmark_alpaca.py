@@ -47,7 +47,7 @@ def _preferences(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def test_head_to_head_equals_alpaca_evals() -> None:
     rng = np.random.default_rng(2)
-    for _ in range(3000):
+    for _ in range(10_000):
         p = _preferences(rng, int(rng.integers(2, 60)))
         if np.isnan(p).sum() > len(p) - 2:
             continue

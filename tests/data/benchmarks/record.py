@@ -9,6 +9,7 @@ into the output beside the answers.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import subprocess
@@ -24,7 +25,9 @@ sys.path.insert(0, str(HERE.parent.parent))  # tests/
 
 from benchmark_cases import functions, rm_bench_set, ties_set  # noqa: E402
 
-SETS = 1000
+SETS = 10_000
+#: The order of RM-Bench's keys in each recorded row.
+RM_KEYS = ("chat", "math", "code", "safety", "hard_acc", "normal_acc", "easy_acc", "total_avg_acc")
 
 
 def _commit(checkout: Path) -> str:
@@ -75,14 +78,17 @@ def main(reward_bench: Path, rm_bench: Path) -> None:
     rm_results = []
     for seed in range(SETS):
         rows = [{k: v for k, v in r.items() if k != "id"} for r in rm_bench_set(seed)]
-        rm_results.append({k: float(v) for k, v in rm["compute_accuracy"](rows).items()})
+        answer = rm["compute_accuracy"](rows)
+        assert tuple(answer) == RM_KEYS
+        rm_results.append([float(answer[k]) for k in RM_KEYS])
     out = {
         "reward_bench_commit": _commit(reward_bench),
         "rm_bench_commit": _commit(rm_bench),
         "ties_head": ties,
         "rm_bench": rm_results,
     }
-    (HERE / "references.json").write_text(json.dumps(out, indent=0) + "\n")
+    with gzip.open(HERE / "references.json.gz", "wt") as f:
+        f.write(json.dumps(out, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
