@@ -13,6 +13,7 @@ __all__ = [
     "Clusters",
     "CollateSettings",
     "Comparison",
+    "EloFit",
     "ExactStream",
     "L1LogisticFit",
     "MinHashOptions",
@@ -50,6 +51,7 @@ __all__ = [
     "minhash",
     "normalize",
     "normalize_tokens",
+    "online_elo",
     "optimal_bands",
     "pairs_from_scores",
     "pairwise_accuracy",
@@ -327,6 +329,29 @@ def l1_logistic_cv(
     n_splits: int,
     weighted_score: bool,
 ) -> L1LogisticFit: ...
+
+@final
+class EloFit:
+    def __new__(cls) -> EloFit: ...
+    @property
+    def ratings(self) -> list[float]: ...
+    @property
+    def bootstrap(self) -> list[list[float]]: ...
+
+def online_elo(
+    a: _ArrowArray,
+    b: _ArrowArray,
+    score_a: _ArrowArray,
+    n_items: int,
+    *,
+    k: float,
+    base: float,
+    scale: float,
+    init: float,
+    bootstrap: int,
+    seed: int,
+    resamples: np.ndarray | None,
+) -> EloFit: ...
 
 @final
 class VoteSummary:

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from prefcore import _prefcore
+from prefcore import _check, _prefcore
 from prefcore._arrow import first_true, require_columns
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
@@ -26,10 +26,12 @@ __all__ = [
     "ELO_SCALE",
     "BradleyTerryResult",
     "BradleyTerryStats",
+    "EloResult",
     "VoteAgreement",
     "VoteResult",
     "aggregate_votes",
     "bradley_terry",
+    "online_elo",
     "predict_win_rate",
 ]
 
@@ -228,6 +230,27 @@ def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray
 WEAK_ALPHA = 0.01
 
 
+def _coded_battles(
+    t: pa.Table, a: str, b: str, keep: np.ndarray, what: str
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The models' names, sorted, and each kept battle's two models as codes into them;
+    a model battling itself, a null model or fewer than two models are errors."""
+    same = pc.equal(t.column(a).cast(pa.string()), t.column(b).cast(pa.string()))
+    row = first_true(same)
+    if row is not None:
+        raise InvalidArgumentError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
+    col_a = t.column(a).cast(pa.string()).filter(pa.array(keep))
+    col_b = t.column(b).cast(pa.string()).filter(pa.array(keep))
+    for name, col in ((a, col_a), (b, col_b)):
+        if col.null_count:
+            raise invalid_value(name, first_true(pc.is_null(col)), "null model")
+    names = pc.unique(pa.chunked_array(col_a.chunks + col_b.chunks, pa.string()))
+    names = names.take(pc.sort_indices(names))
+    if len(names) < 2:
+        raise InvalidArgumentError(f"{what} needs battles between at least two models")
+    return names, pc.index_in(col_a, value_set=names), pc.index_in(col_b, value_set=names)
+
+
 def bradley_terry(
     table: Any,
     a: str = "model_a",
@@ -278,24 +301,10 @@ def bradley_terry(
     if not 0.0 < ci < 1.0:
         raise InvalidArgumentError(f"ci must be in (0, 1), got {ci}")
     score_a, tie = _winner_scores(t, a, b, winner)
-    same = pc.equal(t.column(a).cast(pa.string()), t.column(b).cast(pa.string()))
-    row = first_true(same)
-    if row is not None:
-        raise InvalidArgumentError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
     keep = ~tie if ties == "drop" else np.ones(len(score_a), bool)
-    col_a = t.column(a).cast(pa.string()).filter(pa.array(keep))
-    col_b = t.column(b).cast(pa.string()).filter(pa.array(keep))
-    for name, col in ((a, col_a), (b, col_b)):
-        if col.null_count:
-            raise invalid_value(name, first_true(pc.is_null(col)), "null model")
-    names = pc.unique(pa.chunked_array(col_a.chunks + col_b.chunks, pa.string()))
-    names = names.take(pc.sort_indices(names))
-    codes_a = pc.index_in(col_a, value_set=names)
-    codes_b = pc.index_in(col_b, value_set=names)
+    names, codes_a, codes_b = _coded_battles(t, a, b, keep, "Bradley-Terry")
     scores = pa.array(score_a[keep])
     n = len(names)
-    if n < 2:
-        raise InvalidArgumentError("Bradley-Terry needs battles between at least two models")
     ref = None
     if anchor is not None:
         if not math.isfinite(float(anchor[1])):
@@ -367,6 +376,109 @@ def bradley_terry(
         "models": n,
     }
     return BradleyTerryResult(out, scale, stats)
+
+
+@dataclass(frozen=True, repr=False)
+class EloResult(Summarised):
+    """Online Elo ratings, best first: ``rating`` (after every battle, in order),
+    ``median``, ``ci_lower`` and ``ci_upper`` over the bootstrap rounds (null without
+    them), ``rank`` (1 + number of models rated strictly higher), ``battles``;
+    ``bootstrap``: each round's ratings (``[rounds, models]``, columns in the order of
+    ``models``), or None."""
+
+    table: pa.Table
+    models: list[str]
+    bootstrap: np.ndarray | None
+
+
+def online_elo(
+    table: Any,
+    a: str = "model_a",
+    b: str = "model_b",
+    winner: str = "winner",
+    *,
+    k: float = 4.0,
+    base: float = 10.0,
+    scale: float = 400.0,
+    init: float = 1000.0,
+    bootstrap: int = 0,
+    seed: int = 0,
+    resamples: Any = None,
+    ci: float = 0.95,
+    progress: Progress = None,
+) -> EloResult:
+    """Online Elo ratings as Chatbot Arena's monitor (FastChat's ``compute_elo``)
+    computes them: the battles applied in their order, each moving both ratings by
+    ``k * (score - expected)``, ``expected = 1 / (1 + base ** ((r_b - r_a) / scale))``;
+    a tie scores 0.5 (``winner`` as :func:`bradley_terry` reads it). Online Elo depends
+    on the order of the battles; Bradley-Terry (:func:`bradley_terry`) does not.
+
+    ``bootstrap=B`` replays ``B`` orders drawn with replacement from ``seed``;
+    ``resamples``, a ``[rounds, battles]`` integer array of battle indices, replays
+    exactly those orders instead (FastChat's ``compute_bootstrap_elo`` draws its
+    ``sample_indices`` as ``[battles, rounds]``: pass its transpose to get its
+    rounds). ``median`` and the ``ci`` percentile interval summarise the rounds.
+
+    >>> battles = {"model_a": ["x", "x", "y"], "model_b": ["y", "z", "z"],
+    ...            "winner": ["model_a", "model_a", "tie"]}
+    >>> r = online_elo(battles)
+    >>> ratings = r.table.column("rating").to_pylist()
+    >>> r.table.column("model").to_pylist(), [round(v, 2) for v in ratings]
+    (['x', 'z', 'y'], [1003.99, 998.01, 998.0])
+    """
+    t = as_table(table)
+    require_columns(t, a, b, winner)
+    if not 0.0 < ci < 1.0:
+        raise InvalidArgumentError(f"ci must be in (0, 1), not {ci}", argument="ci")
+    rounds = _check.integer("bootstrap", bootstrap, minimum=0)
+    seed = _check.integer("seed", seed, minimum=0, maximum=2**64 - 1)
+    score_a, _ = _winner_scores(t, a, b, winner)
+    names, codes_a, codes_b = _coded_battles(t, a, b, np.ones(len(score_a), bool), "Elo")
+    orders = None
+    if resamples is not None:
+        orders = np.asarray(resamples)
+        if orders.ndim != 2 or not np.issubdtype(orders.dtype, np.integer):
+            raise InvalidArgumentError(
+                "resamples must be a 2-D integer array of battle indices, [rounds, battles]",
+                argument="resamples",
+            )
+        if orders.size and (orders.min() < 0 or orders.max() >= len(score_a)):
+            raise InvalidArgumentError(
+                f"resamples holds battle indices outside [0, {len(score_a)})",
+                argument="resamples",
+            )
+        orders = np.ascontiguousarray(orders, dtype=np.uint32)
+    with reporting(progress, "ratings.online_elo", unit=" rounds"):
+        fit = _prefcore.online_elo(
+            codes_a, codes_b, pa.array(score_a), len(names),
+            k=float(k), base=float(base), scale=float(scale), init=float(init),
+            bootstrap=rounds, seed=seed, resamples=orders,
+        )  # fmt: skip
+    rating = np.asarray(fit.ratings)
+    n = len(names)
+    draws = np.asarray(fit.bootstrap) if fit.bootstrap else None
+    if draws is not None:
+        median = pa.array(np.median(draws, axis=0))
+        lo, hi = np.percentile(draws, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
+        ci_lo, ci_hi = pa.array(lo), pa.array(hi)
+    else:
+        median = ci_lo = ci_hi = pa.nulls(n, pa.float64())
+    counts = np.bincount(codes_a.to_numpy(zero_copy_only=False), minlength=n) + np.bincount(
+        codes_b.to_numpy(zero_copy_only=False), minlength=n
+    )
+    rank = 1 + (rating[None, :] > rating[:, None]).sum(axis=1)
+    out = pa.table(
+        {
+            "model": names,
+            "rating": pa.array(rating),
+            "median": median,
+            "ci_lower": ci_lo,
+            "ci_upper": ci_hi,
+            "rank": pa.array(rank.astype(np.int64)),
+            "battles": pa.array(counts.astype(np.int64)),
+        }
+    ).take(pa.array(np.argsort(-rating, kind="stable")))
+    return EloResult(out, names.to_pylist(), draws)
 
 
 def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:

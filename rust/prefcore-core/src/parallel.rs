@@ -259,3 +259,29 @@ where
     }
     Ok(out)
 }
+
+/// `one(round)` for every round in `0..total`, in parallel, in chunks so that Ctrl-C is
+/// noticed between them and progress is reported as `stage`; results in round order.
+/// Each round must depend on its index alone (its own random stream), so the chunking
+/// changes nothing in the result.
+pub fn rounds<T: Send>(
+    total: usize,
+    stage: &'static str,
+    one: impl Fn(usize) -> Result<T> + Sync + Send,
+) -> Result<Vec<T>> {
+    use rayon::prelude::*;
+
+    let mut out = crate::alloc::reserved(total, stage)?;
+    let chunk = num_threads() * 16;
+    let mut start = 0;
+    crate::progress::stage(stage);
+    while start < total {
+        crate::interrupt::check()?;
+        let end = (start + chunk).min(total);
+        let part: Result<Vec<T>> = install(|| (start..end).into_par_iter().map(&one).collect());
+        out.extend(part?);
+        crate::progress::advance(end, total);
+        start = end;
+    }
+    Ok(out)
+}

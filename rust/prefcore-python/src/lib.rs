@@ -98,6 +98,8 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ratings::bradley_terry, m)?)?;
     m.add_function(wrap_pyfunction!(ratings::aggregate_votes, m)?)?;
     m.add_class::<ratings::BradleyTerryFit>()?;
+    m.add_function(wrap_pyfunction!(ratings::online_elo, m)?)?;
+    m.add_class::<ratings::EloFit>()?;
     m.add_function(wrap_pyfunction!(glm::l1_logistic_cv, m)?)?;
     m.add_class::<glm::L1LogisticFit>()?;
     m.add_class::<pairs::PairCounts>()?;

@@ -7,7 +7,10 @@ use arrow_array::types::{Float64Type, UInt32Type};
 use arrow_array::{BooleanArray, Float64Array, UInt32Array};
 use arrow_buffer::ScalarBuffer;
 use arrow_schema::DataType;
-use prefcore_core::ratings::{self, bradley_terry as bt, Battles, FitOptions, VoteMethod, Votes};
+use numpy::PyReadonlyArray2;
+use prefcore_core::ratings::{
+    self, bradley_terry as bt, elo, Battles, FitOptions, VoteMethod, Votes,
+};
 use prefcore_core::Error;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
@@ -98,6 +101,66 @@ pub fn bradley_terry(
         theta: fit.theta,
         variance: fit.variance,
         bootstrap: fit.bootstrap,
+    })
+}
+
+/// Online Elo ratings and, when asked, each bootstrap round's ratings.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct EloFit {
+    ratings: Vec<f64>,
+    bootstrap: Vec<Vec<f64>>,
+}
+
+#[pyfunction]
+#[pyo3(signature = (a, b, score_a, n_items, *, k, base, scale, init, bootstrap, seed, resamples))]
+#[allow(clippy::too_many_arguments)]
+pub fn online_elo(
+    py: Python<'_>,
+    a: AnyArray,
+    b: AnyArray,
+    score_a: AnyArray,
+    n_items: usize,
+    k: f64,
+    base: f64,
+    scale: f64,
+    init: f64,
+    bootstrap: usize,
+    seed: u64,
+    resamples: Option<PyReadonlyArray2<'_, u32>>,
+) -> PyResult<EloFit> {
+    let (a, b, s) = (
+        u32_codes(a, "a")?,
+        u32_codes(b, "b")?,
+        f64_values(score_a, "winner")?,
+    );
+    let rows: Option<Vec<Vec<u32>>> = resamples.map(|m| {
+        let m = m.as_array();
+        m.rows().into_iter().map(|row| row.to_vec()).collect()
+    });
+    let options = elo::EloOptions {
+        k,
+        base,
+        scale,
+        init,
+    };
+    let (ratings, draws) = compute(py, || {
+        let battles = Battles {
+            a: &a,
+            b: &b,
+            score_a: &s,
+            n_items,
+        };
+        let ratings = elo::online_elo(&battles, &options, None)?;
+        let draws = if rows.is_some() || bootstrap > 0 {
+            elo::bootstrap_elo(&battles, &options, rows.as_deref(), bootstrap, seed)?
+        } else {
+            Vec::new()
+        };
+        Ok((ratings, draws))
+    })?;
+    Ok(EloFit {
+        ratings,
+        bootstrap: draws,
     })
 }
 

@@ -3,8 +3,6 @@
 //! solved by Newton's method on the aggregated win matrix, so the cost per iteration
 //! depends on the number of items, not of battles. A tie counts as half a win for each side.
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
 use crate::numeric::{sigmoid, softplus};
 use crate::parallel;
@@ -269,22 +267,7 @@ pub fn bootstrap(
         }
         fit(&w, battles.n_items, options)
     };
-    let mut out = crate::alloc::reserved(rounds, "bootstrap")?;
-    // Rounds in chunks, so Ctrl-C is noticed between them; each round has its own
-    // random stream, so chunking changes nothing in the result.
-    let chunk = parallel::num_threads() * 16;
-    let mut start = 0;
-    crate::progress::stage("bootstrap");
-    while start < rounds {
-        crate::interrupt::check()?;
-        let end = (start + chunk).min(rounds);
-        let part: Result<Vec<Vec<f64>>> =
-            parallel::install(|| (start..end).into_par_iter().map(one).collect());
-        out.extend(part?);
-        crate::progress::advance(end, rounds);
-        start = end;
-    }
-    Ok(out)
+    parallel::rounds(rounds, "bootstrap", one)
 }
 
 #[cfg(test)]

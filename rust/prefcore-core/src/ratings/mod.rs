@@ -18,6 +18,7 @@
 //! ```
 
 pub mod bradley_terry;
+pub mod elo;
 pub mod votes;
 
 pub use bradley_terry::{Battles, FitOptions};
