@@ -191,23 +191,28 @@ def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray
     if w.null_count:
         raise invalid_value(winner, first_true(pc.is_null(w)), "null")
     if pa.types.is_string(w.type) or pa.types.is_large_string(w.type):
-        values = np.asarray(w.to_numpy(zero_copy_only=False), dtype=object)
-        names_a = np.asarray(
-            t.column(a).cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object
+        # Arrow's kernels over the string buffers: no Python string per row.
+        values = w.cast(pa.string())
+        names_a, names_b = t.column(a).cast(pa.string()), t.column(b).cast(pa.string())
+
+        def mask(x: Any) -> np.ndarray:
+            return np.asarray(pc.fill_null(x, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+        wins_a = mask(pc.is_in(values, value_set=pa.array(sorted(_A_WINS)))) | mask(
+            pc.equal(values, names_a)
         )
-        names_b = np.asarray(
-            t.column(b).cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object
+        wins_b = mask(pc.is_in(values, value_set=pa.array(sorted(_B_WINS)))) | mask(
+            pc.equal(values, names_b)
         )
-        wins_a = np.isin(values, list(_A_WINS)) | (values == names_a)
-        wins_b = np.isin(values, list(_B_WINS)) | (values == names_b)
-        tie = np.isin(values, list(_TIES))
+        tie = mask(pc.is_in(values, value_set=pa.array(sorted(_TIES))))
         bad = ~(wins_a | wins_b | tie)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise invalid_value(
                 winner,
                 row,
-                f"{values[row]!r} is not 'model_a', 'model_b', 'tie' or the name of either model",
+                f"{values[row].as_py()!r} is not 'model_a', 'model_b', 'tie' or the name of "
+                "either model",
             )
         return np.where(wins_a, 1.0, np.where(tie, 0.5, 0.0)), tie
     if pa.types.is_boolean(w.type):
