@@ -25,7 +25,7 @@ from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._check import choice
 from prefcore._display import Summarised
 from prefcore._prefcore import l1_logistic_cv
-from prefcore.benchmarks._common import codes, no_nulls
+from prefcore.benchmarks._common import codes, no_nulls, strings
 from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = ["GLMS", "AlpacaEvalResult", "alpaca_eval", "length_controlled_fit"]
@@ -204,14 +204,7 @@ def _head2head(pref: np.ndarray) -> dict[str, Any]:
 
 def _lengths(t: pa.Table, name: str) -> np.ndarray:
     """Characters (code points, as Python's ``len``) of each output."""
-    col = no_nulls(t, name, "output")
-    if not (
-        pa.types.is_string(col.type)
-        or pa.types.is_large_string(col.type)
-        or pa.types.is_string_view(col.type)
-    ):
-        raise ColumnTypeError(f"column '{name}' must hold strings, not {col.type}", column=name)
-    return np.asarray(pc.utf8_length(col.cast(pa.string())).to_numpy(), dtype=np.float64)
+    return np.asarray(pc.utf8_length(strings(t, name, "output")).to_numpy(), dtype=np.float64)
 
 
 def _gamed(t: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

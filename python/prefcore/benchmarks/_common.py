@@ -44,8 +44,8 @@ def floats(t: pa.Table, name: str, what: str = "score") -> np.ndarray:
     return x
 
 
-def codes(t: pa.Table, name: str, what: str) -> tuple[np.ndarray, list[str]]:
-    """A string column as integer codes (first appearance order) and its values."""
+def strings(t: pa.Table, name: str, what: str) -> pa.ChunkedArray:
+    """A string column (any Arrow string type) as ``string``, nulls refused by row."""
     col = no_nulls(t, name, what)
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
@@ -55,7 +55,13 @@ def codes(t: pa.Table, name: str, what: str) -> tuple[np.ndarray, list[str]]:
         or pa.types.is_string_view(col.type)
     ):
         raise ColumnTypeError(f"column '{name}' must hold strings, not {col.type}", column=name)
-    encoded = pc.dictionary_encode(col.combine_chunks().cast(pa.string()))
+    return col.cast(pa.string())
+
+
+def codes(t: pa.Table, name: str, what: str) -> tuple[np.ndarray, list[str]]:
+    """A string column as integer codes (first appearance order) and its values."""
+    col = strings(t, name, what)
+    encoded = pc.dictionary_encode(col.combine_chunks())
     return (
         np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
         encoded.dictionary.to_pylist(),

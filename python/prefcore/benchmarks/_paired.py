@@ -19,14 +19,14 @@ import pyarrow.compute as pc
 from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._check import choice, integer
 from prefcore._display import Summarised
-from prefcore.benchmarks._common import codes, floats, unique_ids
+from prefcore.benchmarks._common import codes, unique_ids
 from prefcore.benchmarks._rewardbench import (
     _PRIOR_WEIGHT,
     _SECTION_WEIGHT,
     PRIOR_SETS,
     REWARDBENCH_COUNTS,
     REWARDBENCH_SECTIONS,
-    _results,
+    correct_examples,
 )
 from prefcore.errors import InvalidArgumentError, invalid_value
 
@@ -174,10 +174,7 @@ def _correct(
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     require_columns(t, id_col, subset_col)
     code, names = codes(t, subset_col, "subset")
-    if results in t.column_names:
-        return names, code, _results(t, results)
-    require_columns(t, chosen, rejected)
-    return names, code, (floats(t, chosen) > floats(t, rejected)).astype(np.float64)
+    return names, code, correct_examples(t, chosen, rejected, results)
 
 
 def _compare(

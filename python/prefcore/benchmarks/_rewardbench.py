@@ -111,13 +111,18 @@ class RewardBenchResult(Summarised):
         }
 
 
-def _results(t: pa.Table, results: str) -> np.ndarray:
-    """A column of per-example 0/1 results (a generative judge's verdicts)."""
-    values = floats(t, results, "result")
-    bad = np.flatnonzero((values != 0.0) & (values != 1.0))
-    if len(bad):
-        raise invalid_value(results, int(bad[0]), f"{values[bad[0]]} is not 0 or 1")
-    return values
+def correct_examples(t: pa.Table, chosen: str, rejected: str, results: str) -> np.ndarray:
+    """1.0 / 0.0 per example: the ``results`` column of 0/1 where the rows have one (a
+    generative judge's verdicts), else the strict rule ``chosen > rejected`` (a tie is
+    wrong)."""
+    if results in t.column_names:
+        values = floats(t, results, "result")
+        bad = np.flatnonzero((values != 0.0) & (values != 1.0))
+        if len(bad):
+            raise invalid_value(results, int(bad[0]), f"{values[bad[0]]} is not 0 or 1")
+        return values
+    require_columns(t, chosen, rejected)
+    return (floats(t, chosen) > floats(t, rejected)).astype(np.float64)
 
 
 def rewardbench(
@@ -161,11 +166,7 @@ def rewardbench(
             row,
             f"unknown subset {names[code[row]]!r}; RewardBench's are {sorted(known)}",
         )
-    if results_col in t.column_names:
-        correct = _results(t, results_col)
-    else:
-        require_columns(t, chosen_col, rejected_col)
-        correct = floats(t, chosen_col) > floats(t, rejected_col)
+    correct = correct_examples(t, chosen_col, rejected_col, results_col)
     missing = tuple(s for s in REWARDBENCH_COUNTS if s not in names)
     if missing and not partial:
         raise InvalidArgumentError(
