@@ -23,7 +23,8 @@ ds = ray.data.read_parquet(src).repartition(16)
 t = time.perf_counter()
 out, report = pray.dedup(ds, "chosen", 0.8)
 kept = out.count()
-print(f"{time.perf_counter() - t:.2f} {kept}")
+# Ray may print its own lines to stdout (at shutdown too): the result has a marker.
+print(f"BENCH_RESULT {time.perf_counter() - t:.2f} {kept}", flush=True)
 """
 
 
@@ -48,7 +49,10 @@ def main() -> None:
                 [sys.executable, "-c", RUN, str(cpus), str(src)],
                 check=True, capture_output=True, text=True,
             )  # fmt: skip
-            seconds, kept = out.stdout.split()[-2:]
+            result = [ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
+            if not result:
+                sys.exit(f"the Ray run printed no result line:\n{out.stdout}\n{out.stderr}")
+            seconds, kept = result[-1].split()[1:3]
             times[cpus] = float(seconds)
             print(f"  prefcore.ray, {cpus} worker CPU(s): {times[cpus]:6.1f} s, {kept} rows kept")
         print(f"  speed-up from 1 to 2 workers: {times[1] / times[2]:.2f}x")
