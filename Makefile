@@ -37,6 +37,10 @@ $(TEST_STAMP): $(BASE_STAMP)
 	# (alpaca-eval imports dotenv, fire, patsy and pkg_resources at import).
 	$(PY) -m pip install -q --no-deps "rewardbench==0.1.4" "alpaca-eval==0.6.6" "fschat==0.2.36"
 	$(PY) -m pip install -q "python-dotenv>=1" "fire>=0.5" "patsy>=0.5" "setuptools<81"
+	# The leaderboards prefcore.ratings.arena reproduces: arena-rank pins numpy 2.3.3,
+	# which its code does not need; evalica's rankings. Their solvers' own deps as-is.
+	$(PY) -m pip install -q "jax[cpu]==0.8.1" "optax>=0.2" "jaxtyping>=0.2"
+	$(PY) -m pip install -q --no-deps "arena-rank==0.1.1" "evalica==0.4.2"
 	touch $@
 
 build: $(BASE_STAMP)

@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 __all__ = [
+    "ArenaFit",
     "BradleyTerryFit",
     "ByteLevelBpe",
     "Calibration",
@@ -24,6 +25,7 @@ __all__ = [
     "VoteSummary",
     "__version__",
     "aggregate_votes",
+    "arena_fit",
     "bradley_terry",
     "bt_unbounded_item",
     "calibration",
@@ -329,6 +331,52 @@ def l1_logistic_cv(
     n_splits: int,
     weighted_score: bool,
 ) -> L1LogisticFit: ...
+
+@final
+class ArenaFit:
+    def __new__(cls) -> ArenaFit: ...
+    @property
+    def ratings(self) -> list[float]: ...
+    @property
+    def coefs(self) -> list[float]: ...
+    @property
+    def log_tie(self) -> float: ...
+    @property
+    def iterations(self) -> int: ...
+    @property
+    def hessian(self) -> np.ndarray | None: ...
+    @property
+    def scores(self) -> np.ndarray | None: ...
+    @property
+    def boot_ratings(self) -> np.ndarray | None: ...
+    @property
+    def boot_coefs(self) -> np.ndarray | None: ...
+    @property
+    def boot_log_tie(self) -> np.ndarray | None: ...
+    @property
+    def boot_fallbacks(self) -> int: ...
+
+def arena_fit(
+    a: np.ndarray,
+    b: np.ndarray,
+    win: np.ndarray,
+    tie: np.ndarray,
+    weight: np.ndarray,
+    features: np.ndarray,
+    n_models: int,
+    *,
+    unit: float,
+    ridge_ratings: float,
+    ridge_coefs: float,
+    divisor: float,
+    davidson: bool,
+    fallback_ridge: float,
+    curvature: bool,
+    bootstrap: int,
+    seed: int,
+    resample_indices: np.ndarray | None,
+    resample_weights: np.ndarray | None,
+) -> ArenaFit: ...
 
 @final
 class EloFit:

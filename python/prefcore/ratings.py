@@ -14,22 +14,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _check, _prefcore
-from prefcore._arrow import first_true, require_columns
+from prefcore._arena import ArenaResult, ArenaStats, arena
+from prefcore._arrow import require_columns
+from prefcore._battles import ELO_BASE, ELO_POINTS, ELO_SCALE, coded_battles, winner_scores
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._tables import as_table, codes
-from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
+from prefcore.errors import ColumnTypeError, InvalidArgumentError
 
 __all__ = [
     "ELO_BASE",
     "ELO_POINTS",
     "ELO_SCALE",
+    "ArenaResult",
+    "ArenaStats",
     "BradleyTerryResult",
     "BradleyTerryStats",
     "EloResult",
     "VoteAgreement",
     "VoteResult",
     "aggregate_votes",
+    "arena",
     "bradley_terry",
     "online_elo",
     "predict_win_rate",
@@ -152,16 +157,6 @@ def aggregate_votes(
     return VoteResult(pa.table(cols), agreement, ann)
 
 
-#: Elo points per factor of 10 in the odds, and the same scale per natural-log unit.
-ELO_POINTS = 400.0
-ELO_SCALE = ELO_POINTS / math.log(10.0)
-ELO_BASE = 1000.0
-
-_A_WINS = {"model_a", "a", "A"}
-_B_WINS = {"model_b", "b", "B"}
-_TIES = {"tie", "tie (bothbad)", "draw"}
-
-
 @dataclass(frozen=True, repr=False)
 class BradleyTerryResult(Summarised):
     """Ratings per item, best first: ``rating``, standard error ``se`` (from the
@@ -185,75 +180,9 @@ class BradleyTerryResult(Summarised):
         return rating_intervals(self, ax)
 
 
-def _winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray, np.ndarray]:
-    """Score of ``a`` per battle (1, 0, 0.5) and a tie mask."""
-    w = t.column(winner)
-    if w.null_count:
-        raise invalid_value(winner, first_true(pc.is_null(w)), "null")
-    if pa.types.is_string(w.type) or pa.types.is_large_string(w.type):
-        # Arrow's kernels over the string buffers: no Python string per row.
-        values = w.cast(pa.string())
-        names_a, names_b = t.column(a).cast(pa.string()), t.column(b).cast(pa.string())
-
-        def mask(x: Any) -> np.ndarray:
-            return np.asarray(pc.fill_null(x, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-        wins_a = mask(pc.is_in(values, value_set=pa.array(sorted(_A_WINS)))) | mask(
-            pc.equal(values, names_a)
-        )
-        wins_b = mask(pc.is_in(values, value_set=pa.array(sorted(_B_WINS)))) | mask(
-            pc.equal(values, names_b)
-        )
-        tie = mask(pc.is_in(values, value_set=pa.array(sorted(_TIES))))
-        bad = ~(wins_a | wins_b | tie)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise invalid_value(
-                winner,
-                row,
-                f"{values[row].as_py()!r} is not 'model_a', 'model_b', 'tie' or the name of "
-                "either model",
-            )
-        return np.where(wins_a, 1.0, np.where(tie, 0.5, 0.0)), tie
-    if pa.types.is_boolean(w.type):
-        s = w.to_numpy(zero_copy_only=False).astype(np.float64)
-        return s, np.zeros(len(s), bool)
-    if pa.types.is_integer(w.type) or pa.types.is_floating(w.type):
-        s = w.to_numpy(zero_copy_only=False).astype(np.float64)
-        bad = ~np.isin(s, [0.0, 0.5, 1.0])
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise invalid_value(winner, row, f"{s[row]} is not 1 (a wins), 0 or 0.5 (tie)")
-        return s, s == 0.5
-    raise ColumnTypeError(
-        f"column '{winner}' has type {w.type}; expected strings, bools or 1/0/0.5", column=winner
-    )
-
-
 # Below this ridge penalty a model that never wins (or never loses) is rated by the
 # penalty alone at thousands of Elo points from the rest: worth a warning.
 WEAK_ALPHA = 0.01
-
-
-def _coded_battles(
-    t: pa.Table, a: str, b: str, keep: np.ndarray, what: str
-) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """The models' names, sorted, and each kept battle's two models as codes into them;
-    a model battling itself, a null model or fewer than two models are errors."""
-    same = pc.equal(t.column(a).cast(pa.string()), t.column(b).cast(pa.string()))
-    row = first_true(same)
-    if row is not None:
-        raise InvalidArgumentError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
-    col_a = t.column(a).cast(pa.string()).filter(pa.array(keep))
-    col_b = t.column(b).cast(pa.string()).filter(pa.array(keep))
-    for name, col in ((a, col_a), (b, col_b)):
-        if col.null_count:
-            raise invalid_value(name, first_true(pc.is_null(col)), "null model")
-    names = pc.unique(pa.chunked_array(col_a.chunks + col_b.chunks, pa.string()))
-    names = names.take(pc.sort_indices(names))
-    if len(names) < 2:
-        raise InvalidArgumentError(f"{what} needs battles between at least two models")
-    return names, pc.index_in(col_a, value_set=names), pc.index_in(col_b, value_set=names)
 
 
 def bradley_terry(
@@ -305,9 +234,9 @@ def bradley_terry(
         raise InvalidArgumentError(f"scale must be 'elo' or 'logit'; not {scale!r}")
     if not 0.0 < ci < 1.0:
         raise InvalidArgumentError(f"ci must be in (0, 1), got {ci}")
-    score_a, tie = _winner_scores(t, a, b, winner)
+    score_a, tie = winner_scores(t, a, b, winner)
     keep = ~tie if ties == "drop" else np.ones(len(score_a), bool)
-    names, codes_a, codes_b = _coded_battles(t, a, b, keep, "Bradley-Terry")
+    names, codes_a, codes_b = coded_battles(t, a, b, keep, "Bradley-Terry")
     scores = pa.array(score_a[keep])
     n = len(names)
     ref = None
@@ -437,8 +366,8 @@ def online_elo(
         raise InvalidArgumentError(f"ci must be in (0, 1), not {ci}", argument="ci")
     rounds = _check.integer("bootstrap", bootstrap, minimum=0)
     seed = _check.integer("seed", seed, minimum=0, maximum=2**64 - 1)
-    score_a, _ = _winner_scores(t, a, b, winner)
-    names, codes_a, codes_b = _coded_battles(t, a, b, np.ones(len(score_a), bool), "Elo")
+    score_a, _ = winner_scores(t, a, b, winner)
+    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score_a), bool), "Elo")
     orders = None
     if resamples is not None:
         orders = np.asarray(resamples)

@@ -1,6 +1,7 @@
 //! The `prefcore._prefcore` extension module. Conversion, GIL release and error
 //! mapping only: every algorithm lives in `prefcore-core`.
 
+mod arena;
 mod batches;
 mod convert;
 mod dedup;
@@ -100,6 +101,8 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ratings::BradleyTerryFit>()?;
     m.add_function(wrap_pyfunction!(ratings::online_elo, m)?)?;
     m.add_class::<ratings::EloFit>()?;
+    m.add_function(wrap_pyfunction!(arena::arena_fit, m)?)?;
+    m.add_class::<arena::ArenaFit>()?;
     m.add_function(wrap_pyfunction!(glm::l1_logistic_cv, m)?)?;
     m.add_class::<glm::L1LogisticFit>()?;
     m.add_class::<pairs::PairCounts>()?;

@@ -17,6 +17,7 @@
 //! assert_eq!(summary.iterations, 0);
 //! ```
 
+pub mod arena;
 pub mod bradley_terry;
 pub mod elo;
 pub mod votes;
