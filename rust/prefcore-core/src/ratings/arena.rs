@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::numeric::{sigmoid, softplus};
+use crate::keys::IdHashBuilder;
 use crate::parallel;
 use crate::random::Rng;
 use crate::ratings::bradley_terry::solve_spd;
@@ -49,7 +49,8 @@ pub struct Model {
     pub divisor: f64,
     pub ties: Ties,
     pub max_iter: usize,
-    /// Converged when no parameter moves by more than this in a Newton step.
+    /// Converged when no parameter moves by more than this in a Newton step (which
+    /// is still taken: Newton's error after it is of the order of its square).
     pub tol: f64,
     /// The ratings' ridge for a bootstrap round whose unpenalised optimum is infinite
     /// (a model won or lost every battle drawn): such a round is refitted with it.
@@ -65,7 +66,7 @@ impl Default for Model {
             divisor: 1.0,
             ties: Ties::Half,
             max_iter: 200,
-            tol: 1e-11,
+            tol: 1e-6,
             fallback_ridge: 0.0,
         }
     }
@@ -246,13 +247,37 @@ struct Terms {
     cross: f64,
 }
 
-fn terms(d: f64, log_tie: f64, win: f64, tie: f64, ties: Ties) -> Terms {
+/// `ln(1 + x)` for `x` in `[0, 1]` to about an ulp, from `ln` (Goldberg's
+/// compensation: the rounding of `1 + x` cancels in the quotient); the library's
+/// `ln_1p` costs twice as much and this runs once per battle per pass.
+#[inline]
+fn ln_1p(x: f64) -> f64 {
+    let u = 1.0 + x;
+    if u == 1.0 {
+        x
+    } else {
+        u.ln() * (x / (u - 1.0))
+    }
+}
+
+#[inline]
+fn terms(d: f64, log_tie: f64, win: f64, tie: f64, ties: Ties, with_loss: bool) -> Terms {
     match ties {
         Ties::Half => {
             let y = win + 0.5 * tie;
-            let p = sigmoid(d);
+            // σ(d) and softplus(d) from one exponential.
+            let e = (-d.abs()).exp();
+            let p = if d >= 0.0 {
+                1.0 / (1.0 + e)
+            } else {
+                e / (1.0 + e)
+            };
             Terms {
-                loss: softplus(d) - y * d,
+                loss: if with_loss {
+                    d.max(0.0) + ln_1p(e) - y * d
+                } else {
+                    0.0
+                },
                 dd: p - y,
                 dd2: p * (1.0 - p),
                 dt: 0.0,
@@ -291,100 +316,320 @@ struct Evaluation {
     hess: Vec<f64>,
 }
 
-fn logit(rows: &Rows, k: usize, params: &[f64], layout: &Layout, unit: f64) -> f64 {
+/// The logit of battle `k`; `f` is the covariate count (a constant where the caller
+/// is specialised for one, so the loops unroll).
+#[inline(always)]
+fn logit(rows: &Rows, k: usize, params: &[f64], layout: &Layout, unit: f64, f: usize) -> f64 {
     let (a, b) = (rows.a[k] as usize, rows.b[k] as usize);
     let mut d = unit * (params[a] - params[b]);
-    let x = &rows.features[k * layout.f..(k + 1) * layout.f];
-    for (j, xj) in x.iter().enumerate() {
-        d += xj * params[layout.n + j];
+    let x = &rows.features[k * f..(k + 1) * f];
+    let beta = &params[layout.n..layout.n + f];
+    for (xj, bj) in x.iter().zip(beta) {
+        d += xj * bj;
     }
     d
 }
 
-/// Adds `s · J Jᵀ`-shaped terms of one battle to `h` (`J = u e_a − u e_b + x`), plus the
-/// `δ` row and column under Davidson.
-fn add_curvature(h: &mut [f64], k: usize, rows: &Rows, layout: &Layout, unit: f64, t: [f64; 3]) {
-    let p = layout.len();
-    let (a, b) = (rows.a[k] as usize, rows.b[k] as usize);
-    let [s, cross, tt] = t;
-    let uu = unit * unit * s;
-    h[a * p + a] += uu;
-    h[b * p + b] += uu;
-    h[a * p + b] -= uu;
-    h[b * p + a] -= uu;
-    let x = &rows.features[k * layout.f..(k + 1) * layout.f];
-    for (i, xi) in x.iter().enumerate() {
-        let c = unit * s * xi;
-        let col = layout.n + i;
-        h[a * p + col] += c;
-        h[col * p + a] += c;
-        h[b * p + col] -= c;
-        h[col * p + b] -= c;
-        for (j, xj) in x.iter().enumerate() {
-            h[col * p + layout.n + j] += s * xi * xj;
+/// Each battle's pair of models as a slot (pairs numbered in order of first
+/// appearance, lower code first) and the sign of its logit in the slot's orientation.
+struct Slots {
+    slot: Vec<u32>,
+    sign: Vec<f64>,
+    pairs: Vec<(u32, u32)>,
+}
+
+impl Slots {
+    fn of(rows: &Rows) -> Self {
+        let mut index: HashMap<(u32, u32), u32, IdHashBuilder> = HashMap::default();
+        let mut pairs = Vec::new();
+        let mut slot = Vec::with_capacity(rows.len());
+        let mut sign = Vec::with_capacity(rows.len());
+        for k in 0..rows.len() {
+            let (a, b) = (rows.a[k], rows.b[k]);
+            let key = (a.min(b), a.max(b));
+            let s = *index.entry(key).or_insert_with(|| {
+                pairs.push(key);
+                (pairs.len() - 1) as u32
+            });
+            slot.push(s);
+            sign.push(if a > b { -1.0 } else { 1.0 });
         }
-    }
-    if layout.davidson {
-        let t = p - 1;
-        let uc = unit * cross;
-        h[a * p + t] += uc;
-        h[t * p + a] += uc;
-        h[b * p + t] -= uc;
-        h[t * p + b] -= uc;
-        for (i, xi) in x.iter().enumerate() {
-            h[(layout.n + i) * p + t] += cross * xi;
-            h[t * p + layout.n + i] += cross * xi;
-        }
-        h[t * p + t] += tt;
+        Slots { slot, sign, pairs }
     }
 }
 
-fn evaluate(
+/// Sums of `s · J Jᵀ`-shaped terms over battles (`J = u σ (e_lo − e_hi) + x`, plus
+/// `e_δ` terms under Davidson), kept per pair slot while battles stream by and
+/// scattered into the dense `p × p` matrix once: a battle then touches a few
+/// accumulators instead of `(2 + f)²` matrix entries.
+struct Curvature {
+    pair: Vec<f64>,
+    pair_x: Vec<f64>,
+    pair_tie: Vec<f64>,
+    xx: Vec<f64>,
+    x_tie: Vec<f64>,
+    tie_tie: f64,
+}
+
+impl Curvature {
+    fn new(pairs: usize, f: usize) -> Self {
+        Curvature {
+            pair: vec![0.0; pairs],
+            pair_x: vec![0.0; pairs * f],
+            pair_tie: vec![0.0; pairs],
+            xx: vec![0.0; f * f],
+            x_tie: vec![0.0; f],
+            tie_tie: 0.0,
+        }
+    }
+
+    /// One battle in slot `s` with sign `sign`: `[s_dd, s_dδ, s_δδ]` scale the blocks.
+    /// (`x` has `f` covariates, `f` as in [`logit`].)
+    #[inline(always)]
+    fn add(&mut self, s: usize, sign: f64, x: &[f64], t: [f64; 3], f: usize) {
+        let [dd, cross, tt] = t;
+        self.pair[s] += dd;
+        let px = &mut self.pair_x[s * f..(s + 1) * f];
+        for (acc, xi) in px.iter_mut().zip(x) {
+            *acc += dd * sign * xi;
+        }
+        // The upper triangle only: `dense` mirrors it.
+        for i in 0..f {
+            let ddx = dd * x[i];
+            let row = &mut self.xx[i * f + i..(i + 1) * f];
+            for (acc, xj) in row.iter_mut().zip(&x[i..f]) {
+                *acc += ddx * xj;
+            }
+        }
+        if cross != 0.0 || tt != 0.0 {
+            self.pair_tie[s] += cross * sign;
+            for (acc, xi) in self.x_tie.iter_mut().zip(x) {
+                *acc += cross * xi;
+            }
+            self.tie_tie += tt;
+        }
+    }
+
+    /// Adds another chunk's sums, whose pair slots start at `at`.
+    fn merge(&mut self, other: &Curvature, at: usize, f: usize) {
+        let add = |a: &mut [f64], b: &[f64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        add(&mut self.pair[at..], &other.pair);
+        add(&mut self.pair_x[at * f..], &other.pair_x);
+        add(&mut self.pair_tie[at..], &other.pair_tie);
+        add(&mut self.xx, &other.xx);
+        add(&mut self.x_tie, &other.x_tie);
+        self.tie_tie += other.tie_tie;
+    }
+
+    /// The dense matrix, `p × p` row-major.
+    fn dense(&self, pairs: &[(u32, u32)], layout: &Layout, unit: f64) -> Vec<f64> {
+        let (n, f, p) = (layout.n, layout.f, layout.len());
+        let mut h = vec![0.0; p * p];
+        for (s, &(lo, hi)) in pairs.iter().enumerate() {
+            let (lo, hi) = (lo as usize, hi as usize);
+            let v = unit * unit * self.pair[s];
+            h[lo * p + lo] += v;
+            h[hi * p + hi] += v;
+            h[lo * p + hi] -= v;
+            h[hi * p + lo] -= v;
+            for j in 0..f {
+                let c = unit * self.pair_x[s * f + j];
+                h[lo * p + n + j] += c;
+                h[(n + j) * p + lo] += c;
+                h[hi * p + n + j] -= c;
+                h[(n + j) * p + hi] -= c;
+            }
+            if layout.davidson {
+                let c = unit * self.pair_tie[s];
+                let t = p - 1;
+                h[lo * p + t] += c;
+                h[t * p + lo] += c;
+                h[hi * p + t] -= c;
+                h[t * p + hi] -= c;
+            }
+        }
+        for i in 0..f {
+            for j in i..f {
+                h[(n + i) * p + n + j] += self.xx[i * f + j];
+                if j != i {
+                    h[(n + j) * p + n + i] += self.xx[i * f + j];
+                }
+            }
+        }
+        if layout.davidson {
+            let t = p - 1;
+            for j in 0..f {
+                h[(n + j) * p + t] += self.x_tie[j];
+                h[t * p + n + j] += self.x_tie[j];
+            }
+            h[t * p + t] += self.tie_tie;
+        }
+        h
+    }
+}
+
+/// What a pass computes besides the gradient.
+#[derive(Clone, Copy)]
+struct Want {
+    value: bool,
+    hessian: bool,
+}
+
+/// One chunk's sums for [`evaluate`]: the value, per-slot gradient, the
+/// coefficients' and `δ`'s gradient, and the curvature.
+struct Partial {
+    value: f64,
+    /// The first pair slot the chunk's battles touch: per-slot sums start there
+    /// (battles come ordered by slot, so a chunk spans few).
+    first_slot: usize,
+    pair_grad: Vec<f64>,
+    grad_rest: Vec<f64>,
+    curv: Curvature,
+}
+
+/// The sums of battles `range`; `f` equals `layout.f` (see [`logit`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn evaluate_range(
     rows: &Rows,
+    slots: &Slots,
     params: &[f64],
     model: &Model,
     layout: &Layout,
-    hessian: bool,
-) -> Evaluation {
+    want: Want,
+    range: std::ops::Range<usize>,
+    f: usize,
+) -> Partial {
     let p = layout.len();
     let log_tie = if layout.davidson { params[p - 1] } else { 0.0 };
-    let mut value = 0.0;
-    let mut grad = vec![0.0; p];
-    let mut hess = if hessian { vec![0.0; p * p] } else { vec![] };
+    let touched = &slots.slot[range.clone()];
+    let first = touched.iter().min().map_or(0, |&s| s as usize);
+    let span = touched.iter().max().map_or(0, |&s| s as usize + 1 - first);
+    let mut out = Partial {
+        value: 0.0,
+        first_slot: first,
+        pair_grad: vec![0.0; span],
+        grad_rest: vec![0.0; p - layout.n],
+        curv: Curvature::new(if want.hessian { span } else { 0 }, f),
+    };
     let scale = 1.0 / model.divisor;
-    for k in 0..rows.len() {
+    for k in range {
         let w = rows.weight[k] * scale;
         if w == 0.0 {
             continue;
         }
-        let d = logit(rows, k, params, layout, model.unit);
-        let t = terms(d, log_tie, rows.win[k], rows.tie[k], model.ties);
-        value += w * t.loss;
-        let (a, b) = (rows.a[k] as usize, rows.b[k] as usize);
-        grad[a] += w * model.unit * t.dd;
-        grad[b] -= w * model.unit * t.dd;
-        let x = &rows.features[k * layout.f..(k + 1) * layout.f];
-        for (j, xj) in x.iter().enumerate() {
-            grad[layout.n + j] += w * t.dd * xj;
+        let d = logit(rows, k, params, layout, model.unit, f);
+        let t = terms(d, log_tie, rows.win[k], rows.tie[k], model.ties, want.value);
+        out.value += w * t.loss;
+        let (s, sign) = (slots.slot[k] as usize - first, slots.sign[k]);
+        out.pair_grad[s] += w * t.dd * sign;
+        let x = &rows.features[k * f..(k + 1) * f];
+        for (g, xj) in out.grad_rest[..f].iter_mut().zip(x) {
+            *g += w * t.dd * xj;
         }
         if layout.davidson {
-            grad[p - 1] += w * t.dt;
+            out.grad_rest[f] += w * t.dt;
         }
-        if hessian {
-            add_curvature(
-                &mut hess,
-                k,
-                rows,
-                layout,
-                model.unit,
-                [w * t.dd2, w * t.cross, w * t.dt2],
-            );
+        if want.hessian {
+            out.curv
+                .add(s, sign, x, [w * t.dd2, w * t.cross, w * t.dt2], f);
         }
     }
+    out
+}
+
+/// [`evaluate_range`] compiled for the common covariate counts (style control uses 4;
+/// 0 for plain ratings), generic beyond.
+fn specialised(
+    rows: &Rows,
+    slots: &Slots,
+    params: &[f64],
+    model: &Model,
+    layout: &Layout,
+    want: Want,
+    range: std::ops::Range<usize>,
+) -> Partial {
+    let go = |f: usize| evaluate_range(rows, slots, params, model, layout, want, range.clone(), f);
+    match layout.f {
+        0 => go(0),
+        1 => go(1),
+        2 => go(2),
+        3 => go(3),
+        4 => go(4),
+        5 => go(5),
+        6 => go(6),
+        8 => go(8),
+        f => go(f),
+    }
+}
+
+/// Battles per chunk when a pass is split across threads: fixed, so the sums (added
+/// in chunk order) do not depend on the thread count.
+const CHUNK: usize = 1 << 18;
+
+fn evaluate(
+    rows: &Rows,
+    slots: &Slots,
+    params: &[f64],
+    model: &Model,
+    layout: &Layout,
+    want: Want,
+) -> Evaluation {
+    use rayon::prelude::*;
+
+    let (n, f, p) = (layout.n, layout.f, layout.len());
+    let m = rows.len();
+    let chunks = m.div_ceil(CHUNK).max(1);
+    let parts: Vec<Partial> = parallel::install(|| {
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let range = c * CHUNK..((c + 1) * CHUNK).min(m);
+                specialised(rows, slots, params, model, layout, want, range)
+            })
+            .collect()
+    });
+    let pairs = slots.pairs.len();
+    let mut total = Partial {
+        value: 0.0,
+        first_slot: 0,
+        pair_grad: vec![0.0; pairs],
+        grad_rest: vec![0.0; p - n],
+        curv: Curvature::new(if want.hessian { pairs } else { 0 }, f),
+    };
+    for part in parts {
+        total.value += part.value;
+        let at = part.first_slot;
+        total.pair_grad[at..at + part.pair_grad.len()]
+            .iter_mut()
+            .zip(&part.pair_grad)
+            .for_each(|(a, b)| *a += b);
+        total
+            .grad_rest
+            .iter_mut()
+            .zip(&part.grad_rest)
+            .for_each(|(a, b)| *a += b);
+        if want.hessian {
+            total.curv.merge(&part.curv, at, f);
+        }
+    }
+    let mut value = total.value;
+    let mut grad = vec![0.0; p];
+    grad[n..].copy_from_slice(&total.grad_rest);
+    for (s, &(lo, hi)) in slots.pairs.iter().enumerate() {
+        grad[lo as usize] += model.unit * total.pair_grad[s];
+        grad[hi as usize] -= model.unit * total.pair_grad[s];
+    }
+    let hessian = want.hessian;
+    let mut hess = if hessian {
+        total.curv.dense(&slots.pairs, layout, model.unit)
+    } else {
+        Vec::new()
+    };
     let ridge = |i: usize| {
-        if i < layout.n {
+        if i < n {
             model.ridge_ratings
-        } else if i < layout.n + layout.f {
+        } else if i < n + f {
             model.ridge_coefs
         } else {
             0.0
@@ -410,8 +655,14 @@ struct Groups {
 }
 
 impl Groups {
-    fn of(rows: &Rows) -> Self {
+    fn of(rows: &Rows, slots: &Slots) -> Self {
         let n = rows.n_models;
+        let mut used = vec![false; slots.pairs.len()];
+        for k in 0..rows.len() {
+            if rows.weight[k] > 0.0 {
+                used[slots.slot[k] as usize] = true;
+            }
+        }
         let mut parent: Vec<usize> = (0..n).collect();
         fn root(parent: &mut [usize], mut i: usize) -> usize {
             while parent[i] != i {
@@ -420,12 +671,9 @@ impl Groups {
             }
             i
         }
-        for k in 0..rows.len() {
-            if rows.weight[k] > 0.0 {
-                let (x, y) = (
-                    root(&mut parent, rows.a[k] as usize),
-                    root(&mut parent, rows.b[k] as usize),
-                );
+        for (s, &(a, b)) in slots.pairs.iter().enumerate() {
+            if used[s] {
+                let (x, y) = (root(&mut parent, a as usize), root(&mut parent, b as usize));
                 parent[x.max(y)] = x.min(y);
             }
         }
@@ -472,7 +720,7 @@ impl Groups {
 }
 
 /// Newton's method with backtracking from `start` (zeros when None).
-fn newton(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
+fn newton(rows: &Rows, slots: &Slots, model: &Model, start: Option<&Fit>) -> Result<Fit> {
     let layout = Layout::new(rows, model);
     let (n, p) = (layout.n, layout.len());
     let mut params = match start {
@@ -481,11 +729,19 @@ fn newton(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
     };
     // Without a ridge on the ratings, each group's shift is free: the group starts at
     // mean 0 and keeps it. With one, the optimum is unique and nothing is pinned.
-    let groups = (model.ridge_ratings == 0.0).then(|| Groups::of(rows));
+    let groups = (model.ridge_ratings == 0.0).then(|| Groups::of(rows, slots));
     if let Some(groups) = &groups {
         groups.centre(&mut params[..n]);
     }
-    let mut now = evaluate(rows, &params, model, &layout, true);
+    // Full Newton steps while the Newton decrement (gᵀH⁻¹g) falls, which needs no
+    // objective value (a logarithm per battle); where it does not fall, back to the
+    // last point and halve the step until the objective falls.
+    let curvature = Want {
+        value: false,
+        hessian: true,
+    };
+    let mut now = evaluate(rows, slots, &params, model, &layout, curvature);
+    let mut last: Option<(Vec<f64>, Vec<f64>, f64)> = None;
     for iteration in 1..=model.max_iter {
         if let Some(groups) = &groups {
             groups.pin(&mut now.grad, &mut now.hess, p);
@@ -496,6 +752,15 @@ fn newton(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
                  rest, or a covariate is constant or collinear with the ratings)",
             )
         })?;
+        let decrement: f64 = now.grad.iter().zip(&step).map(|(g, s)| g * s).sum();
+        if let Some((before, last_step, last_decrement)) = last.take() {
+            // NaN counts as no progress.
+            let progress = decrement < last_decrement;
+            if !progress {
+                (params, now) = backtrack(rows, slots, model, &layout, before, &last_step);
+                continue;
+            }
+        }
         let size = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
         // Odds beyond e^35 without a penalty: the optimum is at infinity (the
         // probabilities round to 0 or 1, so the gradient vanishes before it).
@@ -512,18 +777,9 @@ fn newton(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
             fit.iterations = iteration;
             return Ok(fit);
         }
-        let mut t = 1.0;
-        loop {
-            let next: Vec<f64> = params.iter().zip(&step).map(|(x, s)| x - t * s).collect();
-            let trial = evaluate(rows, &next, model, &layout, true);
-            // Accept a step that does not raise the objective beyond its rounding.
-            if trial.value <= now.value + 1e-13 * now.value.abs() || t < 1e-10 {
-                params = next;
-                now = trial;
-                break;
-            }
-            t *= 0.5;
-        }
+        let next: Vec<f64> = params.iter().zip(&step).map(|(x, s)| x - s).collect();
+        now = evaluate(rows, slots, &next, model, &layout, curvature);
+        last = Some((std::mem::replace(&mut params, next), step, decrement));
     }
     Err(Error::argument(format!(
         "the ratings did not converge in {} Newton iterations or grew without bound (a \
@@ -531,6 +787,36 @@ fn newton(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
          penalty)",
         model.max_iter
     )))
+}
+
+/// From `start`, steps of `−t · step` with `t` = ½, ¼, … until the objective is below
+/// its value at `start`; the point reached and its gradient and Hessian.
+fn backtrack(
+    rows: &Rows,
+    slots: &Slots,
+    model: &Model,
+    layout: &Layout,
+    start: Vec<f64>,
+    step: &[f64],
+) -> (Vec<f64>, Evaluation) {
+    let all = Want {
+        value: true,
+        hessian: true,
+    };
+    let base = evaluate(rows, slots, &start, model, layout, all);
+    let mut t = 0.5;
+    loop {
+        let next: Vec<f64> = start.iter().zip(step).map(|(x, s)| x - t * s).collect();
+        let trial = evaluate(rows, slots, &next, model, layout, all);
+        // A step that does not raise the objective beyond its rounding, or none.
+        if trial.value <= base.value + 1e-13 * base.value.abs() {
+            return (next, trial);
+        }
+        if t < 1e-10 {
+            return (start, base);
+        }
+        t *= 0.5;
+    }
 }
 
 /// Battles summed per unordered pair of models (covariate-free models only): the same
@@ -556,70 +842,172 @@ impl Summed {
     }
 }
 
-/// Each battle's pair slot (pairs numbered in order of first appearance) and whether
-/// its sides are swapped to put the lower model code first.
-fn pair_slots(rows: &Rows) -> (Vec<u32>, Vec<bool>, Vec<(u32, u32)>) {
-    let mut index: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut pairs = Vec::new();
-    let mut slot = Vec::with_capacity(rows.len());
-    let mut swapped = Vec::with_capacity(rows.len());
-    for k in 0..rows.len() {
-        let (a, b) = (rows.a[k], rows.b[k]);
-        let key = (a.min(b), a.max(b));
-        let s = *index.entry(key).or_insert_with(|| {
-            pairs.push(key);
-            (pairs.len() - 1) as u32
-        });
-        slot.push(s);
-        swapped.push(a > b);
-    }
-    (slot, swapped, pairs)
-}
-
-/// Sums battles into their pair slots, each weighted by `weight × multiplier`.
-fn sum_pairs(
-    rows: &Rows,
-    slots: &(Vec<u32>, Vec<bool>, Vec<(u32, u32)>),
-    multiplier: impl Fn(usize) -> f64,
-) -> Summed {
-    let (slot, swapped, pairs) = slots;
-    let m = pairs.len();
-    let (mut win, mut tie, mut weight) = (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
+/// Battles summed into their pair slots, each weighted by `weight × multiplier`.
+fn sum_pairs(rows: &Rows, slots: &Slots, multiplier: impl Fn(usize) -> f64) -> Summed {
+    let mut sums = PairSums::new(slots.pairs.len());
     for k in 0..rows.len() {
         let w = rows.weight[k] * multiplier(k);
-        if w == 0.0 {
-            continue;
+        let win = oriented_win(rows, k, slots.sign[k]);
+        sums.add(slots.slot[k] as usize, w, win, rows.tie[k]);
+    }
+    sums.finish(&slots.pairs)
+}
+
+/// The share `lo` won of battle `k` (its sides in the slot's order).
+fn oriented_win(rows: &Rows, k: usize, sign: f64) -> f64 {
+    if sign < 0.0 {
+        1.0 - rows.win[k] - rows.tie[k]
+    } else {
+        rows.win[k]
+    }
+}
+
+/// Weighted win and tie shares per pair slot, as they accumulate.
+struct PairSums {
+    win: Vec<f64>,
+    tie: Vec<f64>,
+    weight: Vec<f64>,
+}
+
+impl PairSums {
+    fn new(pairs: usize) -> Self {
+        PairSums {
+            win: vec![0.0; pairs],
+            tie: vec![0.0; pairs],
+            weight: vec![0.0; pairs],
         }
-        let s = slot[k] as usize;
-        let lose = 1.0 - rows.win[k] - rows.tie[k];
-        win[s] += w * if swapped[k] { lose } else { rows.win[k] };
-        tie[s] += w * rows.tie[k];
-        weight[s] += w;
     }
-    for s in 0..m {
-        if weight[s] > 0.0 {
-            win[s] /= weight[s];
-            tie[s] /= weight[s];
+
+    #[inline]
+    fn add(&mut self, s: usize, w: f64, win: f64, tie: f64) {
+        if w != 0.0 {
+            self.win[s] += w * win;
+            self.tie[s] += w * tie;
+            self.weight[s] += w;
         }
     }
-    Summed {
-        a: pairs.iter().map(|p| p.0).collect(),
-        b: pairs.iter().map(|p| p.1).collect(),
-        win,
-        tie,
-        weight,
+
+    fn finish(mut self, pairs: &[(u32, u32)]) -> Summed {
+        for s in 0..pairs.len() {
+            if self.weight[s] > 0.0 {
+                self.win[s] /= self.weight[s];
+                self.tie[s] /= self.weight[s];
+            }
+        }
+        Summed {
+            a: pairs.iter().map(|p| p.0).collect(),
+            b: pairs.iter().map(|p| p.1).collect(),
+            win: self.win,
+            tie: self.tie,
+            weight: self.weight,
+        }
     }
+}
+
+/// Newton on the pair sums of covariate-free battles (one row per pair, lower code
+/// first, so each row is its own slot).
+fn newton_on_pairs(
+    summed: &Summed,
+    n_models: usize,
+    model: &Model,
+    start: Option<&Fit>,
+) -> Result<Fit> {
+    let rows = summed.rows(n_models);
+    let slots = Slots {
+        slot: (0..rows.len() as u32).collect(),
+        sign: vec![1.0; rows.len()],
+        pairs: summed
+            .a
+            .iter()
+            .zip(&summed.b)
+            .map(|(a, b)| (*a, *b))
+            .collect(),
+    };
+    newton(&rows, &slots, model, start)
 }
 
 /// The penalised maximum-likelihood fit (Newton from `start`, or from zeros).
 pub fn fit(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
     model.check()?;
     rows.check()?;
+    let slots = Slots::of(rows);
     if rows.n_features == 0 {
-        let summed = sum_pairs(rows, &pair_slots(rows), |_| 1.0);
-        return newton(&summed.rows(rows.n_models), model, start);
+        return newton_on_pairs(
+            &sum_pairs(rows, &slots, |_| 1.0),
+            rows.n_models,
+            model,
+            start,
+        );
     }
-    newton(rows, model, start)
+    let sorted = ByPair::of(rows, &slots);
+    newton(&sorted.rows(rows), &sorted.slots, model, start)
+}
+
+/// Battles with covariates reordered by pair slot: a pass then adds into the same
+/// pair's sums battle after battle instead of all over a table of every pair.
+struct ByPair {
+    /// Original position of each reordered battle.
+    order: Vec<u32>,
+    a: Vec<u32>,
+    b: Vec<u32>,
+    win: Vec<f64>,
+    tie: Vec<f64>,
+    weight: Vec<f64>,
+    features: Vec<f64>,
+    slots: Slots,
+}
+
+impl ByPair {
+    fn of(rows: &Rows, slots: &Slots) -> Self {
+        // A counting sort by slot, stable.
+        let mut start = vec![0usize; slots.pairs.len() + 1];
+        for &s in &slots.slot {
+            start[s as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut order = vec![0u32; rows.len()];
+        for (k, &s) in slots.slot.iter().enumerate() {
+            order[start[s as usize]] = k as u32;
+            start[s as usize] += 1;
+        }
+        let f = rows.n_features;
+        let take = |v: &[f64]| order.iter().map(|&k| v[k as usize]).collect::<Vec<f64>>();
+        let mut features = Vec::with_capacity(rows.features.len());
+        for &k in &order {
+            let k = k as usize;
+            features.extend_from_slice(&rows.features[k * f..(k + 1) * f]);
+        }
+        ByPair {
+            a: order.iter().map(|&k| rows.a[k as usize]).collect(),
+            b: order.iter().map(|&k| rows.b[k as usize]).collect(),
+            win: take(rows.win),
+            tie: take(rows.tie),
+            weight: take(rows.weight),
+            features,
+            slots: Slots {
+                slot: order.iter().map(|&k| slots.slot[k as usize]).collect(),
+                sign: order.iter().map(|&k| slots.sign[k as usize]).collect(),
+                pairs: slots.pairs.clone(),
+            },
+            order,
+        }
+    }
+
+    /// The reordered battles (the models and covariate count of `like`).
+    fn rows<'a>(&'a self, like: &Rows) -> Rows<'a> {
+        Rows {
+            a: &self.a,
+            b: &self.b,
+            win: &self.win,
+            tie: &self.tie,
+            weight: &self.weight,
+            features: &self.features,
+            n_features: like.n_features,
+            n_models: like.n_models,
+        }
+    }
 }
 
 /// The data part of the objective's curvature at `fit`, summed over battles (no
@@ -635,36 +1023,29 @@ pub fn curvature(rows: &Rows, model: &Model, fit: &Fit) -> Result<(Vec<f64>, Vec
             "the fit does not match the battles' models",
         ));
     }
-    let p = layout.len();
+    let (f, p) = (layout.f, layout.len());
+    let slots = Slots::of(rows);
     let log_tie = if layout.davidson { params[p - 1] } else { 0.0 };
-    let (mut h, mut g) = (vec![0.0; p * p], vec![0.0; p * p]);
+    let mut h = Curvature::new(slots.pairs.len(), f);
+    let mut g = Curvature::new(slots.pairs.len(), f);
     for k in 0..rows.len() {
         let w = rows.weight[k];
         if w == 0.0 {
             continue;
         }
-        let d = logit(rows, k, &params, &layout, model.unit);
-        let t = terms(d, log_tie, rows.win[k], rows.tie[k], model.ties);
-        add_curvature(
-            &mut h,
-            k,
-            rows,
-            &layout,
-            model.unit,
-            [w * t.dd2, w * t.cross, w * t.dt2],
-        );
+        let d = logit(rows, k, &params, &layout, model.unit, f);
+        let t = terms(d, log_tie, rows.win[k], rows.tie[k], model.ties, false);
+        let (s, sign) = (slots.slot[k] as usize, slots.sign[k]);
+        let x = &rows.features[k * f..(k + 1) * f];
+        h.add(s, sign, x, [w * t.dd2, w * t.cross, w * t.dt2], f);
         // The score is w·(ℓ_d J + ℓ_δ e_δ): its outer product has the same pattern.
         let (sd, st) = (w * t.dd, w * t.dt);
-        add_curvature(
-            &mut g,
-            k,
-            rows,
-            &layout,
-            model.unit,
-            [sd * sd, sd * st, st * st],
-        );
+        g.add(s, sign, x, [sd * sd, sd * st, st * st], f);
     }
-    Ok((h, g))
+    Ok((
+        h.dense(&slots.pairs, &layout, model.unit),
+        g.dense(&slots.pairs, &layout, model.unit),
+    ))
 }
 
 /// How the bootstrap rounds resample the battles.
@@ -686,25 +1067,47 @@ impl Resampling<'_> {
         }
     }
 
-    /// Round `r`'s multiplier per battle.
-    fn multipliers(&self, r: usize, m: usize) -> Vec<f64> {
+    /// Round `r`'s resample: `add(battle, multiplier)` for each battle drawn (a battle
+    /// drawn twice is added twice) or weighed.
+    fn draw(&self, r: usize, m: usize, mut add: impl FnMut(usize, f64)) {
         match self {
             Resampling::Seeded { seed, .. } => {
                 let mut rng = Rng::for_stream(*seed, r as u64);
-                let mut counts = vec![0.0; m];
                 for _ in 0..m {
-                    counts[rng.below(m as u64) as usize] += 1.0;
+                    add(rng.below(m as u64) as usize, 1.0);
                 }
-                counts
             }
             Resampling::Indices { rows, .. } => {
-                let mut counts = vec![0.0; m];
                 for &k in &rows[r * m..(r + 1) * m] {
-                    counts[k as usize] += 1.0;
+                    add(k as usize, 1.0);
                 }
-                counts
             }
-            Resampling::Weights { weights, .. } => weights[r * m..(r + 1) * m].to_vec(),
+            Resampling::Weights { weights, .. } => {
+                for (k, &w) in weights[r * m..(r + 1) * m].iter().enumerate() {
+                    add(k, w);
+                }
+            }
+        }
+    }
+
+    /// A seeded round's draws, block by block: how many of the `m` draws land in each
+    /// block of battles is Multinomial(m, block sizes / m); each block's draws then
+    /// land within it, so the counts being written stay in cache. The same
+    /// distribution as `draw`, from a different stream.
+    fn draw_blocked(&self, r: usize, m: usize, mut add: impl FnMut(usize)) {
+        const BLOCK: usize = 4096;
+        let Resampling::Seeded { seed, .. } = self else {
+            return self.draw(r, m, |k, _| add(k));
+        };
+        let mut rng = Rng::for_stream(*seed, r as u64);
+        let sizes: Vec<u64> = (0..m.div_ceil(BLOCK))
+            .map(|b| (BLOCK.min(m - b * BLOCK)) as u64)
+            .collect();
+        let per_block = rng.multinomial(&sizes, m as u64);
+        for (b, (&draws, &size)) in per_block.iter().zip(&sizes).enumerate() {
+            for _ in 0..draws {
+                add(b * BLOCK + rng.below(size) as usize);
+            }
         }
     }
 
@@ -762,31 +1165,39 @@ pub fn bootstrap(
     rows.check()?;
     let m = rows.len();
     resampling.check(m)?;
-    let slots = (rows.n_features == 0).then(|| pair_slots(rows));
+    let slots = Slots::of(rows);
+    let classes = (rows.n_features == 0).then(|| Classes::of(rows, &slots));
+    let sorted = (rows.n_features > 0).then(|| ByPair::of(rows, &slots));
     let penalised = Model {
         ridge_ratings: model.fallback_ridge,
         ..*model
     };
     let can_fall_back = model.ridge_ratings == 0.0 && model.fallback_ridge > 0.0;
     let one = |r: usize| -> Result<Fit> {
-        let mult = resampling.multipliers(r, m);
-        let summed;
-        let weight: Vec<f64>;
-        let resampled = match &slots {
-            Some(slots) => {
-                summed = sum_pairs(rows, slots, |k| mult[k]);
-                summed.rows(rows.n_models)
-            }
+        let refit = |m: &Model| match &classes {
+            Some(classes) => newton_on_pairs(
+                &classes.resampled(resampling, r, rows.len(), &slots),
+                rows.n_models,
+                m,
+                Some(point),
+            ),
             None => {
-                weight = rows.weight.iter().zip(&mult).map(|(w, c)| w * c).collect();
-                Rows {
-                    weight: &weight,
-                    ..*rows
-                }
+                let sorted = sorted
+                    .as_ref()
+                    .expect("battles with covariates are reordered");
+                SCRATCH.with_borrow_mut(|scratch| {
+                    let like = sorted.rows(rows);
+                    resampled_weights(&like, &sorted.order, resampling, r, scratch);
+                    let resampled = Rows {
+                        weight: &scratch.weight,
+                        ..like
+                    };
+                    newton(&resampled, &sorted.slots, m, Some(point))
+                })
             }
         };
-        let fitted = match newton(&resampled, model, Some(point)) {
-            Err(_) if can_fall_back => newton(&resampled, &penalised, Some(point)).map(|f| Fit {
+        let fitted = match refit(model) {
+            Err(_) if can_fall_back => refit(&penalised).map(|f| Fit {
                 fallback: true,
                 ..f
             }),
@@ -797,13 +1208,148 @@ pub fn bootstrap(
     parallel::rounds(resampling.rounds(), "bootstrap", one)
 }
 
+/// A worker's buffers for resampled weights, kept from round to round: a fresh
+/// allocation of this size per round comes back from the system as zeroed pages,
+/// which cost as much as a pass over the battles.
+#[derive(Default)]
+struct Scratch {
+    count: Vec<u8>,
+    drawn: Vec<f64>,
+    weight: Vec<f64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Sets `scratch.weight` to each (reordered) battle's weight times the times round
+/// `r` drew it; `order` maps the reordered battles to the positions that given
+/// resamples refer to. A seeded round draws positions in the new order: the same
+/// distribution.
+fn resampled_weights(
+    rows: &Rows,
+    order: &[u32],
+    resampling: &Resampling,
+    r: usize,
+    scratch: &mut Scratch,
+) {
+    let m = rows.len();
+    scratch.weight.clear();
+    if let Resampling::Seeded { .. } = resampling {
+        // Counts in bytes keep the table of a few million battles in cache while draws
+        // land at random; a count past 255 (about 1 in 10^500 per battle) is redone wide.
+        let count = &mut scratch.count;
+        count.clear();
+        count.resize(m, 0);
+        let mut wide = false;
+        resampling.draw_blocked(r, m, |k| {
+            let (c, over) = count[k].overflowing_add(1);
+            count[k] = c;
+            wide |= over;
+        });
+        if !wide {
+            let weighted = count.iter().zip(rows.weight).map(|(&c, w)| c as f64 * w);
+            scratch.weight.extend(weighted);
+            return;
+        }
+    }
+    let drawn = &mut scratch.drawn;
+    drawn.clear();
+    drawn.resize(m, 0.0);
+    resampling.draw(r, m, |k, c| drawn[k] += c);
+    let weighted = order
+        .iter()
+        .zip(rows.weight)
+        .map(|(&k, w)| drawn[k as usize] * w);
+    scratch.weight.extend(weighted);
+}
+
+/// Covariate-free battles grouped into classes of identical battles (pair, outcome in
+/// the pair's orientation, weight): a resample then only counts draws per class, a
+/// table that stays in cache, before summing classes into pairs.
+struct Classes {
+    of_battle: Vec<u32>,
+    size: Vec<u64>,
+    slot: Vec<u32>,
+    win: Vec<f64>,
+    tie: Vec<f64>,
+    weight: Vec<f64>,
+}
+
+impl Classes {
+    fn of(rows: &Rows, slots: &Slots) -> Self {
+        let mut index: HashMap<(u32, u64, u64, u64), u32, IdHashBuilder> = HashMap::default();
+        let mut c = Classes {
+            of_battle: Vec::with_capacity(rows.len()),
+            size: Vec::new(),
+            slot: Vec::new(),
+            win: Vec::new(),
+            tie: Vec::new(),
+            weight: Vec::new(),
+        };
+        for k in 0..rows.len() {
+            let win = oriented_win(rows, k, slots.sign[k]);
+            let (s, tie, w) = (slots.slot[k], rows.tie[k], rows.weight[k]);
+            let key = (s, win.to_bits(), tie.to_bits(), w.to_bits());
+            let id = *index.entry(key).or_insert_with(|| {
+                c.slot.push(s);
+                c.win.push(win);
+                c.tie.push(tie);
+                c.weight.push(w);
+                c.size.push(0);
+                (c.slot.len() - 1) as u32
+            });
+            c.size[id as usize] += 1;
+            c.of_battle.push(id);
+        }
+        c
+    }
+
+    fn resampled(&self, resampling: &Resampling, r: usize, m: usize, slots: &Slots) -> Summed {
+        let count: Vec<f64> = match resampling {
+            // A row resample counts each class Multinomial(battles, class sizes / battles):
+            // drawn class by class, not battle by battle.
+            Resampling::Seeded { seed, .. } => Rng::for_stream(*seed, r as u64)
+                .multinomial(&self.size, m as u64)
+                .into_iter()
+                .map(|c| c as f64)
+                .collect(),
+            _ => {
+                let mut count = vec![0.0; self.slot.len()];
+                resampling.draw(r, m, |k, c| count[self.of_battle[k] as usize] += c);
+                count
+            }
+        };
+        let mut sums = PairSums::new(slots.pairs.len());
+        for (i, &c) in count.iter().enumerate() {
+            sums.add(
+                self.slot[i] as usize,
+                c * self.weight[i],
+                self.win[i],
+                self.tie[i],
+            );
+        }
+        sums.finish(&slots.pairs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn gradient_norm(rows: &Rows, model: &Model, fit: &Fit) -> f64 {
         let layout = Layout::new(rows, model);
-        let e = evaluate(rows, &layout.join(fit), model, &layout, false);
+        let e = evaluate(
+            rows,
+            &Slots::of(rows),
+            &layout.join(fit),
+            model,
+            &layout,
+            Want {
+                value: false,
+                hessian: false,
+            },
+        );
         let n = layout.n;
         let mean = e.grad[..n].iter().sum::<f64>() / n as f64;
         e.grad

@@ -91,13 +91,33 @@ fn derivatives(theta: &[f64], w: &[f64], alpha: f64) -> (Vec<f64>, Vec<f64>) {
     (g, h)
 }
 
+/// `Σ x_k y_k` in four interleaved sums: without them the additions form one chain
+/// that the compiler may not reorder, so each waits for the last (the Cholesky
+/// factorisation below spends its time here).
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (xc, yc) = (x.chunks_exact(4), y.chunks_exact(4));
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in xc.zip(yc) {
+        for i in 0..4 {
+            acc[i] += a[i] * b[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
 /// Solve `a x = b` for a symmetric positive-definite `a` (Cholesky); None if it is not.
 pub fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
     let n = b.len();
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
-            let s: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
+            let s = dot(&l[i * n..i * n + j], &l[j * n..j * n + j]);
             if i == j {
                 let d = a[i * n + i] - s;
                 if d <= 0.0 || !d.is_finite() {
