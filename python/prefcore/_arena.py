@@ -231,7 +231,10 @@ def _style_features(
     return names, np.ascontiguousarray((x - mean) / std)
 
 
-def _weights(t: pa.Table, weights: Any, ca: np.ndarray, cb: np.ndarray, styled: bool) -> np.ndarray:
+def battle_weights(
+    t: pa.Table, weights: Any, ca: np.ndarray, cb: np.ndarray, styled: bool
+) -> np.ndarray:
+    """Per-battle weights: ones, arena-rank's inverse-propensity weights or a column."""
     m = t.num_rows
     if weights is None:
         return np.ones(m)
@@ -438,7 +441,7 @@ def arena(
             )
     rules = _rules(compat, styled, base)
     feature_names, x = _style_features(t, style, features, style_transform, rules.constant_feature)
-    w = _weights(t, weights, ca, cb, styled)
+    w = battle_weights(t, weights, ca, cb, styled)
     if not (w > 0).any():
         raise InvalidArgumentError("every battle has weight 0", argument="weights")
     divisor = {"one": 1.0, "weights": float(w.sum()), "rows": float(len(w))}[rules.divisor]

@@ -19,6 +19,7 @@ from prefcore._arrow import require_columns
 from prefcore._battles import ELO_BASE, ELO_POINTS, ELO_SCALE, coded_battles, winner_scores
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
+from prefcore._rankings import RANKING_METHODS, RankingResult, rankings
 from prefcore._tables import as_table, codes
 from prefcore.errors import ColumnTypeError, InvalidArgumentError
 
@@ -26,11 +27,13 @@ __all__ = [
     "ELO_BASE",
     "ELO_POINTS",
     "ELO_SCALE",
+    "RANKING_METHODS",
     "ArenaResult",
     "ArenaStats",
     "BradleyTerryResult",
     "BradleyTerryStats",
     "EloResult",
+    "RankingResult",
     "VoteAgreement",
     "VoteResult",
     "aggregate_votes",
@@ -38,6 +41,7 @@ __all__ = [
     "bradley_terry",
     "online_elo",
     "predict_win_rate",
+    "rankings",
 ]
 
 
