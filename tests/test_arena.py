@@ -13,6 +13,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv
 import pytest
 from arena_cases import battle_set, style_columns
 
@@ -330,3 +331,27 @@ def test_bad_input_is_named():
         ratings.arena(no_ties, ties="davidson")
     with pytest.raises(PrefcoreError):
         ratings.arena(b, resamples=np.zeros((2, 3), dtype=int))
+
+
+def test_cli_writes_the_leaderboard(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    from prefcore.cli import main
+
+    src = tmp_path / "battles.parquet"
+    pq.write_table(pa.table(battle_set(0)), src)
+    out = tmp_path / "board.csv"
+    argv = ["ratings", str(src), "--style-control", "--bootstrap", "30", "--compat", "fastchat",
+            "--anchor", "m01=1200", "-o", str(out), "-q"]  # fmt: skip
+    assert main(argv) == 0
+    written = pa.csv.read_csv(out)
+    want = ratings.arena(battle_set(0), compat="fastchat", style="fastchat", bootstrap=30,
+                         anchor=("m01", 1200.0))  # fmt: skip
+    assert written.column("model").to_pylist() == want.table.column("model").to_pylist()
+    np.testing.assert_allclose(written.column("upper").to_numpy(), want.table.column("upper"))
+    assert "style length" in capsys.readouterr().out
+    assert main(["ratings", str(src), "--method", "pagerank", "--json"]) == 0
+    assert main(["ratings", str(src), "--anchor", "nobody=1"]) == 1
+    assert main(["ratings", str(src), "-o", str(src)]) == 1
+    with pytest.raises(SystemExit):
+        main(["ratings", str(src), "--anchor", "m01"])

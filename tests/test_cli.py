@@ -95,7 +95,7 @@ def test_every_subcommand_explains_each_option_and_shows_an_example() -> None:
     parser = build_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(subparsers.choices) == {
-        "demo", "eval", "stats", "dedup", "decontaminate", "pairs", "pipeline", "bench"
+        "demo", "eval", "stats", "dedup", "decontaminate", "pairs", "pipeline", "bench", "ratings"
     }  # fmt: skip
     for name, sub in subparsers.choices.items():
         assert sub.description, name

@@ -296,6 +296,12 @@ def _bench(args: argparse.Namespace) -> dict[str, Any]:
     return _cli_bench.run(args)
 
 
+def _ratings(args: argparse.Namespace) -> dict[str, Any]:
+    from prefcore import _cli_ratings
+
+    return _cli_ratings.run(args)
+
+
 COMMANDS = {
     "eval": _eval,
     "stats": _stats,
@@ -303,6 +309,7 @@ COMMANDS = {
     "decontaminate": _decontaminate,
     "pairs": _pairs,
     "bench": _bench,
+    "ratings": _ratings,
 }
 
 
@@ -504,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     from prefcore import _cli_bench
 
     _cli_bench.add_parser(sub, HelpFormat, _io_options, SEED, COUNT)
+    from prefcore import _cli_ratings
+
+    _cli_ratings.add_parser(sub, HelpFormat, _io_options, SEED, COUNT)
 
     pl = sub.add_parser(
         "pipeline",
