@@ -40,6 +40,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "memory": ("bench_memory.py", [], ["--gb", "0.5"]),
     "ray": ("bench_ray.py", [], ["--rows", "20000"]),
     "benchmarks": ("bench_benchmarks.py", [], ["--rows", "100000"]),
+    "arena": ("bench_arena.py", [], ["--battles", "200000", "--models", "50", "--rounds", "100"]),
     "quality": ("quality_dedup.py", [], []),
 }
 

@@ -331,6 +331,9 @@ def test_bad_input_is_named():
         ratings.arena(no_ties, ties="davidson")
     with pytest.raises(PrefcoreError):
         ratings.arena(b, resamples=np.zeros((2, 3), dtype=int))
+    weighted = {**b, "w": [2.0] * len(b["winner"])}
+    with pytest.raises(InvalidArgumentError, match="weights"):
+        ratings.arena(weighted, compat="fastchat", bootstrap=5, weights="w")
 
 
 def test_cli_writes_the_leaderboard(tmp_path, capsys):

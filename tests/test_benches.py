@@ -63,3 +63,11 @@ def test_benchmark_scores_bench_runs_and_prints_every_score() -> None:
     rates = out.split("LC win rate: prefcore ")[1].split(" (")[0]
     ours, theirs = rates.split(", alpaca-eval ")
     assert abs(float(ours) - float(theirs)) < 0.01, out
+
+
+def test_arena_bench_runs_against_arena_rank() -> None:
+    pytest.importorskip("arena_rank")
+    out = run_bench("bench_arena.py", "--battles", "3000", "--models", "12", "--rounds", "20")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and " s |" in line]
+    assert len(rows) == 5, out  # FastChat's lines without a reference time, arena-rank's with
+    assert "arena-rank ContextualBradleyTerry" in out and "x |" in rows[-1], out

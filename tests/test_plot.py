@@ -73,3 +73,21 @@ def test_cluster_sizes_count_clusters_by_size() -> None:
 def test_plots_draw_on_the_callers_axes() -> None:
     _, ax = plt.subplots()
     assert plot.score_distributions([1.0], [0.0], ax=ax) is ax
+
+
+def test_arena_leaderboard_draws_its_interval():
+    from prefcore import ratings
+
+    battles = {"model_a": ["x", "y", "z", "x"] * 3, "model_b": ["y", "z", "x", "z"] * 3,
+               "winner": ["model_a", "model_a", "tie", "model_b"] * 3}  # fmt: skip
+    board = ratings.arena(battles, ci="sandwich")
+    ax = board.plot()
+    assert [t.get_text() for t in ax.get_yticklabels()] == board.table.column("model").to_pylist()
+    bars = ax.containers[0]
+    (segments,) = [c for c in bars.lines[2]]
+    first = segments.get_segments()[-1]  # the top row: the best model
+    t = board.table.to_pydict()
+    assert first[0][0] == pytest.approx(t["lower"][0])
+    assert first[1][0] == pytest.approx(t["upper"][0])
+    assert "interval" in ax.get_xlabel()
+    plt.close(ax.figure)

@@ -489,6 +489,12 @@ def arena(
     if resamples is not None:
         resample_indices = _resample_matrix(resamples, len(score))
     elif fastchat_draws and use_ci == "bootstrap":
+        if not np.all(w == 1.0):
+            raise InvalidArgumentError(
+                "compat='fastchat' draws its bootstrap over unique (model_a, model_b, outcome) "
+                "rows, which has no per-battle weights; drop weights= or pass resamples=",
+                argument="weights",
+            )
         first, counts, _ = _fastchat_cells(ca, cb, score, names, t, a, b)
         rows_a, rows_b, rows_win, rows_tie = ca[first], cb[first], win[first], tie[first]
         rows_w, rows_x = w[first] * counts, x[first]

@@ -75,7 +75,8 @@ def reliability_diagram(calibration: Any, ax: Axes | None = None) -> Axes:
 def rating_intervals(ratings: Any, ax: Axes | None = None) -> Axes:
     """Bradley-Terry ratings (a :class:`~prefcore.ratings.BradleyTerryResult`) as points
     with their bootstrap interval, or ±1.96 standard errors when there was no
-    bootstrap; the best model on top.
+    bootstrap; an :class:`~prefcore.ratings.ArenaResult` with its own interval (bootstrap
+    or sandwich). The best model on top.
 
     >>> import matplotlib
     >>> matplotlib.use("Agg")
@@ -89,6 +90,16 @@ def rating_intervals(ratings: Any, ax: Axes | None = None) -> Axes:
     ax = _axes(ax)
     t = ratings.table.to_pydict()
     rating = np.asarray(t["rating"], dtype=np.float64)
+    if "lower" in t:  # an arena leaderboard: its own interval, or none
+        has = all(v is not None for v in t["lower"])
+        lo = np.asarray(t["lower"], np.float64) if has else rating
+        hi = np.asarray(t["upper"], np.float64) if has else rating
+        y = np.arange(len(rating))[::-1]
+        ax.errorbar(rating, y, xerr=[rating - lo, hi - rating], fmt="o", capsize=3)
+        ax.set_yticks(y)
+        ax.set_yticklabels(t["model"])
+        ax.set_xlabel(f"rating ({ratings.compat})" + (", interval" if has else ""))
+        return ax
     lower, upper = t["ci_lower"], t["ci_upper"]
     if any(v is None for v in lower):  # no bootstrap: the Fisher standard errors
         se = np.asarray(t["se"], dtype=np.float64)
