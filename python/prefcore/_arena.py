@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from prefcore import _check, _prefcore
 from prefcore._arrow import first_true, require_columns
-from prefcore._battles import coded_battles, winner_scores
+from prefcore._battles import read_battles
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._tables import as_table
@@ -139,18 +139,24 @@ def _numbers(t: pa.Table, column: str) -> np.ndarray:
         for f in fields:
             total += _numbers(pa.table({column: f}), column)
         return np.asarray(total)
+    return _nonnegative(col, column, "style feature")
+
+
+def _nonnegative(col: Any, column: str, what: str) -> np.ndarray:
+    """A numeric column as float64; a null, NaN, infinity or negative is an error
+    naming the row."""
     if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
         raise ColumnTypeError(
-            f"column '{column}' has type {col.type}; a style feature must be numbers", column=column
+            f"column '{column}' has type {col.type}; a {what} must be a number", column=column
         )
     if col.null_count:
-        raise invalid_value(column, first_true(pc.is_null(col)), "null style feature")
-    x = col.to_numpy(zero_copy_only=False).astype(np.float64)
+        raise invalid_value(column, first_true(pc.is_null(col)), f"null {what}")
+    x = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
     bad = ~np.isfinite(x) | (x < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise invalid_value(column, row, f"style feature {x[row]} is not a finite number >= 0")
-    return np.asarray(x, dtype=np.float64)
+        raise invalid_value(column, row, f"{what} {x[row]} is not a finite number >= 0")
+    return x
 
 
 def _style_pairs(t: pa.Table, style: Any) -> dict[str, tuple[str, str]]:
@@ -248,19 +254,7 @@ def battle_weights(
         return w / w.mean() if styled else w
     if isinstance(weights, str):
         require_columns(t, weights)
-        col = t.column(weights)
-        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
-            raise ColumnTypeError(
-                f"column '{weights}' has type {col.type}; weights must be numbers", column=weights
-            )
-        if col.null_count:
-            raise invalid_value(weights, first_true(pc.is_null(col)), "null weight")
-        w = col.to_numpy(zero_copy_only=False).astype(np.float64)
-        bad = ~np.isfinite(w) | (w < 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise invalid_value(weights, row, f"weight {w[row]} is not a finite number >= 0")
-        return np.asarray(w, dtype=np.float64)
+        return _nonnegative(t.column(weights), weights, "weight")
     raise InvalidArgumentError(
         f"weights must be None, 'ipw' or a column name; not {weights!r}", argument="weights"
     )
@@ -417,14 +411,8 @@ def arena(
         raise InvalidArgumentError(f"base must be > 1, not {base}", argument="base")
     rounds = _check.integer("bootstrap", bootstrap, minimum=0)
     seed = _check.integer("seed", seed, minimum=0, maximum=2**63 - 1)
-    if t.num_rows == 0:
-        raise InvalidArgumentError("arena needs battles; the table is empty")
-
-    score, tie_mask = winner_scores(t, a, b, winner)
-    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score), bool), "arena")
+    score, tie_mask, names, ca, cb = read_battles(t, a, b, winner, "arena")
     n = len(names)
-    ca = np.asarray(codes_a.to_numpy(zero_copy_only=False), dtype=np.uint32)
-    cb = np.asarray(codes_b.to_numpy(zero_copy_only=False), dtype=np.uint32)
     styled = style is not None or bool(features)
     if ties == "davidson":
         if styled and compat != "prefcore":

@@ -87,3 +87,17 @@ def coded_battles(
     if len(names) < 2:
         raise InvalidArgumentError(f"{what} needs battles between at least two models")
     return names, pc.index_in(col_a, value_set=names), pc.index_in(col_b, value_set=names)
+
+
+def read_battles(
+    t: pa.Table, a: str, b: str, winner: str, what: str
+) -> tuple[np.ndarray, np.ndarray, pa.Array, np.ndarray, np.ndarray]:
+    """Every battle's score of ``a`` and tie mask, the models' names (sorted) and each
+    battle's two models as uint32 codes into them; an empty table is an error."""
+    if t.num_rows == 0:
+        raise InvalidArgumentError(f"{what} needs battles; the table is empty")
+    score, tie = winner_scores(t, a, b, winner)
+    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score), bool), what)
+    ca = np.asarray(codes_a.to_numpy(zero_copy_only=False), dtype=np.uint32)
+    cb = np.asarray(codes_b.to_numpy(zero_copy_only=False), dtype=np.uint32)
+    return score, tie, names, ca, cb

@@ -14,7 +14,7 @@ import pyarrow as pa
 from prefcore import _check, _prefcore
 from prefcore._arena import battle_weights
 from prefcore._arrow import require_columns
-from prefcore._battles import coded_battles, winner_scores
+from prefcore._battles import read_battles
 from prefcore._display import Summarised
 from prefcore._tables import as_table
 from prefcore.errors import InvalidArgumentError
@@ -153,13 +153,9 @@ def rankings(
             raise InvalidArgumentError(f"{name} must be a finite number >= 0", argument=name)
     if not 0.0 <= damping <= 1.0:
         raise InvalidArgumentError(f"damping must be in [0, 1], not {damping}", argument="damping")
-    if t.num_rows == 0:
-        raise InvalidArgumentError("rankings need battles; the table is empty")
-    score, tie = winner_scores(t, a, b, winner)
-    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score), bool), "rankings")
+    score, tie, names, codes_a, codes_b = read_battles(t, a, b, winner, "rankings")
     n = len(names)
-    ca = np.asarray(codes_a.to_numpy(zero_copy_only=False), dtype=np.int64)
-    cb = np.asarray(codes_b.to_numpy(zero_copy_only=False), dtype=np.int64)
+    ca, cb = codes_a.astype(np.int64), codes_b.astype(np.int64)
     w = battle_weights(t, weights, ca, cb, styled=False)
     wins, ties = _matrices(ca, cb, score, tie, w, n)
     m = win_weight * wins + tie_weight * ties
