@@ -25,8 +25,8 @@ from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = ["ARENA_COMPAT", "ArenaResult", "ArenaStats", "arena"]
 
-Compat = Literal["prefcore", "fastchat", "arena-rank"]
-ARENA_COMPAT: tuple[str, ...] = ("prefcore", "fastchat", "arena-rank")
+Compat = Literal["prefcore", "fastchat", "arena-rank", "arena-hard"]
+ARENA_COMPAT: tuple[str, ...] = ("prefcore", "fastchat", "arena-rank", "arena-hard")
 
 #: FastChat's style features (``conv_metadata``), the first model's key of each pair.
 FASTCHAT_STYLE = {
@@ -83,7 +83,13 @@ class ArenaResult(Summarised):
     def win_matrix(self) -> pa.Table:
         """Predicted expected score of each row model against each column model
         (a win counts 1, a tie under Davidson ½), style features held equal: a
-        ``model`` column and one column per model, in the order of ``table``."""
+        ``model`` column and one column per model, in the order of ``table``.
+        (``compat="arena-hard"`` rates against its baseline only: no matrix.)"""
+        if self.compat == "arena-hard":
+            raise InvalidArgumentError(
+                "compat='arena-hard' rates every model against its baseline only; its "
+                "ratings are win rates against it, not a model of every pair"
+            )
         names = self.table.column("model").to_pylist()
         logit = np.asarray(self.table.column("rating")) * math.log(self.base) / self.scale
         d = logit[:, None] - logit[None, :]
@@ -338,8 +344,9 @@ def arena(
     bootstrap: int = 0,
     seed: int = 0,
     resamples: Any = None,
-    level: float = 0.95,
+    level: float | None = None,
     anchor: tuple[str, float] | None = None,
+    baseline: str | None = None,
     scale: float = 400.0,
     base: float = 10.0,
     init: float = 1000.0,
@@ -365,6 +372,14 @@ def arena(
     - ``"arena-rank"``: LMArena's ``BradleyTerry`` / ``ContextualBradleyTerry``
       (mean log-loss; a ridge of 1 on coefficients; inverse-propensity weights by
       default with style) with its sandwich intervals.
+    - ``"arena-hard"``: arena-hard-auto's ``show_result.py``: every battle is a judged
+      game against ``baseline`` (one row per game: repeat a strong verdict as the judge
+      weighs it), ``rating`` is the win rate against it in percent; without style the
+      mean over ``bootstrap`` rounds of each model's mean score (its games resampled
+      among its own), with style Bradley-Terry on its features (length
+      ``(m - b)/(m + b)``, markdown densities, z-scored with ddof 1) and the median
+      win probability over rounds; the interval is the 5%-95% one by default
+      (``level=0.9``).
 
     ``style``: ``"fastchat"`` (token, header, list and bold counts of each side, read
     from columns or a ``conv_metadata`` struct), or ``{name: (column_a, column_b)}``;
@@ -402,6 +417,8 @@ def arena(
         raise InvalidArgumentError(
             f"ci must be 'bootstrap', 'sandwich', None or 'auto'; not {ci!r}", argument="ci"
         )
+    if level is None:  # arena-hard reports its 5% and 95% quantiles
+        level = 0.90 if compat == "arena-hard" else 0.95
     if not 0.0 < level < 1.0:
         raise InvalidArgumentError(f"level must be in (0, 1), not {level}", argument="level")
     for name, value in (("scale", scale), ("init", init)):
@@ -413,6 +430,30 @@ def arena(
     seed = _check.integer("seed", seed, minimum=0, maximum=2**63 - 1)
     score, tie_mask, names, ca, cb = read_battles(t, a, b, winner, "arena")
     n = len(names)
+    if compat == "arena-hard":
+        extra: dict[str, bool] = {
+            "ties": ties != "half",
+            "weights": weights is not None,
+            "anchor": anchor is not None,
+            "features": bool(features),
+        }
+        for name, given in extra.items():
+            if given:
+                raise InvalidArgumentError(
+                    f"compat='arena-hard' has no {name}= (its games are one row each, "
+                    "scored against the baseline)",
+                    argument=name,
+                )
+        if ci == "sandwich":
+            raise InvalidArgumentError(
+                "compat='arena-hard' has no sandwich: its intervals are bootstrap ones",
+                argument="ci",
+            )
+        rounds_hard = 0 if ci is None else rounds
+        return _arena_hard_board(
+            t, names, ca, cb, score, tie_mask, baseline, style, rounds_hard, seed, resamples,
+            level, progress,
+        )  # fmt: skip
     styled = style is not None or bool(features)
     if ties == "davidson":
         if styled and compat != "prefcore":
@@ -604,6 +645,125 @@ def arena(
         )
     return ArenaResult(
         table, coefficients, names.to_pylist(), boot, float(fit.log_tie), compat, scale, base, stats
+    )
+
+
+def _arena_hard_board(
+    t: pa.Table,
+    names: pa.Array,
+    ca: np.ndarray,
+    cb: np.ndarray,
+    score: np.ndarray,
+    tie_mask: np.ndarray,
+    baseline: str | None,
+    style: Any,
+    rounds: int,
+    seed: int,
+    resamples: Any,
+    level: float,
+    progress: Progress,
+) -> ArenaResult:
+    """arena-hard-auto's leaderboard: win rates against the baseline in percent, the
+    mean of per-model bootstrap means (no style) or Bradley-Terry with its style
+    features (the median over rounds), with the ``level`` quantile interval."""
+    from prefcore import _arena_hard as hard
+
+    n = len(names)
+    base_code, model, value, model_is_a = hard.oriented(names, ca, cb, score, baseline)
+    orders = _resample_matrix(resamples, len(score)) if resamples is not None else None
+    if orders is not None:
+        rounds = len(orders)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    coefs_point = np.zeros(0)
+    coef_lo = coef_hi = np.zeros(0)
+    feature_names: list[str] = []
+    fallback_rounds = 0
+    if style is None:
+        count = np.bincount(model, minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            point = np.bincount(model, weights=value, minlength=n) / count
+        boot = None
+        if rounds:
+            boot = hard.mean_bootstrap(model, value, n, rounds, seed, orders)
+            point = boot.mean(axis=0)  # arena-hard reports the mean of the rounds' means
+    else:
+        pairs = _style_pairs(t, style)
+        feature_names = list(pairs)
+
+        def numbers(table: pa.Table, column: str) -> np.ndarray:
+            side = _side_table(table, column)
+            require_columns(side, column)
+            return _numbers(side, column)
+
+        x = hard.style_features(t, pairs, model_is_a, numbers)
+        point, boot, coefs_point, boot_coefs, fallback_rounds = hard.fit_rounds(
+            model,
+            base_code,
+            value,
+            x,
+            n,
+            rounds,
+            seed,
+            orders.astype(np.uint32) if orders is not None else None,
+            progress,
+        )
+        if boot is not None:
+            point = np.quantile(boot, 0.5, axis=0)  # arena-hard reports the median
+            assert boot_coefs is not None
+            coef_lo, coef_hi = np.quantile(boot_coefs, q, axis=0)
+        else:
+            coef_lo = coef_hi = np.full(len(coefs_point), np.nan)
+    rating = 100.0 * point
+    rating[base_code] = 50.0
+    lower = upper = None
+    if boot is not None:
+        lower, upper = (100.0 * v for v in np.quantile(boot, q, axis=0))
+        lower[base_code] = upper[base_code] = 50.0
+    best, rank_lo, rank_hi = _interval_ranks(rating, lower, upper)
+    played = np.bincount(model, minlength=n) + (np.arange(n) == base_code) * len(model)
+    wins = np.bincount(model, weights=value == 1.0, minlength=n)
+    ties = np.bincount(model, weights=tie_mask, minlength=n)
+    nulls = pa.nulls(n, pa.float64())
+    table = pa.table(
+        {
+            "model": names,
+            "rating": pa.array(rating),
+            "lower": pa.array(lower) if lower is not None else nulls,
+            "upper": pa.array(upper) if upper is not None else nulls,
+            "rank": pa.array(best.astype(np.int64)),
+            "rank_lower": pa.array(rank_lo.astype(np.int64)),
+            "rank_upper": pa.array(rank_hi.astype(np.int64)),
+            "battles": pa.array(played.astype(np.int64)),
+            "wins": pa.array(wins.astype(np.int64)),
+            "ties": pa.array(ties.astype(np.int64)),
+        }
+    ).take(pa.array(np.lexsort((np.arange(n), -rating))))
+    coefficients = pa.table(
+        {
+            "feature": pa.array(feature_names, pa.string()),
+            "coefficient": pa.array(coefs_point, pa.float64()),
+            "lower": pa.array(coef_lo, pa.float64()),
+            "upper": pa.array(coef_hi, pa.float64()),
+        }
+    )
+    stats: ArenaStats = {
+        "battles": len(score),
+        "ties": int(tie_mask.sum()),
+        "models": n,
+        "iterations": 0,
+        "fallback": False,
+        "fallback_rounds": fallback_rounds,
+    }
+    if fallback_rounds:
+        warnings.warn(
+            f"{fallback_rounds} of {rounds} bootstrap rounds drew a model that won or lost "
+            "every game against the baseline; those rounds used the standard normal prior",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    draws = None if boot is None else 100.0 * boot
+    return ArenaResult(
+        table, coefficients, names.to_pylist(), draws, math.nan, "arena-hard", math.nan, 10.0, stats
     )
 
 

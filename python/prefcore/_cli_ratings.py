@@ -32,9 +32,10 @@ def add_parser(
         help="a leaderboard from battles: Bradley-Terry (style control, intervals) or a ranking",
         description="Rate the models of a file of battles (model_a, model_b, winner) as a "
         "leaderboard does: Bradley-Terry with optional style control, Davidson ties and "
-        "bootstrap or sandwich intervals, under FastChat's, arena-rank's or prefcore's "
-        "rules (--compat); or rank them by counting, win rate, Newman, eigenvector, "
-        "PageRank or rank centrality (--method). Prints the table; -o writes it.",
+        "bootstrap or sandwich intervals, under FastChat's, arena-rank's, arena-hard's "
+        "(--baseline) or prefcore's rules (--compat); or rank them by counting, win rate, "
+        "Newman, eigenvector, PageRank or rank centrality (--method). Prints the table; -o "
+        "writes it.",
         epilog="examples:\n"
         "  prefcore ratings battles.jsonl --style-control --bootstrap 1000 \\\n"
         "      --anchor gpt-4o=1200 --compat fastchat -o leaderboard.csv\n"
@@ -67,8 +68,11 @@ def add_parser(
                    help="interval: bootstrap with --bootstrap, else sandwich (auto)")  # fmt: skip
     p.add_argument("--bootstrap", type=count, help="bootstrap rounds")
     p.add_argument("--seed", type=seed, default=0, help="the bootstrap's seed")
-    p.add_argument("--level", type=float, default=0.95, help="the intervals' coverage")
+    p.add_argument("--level", type=float,
+                   help="the intervals' coverage (0.95; arena-hard 0.9)")  # fmt: skip
     p.add_argument("--anchor", type=_anchor, metavar="NAME=RATING", help="pin one model")
+    p.add_argument("--baseline", metavar="NAME",
+                   help="--compat arena-hard: the model every game is judged against")  # fmt: skip
     p.add_argument("--weights", metavar="ipw|COLUMN",
                    help="weights: ipw (1/max(pair battles, 50)) or a column")  # fmt: skip
     p.add_argument("--model-a", default="model_a", help="the first model's column")
@@ -98,6 +102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             battles, **columns, compat=args.compat, style=style, ties=args.ties,
             ci=None if args.ci == "none" else args.ci, bootstrap=args.bootstrap or 0,
             seed=args.seed, level=args.level, anchor=args.anchor, weights=args.weights,
+            baseline=args.baseline,
             progress=False if args.quiet else None,
         )  # fmt: skip
         table = result.table
