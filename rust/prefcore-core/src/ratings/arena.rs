@@ -334,7 +334,7 @@ fn logit(rows: &Rows, k: usize, params: &[f64], layout: &Layout, unit: f64, f: u
 /// appearance, lower code first) and the sign of its logit in the slot's orientation.
 struct Slots {
     slot: Vec<u32>,
-    sign: Vec<f64>,
+    sign: Vec<i8>,
     pairs: Vec<(u32, u32)>,
 }
 
@@ -352,7 +352,7 @@ impl Slots {
                 (pairs.len() - 1) as u32
             });
             slot.push(s);
-            sign.push(if a > b { -1.0 } else { 1.0 });
+            sign.push(if a > b { -1 } else { 1 });
         }
         Slots { slot, sign, pairs }
     }
@@ -518,12 +518,19 @@ fn evaluate_range(
         if w == 0.0 {
             continue;
         }
-        let d = logit(rows, k, params, layout, model.unit, f);
+        let (s, sign) = (slots.slot[k] as usize, f64::from(slots.sign[k]));
+        // The two models from the pair slot (battles come ordered by slot, so this
+        // stays in cache) rather than from two more columns streamed per battle.
+        let (lo, hi) = slots.pairs[s];
+        let x = &rows.features[k * f..(k + 1) * f];
+        let mut d = model.unit * sign * (params[lo as usize] - params[hi as usize]);
+        for (xj, bj) in x.iter().zip(&params[layout.n..layout.n + f]) {
+            d += xj * bj;
+        }
         let t = terms(d, log_tie, rows.win[k], rows.tie[k], model.ties, want.value);
         out.value += w * t.loss;
-        let (s, sign) = (slots.slot[k] as usize - first, slots.sign[k]);
+        let s = s - first;
         out.pair_grad[s] += w * t.dd * sign;
-        let x = &rows.features[k * f..(k + 1) * f];
         for (g, xj) in out.grad_rest[..f].iter_mut().zip(x) {
             *g += w * t.dd * xj;
         }
@@ -705,9 +712,8 @@ impl Groups {
     /// Centres the ratings' gradient within each group and adds `1 1ᵀ / size` to the
     /// group's Hessian block (an eigenvalue of 1 along the shift, which the steps
     /// never use; see `bradley_terry::pin_mean`).
-    fn pin(&self, grad: &mut [f64], hess: &mut [f64], p: usize) {
+    fn pin(&self, hess: &mut [f64], p: usize) {
         let n = self.label.len();
-        self.centre(&mut grad[..n]);
         for i in 0..n {
             let g = self.label[i];
             for j in 0..n {
@@ -718,6 +724,9 @@ impl Groups {
         }
     }
 }
+
+/// Newton steps below this size (in the parameters) keep the last Hessian for the next.
+const KEEP_HESSIAN_BELOW: f64 = 1e-3;
 
 /// Newton's method with backtracking from `start` (zeros when None).
 fn newton(rows: &Rows, slots: &Slots, model: &Model, start: Option<&Fit>) -> Result<Fit> {
@@ -742,9 +751,16 @@ fn newton(rows: &Rows, slots: &Slots, model: &Model, start: Option<&Fit>) -> Res
     };
     let mut now = evaluate(rows, slots, &params, model, &layout, curvature);
     let mut last: Option<(Vec<f64>, Vec<f64>, f64)> = None;
+    // The last Hessian (pinned), for a pass that does not compute one.
+    let mut kept: Vec<f64> = Vec::new();
     for iteration in 1..=model.max_iter {
         if let Some(groups) = &groups {
-            groups.pin(&mut now.grad, &mut now.hess, p);
+            groups.centre(&mut now.grad[..n]);
+        }
+        if now.hess.is_empty() {
+            now.hess = std::mem::take(&mut kept);
+        } else if let Some(groups) = &groups {
+            groups.pin(&mut now.hess, p);
         }
         let step = solve_spd(&now.hess, &now.grad).ok_or_else(|| {
             Error::argument(
@@ -778,7 +794,15 @@ fn newton(rows: &Rows, slots: &Slots, model: &Model, start: Option<&Fit>) -> Res
             return Ok(fit);
         }
         let next: Vec<f64> = params.iter().zip(&step).map(|(x, s)| x - s).collect();
-        now = evaluate(rows, slots, &next, model, &layout, curvature);
+        // After a step this small the next one is of the order of its square, and the
+        // Hessian has moved by about as little: the pass keeps the last one (a
+        // Hessian costs a third of a pass).
+        let fresh = Want {
+            value: false,
+            hessian: size >= KEEP_HESSIAN_BELOW,
+        };
+        kept = std::mem::take(&mut now.hess);
+        now = evaluate(rows, slots, &next, model, &layout, fresh);
         last = Some((std::mem::replace(&mut params, next), step, decrement));
     }
     Err(Error::argument(format!(
@@ -847,7 +871,7 @@ fn sum_pairs(rows: &Rows, slots: &Slots, multiplier: impl Fn(usize) -> f64) -> S
     let mut sums = PairSums::new(slots.pairs.len());
     for k in 0..rows.len() {
         let w = rows.weight[k] * multiplier(k);
-        let win = oriented_win(rows, k, slots.sign[k]);
+        let win = oriented_win(rows, k, f64::from(slots.sign[k]));
         sums.add(slots.slot[k] as usize, w, win, rows.tie[k]);
     }
     sums.finish(&slots.pairs)
@@ -915,7 +939,7 @@ fn newton_on_pairs(
     let rows = summed.rows(n_models);
     let slots = Slots {
         slot: (0..rows.len() as u32).collect(),
-        sign: vec![1.0; rows.len()],
+        sign: vec![1; rows.len()],
         pairs: summed
             .a
             .iter()
@@ -1035,7 +1059,7 @@ pub fn curvature(rows: &Rows, model: &Model, fit: &Fit) -> Result<(Vec<f64>, Vec
         }
         let d = logit(rows, k, &params, &layout, model.unit, f);
         let t = terms(d, log_tie, rows.win[k], rows.tie[k], model.ties, false);
-        let (s, sign) = (slots.slot[k] as usize, slots.sign[k]);
+        let (s, sign) = (slots.slot[k] as usize, f64::from(slots.sign[k]));
         let x = &rows.features[k * f..(k + 1) * f];
         h.add(s, sign, x, [w * t.dd2, w * t.cross, w * t.dt2], f);
         // The score is w·(ℓ_d J + ℓ_δ e_δ): its outer product has the same pattern.
@@ -1288,7 +1312,7 @@ impl Classes {
             weight: Vec::new(),
         };
         for k in 0..rows.len() {
-            let win = oriented_win(rows, k, slots.sign[k]);
+            let win = oriented_win(rows, k, f64::from(slots.sign[k]));
             let (s, tie, w) = (slots.slot[k], rows.tie[k], rows.weight[k]);
             let key = (s, win.to_bits(), tie.to_bits(), w.to_bits());
             let id = *index.entry(key).or_insert_with(|| {
