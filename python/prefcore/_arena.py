@@ -254,9 +254,10 @@ def battle_weights(
         # arena-rank: 1 / max(battles of the unordered pair, 50); per battle, scaled to
         # mean 1 with covariates (ContextualPairDataset), as is without.
         lo, hi = np.minimum(ca, cb).astype(np.int64), np.maximum(ca, cb).astype(np.int64)
-        key = lo * (int(max(ca.max(initial=0), cb.max(initial=0))) + 1) + hi
-        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        w = 1.0 / np.maximum(counts[inverse], IPW_FLOOR)
+        models = int(max(ca.max(initial=0), cb.max(initial=0))) + 1
+        key = lo * models + hi
+        per_pair = np.bincount(key, minlength=models * models)
+        w = np.asarray(1.0 / np.maximum(per_pair[key], IPW_FLOOR), dtype=np.float64)
         return w / w.mean() if styled else w
     if isinstance(weights, str):
         require_columns(t, weights)
@@ -267,14 +268,14 @@ def battle_weights(
 
 
 def _groups(n: int, ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
-    """Each model's group: models joined by battles (the comparison graph's components)."""
+    """Each model's group: models joined by battles (the comparison graph's components),
+    labelled by the smallest code in the group."""
+    met = np.zeros((n, n), bool)
+    met[ca, cb] = met[cb, ca] = True
+    np.fill_diagonal(met, True)
     label = np.arange(n)
     while True:
-        low = np.minimum(label[ca], label[cb])
-        nxt = label.copy()
-        np.minimum.at(nxt, ca, low)
-        np.minimum.at(nxt, cb, low)
-        nxt = nxt[nxt]
+        nxt = np.where(met, label[None, :], n).min(axis=1)
         if (nxt == label).all():
             return label
         label = nxt
@@ -540,20 +541,14 @@ def arena(
             rows_a, rows_b, rows_win, rows_tie, rows_w, rows_x, n,
             unit=rules.unit, ridge_ratings=ridge_ratings, ridge_coefs=rules.ridge_coefs,
             divisor=divisor, davidson=ties == "davidson", fallback_ridge=prior,
-            curvature=False, bootstrap=rounds if use_ci == "bootstrap" else 0, seed=seed,
+            curvature=use_ci == "sandwich", seed=seed,
+            bootstrap=rounds if use_ci == "bootstrap" else 0,
             resample_indices=resample_indices if use_ci == "bootstrap" else None,
             resample_weights=resample_weights,
         )  # fmt: skip
         sandwich = None
-        if use_ci == "sandwich":
-            curv = _prefcore.arena_fit(
-                ca, cb, win, tie, w, x, n,
-                unit=rules.unit, ridge_ratings=ridge_ratings, ridge_coefs=rules.ridge_coefs,
-                divisor=divisor, davidson=ties == "davidson", fallback_ridge=prior,
-                curvature=True, bootstrap=0, seed=0, resample_indices=None,
-                resample_weights=None,
-            )  # fmt: skip
-            sandwich = _sandwich(compat, curv, n, divisor, ridge_ratings, rules, w, anchor_index)
+        if use_ci == "sandwich":  # the fit above was over the battles themselves
+            sandwich = _sandwich(compat, fit, n, divisor, ridge_ratings, rules, w, anchor_index)
 
     elo_per_unit = scale / math.log(base) * rules.unit
     theta = np.asarray(fit.ratings)
