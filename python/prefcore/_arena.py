@@ -591,7 +591,6 @@ def arena(
             else rating + z * elo_per_unit * se_theta
         )
         coef_lo, coef_hi = coef - z * se_coef, coef + z * se_coef
-    best, rank_lo, rank_hi = _interval_ranks(rating, lower, upper)
     battles_per = np.bincount(ca, minlength=n) + np.bincount(cb, minlength=n)
     wins_per = np.bincount(ca, weights=(score == 1.0), minlength=n) + np.bincount(
         cb, weights=(score == 0.0), minlength=n
@@ -599,29 +598,8 @@ def arena(
     ties_per = np.bincount(ca, weights=tie_mask, minlength=n) + np.bincount(
         cb, weights=tie_mask, minlength=n
     )
-    nulls = pa.nulls(n, pa.float64())
-    table = pa.table(
-        {
-            "model": names,
-            "rating": pa.array(rating),
-            "lower": pa.array(lower) if lower is not None else nulls,
-            "upper": pa.array(upper) if upper is not None else nulls,
-            "rank": pa.array(best.astype(np.int64)),
-            "rank_lower": pa.array(rank_lo.astype(np.int64)),
-            "rank_upper": pa.array(rank_hi.astype(np.int64)),
-            "battles": pa.array(battles_per.astype(np.int64)),
-            "wins": pa.array(wins_per.astype(np.int64)),
-            "ties": pa.array(ties_per.astype(np.int64)),
-        }
-    ).take(pa.array(np.lexsort((np.arange(n), -rating))))
-    coefficients = pa.table(
-        {
-            "feature": pa.array(feature_names, pa.string()),
-            "coefficient": pa.array(coef, pa.float64()),
-            "lower": pa.array(coef_lo, pa.float64()),
-            "upper": pa.array(coef_hi, pa.float64()),
-        }
-    )
+    table = _leaderboard(names, rating, lower, upper, battles_per, wins_per, ties_per)
+    coefficients = _coefficients(feature_names, coef, coef_lo, coef_hi)
     stats: ArenaStats = {
         "battles": len(score),
         "ties": int(tie_mask.sum()),
@@ -714,33 +692,11 @@ def _arena_hard_board(
     if boot is not None:
         lower, upper = (100.0 * v for v in np.quantile(boot, q, axis=0))
         lower[base_code] = upper[base_code] = 50.0
-    best, rank_lo, rank_hi = _interval_ranks(rating, lower, upper)
     played = np.bincount(model, minlength=n) + (np.arange(n) == base_code) * len(model)
     wins = np.bincount(model, weights=value == 1.0, minlength=n)
     ties = np.bincount(model, weights=tie_mask, minlength=n)
-    nulls = pa.nulls(n, pa.float64())
-    table = pa.table(
-        {
-            "model": names,
-            "rating": pa.array(rating),
-            "lower": pa.array(lower) if lower is not None else nulls,
-            "upper": pa.array(upper) if upper is not None else nulls,
-            "rank": pa.array(best.astype(np.int64)),
-            "rank_lower": pa.array(rank_lo.astype(np.int64)),
-            "rank_upper": pa.array(rank_hi.astype(np.int64)),
-            "battles": pa.array(played.astype(np.int64)),
-            "wins": pa.array(wins.astype(np.int64)),
-            "ties": pa.array(ties.astype(np.int64)),
-        }
-    ).take(pa.array(np.lexsort((np.arange(n), -rating))))
-    coefficients = pa.table(
-        {
-            "feature": pa.array(feature_names, pa.string()),
-            "coefficient": pa.array(coefs_point, pa.float64()),
-            "lower": pa.array(coef_lo, pa.float64()),
-            "upper": pa.array(coef_hi, pa.float64()),
-        }
-    )
+    table = _leaderboard(names, rating, lower, upper, played, wins, ties)
+    coefficients = _coefficients(feature_names, coefs_point, coef_lo, coef_hi)
     stats: ArenaStats = {
         "battles": len(score),
         "ties": int(tie_mask.sum()),
@@ -759,6 +715,48 @@ def _arena_hard_board(
     draws = None if boot is None else 100.0 * boot
     return ArenaResult(
         table, coefficients, names.to_pylist(), draws, math.nan, "arena-hard", math.nan, 10.0, stats
+    )
+
+
+def _leaderboard(
+    names: pa.Array,
+    rating: np.ndarray,
+    lower: np.ndarray | None,
+    upper: np.ndarray | None,
+    battles: np.ndarray,
+    wins: np.ndarray,
+    ties: np.ndarray,
+) -> pa.Table:
+    """``ArenaResult.table``: one row per model with its interval ranks, best first."""
+    best, rank_lo, rank_hi = _interval_ranks(rating, lower, upper)
+    n = len(names)
+    nulls = pa.nulls(n, pa.float64())
+    counts = {"battles": battles, "wins": wins, "ties": ties}
+    return pa.table(
+        {
+            "model": names,
+            "rating": pa.array(rating),
+            "lower": pa.array(lower) if lower is not None else nulls,
+            "upper": pa.array(upper) if upper is not None else nulls,
+            "rank": pa.array(best.astype(np.int64)),
+            "rank_lower": pa.array(rank_lo.astype(np.int64)),
+            "rank_upper": pa.array(rank_hi.astype(np.int64)),
+            **{k: pa.array(np.asarray(v).astype(np.int64)) for k, v in counts.items()},
+        }
+    ).take(pa.array(np.lexsort((np.arange(n), -rating))))
+
+
+def _coefficients(
+    features: list[str], coef: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> pa.Table:
+    """``ArenaResult.coefficients``: one row per style feature."""
+    return pa.table(
+        {
+            "feature": pa.array(features, pa.string()),
+            "coefficient": pa.array(coef, pa.float64()),
+            "lower": pa.array(lower, pa.float64()),
+            "upper": pa.array(upper, pa.float64()),
+        }
     )
 
 
