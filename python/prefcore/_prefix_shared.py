@@ -43,7 +43,7 @@ __all__ = [
 Attention = Literal["sdpa", "eager", "flex", "none"]
 
 PAIR_EXTRAS = ("ref_chosen_logps", "ref_rejected_logps")
-GROUP_EXTRAS = ("ref_logps",)
+GROUP_EXTRAS = ("ref_logps", "scores")
 
 
 def _column(examples: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
@@ -88,8 +88,9 @@ class PrefixSharedCollator:
     and for :func:`sequence_logps` the scored completion tokens: ``logit_index``
     (flat ``row * T + column`` of the output that predicts each), ``target_ids``,
     ``branch_index`` (``example * N + k``) and ``branch_tokens`` (per branch).
-    ``ref_chosen_logps`` / ``ref_rejected_logps`` (pairs) or ``ref_logps`` (groups)
-    travel along when the examples carry them.
+    ``ref_chosen_logps`` / ``ref_rejected_logps`` (pairs) or ``ref_logps`` and
+    ``scores`` (groups: ``N`` numbers per example) travel along when the examples carry
+    them.
 
     ``max_tokens`` is the row budget (default: the largest tree, so smaller trees
     share rows); a larger tree takes a row of its own.
@@ -365,6 +366,7 @@ def sequence_logps(
     token_stats: bool = False,
     aligned: bool = False,
     ld_alpha: float | None = None,
+    prompt_logps: bool = False,
 ) -> dict[str, Any]:
     """Per-branch summed log-probs of a Hugging Face causal LM on a prefix-shared batch,
     in the examples' order: ``chosen_logps`` / ``rejected_logps`` ``[B]`` for pairs,
@@ -383,6 +385,10 @@ def sequence_logps(
     ``ld_alpha`` (pairs; LD-DPO, Liu et al. 2024): the tokens of a completion past the
     length of the pair's shorter completion count ``ld_alpha`` times in
     ``chosen_logps`` / ``rejected_logps``, as TRL's ``ld_alpha`` weighs them.
+
+    ``prompt_logps=True`` adds ``prompt_logps`` and ``prompt_tokens`` ``[B]``: the summed
+    log-probs of each prompt's own tokens after its first (what a padded row's language
+    modelling loss counts on the prompt, as ORPO's NLL term does), from the same pass.
 
     >>> import transformers
     >>> config = transformers.LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
@@ -440,11 +446,38 @@ def sequence_logps(
             out["entropy_sums"] = per_branch(entropy)
             out["logit_sums"] = per_branch(logits.mean(-1))
             out["top1_counts"] = per_branch(top1)
+    if prompt_logps:
+        out["prompt_logps"], out["prompt_tokens"] = _prompt_logps(
+            torch, model, hidden, batch, counts.shape[0] // n
+        )
     if aligned:
         with torch.no_grad():
             raw = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
             out["aligned_sums"] = per_branch(raw - torch.logsumexp(2 * logp, dim=-1))
     return out
+
+
+def _prompt_logps(
+    torch: Any, model: Any, hidden: Any, batch: Mapping[str, Any], examples: int
+) -> tuple[Any, Any]:
+    """Per example, the summed log-probs of its prompt tokens after the first, and their
+    count. A tree's prompt is one contiguous run at the start of the tree, so a prompt
+    token predicts the token after it when that one is in the same tree's prompt."""
+    width = batch["input_ids"].shape[1]
+    ids = batch["input_ids"].reshape(-1)
+    tree = batch["tree_ids"].reshape(-1)
+    shared = (tree >= 0) & (batch["branch_ids"].reshape(-1) == 0)
+    flat = torch.arange(ids.numel(), device=ids.device)
+    follows = torch.zeros_like(shared)
+    follows[:-1] = shared[1:] & (tree[1:] == tree[:-1])
+    source = flat[shared & follows & (flat % width != width - 1)]
+    logits = _logits(model, hidden.reshape(-1, hidden.shape[-1]).index_select(0, source))
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    picked = logp.gather(1, ids[source + 1][:, None]).squeeze(1)
+    owner = tree[source]
+    sums = torch.zeros(examples, dtype=picked.dtype, device=picked.device)
+    counts = torch.zeros(examples, dtype=torch.long, device=picked.device)
+    return sums.index_add(0, owner, picked), counts.index_add(0, owner, torch.ones_like(owner))
 
 
 def padded_tokens(batch: Mapping[str, Any]) -> Any:

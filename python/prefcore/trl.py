@@ -60,10 +60,12 @@ from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
 from prefcore._optional import require
 from prefcore._prefix_shared import padded_tokens
+from prefcore._trl_listwise import listwise_trainer
+from prefcore._trl_reference_free import reference_free_trainers
 from prefcore._trl_reward import reward_trainers
-from prefcore.errors import InvalidArgumentError
+from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.formats import extract_prompt
-from prefcore.tokenize import tokenize_pairs, tokenize_unpaired
+from prefcore.tokenize import _tokenize, tokenize_pairs, tokenize_unpaired
 from prefcore.torch import (
     KL_COMPLETION,
     PAIR_EXTRAS,
@@ -73,23 +75,32 @@ from prefcore.torch import (
 )
 
 if TYPE_CHECKING:  # built on first use by __getattr__, as subclasses of these
+    from trl.experimental.cpo import CPOTrainer
+    from trl.experimental.orpo import ORPOTrainer
     from trl.trainer.dpo_trainer import DPOTrainer
     from trl.trainer.kto_trainer import KTOTrainer
     from trl.trainer.reward_trainer import RewardTrainer
 
     PrefixSharedDPOTrainer = DPOTrainer
+    PrefixSharedListwiseTrainer = DPOTrainer
     PrefixSharedRewardTrainer = RewardTrainer
+    PrefixSharedORPOTrainer = ORPOTrainer
+    PrefixSharedCPOTrainer = CPOTrainer
 
 __all__ = [
     "TESTED_TRL",
     "DPOTrainer",
     "KTOTrainer",
+    "PrefixSharedCPOTrainer",
     "PrefixSharedDPOTrainer",
+    "PrefixSharedListwiseTrainer",
+    "PrefixSharedORPOTrainer",
     "PrefixSharedRewardTrainer",
     "RewardTrainer",
     "dpo_dataset",
     "kl_rotation",
     "kto_dataset",
+    "listwise_dataset",
     "preference_collator",
     "prefix_shared_collator",
     "unpaired_collator",
@@ -102,9 +113,14 @@ TRAINERS = (
     "DPOTrainer",
     "KTOTrainer",
     "PrefixSharedDPOTrainer",
+    "PrefixSharedListwiseTrainer",
     "PrefixSharedRewardTrainer",
     "RewardTrainer",
 )
+
+#: The trainers built on TRL's experimental ORPO and CPO trainers (imported only when
+#: one of these is asked for).
+EXPERIMENTAL_TRAINERS = ("PrefixSharedCPOTrainer", "PrefixSharedORPOTrainer")
 
 #: The TRL versions the trainers are tested with (the test extras pin the same range).
 TESTED_TRL = (">=1.16", "<1.17")
@@ -203,6 +219,88 @@ def dpo_dataset(
             truncation=mode,
         ).table
     return _to_dataset(out, DPO_COLUMNS, PAIR_EXTRAS)
+
+
+def listwise_dataset(
+    data: Any,
+    tokenizer: Any,
+    args: Any = None,
+    *,
+    completions: str = "completions",
+    scores: str = "scores",
+    labels: str | None = None,
+    max_prompt_length: int | None = None,
+) -> Any:
+    """Groups (``prompt`` and ``completions``: ``N`` texts or conversations per row, the
+    same ``N`` in every row, with ``N`` ``scores``) to the tokenized ``datasets.Dataset``
+    :class:`PrefixSharedListwiseTrainer` takes: ``prompt_ids``, ``completions`` (``N``
+    token lists) and ``scores`` (the labels ψ of LiPO-λ: the ``labels`` column when
+    given, else ``scores``), plus ``ref_logps`` when the table has it.
+
+    Tokenized as :func:`dpo_dataset` tokenizes with ``rules="prefcore"`` (prompt and
+    completions apart, EOS after each text completion, ``max_length`` from ``args`` met
+    by cutting the prompt first, shared by the whole group). The output of
+    :func:`prefcore.listwise.listwise` is a valid input.
+
+    >>> import transformers, trl
+    >>> from prefcore.data import sample_tokenizer
+    >>> tokenizer = transformers.PreTrainedTokenizerFast(
+    ...     tokenizer_object=sample_tokenizer(), eos_token="<eos>", pad_token="<pad>")
+    >>> rows = {"prompt": ["Is the sky blue?"], "completions": [[" Yes.", " No.", " Maybe."]],
+    ...         "scores": [[2.0, 0.0, 1.0]]}
+    >>> args = trl.DPOConfig(output_dir="out", use_cpu=True, max_length=64)
+    >>> train = listwise_dataset(rows, tokenizer, args)
+    >>> train.column_names, len(train[0]["completions"])
+    (['prompt_ids', 'completions', 'scores'], 3)
+    """
+    table = as_pyarrow_table(data, "data")
+    require_columns(table, "prompt", completions, scores, labels)
+    texts = table.column(completions).combine_chunks()
+    psi = table.column(labels or scores).combine_chunks()
+    sizes = pc.fill_null(pc.list_value_length(texts), -1).to_numpy(zero_copy_only=False)
+    if not len(sizes):
+        raise InvalidArgumentError("listwise_dataset: the table has no rows", argument="data")
+    n = int(sizes[0])
+    for name, counts in ((completions, sizes), (labels or scores, None)):
+        counts = counts if counts is not None else pc.fill_null(
+            pc.list_value_length(psi), -1).to_numpy(zero_copy_only=False)  # fmt: skip
+        odd = np.flatnonzero(counts != n)
+        if n < 2 or len(odd):
+            row = int(odd[0]) if len(odd) else 0
+            raise invalid_value(
+                name, row, f"{counts[row]} entries; every row needs the same number of "
+                f"completions and scores (row 0 has {n} completions), at least 2",
+            )  # fmt: skip
+    flat = pc.list_flatten(psi)
+    if flat.null_count or (
+        not pa.types.is_floating(flat.type) and not pa.types.is_integer(flat.type)
+    ):
+        raise invalid_value(labels or scores, 0, "expected lists of numbers without nulls")
+    columns = {f"c{k}": pc.list_element(texts, k) for k in range(n)}
+    wide = pa.table({"prompt": table.column("prompt"), **columns})
+    out = _tokenize(
+        wide, wide, tokenizer, "prompt", {c: f"{c}_ids" for c in columns},
+        max_length=_config(args, "max_length", None), max_prompt_length=max_prompt_length,
+        truncation=_config(args, "truncation_mode", "keep_start"), add_eos=True,
+        eos_token_id=None, chat_template=None, boundary="separate", progress=None,
+        label="listwise_dataset",
+    ).table  # fmt: skip
+    ids = [out.column(f"{c}_ids").combine_chunks() for c in columns]
+    rows = out.num_rows
+    order = (np.arange(n)[None, :] * rows + np.arange(rows)[:, None]).ravel()
+    grouped = pa.ListArray.from_arrays(
+        pa.array(np.arange(0, rows * n + 1, n, dtype=np.int32)),
+        pa.concat_arrays(ids).take(pa.array(order)),
+    )
+    result = {
+        "prompt_ids": out.column("prompt_ids"),
+        "completions": grouped,
+        "scores": pc.cast(psi, pa.list_(pa.float64())),
+    }
+    if "ref_logps" in table.column_names:
+        result["ref_logps"] = table.column("ref_logps")
+    datasets = require("datasets", "prefcore.trl datasets")
+    return datasets.Dataset(pa.table(result))
 
 
 def _trl_unpair(table: pa.Table) -> pa.Table:
@@ -591,16 +689,26 @@ def _trainers() -> dict[str, type]:
     trl = require("trl", "prefcore.trl trainers")
     _check_version(trl)
     dpo = _prefcore_trainer(trl.DPOTrainer, DPO_COLUMNS, preference_collator)
+    prefix_shared = _prefix_shared_trainer(dpo, trl.DPOTrainer)
     return {
         "DPOTrainer": dpo,
         "KTOTrainer": _prefcore_trainer(trl.KTOTrainer, KTO_COLUMNS, unpaired_collator),
-        "PrefixSharedDPOTrainer": _prefix_shared_trainer(dpo, trl.DPOTrainer),
+        "PrefixSharedDPOTrainer": prefix_shared,
+        "PrefixSharedListwiseTrainer": listwise_trainer(prefix_shared, trl.DPOTrainer),
         **reward_trainers(trl, _pad_token_id),
     }
+
+
+@functools.cache
+def _experimental_trainers() -> dict[str, type]:
+    _check_version(require("trl", "prefcore.trl trainers"))
+    return reference_free_trainers(prefix_shared_collator)
 
 
 def __getattr__(name: str) -> Any:
     # The trainers subclass TRL's, so TRL is imported on first use, not with this module.
     if name in TRAINERS:
         return _trainers()[name]
+    if name in EXPERIMENTAL_TRAINERS:
+        return _experimental_trainers()[name]
     raise AttributeError(f"module 'prefcore.trl' has no attribute {name!r}")
