@@ -335,3 +335,61 @@ def test_listwise_dataset_and_trainer_refuse_what_they_cannot_train(split, token
         ptrl.PrefixSharedListwiseTrainer(
             tiny_llama(len(tokenizer)), args=ipo, train_dataset=lists, processing_class=tokenizer
         )
+
+
+def test_listwise_trainer_runs_under_the_trainers_bf16_autocast(split, tokenizer, tmp_path):  # noqa: F811
+    base = {**common_args(tmp_path), "max_length": None, "max_steps": 1}
+    lists = ptrl.listwise_dataset(groups_of(split, 2), tokenizer, trl.DPOConfig(**base))
+    pair_rows = ptrl.dpo_dataset(split, tokenizer, trl.DPOConfig(**base))
+
+    def first_step(cls: type, data: Dataset, bf16: bool) -> tuple[dict, set]:
+        t = cls(
+            tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)),
+            args=trl.DPOConfig(**base, bf16=bf16), train_dataset=data, processing_class=tokenizer,
+        )  # fmt: skip
+        seen: set[torch.dtype] = set()
+        hook = t.model.model.layers[0].mlp.down_proj.register_forward_hook(
+            lambda m, i, out: seen.add(out.dtype)
+        )
+        (step,), _ = run(t)
+        hook.remove()
+        return step, seen
+
+    ours, dtypes = first_step(ptrl.PrefixSharedListwiseTrainer, lists, True)
+    assert dtypes == {torch.bfloat16}  # as DPOTrainer's forward runs
+    dpo, dpo_dtypes = first_step(ptrl.DPOTrainer, pair_rows, True)
+    assert dpo_dtypes == {torch.bfloat16}
+    assert ours["loss"] == pytest.approx(LAMBDA_OF_A_PAIR * dpo["loss"], rel=2e-2)
+
+
+LAYOUT_CASES = [
+    ("KTOTrainer", "pairs", "dpo_dataset's output"),
+    ("KTOTrainer", "lists", "listwise_dataset's output"),
+    ("DPOTrainer", "unpaired", "kto_dataset's output"),
+    ("DPOTrainer", "lists", "PrefixSharedListwiseTrainer"),
+    ("PrefixSharedDPOTrainer", "lists", "PrefixSharedListwiseTrainer"),
+    ("PrefixSharedListwiseTrainer", "unpaired", "listwise_dataset"),
+    ("PrefixSharedCPOTrainer", "unpaired", "dpo_dataset"),
+]
+
+
+@pytest.mark.parametrize(("name", "layout", "says"), LAYOUT_CASES)
+def test_each_trainer_refuses_the_other_layouts_by_name(
+    split, padded_tokenizer, tmp_path, name, layout, says
+):
+    tok = padded_tokenizer
+    config = {**common_args(tmp_path), "bf16": False}
+    made = {
+        "pairs": lambda: ptrl.dpo_dataset(split, tok, trl.DPOConfig(**config)),
+        "unpaired": lambda: ptrl.kto_dataset(split, tok, trl.KTOConfig(**config)),
+        "lists": lambda: ptrl.listwise_dataset(groups_of(split, 4), tok, trl.DPOConfig(**config)),
+    }[layout]()
+    args = {"KTOTrainer": trl.KTOConfig, "PrefixSharedCPOTrainer": CPOConfig}.get(
+        name, trl.DPOConfig
+    )(**config)
+    extra = {} if "CPO" in name else {"ref_model": tiny_llama(len(tok))}
+    with pytest.raises(ValueError, match=says) as e:
+        getattr(ptrl, name)(
+            tiny_llama(len(tok)), args=args, train_dataset=made, processing_class=tok, **extra
+        )
+    assert e.value.argument == "train_dataset"

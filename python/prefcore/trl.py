@@ -60,7 +60,7 @@ from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
 from prefcore._optional import require
 from prefcore._prefix_shared import padded_tokens
-from prefcore._trl_listwise import listwise_trainer
+from prefcore._trl_listwise import GROUP_COLUMNS, listwise_trainer
 from prefcore._trl_reference_free import reference_free_trainers
 from prefcore._trl_reward import reward_trainers
 from prefcore.errors import InvalidArgumentError, invalid_value
@@ -458,6 +458,27 @@ def _is_tokenized(dataset: Any, columns: tuple[str, ...]) -> bool:
     return set(columns) <= set(names)
 
 
+#: prefcore's tokenized layouts: the columns, the call that writes them and the
+#: trainers that read them.
+LAYOUTS = (
+    (DPO_COLUMNS, "dpo_dataset", "DPOTrainer or a PrefixShared{DPO,Reward,ORPO,CPO}Trainer"),
+    (KTO_COLUMNS, "kto_dataset", "KTOTrainer"),
+    (GROUP_COLUMNS, "listwise_dataset", "PrefixSharedListwiseTrainer"),
+)
+
+
+def _refuse_other_layout(dataset: Any, trainer: str, maker: str) -> None:
+    """A dataset prefcore tokenized for another trainer would reach TRL's text
+    preparation and fail there on a missing column; name the right pairing instead."""
+    for columns, made_by, readers in LAYOUTS:
+        if _is_tokenized(dataset, columns):
+            raise InvalidArgumentError(
+                f"this dataset is {made_by}'s output ({', '.join(columns)}), which "
+                f"{readers} trains on; {trainer} takes {maker}'s rows",
+                argument="train_dataset",
+            )
+
+
 def _check_version(trl: Any) -> None:
     from packaging.version import Version
 
@@ -470,7 +491,7 @@ def _check_version(trl: Any) -> None:
         )
 
 
-def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> type:
+def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any, maker: str) -> type:
     """``base`` with two changes: a dataset prefcore tokenized is used as it is, and
     the default collator is prefcore's."""
     signature = inspect.signature(base)  # the constructor's, without self
@@ -493,6 +514,7 @@ def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any) -> ty
         def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
             if _is_tokenized(dataset, columns):
                 return dataset
+            _refuse_other_layout(dataset, type(self).__name__, maker)
             return super()._prepare_dataset(dataset, *args, **kwargs)
 
     Trainer.__name__ = Trainer.__qualname__ = base.__name__
@@ -688,11 +710,13 @@ def _prefix_shared_trainer(base: type, trl_base: type) -> type:
 def _trainers() -> dict[str, type]:
     trl = require("trl", "prefcore.trl trainers")
     _check_version(trl)
-    dpo = _prefcore_trainer(trl.DPOTrainer, DPO_COLUMNS, preference_collator)
+    dpo = _prefcore_trainer(trl.DPOTrainer, DPO_COLUMNS, preference_collator, "dpo_dataset")
     prefix_shared = _prefix_shared_trainer(dpo, trl.DPOTrainer)
     return {
         "DPOTrainer": dpo,
-        "KTOTrainer": _prefcore_trainer(trl.KTOTrainer, KTO_COLUMNS, unpaired_collator),
+        "KTOTrainer": _prefcore_trainer(
+            trl.KTOTrainer, KTO_COLUMNS, unpaired_collator, "kto_dataset"
+        ),
         "PrefixSharedDPOTrainer": prefix_shared,
         "PrefixSharedListwiseTrainer": listwise_trainer(prefix_shared, trl.DPOTrainer),
         **reward_trainers(trl, _pad_token_id),
