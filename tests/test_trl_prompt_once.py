@@ -393,3 +393,81 @@ def test_each_trainer_refuses_the_other_layouts_by_name(
             tiny_llama(len(tok)), args=args, train_dataset=made, processing_class=tok, **extra
         )
     assert e.value.argument == "train_dataset"
+
+
+# Reward models on groups ------------------------------------------------------------
+
+
+def whole_pairs(lists: Dataset) -> Dataset:
+    """Every ordered pair of every group as TRL's RewardTrainer reads a pair: the whole
+    sequences, prompt included, in ``chosen_ids`` / ``rejected_ids``."""
+    chosen, rejected = [], []
+    for row in lists:
+        for i, better in enumerate(row["completions"]):
+            for j, worse in enumerate(row["completions"]):
+                if row["scores"][i] > row["scores"][j]:
+                    chosen.append(row["prompt_ids"] + better)
+                    rejected.append(row["prompt_ids"] + worse)
+    return Dataset.from_dict({"chosen_ids": chosen, "rejected_ids": rejected})
+
+
+@pytest.mark.parametrize("coefficient", [None, 0.01])
+def test_reward_trainer_on_groups_is_trls_loss_over_their_pairs(
+    split,
+    tokenizer,  # noqa: F811
+    tmp_path,
+    coefficient,
+):
+    from test_trl import tiny_reward_model
+
+    args = trl.RewardConfig(**{**common_args(tmp_path), "max_length": None, "bf16": False,
+                               "center_rewards_coefficient": coefficient})  # fmt: skip
+    lists = ptrl.listwise_dataset(
+        groups_of(split, 4), tokenizer, trl.DPOConfig(**common_args(tmp_path))
+    )
+    pad = tokenizer.eos_token_id
+    ours = ptrl.PrefixSharedRewardTrainer(
+        tiny_reward_model(len(tokenizer), pad), args=args, train_dataset=lists,
+        processing_class=tokenizer,
+    )  # fmt: skip
+    batch = lists.select(range(3))
+    theirs = trl.RewardTrainer(
+        tiny_reward_model(len(tokenizer), pad), args=args, train_dataset=whole_pairs(batch),
+        processing_class=tokenizer,
+    )  # fmt: skip
+    pairs_of_batch = whole_pairs(batch)
+    assert len(pairs_of_batch) == 3 * 6  # four distinct labels: six ordered pairs a group
+    losses, logged = [], []
+    for trainer, rows in ((theirs, pairs_of_batch), (ours, batch)):
+        inputs = trainer.data_collator(list(rows))
+        trainer.model.train()
+        with torch.no_grad():
+            losses.append(float(trainer.compute_loss(trainer.model, inputs)))
+        logged.append({k: v[-1] for k, v in trainer._metrics["train"].items()})
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    # (num_tokens differs by design: TRL's rows repeat each completion in every pair.)
+    for key in ("accuracy", "margin"):
+        assert logged[1][key] == pytest.approx(logged[0][key], rel=1e-5, abs=1e-7), key
+
+
+def test_reward_trainer_on_groups_of_two_trains_as_trls_on_pairs(split, tokenizer, tmp_path):  # noqa: F811
+    from test_trl import tiny_reward_model
+
+    args = trl.RewardConfig(**{**common_args(tmp_path), "max_length": None, "bf16": False})
+    lists = ptrl.listwise_dataset(
+        groups_of(split, 2), tokenizer, trl.DPOConfig(**common_args(tmp_path))
+    )
+    pad = tokenizer.eos_token_id
+
+    def trainer(cls: type, data: Dataset) -> transformers.Trainer:
+        return cls(tiny_reward_model(len(tokenizer), pad), args=args, train_dataset=data,
+                   processing_class=tokenizer)  # fmt: skip
+
+    (t_steps, t_weights) = run(trainer(trl.RewardTrainer, whole_pairs(lists)))
+    (o_steps, o_weights) = run(trainer(ptrl.PrefixSharedRewardTrainer, lists))
+    for t, o in zip(t_steps, o_steps, strict=True):
+        assert set(o) == set(t)
+        for key in ("loss", "mean_reward", "min_reward", "max_reward", "margin", "accuracy"):
+            assert o[key] == pytest.approx(t[key], rel=1e-5, abs=1e-6), key
+        assert o["num_tokens"] == t["num_tokens"]
+    assert_close_weights(t_weights, o_weights)

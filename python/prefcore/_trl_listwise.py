@@ -17,16 +17,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from prefcore._trl_layouts import GROUP_COLUMNS, has_columns
 from prefcore.errors import InvalidArgumentError
 
-__all__ = ["GROUP_COLUMNS", "listwise_trainer"]
-
-#: The columns of a tokenized listwise dataset (:func:`prefcore.trl.listwise_dataset`).
-GROUP_COLUMNS = ("prompt_ids", "completions", "scores")
-
-
-def _is_grouped(dataset: Any) -> bool:
-    return set(GROUP_COLUMNS) <= set(getattr(dataset, "column_names", None) or [])
+__all__ = ["lipo_loss", "listwise_trainer"]
 
 
 def lipo_loss(torch: Any, rewards: Any, labels: Any) -> tuple[Any, Any]:
@@ -77,7 +71,7 @@ def listwise_trainer(base: type, trl_base: type) -> type:
             super().__init__(*args, **kwargs)
 
         def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
-            if not _is_grouped(dataset):
+            if not has_columns(dataset, GROUP_COLUMNS):
                 raise InvalidArgumentError(
                     f"PrefixSharedListwiseTrainer trains on groups ({', '.join(GROUP_COLUMNS)}): "
                     "make them with prefcore.trl.listwise_dataset; this dataset has "

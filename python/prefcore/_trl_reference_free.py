@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from prefcore._trl_reward import SPLIT_COLUMNS, _is_prompt_split
+from prefcore._trl_layouts import PAIR_COLUMNS, has_columns
 from prefcore.errors import InvalidArgumentError
 
 __all__ = ["reference_free_trainers"]
@@ -42,10 +42,10 @@ def _prompt_once(base: type, collator: Any, what: str) -> type:
             for name in ("train_dataset", "eval_dataset"):
                 data = given.get(name)
                 parts = data.values() if isinstance(data, dict) else [data]
-                if data is not None and not all(_is_prompt_split(d) for d in parts):
+                if data is not None and not all(has_columns(d, PAIR_COLUMNS) for d in parts):
                     raise InvalidArgumentError(
                         f"{what} trains on rows with the prompt apart "
-                        f"({', '.join(SPLIT_COLUMNS)}): make them with prefcore.trl.dpo_dataset "
+                        f"({', '.join(PAIR_COLUMNS)}): make them with prefcore.trl.dpo_dataset "
                         f"(TRL's own {base.__name__} takes text rows)",
                         argument=name,
                     )
@@ -74,7 +74,7 @@ def _prompt_once(base: type, collator: Any, what: str) -> type:
 
         def _set_signature_columns_if_needed(self) -> None:
             if getattr(self, "_signature_columns", None) is None:
-                self._signature_columns = list(SPLIT_COLUMNS)
+                self._signature_columns = list(PAIR_COLUMNS)
 
     Trainer.__name__ = Trainer.__qualname__ = what
     return Trainer

@@ -16,18 +16,35 @@ import logging
 from typing import Any
 
 from prefcore._prefix_shared import padded_tokens
+from prefcore._trl_layouts import GROUP_COLUMNS, PAIR_COLUMNS, has_columns
 from prefcore.errors import InvalidArgumentError
 
 __all__ = ["reward_trainers"]
 
 log = logging.getLogger("prefcore.trl")
 
-#: The columns of a prompt-split tokenized pair dataset (``dpo_dataset`` output).
-SPLIT_COLUMNS = ("prompt_ids", "chosen_ids", "rejected_ids")
-
 
 def _is_prompt_split(dataset: Any) -> bool:
-    return set(SPLIT_COLUMNS) <= set(getattr(dataset, "column_names", None) or [])
+    return has_columns(dataset, PAIR_COLUMNS)
+
+
+def _longest(row: dict[str, Any]) -> int:
+    """The longest prompt + completion of a pair or group row, in tokens."""
+    completions = row["completions"] if "completions" in row else [
+        row["chosen_ids"], row["rejected_ids"]]  # fmt: skip
+    return len(row["prompt_ids"]) + max(len(c) for c in completions)
+
+
+def group_bradley_terry(scores: Any, labels: Any) -> dict[str, Any]:
+    """Bradley-Terry over every ordered pair of a group (``labels_i > labels_j``): the
+    pair losses ``-log sigmoid(r_i - r_j)``, the centring term ``(r_i + r_j)^2`` and the gap,
+    each flat over the batch's pairs, as TRL's loss reads the same pairs as rows."""
+    import torch.nn.functional as F
+
+    better = labels[:, :, None] > labels[:, None, :]
+    gap = (scores[:, :, None] - scores[:, None, :])[better]
+    total = (scores[:, :, None] + scores[:, None, :])[better]
+    return {"losses": -F.logsigmoid(gap), "centring": total**2, "gap": gap}
 
 
 def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
@@ -63,7 +80,13 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
         prompt runs once for both completions, scored as TRL scores ``prompt +
         completion``; the loss (with ``margin`` and ``center_rewards_coefficient``) and
         the logged metrics are TRL's. Rows longer than ``max_length`` are dropped, as
-        TRL drops them, and the count is logged."""
+        TRL drops them, and the count is logged.
+
+        Groups (``listwise_dataset`` rows) train on every ordered pair of each group
+        (``scores_i > scores_j``), the prompt run once for all ``N`` completions: the
+        loss is TRL's over those pairs as rows of one batch (a group with a completion
+        past ``max_length`` is dropped whole); ``accuracy`` and ``margin`` are over the
+        pairs, the reward statistics over the completions."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             given = signature.bind(*args, **kwargs).arguments
@@ -81,23 +104,18 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
         def _prepare_dataset(
             self, dataset: Any, processing_class: Any, args: Any, name: str
         ) -> Any:
-            if not _is_prompt_split(dataset):
+            if not (_is_prompt_split(dataset) or has_columns(dataset, GROUP_COLUMNS)):
                 raise InvalidArgumentError(
-                    f"PrefixSharedRewardTrainer trains on rows with the prompt apart "
-                    f"({', '.join(SPLIT_COLUMNS)}): make them with prefcore.trl.dpo_dataset; "
-                    f"this dataset has {getattr(dataset, 'column_names', None)}",
+                    f"PrefixSharedRewardTrainer trains on pairs with the prompt apart "
+                    f"({', '.join(PAIR_COLUMNS)}: prefcore.trl.dpo_dataset) or on groups "
+                    f"({', '.join(GROUP_COLUMNS)}: prefcore.trl.listwise_dataset); this "
+                    f"dataset has {getattr(dataset, 'column_names', None)}",
                     argument="train_dataset",
                 )
             limit = getattr(args, "max_length", None)
             if limit is None:
                 return dataset
-
-            def fits(row: dict[str, Any]) -> bool:
-                p = len(row["prompt_ids"])
-                longest = p + max(len(row["chosen_ids"]), len(row["rejected_ids"]))
-                return bool(longest <= limit)
-
-            kept = dataset.filter(fits)
+            kept = dataset.filter(lambda row: _longest(row) <= limit)
             if len(kept) < len(dataset):
                 dropped = len(dataset) - len(kept)
                 log.warning(
@@ -108,7 +126,7 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
 
         def _set_signature_columns_if_needed(self) -> None:
             if getattr(self, "_signature_columns", None) is None:
-                self._signature_columns = [*SPLIT_COLUMNS, "margin"]
+                self._signature_columns = [*PAIR_COLUMNS, "margin", *GROUP_COLUMNS]
 
         def compute_loss(
             self,
@@ -120,15 +138,18 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
             mode = "train" if self.model.training else "eval"
             with self.accelerator.autocast():
                 scores = branch_scores(model, inputs, self._pad_id)
-            chosen, rejected = scores[:, 0], scores[:, 1]
-            gap = chosen - rejected
-            if "margin" in inputs:
-                gap = gap - inputs["margin"]
-            loss = -F.logsigmoid(gap).mean()
+            if inputs.get("pairs", True):
+                chosen, rejected = scores[:, 0], scores[:, 1]
+                gap = chosen - rejected
+                if "margin" in inputs:
+                    gap = gap - inputs["margin"]
+                pair = {"losses": -F.logsigmoid(gap), "centring": (chosen + rejected) ** 2}
+                pair["gap"] = chosen - rejected
+            else:
+                pair = group_bradley_terry(scores, inputs["scores"].to(scores.device))
+            loss = pair["losses"].mean()
             if self.args.center_rewards_coefficient is not None:
-                loss = loss + self.args.center_rewards_coefficient * torch.mean(
-                    (chosen + rejected) ** 2
-                )
+                loss = loss + self.args.center_rewards_coefficient * pair["centring"].mean()
             gather = self.accelerator.gather_for_metrics
             if mode == "train":
                 unshared = padded_tokens(inputs)
@@ -136,13 +157,14 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
             metrics = self._metrics[mode]
             metrics["num_tokens"] = [self._total_train_tokens]
             with torch.no_grad():
-                every = self.accelerator.gather(torch.cat([chosen, rejected]))
+                # Pairs: chosen then rejected, as TRL concatenates them.
+                every = self.accelerator.gather(scores.T.reshape(-1))
                 metrics["min_reward"].append(every.min().item())
                 metrics["mean_reward"].append(every.mean().item())
                 metrics["max_reward"].append(every.max().item())
-                right = gather((chosen > rejected).float().mean()).mean().item()
+                right = gather((pair["gap"] > 0).float().mean()).mean().item()
                 metrics["accuracy"].append(right)
-                metrics["margin"].append(gather((chosen - rejected).mean()).mean().item())
+                metrics["margin"].append(gather(pair["gap"].mean()).mean().item())
             return (loss, {"scores": scores}) if return_outputs else loss
 
     return {"RewardTrainer": RewardTrainer, "PrefixSharedRewardTrainer": PrefixSharedRewardTrainer}

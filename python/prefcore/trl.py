@@ -60,7 +60,8 @@ from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
 from prefcore._optional import require
 from prefcore._prefix_shared import padded_tokens
-from prefcore._trl_listwise import GROUP_COLUMNS, listwise_trainer
+from prefcore._trl_layouts import LAYOUTS, PAIR_COLUMNS, UNPAIRED_COLUMNS, has_columns
+from prefcore._trl_listwise import listwise_trainer
 from prefcore._trl_reference_free import reference_free_trainers
 from prefcore._trl_reward import reward_trainers
 from prefcore.errors import InvalidArgumentError, invalid_value
@@ -125,9 +126,9 @@ EXPERIMENTAL_TRAINERS = ("PrefixSharedCPOTrainer", "PrefixSharedORPOTrainer")
 #: The TRL versions the trainers are tested with (the test extras pin the same range).
 TESTED_TRL = (">=1.16", "<1.17")
 
-#: The columns of a tokenized dataset, by trainer.
-DPO_COLUMNS = ("prompt_ids", "chosen_ids", "rejected_ids")
-KTO_COLUMNS = ("prompt_ids", "completion_ids", "label")
+#: The columns of a tokenized dataset, by trainer (see prefcore._trl_layouts).
+DPO_COLUMNS = PAIR_COLUMNS
+KTO_COLUMNS = UNPAIRED_COLUMNS
 
 #: Rows per batch of TRL's `datasets.map` when it unpairs a preference dataset: the
 #: chosen and rejected completions of each block of pairs come out one block after the
@@ -453,25 +454,11 @@ def unpaired_collator(args: Any, tokenizer: Any) -> UnpairedCollator:
     )
 
 
-def _is_tokenized(dataset: Any, columns: tuple[str, ...]) -> bool:
-    names = getattr(dataset, "column_names", None) or []
-    return set(columns) <= set(names)
-
-
-#: prefcore's tokenized layouts: the columns, the call that writes them and the
-#: trainers that read them.
-LAYOUTS = (
-    (DPO_COLUMNS, "dpo_dataset", "DPOTrainer or a PrefixShared{DPO,Reward,ORPO,CPO}Trainer"),
-    (KTO_COLUMNS, "kto_dataset", "KTOTrainer"),
-    (GROUP_COLUMNS, "listwise_dataset", "PrefixSharedListwiseTrainer"),
-)
-
-
 def _refuse_other_layout(dataset: Any, trainer: str, maker: str) -> None:
     """A dataset prefcore tokenized for another trainer would reach TRL's text
     preparation and fail there on a missing column; name the right pairing instead."""
     for columns, made_by, readers in LAYOUTS:
-        if _is_tokenized(dataset, columns):
+        if has_columns(dataset, columns):
             raise InvalidArgumentError(
                 f"this dataset is {made_by}'s output ({', '.join(columns)}), which "
                 f"{readers} trains on; {trainer} takes {maker}'s rows",
@@ -506,13 +493,13 @@ def _prefcore_trainer(base: type, columns: tuple[str, ...], collator: Any, maker
                 given.get("data_collator") is None
                 and tokenizer is not None
                 and config is not None
-                and _is_tokenized(given.get("train_dataset"), columns)
+                and has_columns(given.get("train_dataset"), columns)
             ):
                 given["data_collator"] = collator(config, tokenizer)
             super().__init__(*bound.args, **bound.kwargs)
 
         def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
-            if _is_tokenized(dataset, columns):
+            if has_columns(dataset, columns):
                 return dataset
             _refuse_other_layout(dataset, type(self).__name__, maker)
             return super()._prepare_dataset(dataset, *args, **kwargs)
