@@ -471,3 +471,25 @@ def test_reward_trainer_on_groups_of_two_trains_as_trls_on_pairs(split, tokenize
             assert o[key] == pytest.approx(t[key], rel=1e-5, abs=1e-6), key
         assert o["num_tokens"] == t["num_tokens"]
     assert_close_weights(t_weights, o_weights)
+
+
+def test_prefix_shared_dpo_accumulates_gradients_as_dpo_trainer(pairs, tokenizer, tmp_path):  # noqa: F811
+    # Two micro-batches of 2 per step: the same losses and weights as TRL's trainer.
+    args = trl.DPOConfig(**{**common_args(tmp_path), "max_length": 128, "bf16": False,
+                            "per_device_train_batch_size": 2, "gradient_accumulation_steps": 2,
+                            "max_steps": 3})  # fmt: skip
+    train = ptrl.dpo_dataset(pairs.slice(0, 16), tokenizer, args, rules="trl")
+
+    def trainer(cls: type) -> transformers.Trainer:
+        return cls(tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args,
+                   train_dataset=train, processing_class=tokenizer)  # fmt: skip
+
+    (p_steps, p_weights), (s_steps, s_weights) = (
+        run(trainer(ptrl.DPOTrainer)),
+        run(trainer(ptrl.PrefixSharedDPOTrainer)),
+    )
+    assert len(p_steps) == 3
+    for p, s in zip(p_steps, s_steps, strict=True):
+        assert s["loss"] == pytest.approx(p["loss"], rel=1e-5)
+        assert s["num_tokens"] == p["num_tokens"]
+    assert_close_weights(p_weights, s_weights)
