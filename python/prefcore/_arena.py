@@ -230,17 +230,21 @@ def _style_features(
         names.append(column)
     if not cols:
         return [], np.zeros((t.num_rows, 0))
-    x = np.column_stack(cols)
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    for j, s in enumerate(std):
-        if s == 0 and constant == "error":
+    # Each column standardised on its own contiguous copy, then written into its
+    # place: no stacked temporaries and no reductions along a stride.
+    x = np.empty((t.num_rows, len(cols)))
+    for j, col in enumerate(cols):
+        mean = col.mean()
+        centred = col - mean
+        std = float(np.sqrt(np.dot(centred, centred) / len(centred)))
+        if std == 0 and constant == "error":
             raise InvalidArgumentError(
                 f"style feature {names[j]!r} is the same in every battle: it cannot be "
                 "standardised or fitted",
                 argument="style",
             )
-    std = np.where(std == 0, 1.0, std)
-    return names, np.ascontiguousarray((x - mean) / std)
+        x[:, j] = centred / std if std else centred
+    return names, x
 
 
 def battle_weights(

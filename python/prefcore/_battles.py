@@ -23,33 +23,85 @@ B_WINS = {"model_b", "b", "B"}
 TIES = {"tie", "tie (bothbad)", "draw"}
 
 
-def winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray, np.ndarray]:
-    """Score of ``a`` per battle (1, 0, 0.5) and a tie mask."""
+class ModelCodes:
+    """Both model columns of a table coded against one table of names, hashing each
+    column once: ``a`` and ``b`` hold each row's code (-1 for a null), ``values`` maps
+    a name to its code (first seen first). Dictionary columns are read as they are."""
+
+    def __init__(self, t: pa.Table, a: str, b: str) -> None:
+        self.values: dict[str, int] = {}
+        self.a = self.encode(t.column(a))
+        self.b = self.encode(t.column(b))
+
+    def encode(self, col: Any) -> np.ndarray:
+        """Each row's code in ``values`` (new names added), -1 for a null."""
+        return encode_strings(col, lambda v: self.values.setdefault(v, len(self.values)))
+
+    def sorted(self, keep: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """The names the ``keep`` rows use, sorted, and those rows' codes into them."""
+        ca, cb = self.a[keep], self.b[keep]
+        used = np.zeros(len(self.values), bool)
+        used[ca[ca >= 0]] = True
+        used[cb[cb >= 0]] = True
+        names = np.array(list(self.values), dtype=object)
+        order = np.flatnonzero(used)[np.argsort(names[used].astype(str), kind="stable")]
+        remap = np.full(len(self.values), -1, dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        return pa.array(names[order].tolist(), pa.string()), remap[ca], remap[cb]
+
+
+def encode_strings(col: Any, code_of: Any) -> np.ndarray:
+    """``code_of(value)`` for each distinct value of a string (or dictionary) column,
+    spread to its rows by Arrow's hash encoding; -1 for a null."""
+    col = col if isinstance(col, pa.ChunkedArray) else pa.chunked_array([col])
+    parts = []
+    for chunk in col.chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = pc.dictionary_encode(chunk.cast(pa.string()))
+        local = chunk.dictionary.cast(pa.string()).to_pylist()
+        # The last entry stands for a null index; a null in the dictionary is a null too.
+        remap = np.array([-1 if v is None else code_of(v) for v in local] + [-1], np.int64)
+        index = pc.fill_null(chunk.indices, len(local)).to_numpy(zero_copy_only=False)
+        parts.append(remap[index])
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+#: How a winner value reads: a's win, b's win, a tie, or a model's name.
+A_WIN, B_WIN, TIE, NAMED = 0, 1, 2, 3
+
+
+def winner_scores(
+    t: pa.Table, a: str, b: str, winner: str, models: ModelCodes | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score of ``a`` per battle (1, 0, 0.5) and a tie mask. A winner may also be the
+    name of either model; ``models`` (the table's codes) saves hashing them again."""
     w = t.column(winner)
     if w.null_count:
         raise invalid_value(winner, first_true(pc.is_null(w)), "null")
-    if pa.types.is_string(w.type) or pa.types.is_large_string(w.type):
-        # Arrow's kernels over the string buffers: no Python string per row.
-        values = w.cast(pa.string())
-        names_a, names_b = t.column(a).cast(pa.string()), t.column(b).cast(pa.string())
+    kind = w.type.value_type if pa.types.is_dictionary(w.type) else w.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view":
+        models = models or ModelCodes(t, a, b)
+        # Each distinct winner value is read once; the rows take its reading by code.
+        readings: list[tuple[int, int]] = []
 
-        def mask(x: Any) -> np.ndarray:
-            return np.asarray(pc.fill_null(x, False).to_numpy(zero_copy_only=False), dtype=bool)
+        def read(v: str) -> int:
+            cls = A_WIN if v in A_WINS else B_WIN if v in B_WINS else TIE if v in TIES else NAMED
+            readings.append((cls, models.values.get(v, -2) if cls == NAMED else -2))
+            return len(readings) - 1
 
-        wins_a = mask(pc.is_in(values, value_set=pa.array(sorted(A_WINS)))) | mask(
-            pc.equal(values, names_a)
-        )
-        wins_b = mask(pc.is_in(values, value_set=pa.array(sorted(B_WINS)))) | mask(
-            pc.equal(values, names_b)
-        )
-        tie = mask(pc.is_in(values, value_set=pa.array(sorted(TIES))))
+        codes = encode_strings(w, read)
+        table = np.array(readings, dtype=np.int64).reshape(-1, 2)
+        cls, named = table[codes, 0], table[codes, 1]
+        wins_a = (cls == A_WIN) | ((cls == NAMED) & (named == models.a))
+        wins_b = (cls == B_WIN) | ((cls == NAMED) & (named == models.b))
+        tie = cls == TIE
         bad = ~(wins_a | wins_b | tie)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise invalid_value(
                 winner,
                 row,
-                f"{values[row].as_py()!r} is not 'model_a', 'model_b', 'tie' or the name of "
+                f"{w[row].as_py()!r} is not 'model_a', 'model_b', 'tie' or the name of "
                 "either model",
             )
         return np.where(wins_a, 1.0, np.where(tie, 0.5, 0.0)), tie
@@ -69,24 +121,23 @@ def winner_scores(t: pa.Table, a: str, b: str, winner: str) -> tuple[np.ndarray,
 
 
 def coded_battles(
-    t: pa.Table, a: str, b: str, keep: np.ndarray, what: str
+    t: pa.Table, a: str, b: str, keep: np.ndarray, what: str, models: ModelCodes | None = None
 ) -> tuple[pa.Array, pa.Array, pa.Array]:
     """The models' names, sorted, and each kept battle's two models as codes into them;
     a model battling itself, a null model or fewer than two models are errors."""
-    same = pc.equal(t.column(a).cast(pa.string()), t.column(b).cast(pa.string()))
-    row = first_true(same)
-    if row is not None:
+    models = models or ModelCodes(t, a, b)
+    same = (models.a == models.b) & (models.a >= 0)
+    if same.any():
+        row = int(np.flatnonzero(same)[0])
         raise InvalidArgumentError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
-    col_a = t.column(a).cast(pa.string()).filter(pa.array(keep))
-    col_b = t.column(b).cast(pa.string()).filter(pa.array(keep))
-    for name, col in ((a, col_a), (b, col_b)):
-        if col.null_count:
-            raise invalid_value(name, first_true(pc.is_null(col)), "null model")
-    names = pc.unique(pa.chunked_array(col_a.chunks + col_b.chunks, pa.string()))
-    names = names.take(pc.sort_indices(names))
+    for name, codes in ((a, models.a), (b, models.b)):
+        missing = np.flatnonzero((codes < 0) & keep)
+        if len(missing):
+            raise invalid_value(name, int(missing[0]), "null model")
+    names, ca, cb = models.sorted(keep)
     if len(names) < 2:
         raise InvalidArgumentError(f"{what} needs battles between at least two models")
-    return names, pc.index_in(col_a, value_set=names), pc.index_in(col_b, value_set=names)
+    return names, pa.array(ca.astype(np.int32)), pa.array(cb.astype(np.int32))
 
 
 def read_battles(
@@ -96,8 +147,9 @@ def read_battles(
     battle's two models as uint32 codes into them; an empty table is an error."""
     if t.num_rows == 0:
         raise InvalidArgumentError(f"{what} needs battles; the table is empty")
-    score, tie = winner_scores(t, a, b, winner)
-    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score), bool), what)
+    models = ModelCodes(t, a, b)
+    score, tie = winner_scores(t, a, b, winner, models)
+    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score), bool), what, models)
     ca = np.asarray(codes_a.to_numpy(zero_copy_only=False), dtype=np.uint32)
     cb = np.asarray(codes_b.to_numpy(zero_copy_only=False), dtype=np.uint32)
     return score, tie, names, ca, cb

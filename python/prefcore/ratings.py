@@ -16,7 +16,14 @@ import pyarrow.compute as pc
 from prefcore import _check, _prefcore
 from prefcore._arena import ArenaResult, ArenaStats, arena
 from prefcore._arrow import require_columns
-from prefcore._battles import ELO_BASE, ELO_POINTS, ELO_SCALE, coded_battles, winner_scores
+from prefcore._battles import (
+    ELO_BASE,
+    ELO_POINTS,
+    ELO_SCALE,
+    ModelCodes,
+    coded_battles,
+    winner_scores,
+)
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._rankings import RANKING_METHODS, RankingResult, rankings
@@ -238,9 +245,10 @@ def bradley_terry(
         raise InvalidArgumentError(f"scale must be 'elo' or 'logit'; not {scale!r}")
     if not 0.0 < ci < 1.0:
         raise InvalidArgumentError(f"ci must be in (0, 1), got {ci}")
-    score_a, tie = winner_scores(t, a, b, winner)
+    models = ModelCodes(t, a, b)
+    score_a, tie = winner_scores(t, a, b, winner, models)
     keep = ~tie if ties == "drop" else np.ones(len(score_a), bool)
-    names, codes_a, codes_b = coded_battles(t, a, b, keep, "Bradley-Terry")
+    names, codes_a, codes_b = coded_battles(t, a, b, keep, "Bradley-Terry", models)
     scores = pa.array(score_a[keep])
     n = len(names)
     ref = None
@@ -370,8 +378,9 @@ def online_elo(
         raise InvalidArgumentError(f"ci must be in (0, 1), not {ci}", argument="ci")
     rounds = _check.integer("bootstrap", bootstrap, minimum=0)
     seed = _check.integer("seed", seed, minimum=0, maximum=2**64 - 1)
-    score_a, _ = winner_scores(t, a, b, winner)
-    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score_a), bool), "Elo")
+    models = ModelCodes(t, a, b)
+    score_a, _ = winner_scores(t, a, b, winner, models)
+    names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score_a), bool), "Elo", models)
     orders = None
     if resamples is not None:
         orders = np.asarray(resamples)
