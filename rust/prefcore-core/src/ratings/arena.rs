@@ -332,6 +332,7 @@ fn logit(rows: &Rows, k: usize, params: &[f64], layout: &Layout, unit: f64, f: u
 
 /// Each battle's pair of models as a slot (pairs numbered in order of first
 /// appearance, lower code first) and the sign of its logit in the slot's orientation.
+#[derive(Default)]
 struct Slots {
     slot: Vec<u32>,
     sign: Vec<i8>,
@@ -1114,27 +1115,6 @@ impl Resampling<'_> {
         }
     }
 
-    /// A seeded round's draws, block by block: how many of the `m` draws land in each
-    /// block of battles is Multinomial(m, block sizes / m); each block's draws then
-    /// land within it, so the counts being written stay in cache. The same
-    /// distribution as `draw`, from a different stream.
-    fn draw_blocked(&self, r: usize, m: usize, mut add: impl FnMut(usize)) {
-        const BLOCK: usize = 4096;
-        let Resampling::Seeded { seed, .. } = self else {
-            return self.draw(r, m, |k, _| add(k));
-        };
-        let mut rng = Rng::for_stream(*seed, r as u64);
-        let sizes: Vec<u64> = (0..m.div_ceil(BLOCK))
-            .map(|b| (BLOCK.min(m - b * BLOCK)) as u64)
-            .collect();
-        let per_block = rng.multinomial(&sizes, m as u64);
-        for (b, (&draws, &size)) in per_block.iter().zip(&sizes).enumerate() {
-            for _ in 0..draws {
-                add(b * BLOCK + rng.below(size) as usize);
-            }
-        }
-    }
-
     fn check(&self, m: usize) -> Result<()> {
         match self {
             Resampling::Seeded { .. } => Ok(()),
@@ -1177,6 +1157,31 @@ impl Resampling<'_> {
     }
 }
 
+/// Battles per block of a seeded row resample (see [`seeded_blocks`]).
+const DRAW_BLOCK: usize = 4096;
+
+/// Round `r` of a seeded row resample of `m` battles, block by block: how many of the
+/// `m` draws land in each block is Multinomial(m, block sizes / m), and each block's
+/// draws then land within it, so the counts being made stay in cache (the same
+/// distribution as `m` uniform draws). `block(start, draws)` gets each block's first
+/// battle and its draws as offsets into the block, in the order the stream makes them.
+fn seeded_blocks(
+    seed: u64,
+    r: usize,
+    m: usize,
+    mut block: impl FnMut(usize, &mut dyn Iterator<Item = usize>),
+) {
+    let mut rng = Rng::for_stream(seed, r as u64);
+    let sizes: Vec<u64> = (0..m.div_ceil(DRAW_BLOCK))
+        .map(|b| (DRAW_BLOCK.min(m - b * DRAW_BLOCK)) as u64)
+        .collect();
+    let per_block = rng.multinomial(&sizes, m as u64);
+    for (b, (&draws, &size)) in per_block.iter().zip(&sizes).enumerate() {
+        let mut offsets = (0..draws).map(|_| rng.below(size) as usize);
+        block(b * DRAW_BLOCK, &mut offsets);
+    }
+}
+
 /// Refits the model on every resample, each starting from `point` (the full-data fit),
 /// rounds in parallel; results in round order.
 pub fn bootstrap(
@@ -1211,12 +1216,16 @@ pub fn bootstrap(
                     .expect("battles with covariates are reordered");
                 SCRATCH.with_borrow_mut(|scratch| {
                     let like = sorted.rows(rows);
-                    resampled_weights(&like, &sorted.order, resampling, r, scratch);
-                    let resampled = Rows {
-                        weight: &scratch.weight,
-                        ..like
+                    let drawn = match resampling {
+                        Resampling::Seeded { seed, .. } => {
+                            scratch.seeded_battles(&like, &sorted.slots, *seed, r)
+                        }
+                        _ => {
+                            resampled_weights(&like, &sorted.order, resampling, r, scratch);
+                            scratch.drawn_battles(&like, &sorted.slots)
+                        }
                     };
-                    newton(&resampled, &sorted.slots, m, Some(point))
+                    newton(&drawn.rows(&like), &drawn.slots, m, Some(point))
                 })
             }
         };
@@ -1237,9 +1246,111 @@ pub fn bootstrap(
 /// which cost as much as a pass over the battles.
 #[derive(Default)]
 struct Scratch {
-    count: Vec<u8>,
     drawn: Vec<f64>,
     weight: Vec<f64>,
+    kept: Kept,
+}
+
+/// The battles a resample drew (weight above 0), copied out in order: about a third
+/// of a row resample's battles are not drawn, and every Newton pass would read them
+/// and branch on them at random.
+#[derive(Default)]
+struct Kept {
+    a: Vec<u32>,
+    b: Vec<u32>,
+    win: Vec<f64>,
+    tie: Vec<f64>,
+    weight: Vec<f64>,
+    features: Vec<f64>,
+    slots: Slots,
+    len: usize,
+}
+
+impl Kept {
+    fn rows<'a>(&'a self, like: &Rows) -> Rows<'a> {
+        let n = self.len;
+        Rows {
+            a: &self.a[..n],
+            b: &self.b[..n],
+            win: &self.win[..n],
+            tie: &self.tie[..n],
+            weight: &self.weight[..n],
+            features: &self.features[..n * like.n_features],
+            n_features: like.n_features,
+            n_models: like.n_models,
+        }
+    }
+}
+
+impl Kept {
+    /// Room for `m` battles of `f` covariates; the buffers keep their length from round
+    /// to round (the rows end at `len`).
+    fn reserve(&mut self, m: usize, f: usize, pairs: &[(u32, u32)]) {
+        self.a.resize(m, 0);
+        self.b.resize(m, 0);
+        self.win.resize(m, 0.0);
+        self.tie.resize(m, 0.0);
+        self.weight.resize(m, 0.0);
+        self.features.resize(m * f, 0.0);
+        self.slots.slot.resize(m, 0);
+        self.slots.sign.resize(m, 0);
+        if self.slots.pairs != pairs {
+            self.slots.pairs = pairs.to_vec();
+        }
+    }
+
+    /// Battle `k` of `rows` with weight `w` copied to place `j`; the next free place.
+    /// Every battle is copied and only a drawn one advances the place: no branch on
+    /// which battles a resample drew.
+    #[inline(always)]
+    fn put(&mut self, j: usize, rows: &Rows, slots: &Slots, k: usize, w: f64) -> usize {
+        let f = rows.n_features;
+        self.a[j] = rows.a[k];
+        self.b[j] = rows.b[k];
+        self.win[j] = rows.win[k];
+        self.tie[j] = rows.tie[k];
+        self.weight[j] = w;
+        self.features[j * f..(j + 1) * f].copy_from_slice(&rows.features[k * f..(k + 1) * f]);
+        self.slots.slot[j] = slots.slot[k];
+        self.slots.sign[j] = slots.sign[k];
+        j + usize::from(w > 0.0)
+    }
+}
+
+impl Scratch {
+    /// `rows` with `self.weight` as weights, less the battles of weight 0.
+    fn drawn_battles(&mut self, rows: &Rows, slots: &Slots) -> &Kept {
+        let kept = &mut self.kept;
+        kept.reserve(rows.len(), rows.n_features, &slots.pairs);
+        let mut j = 0;
+        for (k, &w) in self.weight.iter().enumerate() {
+            j = kept.put(j, rows, slots, k, w);
+        }
+        kept.len = j;
+        kept
+    }
+
+    /// Round `r` of a seeded row resample, drawn block by block and copied out as each
+    /// block's counts are made (they stay in cache): the battles drawn, weighted by the
+    /// times drawn.
+    fn seeded_battles(&mut self, rows: &Rows, slots: &Slots, seed: u64, r: usize) -> &Kept {
+        let m = rows.len();
+        let kept = &mut self.kept;
+        kept.reserve(m, rows.n_features, &slots.pairs);
+        let mut count = [0u32; DRAW_BLOCK];
+        let mut j = 0;
+        seeded_blocks(seed, r, m, |start, draws| {
+            let size = DRAW_BLOCK.min(m - start);
+            count[..size].fill(0);
+            draws.for_each(|i| count[i] += 1);
+            for (i, &c) in count[..size].iter().enumerate() {
+                let k = start + i;
+                j = kept.put(j, rows, slots, k, f64::from(c) * rows.weight[k]);
+            }
+        });
+        kept.len = j;
+        kept
+    }
 }
 
 thread_local! {
@@ -1247,9 +1358,8 @@ thread_local! {
 }
 
 /// Sets `scratch.weight` to each (reordered) battle's weight times the times round
-/// `r` drew it; `order` maps the reordered battles to the positions that given
-/// resamples refer to. A seeded round draws positions in the new order: the same
-/// distribution.
+/// `r` of given resamples drew it; `order` maps the reordered battles to the
+/// positions they refer to. (Seeded rounds: [`Scratch::seeded_battles`].)
 fn resampled_weights(
     rows: &Rows,
     order: &[u32],
@@ -1259,24 +1369,6 @@ fn resampled_weights(
 ) {
     let m = rows.len();
     scratch.weight.clear();
-    if let Resampling::Seeded { .. } = resampling {
-        // Counts in bytes keep the table of a few million battles in cache while draws
-        // land at random; a count past 255 (about 1 in 10^500 per battle) is redone wide.
-        let count = &mut scratch.count;
-        count.clear();
-        count.resize(m, 0);
-        let mut wide = false;
-        resampling.draw_blocked(r, m, |k| {
-            let (c, over) = count[k].overflowing_add(1);
-            count[k] = c;
-            wide |= over;
-        });
-        if !wide {
-            let weighted = count.iter().zip(rows.weight).map(|(&c, w)| c as f64 * w);
-            scratch.weight.extend(weighted);
-            return;
-        }
-    }
     let drawn = &mut scratch.drawn;
     drawn.clear();
     drawn.resize(m, 0.0);
