@@ -514,6 +514,40 @@ fn evaluate_range(
         curv: Curvature::new(if want.hessian { span } else { 0 }, f),
     };
     let scale = 1.0 / model.divisor;
+    // Sums that every battle adds to are kept in locals while battles stream by: the
+    // pair slot's (battles come ordered by slot, so a slot's battles are one run) and
+    // the covariates', on the stack for up to `STACK_F` covariates (registers, where
+    // `f` is a constant), flushed into `out` when the slot changes and at the end.
+    let (mut stack_x, mut stack_px, mut stack_xx) =
+        ([0.0; STACK_F], [0.0; STACK_F], [0.0; STACK_F * STACK_F]);
+    let (mut heap_x, mut heap_px, mut heap_xx);
+    let (grad_x, pair_x, xx): (&mut [f64], &mut [f64], &mut [f64]) = if f <= STACK_F {
+        (
+            &mut stack_x[..f],
+            &mut stack_px[..f],
+            &mut stack_xx[..f * f],
+        )
+    } else {
+        (heap_x, heap_px, heap_xx) = (vec![0.0; f], vec![0.0; f], vec![0.0; f * f]);
+        (&mut heap_x, &mut heap_px, &mut heap_xx)
+    };
+    let (mut run, mut pair_grad, mut pair_curv) = (usize::MAX, 0.0, 0.0);
+    let flush = |out: &mut Partial, run: usize, grad: f64, curv: f64, px: &mut [f64]| {
+        if run == usize::MAX {
+            return;
+        }
+        out.pair_grad[run] += grad;
+        if want.hessian {
+            out.curv.pair[run] += curv;
+            for (acc, v) in out.curv.pair_x[run * f..(run + 1) * f]
+                .iter_mut()
+                .zip(px.iter_mut())
+            {
+                *acc += *v;
+                *v = 0.0;
+            }
+        }
+    };
     for k in range {
         let w = rows.weight[k] * scale;
         if w == 0.0 {
@@ -531,20 +565,54 @@ fn evaluate_range(
         let t = terms(d, log_tie, rows.win[k], rows.tie[k], model.ties, want.value);
         out.value += w * t.loss;
         let s = s - first;
-        out.pair_grad[s] += w * t.dd * sign;
-        for (g, xj) in out.grad_rest[..f].iter_mut().zip(x) {
+        if s != run {
+            flush(&mut out, run, pair_grad, pair_curv, pair_x);
+            (run, pair_grad, pair_curv) = (s, 0.0, 0.0);
+        }
+        pair_grad += w * t.dd * sign;
+        for (g, xj) in grad_x.iter_mut().zip(x) {
             *g += w * t.dd * xj;
         }
         if layout.davidson {
             out.grad_rest[f] += w * t.dt;
         }
         if want.hessian {
-            out.curv
-                .add(s, sign, x, [w * t.dd2, w * t.cross, w * t.dt2], f);
+            let dd = w * t.dd2;
+            pair_curv += dd;
+            for (acc, xi) in pair_x.iter_mut().zip(x) {
+                *acc += dd * sign * xi;
+            }
+            // The upper triangle only: `Curvature::dense` mirrors it.
+            for i in 0..f {
+                let ddx = dd * x[i];
+                for (acc, xj) in xx[i * f + i..(i + 1) * f].iter_mut().zip(&x[i..f]) {
+                    *acc += ddx * xj;
+                }
+            }
+            let (cross, tt) = (w * t.cross, w * t.dt2);
+            if cross != 0.0 || tt != 0.0 {
+                out.curv.pair_tie[s] += cross * sign;
+                for (acc, xi) in out.curv.x_tie.iter_mut().zip(x) {
+                    *acc += cross * xi;
+                }
+                out.curv.tie_tie += tt;
+            }
+        }
+    }
+    flush(&mut out, run, pair_grad, pair_curv, pair_x);
+    for (acc, g) in out.grad_rest[..f].iter_mut().zip(grad_x.iter()) {
+        *acc += g;
+    }
+    if want.hessian {
+        for (acc, v) in out.curv.xx.iter_mut().zip(xx.iter()) {
+            *acc += v;
         }
     }
     out
 }
+
+/// Covariates whose running sums [`evaluate_range`] keeps on the stack.
+const STACK_F: usize = 8;
 
 /// [`evaluate_range`] compiled for the common covariate counts (style control uses 4;
 /// 0 for plain ratings), generic beyond.
