@@ -271,12 +271,25 @@ def battle_weights(
     )
 
 
-def _groups(n: int, ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
+def _comparisons(
+    n: int, ca: np.ndarray, cb: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``met[i, j]``: models i and j battled; ``beats[i, j]``: i won or tied against j
+    at least once. Counted per ordered pair in one table each, not set battle by
+    battle."""
+    key = ca.astype(np.int64) * n + cb
+    a_scored = np.bincount(key[score > 0], minlength=n * n).reshape(n, n) > 0
+    b_scored = np.bincount(key[score < 1], minlength=n * n).reshape(n, n) > 0
+    beats = a_scored | b_scored.T
+    met = beats | beats.T
+    return met, beats
+
+
+def _groups(met: np.ndarray) -> np.ndarray:
     """Each model's group: models joined by battles (the comparison graph's components),
     labelled by the smallest code in the group."""
-    met = np.zeros((n, n), bool)
-    met[ca, cb] = met[cb, ca] = True
-    np.fill_diagonal(met, True)
+    n = len(met)
+    met = met | np.eye(n, dtype=bool)
     label = np.arange(n)
     while True:
         nxt = np.where(met, label[None, :], n).min(axis=1)
@@ -285,15 +298,13 @@ def _groups(n: int, ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
         label = nxt
 
 
-def _unbounded(n: int, ca: np.ndarray, cb: np.ndarray, score: np.ndarray) -> int | None:
+def _unbounded(met: np.ndarray, beats: np.ndarray) -> int | None:
     """A model whose unpenalised maximum-likelihood rating is infinite, or None: within
     a group of models joined by battles, one that never lost (or never won) counting
     ties both ways, or a part of the group that never lost to the rest (the group's
     "beat" graph is not strongly connected)."""
-    beats = np.zeros((n, n), bool)
-    beats[ca[score > 0], cb[score > 0]] = True
-    beats[cb[score < 1], ca[score < 1]] = True
-    label = _groups(n, ca, cb)
+    n = len(met)
+    label = _groups(met)
     for root in np.unique(label):
         members = label == root
         for graph in (beats, beats.T):
@@ -487,7 +498,8 @@ def arena(
     ridge_ratings = rules.ridge_ratings
     why = None
     used = w > 0
-    groups = len(np.unique(_groups(n, ca[used], cb[used])))
+    met, beats = _comparisons(n, ca[used], cb[used], score[used])
+    groups = len(np.unique(_groups(met)))
     if groups > 1:
         warnings.warn(
             f"the battles split the models into {groups} groups that never met: each "
@@ -497,7 +509,7 @@ def arena(
             stacklevel=2,
         )
     if ridge_ratings == 0.0:
-        why = _unbounded(n, ca[used], cb[used], score[used])
+        why = _unbounded(met, beats)
         if why is not None:
             warnings.warn(
                 f"model {names[why].as_py()!r} won or lost every battle against the rest of "

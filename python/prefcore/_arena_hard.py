@@ -136,14 +136,14 @@ def fit_rounds(
     """Bradley-Terry with the style features (no penalty, as arena-hard's fit): each
     model's win probability against the baseline for the full data and per round, and
     the coefficients."""
-    from prefcore._arena import _unbounded
+    from prefcore._arena import _comparisons, _unbounded
 
     base = np.full(len(model), base_code, dtype=np.uint32)
     codes = model.astype(np.uint32)
     win = (value == 1.0).astype(np.float64)
     tie = (value == 0.5).astype(np.float64)
     ridge = 0.0
-    if _unbounded(n, codes, base, value) is not None:
+    if _unbounded(*_comparisons(n, codes, base, value)) is not None:
         warnings.warn(
             "a model won or lost every game against the baseline: its win rate is fitted "
             "with a standard normal prior on log-odds strengths (arena-hard's fit has no "
