@@ -9,6 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from prefcore.errors import InvalidArgumentError
+
 BENCHMARKS = ("rewardbench", "rewardbench2", "rm-bench", "alpaca-eval")
 
 
@@ -70,7 +72,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     scores = _read(args.input, args)
     if args.against:
         if args.benchmark != "rewardbench":
-            raise ValueError("--against compares RewardBench scores (per-example 0/1 results)")
+            raise InvalidArgumentError(
+                "--against compares RewardBench scores (per-example 0/1 results)",
+                argument="--against",
+            )
         other = _read(args.against, args)
         paired = benchmarks.paired(scores, other, bootstrap=args.bootstrap, seed=args.seed)
         report: dict[str, Any] = paired.to_dict()

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from prefcore.errors import InvalidArgumentError
+
 __all__ = ["DPO_LOSSES", "F_DIVERGENCES", "LossSettings", "dpo_loss"]
 
 #: Loss types computable from summed log-probs (all of TRL 1.16's).
@@ -122,4 +124,5 @@ def dpo_loss(
     if loss_type == "sft":  # negative log-likelihood per chosen token over the batch
         nll = -chosen.sum() / tokens[0].sum().clamp(min=1)
         return nll.expand(chosen.shape[0])
-    raise ValueError(f"unknown loss type {loss_type!r}")  # the trainer checks the names first
+    # The trainer checks the names first.
+    raise InvalidArgumentError(f"unknown loss type {loss_type!r}", argument="loss_type")
