@@ -147,6 +147,9 @@ def test_bench_prints_the_leaderboard_line_and_json(capsys, tmp_path) -> None:  
     # a bad file: one line on stderr naming the column, exit 1
     assert main(["bench", "rm-bench", str(a)]) == 1
     assert "column 'domain' not found" in capsys.readouterr().err
+    # --against on a benchmark without paired statistics: a named error, exit 1
+    assert main(["bench", "rm-bench", str(a), "--against", str(b)]) == 1
+    assert "--against compares RewardBench scores" in capsys.readouterr().err
 
 
 def test_bench_alpaca_eval_with_the_gamed_rows(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
