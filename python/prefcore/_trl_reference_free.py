@@ -95,7 +95,25 @@ def reference_free_trainers(collator: Any) -> dict[str, type]:
         with trainer.accelerator.autocast():
             return sequence_logps(model, batch, token_stats=True, prompt_logps=prompt)
 
-    def log(trainer: Any, prefix: str, values: dict[str, Any]) -> dict[str, float]:
+    def log(
+        trainer: Any,
+        train_eval: str,
+        out: dict[str, Any],
+        logps: tuple[Any, Any],
+        rewards: tuple[Any, Any],
+        **extra: Any,
+    ) -> dict[str, float]:
+        """The metrics TRL's ORPO and CPO trainers log, ``eval_``-prefixed in evaluation."""
+        (chosen, rejected), (chosen_r, rejected_r) = logps, rewards
+        values = {
+            "rewards/chosen": chosen_r, "rewards/rejected": rejected_r,
+            "rewards/accuracies": (chosen_r > rejected_r).float(),
+            "rewards/margins": chosen_r - rejected_r,
+            "logps/rejected": rejected, "logps/chosen": chosen,
+            "logits/rejected": _logit_means(out, 1), "logits/chosen": _logit_means(out, 0),
+            **extra,
+        }  # fmt: skip
+        prefix = "eval_" if train_eval == "eval" else ""
         gather = trainer.accelerator.gather_for_metrics
         return {f"{prefix}{k}": float(gather(v.detach()).mean().item()) for k, v in values.items()}
 
@@ -115,15 +133,10 @@ def reference_free_trainers(collator: Any) -> dict[str, type]:
             ).clamp(min=1)
             losses, chosen_r, rejected_r, ratio, log_odds = self.odds_ratio_loss(chosen, rejected)
             loss = nll - losses.mean()
-            prefix = "eval_" if train_eval == "eval" else ""
-            metrics = log(self, prefix, {
-                "rewards/chosen": chosen_r, "rewards/rejected": rejected_r,
-                "rewards/accuracies": (chosen_r > rejected_r).float(),
-                "rewards/margins": chosen_r - rejected_r,
-                "logps/rejected": rejected, "logps/chosen": chosen,
-                "logits/rejected": _logit_means(out, 1), "logits/chosen": _logit_means(out, 0),
-                "nll_loss": nll, "log_odds_ratio": ratio, "log_odds_chosen": log_odds,
-            })  # fmt: skip
+            metrics = log(
+                self, train_eval, out, (chosen, rejected), (chosen_r, rejected_r),
+                nll_loss=nll, log_odds_ratio=ratio, log_odds_chosen=log_odds,
+            )  # fmt: skip
             return loss, metrics
 
     class PrefixSharedCPOTrainer(_prompt_once(CPOTrainer, collator, "PrefixSharedCPOTrainer")):  # type: ignore[misc]
@@ -143,15 +156,9 @@ def reference_free_trainers(collator: Any) -> dict[str, type]:
                 nll = -out["chosen_logps"].sum() / out["chosen_tokens"].sum().clamp(min=1)
             losses, chosen_r, rejected_r = self.cpo_loss(chosen, rejected)
             loss = losses.mean() + self.cpo_alpha * nll
-            prefix = "eval_" if train_eval == "eval" else ""
-            metrics = log(self, prefix, {
-                "rewards/chosen": chosen_r, "rewards/rejected": rejected_r,
-                "rewards/accuracies": (chosen_r > rejected_r).float(),
-                "rewards/margins": chosen_r - rejected_r,
-                "logps/rejected": rejected, "logps/chosen": chosen,
-                "logits/rejected": _logit_means(out, 1), "logits/chosen": _logit_means(out, 0),
-                "nll_loss": nll,
-            })  # fmt: skip
+            metrics = log(
+                self, train_eval, out, (chosen, rejected), (chosen_r, rejected_r), nll_loss=nll
+            )
             return loss, metrics
 
     return {

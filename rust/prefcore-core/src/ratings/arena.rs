@@ -1033,7 +1033,7 @@ pub fn fit(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
         );
     }
     let sorted = ByPair::of(rows, &slots);
-    newton(&sorted.rows(rows), &sorted.slots, model, start)
+    newton(&sorted.rows(rows), &sorted.battles.slots, model, start)
 }
 
 /// Battles with covariates reordered by pair slot: a pass then adds into the same
@@ -1041,6 +1041,12 @@ pub fn fit(rows: &Rows, model: &Model, start: Option<&Fit>) -> Result<Fit> {
 struct ByPair {
     /// Original position of each reordered battle.
     order: Vec<u32>,
+    battles: Battles,
+}
+
+/// Battle columns owned (a reordering or a resample's copy) with their pair slots.
+#[derive(Default)]
+struct Battles {
     a: Vec<u32>,
     b: Vec<u32>,
     win: Vec<f64>,
@@ -1048,6 +1054,22 @@ struct ByPair {
     weight: Vec<f64>,
     features: Vec<f64>,
     slots: Slots,
+}
+
+impl Battles {
+    /// The first `len` battles (the models and covariate count of `like`).
+    fn rows<'a>(&'a self, like: &Rows, len: usize) -> Rows<'a> {
+        Rows {
+            a: &self.a[..len],
+            b: &self.b[..len],
+            win: &self.win[..len],
+            tie: &self.tie[..len],
+            weight: &self.weight[..len],
+            features: &self.features[..len * like.n_features],
+            n_features: like.n_features,
+            n_models: like.n_models,
+        }
+    }
 }
 
 impl ByPair {
@@ -1072,7 +1094,7 @@ impl ByPair {
             let k = k as usize;
             features.extend_from_slice(&rows.features[k * f..(k + 1) * f]);
         }
-        ByPair {
+        let battles = Battles {
             a: order.iter().map(|&k| rows.a[k as usize]).collect(),
             b: order.iter().map(|&k| rows.b[k as usize]).collect(),
             win: take(rows.win),
@@ -1084,22 +1106,13 @@ impl ByPair {
                 sign: order.iter().map(|&k| slots.sign[k as usize]).collect(),
                 pairs: slots.pairs.clone(),
             },
-            order,
-        }
+        };
+        ByPair { order, battles }
     }
 
     /// The reordered battles (the models and covariate count of `like`).
     fn rows<'a>(&'a self, like: &Rows) -> Rows<'a> {
-        Rows {
-            a: &self.a,
-            b: &self.b,
-            win: &self.win,
-            tie: &self.tie,
-            weight: &self.weight,
-            features: &self.features,
-            n_features: like.n_features,
-            n_models: like.n_models,
-        }
+        self.battles.rows(like, self.order.len())
     }
 }
 
@@ -1286,14 +1299,15 @@ pub fn bootstrap(
                     let like = sorted.rows(rows);
                     let drawn = match resampling {
                         Resampling::Seeded { seed, .. } => {
-                            scratch.seeded_battles(&like, &sorted.slots, *seed, r)
+                            scratch.seeded_battles(&like, &sorted.battles.slots, *seed, r)
                         }
                         _ => {
                             resampled_weights(&like, &sorted.order, resampling, r, scratch);
-                            scratch.drawn_battles(&like, &sorted.slots)
+                            scratch.drawn_battles(&like, &sorted.battles.slots)
                         }
                     };
-                    newton(&drawn.rows(&like), &drawn.slots, m, Some(point))
+                    let battles = drawn.battles.rows(&like, drawn.len);
+                    newton(&battles, &drawn.battles.slots, m, Some(point))
                 })
             }
         };
@@ -1321,49 +1335,29 @@ struct Scratch {
 
 /// The battles a resample drew (weight above 0), copied out in order: about a third
 /// of a row resample's battles are not drawn, and every Newton pass would read them
-/// and branch on them at random.
+/// and branch on them at random. The buffers keep their length from round to round;
+/// the drawn battles are the first `len`.
 #[derive(Default)]
 struct Kept {
-    a: Vec<u32>,
-    b: Vec<u32>,
-    win: Vec<f64>,
-    tie: Vec<f64>,
-    weight: Vec<f64>,
-    features: Vec<f64>,
-    slots: Slots,
+    battles: Battles,
     len: usize,
-}
-
-impl Kept {
-    fn rows<'a>(&'a self, like: &Rows) -> Rows<'a> {
-        let n = self.len;
-        Rows {
-            a: &self.a[..n],
-            b: &self.b[..n],
-            win: &self.win[..n],
-            tie: &self.tie[..n],
-            weight: &self.weight[..n],
-            features: &self.features[..n * like.n_features],
-            n_features: like.n_features,
-            n_models: like.n_models,
-        }
-    }
 }
 
 impl Kept {
     /// Room for `m` battles of `f` covariates; the buffers keep their length from round
     /// to round (the rows end at `len`).
     fn reserve(&mut self, m: usize, f: usize, pairs: &[(u32, u32)]) {
-        self.a.resize(m, 0);
-        self.b.resize(m, 0);
-        self.win.resize(m, 0.0);
-        self.tie.resize(m, 0.0);
-        self.weight.resize(m, 0.0);
-        self.features.resize(m * f, 0.0);
-        self.slots.slot.resize(m, 0);
-        self.slots.sign.resize(m, 0);
-        if self.slots.pairs != pairs {
-            self.slots.pairs = pairs.to_vec();
+        let b = &mut self.battles;
+        b.a.resize(m, 0);
+        b.b.resize(m, 0);
+        b.win.resize(m, 0.0);
+        b.tie.resize(m, 0.0);
+        b.weight.resize(m, 0.0);
+        b.features.resize(m * f, 0.0);
+        b.slots.slot.resize(m, 0);
+        b.slots.sign.resize(m, 0);
+        if b.slots.pairs != pairs {
+            b.slots.pairs = pairs.to_vec();
         }
     }
 
@@ -1372,15 +1366,15 @@ impl Kept {
     /// which battles a resample drew.
     #[inline(always)]
     fn put(&mut self, j: usize, rows: &Rows, slots: &Slots, k: usize, w: f64) -> usize {
-        let f = rows.n_features;
-        self.a[j] = rows.a[k];
-        self.b[j] = rows.b[k];
-        self.win[j] = rows.win[k];
-        self.tie[j] = rows.tie[k];
-        self.weight[j] = w;
-        self.features[j * f..(j + 1) * f].copy_from_slice(&rows.features[k * f..(k + 1) * f]);
-        self.slots.slot[j] = slots.slot[k];
-        self.slots.sign[j] = slots.sign[k];
+        let (f, b) = (rows.n_features, &mut self.battles);
+        b.a[j] = rows.a[k];
+        b.b[j] = rows.b[k];
+        b.win[j] = rows.win[k];
+        b.tie[j] = rows.tie[k];
+        b.weight[j] = w;
+        b.features[j * f..(j + 1) * f].copy_from_slice(&rows.features[k * f..(k + 1) * f]);
+        b.slots.slot[j] = slots.slot[k];
+        b.slots.sign[j] = slots.sign[k];
         j + usize::from(w > 0.0)
     }
 }
