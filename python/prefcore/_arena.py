@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from prefcore import _check, _prefcore
 from prefcore._arrow import first_true, require_columns
-from prefcore._battles import read_battles
+from prefcore._battles import ELO_BASE, ELO_POINTS, read_battles
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._tables import as_table
@@ -363,9 +363,9 @@ def arena(
     level: float | None = None,
     anchor: tuple[str, float] | None = None,
     baseline: str | None = None,
-    scale: float = 400.0,
+    scale: float = ELO_POINTS,
     base: float = 10.0,
-    init: float = 1000.0,
+    init: float = ELO_BASE,
     weights: Any = None,
     progress: Progress = None,
 ) -> ArenaResult:

@@ -28,6 +28,7 @@ from prefcore._check import (
     integer,
     optional_positive,
 )
+from prefcore._layouts import GROUP_EXTRAS, PAIR_EXTRAS
 from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.tokenize import ids_to_arrow
@@ -41,9 +42,6 @@ __all__ = [
 ]
 
 Attention = Literal["sdpa", "eager", "flex", "none"]
-
-PAIR_EXTRAS = ("ref_chosen_logps", "ref_rejected_logps")
-GROUP_EXTRAS = ("ref_logps", "scores")
 
 
 def _column(examples: Sequence[Mapping[str, Any]], name: str) -> list[Any]:

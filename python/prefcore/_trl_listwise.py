@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from prefcore._trl_layouts import GROUP_COLUMNS, has_columns
+from prefcore._layouts import GROUP_COLUMNS, has_columns
 from prefcore.errors import InvalidArgumentError
 
 __all__ = ["lipo_loss", "listwise_trainer"]

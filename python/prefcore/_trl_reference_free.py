@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from prefcore._trl_layouts import PAIR_COLUMNS, has_columns
+from prefcore._layouts import PAIR_COLUMNS, has_columns
 from prefcore.errors import InvalidArgumentError
 
 __all__ = ["reference_free_trainers"]

@@ -15,8 +15,8 @@ import inspect
 import logging
 from typing import Any
 
+from prefcore._layouts import GROUP_COLUMNS, PAIR_COLUMNS, has_columns
 from prefcore._prefix_shared import padded_tokens
-from prefcore._trl_layouts import GROUP_COLUMNS, PAIR_COLUMNS, has_columns
 from prefcore.errors import InvalidArgumentError
 
 __all__ = ["reward_trainers"]

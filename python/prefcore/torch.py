@@ -37,6 +37,7 @@ from prefcore._check import (
     integer,
     optional_positive,
 )
+from prefcore._layouts import PAIR_EXTRAS, UNPAIRED_EXTRAS
 from prefcore._optional import require
 from prefcore._prefix_shared import (
     PrefixSharedCollator,
@@ -83,10 +84,6 @@ Layout = Literal["concat", "separate"]
 Truncation = Literal["keep_start", "keep_end"]
 Tensors = Literal["pt", "np"]
 
-#: Per-example float columns that travel with the batch when the table has them
-#: (reference log-probabilities precomputed for DPO/KTO).
-PAIR_EXTRAS = ("ref_chosen_logps", "ref_rejected_logps")
-UNPAIRED_EXTRAS = ("ref_logps", "ref_KL_logps")
 #: Each unpaired row's mismatched completion for the KL estimate (TRL's column name).
 KL_COMPLETION = "KL_completion_ids"
 

@@ -58,22 +58,23 @@ import pyarrow.compute as pc
 
 from prefcore._arrow import as_pyarrow_table, require_columns
 from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
+from prefcore._layouts import (
+    LAYOUTS,
+    PAIR_COLUMNS,
+    PAIR_EXTRAS,
+    UNPAIRED_COLUMNS,
+    UNPAIRED_EXTRAS,
+    has_columns,
+)
 from prefcore._optional import require
 from prefcore._prefix_shared import padded_tokens
-from prefcore._trl_layouts import LAYOUTS, PAIR_COLUMNS, UNPAIRED_COLUMNS, has_columns
 from prefcore._trl_listwise import listwise_trainer
 from prefcore._trl_reference_free import reference_free_trainers
 from prefcore._trl_reward import reward_trainers
 from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.formats import extract_prompt
 from prefcore.tokenize import _tokenize, tokenize_pairs, tokenize_unpaired
-from prefcore.torch import (
-    KL_COMPLETION,
-    PAIR_EXTRAS,
-    UNPAIRED_EXTRAS,
-    PreferenceCollator,
-    UnpairedCollator,
-)
+from prefcore.torch import KL_COMPLETION, PreferenceCollator, UnpairedCollator
 
 if TYPE_CHECKING:  # built on first use by __getattr__, as subclasses of these
     from trl.experimental.cpo import CPOTrainer
@@ -126,7 +127,7 @@ EXPERIMENTAL_TRAINERS = ("PrefixSharedCPOTrainer", "PrefixSharedORPOTrainer")
 #: The TRL versions the trainers are tested with (the test extras pin the same range).
 TESTED_TRL = (">=1.16", "<1.17")
 
-#: The columns of a tokenized dataset, by trainer (see prefcore._trl_layouts).
+#: The columns of a tokenized dataset, by trainer (see prefcore._layouts).
 DPO_COLUMNS = PAIR_COLUMNS
 KTO_COLUMNS = UNPAIRED_COLUMNS
 

@@ -1,11 +1,21 @@
-"""The tokenized layouts prefcore writes for TRL's trainers, defined once: each layout's
-columns, the call that writes it and the trainers that read it."""
+"""The tokenized layouts prefcore writes and its collators read, defined once: each
+layout's columns, the per-example values that travel with its batches, the call that
+writes it and the trainers that read it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GROUP_COLUMNS", "LAYOUTS", "PAIR_COLUMNS", "UNPAIRED_COLUMNS", "has_columns"]
+__all__ = [
+    "GROUP_COLUMNS",
+    "GROUP_EXTRAS",
+    "LAYOUTS",
+    "PAIR_COLUMNS",
+    "PAIR_EXTRAS",
+    "UNPAIRED_COLUMNS",
+    "UNPAIRED_EXTRAS",
+    "has_columns",
+]
 
 #: ``dpo_dataset``: pairs with the prompt apart.
 PAIR_COLUMNS = ("prompt_ids", "chosen_ids", "rejected_ids")
@@ -13,6 +23,12 @@ PAIR_COLUMNS = ("prompt_ids", "chosen_ids", "rejected_ids")
 UNPAIRED_COLUMNS = ("prompt_ids", "completion_ids", "label")
 #: ``listwise_dataset``: ``N`` completions per prompt with their scores.
 GROUP_COLUMNS = ("prompt_ids", "completions", "scores")
+
+#: Per-example values a batch carries along: a number per pair or unpaired row (the
+#: reference model's log-probs), ``N`` numbers per group.
+PAIR_EXTRAS = ("ref_chosen_logps", "ref_rejected_logps")
+UNPAIRED_EXTRAS = ("ref_logps", "ref_KL_logps")
+GROUP_EXTRAS = ("ref_logps", "scores")
 
 #: (columns, the call that writes them, the trainers that read them).
 LAYOUTS = (
