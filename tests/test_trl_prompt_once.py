@@ -157,26 +157,28 @@ def test_prefix_shared_cpo_matches_trls_cpo_trainer(split, padded_tokenizer, tmp
     assert_close_weights(t_weights, o_weights)
 
 
+@pytest.mark.parametrize(
+    ("config", "theirs_cls", "ours_name"),
+    [(ORPOConfig, ORPOTrainer, "PrefixSharedORPOTrainer"),
+     (CPOConfig, CPOTrainer, "PrefixSharedCPOTrainer")],
+    ids=["orpo", "cpo"],
+)  # fmt: skip
 def test_reference_free_trainers_run_under_the_trainers_bf16_autocast(
-    split, padded_tokenizer, tmp_path
+    split, padded_tokenizer, tmp_path, config, theirs_cls, ours_name
 ):
-    args = ORPOConfig(**{**common_args(tmp_path), "max_length": 512, "bf16": True, "max_steps": 1})
-    ours = ptrl.PrefixSharedORPOTrainer(
-        tiny_llama(len(padded_tokenizer)), args=args, processing_class=padded_tokenizer,
-        train_dataset=token_rows(split, padded_tokenizer),
-    )  # fmt: skip
-    seen: list[torch.dtype] = []
-    layer = ours.model.model.layers[0].mlp.down_proj
-    hook = layer.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
-    (step,), _ = run(ours)
-    hook.remove()
-    assert seen and set(seen) == {torch.bfloat16}
-    theirs = ORPOTrainer(
-        tiny_llama(len(padded_tokenizer)), args=args, processing_class=padded_tokenizer,
-        train_dataset=Dataset.from_dict(split.to_pydict()),
-    )  # fmt: skip
-    (reference,), _ = run(theirs)
-    assert step["loss"] == pytest.approx(reference["loss"], rel=2e-2)  # bf16 tolerance
+    args = config(**{**common_args(tmp_path), "max_length": 512, "bf16": True, "max_steps": 1})
+    theirs, ours = trl_and_ours(theirs_cls, getattr(ptrl, ours_name), args, split, padded_tokenizer)
+    dtypes, steps = [], []
+    for trainer in (theirs, ours):
+        seen: set[torch.dtype] = set()
+        layer = trainer.model.model.layers[0].mlp.down_proj
+        hook = layer.register_forward_hook(lambda m, i, out, seen=seen: seen.add(out.dtype))
+        (step,), _ = run(trainer)
+        hook.remove()
+        dtypes.append(seen)
+        steps.append(step)
+    assert dtypes == [{torch.bfloat16}, {torch.bfloat16}]  # the same dtype in both forwards
+    assert steps[1]["loss"] == pytest.approx(steps[0]["loss"], rel=2e-2)  # bf16 tolerance
 
 
 def test_reference_free_trainers_refuse_text_rows_by_name(split, padded_tokenizer, tmp_path):
@@ -493,3 +495,34 @@ def test_prefix_shared_dpo_accumulates_gradients_as_dpo_trainer(pairs, tokenizer
         assert s["loss"] == pytest.approx(p["loss"], rel=1e-5)
         assert s["num_tokens"] == p["num_tokens"]
     assert_close_weights(p_weights, s_weights)
+
+
+def test_reward_trainer_on_groups_runs_under_the_trainers_bf16_autocast(
+    split,
+    tokenizer,  # noqa: F811
+    tmp_path,
+):
+    from test_trl import tiny_reward_model
+
+    args = trl.RewardConfig(**{**common_args(tmp_path), "max_length": None, "max_steps": 1})
+    assert args.bf16  # TRL's default, even on a CPU
+    lists = ptrl.listwise_dataset(
+        groups_of(split, 2), tokenizer, trl.DPOConfig(**common_args(tmp_path))
+    )
+    pad = tokenizer.eos_token_id
+    steps, dtypes = [], []
+    for cls, data in (
+        (trl.RewardTrainer, whole_pairs(lists)),
+        (ptrl.PrefixSharedRewardTrainer, lists),
+    ):
+        trainer = cls(tiny_reward_model(len(tokenizer), pad), args=args, train_dataset=data,
+                      processing_class=tokenizer)  # fmt: skip
+        seen: set[torch.dtype] = set()
+        layer = trainer.model.model.layers[0].mlp.down_proj
+        hook = layer.register_forward_hook(lambda m, i, out, seen=seen: seen.add(out.dtype))
+        (step,), _ = run(trainer)
+        hook.remove()
+        steps.append(step)
+        dtypes.append(seen)
+    assert dtypes == [{torch.bfloat16}, {torch.bfloat16}]
+    assert steps[1]["loss"] == pytest.approx(steps[0]["loss"], rel=2e-2)
