@@ -96,6 +96,16 @@ def assert_same_steps(theirs: list[dict], ours: list[dict], keys: tuple[str, ...
             assert o[key] == pytest.approx(t[key], rel=1e-5, abs=1e-6), key
 
 
+def first_step_dtypes(trainer: transformers.Trainer) -> tuple[dict, set]:
+    """One training step's log and the dtypes a decoder layer's forward produced."""
+    seen: set[torch.dtype] = set()
+    layer = trainer.model.model.layers[0].mlp.down_proj
+    hook = layer.register_forward_hook(lambda m, i, out: seen.add(out.dtype))
+    (step,), _ = run(trainer)
+    hook.remove()
+    return step, seen
+
+
 def assert_close_weights(theirs: dict, ours: dict) -> None:
     for name in theirs:
         torch.testing.assert_close(ours[name], theirs[name], atol=1e-4, rtol=1e-3)
@@ -168,17 +178,9 @@ def test_reference_free_trainers_run_under_the_trainers_bf16_autocast(
 ):
     args = config(**{**common_args(tmp_path), "max_length": 512, "bf16": True, "max_steps": 1})
     theirs, ours = trl_and_ours(theirs_cls, getattr(ptrl, ours_name), args, split, padded_tokenizer)
-    dtypes, steps = [], []
-    for trainer in (theirs, ours):
-        seen: set[torch.dtype] = set()
-        layer = trainer.model.model.layers[0].mlp.down_proj
-        hook = layer.register_forward_hook(lambda m, i, out, seen=seen: seen.add(out.dtype))
-        (step,), _ = run(trainer)
-        hook.remove()
-        dtypes.append(seen)
-        steps.append(step)
-    assert dtypes == [{torch.bfloat16}, {torch.bfloat16}]  # the same dtype in both forwards
-    assert steps[1]["loss"] == pytest.approx(steps[0]["loss"], rel=2e-2)  # bf16 tolerance
+    (t_step, t_dtypes), (o_step, o_dtypes) = first_step_dtypes(theirs), first_step_dtypes(ours)
+    assert t_dtypes == o_dtypes == {torch.bfloat16}  # the same dtype in both forwards
+    assert o_step["loss"] == pytest.approx(t_step["loss"], rel=2e-2)  # bf16 tolerance
 
 
 def test_reference_free_trainers_refuse_text_rows_by_name(split, padded_tokenizer, tmp_path):
@@ -344,22 +346,15 @@ def test_listwise_trainer_runs_under_the_trainers_bf16_autocast(split, tokenizer
     lists = ptrl.listwise_dataset(groups_of(split, 2), tokenizer, trl.DPOConfig(**base))
     pair_rows = ptrl.dpo_dataset(split, tokenizer, trl.DPOConfig(**base))
 
-    def first_step(cls: type, data: Dataset, bf16: bool) -> tuple[dict, set]:
-        t = cls(
+    def first_step(cls: type, data: Dataset) -> tuple[dict, set]:
+        return first_step_dtypes(cls(
             tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)),
-            args=trl.DPOConfig(**base, bf16=bf16), train_dataset=data, processing_class=tokenizer,
-        )  # fmt: skip
-        seen: set[torch.dtype] = set()
-        hook = t.model.model.layers[0].mlp.down_proj.register_forward_hook(
-            lambda m, i, out: seen.add(out.dtype)
-        )
-        (step,), _ = run(t)
-        hook.remove()
-        return step, seen
+            args=trl.DPOConfig(**base, bf16=True), train_dataset=data, processing_class=tokenizer,
+        ))  # fmt: skip
 
-    ours, dtypes = first_step(ptrl.PrefixSharedListwiseTrainer, lists, True)
+    ours, dtypes = first_step(ptrl.PrefixSharedListwiseTrainer, lists)
     assert dtypes == {torch.bfloat16}  # as DPOTrainer's forward runs
-    dpo, dpo_dtypes = first_step(ptrl.DPOTrainer, pair_rows, True)
+    dpo, dpo_dtypes = first_step(ptrl.DPOTrainer, pair_rows)
     assert dpo_dtypes == {torch.bfloat16}
     assert ours["loss"] == pytest.approx(LAMBDA_OF_A_PAIR * dpo["loss"], rel=2e-2)
 
@@ -510,19 +505,12 @@ def test_reward_trainer_on_groups_runs_under_the_trainers_bf16_autocast(
         groups_of(split, 2), tokenizer, trl.DPOConfig(**common_args(tmp_path))
     )
     pad = tokenizer.eos_token_id
-    steps, dtypes = [], []
-    for cls, data in (
-        (trl.RewardTrainer, whole_pairs(lists)),
-        (ptrl.PrefixSharedRewardTrainer, lists),
-    ):
-        trainer = cls(tiny_reward_model(len(tokenizer), pad), args=args, train_dataset=data,
-                      processing_class=tokenizer)  # fmt: skip
-        seen: set[torch.dtype] = set()
-        layer = trainer.model.model.layers[0].mlp.down_proj
-        hook = layer.register_forward_hook(lambda m, i, out, seen=seen: seen.add(out.dtype))
-        (step,), _ = run(trainer)
-        hook.remove()
-        steps.append(step)
-        dtypes.append(seen)
-    assert dtypes == [{torch.bfloat16}, {torch.bfloat16}]
-    assert steps[1]["loss"] == pytest.approx(steps[0]["loss"], rel=2e-2)
+    runs = [
+        first_step_dtypes(cls(tiny_reward_model(len(tokenizer), pad), args=args,
+                              train_dataset=data, processing_class=tokenizer))
+        for cls, data in ((trl.RewardTrainer, whole_pairs(lists)),
+                          (ptrl.PrefixSharedRewardTrainer, lists))
+    ]  # fmt: skip
+    (t_step, t_dtypes), (o_step, o_dtypes) = runs
+    assert t_dtypes == o_dtypes == {torch.bfloat16}
+    assert o_step["loss"] == pytest.approx(t_step["loss"], rel=2e-2)
