@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import prefcore
+from prefcore import _cli_eval
 from prefcore.errors import InvalidArgumentError
 from prefcore.io import is_device, refuse_overwrites
 
@@ -27,93 +28,6 @@ __all__ = [
 ]
 
 FORMATS = ["parquet", "jsonl", "csv", "arrow", "hf"]
-
-
-#: trec_eval's default cutoffs of the measures that take them.
-_TREC_CUTOFFS = {
-    "P": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
-    "recall": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
-    "ndcg_cut": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
-    "map_cut": (5, 10, 15, 20, 30, 100, 200, 500, 1000),
-    "success": (1, 5, 10),
-}
-#: The trec_eval measures prefcore computes, as ``-m all_trec`` lists them.
-_ALL_TREC = ("num_ret", "num_rel", "num_rel_ret", "map", "gm_map", "Rprec", "bpref",
-             "recip_rank", "iprec_at_recall", "P", "recall", "infAP", "ndcg", "ndcg_cut", "map_cut",
-             "success")  # fmt: skip
-#: trec_eval's recall levels of ``iprec_at_recall``.
-_RECALL_LEVELS = tuple(f"iprec_at_recall_{i / 10:.2f}" for i in range(11))
-
-
-def trec_measures(names: list[str]) -> list[str]:
-    """trec_eval's ``-m`` arguments as metric names, in order, each once: ``P`` (and
-    ``recall``, ``ndcg_cut``, ``map_cut``, ``success``) at trec_eval's default cutoffs,
-    ``P.5,10`` as ``P.5`` and ``P.10``, ``all_trec`` as every measure prefcore has.
-
-    >>> trec_measures(["map", "P.5,10", "success", "map"])
-    ['map', 'P.5', 'P.10', 'success.1', 'success.5', 'success.10']
-    """
-    out: list[str] = []
-    for name in names:
-        if name == "all_trec":
-            expanded = trec_measures(list(_ALL_TREC))
-        elif name == "iprec_at_recall":
-            expanded = list(_RECALL_LEVELS)
-        elif name in _TREC_CUTOFFS:
-            expanded = [f"{name}.{k}" for k in _TREC_CUTOFFS[name]]
-        elif "," in name and "." in name:
-            base, cutoffs = name.split(".", 1)
-            expanded = [f"{base}.{k}" for k in cutoffs.split(",")]
-        else:
-            expanded = [name]
-        out += [m for m in expanded if m not in out]
-    return out
-
-
-#: Measures trec_eval prints as integers.
-_COUNTS = ("num_ret", "num_rel", "num_rel_ret")
-
-
-def trec_line(metric: str, query: str, value: float) -> str:
-    """One line as trec_eval prints it: the measure under trec_eval's name (``P_5``
-    for ``P.5`` or ``P@5``) padded to 22 characters, the query, and the value with
-    four decimals (counts as integers).
-
-    >>> trec_line("P.5", "all", 0.26666)
-    'P_5                   \\tall\\t0.2667'
-    """
-    base, _, cutoff = metric.replace("@", ".").partition(".")
-    name = f"{base}_{cutoff}" if cutoff else base
-    if metric.startswith("iprec_at_recall"):  # the level is a decimal: _0.50
-        level = float(metric[len("iprec_at_recall") :].lstrip("_@."))
-        name = f"iprec_at_recall_{level:.2f}"
-    shown = f"{int(value)}" if base in _COUNTS else f"{value:.4f}"
-    return f"{name:<22}\t{query}\t{shown}"
-
-
-def _eval(args: argparse.Namespace) -> dict[str, Any]:
-    from prefcore.metrics import evaluate_trec_both
-
-    measures = trec_measures(args.metrics or ["map", "ndcg_cut.10", "P.10"])
-    per_query, summary = evaluate_trec_both(
-        args.run, args.qrels, measures, args.relevance_level, args.complete
-    )
-    rows = per_query.to_pylist() if args.per_query else []
-    if args.json:  # one JSON document, nothing else on stdout
-        if args.per_query:
-            by_query = {row.pop("query_id"): row for row in rows}
-            print(json.dumps({"per_query": by_query, "all": summary}))
-        else:
-            print(json.dumps(summary))
-        return dict(summary)
-    for row in rows:
-        qid = row.pop("query_id")
-        for name, value in row.items():
-            if name != "gm_map":  # a summary only, as trec_eval prints it
-                print(trec_line(name, qid, value))
-    for name, value in summary.items():
-        print(trec_line(name, "all", value))
-    return dict(summary)
 
 
 def _source(path: str, args: argparse.Namespace, fmt: Any = None) -> Any:
@@ -302,6 +216,10 @@ def _ratings(args: argparse.Namespace) -> dict[str, Any]:
     return _cli_ratings.run(args)
 
 
+def _eval(args: argparse.Namespace) -> dict[str, Any]:
+    return _cli_eval.run(args)
+
+
 COMMANDS = {
     "eval": _eval,
     "stats": _stats,
@@ -387,31 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormat,
     )
 
-    ev = sub.add_parser(
-        "eval",
-        help="evaluate a TREC run against qrels (trec_eval semantics)",
-        description="Evaluate a TREC run file against a qrels file with trec_eval's "
-        "semantics and measure names; prints the summary (and per-query values with -q).",
-        epilog="examples:\n  prefcore eval --run run.txt --qrels qrels.txt -m ndcg_cut.10 map\n"
-        "  prefcore eval --run run.txt --qrels qrels.txt -m P.5,10 -q --json",
-        formatter_class=HelpFormat,
-    )
-    ev.add_argument("--run", required=True, help="TREC run file")
-    ev.add_argument("--qrels", required=True, help="TREC qrels file")
-    ev.add_argument(
-        "-m", "--metrics", nargs="+", action="extend", metavar="MEASURE",
-        help="measures, trec_eval style; repeat -m to add more (P, ndcg_cut, map_cut, "
-        "recall, success at trec_eval's cutoffs; P.5,10; all_trec). Default: map "
-        "ndcg_cut.10 P.10",
-    )  # fmt: skip
-    ev.add_argument("-q", "--per-query", action="store_true", help="also print per-query values")
-    ev.add_argument("-l", "--relevance-level", type=LEVEL, default=1,
-                    help="least grade counted as relevant by the binary measures")  # fmt: skip
-    ev.add_argument("-c", "--complete", action="store_true", help="average over all qrels queries")
-    ev.add_argument("--json", action="store_true",
-                    help="print JSON only: the summary {measure: value}, or with -q "
-                    '{"per_query": {query: {measure: value}}, "all": summary}')  # fmt: skip
-    ev.add_argument("--report", help="write the JSON report here")
+    _cli_eval.add_parser(sub, HelpFormat, LEVEL)
 
     st = sub.add_parser(
         "stats",
