@@ -514,3 +514,29 @@ def test_reward_trainer_on_groups_runs_under_the_trainers_bf16_autocast(
     (t_step, t_dtypes), (o_step, o_dtypes) = runs
     assert t_dtypes == o_dtypes == {torch.bfloat16}
     assert o_step["loss"] == pytest.approx(t_step["loss"], rel=2e-2)
+
+
+@pytest.mark.parametrize("name", ["PrefixSharedDPOTrainer", "PrefixSharedListwiseTrainer"])
+def test_a_missing_reference_model_is_refused_not_replaced_by_the_policy(
+    split,
+    tokenizer,  # noqa: F811
+    tmp_path,
+    name,
+):
+    # TRL leaves ref_model None for a PEFT policy; the prompt-once pass cannot disable
+    # adapters, and scoring against the policy itself would make every log-ratio 0.
+    args = trl.DPOConfig(**{**common_args(tmp_path), "bf16": False, "max_length": None})
+    rows = (
+        ptrl.listwise_dataset(groups_of(split, 3), tokenizer, args)
+        if "Listwise" in name
+        else ptrl.dpo_dataset(split, tokenizer, args)
+    )
+    trainer = getattr(ptrl, name)(
+        tiny_llama(len(tokenizer)), ref_model=tiny_llama(len(tokenizer)), args=args,
+        train_dataset=rows, processing_class=tokenizer,
+    )  # fmt: skip
+    trainer.ref_model = None
+    batch = trainer.data_collator([rows[i] for i in range(2)])
+    with pytest.raises(ValueError, match="no reference model") as e:
+        trainer.compute_loss(trainer.model, batch)
+    assert e.value.argument == "ref_model"

@@ -20,7 +20,23 @@ from typing import Any
 from prefcore._layouts import GROUP_COLUMNS, has_columns
 from prefcore.errors import InvalidArgumentError
 
-__all__ = ["lipo_loss", "listwise_trainer"]
+__all__ = ["lipo_loss", "listwise_trainer", "reference_model"]
+
+
+def reference_model(trainer: Any) -> Any:
+    """The trainer's reference model for a live reference pass. TRL leaves none for a
+    PEFT policy (it runs the base model with the adapters disabled), which the
+    prompt-once pass does not do: refused by name rather than scored against the policy
+    itself."""
+    if trainer.ref_model is None:
+        raise InvalidArgumentError(
+            f"{type(trainer).__name__} has no reference model to run (a PEFT policy, whose "
+            "reference TRL takes by disabling the adapters, which prompt-once batches do "
+            "not do): pass ref_model=, set precompute_ref_log_probs=True, or attach "
+            "reference log-probs to the rows (prefcore.torch.compute_ref_logps)",
+            argument="ref_model",
+        )
+    return trainer.ref_model
 
 
 def lipo_loss(torch: Any, rewards: Any, labels: Any) -> tuple[Any, Any]:
@@ -115,7 +131,7 @@ def listwise_trainer(base: type, trl_base: type) -> type:
             if "ref_logps" in inputs:
                 ref = inputs["ref_logps"].to(logps.device)
             else:
-                ref = self._reference_logps(self.ref_model or model, inputs)
+                ref = self._reference_logps(reference_model(self), inputs)
             rewards = self.beta * (logps - ref)
             labels = inputs["scores"].to(rewards.device)
             per_list, better = lipo_loss(torch, rewards, labels)

@@ -68,7 +68,7 @@ from prefcore._layouts import (
 )
 from prefcore._optional import require
 from prefcore._prefix_shared import padded_tokens
-from prefcore._trl_listwise import listwise_trainer
+from prefcore._trl_listwise import listwise_trainer, reference_model
 from prefcore._trl_reference_free import reference_free_trainers
 from prefcore._trl_reward import reward_trainers
 from prefcore.errors import InvalidArgumentError, invalid_value
@@ -575,7 +575,8 @@ def _prefix_shared_loss(
     if "ref_chosen_logps" in inputs:
         ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
     else:
-        ref_chosen, ref_rejected = _prefix_shared_ref_logps(trainer, trainer.ref_model, inputs)
+        reference = reference_model(trainer)
+        ref_chosen, ref_rejected = _prefix_shared_ref_logps(trainer, reference, inputs)
     chosen_ratio, rejected_ratio = chosen - ref_chosen, rejected - ref_rejected
     settings = LossSettings(
         beta=trainer.beta,
