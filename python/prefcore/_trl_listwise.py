@@ -106,21 +106,21 @@ def listwise_trainer(base: type, trl_base: type) -> type:
 
         def _precompute_ref_logps(self, dataset: Any, name: str, batch_size: int) -> Any:
             # The reference pass once over the data, on prompt-once batches, in order.
-            loader = self.accelerator.prepare(
-                DataLoader(dataset, batch_size=batch_size, collate_fn=self.data_collator,
-                           shuffle=False, num_workers=self.args.dataloader_num_workers)
-            )  # fmt: skip
-            model = self.ref_model or self.model
-            chunks = [
-                self.accelerator.gather_for_metrics(self._reference_logps(model, batch)).cpu()
-                for batch in loader
-            ]
-            values = torch.cat(chunks).tolist() if chunks else []
             if not isinstance(dataset, Dataset):
                 raise InvalidArgumentError(
                     "precompute_ref_log_probs needs a map-style datasets.Dataset",
                     argument=name,
                 )
+            loader = self.accelerator.prepare(
+                DataLoader(dataset, batch_size=batch_size, collate_fn=self.data_collator,
+                           shuffle=False, num_workers=self.args.dataloader_num_workers)
+            )  # fmt: skip
+            model = self.ref_model or self.model  # before training, the policy is the reference
+            chunks = [
+                self.accelerator.gather_for_metrics(self._reference_logps(model, batch)).cpu()
+                for batch in loader
+            ]
+            values = torch.cat(chunks).tolist() if chunks else []
             return dataset.add_column("ref_logps", values)
 
         def _compute_loss(self, model: Any, inputs: Any, return_outputs: bool) -> Any:

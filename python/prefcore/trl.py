@@ -259,13 +259,17 @@ def listwise_dataset(
     require_columns(table, "prompt", completions, scores, labels)
     texts = table.column(completions).combine_chunks()
     psi = table.column(labels or scores).combine_chunks()
-    sizes = pc.fill_null(pc.list_value_length(texts), -1).to_numpy(zero_copy_only=False)
+
+    def list_sizes(col: pa.Array) -> np.ndarray:
+        return np.asarray(
+            pc.fill_null(pc.list_value_length(col), -1).to_numpy(zero_copy_only=False)
+        )
+
+    sizes = list_sizes(texts)
     if not len(sizes):
         raise InvalidArgumentError("listwise_dataset: the table has no rows", argument="data")
     n = int(sizes[0])
-    for name, counts in ((completions, sizes), (labels or scores, None)):
-        counts = counts if counts is not None else pc.fill_null(
-            pc.list_value_length(psi), -1).to_numpy(zero_copy_only=False)  # fmt: skip
+    for name, counts in ((completions, sizes), (labels or scores, list_sizes(psi))):
         odd = np.flatnonzero(counts != n)
         if n < 2 or len(odd):
             row = int(odd[0]) if len(odd) else 0
