@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 import prefcore
-from prefcore import pairs
+from prefcore import pairs, ratings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_metrics import level_note, timed
@@ -197,7 +197,7 @@ def main() -> None:
 
     n_battles = int(1_000_000 * args.scale)
     table, data = battles(n_battles, 100)
-    ours, _, r = timed(lambda: pairs.bradley_terry(table, scale="logit"), 3)
+    ours, _, r = timed(lambda: ratings.bradley_terry(table, scale="logit"), 3)
     theirs, _, theta = timed(lambda: choix.opt_pairwise(100, data, alpha=1e-6))
     want = dict(zip([f"model{i:03d}" for i in range(100)], theta - theta.mean()))
     got = dict(zip(r.table.column("model").to_pylist(), r.table.column("rating").to_pylist()))

@@ -29,7 +29,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import prefcore
-from prefcore import dedup, formats, match, metrics, pairs
+from prefcore import (
+    dedup,
+    formats,
+    listwise,
+    match,
+    metrics,
+    pairs,
+    ratings,
+    report,
+    rewards,
+    unpaired,
+)
 
 # Bad input is a PrefcoreError (a ValueError; its type errors also TypeErrors).
 ALLOWED = (prefcore.PrefcoreError, MemoryError)
@@ -320,9 +331,9 @@ def text_functions(examples: int) -> None:
             lambda x: formats.validate(x).format, t, layout, ("chosen", "prompt", "rejected")
         )
         same_everywhere(
-            lambda x: pairs.unpair(x).table, t, layout, ("chosen", "prompt", "rejected")
+            lambda x: unpaired.unpair(x).table, t, layout, ("chosen", "prompt", "rejected")
         )
-        same_everywhere(lambda x: pairs.stats(x), t, layout, ("chosen", "prompt", "rejected"))
+        same_everywhere(lambda x: report.stats(x), t, layout, ("chosen", "prompt", "rejected"))
 
     check()
 
@@ -358,7 +369,7 @@ def pair_construction(examples: int) -> None:
             ).table
 
         same_everywhere(run, t, layout, names)
-        same_everywhere(lambda x: pairs.listwise(x), t, layout, ("scores", "completions"))
+        same_everywhere(lambda x: listwise.listwise(x), t, layout, ("scores", "completions"))
 
     check()
 
@@ -469,7 +480,7 @@ def ratings_and_votes(examples: int) -> None:
             }
         )
         outcome(
-            lambda: pairs.bradley_terry(t, anchor=("a", anchor), alpha=0.1),
+            lambda: ratings.bradley_terry(t, anchor=("a", anchor), alpha=0.1),
             ("model_a", "model_b", "winner", "anchor", "battles", "alpha"),
         )
         v = pa.table(
@@ -479,7 +490,7 @@ def ratings_and_votes(examples: int) -> None:
                 "vote": pa.array([r[2] for r in votes], pa.float64()),
             }
         )
-        outcome(lambda: pairs.aggregate_votes(v), ("item", "annotator", "vote"))
+        outcome(lambda: ratings.aggregate_votes(v), ("item", "annotator", "vote"))
 
     check()
 
@@ -615,7 +626,7 @@ def more_pairs(examples: int) -> None:
 
     @_settings(examples)
     @given(scored_rows, unpaired_rows, layouts, pairwise_rows, hostile_ints)
-    def check(groups: Any, unpaired: Any, layout: str, rows: Any, seed: int) -> None:
+    def check(groups: Any, kto_rows: Any, layout: str, rows: Any, seed: int) -> None:
         t = scored_table(groups)
         ranks = pa.array(
             [[int(abs(x)) % 4 if math.isfinite(x) else 0 for _, x in g] for g in groups],
@@ -630,15 +641,15 @@ def more_pairs(examples: int) -> None:
         )
         u = pa.table(
             {
-                "prompt": [r[0] for r in unpaired],
-                "completion": [r[1] for r in unpaired],
-                "label": [r[2] for r in unpaired],
-                "pair_id": pa.array([r[3] for r in unpaired], pa.int64()),
+                "prompt": [r[0] for r in kto_rows],
+                "completion": [r[1] for r in kto_rows],
+                "label": [r[2] for r in kto_rows],
+                "pair_id": pa.array([r[3] for r in kto_rows], pa.int64()),
             }
         )
         names = ("prompt", "completion", "label", "pair_id", "seed")
-        same_everywhere(lambda x: pairs.pair(x, seed=seed).table, u, layout, names)
-        same_everywhere(lambda x: pairs.pair(x, pair_id=None, seed=seed).table, u, layout, names)
+        same_everywhere(lambda x: unpaired.pair(x, seed=seed).table, u, layout, names)
+        same_everywhere(lambda x: unpaired.pair(x, pair_id=None, seed=seed).table, u, layout, names)
         p = pairwise_table(rows)
         same_everywhere(
             lambda x: dedup.degenerate_pairs(x).reason, p, layout, ("chosen", "rejected")
@@ -670,10 +681,10 @@ def rewards_and_significance(examples: int) -> None:
             "n_resamples",
             "seed",
         )
-        got = outcome(lambda: pairs.transform_rewards(x, y), names)
+        got = outcome(lambda: rewards.transform_rewards(x, y), names)
         if not is_error(got):
             assert len(got) == len(x)
-        outcome(lambda: pairs.combine(x, y, weights=[1.0, 2.0]), names)
+        outcome(lambda: rewards.combine(x, y, weights=[1.0, 2.0]), names)
         if n <= 20_000:
             outcome(lambda: metrics.compare(x, y, test=test, n_resamples=n, seed=n), names)
         outcome(lambda: metrics.spearman([a], [b]), ("x", "y", "group"))

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 import prefcore
-from prefcore import errors, pairs
+from prefcore import errors, pairs, unpaired
 from prefcore.metrics import evaluate, evaluate_grouped, read_trec_run
 
 QRELS = {"query_id": ["q"], "doc_id": ["a"], "relevance": [1]}
@@ -88,7 +88,7 @@ def test_python_layer_errors_carry_the_same_fields() -> None:
     assert (e.value.column, e.value.row) == ("scores", 1)
     labels = pa.table({"prompt": ["p"], "completion": ["a"], "label": [1]})
     with pytest.raises(errors.ColumnTypeError) as wrong:
-        pairs.pair(labels)
+        unpaired.pair(labels)
     assert wrong.value.column == "label"
 
 

@@ -29,7 +29,7 @@ from tokenizers.models import WordLevel
 from tokenizers.pre_tokenizers import Whitespace
 
 import prefcore
-from prefcore import dedup, formats, match, metrics, pairs
+from prefcore import dedup, formats, listwise, match, metrics, pairs, ratings, report, unpaired
 from prefcore.cli import main
 from prefcore.io import AtomicWriter, open_source, temporary_path
 from prefcore.tokenize import tokenize_pairs, tokenize_unpaired
@@ -79,12 +79,12 @@ ENTRY_POINTS: dict[str, Any] = {
     "dedup.degenerate_pairs": lambda t: dedup.degenerate_pairs(t).reason,
     "dedup.contamination": lambda t: dedup.contamination(t, {"prompt": ["p3"]}, n=1).contaminated,
     "formats.validate": lambda t: formats.validate(t).format,
-    "pairs.unpair": lambda t: pairs.unpair(t).table,
-    "pairs.stats": lambda t: pairs.stats(t),
-    "pairs.pair": lambda t: pairs.pair(pairs.unpair(t).table).table,
+    "unpaired.unpair": lambda t: unpaired.unpair(t).table,
+    "report.stats": lambda t: report.stats(t),
+    "unpaired.pair": lambda t: unpaired.pair(unpaired.unpair(t).table).table,
     "tokenize_pairs": lambda t: tokenize_pairs(t, _tokenizer(), eos_token_id=1).table,
     "tokenize_unpaired": lambda t: (
-        tokenize_unpaired(pairs.unpair(t).table, _tokenizer(), eos_token_id=1).table
+        tokenize_unpaired(unpaired.unpair(t).table, _tokenizer(), eos_token_id=1).table
     ),
 }
 
@@ -126,7 +126,7 @@ def test_datasets_views_in_trec_evaluation_and_scored_pairs() -> None:
     one = scored.select([2])
     r = pairs.from_scores(one).table  # a Dataset back, as the input
     assert r["prompt"] == ["c"] and r["chosen"] == ["x"]
-    assert pairs.listwise(one)["prompt"] == ["c"]
+    assert listwise.listwise(one)["prompt"] == ["c"]
     assert formats.detect(one).format == "scored"
 
 
@@ -143,10 +143,10 @@ def test_polars_categorical_and_string_view_columns() -> None:
     )
     assert formats.detect(cat).format == "pairwise"
     assert formats.validate(frame).format == "pairwise"  # string_view columns
-    unpaired = pairs.unpair(cat).table  # a polars frame back, the Categorical kept
-    assert unpaired.schema["prompt"] == pl.Categorical
-    assert unpaired.to_dicts() == pairs.unpair(plain).table.to_pylist()
-    assert pairs.stats(cat) == pairs.stats(plain)
+    kto_rows = unpaired.unpair(cat).table  # a polars frame back, the Categorical kept
+    assert kto_rows.schema["prompt"] == pl.Categorical
+    assert kto_rows.to_dicts() == unpaired.unpair(plain).table.to_pylist()
+    assert report.stats(cat) == report.stats(plain)
     tok = _tokenizer()
     assert (
         tokenize_pairs(cat, tok, eos_token_id=1).table["chosen_ids"].to_list()
@@ -338,7 +338,7 @@ def _interrupt_during(code: str) -> subprocess.CompletedProcess[str]:
     "call",
     [
         "dedup.optimal_bands(0.5, 3_000_000)",
-        "pairs.bradley_terry({'model_a': ['a', 'b'] * 50, 'model_b': ['b', 'c'] * 50,"
+        "ratings.bradley_terry({'model_a': ['a', 'b'] * 50, 'model_b': ['b', 'c'] * 50,"
         " 'winner': ['model_a', 'tie'] * 50}, alpha=0.1, bootstrap=10**7)",
         "dedup.semantic(x, threshold=0.99)",
         "match.knn(x, x, k=10)",
@@ -347,7 +347,7 @@ def _interrupt_during(code: str) -> subprocess.CompletedProcess[str]:
 def test_long_calls_notice_ctrl_c(call: str) -> None:
     # The input is made before "started", so the signal lands inside the call.
     code = (
-        "import numpy, prefcore; from prefcore import dedup, match, pairs; "
+        "import numpy, prefcore; from prefcore import dedup, match, ratings; "
         "x = numpy.random.default_rng(0).standard_normal((100_000, 384), dtype='float32'); "
         f"print('started', flush=True); {call}"
     )
@@ -382,7 +382,7 @@ def test_sizes_taken_from_arguments_are_checked() -> None:
     with pytest.raises(MemoryError, match="pad_to_multiple_of"):
         collate([{"prompt_ids": [1], "chosen_ids": [2], "rejected_ids": [3]}])
     with pytest.raises(MemoryError, match="bootstrap"):
-        pairs.bradley_terry(
+        ratings.bradley_terry(
             {"model_a": ["a", "b"], "model_b": ["b", "a"], "winner": ["model_a", "model_b"]},
             bootstrap=10**15,
         )
@@ -420,12 +420,14 @@ def test_values_that_used_to_pass_silently() -> None:
     with pytest.raises(
         ValueError, match=r"column 'completions', row 0: 3 completions for 2 scores"
     ):
-        pairs.listwise({"prompt": ["p"], "completions": [["a", "b", "c"]], "scores": [[1.0, 2.0]]})
+        listwise.listwise(
+            {"prompt": ["p"], "completions": [["a", "b", "c"]], "scores": [[1.0, 2.0]]}
+        )
     with pytest.raises(ValueError, match=r"column 'completions', row 1: null value"):
         formats.validate({"prompt": ["p", "q"], "completions": [["a", "b"], ["c", None]],
                           "scores": [[1.0, 2.0], [1.0, 2.0]]})  # fmt: skip
     with pytest.raises(ValueError, match=r"column 'chosen', row 1: null value"):
-        pairs.unpair({"prompt": ["p", "q"], "chosen": ["a", None], "rejected": ["b", "c"]})
+        unpaired.unpair({"prompt": ["p", "q"], "chosen": ["a", None], "rejected": ["b", "c"]})
     twins = pa.Table.from_arrays(
         [pa.array(["p"]), pa.array(["a"]), pa.array(["b"])], names=["prompt", "chosen", "chosen"]
     )
@@ -460,9 +462,9 @@ def test_non_finite_values_never_reach_a_result() -> None:
             [1.0, 2.0], [0.0, 3.0], subsets=["a", "b"], weights={"a": 1.0, "b": -1.0}
         )
     with pytest.raises(ValueError, match=r"column 'scores', row 0: label 2000"):
-        pairs.listwise({"prompt": ["p"], "completions": [["a", "b"]], "scores": [[2000.0, 0.0]]})
+        listwise.listwise({"prompt": ["p"], "completions": [["a", "b"]], "scores": [[2000.0, 0.0]]})
     with pytest.raises(ValueError, match=r"column 'labels', row 0: 2000 at position 0"):
-        pairs.lipo_lambda_weights(np.array([[1.0, 0.0]]), np.array([[2000.0, 0.0]]))
+        listwise.lipo_lambda_weights(np.array([[1.0, 0.0]]), np.array([[2000.0, 0.0]]))
     big = np.array([[1e20, 0.0]], dtype=np.float32)
     with pytest.raises(ValueError, match=r"column 'queries', row 0: squared norm"):
         match.knn(big, np.eye(2, dtype=np.float32), k=1, metric="l2")
@@ -472,9 +474,9 @@ def test_non_finite_values_never_reach_a_result() -> None:
     with pytest.raises(ValueError, match="csls_k must be at least 1"):
         match.match(eye, eye, rescore="csls", csls_k=0)
     with pytest.raises(ValueError, match=r"column 'vote', row 1: nan is not a finite value"):
-        pairs.aggregate_votes({"item": [1, 1], "annotator": ["a", "b"], "vote": [1.0, math.nan]})
+        ratings.aggregate_votes({"item": [1, 1], "annotator": ["a", "b"], "vote": [1.0, math.nan]})
     with pytest.raises(ValueError, match="anchor value must be a finite number"):
-        pairs.bradley_terry({"model_a": ["a"], "model_b": ["b"], "winner": ["model_a"]},
+        ratings.bradley_terry({"model_a": ["a"], "model_b": ["b"], "winner": ["model_a"]},
                             alpha=0.1, anchor=("a", math.nan))  # fmt: skip
 
 
@@ -563,11 +565,11 @@ def test_stats_takes_a_tokenizer_file_or_says_what_it_needs(tmp_path: Path) -> N
     path = tmp_path / "tokenizer.json"
     _tokenizer().save(str(path))
     t = {"prompt": ["p0"], "chosen": ["a b c"], "rejected": ["x"]}
-    assert pairs.stats(t, tokenizer=str(path))["chosen_tokens"]["max"] == 3.0
+    assert report.stats(t, tokenizer=str(path))["chosen_tokens"]["max"] == 3.0
     with pytest.raises(ValueError, match="tokenizer 'no/such-tokenizer'"):
-        pairs.stats(t, tokenizer="no/such-tokenizer")
+        report.stats(t, tokenizer="no/such-tokenizer")
     with pytest.raises(TypeError, match="tokenizer must be"):
-        pairs.stats(t, tokenizer=42)
+        report.stats(t, tokenizer=42)
 
 
 def test_two_writers_of_one_output_in_one_process(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def test_a_missing_torch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_missing_tokenizers_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     _without(monkeypatch, "tokenizers")
     with pytest.raises(ImportError, match=r"pip install 'prefcore\[tokenize\]'"):
-        prefcore.pairs.stats(
+        prefcore.report.stats(
             {"prompt": ["a"], "chosen": ["b"], "rejected": ["c"]}, tokenizer="gpt2"
         )
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import prefcore
-from prefcore import pairs
+from prefcore import listwise, pairs, ratings, report, rewards, unpaired
 
 DETERMINISTIC = ["best_worst", "best_vs_rest", "top_k_bottom_k", "all_pairs"]
 
@@ -440,7 +440,7 @@ def test_prefcore_functions_accept_dictionary_columns() -> None:
     }
     copied = pairs.from_scores(t, strategy="all_pairs").table
     encoded = pairs.from_scores(t, strategy="all_pairs", texts="dictionary").table
-    assert pairs.unpair(encoded).table.equals(pairs.unpair(copied).table)
+    assert unpaired.unpair(encoded).table.equals(unpaired.unpair(copied).table)
     assert prefcore.formats.detect(encoded) == prefcore.formats.detect(copied)
     # Through the Arrow stream (polars categoricals) the Rust side decodes them.
     frame = pl.from_arrow(encoded.select(["prompt", "chosen"]))
@@ -453,7 +453,7 @@ def test_prefcore_functions_accept_dictionary_columns() -> None:
     talk = _dictionary_cases()[6][2]
     conv = pairs.from_scores(talk, strategy="all_pairs", texts="dictionary").table
     plain = pairs.from_scores(talk, strategy="all_pairs").table
-    assert pairs.unpair(conv).table.equals(pairs.unpair(plain).table)
+    assert unpaired.unpair(conv).table.equals(unpaired.unpair(plain).table)
     with pytest.raises(ValueError, match="texts"):
         pairs.from_scores(t, texts="views")  # type: ignore[arg-type]
 
@@ -608,9 +608,9 @@ def test_unpair_then_pair_round_trips(rows: list[tuple[str, str, str]]) -> None:
             "rejected": pa.array([r[2] for r in rows], pa.string()),
         }
     )
-    u = pairs.unpair(t)
+    u = unpaired.unpair(t)
     assert u.stats["desirable"] == u.stats["undesirable"] == len(rows)
-    back = pairs.pair(u.table)
+    back = unpaired.pair(u.table)
     assert back.table.equals(t)
 
 
@@ -620,7 +620,7 @@ def test_pair_without_ids_matches_within_prompts() -> None:
         "completion": ["a", "b", "c", "d", "e", "f"],
         "label": [True, False, True, False, False, True],
     }
-    r = pairs.pair(u, pair_id=None, seed=3)
+    r = unpaired.pair(u, pair_id=None, seed=3)
     rows = r.table.to_pylist()
     assert len(rows) == 1 and rows[0]["prompt"] == "p" and rows[0]["rejected"] == "b"
     assert rows[0]["chosen"] in ("a", "c")
@@ -628,7 +628,7 @@ def test_pair_without_ids_matches_within_prompts() -> None:
     assert r.stats["prompts_with_one_label"] == 2
     assert r.stats["desirable_share"] == 0.5
     with pytest.raises(ValueError, match="pair 0 has 2 rows with 2 desirable"):
-        pairs.pair(
+        unpaired.pair(
             {
                 "prompt": ["p", "p"],
                 "completion": ["a", "b"],
@@ -657,7 +657,7 @@ def test_listwise_and_lipo_weights_follow_the_formula() -> None:
         "scores": [[0.2, 0.9, 0.5], [1.0, 1.0]],
         "labels": [[1.0, 3.0, 0.0], [2.0, 0.0]],
     }
-    out = pairs.listwise(t, labels="labels")
+    out = listwise.listwise(t, labels="labels")
     assert out.column("completions").to_pylist() == [["b", "c", "a"], ["x", "y"]]
     assert out.column("labels").to_pylist() == [[3.0, 0.0, 1.0], [2.0, 0.0]]
     assert out.column("original_index").to_pylist() == [[1, 2, 0], [0, 1]]
@@ -669,7 +669,7 @@ def test_listwise_and_lipo_weights_follow_the_formula() -> None:
     scores = np.array([[0.2, 0.9, 0.5]])
     labels = np.array([[1.0, 3.0, 0.0]])
     np.testing.assert_allclose(
-        pairs.lipo_lambda_weights(scores, labels)[0],
+        listwise.lipo_lambda_weights(scores, labels)[0],
         lipo_reference([0.2, 0.9, 0.5], [1.0, 3.0, 0.0]),
     )
 
@@ -682,8 +682,8 @@ def test_lipo_weights_in_torch_match_numpy_and_honour_the_mask() -> None:
     y = rng.integers(0, 4, size=(4, 6)).astype(float)
     mask = np.ones((4, 6), bool)
     mask[1, 4:] = False
-    w_np = pairs.lipo_lambda_weights(s, y, mask)
-    w_t = pairs.lipo_lambda_weights(torch.tensor(s), torch.tensor(y), torch.tensor(mask))
+    w_np = listwise.lipo_lambda_weights(s, y, mask)
+    w_t = listwise.lipo_lambda_weights(torch.tensor(s), torch.tensor(y), torch.tensor(mask))
     assert isinstance(w_t, torch.Tensor)
     np.testing.assert_allclose(w_t.numpy(), w_np, rtol=1e-12)
     assert (w_np[1, 4:, :] == 0).all() and (w_np[1, :, 4:] == 0).all()
@@ -696,17 +696,17 @@ def test_transform_rewards_is_log_sigmoid_and_combines_by_sum() -> None:
     import torch
 
     r = np.array([-50.0, -1.0, 0.0, 2.0, 800.0])
-    u = pairs.transform_rewards(r, 0.5)
+    u = rewards.transform_rewards(r, 0.5)
     want = np.log(1 / (1 + np.exp(-(r[:4] - 0.5))))
     np.testing.assert_allclose(u[:4], want, rtol=1e-12)
     assert u[4] == 0.0 and np.isfinite(u).all()
-    torch_u = pairs.transform_rewards(torch.tensor(r), 0.5)
+    torch_u = rewards.transform_rewards(torch.tensor(r), 0.5)
     np.testing.assert_allclose(torch_u.numpy(), u, rtol=1e-12)
-    np.testing.assert_allclose(pairs.transform_rewards(r, 0.5, "center"), r - 0.5)
-    both = pairs.combine(u, pairs.transform_rewards(r, 1.0), weights=[2.0, 1.0])
-    np.testing.assert_allclose(both, 2 * u + pairs.transform_rewards(r, 1.0))
+    np.testing.assert_allclose(rewards.transform_rewards(r, 0.5, "center"), r - 0.5)
+    both = rewards.combine(u, rewards.transform_rewards(r, 1.0), weights=[2.0, 1.0])
+    np.testing.assert_allclose(both, 2 * u + rewards.transform_rewards(r, 1.0))
     with pytest.raises(ValueError, match="method must be"):
-        pairs.transform_rewards(r, 0.0, "exp")  # type: ignore[arg-type]
+        rewards.transform_rewards(r, 0.0, "exp")  # type: ignore[arg-type]
 
 
 def test_conversational_completions_pair_and_unpair() -> None:
@@ -722,9 +722,9 @@ def test_conversational_completions_pair_and_unpair() -> None:
     assert r.table.select(["prompt", "chosen", "rejected"]).to_pylist() == [
         {"prompt": t["prompt"][0], "chosen": reply("b"), "rejected": reply("a")}
     ]
-    u = pairs.unpair(r.table)
+    u = unpaired.unpair(r.table)
     assert u.table.column("completion").to_pylist() == [reply("b"), reply("a")]
-    assert pairs.pair(u.table).table.equals(r.table.select(["prompt", "chosen", "rejected"]))
+    assert unpaired.pair(u.table).table.equals(r.table.select(["prompt", "chosen", "rejected"]))
 
 
 def test_an_empty_typed_table_gives_an_empty_result_of_the_right_types() -> None:
@@ -738,20 +738,20 @@ def test_an_empty_typed_table_gives_an_empty_result_of_the_right_types() -> None
     r = pairs.from_scores(t, strategy="all_pairs")
     assert r.table.num_rows == 0 and r.stats["prompts"] == 0
     assert r.table.schema.field("chosen").type == pa.string()
-    assert pairs.listwise(t).num_rows == 0
+    assert listwise.listwise(t).num_rows == 0
 
 
 def test_bad_input_of_the_other_pair_functions() -> None:
     with pytest.raises(ValueError, match="column 'chosen' not found"):
-        pairs.unpair({"prompt": ["p"], "rejected": ["r"]})
+        unpaired.unpair({"prompt": ["p"], "rejected": ["r"]})
     with pytest.raises(TypeError, match="column 'label' has type int64; expected bool"):
-        pairs.pair({"prompt": ["p"], "completion": ["a"], "label": [1]})
+        unpaired.pair({"prompt": ["p"], "completion": ["a"], "label": [1]})
     with pytest.raises(ValueError, match="column 'labels' not found"):
-        pairs.listwise(
+        listwise.listwise(
             {"prompt": ["p"], "completions": [["a"]], "scores": [[1.0]]}, labels="labels"
         )
     with pytest.raises(ValueError, match="column 'labels', row 0: 1 labels for 2 scores"):
-        pairs.listwise(
+        listwise.listwise(
             {
                 "prompt": ["p"],
                 "completions": [["a", "b"]],
@@ -761,18 +761,18 @@ def test_bad_input_of_the_other_pair_functions() -> None:
             labels="labels",
         )
     with pytest.raises(ValueError, match="scores and labels must be 2-D of one shape"):
-        pairs.lipo_lambda_weights(np.zeros((2, 3)), np.zeros((2, 4)))
+        listwise.lipo_lambda_weights(np.zeros((2, 3)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="combine needs at least one reward array"):
-        pairs.combine()
+        rewards.combine()
     with pytest.raises(ValueError, match="2 weights for 1 reward arrays"):
-        pairs.combine(np.zeros(2), weights=[1.0, 2.0])
+        rewards.combine(np.zeros(2), weights=[1.0, 2.0])
     with pytest.raises(ValueError, match="column 'prompt' not found"):
-        pairs.stats({"chosen": ["a"], "rejected": ["b"]})
-    ratings = pairs.bradley_terry(
+        report.stats({"chosen": ["a"], "rejected": ["b"]})
+    fit = ratings.bradley_terry(
         {"model_a": ["x", "y"], "model_b": ["y", "x"], "winner": ["x", "y"]}
     )
     with pytest.raises(ValueError, match=r"unknown model\(s\) \['w'\]"):
-        pairs.predict_win_rate(ratings, "w", "x")
+        ratings.predict_win_rate(fit, "w", "x")
 
 
 def test_long_table_in_a_later_batch_points_at_input_rows_and_dataset_groups() -> None:
@@ -791,3 +791,39 @@ def test_long_table_in_a_later_batch_points_at_input_rows_and_dataset_groups() -
         )
     )
     assert sorted(rows) == [(10, 2, 0, "b"), (10, 2, 4, "b"), (10, 4, 0, "c"), (11, 1, 3, "x")]
+
+
+OLD_NAMES = {
+    "aggregate_votes": ratings,
+    "bradley_terry": ratings,
+    "predict_win_rate": ratings,
+    "BradleyTerryResult": ratings,
+    "VoteResult": ratings,
+    "combine": rewards,
+    "transform_rewards": rewards,
+    "lipo_lambda_weights": listwise,
+    "listwise": listwise,
+    "pair": unpaired,
+    "unpair": unpaired,
+    "PairingStats": unpaired,
+    "UnpairStats": unpaired,
+    "stats": report,
+}
+
+
+@pytest.mark.parametrize("name", sorted(OLD_NAMES))
+def test_old_names_under_pairs_warn_and_give_the_new_function(name: str) -> None:
+    home = OLD_NAMES[name]
+    with pytest.warns(DeprecationWarning, match=rf"prefcore\.pairs\.{name} is now {home.__name__}"):
+        old = getattr(pairs, name)
+    assert old is getattr(home, name)
+    assert name not in pairs.__all__
+    assert name in home.__all__
+
+
+def test_old_name_by_from_import_warns_and_unknown_names_stay_attribute_errors() -> None:
+    with pytest.warns(DeprecationWarning, match="prefcore.unpaired.unpair"):
+        from prefcore.pairs import unpair
+    assert unpair is unpaired.unpair
+    with pytest.raises(AttributeError, match="no attribute 'from_score'"):
+        pairs.from_score  # noqa: B018

@@ -19,7 +19,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
-from prefcore import dedup, pairs
+from prefcore import dedup, pairs, report
 from prefcore.cli import main
 from prefcore.data import load_hh_rlhf
 from prefcore.formats import extract_prompt
@@ -75,7 +75,7 @@ def test_stats_agree_with_pairs_stats(hh, tmp_path, capsys):
     pq.write_table(hh, src, row_group_size=500)
     assert main(["stats", str(src), "--quiet", "--batch-rows", "256"]) == 0
     streamed = json.loads(capsys.readouterr().out)
-    whole = pairs.stats(hh)
+    whole = report.stats(hh)
     assert streamed["rows"] == whole["rows"] and streamed["format"] == "pairwise"
     assert streamed["prompts"] == whole["prompts"]
     for key in ("chosen_longer_rate", "tie_rate", "duplicate_rate"):

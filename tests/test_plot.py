@@ -12,7 +12,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from prefcore import dedup, errors, metrics, pairs, plot
+from prefcore import dedup, errors, metrics, plot, ratings
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +40,13 @@ def test_rating_intervals_put_the_best_model_on_top() -> None:
         "model_b": ["y", "z", "x", "z", "x", "y"] * 5,
         "winner": ["model_a", "model_a", "model_b", "model_a", "tie", "model_b"] * 5,
     }
-    result = pairs.bradley_terry(battles, alpha=0.1, bootstrap=50, seed=0)
+    result = ratings.bradley_terry(battles, alpha=0.1, bootstrap=50, seed=0)
     ax = result.plot()
     height = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks())}
     order = result.table.column("model").to_pylist()  # best first
     assert sorted(height, key=height.__getitem__, reverse=True) == order  # top to bottom
     assert "bootstrap interval" in ax.get_xlabel()
-    no_bootstrap = pairs.bradley_terry(battles, alpha=0.1).plot()
+    no_bootstrap = ratings.bradley_terry(battles, alpha=0.1).plot()
     assert "standard errors" in no_bootstrap.get_xlabel()
 
 

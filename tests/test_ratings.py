@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 import prefcore
-from prefcore import pairs
+from prefcore import ratings, report
 
 # Fleiss (1971) worked example as tabulated on Wikipedia's "Fleiss' kappa" page:
 # 10 subjects, 14 raters each, 5 categories; published κ = 0.210.
@@ -42,7 +42,7 @@ def votes_from_counts(counts: list[list[int]]) -> dict[str, list[object]]:
 
 
 def test_fleiss_kappa_matches_the_published_example() -> None:
-    r = pairs.aggregate_votes(votes_from_counts(FLEISS_TABLE))
+    r = ratings.aggregate_votes(votes_from_counts(FLEISS_TABLE))
     assert round(r.agreement["fleiss_kappa"], 3) == 0.210
     counts = np.array(FLEISS_TABLE, dtype=float)
     p_i = ((counts**2).sum(1) - 14) / (14 * 13)
@@ -67,7 +67,7 @@ def test_krippendorff_alpha_matches_the_krippendorff_package() -> None:
         "annotator": rater.tolist(),
         "vote": data[rater, item].astype(int).tolist(),
     }
-    got = pairs.aggregate_votes(table).agreement["krippendorff_alpha"]
+    got = ratings.aggregate_votes(table).agreement["krippendorff_alpha"]
     assert got == pytest.approx(want, rel=1e-10)
 
 
@@ -77,7 +77,7 @@ def test_majority_reports_ties_and_annotator_agreement() -> None:
         "annotator": ["x", "y", "z", "x", "y", "z"],
         "vote": ["good", "good", "bad", "good", "bad", "bad"],
     }
-    r = pairs.aggregate_votes(v)
+    r = ratings.aggregate_votes(v)
     assert r.table.to_pydict() == {
         "item": ["a", "b", "c"],
         "consensus": ["good", None, "bad"],
@@ -96,16 +96,18 @@ def test_majority_reports_ties_and_annotator_agreement() -> None:
 
 def test_mean_consensus_and_duplicate_votes() -> None:
     v = {"item": [1, 1, 2], "annotator": ["x", "y", "x"], "vote": [4, 5, 2]}
-    r = pairs.aggregate_votes(v, method="mean")
+    r = ratings.aggregate_votes(v, method="mean")
     assert r.table.column("consensus").to_pylist() == [4.5, 2.0]
     with pytest.raises(
         ValueError, match="column 'annotator', row 2: this annotator already voted on this item"
     ):
-        pairs.aggregate_votes({"item": [1, 2, 1], "annotator": ["x", "x", "x"], "vote": [1, 1, 0]})
+        ratings.aggregate_votes(
+            {"item": [1, 2, 1], "annotator": ["x", "x", "x"], "vote": [1, 1, 0]}
+        )
     with pytest.raises(ValueError, match="method must be one of"):
-        pairs.aggregate_votes(v, method="median")  # type: ignore[arg-type]
+        ratings.aggregate_votes(v, method="median")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="column 'vote', row 1: null value"):
-        pairs.aggregate_votes({"item": [1, 1], "annotator": ["x", "y"], "vote": [1, None]})
+        ratings.aggregate_votes({"item": [1, 1], "annotator": ["x", "y"], "vote": [1, None]})
 
 
 def test_dawid_skene_recovers_truth_better_than_majority_when_raters_are_noisy() -> None:
@@ -122,15 +124,17 @@ def test_dawid_skene_recovers_truth_better_than_majority_when_raters_are_noisy()
         annotator += [a] * n_items
         vote += labels.tolist()
     table = {"item": item, "annotator": annotator, "vote": vote}
-    majority = pairs.aggregate_votes(table).table.column("consensus").to_numpy(zero_copy_only=False)
-    ds = pairs.aggregate_votes(table, method="dawid_skene")
+    majority = (
+        ratings.aggregate_votes(table).table.column("consensus").to_numpy(zero_copy_only=False)
+    )
+    ds = ratings.aggregate_votes(table, method="dawid_skene")
     got = ds.table.column("consensus").to_numpy(zero_copy_only=False)
     majority_acc = np.mean([m == t for m, t in zip(majority, truth)])
     ds_acc = np.mean(got == truth)
     assert ds_acc > majority_acc + 0.05 and ds_acc > 0.9
     # Unanimous items get the unanimous label with posterior near 1.
     same = {"item": [0, 0, 1, 1], "annotator": [0, 1, 0, 1], "vote": [1, 1, 0, 0]}
-    unanimous = pairs.aggregate_votes(same, method="dawid_skene")
+    unanimous = ratings.aggregate_votes(same, method="dawid_skene")
     assert unanimous.table.column("consensus").to_pylist() == [1, 0]
 
 
@@ -167,12 +171,12 @@ def choix_ratings(t: pa.Table, alpha: float) -> dict[str, float]:
 def test_bradley_terry_matches_choix(alpha: float) -> None:
     t = random_battles(3, 8, 600)
     want = choix_ratings(t, alpha)
-    got = pairs.bradley_terry(t, alpha=alpha, scale="logit")
+    got = ratings.bradley_terry(t, alpha=alpha, scale="logit")
     for name, rating in zip(
         got.table.column("model").to_pylist(), got.table.column("rating").to_pylist()
     ):
         assert rating == pytest.approx(want[name], rel=1e-6, abs=1e-9)
-    elo = pairs.bradley_terry(t, alpha=alpha, anchor=("m00", 1000.0))
+    elo = ratings.bradley_terry(t, alpha=alpha, anchor=("m00", 1000.0))
     for name, rating in zip(
         elo.table.column("model").to_pylist(), elo.table.column("rating").to_pylist()
     ):
@@ -183,12 +187,12 @@ def test_bradley_terry_matches_choix(alpha: float) -> None:
 
 def test_bradley_terry_win_rate_standard_errors_and_bootstrap() -> None:
     t = random_battles(8, 5, 2000)
-    r = pairs.bradley_terry(t, bootstrap=40, seed=2)
-    ratings = dict(zip(r.table.column("model").to_pylist(), r.table.column("rating").to_pylist()))
-    assert np.mean(list(ratings.values())) == pytest.approx(1000.0)
+    r = ratings.bradley_terry(t, bootstrap=40, seed=2)
+    by_model = dict(zip(r.table.column("model").to_pylist(), r.table.column("rating").to_pylist()))
+    assert np.mean(list(by_model.values())) == pytest.approx(1000.0)
     p = r.win_rate("m00", "m01")
-    assert p == pytest.approx(1 / (1 + 10 ** ((ratings["m01"] - ratings["m00"]) / 400)))
-    assert pairs.predict_win_rate(r, ["m00", "m02"], ["m01", "m01"])[0] == pytest.approx(p)
+    assert p == pytest.approx(1 / (1 + 10 ** ((by_model["m01"] - by_model["m00"]) / 400)))
+    assert ratings.predict_win_rate(r, ["m00", "m02"], ["m01", "m01"])[0] == pytest.approx(p)
     lo, hi = r.table.column("ci_lower").to_numpy(), r.table.column("ci_upper").to_numpy()
     rating = r.table.column("rating").to_numpy()
     assert (lo <= rating).all() and (rating <= hi).all()
@@ -198,7 +202,7 @@ def test_bradley_terry_win_rate_standard_errors_and_bootstrap() -> None:
     assert np.all(np.abs(width / se - 1) < 0.5)
     prefcore.set_num_threads(1)
     try:
-        again = pairs.bradley_terry(t, bootstrap=40, seed=2)
+        again = ratings.bradley_terry(t, bootstrap=40, seed=2)
     finally:
         prefcore.set_num_threads(2)
     assert again.table.equals(r.table)
@@ -208,18 +212,20 @@ def test_bradley_terry_win_rate_standard_errors_and_bootstrap() -> None:
 def test_bradley_terry_bad_input() -> None:
     t = {"model_a": ["x", "y"], "model_b": ["y", "z"], "winner": ["model_a", "model_a"]}
     with pytest.raises(ValueError, match="model 'x' won every battle"):
-        pairs.bradley_terry(t, alpha=0.0)
+        ratings.bradley_terry(t, alpha=0.0)
     with pytest.raises(ValueError, match="column 'winner', row 1: 'maybe' is not"):
-        pairs.bradley_terry({**t, "winner": ["model_a", "maybe"]})
+        ratings.bradley_terry({**t, "winner": ["model_a", "maybe"]})
     with pytest.raises(ValueError, match="row 0: a model cannot battle itself"):
-        pairs.bradley_terry({"model_a": ["x"], "model_b": ["x"], "winner": ["tie"]})
+        ratings.bradley_terry({"model_a": ["x"], "model_b": ["x"], "winner": ["tie"]})
     with pytest.raises(ValueError, match="anchor 'w' is not a model"):
-        pairs.bradley_terry(t, anchor=("w", 1000.0))
-    dropped = pairs.bradley_terry({**t, "winner": ["tie", "model_b"]}, ties="drop")
+        ratings.bradley_terry(t, anchor=("w", 1000.0))
+    dropped = ratings.bradley_terry({**t, "winner": ["tie", "model_b"]}, ties="drop")
     assert dropped.stats["ties_dropped"] == 1 and dropped.stats["models"] == 2
     # The winner's name works as well as model_a/model_b.
-    by_name = pairs.bradley_terry({**t, "winner": ["x", "z"]})
-    assert by_name.table.equals(pairs.bradley_terry({**t, "winner": ["model_a", "model_b"]}).table)
+    by_name = ratings.bradley_terry({**t, "winner": ["x", "z"]})
+    assert by_name.table.equals(
+        ratings.bradley_terry({**t, "winner": ["model_a", "model_b"]}).table
+    )
 
 
 def test_stats_report_by_hand() -> None:
@@ -228,14 +234,14 @@ def test_stats_report_by_hand() -> None:
         "chosen": ["a long answer", "yes", "ok", "ok"],
         "rejected": ["no", "yes", "fine!", "fine!"],
     }
-    s = pairs.stats(t)
+    s = report.stats(t)
     assert s["rows"] == 4 and s["prompts"] == 2
     assert s["chosen_longer_rate"] == 0.25
     assert s["tie_rate"] == 0.25 and s["tie_rule"] == "identical texts"
     assert s["duplicate_rate"] == 0.25
     assert s["chosen_chars"]["max"] == 13.0 and s["pairs_per_prompt"]["mean"] == 2.0
     scored = {**t, "score_chosen": [5, 3, 2, 2], "score_rejected": [1, 3, 1, 2]}
-    assert pairs.stats(scored)["tie_rate"] == 0.5
+    assert report.stats(scored)["tie_rate"] == 0.5
 
 
 def test_stats_counts_tokens_with_a_tokenizer() -> None:
@@ -245,7 +251,7 @@ def test_stats_counts_tokens_with_a_tokenizer() -> None:
 
     tok = Tokenizer(WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
     tok.pre_tokenizer = Whitespace()
-    s = pairs.stats({"prompt": ["one two"], "chosen": ["a b c"], "rejected": ["x"]}, tokenizer=tok)
+    s = report.stats({"prompt": ["one two"], "chosen": ["a b c"], "rejected": ["x"]}, tokenizer=tok)
     assert (
         s["prompt_tokens"]["max"] == 2
         and s["chosen_tokens"]["max"] == 3

@@ -14,7 +14,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 import prefcore.ray as pray  # noqa: E402
-from prefcore import dedup, pairs  # noqa: E402
+from prefcore import dedup, pairs, report  # noqa: E402
 from prefcore.data import load_hh_rlhf  # noqa: E402
 from prefcore.formats import extract_prompt  # noqa: E402
 
@@ -82,7 +82,7 @@ def test_build_pairs_equals_one_call(cluster):
 
 
 def test_stats_equal_pairs_stats(cluster, hh):
-    got, want = pray.stats(blocks(hh)), pairs.stats(hh)
+    got, want = pray.stats(blocks(hh)), report.stats(hh)
     for key in ("rows", "prompts", "chosen_longer_rate", "tie_rate", "duplicate_rate"):
         assert got[key] == pytest.approx(want[key]), key
     assert got["chosen_chars"] == pytest.approx(want["chosen_chars"])

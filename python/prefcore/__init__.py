@@ -11,7 +11,19 @@ from prefcore import _overflow, _prefcore
 
 _overflow.install(_prefcore)  # before any module takes the extension's functions
 
-from prefcore import dedup, errors, formats, match, metrics, pairs  # noqa: E402
+from prefcore import (  # noqa: E402
+    dedup,
+    errors,
+    formats,
+    listwise,
+    match,
+    metrics,
+    pairs,
+    ratings,
+    report,
+    rewards,
+    unpaired,
+)
 from prefcore._prefcore import __version__  # noqa: E402
 from prefcore._prefcore import force_simd_level as _force_simd_level  # noqa: E402
 from prefcore._prefcore import get_num_threads as _get_num_threads  # noqa: E402
@@ -34,12 +46,17 @@ __all__ = [
     "force_simd_level",
     "formats",
     "get_num_threads",
+    "listwise",
     "match",
     "metrics",
     "pairs",
+    "ratings",
+    "report",
+    "rewards",
     "set_num_threads",
     "simd_level",
     "simd_levels",
+    "unpaired",
 ]
 
 

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from prefcore import dedup, formats, metrics, pairs
+from prefcore import dedup, formats, metrics, pairs, report, unpaired
 from prefcore.data import load_hh_rlhf
 
 __all__ = [
@@ -70,14 +70,14 @@ def run() -> None:
     print(f"  prompt turns (parsed to messages): max {max(len(m) for m in messages.to_pylist())}")
 
     _section("Health report")
-    report = pairs.stats(data)
+    health = report.stats(data)
     print(
-        f"  {report['rows']} pairs over {report['prompts']} distinct prompts; chosen longer "
-        f"than rejected in {report['chosen_longer_rate']:.1%}; ties {report['tie_rate']:.1%} "
-        f"({report['tie_rule']}); repeated rows {report['duplicate_rate']:.1%}"
+        f"  {health['rows']} pairs over {health['prompts']} distinct prompts; chosen longer "
+        f"than rejected in {health['chosen_longer_rate']:.1%}; ties {health['tie_rate']:.1%} "
+        f"({health['tie_rule']}); repeated rows {health['duplicate_rate']:.1%}"
     )
     for col in ("prompt", "chosen", "rejected"):
-        d = report[f"{col}_chars"]
+        d = health[f"{col}_chars"]
         print(f"  {col:8s} chars: median {d['p50']:.0f}, p90 {d['p90']:.0f}, max {d['max']:.0f}")
 
     _section("Pairs from a scored variant (two responses per prompt, score = -length/100)")
@@ -96,7 +96,7 @@ def run() -> None:
         f"({built.stats['prompts_without_eligible_pair']} prompts below the margin); "
         f"{agree} agree with the human choice"
     )
-    kto = pairs.unpair(data)
+    kto = unpaired.unpair(data)
     print(
         f"  unpaired (KTO) rows: {kto.stats['rows']}, desirable share "
         f"{kto.stats['desirable_share']:.2f}"

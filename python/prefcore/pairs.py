@@ -2,12 +2,13 @@
 
 - :func:`from_scores` / :func:`from_rankings`: pairs by a strategy.
 
-The other steps from feedback to training rows have modules of their own, and are
-also reachable from here under their old names: :mod:`prefcore.unpaired` (:func:`unpair`,
-:func:`pair`), :mod:`prefcore.listwise` (:func:`listwise`, :func:`lipo_lambda_weights`),
-:mod:`prefcore.ratings` (:func:`aggregate_votes`, :func:`bradley_terry`,
-:func:`predict_win_rate`), :mod:`prefcore.rewards` (:func:`transform_rewards`,
-:func:`combine`) and :mod:`prefcore.report` (:func:`stats`).
+The other steps from feedback to training rows have modules of their own:
+:mod:`prefcore.unpaired` (``unpair``, ``pair``), :mod:`prefcore.listwise`
+(``listwise``, ``lipo_lambda_weights``), :mod:`prefcore.ratings` (``aggregate_votes``,
+``bradley_terry``, ``predict_win_rate``), :mod:`prefcore.rewards`
+(``transform_rewards``, ``combine``) and :mod:`prefcore.report` (``stats``). Their old
+names here (``prefcore.pairs.unpair``, ...) still work for this release, with a
+``DeprecationWarning`` that names the new one.
 
 Every random choice takes a ``seed`` and gives the same result on every run and
 thread count.
@@ -27,38 +28,50 @@ from prefcore._arrow import first_true, in_callers_type, require_columns, requir
 from prefcore._progress import Progress, reporting
 from prefcore._tables import PairResult, as_table, is_list, one_array, row_of
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
-from prefcore.listwise import lipo_lambda_weights, listwise
-from prefcore.ratings import (
-    BradleyTerryResult,
-    VoteResult,
-    aggregate_votes,
-    bradley_terry,
-    predict_win_rate,
-)
-from prefcore.report import stats
-from prefcore.rewards import combine, transform_rewards
-from prefcore.unpaired import PairingStats, UnpairStats, pair, unpair
 
 __all__ = [
-    "BradleyTerryResult",
     "ConstructionStats",
     "PairResult",
-    "PairingStats",
-    "UnpairStats",
-    "VoteResult",
-    "aggregate_votes",
-    "bradley_terry",
-    "combine",
     "from_rankings",
     "from_scores",
-    "lipo_lambda_weights",
-    "listwise",
-    "pair",
-    "predict_win_rate",
-    "stats",
-    "transform_rewards",
-    "unpair",
 ]
+
+# Names this module once re-exported, and the module that owns each now.
+_MOVED = {
+    "BradleyTerryResult": "ratings",
+    "VoteResult": "ratings",
+    "aggregate_votes": "ratings",
+    "bradley_terry": "ratings",
+    "predict_win_rate": "ratings",
+    "combine": "rewards",
+    "transform_rewards": "rewards",
+    "lipo_lambda_weights": "listwise",
+    "listwise": "listwise",
+    "PairingStats": "unpaired",
+    "UnpairStats": "unpaired",
+    "pair": "unpaired",
+    "unpair": "unpaired",
+    "stats": "report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """An old name of a function that moved to its own module: still there for one
+    release, with a ``DeprecationWarning`` naming where it lives now."""
+    home = _MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module 'prefcore.pairs' has no attribute '{name}'")
+    import importlib
+    import warnings
+
+    warnings.warn(
+        f"prefcore.pairs.{name} is now prefcore.{home}.{name}; the old name goes in the "
+        "next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(f"prefcore.{home}"), name)
+
 
 Strategy = Literal[
     "best_worst", "best_random", "best_vs_rest", "top_k_bottom_k", "all_pairs", "random_pairs"

@@ -145,7 +145,7 @@ def _is_text(t: pa.DataType) -> bool:
 def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     """A health report of any dataset, read once: rows, columns, nulls, the detected
     format, text lengths, and for pairwise data the prompt count, length bias, ties
-    and duplicate rate (the same definitions as :func:`prefcore.pairs.stats`).
+    and duplicate rate (the same definitions as :func:`prefcore.report.stats`).
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.jsonl"

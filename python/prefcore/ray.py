@@ -390,7 +390,7 @@ def build_pairs(ds: Any, **options: Any) -> Any:
 
 
 def stats(ds: Any) -> dict[str, Any]:
-    """The health report of :func:`prefcore.pairs.stats` for a Ray dataset of pairs
+    """The health report of :func:`prefcore.report.stats` for a Ray dataset of pairs
     (``prompt``, ``chosen``, ``rejected``): each block contributes the narrow per-row
     values of :class:`prefcore.report.PairStats` (lengths, 128-bit hashes, ties),
     combined on the driver (about 50 bytes a row).

@@ -361,7 +361,7 @@ def kto_dataset(
     in dataset order, rotated within blocks of ``args.per_device_train_batch_size``.
 
     Pairs are unpaired as TRL does under ``rules="trl"`` (per block of 1,000 pairs the
-    chosen rows, then the rejected ones) and as :func:`prefcore.pairs.unpair` does
+    chosen rows, then the rejected ones) and as :func:`prefcore.unpaired.unpair` does
     otherwise (each pair's two rows together).
 
     >>> import transformers, trl
@@ -393,7 +393,7 @@ def kto_dataset(
         if rules == "trl":
             table = _trl_unpair(table)
         else:
-            from prefcore.pairs import unpair
+            from prefcore.unpaired import unpair
 
             table = unpair(table).table
     if rules == "trl":

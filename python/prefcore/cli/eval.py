@@ -8,11 +8,12 @@ import json
 from typing import Any
 
 from prefcore._trec_names import trec_line, trec_measures
+from prefcore.cli._options import LEVEL, HelpFormat
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "main"]
 
 
-def add_parser(sub: Any, formatter: type[argparse.HelpFormatter], level: Any) -> None:
+def add_parser(sub: Any) -> None:
     ev = sub.add_parser(
         "eval",
         help="evaluate a TREC run against qrels (trec_eval semantics)",
@@ -20,7 +21,7 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter], level: Any) ->
         "semantics and measure names; prints the summary (and per-query values with -q).",
         epilog="examples:\n  prefcore eval --run run.txt --qrels qrels.txt -m ndcg_cut.10 map\n"
         "  prefcore eval --run run.txt --qrels qrels.txt -m P.5,10 -q --json",
-        formatter_class=formatter,
+        formatter_class=HelpFormat,
     )
     ev.add_argument("--run", required=True, help="TREC run file")
     ev.add_argument("--qrels", required=True, help="TREC qrels file")
@@ -31,7 +32,7 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter], level: Any) ->
         "ndcg_cut.10 P.10",
     )  # fmt: skip
     ev.add_argument("-q", "--per-query", action="store_true", help="also print per-query values")
-    ev.add_argument("-l", "--relevance-level", type=level, default=1,
+    ev.add_argument("-l", "--relevance-level", type=LEVEL, default=1,
                     help="least grade counted as relevant by the binary measures")  # fmt: skip
     ev.add_argument("-c", "--complete", action="store_true", help="average over all qrels queries")
     ev.add_argument("--json", action="store_true",
@@ -40,8 +41,11 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter], level: Any) ->
     ev.add_argument("--report", help="write the JSON report here")
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    from prefcore.io import refuse_overwrites
     from prefcore.metrics import evaluate_trec_both
+
+    refuse_overwrites({"--run": args.run, "--qrels": args.qrels}, {"--report": args.report})
 
     measures = trec_measures(args.metrics or ["map", "ndcg_cut.10", "P.10"])
     per_query, summary = evaluate_trec_both(

@@ -9,14 +9,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from prefcore.cli._options import COUNT, SEED, HelpFormat, add_io_options
 from prefcore.errors import InvalidArgumentError
 
 BENCHMARKS = ("rewardbench", "rewardbench2", "rm-bench", "alpaca-eval")
 
 
-def add_parser(
-    sub: Any, formatter: type[argparse.HelpFormatter], io_options: Any, seed: Any, count: Any
-) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "bench",
         help="score RewardBench, RewardBench 2, RM-Bench or AlpacaEval from per-example scores",
@@ -27,7 +26,7 @@ def add_parser(
         epilog="examples:\n  prefcore bench rewardbench scores.jsonl\n"
         "  prefcore bench rewardbench2 scores.jsonl --ties-impl 0.1.4 --json\n"
         "  prefcore bench rewardbench model_a.jsonl --against model_b.jsonl",
-        formatter_class=formatter,
+        formatter_class=HelpFormat,
     )
     p.add_argument("benchmark", choices=BENCHMARKS, help="which benchmark the scores are of")
     p.add_argument("input", metavar="IN", help="the per-example scores (Parquet, JSONL, CSV, IPC)")
@@ -53,10 +52,10 @@ def add_parser(
         metavar="IN_B",
         help="a second model's scores on the same examples: paired statistics",
     )
-    p.add_argument("--bootstrap", type=count, default=1000, help="--against: bootstrap rounds")
-    p.add_argument("--seed", type=seed, default=0, help="--against: the bootstrap's seed")
+    p.add_argument("--bootstrap", type=COUNT, default=1000, help="--against: bootstrap rounds")
+    p.add_argument("--seed", type=SEED, default=0, help="--against: the bootstrap's seed")
     p.add_argument("--json", action="store_true", help="print JSON only")
-    io_options(p, output=False)
+    add_io_options(p, output=False)
 
 
 def _read(path: str, args: argparse.Namespace) -> pa.Table:
@@ -66,8 +65,12 @@ def _read(path: str, args: argparse.Namespace) -> pa.Table:
     return pa.Table.from_batches(list(source.batches()))
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: argparse.Namespace) -> dict[str, Any]:
     from prefcore import benchmarks
+    from prefcore.io import refuse_overwrites
+
+    inputs = {"IN": args.input, "--against": args.against, "--gamed": args.gamed}
+    refuse_overwrites(inputs, {"--report": args.report})
 
     scores = _read(args.input, args)
     if args.against:

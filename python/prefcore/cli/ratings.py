@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from prefcore._arena import ARENA_COMPAT
 from prefcore._rankings import RANKING_METHODS
+from prefcore.cli._options import COUNT, SEED, HelpFormat, add_io_options
 
 
 def _anchor(text: str) -> tuple[str, float]:
@@ -24,9 +25,7 @@ def _anchor(text: str) -> tuple[str, float]:
     return name, rating
 
 
-def add_parser(
-    sub: Any, formatter: type[argparse.HelpFormatter], io_options: Any, seed: Any, count: Any
-) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "ratings",
         help="a leaderboard from battles: Bradley-Terry (style control, intervals) or a ranking",
@@ -41,7 +40,7 @@ def add_parser(
         "      --anchor gpt-4o=1200 --compat fastchat -o leaderboard.csv\n"
         "  prefcore ratings battles.parquet --compat arena-rank --weights ipw\n"
         "  prefcore ratings battles.jsonl --method pagerank",
-        formatter_class=formatter,
+        formatter_class=HelpFormat,
     )
     p.add_argument("input", metavar="IN", help="battles (Parquet, JSONL, CSV, IPC)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the leaderboard here")
@@ -66,8 +65,8 @@ def add_parser(
                    help="a tie is half a win, or Davidson's tie model")  # fmt: skip
     p.add_argument("--ci", choices=["auto", "bootstrap", "sandwich", "none"], default="auto",
                    help="interval: bootstrap with --bootstrap, else sandwich (auto)")  # fmt: skip
-    p.add_argument("--bootstrap", type=count, help="bootstrap rounds")
-    p.add_argument("--seed", type=seed, default=0, help="the bootstrap's seed")
+    p.add_argument("--bootstrap", type=COUNT, help="bootstrap rounds")
+    p.add_argument("--seed", type=SEED, default=0, help="the bootstrap's seed")
     p.add_argument("--level", type=float,
                    help="the intervals' coverage (0.95; arena-hard 0.9)")  # fmt: skip
     p.add_argument("--anchor", type=_anchor, metavar="NAME=RATING", help="pin one model")
@@ -79,12 +78,12 @@ def add_parser(
     p.add_argument("--model-b", default="model_b", help="the second model's column")
     p.add_argument("--winner", default="winner", help="the outcome's column")
     p.add_argument("--json", action="store_true", help="print the leaderboard as JSON lines")
-    io_options(p)
+    add_io_options(p)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: argparse.Namespace) -> dict[str, Any]:
     from prefcore import ratings
-    from prefcore._cli_bench import format_table
+    from prefcore.cli.bench import format_table
     from prefcore.io import AtomicWriter, open_source, refuse_overwrites
 
     refuse_overwrites({"IN": args.input}, {"OUT": args.output, "--report": args.report})

@@ -1,0 +1,72 @@
+"""``prefcore decontaminate``: drop the rows that overlap an evaluation set."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from prefcore.cli._options import (
+    COUNT,
+    FORMATS,
+    Files,
+    HelpFormat,
+    add_io_options,
+    add_options,
+    option,
+)
+from prefcore.cli._options import from_args as options_from_args
+from prefcore.io import Format
+
+__all__ = ["DecontaminateOptions", "add_parser", "main", "run"]
+
+
+@dataclass(frozen=True)
+class DecontaminateOptions:
+    against: str = option("the evaluation set", required=True, metavar="EVAL")
+    against_format: Format | None = option("format of EVAL (from its name)", choices=FORMATS)
+    column: str = option("text column of IN", default="prompt")
+    against_column: str | None = option("text column of EVAL (default: --column)")
+    method: str = option("overlap test", default="ngram", choices=("ngram", "minhash", "exact"))
+    n: int = option("word n-gram size", default=13, kind=COUNT)
+    threshold: float | None = option("least overlap that counts", kind=float)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "decontaminate",
+        help="drop rows that overlap an evaluation set",
+        description="Drop the rows of IN whose text column shares a word n-gram with the "
+        "evaluation set (--method ngram), is a MinHash near-duplicate of one of its texts "
+        "(minhash) or equals one after normalisation (exact).",
+        epilog="example:\n  prefcore decontaminate clean.parquet final.parquet --against "
+        "eval.jsonl --n 13",
+        formatter_class=HelpFormat,
+    )
+    p.add_argument("input", metavar="IN", help="input file or directory")
+    p.add_argument("output", metavar="OUT", help="output file (written atomically)")
+    add_options(p, DecontaminateOptions)
+    add_io_options(p)
+
+
+def run(files: Files, options: DecontaminateOptions) -> dict[str, Any]:
+    from prefcore import pipeline
+
+    files.refuse_overwrites(against=options.against)
+    assert files.output is not None  # a positional argument, or the job's next target
+    return pipeline.decontaminate(
+        files.source(),
+        files.output,
+        files.source(options.against, options.against_format),
+        column=options.column,
+        against_column=options.against_column,
+        method=options.method,
+        n=options.n,
+        threshold=options.threshold,
+        quiet=files.quiet,
+        out_format=files.out_format,
+    )
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    return run(Files.from_args(args), options_from_args(DecontaminateOptions, args))
