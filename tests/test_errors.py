@@ -188,5 +188,5 @@ def test_more_metric_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
         calibration([1.0], [0.0], scale=0.0)
     with pytest.raises(ValueError, match="calibration needs at least one pair"):
         calibration([], [])
-    with pytest.raises(ValueError, match="test must be one of 't', 'student'"):
+    with pytest.raises(ValueError, match="test must be one of 't', 'randomization', 'bootstrap'"):
         compare([1.0, 2.0], [0.0, 1.0], test="z")  # type: ignore[arg-type]

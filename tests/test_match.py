@@ -218,7 +218,7 @@ def test_semantic_dedup_bad_inputs() -> None:
     x = np.eye(3, dtype=np.float32)
     with pytest.raises(ValueError, match="threshold must be a number"):
         dedup.semantic(x, threshold=float("nan"))
-    with pytest.raises(ValueError, match="metric must be 'cosine' or 'ip'; not 'l2'"):
+    with pytest.raises(ValueError, match="metric must be one of 'cosine', 'ip'; not 'l2'"):
         dedup.semantic(x, metric="l2")  # type: ignore[arg-type]
     zero = x.copy()
     zero[1] = 0.0
@@ -320,7 +320,7 @@ def test_cuda_requests_fail_clearly_without_a_gpu() -> None:
         match.knn(x, x, 1, backend="jax")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="backend='rust' runs on the CPU"):
         match.knn(x, x, 1, device="cuda", backend="rust")
-    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+    with pytest.raises(ValueError, match="device must be one of 'cpu', 'cuda' or None; not 'tpu'"):
         match.knn(x, x, 1, device="tpu")  # type: ignore[arg-type]
 
 
@@ -336,7 +336,7 @@ def test_bad_input_of_range_search_match_and_evaluation() -> None:
         match.range_search(x, bad, 0.5)
     with pytest.raises(ValueError, match="method must be one of 'greedy'"):
         match.match(x, x, method="auction")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="rescore must be None or 'csls'"):
+    with pytest.raises(ValueError, match="rescore must be one of 'csls' or None; not"):
         match.match(x, x, rescore="isf")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="a has dimension 4 but b has 2"):
         match.match(x, np.ones((2, 2), np.float32))

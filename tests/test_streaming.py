@@ -167,5 +167,5 @@ def test_out_of_range_options_name_the_argument() -> None:
         streaming.NearStream("prompt", seed=-1)
     with pytest.raises(ValueError, match="'bands' is out of range"):
         streaming.NearStream("prompt", bands=-2, rows=3)
-    with pytest.raises(TypeError, match="argument 'num_perm'"):
+    with pytest.raises(TypeError, match="num_perm must be an integer, not str"):
         streaming.band_keys({"p": ["a b"]}, "p", num_perm="many", bands=1, rows=1)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from prefcore import _overflow, _prefcore
+from prefcore._typed import check_arguments
 
 _overflow.install(_prefcore)  # before any module takes the extension's functions
 
@@ -121,3 +122,6 @@ def force_simd_level(level: str | None) -> None:
     >>> prefcore.force_simd_level(None)
     """
     _force_simd_level(level)
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

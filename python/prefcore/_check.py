@@ -4,7 +4,9 @@ options, reader settings, command-line numbers): one message style for all."""
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,63 @@ def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int =
             f"{name} must be an integer in [{low}, {maximum}], not {number}", argument=name
         )
     return number
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def path(name: str, value: Any) -> Path:
+    """``value`` as a ``Path``, if it is a ``str`` or ``os.PathLike``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentTypeError(
+            f"{name} must be a path (str or os.PathLike), not {_type_name(value)}", argument=name
+        )
+    return Path(value)
+
+
+def instance(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """``value`` if it is a ``kind`` (described to the user as ``what``)."""
+    if not isinstance(value, kind):
+        raise ArgumentTypeError(f"{name} must be {what}, not {_type_name(value)}", argument=name)
+    return value
+
+
+def having(name: str, value: Any, attributes: Sequence[str], what: str) -> Any:
+    """``value`` if it has ``attributes`` (a result object of a given kind, described as
+    ``what``)."""
+    if not all(hasattr(value, a) for a in attributes):
+        raise ArgumentTypeError(f"{name} must be {what}, not {_type_name(value)}", argument=name)
+    return value
+
+
+def column_names(name: str, value: Any) -> list[str]:
+    """One column name or a sequence of them, as a list."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
+        raise ArgumentTypeError(
+            f"{name} must be a column name or a sequence of them, not {_type_name(value)}",
+            argument=name,
+        )
+    return list(names)
+
+
+def numbers(name: str, value: Any, dtype: Any = np.float64) -> np.ndarray:
+    """``value`` (a sequence, an array, a scalar) as a numpy array of ``dtype``: anything
+    numpy cannot read as numbers of that type is an error naming ``name``."""
+    if isinstance(value, (str, bytes, Mapping)):
+        raise ArgumentTypeError(
+            f"{name} must be numbers (a sequence or an array), not {_type_name(value)}",
+            argument=name,
+        )
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ArgumentTypeError(
+            f"{name} must be numbers (a sequence or an array) that fit {np.dtype(dtype).name}: "
+            f"{err}",
+            argument=name,
+        ) from None
 
 
 def choice(name: str, value: Any, accepted: Sequence[str]) -> str:

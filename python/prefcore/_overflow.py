@@ -7,52 +7,74 @@ a negative or huge Python int fails there with a bare ``OverflowError`` ("can't
 convert negative int to unsigned"). Every function of the extension is wrapped once,
 at import, so such a call raises an ``InvalidArgumentError`` (a ``ValueError``) that
 says which argument and what range it must be in, whichever public function passed it
-on. The argument's name is read from pyo3's message; should a pyo3 release word it
-otherwise, the error still names the range and is still a ``PrefcoreError``
-(``tests/test_exception_classes.py`` checks the names).
+on. The argument is found from the call itself (its arguments bound to the function's
+signature, the first integer outside the 64-bit range), never from pyo3's wording.
 """
 
 from __future__ import annotations
 
 import functools
-import re
+import inspect
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError, PrefcoreError
 
-_ARGUMENT = re.compile(r"argument '(\w+)'|processing '(\w+)'")
+_U64 = range(0, 2**64)
+_I64 = range(-(2**63), 2**63)
 
 
-def _argument_of(err: Exception) -> str | None:
-    for text in [str(err), *getattr(err, "__notes__", [])]:
-        found = _ARGUMENT.search(text)
-        if found:
-            return found.group(1) or found.group(2)
+def _out_of_range(
+    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[str, int] | None:
+    """The integer argument that cannot have fitted its 64-bit parameter, by name."""
+    if signature is None:
+        return None
+    try:
+        bound = signature.bind(*args, **kwargs).arguments
+    except TypeError:
+        return None
+    ints = [(k, v) for k, v in bound.items() if isinstance(v, int) and not isinstance(v, bool)]
+    # Outside both ranges fails whatever the parameter's type; a negative value fails
+    # the unsigned parameters (most of them), one above 2**63 - 1 the signed ones.
+    passes: list[Callable[[int], bool]] = [
+        lambda v: v not in _U64 and v not in _I64,
+        lambda v: v not in _U64,
+        lambda v: v not in _I64,
+    ]
+    for misfit in passes:
+        for name, value in ints:
+            if misfit(value):
+                return name, value
     return None
 
 
 def _translated(fn: Callable[..., Any]) -> Callable[..., Any]:
+    try:
+        signature: inspect.Signature | None = inspect.signature(fn)
+    except (TypeError, ValueError):
+        signature = None
+
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except OverflowError as err:
-            name = _argument_of(err)
+            found = _out_of_range(signature, args, kwargs)
+            name, value = found if found else (None, None)
             what = f"'{name}'" if name else "an integer argument"
             raise InvalidArgumentError(
                 f"{what} is out of range: expected a non-negative integer that fits in "
-                f"64 bits ({err})",
+                f"64 bits, not {value}",
                 argument=name,
             ) from err
         except TypeError as err:
             if isinstance(err, PrefcoreError):
                 raise
-            # pyo3 could not convert an argument (a str where an int belongs).
-            raise ArgumentTypeError(
-                " ".join([str(err), *getattr(err, "__notes__", [])]), argument=_argument_of(err)
-            ) from err
+            # pyo3 could not convert an argument (a str where an int belongs); its own
+            # note says which.
+            raise ArgumentTypeError(" ".join([str(err), *getattr(err, "__notes__", [])])) from err
 
     return call
 

@@ -6,6 +6,29 @@ from typing import Literal, Protocol, final
 import numpy as np
 import pyarrow as pa
 
+# The option vocabularies the extension converts at its boundary, one alias per core
+# option type (``option_vocabularies()`` lists the core's own; tests/test_options.py
+# holds these to it).
+_PairLayout = Literal["concat", "separate"]
+_Truncation = Literal["keep_start", "keep_end"]
+_Keep = Literal["first", "last"]
+_ContaminationMethod = Literal["ngram", "exact", "minhash"]
+_Tokenizer = Literal["word", "char"]
+_UnicodeForm = Literal["NFC", "NFKC", "NFD", "NFKD"]
+_Metric = Literal["ip", "cosine", "l2"]
+_MatchMethod = Literal["greedy", "mutual", "hungarian", "stable"]
+_CorrelationMethod = Literal["kendall", "spearman"]
+_TauVariant = Literal["b", "c"]
+_GroupedTies = Literal["stable", "average"]
+_PreferenceTies = Literal["wrong", "half", "drop"]
+_Test = Literal["t", "student", "randomization", "permutation", "fisher", "bootstrap"]
+_ShortGroups = Literal["error", "skip"]
+_Strategy = Literal[
+    "best_worst", "best_random", "best_vs_rest", "top_k_bottom_k", "all_pairs", "random_pairs"
+]
+_Texts = Literal["copy", "dictionary"]
+_PairTies = Literal["drop", "keep", "random"]
+
 __all__ = [
     "ArenaFit",
     "BradleyTerryFit",
@@ -14,13 +37,20 @@ __all__ = [
     "Clusters",
     "CollateSettings",
     "Comparison",
+    "CutTokens",
     "EloFit",
     "ExactStream",
+    "JointSplit",
     "L1LogisticFit",
+    "ListwiseWeights",
+    "LshBands",
     "MinHashOptions",
     "NearDuplicates",
     "NearStream",
+    "Neighbours",
     "NormalizeOptions",
+    "OptionVocabulary",
+    "Overlaps",
     "PairCounts",
     "VoteSummary",
     "__version__",
@@ -55,6 +85,7 @@ __all__ = [
     "normalize_tokens",
     "online_elo",
     "optimal_bands",
+    "option_vocabularies",
     "pairs_from_scores",
     "pairwise_accuracy",
     "parse_transcripts",
@@ -152,19 +183,25 @@ def evaluate_grouped(
     labels: _ArrowArray,
     metrics: list[str],
     *,
-    ties: str,
+    ties: _GroupedTies,
     relevance_level: float,
     per_group: bool,
 ) -> tuple[pa.Table | None, list[str], list[float]]: ...
 def pairwise_accuracy(
-    chosen: _ArrowArray, rejected: _ArrowArray, subsets: _ArrowArray | None, *, ties: str
+    chosen: _ArrowArray,
+    rejected: _ArrowArray,
+    subsets: _ArrowArray | None,
+    *,
+    ties: _PreferenceTies,
 ) -> list[tuple[str, int, float, int]]: ...
 def calibration(
     chosen: _ArrowArray, rejected: _ArrowArray, *, n_bins: int, scale: float
 ) -> Calibration: ...
-def correlation(x: _ArrowArray, y: _ArrowArray, *, method: str, variant: str) -> list[float]: ...
+def correlation(
+    x: _ArrowArray, y: _ArrowArray, *, method: _CorrelationMethod, variant: _TauVariant
+) -> list[float]: ...
 def compare(
-    a: list[float], b: list[float], *, test: str, n_resamples: int, seed: int
+    a: list[float], b: list[float], *, test: _Test, n_resamples: int, seed: int
 ) -> Comparison: ...
 def read_trec_run(path: str) -> pa.Table: ...
 def read_trec_qrels(path: str) -> pa.Table: ...
@@ -184,7 +221,7 @@ class NormalizeOptions:
         cls,
         *,
         lowercase: bool,
-        unicode: str | None,
+        unicode: str | None,  # a _UnicodeForm in any case
         collapse_whitespace: bool,
         strip_punctuation: bool,
         digits_to_zero: bool,
@@ -194,7 +231,9 @@ _NormalizeArgs = NormalizeOptions | None
 
 @final
 class MinHashOptions:
-    def __new__(cls, *, num_perm: int, ngram: int, tokenizer: str, seed: int) -> MinHashOptions: ...
+    def __new__(
+        cls, *, num_perm: int, ngram: int, tokenizer: _Tokenizer, seed: int
+    ) -> MinHashOptions: ...
 
 def normalize(texts: _ArrowArray, options: _NormalizeArgs) -> pa.Array: ...
 
@@ -209,7 +248,7 @@ class Clusters:
     def num_clusters(self) -> int: ...
 
 def exact(
-    table: _ArrowTable, columns: list[str], options: _NormalizeArgs, keep: str
+    table: _ArrowTable, columns: list[str], options: _NormalizeArgs, keep: _Keep
 ) -> Clusters: ...
 def degenerate_pairs(
     table: _ArrowTable, chosen: str, rejected: str, options: _NormalizeArgs
@@ -243,10 +282,25 @@ def minhash(
     threshold: float,
     bands: int | None,
     rows: int | None,
-    keep: str,
+    keep: _Keep,
     verify: bool,
 ) -> NearDuplicates: ...
-def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]: ...
+def optimal_bands(threshold: float, num_perm: int) -> LshBands: ...
+
+@final
+class LshBands:
+    @property
+    def bands(self) -> int: ...
+    @property
+    def rows(self) -> int: ...
+
+@final
+class Overlaps:
+    @property
+    def reference_row(self) -> pa.Int64Array: ...
+    @property
+    def score(self) -> pa.DoubleArray: ...
+
 def contamination(
     train: _ArrowTable,
     reference: _ArrowTable,
@@ -254,28 +308,28 @@ def contamination(
     reference_column: str,
     options: _NormalizeArgs,
     *,
-    method: str,
+    method: _ContaminationMethod,
     n: int,
     threshold: float,
     num_perm: int,
     seed: int,
-) -> tuple[pa.Int64Array, pa.DoubleArray]: ...
+) -> Overlaps: ...
 def pairs_from_scores(
     table: _ArrowTable,
     prompt: str | None,
     completions: str,
     scores: _ArrowArray,
     scores_name: str,
-    strategy: str,
+    strategy: _Strategy,
     min_margin: float,
-    ties: str,
+    ties: _PairTies,
     k: int,
     seed: int,
     max_pairs_per_group: int | None,
     score_range: tuple[float, float] | None,
-    short_groups: str,
+    short_groups: _ShortGroups,
     first_group: int,
-    texts: str,
+    texts: _Texts,
 ) -> tuple[pa.Table, PairCounts]: ...
 def extract_prompt(
     table: _ArrowTable, chosen: str, rejected: str, user: str, assistant: str
@@ -284,7 +338,15 @@ def parse_transcripts(texts: _ArrowArray, user: str, assistant: str) -> pa.Array
 def render_transcripts(messages: _ArrowArray, user: str, assistant: str) -> pa.Array: ...
 def listwise_weights(
     scores: _ArrowArray, labels: _ArrowArray, scores_name: str, labels_name: str
-) -> tuple[pa.Array, pa.Array]: ...
+) -> ListwiseWeights: ...
+
+@final
+class ListwiseWeights:
+    @property
+    def order(self) -> pa.ListArray: ...
+    @property
+    def weights(self) -> pa.ListArray: ...
+
 def lipo_batch_weights(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray) -> np.ndarray: ...
 def bt_unbounded_item(
     a: _ArrowArray, b: _ArrowArray, score_a: _ArrowArray, n_items: int
@@ -444,10 +506,18 @@ def knn(
     nc: int,
     dim: int,
     k: int,
-    metric: str,
+    metric: _Metric,
     corpus_block: int | None,
     exclude_self: bool,
-) -> tuple[pa.FloatArray, pa.Int64Array]: ...
+) -> Neighbours: ...
+
+@final
+class Neighbours:
+    @property
+    def scores(self) -> pa.FloatArray: ...
+    @property
+    def indices(self) -> pa.Int64Array: ...
+
 def range_search(
     queries: _ArrowArray,
     nq: int,
@@ -455,24 +525,26 @@ def range_search(
     nc: int,
     dim: int,
     threshold: float,
-    metric: str,
+    metric: _Metric,
     corpus_block: int | None,
     exclude_self: bool,
-) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
+) -> pa.Table: ...
 def self_pairs(
-    data: _ArrowArray, n: int, dim: int, threshold: float, metric: str, corpus_block: int | None
-) -> tuple[pa.Int64Array, pa.Int64Array, pa.FloatArray]: ...
-def clusters_from_pairs(row_a: _ArrowArray, row_b: _ArrowArray, n: int, keep: str) -> Clusters: ...
+    data: _ArrowArray, n: int, dim: int, threshold: float, metric: _Metric, corpus_block: int | None
+) -> pa.Table: ...
+def clusters_from_pairs(
+    row_a: _ArrowArray, row_b: _ArrowArray, n: int, keep: _Keep
+) -> Clusters: ...
 def match_sets(
     a: _ArrowArray,
     na: int,
     b: _ArrowArray,
     nb: int,
     dim: int,
-    metric: str,
-    method: str,
+    metric: _Metric,
+    method: _MatchMethod,
     csls_k: int | None,
-) -> list[pa.Array]: ...
+) -> pa.Table: ...
 def normalize_tokens(ids: _ArrowArray, column: str) -> pa.Array: ...
 def collate_prefix_shared(
     prompt: _ArrowArray,
@@ -492,12 +564,33 @@ def cut_tokens(
     names: list[str],
     max_length: int | None,
     max_prompt_length: int | None,
-    truncation: str,
+    truncation: _Truncation,
     eos: int | None,
-) -> tuple[pa.Array, list[pa.Array], pa.Array, list[pa.Array]]: ...
+) -> CutTokens: ...
+
+@final
+class CutTokens:
+    @property
+    def prompt(self) -> pa.Array: ...
+    @property
+    def completions(self) -> list[pa.Array]: ...
+    @property
+    def prompt_truncated(self) -> pa.BooleanArray: ...
+    @property
+    def completion_truncated(self) -> list[pa.BooleanArray]: ...
+
 def split_joint_tokens(
     prompt: _ArrowArray, joints: list[_ArrowArray], names: list[str]
-) -> tuple[pa.Array, list[pa.Array], pa.Array]: ...
+) -> JointSplit: ...
+
+@final
+class JointSplit:
+    @property
+    def prompt(self) -> pa.Array: ...
+    @property
+    def completions(self) -> list[pa.Array]: ...
+    @property
+    def boundary_moved(self) -> pa.BooleanArray: ...
 
 @final
 class CollateSettings:
@@ -508,7 +601,7 @@ class CollateSettings:
         label_pad_id: int,
         labels: bool,
         max_length: int | None,
-        truncation_mode: str,
+        truncation_mode: _Truncation,
         pad_to_multiple_of: int | None,
         vocab_size: int | None,
         padding_free: bool,
@@ -519,7 +612,7 @@ def collate_pairs(
     names: list[str],
     rows: list[int],
     settings: CollateSettings,
-    layout: str,
+    layout: _PairLayout,
 ) -> dict[str, np.ndarray]: ...
 def collate_unpaired(
     columns: list[_ArrowArray],
@@ -559,7 +652,7 @@ class NearStream:
         cls, options: _NormalizeArgs, minhash: MinHashOptions, *, bands: int, rows: int
     ) -> NearStream: ...
     def push(self, texts: _ArrowArray, column: str) -> None: ...
-    def finish(self, keep: str) -> Clusters: ...
+    def finish(self, keep: _Keep) -> Clusters: ...
     @property
     def candidate_pairs(self) -> int | None: ...
     @property
@@ -579,3 +672,14 @@ def lsh_band_keys(
     bands: int,
     rows: int,
 ) -> pa.UInt64Array: ...
+
+@final
+class OptionVocabulary:
+    @property
+    def name(self) -> str: ...
+    @property
+    def argument(self) -> str: ...
+    @property
+    def values(self) -> list[str]: ...
+
+def option_vocabularies() -> list[OptionVocabulary]: ...

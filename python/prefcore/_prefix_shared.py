@@ -25,6 +25,8 @@ from prefcore._check import (
     check_special_id,
     example_dicts,
     example_numbers,
+    having,
+    instance,
     integer,
     optional_positive,
 )
@@ -261,6 +263,10 @@ def tree_attention_mask(
     [[1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 1, 1]]
     """
     torch = require("torch", "tree_attention_mask")
+    for name, ids in (("tree_ids", tree_ids), ("branch_ids", branch_ids)):
+        instance(name, ids, torch.Tensor, "a 2-D torch tensor")
+        if ids.ndim != 2:
+            raise InvalidArgumentError(f"{name} must be 2-D, not of shape {tuple(ids.shape)}")
     rows, width = tree_ids.shape
     if attention == "flex":
         from torch.nn.attention.flex_attention import create_block_mask
@@ -318,6 +324,14 @@ def _check_attention(torch: Any, model: Any, batch: Mapping[str, Any]) -> None:
     """Refuse a batch whose mask the model would misread: every mismatch gives log-probs
     that look plausible and are wrong (an SDPA mask given to eager attention is off by
     hundredths of a nat per branch)."""
+    having("model", model, ("config", "forward"), "a Hugging Face model")
+    instance("batch", batch, Mapping, "a prefix-shared batch (PrefixSharedCollator's)")
+    missing = [k for k in ("input_ids", "position_ids") if k not in batch]
+    if missing:
+        raise InvalidArgumentError(
+            f"batch has no {missing}: it is not a prefix-shared batch (PrefixSharedCollator's)",
+            argument="batch",
+        )
     mask = batch.get("attention_mask")
     if mask is None:
         tree = batch["tree_ids"]

@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, in_callers_type
+from prefcore._check import instance
+from prefcore._check import path as check_path
 from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
 
@@ -206,9 +208,10 @@ def save_ref_logps(store: pa.Table, path: str | os.PathLike[str]) -> None:
     Traceback (most recent call last):
     prefcore.errors.InvalidArgumentError: not a reference log-prob store: it has no fingerprint
     """
+    instance("store", store, pa.Table, "a pyarrow.Table (of compute_ref_logps)")
     if FINGERPRINT_KEY not in (store.schema.metadata or {}):
         raise InvalidArgumentError("not a reference log-prob store: it has no fingerprint")
-    pq.write_table(store, path)
+    pq.write_table(store, check_path("path", path))
 
 
 def attach_ref_logps(
@@ -232,7 +235,7 @@ def attach_ref_logps(
     prefcore.errors.InvalidArgumentError: not a reference log-prob store: it has no fingerprint
     """
     t = as_pyarrow_table(data, "data")
-    table = store if isinstance(store, pa.Table) else pq.read_table(store)
+    table = store if isinstance(store, pa.Table) else pq.read_table(check_path("store", store))
     meta = table.schema.metadata or {}
     if FINGERPRINT_KEY not in meta:
         raise InvalidArgumentError("not a reference log-prob store: it has no fingerprint")

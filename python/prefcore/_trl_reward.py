@@ -15,6 +15,7 @@ import inspect
 import logging
 from typing import Any
 
+from prefcore._check import instance
 from prefcore._layouts import GROUP_COLUMNS, PAIR_COLUMNS, has_columns
 from prefcore._prefix_shared import padded_tokens
 from prefcore.errors import InvalidArgumentError
@@ -62,6 +63,11 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
         """TRL's ``RewardTrainer``, refusing rows whose prompt is split off (what
         :func:`prefcore.trl.dpo_dataset` writes): it would score completions without
         their prompts."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            model = signature.bind_partial(*args, **kwargs).arguments.get("model")
+            instance("model", model, (str, torch.nn.Module), "a model id (str) or a torch model")
+            super().__init__(*args, **kwargs)
 
         def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
             if _is_prompt_split(dataset):

@@ -23,6 +23,7 @@ from prefcore._arrow import as_array, as_table, filter_like, float32_matrix
 from prefcore._check import renamed
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
+from prefcore._typed import check_arguments
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
@@ -326,7 +327,8 @@ def optimal_bands(threshold: float, num_perm: int = MINHASH_NUM_PERM) -> tuple[i
     >>> optimal_bands(0.8, 128)
     (9, 13)
     """
-    return _prefcore.optimal_bands(threshold, num_perm)
+    found = _prefcore.optimal_bands(threshold, num_perm)
+    return found.bands, found.rows
 
 
 def minhash(
@@ -426,7 +428,7 @@ def contamination(
     reference: Any,
     column: str = "prompt",
     *,
-    method: Literal["ngram", "minhash", "exact"] = "ngram",
+    method: Literal["ngram", "exact", "minhash"] = "ngram",
     n: int = 13,
     threshold: float | None = None,
     reference_column: str | None = None,
@@ -460,7 +462,7 @@ def contamination(
         raise InvalidArgumentError(f"threshold must be in [0, 1], not {threshold}")
     train_table, reference_table = as_table(train, "train"), as_table(reference, "reference")
     with reporting(progress, "dedup.contamination"):
-        index, score = _prefcore.contamination(
+        overlaps = _prefcore.contamination(
             train_table,
             reference_table,
             column,
@@ -472,6 +474,7 @@ def contamination(
             num_perm=num_perm,
             seed=seed,
         )
+    index, score = overlaps.reference_row, overlaps.score
     hit = pc.and_(pc.is_valid(index), pc.greater_equal(score, threshold))
     contaminated = pc.fill_null(hit, False)
     index = pc.if_else(contaminated, index, pa.scalar(None, pa.int64()))
@@ -519,10 +522,9 @@ def semantic(
     n, dim = x.shape
     # Only the upper triangle of the symmetric score matrix is computed.
     with reporting(progress, "dedup.semantic", unit=" blocks"):
-        row_a, row_b, score = _prefcore.self_pairs(
+        pairs = _prefcore.self_pairs(
             pa.array(x.reshape(-1)), n, dim, float(threshold), metric, corpus_block
         )
-    pairs = pa.table({"row_a": row_a, "row_b": row_b, "score": score})
     found = _prefcore.clusters_from_pairs(pairs.column("row_a"), pairs.column("row_b"), n, "first")
     cluster_id, representative, clusters = (
         found.cluster_id, found.representative, found.num_clusters
@@ -555,3 +557,6 @@ def semantic(
         "pairs": pairs.num_rows,
     }
     return DedupResult(keep_mask, cluster_id, representative, reason, stats, pairs)
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

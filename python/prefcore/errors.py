@@ -10,6 +10,22 @@ option, ``query_id`` for a whole query of a TREC table, ``path`` and ``line`` fo
 file.
 The message says the same in words.
 
+Arguments are checked at the call, against the public signature: an argument whose
+annotation is a plain type (``int``, ``float``, ``bool``, ``str``, a pair of them, a list
+of column names) and gets another is an :class:`ArgumentTypeError`, and an option
+outside its ``Literal`` an :class:`InvalidArgumentError` listing the accepted values;
+the option vocabularies themselves are the Rust core's (``tests/test_options.py``
+holds the ``Literal``s to them). No bad argument surfaces as an ``AttributeError`` or a
+bare ``TypeError`` from inside a function (``tests/test_bad_arguments.py`` walks every
+public function to show it).
+
+>>> import prefcore
+>>> try:
+...     prefcore.dedup.minhash({"text": ["a b"]}, "text", tokenizer="chars")
+... except prefcore.errors.InvalidArgumentError as e:
+...     print(e.argument, "|", e)
+tokenizer | tokenizer must be one of 'word', 'char'; not 'chars'
+
 >>> import prefcore
 >>> try:
 ...     prefcore.metrics.evaluate_grouped([[0.5, float("nan")]], [[1, 0]], "ndcg@2")

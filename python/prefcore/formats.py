@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from prefcore import _prefcore
 from prefcore._arrow import (
+    as_array,
     as_pyarrow_table,
     as_table,
     filter_like,
@@ -26,6 +27,7 @@ from prefcore._arrow import (
     require_no_nulls,
 )
 from prefcore._display import Summarised
+from prefcore._typed import check_arguments
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -352,7 +354,7 @@ def parse_transcript(
         out = _prefcore.parse_transcripts(pa.array([text]), roles[0], roles[1])
         result: list[Message] = out[0].as_py()
         return result
-    return _prefcore.parse_transcripts(_column(text), roles[0], roles[1])
+    return _prefcore.parse_transcripts(as_array(text, "text"), roles[0], roles[1])
 
 
 @overload
@@ -374,10 +376,7 @@ def render_transcript(
         out = _prefcore.render_transcripts(pa.array([list(messages)], typ), roles[0], roles[1])
         text: str = out[0].as_py()
         return text
-    return _prefcore.render_transcripts(_column(messages), roles[0], roles[1])
+    return _prefcore.render_transcripts(as_array(messages, "messages"), roles[0], roles[1])
 
 
-def _column(values: Any) -> Any:
-    if hasattr(values, "__arrow_c_array__") or hasattr(values, "__arrow_c_stream__"):
-        return values
-    return pa.array(values)
+check_arguments(__name__)  # each public function checks its arguments' annotations

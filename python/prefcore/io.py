@@ -41,7 +41,9 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from prefcore import _jsonl
-from prefcore._check import positive
+from prefcore._check import integer, positive
+from prefcore._check import path as check_path
+from prefcore._typed import check_arguments
 from prefcore.errors import InputError, InvalidArgumentError
 
 __all__ = [
@@ -95,7 +97,7 @@ def format_of(path: str | os.PathLike[str]) -> Format:
     >>> format_of("train.jsonl.zst"), format_of("part-0.parquet"), format_of("x.csv.gz")
     ('jsonl', 'parquet', 'csv')
     """
-    p = Path(path)
+    p = check_path("path", path)
     if p.is_dir():
         if (p / "state.json").exists() and (p / "dataset_info.json").exists():
             return "hf"
@@ -131,7 +133,7 @@ class Source:
         on_error: OnError = "fail",
         batch_rows: int = 16_384,
     ) -> None:
-        self.path = Path(path)
+        self.path = check_path("path", path)
         if not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no such file or directory")
         if on_error not in ("fail", "skip"):
@@ -463,7 +465,7 @@ def temporary_path(path: str | os.PathLike[str]) -> Path:
     >>> a != b and a.name.startswith(".out.parquet.prefcore-")
     True
     """
-    path = Path(path)
+    path = check_path("path", path)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.prefcore-*.tmp"):
         pid = stale.name[len(path.name) + len(".prefcore-") + 1 :].split("-", 1)[0]
         if pid.isdigit() and not process_alive(int(pid)):
@@ -478,7 +480,7 @@ def process_alive(pid: int) -> bool:
     True
     """
     try:
-        os.kill(pid, 0)
+        os.kill(integer("pid", pid, minimum=1), 0)
     except ProcessLookupError:
         return False
     except OSError:  # it exists but belongs to someone else
@@ -494,7 +496,7 @@ def require_writable(path: str | os.PathLike[str]) -> None:
     ...
     OSError: /no/such/directory: output directory does not exist
     """
-    if is_device(Path(path)):
+    if is_device(check_path("path", path)):
         if not os.access(path, os.W_OK):
             raise PermissionError(f"{path}: not writable")
         return
@@ -626,7 +628,7 @@ class AtomicWriter:
         *,
         reads: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = check_path("path", path)
         refuse_overwrites(reads or {}, {"output": self.path})
         require_writable(self.path)
         self.in_place = is_device(self.path)
@@ -716,3 +718,6 @@ class AtomicWriter:
                 pass
         if not self.in_place:
             self.tmp.unlink(missing_ok=True)
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import in_callers_type, require_columns, tensor_to_numpy
 from prefcore._tables import as_table, one_array
+from prefcore._typed import check_arguments
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -57,7 +58,8 @@ def listwise(
             f"{n_comp[row]} completions for {n_scores[row]} scores in '{scores}'; every "
             "completion needs one score",
         )
-    order, weights = _prefcore.listwise_weights(score_col, label_col, scores, labels or scores)
+    ranked_lists = _prefcore.listwise_weights(score_col, label_col, scores, labels or scores)
+    order, weights = ranked_lists.order, ranked_lists.weights
     lengths = pc.list_value_length(order)
     starts = pc.list_value_length(score_col).to_numpy(zero_copy_only=False)
     base = np.repeat(
@@ -126,3 +128,6 @@ def lipo_lambda_weights(scores: Any, labels: Any, mask: Any = None) -> Any:
 
     dtype = scores.dtype if scores.is_floating_point() else torch.float32
     return torch.from_numpy(w).to(device=scores.device, dtype=dtype)
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

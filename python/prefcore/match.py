@@ -30,10 +30,11 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import float32_matrix
-from prefcore._check import renamed
+from prefcore._check import numbers, renamed
 from prefcore._optional import require
 from prefcore._progress import Progress, reporting
-from prefcore.errors import InvalidArgumentError, invalid_value
+from prefcore._typed import check_arguments
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError, invalid_value
 
 __all__ = ["evaluate_matching", "knn", "match", "range_search"]
 
@@ -105,12 +106,12 @@ def knn(
     if backend == "torch":
         return _torch_knn(q, c, k, metric, exclude_self, "cpu")
     with reporting(progress, "match.knn", unit=" queries"):
-        scores, indices = _prefcore.knn(
+        found = _prefcore.knn(
             pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0],
             q.shape[1], k, metric, corpus_block, exclude_self,
         )  # fmt: skip
     shape = (q.shape[0], k)
-    return scores.to_numpy().reshape(shape), indices.to_numpy().reshape(shape)
+    return found.scores.to_numpy().reshape(shape), found.indices.to_numpy().reshape(shape)
 
 
 def _require_finite(a: np.ndarray, name: str) -> None:
@@ -268,11 +269,10 @@ def range_search(
             f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}"
         )
     with reporting(progress, "match.range_search", unit=" blocks"):
-        qi, cj, score = _prefcore.range_search(
+        return _prefcore.range_search(
             pa.array(q.reshape(-1)), q.shape[0], pa.array(c.reshape(-1)), c.shape[0],
             q.shape[1], float(threshold), metric, corpus_block, exclude_self,
         )  # fmt: skip
-    return pa.table({"query_idx": qi, "corpus_idx": cj, "score": score})
 
 
 def match(
@@ -311,11 +311,10 @@ def match(
     x, y = float32_matrix(a, "a"), float32_matrix(b, "b")
     if x.shape[1] != y.shape[1]:
         raise InvalidArgumentError(f"a has dimension {x.shape[1]} but b has {y.shape[1]}")
-    ai, bj, score, rank = _prefcore.match_sets(
+    out = _prefcore.match_sets(
         pa.array(x.reshape(-1)), x.shape[0], pa.array(y.reshape(-1)), y.shape[0], x.shape[1],
         metric, method, csls_k if rescore == "csls" else None,
     )  # fmt: skip
-    out = pa.table({"a_idx": ai, "b_idx": bj, "score": score, "rank": rank})
     if threshold is not None:
         s = out.column("score").to_numpy()
         keep = s <= threshold if (metric == "l2" and rescore is None) else s >= threshold
@@ -337,11 +336,16 @@ def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) ->
     >>> evaluate_matching(scores, [0, 1], ks=(1, 2))
     {'hits@1': 0.5, 'hits@2': 1.0, 'mrr': 0.75, 'mean_rank': 1.5}
     """
-    p = np.asarray(pred)
-    g = np.asarray(gold, dtype=np.int64)
+    p = numbers("pred", pred, None)
+    g = numbers("gold", gold, np.int64)
+    if p.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"pred must hold numbers, not {p.dtype}", argument="pred")
+    if g.ndim != 1:
+        raise InvalidArgumentError(f"gold must be 1-D, got shape {g.shape}", argument="gold")
     if p.ndim != 2 or len(p) != len(g):
         raise InvalidArgumentError(
-            f"pred must be 2-D with one row per gold target ({len(g)}), got {p.shape}"
+            f"pred must be 2-D with one row per gold target ({len(g)}), got {p.shape}",
+            argument="pred",
         )
     if len(g) == 0:
         raise InvalidArgumentError("evaluate_matching needs at least one query")
@@ -368,3 +372,6 @@ def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) ->
     out["mrr"] = float(reciprocal.mean())
     out["mean_rank"] = float(position.mean())
     return out
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

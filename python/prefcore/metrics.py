@@ -27,9 +27,12 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_list_array, as_table
+from prefcore._check import instance, numbers
+from prefcore._check import path as check_path
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._ranking_diagnostics import RankingDiagnostics, ranking_diagnostics
+from prefcore._typed import check_arguments
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
@@ -78,7 +81,7 @@ def read_trec_run(path: PathLike) -> pa.Table:
     >>> read_trec_run(p).column("doc_id").to_pylist()
     ['d1', 'd2']
     """
-    return _prefcore.read_trec_run(os.fspath(path))
+    return _prefcore.read_trec_run(os.fspath(check_path("path", path)))
 
 
 def read_trec_qrels(path: PathLike) -> pa.Table:
@@ -93,7 +96,7 @@ def read_trec_qrels(path: PathLike) -> pa.Table:
     >>> read_trec_qrels(p).column("relevance").to_pylist()
     [2, 0]
     """
-    return _prefcore.read_trec_qrels(os.fspath(path))
+    return _prefcore.read_trec_qrels(os.fspath(check_path("path", path)))
 
 
 def _table_or_file(obj: Any, reader: Any, what: str) -> Any:
@@ -568,7 +571,9 @@ def _grouped_or_flat(obj: Any, what: str) -> Any:
     return as_list_array(obj, what)
 
 
-def _correlation(x: Any, y: Any, method: str, variant: str) -> CorrelationResult:
+def _correlation(
+    x: Any, y: Any, method: Literal["kendall", "spearman"], variant: Literal["b", "c"]
+) -> CorrelationResult:
     values = np.asarray(
         _prefcore.correlation(
             _grouped_or_flat(x, "x"), _grouped_or_flat(y, "y"), method=method, variant=variant
@@ -631,8 +636,8 @@ def _aligned_values(a: Any, b: Any, metric: str | None) -> tuple[list[float], li
         ids = list(va)
         return [float(va[q]) for q in ids], [float(vb[q]) for q in ids]
     return (
-        np.asarray(a, dtype=np.float64).ravel().tolist(),
-        np.asarray(b, dtype=np.float64).ravel().tolist(),
+        numbers("per_query_a", a).ravel().tolist(),
+        numbers("per_query_b", b).ravel().tolist(),
     )
 
 
@@ -752,7 +757,7 @@ def compare_runs(
     >>> r.beats["good"]["mrr"], r.beats["bad"]["mrr"]
     (['bad'], [])
     """
-    names = list(runs)
+    names = list(instance("runs", runs, Mapping, "a mapping {name: run}"))
     if len(names) < 2:
         raise InvalidArgumentError("compare_runs needs at least two runs", argument="runs")
     if not 0.0 < max_p < 1.0:
@@ -781,3 +786,6 @@ def compare_runs(
             beats[n][m].sort(key=names.index)
     table = pa.table({"run": names, **means})
     return RunComparison(table, beats, pa.table(tests), test, max_p)
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -27,6 +27,7 @@ from prefcore import _prefcore, dedup
 from prefcore._arrow import first_true, in_callers_type, require_columns, require_no_nulls
 from prefcore._progress import Progress, reporting
 from prefcore._tables import PairResult, as_table, is_list, one_array, row_of
+from prefcore._typed import check_arguments
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -390,3 +391,6 @@ def from_rankings(
     return PairResult(
         in_callers_type(table, out, "prefcore.pairs.from_rankings", **options), r.stats
     )
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -31,7 +31,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import dedup, formats, pairs
+from prefcore._check import instance
 from prefcore._progress import new_bar
+from prefcore._typed import check_arguments
 from prefcore.dedup import MINHASH_NGRAM, MINHASH_NUM_PERM, MINHASH_THRESHOLD, Normalization
 from prefcore.errors import InvalidArgumentError
 from prefcore.io import AtomicWriter, Source, prefetched
@@ -142,6 +144,13 @@ def _is_text(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
 
 
+def _source(name: str, value: Any) -> Source:
+    source: Source = instance(
+        name, value, Source, "a prefcore.io.Source (prefcore.io.open_source(path))"
+    )
+    return source
+
+
 def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     """A health report of any dataset, read once: rows, columns, nulls, the detected
     format, text lengths, and for pairwise data the prompt count, length bias, ties
@@ -154,7 +163,7 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
     >>> r["rows"], r["format"], r["prompts"], r["chosen_longer_rate"], r["duplicate_rate"]
     (2, 'pairwise', 1, 1.0, 0.5)
     """
-    progress = _progress("stats", source, quiet)
+    progress = _progress("stats", _source("source", source), quiet)
     rows = 0
     nulls: dict[str, int] = {}
     lengths: dict[str, list[np.ndarray]] = {}
@@ -245,7 +254,9 @@ def dedup_stream(
     counts = {"degenerate": 0, "exact_duplicate": 0, "near_duplicate": 0}
     masks: list[np.ndarray] = []
     rows_in = 0
-    progress = _progress("dedup" + (" (pass 1 of 2)" if near else ""), source, quiet)
+    progress = _progress(
+        "dedup" + (" (pass 1 of 2)" if near else ""), _source("source", source), quiet
+    )
     with AtomicWriter(out, out_format, reads={"input": source.path}) as writer:
         for batch in _tracked(source, progress):
             rows_in += batch.num_rows
@@ -326,8 +337,8 @@ def decontaminate(
     >>> r["rows_out"], r["contaminated"]
     (1, 1)
     """
-    reference = against.read_all()
-    progress = _progress("decontaminate", source, quiet)
+    progress = _progress("decontaminate", _source("source", source), quiet)
+    reference = _source("against", against).read_all()
     rows_in = removed = 0
     reads = {"input": source.path, "against": against.path}
     with AtomicWriter(out, out_format, reads=reads) as writer:
@@ -381,7 +392,7 @@ def build_pairs(
     >>> r["pairs"], pq.read_table(d / "pairs.parquet").column("chosen").to_pylist()
     (1, ['b'])
     """
-    progress = _progress("pairs", source, quiet)
+    progress = _progress("pairs", _source("source", source), quiet)
     totals: dict[str, int] = {}
     options: dict[str, Any] = {
         "prompt": prompt,
@@ -425,3 +436,6 @@ def build_pairs(
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     yield first
     yield from rest
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -28,7 +28,9 @@ import numpy as np
 import pyarrow as pa
 
 from prefcore._arrow import as_array
+from prefcore._check import having
 from prefcore._optional import require
+from prefcore._typed import check_arguments
 from prefcore.errors import InvalidArgumentError
 
 if TYPE_CHECKING:  # matplotlib is an optional dependency
@@ -56,6 +58,7 @@ def reliability_diagram(calibration: Any, ax: Axes | None = None) -> Axes:
     >>> reliability_diagram(calibration([2.0, 0.5, 1.0], [1.0, 1.5, 0.0])).get_ylabel()
     'fraction of wins'
     """
+    having("calibration", calibration, ("bins", "ece", "brier"), "a calibration result")
     ax = _axes(ax)
     bins = calibration.bins.to_pydict()
     used = [i for i, n in enumerate(bins["count"]) if n > 0]
@@ -87,6 +90,7 @@ def rating_intervals(ratings: Any, ax: Axes | None = None) -> Axes:
     >>> [t.get_text() for t in ax.get_yticklabels()]  # best first, drawn on top
     ['x', 'y', 'z']
     """
+    having("ratings", ratings, ("table",), "a BradleyTerryResult or an ArenaResult")
     ax = _axes(ax)
     t = ratings.table.to_pydict()
     rating = np.asarray(t["rating"], dtype=np.float64)
@@ -155,6 +159,7 @@ def cluster_sizes(result: Any, ax: Axes | None = None) -> Axes:
     >>> cluster_sizes(exact({"prompt": ["a", "a", "b"]})).get_title()
     '1 of 3 rows are duplicates'
     """
+    having("result", result, ("cluster_id", "stats"), "a dedup result (Clusters, NearDuplicates)")
     ax = _axes(ax)
     ids = np.asarray(pa.array(result.cluster_id).to_numpy(zero_copy_only=False))
     sizes = np.bincount(np.unique(ids, return_counts=True)[1])
@@ -165,3 +170,6 @@ def cluster_sizes(result: Any, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("clusters")
     ax.set_title(f"{result.stats.get('removed', 0):,} of {len(ids):,} rows are duplicates")
     return ax
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -28,6 +28,7 @@ from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._rankings import RANKING_METHODS, RankingResult, rankings
 from prefcore._tables import as_table, codes
+from prefcore._typed import check_arguments
 from prefcore.errors import ColumnTypeError, InvalidArgumentError
 
 __all__ = [
@@ -436,6 +437,9 @@ def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:
     >>> round(predict_win_rate(bradley_terry(battles, alpha=0.0), "x", "y"), 4)
     0.75
     """
+    _check.instance(
+        "ratings", ratings, BradleyTerryResult, "a BradleyTerryResult (of bradley_terry)"
+    )
     names = ratings.table.column("model")
     values = ratings.table.column("rating").to_numpy()
     index = {n: i for i, n in enumerate(names.to_pylist())}
@@ -457,3 +461,6 @@ def predict_win_rate(ratings: BradleyTerryResult, a: Any, b: Any) -> Any:
     else:
         p = 1.0 / (1.0 + np.exp(-diff))
     return float(p) if np.ndim(p) == 0 else p
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

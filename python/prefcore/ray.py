@@ -37,7 +37,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import pairs
+from prefcore._check import instance
 from prefcore._optional import require
+from prefcore._typed import check_arguments
 from prefcore.dedup import (
     MINHASH_NGRAM,
     MINHASH_NUM_PERM,
@@ -69,6 +71,11 @@ def _ray() -> Any:
     return require("ray", "prefcore.ray")
 
 
+def _dataset(ds: Any) -> Any:
+    """``ds`` if it is a Ray dataset."""
+    return instance("ds", ds, _ray().data.Dataset, "a ray.data.Dataset")
+
+
 def with_row_ids(ds: Any) -> Any:
     """``ds`` with an int64 ``_prefcore_row`` column increasing in dataset order.
 
@@ -80,7 +87,7 @@ def with_row_ids(ds: Any) -> Any:
     >>> ids[0]["_prefcore_row"] < ids[1]["_prefcore_row"]
     True
     """
-    _ray()
+    _dataset(ds)
     from ray.data.expressions import monotonically_increasing_id
 
     # "First" means first in dataset order, so every step keeps the order. A dataset
@@ -404,7 +411,7 @@ def stats(ds: Any) -> dict[str, Any]:
     >>> report["rows"], report["chosen_longer_rate"], report["duplicate_rate"]
     (2, 1.0, 0.5)
     """
-    names = ds.columns()
+    names = _dataset(ds).columns()
     if not {"chosen", "rejected"} <= set(names):
         raise InvalidArgumentError(
             f"stats needs chosen and rejected columns; the dataset has {names}"
@@ -416,3 +423,6 @@ def stats(ds: Any) -> dict[str, Any]:
         raise InvalidArgumentError("stats of an empty dataset")
     acc.add_features(features)
     return acc.result()
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -15,8 +15,10 @@ import pyarrow.compute as pc
 
 from prefcore import dedup
 from prefcore._arrow import require_columns, require_no_nulls
+from prefcore._check import numbers
 from prefcore._optional import require
 from prefcore._tables import as_table
+from prefcore._typed import check_arguments
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 from prefcore.streaming import row_hashes
 
@@ -46,6 +48,7 @@ def distribution(x: np.ndarray) -> dict[str, float]:
     >>> distribution(np.array([1.0, 2.0, 3.0, 10.0]))["p50"], distribution(np.array([]))["max"]
     (2.5, nan)
     """
+    x = numbers("x", x).ravel()
     if len(x) == 0:
         return {
             "mean": math.nan,
@@ -225,3 +228,6 @@ def stats(
         for name in acc.columns:
             report[f"{name}_tokens"] = distribution(_token_lengths(t.column(name), tokenizer))
     return report
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from prefcore._check import numbers
+from prefcore._typed import check_arguments
 from prefcore.errors import InvalidArgumentError
 
 __all__ = [
@@ -57,7 +59,7 @@ def transform_rewards(
         d = rewards - ref_t
         _no_nan_difference(d.detach().cpu().numpy())
         return torch.nn.functional.logsigmoid(d) if method == "log_sigmoid" else d
-    r, ref = np.asarray(rewards, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    r, ref = numbers("rewards", rewards), numbers("reference", reference)
     _same_shape_or_scalar("reference", ref, "rewards", r)
     with np.errstate(invalid="ignore"):
         d = r - ref
@@ -99,3 +101,6 @@ def combine(*transformed: Any, weights: Sequence[float] | None = None) -> Any:
         )
         raise InvalidArgumentError(f"row {row}: the weighted sum of rewards overflows float64")
     return total
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -25,6 +25,8 @@ import pyarrow as pa
 
 from prefcore import _prefcore
 from prefcore._arrow import as_array, as_table, require_columns
+from prefcore._check import column_names
+from prefcore._typed import check_arguments
 from prefcore.dedup import (
     MINHASH_NGRAM,
     MINHASH_NUM_PERM,
@@ -49,7 +51,7 @@ Keep = Literal["first", "last"]
 
 
 def _columns(columns: str | Sequence[str]) -> list[str]:
-    names = [columns] if isinstance(columns, str) else list(columns)
+    names = column_names("columns", columns)
     if not names:
         raise InvalidArgumentError("give at least one key column")
     return names
@@ -221,3 +223,6 @@ def clusters_from_pairs(
     return _prefcore.clusters_from_pairs(
         as_array(row_a, "row_a"), as_array(row_b, "row_b"), n, keep
     )
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

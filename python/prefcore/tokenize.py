@@ -57,6 +57,7 @@ from prefcore._byte_level import ByteLevelEncoder
 from prefcore._check import check_special_id, integer
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
+from prefcore._typed import check_arguments
 from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
@@ -310,13 +311,20 @@ def _tokenize(
                 for texts in comp_text
             ]
             labels = [f"{prompt}_ids", *(f"{c}_ids" for c in names)]
-            prompt_ids, comp_ids, moved = _prefcore.split_joint_tokens(prompt_ids, joints, labels)
+            split = _prefcore.split_joint_tokens(prompt_ids, joints, labels)
+            prompt_ids, comp_ids, moved = split.prompt, split.completions, split.boundary_moved
         else:
             comp_ids = [encoder.encode(texts, add_special_tokens=False) for texts in comp_text]
     labels = [f"{prompt}_ids", *(completions[c] for c in names)]
     eos = encoder.eos_token_id if add_eos and not chat else None
-    p_ids, c_ids, p_cut, c_cut = _prefcore.cut_tokens(
+    cut = _prefcore.cut_tokens(
         prompt_ids, comp_ids, labels, max_length, max_prompt_length, truncation, eos
+    )
+    p_ids, c_ids, p_cut, c_cut = (
+        cut.prompt,
+        cut.completions,
+        cut.prompt_truncated,
+        cut.completion_truncated,
     )
     out = t.append_column(f"{prompt}_ids", p_ids).append_column(f"truncated_{prompt}", p_cut)
     stats: TokenizeStats = {
@@ -465,3 +473,6 @@ def tokenize_unpaired(
         progress=progress,
         label="tokenize_unpaired",
     )
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

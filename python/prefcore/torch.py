@@ -35,7 +35,9 @@ from prefcore._check import (
     example_dicts,
     example_numbers,
     integer,
+    numbers,
     optional_positive,
+    positive,
 )
 from prefcore._layouts import PAIR_EXTRAS, UNPAIRED_EXTRAS
 from prefcore._optional import require
@@ -52,6 +54,7 @@ from prefcore._ref_logps import (
     ref_logps_fingerprint,
     save_ref_logps,
 )
+from prefcore._typed import check_arguments
 from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 from prefcore.tokenize import TokenizedTable, ids_to_arrow
 
@@ -505,19 +508,18 @@ class TokenBudgetSampler:
         rank: int | None = None,
     ) -> None:
         num_replicas, rank = distributed_rank(num_replicas, rank)
-        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.lengths = numbers("lengths", lengths, np.int64)
+        max_tokens = positive("max_tokens", max_tokens)
+        seed = integer("seed", seed)
+        bucket = optional_positive("bucket", bucket)
         if self.lengths.ndim != 1:
             raise InvalidArgumentError(f"lengths must be 1-D, got shape {self.lengths.shape}")
         if len(self.lengths) and self.lengths.min() < 0:
             raise InvalidArgumentError(
                 f"lengths, row {int(np.argmin(self.lengths))}: negative length"
             )
-        if max_tokens < 1:
-            raise InvalidArgumentError(f"max_tokens must be at least 1, got {max_tokens}")
         if not 0 <= rank < num_replicas:
             raise InvalidArgumentError(f"rank must be in [0, {num_replicas}), got {rank}")
-        if bucket is not None and bucket < 1:
-            raise InvalidArgumentError(f"bucket must be at least 1, got {bucket}")
         self.max_tokens = max_tokens
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.padding_free = padding_free
@@ -609,8 +611,8 @@ class FixedBatchSampler(TokenBudgetSampler):
     """
 
     def __init__(self, n: int, batch_size: int, **kwargs: Any) -> None:
-        if batch_size < 1:
-            raise InvalidArgumentError(f"batch_size must be at least 1, got {batch_size}")
+        n = integer("n", n, minimum=0)
+        batch_size = positive("batch_size", batch_size)
         super().__init__(np.zeros(n, dtype=np.int64), max_tokens=1, bucket=1, **kwargs)
         self.batch_size = batch_size
 
@@ -710,3 +712,6 @@ def dataloader(
         **loader_options,
     )
     return loader
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

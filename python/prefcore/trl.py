@@ -57,6 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore._arrow import as_pyarrow_table, require_columns
+from prefcore._check import having, integer, positive
 from prefcore._dpo_losses import DPO_LOSSES, LossSettings, dpo_loss
 from prefcore._layouts import (
     LAYOUTS,
@@ -71,6 +72,7 @@ from prefcore._prefix_shared import padded_tokens
 from prefcore._trl_listwise import listwise_trainer, reference_model
 from prefcore._trl_reference_free import reference_free_trainers
 from prefcore._trl_reward import reward_trainers
+from prefcore._typed import check_arguments
 from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.formats import extract_prompt
 from prefcore.tokenize import _tokenize, tokenize_pairs, tokenize_unpaired
@@ -338,8 +340,7 @@ def kl_rotation(n: int, batch_size: int) -> np.ndarray:
     >>> kl_rotation(5, 2).tolist()
     [1, 0, 3, 2, 4]
     """
-    if batch_size < 1:
-        raise InvalidArgumentError(f"batch_size must be at least 1, got {batch_size}")
+    n, batch_size = integer("n", n, minimum=0), positive("batch_size", batch_size)
     index = np.arange(n, dtype=np.int64)
     for start in range(0, n, batch_size):
         block = index[start : start + batch_size].copy()
@@ -409,8 +410,12 @@ def kto_dataset(
     return _to_dataset(out, (*KTO_COLUMNS, KL_COMPLETION), UNPAIRED_EXTRAS)
 
 
+TOKENIZER_ATTRIBUTES = ("pad_token", "eos_token", "convert_tokens_to_ids")
+
+
 def _pad_token_id(args: Any, tokenizer: Any) -> int:
     """TRL's choice: the configured pad token, else the tokenizer's, else its EOS."""
+    having("tokenizer", tokenizer, TOKENIZER_ATTRIBUTES, "a Hugging Face tokenizer")
     token = _config(args, "pad_token", None) or tokenizer.pad_token or tokenizer.eos_token
     if token is None:
         raise InvalidArgumentError(
@@ -729,3 +734,6 @@ def __getattr__(name: str) -> Any:
     if name in EXPERIMENTAL_TRAINERS:
         return _experimental_trainers()[name]
     raise AttributeError(f"module 'prefcore.trl' has no attribute {name!r}")
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

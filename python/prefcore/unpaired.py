@@ -15,6 +15,7 @@ from prefcore import dedup
 from prefcore._arrow import first_true, in_callers_type, require_columns, require_no_nulls
 from prefcore._check import integer
 from prefcore._tables import PairResult, as_table, codes
+from prefcore._typed import check_arguments
 from prefcore.errors import ColumnTypeError, invalid_value
 
 __all__ = [
@@ -197,3 +198,6 @@ def pair(
         prompt=prompt, completion=completion, label=label, pair_id=pair_id, seed=seed,
     )  # fmt: skip
     return PairResult(rows, stats)
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

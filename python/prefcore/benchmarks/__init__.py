@@ -17,6 +17,7 @@ and leaderboards compute them, with the traps of each written down.
 100.0
 """
 
+from prefcore._typed import check_arguments
 from prefcore.benchmarks._alpaca_eval import GLMS, AlpacaEvalResult, alpaca_eval
 from prefcore.benchmarks._judges import (
     JudgeAgreement,
@@ -64,3 +65,6 @@ __all__ = [
     "rewardbench2",
     "rm_bench",
 ]
+
+
+check_arguments(__name__)  # each public function checks its arguments' annotations

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore._arrow import as_pyarrow_table, require_columns
-from prefcore._check import choice, integer
+from prefcore._check import choice, integer, numbers
 from prefcore._display import Summarised
 from prefcore.benchmarks._common import codes, unique_ids
 from prefcore.benchmarks._rewardbench import (
@@ -61,6 +61,8 @@ def mcnemar(only_a: int, only_b: int) -> float:
     >>> mcnemar(10, 2)
     0.0385742...
     """
+    only_a = integer("only_a", only_a, minimum=0)
+    only_b = integer("only_b", only_b, minimum=0)
     n, k = only_a + only_b, min(only_a, only_b)
     if n == 0:
         return 1.0
@@ -79,7 +81,14 @@ def holm(p_values: Any) -> np.ndarray:
     >>> holm([0.01, 0.04, 0.03]).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(p_values, dtype=np.float64)
+    p = numbers("p_values", p_values)
+    if p.ndim != 1:
+        raise InvalidArgumentError(
+            f"p_values must be a 1-D sequence, not of shape {p.shape}", argument="p_values"
+        )
+    outside = np.flatnonzero(~((p >= 0.0) & (p <= 1.0)))
+    if len(outside):
+        raise invalid_value("p_values", int(outside[0]), f"{p[outside[0]]} is not in [0, 1]")
     m = len(p)
     order = np.argsort(p, kind="stable")
     adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))

@@ -83,11 +83,27 @@ impl Error {
     }
 }
 
-/// `FromStr` for an option enum, from the spellings each variant accepts; an unknown
-/// spelling is an [`Error::InvalidArgument`] listing the accepted ones.
+/// An option's vocabulary: the argument it is given as and every spelling it accepts,
+/// defined once (by [`parse_option!`]) so that a binding can convert a string at its
+/// boundary, name the argument in an error, and show its users the accepted values.
+pub trait OptionValues: std::str::FromStr<Err = Error> {
+    /// The argument's name in the Python API.
+    const ARGUMENT: &'static str;
+    /// Every accepted spelling, in the order of the definition.
+    const VALUES: &'static [&'static str];
+}
+
+/// `FromStr` and [`OptionValues`] for an option enum, from the spellings each variant
+/// accepts; an unknown spelling is an [`Error::InvalidArgument`] listing the accepted
+/// ones.
 #[macro_export]
 macro_rules! parse_option {
     ($ty:ty, $what:literal, { $($($s:literal)|+ => $v:expr),+ $(,)? }) => {
+        impl $crate::error::OptionValues for $ty {
+            const ARGUMENT: &'static str = $what;
+            const VALUES: &'static [&'static str] = &[$($($s),+),+];
+        }
+
         impl std::str::FromStr for $ty {
             type Err = $crate::error::Error;
             fn from_str(s: &str) -> $crate::error::Result<Self> {

@@ -25,4 +25,4 @@ pub mod staggered;
 pub mod tokenize;
 pub mod utf8;
 
-pub use error::{Error, Result};
+pub use error::{Error, OptionValues, Result};

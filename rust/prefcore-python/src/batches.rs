@@ -3,7 +3,7 @@
 
 use arrow_array::ArrayRef;
 use numpy::{PyArray1, PyArrayMethods};
-use prefcore_core::batches::collate::{self, pair_sequences, unpaired_sequences};
+use prefcore_core::batches::collate::{self, pair_sequences, unpaired_sequences, PairLayout};
 use prefcore_core::batches::prefix::{self, PrefixOptions};
 use prefcore_core::batches::tokens::{normalize, TokenLists};
 use prefcore_core::batches::truncate::{cut, split_joint, CutOptions, Keep};
@@ -12,11 +12,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 use pyo3_arrow::input::AnyArray;
 
-use crate::convert::{array, named_arrays, to_py_array};
+use crate::convert::{array, named_arrays, to_py_array, Opt};
 use crate::errors::{compute, to_py};
-
-/// A Python object returned to the caller.
-type Obj<'py> = Bound<'py, PyAny>;
 
 /// A token column as `list<int32>` (zero-copy when it already is).
 #[pyfunction]
@@ -110,26 +107,26 @@ fn views(arrays: &[ArrayRef], names: &[String]) -> prefcore_core::Result<Vec<Tok
         .collect()
 }
 
-/// Returns (prompt, completions, prompt_truncated, completion_truncated).
+/// Prompt and completion ids cut to `max_length` / `max_prompt_length`.
 #[pyfunction]
 #[pyo3(signature = (prompt, completions, names, max_length, max_prompt_length, truncation, eos))]
 #[allow(clippy::too_many_arguments)]
-pub fn cut_tokens<'py>(
-    py: Python<'py>,
+pub fn cut_tokens(
+    py: Python<'_>,
     prompt: AnyArray,
     completions: Vec<AnyArray>,
     names: Vec<String>,
     max_length: Option<usize>,
     max_prompt_length: Option<usize>,
-    truncation: &str,
+    truncation: Opt<Keep>,
     eos: Option<i32>,
-) -> PyResult<(Obj<'py>, Vec<Obj<'py>>, Obj<'py>, Vec<Obj<'py>>)> {
+) -> PyResult<CutTokens> {
     let prompt = array(prompt, &names[0])?;
     let completions = named_arrays(completions, &names[1..])?;
     let options = CutOptions {
         max_length,
         max_prompt_length,
-        keep: truncation.parse::<Keep>().map_err(to_py)?,
+        keep: truncation.0,
         eos,
     };
     let out = compute(py, || {
@@ -140,30 +137,48 @@ pub fn cut_tokens<'py>(
     let cs = out
         .completions
         .into_iter()
-        .map(|a| to_py_array(py, a))
+        .map(|a| to_py_array(py, a).map(Bound::unbind))
         .collect::<PyResult<_>>()?;
     let flags = out
         .completion_truncated
         .into_iter()
-        .map(|f| to_py_array(py, std::sync::Arc::new(f)))
+        .map(|f| to_py_array(py, std::sync::Arc::new(f)).map(Bound::unbind))
         .collect::<PyResult<_>>()?;
-    Ok((
-        to_py_array(py, out.prompt)?,
-        cs,
-        to_py_array(py, std::sync::Arc::new(out.prompt_truncated))?,
-        flags,
-    ))
+    Ok(CutTokens {
+        prompt: to_py_array(py, out.prompt)?.unbind(),
+        completions: cs,
+        prompt_truncated: to_py_array(py, std::sync::Arc::new(out.prompt_truncated))?.unbind(),
+        completion_truncated: flags,
+    })
 }
 
-/// Returns (prompt, completions, boundary_moved).
+/// Token lists cut to their budgets, and which rows were cut.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct CutTokens {
+    prompt: Py<PyAny>,
+    completions: Vec<Py<PyAny>>,
+    prompt_truncated: Py<PyAny>,
+    completion_truncated: Vec<Py<PyAny>>,
+}
+
+/// Prompt and completion ids split from joint encodings, and the rows whose boundary
+/// moved.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct JointSplit {
+    prompt: Py<PyAny>,
+    completions: Vec<Py<PyAny>>,
+    boundary_moved: Py<PyAny>,
+}
+
+/// Prompt and completion ids from prompt + completion encoded together.
 #[pyfunction]
 #[pyo3(signature = (prompt, joints, names))]
-pub fn split_joint_tokens<'py>(
-    py: Python<'py>,
+pub fn split_joint_tokens(
+    py: Python<'_>,
     prompt: AnyArray,
     joints: Vec<AnyArray>,
     names: Vec<String>,
-) -> PyResult<(Obj<'py>, Vec<Obj<'py>>, Obj<'py>)> {
+) -> PyResult<JointSplit> {
     let prompt = array(prompt, &names[0])?;
     let joints = named_arrays(joints, &names[1..])?;
     let out = compute(py, || {
@@ -174,13 +189,13 @@ pub fn split_joint_tokens<'py>(
     let cs = out
         .completions
         .into_iter()
-        .map(|a| to_py_array(py, a))
+        .map(|a| to_py_array(py, a).map(Bound::unbind))
         .collect::<PyResult<_>>()?;
-    Ok((
-        to_py_array(py, out.prompt)?,
-        cs,
-        to_py_array(py, std::sync::Arc::new(out.boundary_moved))?,
-    ))
+    Ok(JointSplit {
+        prompt: to_py_array(py, out.prompt)?.unbind(),
+        completions: cs,
+        boundary_moved: to_py_array(py, std::sync::Arc::new(out.boundary_moved))?.unbind(),
+    })
 }
 
 /// How sequences become tensors.
@@ -258,7 +273,7 @@ impl CollateSettings {
         label_pad_id: i64,
         labels: bool,
         max_length: Option<usize>,
-        truncation_mode: &str,
+        truncation_mode: Opt<Keep>,
         pad_to_multiple_of: Option<usize>,
         vocab_size: Option<u32>,
         padding_free: bool,
@@ -270,7 +285,7 @@ impl CollateSettings {
                 // model and add their own: labels written here too would be given twice.
                 label_pad_id: labels.then_some(label_pad_id),
                 max_length,
-                keep: truncation_mode.parse::<Keep>().map_err(to_py)?,
+                keep: truncation_mode.0,
                 pad_to_multiple_of,
             },
             vocab_size,
@@ -289,18 +304,9 @@ pub fn collate_pairs<'py>(
     names: Vec<String>,
     rows: Vec<usize>,
     settings: CollateSettings,
-    layout: &str,
+    layout: Opt<PairLayout>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let separate = match layout {
-        "concat" => false,
-        "separate" => true,
-        other => {
-            return Err(crate::errors::invalid_argument(
-                "layout",
-                format!("layout must be 'concat' or 'separate', not '{other}'"),
-            ))
-        }
-    };
+    let separate = layout.0 == PairLayout::Separate;
     let arrays = named_arrays(columns, &names)?;
     let options = settings.options;
     let shapes = compute(py, || {

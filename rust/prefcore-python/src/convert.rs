@@ -9,7 +9,10 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::{PyArray, PyTable};
 
-use crate::errors::to_py;
+use prefcore_core::OptionValues;
+use pyo3::Borrowed;
+
+use crate::errors::{argument_type_error, invalid_argument, to_py};
 
 /// The columns of an Arrow table, each as one array.
 pub struct Table {
@@ -118,5 +121,40 @@ impl Clusters {
                 .unbind(),
             num_clusters: clusters.num_clusters,
         })
+    }
+}
+
+/// An option given as a string, converted at the boundary: `Opt<Metric>` takes
+/// `"cosine"` and hands the body a `Metric`. A value outside the core's vocabulary is
+/// an `InvalidArgumentError` naming the argument and the accepted values, a non-string
+/// an `ArgumentTypeError`; the vocabulary is the core's own ([`OptionValues`]).
+pub struct Opt<T>(pub T);
+
+impl<'a, 'py, T: OptionValues> FromPyObject<'a, 'py> for Opt<T> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let accepted = || {
+            T::VALUES
+                .iter()
+                .map(|v| format!("'{v}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Ok(text) = obj.extract::<pyo3::pybacked::PyBackedStr>() else {
+            let found = obj.get_type().name().map(|n| n.to_string());
+            return Err(argument_type_error(
+                T::ARGUMENT,
+                format!(
+                    "{} must be a string, one of {}; not {}",
+                    T::ARGUMENT,
+                    accepted(),
+                    found.unwrap_or_default()
+                ),
+            ));
+        };
+        text.parse::<T>()
+            .map(Opt)
+            .map_err(|err| invalid_argument(T::ARGUMENT, err.to_string()))
     }
 }

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 
-use crate::convert::{array, to_py_array, Clusters, Table};
+use crate::convert::{array, to_py_array, Clusters, Opt, Table};
 use crate::errors::{compute, to_py, unsigned, unsigned_size};
 
 /// Normaliser options: `prefcore.dedup.Normalization` hands one of these over (None
@@ -25,17 +25,14 @@ impl NormalizeOptions {
     #[pyo3(signature = (*, lowercase, unicode, collapse_whitespace, strip_punctuation, digits_to_zero))]
     fn new(
         lowercase: bool,
-        unicode: Option<&str>,
+        unicode: Option<Opt<dedup::UnicodeForm>>,
         collapse_whitespace: bool,
         strip_punctuation: bool,
         digits_to_zero: bool,
     ) -> PyResult<Self> {
         Ok(NormalizeOptions(Normalizer {
             lowercase,
-            unicode: match unicode {
-                Some(form) => form.parse().map_err(to_py)?,
-                None => dedup::UnicodeForm::None,
-            },
+            unicode: unicode.map_or(dedup::UnicodeForm::None, |form| form.0),
             collapse_whitespace,
             strip_punctuation,
             digits_to_zero,
@@ -62,13 +59,13 @@ impl MinHashOptions {
     fn new(
         num_perm: &Bound<'_, PyAny>,
         ngram: &Bound<'_, PyAny>,
-        tokenizer: &str,
+        tokenizer: Opt<dedup::Tokenizer>,
         seed: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         Ok(MinHashOptions(dedup::MinHashOptions {
             num_perm: unsigned_size(num_perm, "num_perm")?,
             ngram: unsigned_size(ngram, "ngram")?,
-            tokenizer: tokenizer.parse().map_err(to_py)?,
+            tokenizer: tokenizer.0,
             seed: unsigned(seed, "seed")?,
         }))
     }
@@ -108,7 +105,7 @@ pub fn exact(
     table: PyTable,
     columns: Vec<String>,
     options: NormalizeArgs,
-    keep: &str,
+    keep: Opt<Keep>,
 ) -> PyResult<Clusters> {
     let table = Table::new(table);
     let arrays = columns
@@ -116,7 +113,7 @@ pub fn exact(
         .map(|c| table.column(c))
         .collect::<PyResult<Vec<_>>>()?;
     let n = normalizer(options)?;
-    let keep: Keep = keep.parse().map_err(to_py)?;
+    let keep = keep.0;
     let clusters = compute(py, || {
         let cols = text_columns(&columns, &arrays)?;
         dedup::exact(&cols, n.as_ref(), keep)
@@ -189,7 +186,7 @@ pub fn minhash(
     threshold: f64,
     bands: Option<usize>,
     rows: Option<usize>,
-    keep: &str,
+    keep: Opt<Keep>,
     verify: bool,
 ) -> PyResult<NearDuplicates> {
     let texts = Table::new(table).column(column)?;
@@ -206,7 +203,7 @@ pub fn minhash(
         minhash: minhash.0,
         threshold,
         bands_rows,
-        keep: keep.parse().map_err(to_py)?,
+        keep: keep.0,
         verify,
     };
     let (out, (bands, rows_per_band)) = compute(py, || {
@@ -229,34 +226,35 @@ pub fn minhash(
 
 /// (bands, rows) that datasketch's MinHashLSH would choose.
 #[pyfunction]
-pub fn optimal_bands(py: Python<'_>, threshold: f64, num_perm: usize) -> PyResult<(usize, usize)> {
-    compute(py, || dedup::optimal_bands(threshold, num_perm))
+pub fn optimal_bands(py: Python<'_>, threshold: f64, num_perm: usize) -> PyResult<LshBands> {
+    let (bands, rows) = compute(py, || dedup::optimal_bands(threshold, num_perm))?;
+    Ok(LshBands { bands, rows })
 }
 
-/// Returns (reference row or null, score) per training row.
+/// The overlap of each training row with the evaluation set.
 #[pyfunction]
 #[pyo3(signature = (train, reference, column, reference_column, options, *, method, n,
     threshold, num_perm, seed))]
 #[allow(clippy::too_many_arguments)]
-pub fn contamination<'py>(
-    py: Python<'py>,
+pub fn contamination(
+    py: Python<'_>,
     train: PyTable,
     reference: PyTable,
     column: &str,
     reference_column: &str,
     options: NormalizeArgs,
-    method: &str,
+    method: Opt<dedup::Method>,
     n: usize,
     threshold: f64,
     num_perm: usize,
     seed: u64,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+) -> PyResult<Overlaps> {
     let (train, reference) = (
         Table::new(train).column(column)?,
         Table::new(reference).column(reference_column)?,
     );
     let normalizer = normalizer(options)?;
-    let method: dedup::Method = method.parse().map_err(to_py)?;
+    let method = method.0;
     let minhash = dedup::MinHashOptions {
         num_perm,
         ngram: n,
@@ -273,10 +271,24 @@ pub fn contamination<'py>(
         .map(|o| o.reference.map(i64::from))
         .collect();
     let scores: arrow_array::Float64Array = overlaps.iter().map(|o| Some(o.score)).collect();
-    Ok((
-        to_py_array(py, Arc::new(rows))?,
-        to_py_array(py, Arc::new(scores))?,
-    ))
+    Ok(Overlaps {
+        reference_row: to_py_array(py, Arc::new(rows))?.unbind(),
+        score: to_py_array(py, Arc::new(scores))?.unbind(),
+    })
+}
+
+/// Per training row: the evaluation row it overlaps (null if none) and the overlap.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct Overlaps {
+    reference_row: Py<PyAny>,
+    score: Py<PyAny>,
+}
+
+/// LSH bands and rows per band.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct LshBands {
+    bands: usize,
+    rows: usize,
 }
 
 /// Connected components of `n` rows joined by pairs.
@@ -287,7 +299,7 @@ pub fn clusters_from_pairs(
     row_a: AnyArray,
     row_b: AnyArray,
     n: usize,
-    keep: &str,
+    keep: Opt<Keep>,
 ) -> PyResult<Clusters> {
     let cast = |obj: AnyArray, name: &str| -> PyResult<arrow_buffer::ScalarBuffer<i64>> {
         let a = array(obj, name)?;
@@ -304,7 +316,7 @@ pub fn clusters_from_pairs(
             .clone())
     };
     let (a, b) = (cast(row_a, "row_a")?, cast(row_b, "row_b")?);
-    let keep: prefcore_core::dedup::Keep = keep.parse().map_err(to_py)?;
+    let keep = keep.0;
     let clusters = compute(py, || {
         prefcore_core::dedup::clusters_from_pairs(n, &a, &b, keep)
     })?;

@@ -10,22 +10,32 @@ use crate::convert::{array, to_py_array};
 use crate::errors::compute;
 
 /// Per list: the positions in rank order and the flattened `n × n` LiPO-λ weights.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct ListwiseWeights {
+    order: Py<PyAny>,
+    weights: Py<PyAny>,
+}
+
+/// The rank order and LiPO-λ weights of each list.
 #[pyfunction]
 #[pyo3(signature = (scores, labels, scores_name, labels_name))]
-pub fn listwise_weights<'py>(
-    py: Python<'py>,
+pub fn listwise_weights(
+    py: Python<'_>,
     scores: AnyArray,
     labels: AnyArray,
     scores_name: &str,
     labels_name: &str,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+) -> PyResult<ListwiseWeights> {
     let (scores, labels) = (array(scores, scores_name)?, array(labels, labels_name)?);
     let (order, weights) = compute(py, || {
         let s = ListColumn::new(scores_name, &scores)?;
         let l = ListColumn::new(labels_name, &labels)?;
         listwise::grouped_weights(&s, &l)
     })?;
-    Ok((to_py_array(py, order)?, to_py_array(py, weights)?))
+    Ok(ListwiseWeights {
+        order: to_py_array(py, order)?.unbind(),
+        weights: to_py_array(py, weights)?.unbind(),
+    })
 }
 
 /// LiPO-λ weights of a `[lists, len]` batch as a flat `[lists * len * len]` array.

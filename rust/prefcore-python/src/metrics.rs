@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 
-use crate::convert::{array, to_pyarrow_table, Table};
+use crate::convert::{array, to_pyarrow_table, Opt, Table};
 use crate::errors::{compute, to_py};
 
 /// (per-id table, summary) of an evaluation.
@@ -118,14 +118,14 @@ pub fn evaluate_grouped<'py>(
     scores: AnyArray,
     labels: AnyArray,
     metrics: Vec<String>,
-    ties: &str,
+    ties: Opt<grouped::Ties>,
     relevance_level: f64,
     per_group: bool,
 ) -> PyResult<EvaluationOut<'py>> {
     let (s, l) = (array(scores, "scores")?, array(labels, "labels")?);
     let specs = prefcore_core::metrics::parse_metrics(&metrics).map_err(to_py)?;
     let options = grouped::GroupedOptions {
-        ties: ties.parse().map_err(to_py)?,
+        ties: ties.0,
         relevance_level,
     };
     let e = compute(py, || {
@@ -168,11 +168,11 @@ pub fn pairwise_accuracy(
     chosen: AnyArray,
     rejected: AnyArray,
     subsets: Option<AnyArray>,
-    ties: &str,
+    ties: Opt<preference::TiePolicy>,
 ) -> PyResult<Vec<(String, usize, f64, usize)>> {
     let (c, r) = (array(chosen, "chosen")?, array(rejected, "rejected")?);
     let subsets = subsets.map(|s| array(s, "subsets")).transpose()?;
-    let ties: preference::TiePolicy = ties.parse().map_err(to_py)?;
+    let ties = ties.0;
     compute(py, || {
         let (c, r) = (scores_f64("chosen", &c)?, scores_f64("rejected", &r)?);
         let (rows, names) = subset_indices(subsets.as_ref(), c.len())?;
@@ -256,19 +256,11 @@ pub fn correlation(
     py: Python<'_>,
     x: AnyArray,
     y: AnyArray,
-    method: &str,
-    variant: &str,
+    method: Opt<corr::Method>,
+    variant: Opt<corr::TauVariant>,
 ) -> PyResult<Vec<f64>> {
     let (x, y) = (array(x, "x")?, array(y, "y")?);
-    let which = match method {
-        "kendall" => corr::Correlation::Kendall(variant.parse().map_err(to_py)?),
-        "spearman" => corr::Correlation::Spearman,
-        other => {
-            return Err(to_py(Error::argument(format!(
-                "unknown correlation '{other}'"
-            ))))
-        }
-    };
+    let which = corr::Correlation::new(method.0, variant.0);
     compute(py, || {
         let (x, y) = (ListColumn::new("x", &x)?, ListColumn::new("y", &y)?);
         corr::per_group(("x", &x), ("y", &y), which)
@@ -293,11 +285,11 @@ pub fn compare(
     py: Python<'_>,
     a: Vec<f64>,
     b: Vec<f64>,
-    test: &str,
+    test: Opt<significance::Test>,
     n_resamples: usize,
     seed: u64,
 ) -> PyResult<Comparison> {
-    let test: significance::Test = test.parse().map_err(to_py)?;
+    let test = test.0;
     let c = compute(py, || {
         significance::compare(&a, &b, test, n_resamples, seed)
     })?;

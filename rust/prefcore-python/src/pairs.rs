@@ -6,8 +6,8 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 
-use crate::convert::{array, to_pyarrow_table, Table};
-use crate::errors::{compute, to_py};
+use crate::convert::{array, to_pyarrow_table, Opt, Table};
+use crate::errors::compute;
 
 /// Returns the pairs table and what was done with the prompts.
 #[pyfunction]
@@ -20,16 +20,16 @@ pub fn pairs_from_scores<'py>(
     completions: &str,
     scores: AnyArray,
     scores_name: &str,
-    strategy: &str,
+    strategy: Opt<pairs::Strategy>,
     min_margin: f64,
-    ties: &str,
+    ties: Opt<pairs::Ties>,
     k: usize,
     seed: u64,
     max_pairs_per_group: Option<usize>,
     score_range: Option<(f64, f64)>,
-    short_groups: &str,
+    short_groups: Opt<pairs::ShortGroups>,
     first_group: u64,
-    texts: &str,
+    texts: Opt<pairs::TextLayout>,
 ) -> PyResult<(Bound<'py, PyAny>, PairCounts)> {
     let table = Table::new(table);
     let prompt_column = prompt.map(|p| table.column(p)).transpose()?;
@@ -37,16 +37,16 @@ pub fn pairs_from_scores<'py>(
     let completion_column = table.column_checked_by_kernel(completions)?;
     let scores = array(scores, scores_name)?;
     let options = PairOptions {
-        strategy: strategy.parse().map_err(to_py)?,
+        strategy: strategy.0,
         min_margin,
-        ties: ties.parse().map_err(to_py)?,
+        ties: ties.0,
         k,
         seed,
         max_pairs_per_group,
         score_range,
-        short_groups: short_groups.parse().map_err(to_py)?,
+        short_groups: short_groups.0,
         first_group,
-        texts: texts.parse().map_err(to_py)?,
+        texts: texts.0,
     };
     let (columns, stats) = compute(py, || {
         let scores = ListColumn::new(scores_name, &scores)?;

@@ -8,7 +8,7 @@ use prefcore_core::dedup::{self, Keep, TextColumn};
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 
-use crate::convert::{array, named_arrays, to_py_array, Clusters};
+use crate::convert::{array, named_arrays, to_py_array, Clusters, Opt};
 use crate::dedup::{normalizer, text_columns, MinHashOptions, NormalizeArgs};
 use crate::errors::{compute, to_py, unsigned_size};
 
@@ -117,8 +117,8 @@ impl NearStream {
     }
 
     /// Clusters every row pushed (without verification), and frees the keys.
-    fn finish(&self, py: Python<'_>, keep: &str) -> PyResult<Clusters> {
-        let keep: Keep = keep.parse().map_err(to_py)?;
+    fn finish(&self, py: Python<'_>, keep: Opt<Keep>) -> PyResult<Clusters> {
+        let keep = keep.0;
         let clusters = self.0.with(py, |state| {
             let out = state.stream.finish(keep)?;
             state.candidate_pairs = Some(out.candidate_pairs);

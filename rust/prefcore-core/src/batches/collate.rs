@@ -53,6 +53,21 @@ impl<'a> Sequence<'a> {
     }
 }
 
+/// How a batch of pairs is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairLayout {
+    /// Chosen rows, then rejected rows, in one padded block (TRL's DPO batch).
+    Concat,
+    /// `chosen_*` and `rejected_*`, each padded to its own width.
+    Separate,
+}
+
+crate::parse_option!(PairLayout, "layout", {
+    "concat" => PairLayout::Concat,
+    "separate" => PairLayout::Separate,
+});
+
+/// Settings shared by every collation.
 #[derive(Clone, Copy, Debug)]
 pub struct CollateOptions {
     pub pad_token_id: i64,

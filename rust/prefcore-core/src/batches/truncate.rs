@@ -22,18 +22,10 @@ pub enum Keep {
     End,
 }
 
-impl std::str::FromStr for Keep {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "keep_start" => Ok(Keep::Start),
-            "keep_end" => Ok(Keep::End),
-            other => Err(Error::argument(format!(
-                "truncation must be 'keep_start' or 'keep_end', not '{other}'"
-            ))),
-        }
-    }
-}
+crate::parse_option!(Keep, "truncation_mode", {
+    "keep_start" => Keep::Start,
+    "keep_end" => Keep::End,
+});
 
 #[derive(Clone, Copy, Debug)]
 pub struct CutOptions {

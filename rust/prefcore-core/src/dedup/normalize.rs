@@ -24,6 +24,12 @@ pub enum UnicodeForm {
     Nfkd,
 }
 
+/// The forms by name (any case; `None` is given as Python's `None`).
+impl crate::error::OptionValues for UnicodeForm {
+    const ARGUMENT: &'static str = "unicode";
+    const VALUES: &'static [&'static str] = &["NFC", "NFKC", "NFD", "NFKD"];
+}
+
 impl std::str::FromStr for UnicodeForm {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

@@ -18,6 +18,28 @@ crate::parse_option!(TauVariant, "variant", {
     "c" => TauVariant::C,
 });
 
+/// Which rank correlation (Kendall's takes a [`TauVariant`] as well).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Kendall,
+    Spearman,
+}
+
+crate::parse_option!(Method, "method", {
+    "kendall" => Method::Kendall,
+    "spearman" => Method::Spearman,
+});
+
+impl Correlation {
+    /// The correlation a method names, with Kendall's `variant`.
+    pub fn new(method: Method, variant: TauVariant) -> Self {
+        match method {
+            Method::Kendall => Correlation::Kendall(variant),
+            Method::Spearman => Correlation::Spearman,
+        }
+    }
+}
+
 /// Σ t(t−1)/2 over runs of equal values in a sorted slice.
 fn tied_pairs_sorted<T: PartialEq>(v: &[T]) -> u64 {
     let mut total = 0u64;
