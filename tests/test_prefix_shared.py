@@ -377,3 +377,74 @@ def test_branch_scores_and_ld_alpha_refuse_what_they_cannot_read() -> None:
             sequence_logps(lm, pair, ld_alpha=1.0)["chosen_logps"],
             sequence_logps(lm, pair)["chosen_logps"],
         )
+
+
+def test_prefix_shared_is_a_layout_of_the_pair_collator() -> None:
+    from prefcore.torch import PrefixSharedBatch
+
+    examples = random_examples(6, 2, seed=11)
+    shared = PrefixSharedCollator(0, max_length=50, pad_to_multiple_of=8)(examples)
+    layout = PreferenceCollator(0, max_length=50, pad_to_multiple_of=8, layout="prefix_shared")
+    same = layout(examples)
+    assert isinstance(shared, PrefixSharedBatch) and isinstance(same, PrefixSharedBatch)
+    assert sorted(shared) == sorted(same)
+    for key, value in shared.items():
+        other = same[key]
+        assert value.equal(other) if isinstance(value, torch.Tensor) else value == other, key
+    assert shared.input_ids.shape[1] % 8 == 0  # the shared option, read by the Rust side
+    # Every prompt + completion cut to 50 tokens, as the padded layouts cut them.
+    assert int(shared.branch_tokens.max()) <= 50 - 1
+
+
+def test_the_batch_is_typed_and_still_a_mapping() -> None:
+    from prefcore.torch import PrefixSharedBatch
+
+    batch = PrefixSharedCollator(0)(random_examples(3, 4, seed=2))
+    assert batch.input_ids is batch["input_ids"] and batch.attention_mask is batch["attention_mask"]
+    assert (batch.group_size, batch.pairs) == (4, False)
+    assert batch.ref_logps is None and batch.scores is None
+    # What a Trainer does to move a batch: rebuild its type from a dict.
+    moved = type(batch)({k: v.to("cpu") if hasattr(v, "to") else v for k, v in batch.items()})
+    assert isinstance(moved, PrefixSharedBatch) and moved.target_ids.equal(batch.target_ids)
+    assert batch.to("cpu").branch_index.equal(batch.branch_index)
+    model = tiny("llama", "sdpa")
+    plain = dict(batch)  # a plain mapping is read the same way
+    assert sequence_logps(model, plain)["logps"].equal(sequence_logps(model, batch)["logps"])
+    del plain["logit_index"]
+    with pytest.raises(ValueError, match=r"batch has no \['logit_index'\]") as err:
+        sequence_logps(model, plain)
+    assert err.value.argument == "batch"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_numpy_batches_equal_the_torch_ones(attention: str) -> None:
+    import numpy as np
+
+    examples = random_examples(5, 2, seed=4)
+    pt = PrefixSharedCollator(0, attention=attention, max_tokens=60)(examples)
+    np_batch = PrefixSharedCollator(0, attention=attention, max_tokens=60, return_tensors="np")(
+        examples
+    )
+    assert sorted(pt) == sorted(np_batch)
+    for key, value in pt.items():
+        if isinstance(value, torch.Tensor):
+            assert isinstance(np_batch[key], np.ndarray), key
+            np.testing.assert_array_equal(np_batch[key], value.numpy(), err_msg=key)
+    with pytest.raises(ValueError, match="BlockMask"):
+        PrefixSharedCollator(0, attention="flex", return_tensors="np")
+
+
+def test_the_shared_options_are_checked_as_every_collator_checks_them() -> None:
+    with pytest.raises(ValueError, match="truncation_mode must be 'keep_start'"):
+        PrefixSharedCollator(0, truncation_mode="keep_end")
+    with pytest.warns(DeprecationWarning, match="truncation is now called truncation_mode"):
+        PrefixSharedCollator(0, truncation="keep_start")
+    for name in ("padding_free", "labels"):
+        with pytest.raises(ValueError, match=f"{name}=True belongs to the padded layouts"):
+            PrefixSharedCollator(0, **{name: True})
+    with pytest.raises(ValueError, match="pad_token_id=120 is outside the vocabulary"):
+        PrefixSharedCollator(120, vocab_size=100)
+    with pytest.raises(ValueError, match=r"column 'chosen_ids', row 0"):
+        PrefixSharedCollator(0, vocab_size=10)(
+            [{"prompt_ids": [1], "chosen_ids": [50], "rejected_ids": [2]}]
+        )

@@ -5,6 +5,7 @@ leaderboard's rules (``compat``)."""
 from __future__ import annotations
 
 import math
+import typing
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
 __all__ = ["ARENA_COMPAT", "ArenaResult", "ArenaStats", "arena"]
 
 Compat = Literal["prefcore", "fastchat", "arena-rank", "arena-hard"]
-ARENA_COMPAT: tuple[str, ...] = ("prefcore", "fastchat", "arena-rank", "arena-hard")
+ARENA_COMPAT: tuple[str, ...] = typing.get_args(Compat)
 
 #: FastChat's style features (``conv_metadata``), the first model's key of each pair.
 FASTCHAT_STYLE = {
@@ -424,15 +425,6 @@ def arena(
     """
     t = as_table(battles)
     require_columns(t, a, b, winner)
-    compat = _check.choice("compat", compat, ARENA_COMPAT)  # type: ignore[assignment]
-    ties = _check.choice("ties", ties, ("half", "davidson"))  # type: ignore[assignment]
-    style_transform = _check.choice(  # type: ignore[assignment]
-        "style_transform", style_transform, ("ratio", "diff")
-    )
-    if ci not in ("auto", "bootstrap", "sandwich", None):
-        raise InvalidArgumentError(
-            f"ci must be 'bootstrap', 'sandwich', None or 'auto'; not {ci!r}", argument="ci"
-        )
     if level is None:  # arena-hard reports its 5% and 95% quantiles
         level = 0.90 if compat == "arena-hard" else 0.95
     if not 0.0 < level < 1.0:

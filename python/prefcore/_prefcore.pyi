@@ -39,6 +39,7 @@ __all__ = [
     "Comparison",
     "CutTokens",
     "EloFit",
+    "EvaluationOut",
     "ExactStream",
     "JointSplit",
     "L1LogisticFit",
@@ -52,6 +53,11 @@ __all__ = [
     "OptionVocabulary",
     "Overlaps",
     "PairCounts",
+    "PairTable",
+    "PrefixSharedArrays",
+    "PromptSplit",
+    "SubsetAccuracy",
+    "UnboundedItem",
     "VoteSummary",
     "__version__",
     "aggregate_votes",
@@ -177,7 +183,17 @@ def evaluate_trec(
     relevance_level: int,
     complete: bool,
     per_query: bool,
-) -> tuple[pa.Table | None, list[str], list[float]]: ...
+) -> EvaluationOut: ...
+
+@final
+class EvaluationOut:
+    @property
+    def table(self) -> pa.Table | None: ...
+    @property
+    def names(self) -> list[str]: ...
+    @property
+    def summary(self) -> list[float]: ...
+
 def evaluate_grouped(
     scores: _ArrowArray,
     labels: _ArrowArray,
@@ -186,14 +202,26 @@ def evaluate_grouped(
     ties: _GroupedTies,
     relevance_level: float,
     per_group: bool,
-) -> tuple[pa.Table | None, list[str], list[float]]: ...
+) -> EvaluationOut: ...
 def pairwise_accuracy(
     chosen: _ArrowArray,
     rejected: _ArrowArray,
     subsets: _ArrowArray | None,
     *,
     ties: _PreferenceTies,
-) -> list[tuple[str, int, float, int]]: ...
+) -> list[SubsetAccuracy]: ...
+
+@final
+class SubsetAccuracy:
+    @property
+    def subset(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def correct(self) -> float: ...
+    @property
+    def ties(self) -> int: ...
+
 def calibration(
     chosen: _ArrowArray, rejected: _ArrowArray, *, n_bins: int, scale: float
 ) -> Calibration: ...
@@ -330,10 +358,30 @@ def pairs_from_scores(
     short_groups: _ShortGroups,
     first_group: int,
     texts: _Texts,
-) -> tuple[pa.Table, PairCounts]: ...
+) -> PairTable: ...
+
+@final
+class PairTable:
+    @property
+    def table(self) -> pa.Table: ...
+    @property
+    def counts(self) -> PairCounts: ...
+
 def extract_prompt(
     table: _ArrowTable, chosen: str, rejected: str, user: str, assistant: str
-) -> list[pa.Array]: ...
+) -> PromptSplit: ...
+
+@final
+class PromptSplit:
+    @property
+    def prompt(self) -> pa.StringArray: ...
+    @property
+    def chosen(self) -> pa.StringArray: ...
+    @property
+    def rejected(self) -> pa.StringArray: ...
+    @property
+    def reason(self) -> pa.StringArray: ...
+
 def parse_transcripts(texts: _ArrowArray, user: str, assistant: str) -> pa.Array: ...
 def render_transcripts(messages: _ArrowArray, user: str, assistant: str) -> pa.Array: ...
 def listwise_weights(
@@ -350,7 +398,14 @@ class ListwiseWeights:
 def lipo_batch_weights(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray) -> np.ndarray: ...
 def bt_unbounded_item(
     a: _ArrowArray, b: _ArrowArray, score_a: _ArrowArray, n_items: int
-) -> tuple[int, str] | None: ...
+) -> UnboundedItem | None: ...
+
+@final
+class UnboundedItem:
+    @property
+    def item(self) -> int: ...
+    @property
+    def outcome(self) -> Literal["won", "lost"]: ...
 
 @final
 class BradleyTerryFit:
@@ -552,11 +607,29 @@ def collate_prefix_shared(
     names: list[str],
     per_row: int,
     rows: list[int],
-    pad_token_id: int,
+    settings: CollateSettings,
     max_tokens: int | None,
-    pad_to_multiple_of: int | None,
-    vocab_size: int | None,
-) -> dict[str, np.ndarray]: ...
+) -> PrefixSharedArrays: ...
+
+@final
+class PrefixSharedArrays:
+    @property
+    def input_ids(self) -> np.ndarray: ...
+    @property
+    def position_ids(self) -> np.ndarray: ...
+    @property
+    def tree_ids(self) -> np.ndarray: ...
+    @property
+    def branch_ids(self) -> np.ndarray: ...
+    @property
+    def logit_index(self) -> np.ndarray: ...
+    @property
+    def target_ids(self) -> np.ndarray: ...
+    @property
+    def branch_index(self) -> np.ndarray: ...
+    @property
+    def branch_tokens(self) -> np.ndarray: ...
+
 def token_lists(rows: Iterable[Iterable[int]], column: str) -> pa.Array: ...
 def cut_tokens(
     prompt: _ArrowArray,

@@ -17,25 +17,26 @@ contiguous segment. Use SDPA, eager or flex attention with these batches.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from prefcore import _prefcore
 from prefcore._check import (
-    check_special_id,
     example_dicts,
     example_numbers,
     having,
     instance,
-    integer,
     optional_positive,
+    renamed,
 )
+from prefcore._collate import Batch, Collator, collate_settings
 from prefcore._layouts import GROUP_EXTRAS, PAIR_EXTRAS
 from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
 from prefcore.tokenize import ids_to_arrow
 
 __all__ = [
+    "PrefixSharedBatch",
     "PrefixSharedCollator",
     "branch_scores",
     "mask_for",
@@ -53,44 +54,166 @@ def _column(examples: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     return [e[name] for e in examples]
 
 
-def _extras(
-    torch: Any, examples: Sequence[Mapping[str, Any]], names: Sequence[str]
-) -> dict[str, Any]:
-    """The per-example values that travel with the batch (reference log-probs): a
-    number per example for pairs, a list of numbers for groups."""
+def _extras(examples: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """The per-example values that travel with the batch (reference log-probs), as
+    numpy: a number per example for pairs, a list of numbers for groups."""
+    import numpy as np
+
     out = {}
     for n in names:
         if n not in examples[0]:
             continue
         if n in PAIR_EXTRAS:
-            out[n] = torch.from_numpy(example_numbers(examples, n).astype("float32"))
+            out[n] = example_numbers(examples, n)
             continue
         values = _column(examples, n)
         try:
-            out[n] = torch.tensor(values, dtype=torch.float32)
-        except (TypeError, ValueError, RuntimeError):
-            row = next(r for r, v in enumerate(values) if len(v) != len(values[0]) or not all(
-                isinstance(x, (int, float)) for x in v))  # fmt: skip
+            out[n] = np.asarray(values, dtype=np.float64)
+            if out[n].ndim != 2:
+                raise ValueError("not one list of numbers per example")
+        except (TypeError, ValueError):
+            row = next(
+                (r for r, v in enumerate(values) if not isinstance(v, (list, tuple))
+                 or len(v) != len(values[0]) or not all(isinstance(x, (int, float)) for x in v)),
+                0,
+            )  # fmt: skip
             raise invalid_value(n, row, "expected a list of numbers as long as row 0's") from None
     return out
 
 
+class PrefixSharedBatch(dict):  # type: ignore[type-arg]
+    """A prefix-shared batch: a dict of tensors (what a ``Trainer`` moves to the device,
+    rebuilding it as this class) whose entries are also typed attributes, which
+    :func:`sequence_logps`, :func:`branch_scores` and the trainers read.
+
+    >>> batch = PrefixSharedCollator(0, attention="none", return_tensors="np")(
+    ...     [{"prompt_ids": [1, 2], "chosen_ids": [3], "rejected_ids": [4, 5]}])
+    >>> batch.input_ids.tolist(), batch["branch_tokens"].tolist(), batch.pairs
+    ([[1, 2, 3, 4, 5]], [1, 2], True)
+    """
+
+    @classmethod
+    def of(cls, batch: Mapping[str, Any]) -> PrefixSharedBatch:
+        """``batch`` as a :class:`PrefixSharedBatch` (a plain mapping is wrapped, not
+        copied tensor by tensor), with its tensors checked present."""
+        instance("batch", batch, Mapping, "a prefix-shared batch (PrefixSharedCollator's)")
+        view = batch if isinstance(batch, PrefixSharedBatch) else cls(batch)
+        missing = [k for k in REQUIRED if k not in view]
+        if missing:
+            raise InvalidArgumentError(
+                f"batch has no {missing}: it is not a prefix-shared batch (PrefixSharedCollator's)",
+                argument="batch",
+            )
+        return view
+
+    def to(self, device: Any) -> PrefixSharedBatch:
+        """The batch with its tensors on ``device`` (other entries as they are)."""
+        return PrefixSharedBatch(
+            {k: v.to(device) if hasattr(v, "to") else v for k, v in self.items()}
+        )
+
+    @property
+    def input_ids(self) -> Any:
+        """``[R, T]`` token ids of the packed rows."""
+        return self["input_ids"]
+
+    @property
+    def position_ids(self) -> Any:
+        """``[R, T]`` positions: each completion starts where its prompt ends."""
+        return self["position_ids"]
+
+    @property
+    def tree_ids(self) -> Any:
+        """``[R, T]`` the example of each token (-1 on padding)."""
+        return self["tree_ids"]
+
+    @property
+    def branch_ids(self) -> Any:
+        """``[R, T]`` 0 on the prompt, ``k`` on completion ``k``."""
+        return self["branch_ids"]
+
+    @property
+    def attention_mask(self) -> Any | None:
+        """The mask as the collator's ``attention`` asked, or None (``"none"``)."""
+        return self.get("attention_mask")
+
+    @property
+    def logit_index(self) -> Any:
+        """Flat ``row * T + column`` of the output that predicts each completion token."""
+        return self["logit_index"]
+
+    @property
+    def target_ids(self) -> Any:
+        """The completion token each of those outputs predicts."""
+        return self["target_ids"]
+
+    @property
+    def branch_index(self) -> Any:
+        """``example * N + k``: the branch of each scored token."""
+        return self["branch_index"]
+
+    @property
+    def branch_tokens(self) -> Any:
+        """Completion tokens per branch, ``[B * N]``."""
+        return self["branch_tokens"]
+
+    @property
+    def group_size(self) -> int:
+        """Completions per example (2 for pairs)."""
+        return int(self["group_size"])
+
+    @property
+    def pairs(self) -> bool:
+        """Whether the examples are pairs (chosen, rejected) rather than groups."""
+        return bool(self.get("pairs", False))
+
+    @property
+    def ref_chosen_logps(self) -> Any | None:
+        """Pairs: the reference model's chosen log-probs, when the examples carry them."""
+        return self.get("ref_chosen_logps")
+
+    @property
+    def ref_rejected_logps(self) -> Any | None:
+        """Pairs: the reference model's rejected log-probs, when the examples carry them."""
+        return self.get("ref_rejected_logps")
+
+    @property
+    def ref_logps(self) -> Any | None:
+        """Groups: the reference log-probs ``[B, N]``, when the examples carry them."""
+        return self.get("ref_logps")
+
+    @property
+    def scores(self) -> Any | None:
+        """Groups: each completion's score ``[B, N]``, when the examples carry them."""
+        return self.get("scores")
+
+
+#: The entries every prefix-shared batch has.
+REQUIRED = (
+    "input_ids", "position_ids", "tree_ids", "branch_ids", "logit_index", "target_ids",
+    "branch_index", "branch_tokens", "group_size",
+)  # fmt: skip
+
+
 @dataclass
-class PrefixSharedCollator:
+class PrefixSharedCollator(Collator):
     """Collate pairs (``prompt_ids``, ``chosen_ids``, ``rejected_ids``) or groups
     (``prompt_ids`` and ``completions``: ``N`` token lists per example) into
-    prefix-shared rows, in one Rust call per batch.
+    prefix-shared rows, in one Rust call per batch: the prompt-once layout of the
+    collator family, with the options every collator shares (``pad_token_id``,
+    ``max_length``, ``pad_to_multiple_of``, ``vocab_size``, ``return_tensors``,
+    ``pin_memory``; :meth:`from_tokenizer`) and its own, keyword-only.
 
-    The batch holds ``input_ids``, ``position_ids``, ``tree_ids`` (the example of each
-    token, -1 on padding), ``branch_ids`` (0 on the prompt, ``k`` on completion ``k``),
-    ``attention_mask`` as ``attention`` asks (``"sdpa"``: boolean ``[R, 1, T, T]``,
-    ``"eager"``: additive float; ``"flex"``: a ``BlockMask``; ``"none"``: left out),
-    and for :func:`sequence_logps` the scored completion tokens: ``logit_index``
-    (flat ``row * T + column`` of the output that predicts each), ``target_ids``,
-    ``branch_index`` (``example * N + k``) and ``branch_tokens`` (per branch).
-    ``ref_chosen_logps`` / ``ref_rejected_logps`` (pairs) or ``ref_logps`` and
-    ``scores`` (groups: ``N`` numbers per example) travel along when the examples carry
-    them.
+    The batch (a :class:`PrefixSharedBatch`) holds ``input_ids``, ``position_ids``,
+    ``tree_ids`` (the example of each token, -1 on padding), ``branch_ids`` (0 on the
+    prompt, ``k`` on completion ``k``), ``attention_mask`` as ``attention`` asks
+    (``"sdpa"``: boolean ``[R, 1, T, T]``, ``"eager"``: additive float; ``"flex"``: a
+    ``BlockMask``, torch only; ``"none"``: left out), and for :func:`sequence_logps` the
+    scored completion tokens: ``logit_index`` (flat ``row * T + column`` of the output
+    that predicts each), ``target_ids``, ``branch_index`` (``example * N + k``) and
+    ``branch_tokens`` (per branch). ``ref_chosen_logps`` / ``ref_rejected_logps``
+    (pairs) or ``ref_logps`` and ``scores`` (groups: ``N`` numbers per example) travel
+    along when the examples carry them.
 
     ``max_tokens`` is the row budget (default: the largest tree, so smaller trees
     share rows); a larger tree takes a row of its own.
@@ -100,71 +223,99 @@ class PrefixSharedCollator:
     ``max_length`` tokens, each completion to what the prompt leaves. Every branch of a
     tree then keeps the same prompt, so the layout stays exact. TRL's ``keep_end``
     would cut the shared prompt differently for each completion, which one tree cannot
-    hold: it is refused.
+    hold: it is refused. Padding-free packing and labels belong to the padded layouts
+    and are refused too.
 
     >>> batch = PrefixSharedCollator(0, attention="none")(
     ...     [{"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5], "rejected_ids": [6]}])
-    >>> batch["input_ids"].tolist(), batch["position_ids"].tolist()
+    >>> batch.input_ids.tolist(), batch.position_ids.tolist()
     ([[1, 2, 3, 4, 5, 6]], [[0, 1, 2, 3, 4, 3]])
     """
 
-    pad_token_id: int
+    _: KW_ONLY
     max_tokens: int | None = None
-    pad_to_multiple_of: int | None = None
     attention: Attention = "sdpa"
     mask_dtype: Any = None
     completions: str = "completions"
-    vocab_size: int | None = None
-    max_length: int | None = None
-    truncation: Literal["keep_start"] = "keep_start"
+    truncation: Literal["keep_start"] | None = None
 
     def __post_init__(self) -> None:
-        self.max_length = optional_positive("max_length", self.max_length)
-        if self.truncation != "keep_start":
+        super().__post_init__()
+        if self.truncation is not None:
+            self.truncation_mode = renamed("truncation", self.truncation, "truncation_mode", None)
+            self.truncation = None
+        if self.truncation_mode != "keep_start":
             raise InvalidArgumentError(
-                f"truncation must be 'keep_start', not {self.truncation!r}: 'keep_end' cuts "
-                "the shared prompt differently for each completion, which a prompt-once "
-                "tree cannot hold (truncate when tokenizing instead: max_prompt_length)",
-                argument="truncation",
+                f"truncation_mode must be 'keep_start', not {self.truncation_mode!r}: "
+                "'keep_end' cuts the shared prompt differently for each completion, which "
+                "a prompt-once tree cannot hold (truncate when tokenizing instead: "
+                "max_prompt_length)",
+                argument="truncation_mode",
             )
-        self.pad_token_id = integer("pad_token_id", self.pad_token_id, minimum=0)
+        for name in ("padding_free", "labels"):
+            if getattr(self, name):
+                raise InvalidArgumentError(
+                    f"{name}=True belongs to the padded layouts (PreferenceCollator, "
+                    "UnpairedCollator); prefix-shared rows are packed by tree",
+                    argument=name,
+                )
         self.max_tokens = optional_positive("max_tokens", self.max_tokens)
-        self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
-        self.vocab_size = optional_positive("vocab_size", self.vocab_size)
-        check_special_id("pad_token_id", self.pad_token_id, self.vocab_size)
-        if self.attention not in ("sdpa", "eager", "flex", "none"):
+        if self.attention == "flex" and self.return_tensors == "np":
             raise InvalidArgumentError(
-                f"attention must be 'sdpa', 'eager', 'flex' or 'none', not {self.attention!r}"
+                "attention='flex' builds a torch BlockMask: use return_tensors='pt', or "
+                "attention='sdpa' / 'eager' for numpy masks",
+                argument="attention",
             )
 
-    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        torch = require("torch", "PrefixSharedCollator")
-        dataset = getattr(examples, "dataset", None)
-        from_dataset = dataset is not None and hasattr(dataset, "tree_lengths")
-        if not from_dataset:
-            examples = example_dicts(examples)
-        if not len(examples):
-            raise InvalidArgumentError("cannot collate an empty batch")
-        rows = list(range(len(examples)))
-        extra: dict[str, Any] = {}
-        vocab = self.vocab_size
-        if dataset is not None and from_dataset:
+    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> PrefixSharedBatch:
+        rows: list[int]
+        extra: dict[str, Any]
+        if isinstance(examples, Batch) and hasattr(examples.dataset, "tree_lengths"):
             # The rows of a PreferenceDataset: its token buffers, read in place.
-            rows = list(examples.rows)  # type: ignore[attr-defined]
+            dataset = examples.dataset
+            rows = list(examples.rows)
             prompt, *branches = dataset.arrays
             names, per_row = list(dataset.token_columns), 1
-            vocab = vocab if vocab is not None else dataset.vocab_size
-            for name in PAIR_EXTRAS:
-                if name in dataset.columns:
-                    values = dataset.columns[name].take(rows).to_numpy(zero_copy_only=False)
-                    extra[name] = torch.from_numpy(values.astype("float32"))
-        elif "chosen_ids" in examples[0]:
-            prompt = ids_to_arrow(_column(examples, "prompt_ids"), "prompt_ids")
+            vocab = self.vocab_size if self.vocab_size is not None else dataset.vocab_size
+            extra = {
+                name: dataset.columns[name].take(rows).to_numpy(zero_copy_only=False)
+                for name in PAIR_EXTRAS
+                if name in dataset.columns
+            }
+        else:
+            examples = example_dicts(examples)
+            if not len(examples):
+                raise InvalidArgumentError("cannot collate an empty batch")
+            rows, vocab = list(range(len(examples))), self.vocab_size
+            prompt, branches, names, per_row, extra = self._columns(examples)
+        if self.max_length is not None:
+            prompt, branches, rows = _keep_start(prompt, branches, per_row, rows, self.max_length)
+        arrays = _prefcore.collate_prefix_shared(
+            prompt, branches, names, per_row, rows, collate_settings(self, vocab), self.max_tokens
+        )
+        out: dict[str, Any] = {
+            name: getattr(arrays, name)
+            for name in (
+                "input_ids", "position_ids", "tree_ids", "branch_ids", "logit_index",
+                "target_ids", "branch_index", "branch_tokens",
+            )
+        }  # fmt: skip
+        if self.attention != "none":
+            out["attention_mask"] = _mask(out["tree_ids"], out["branch_ids"], self)
+        batch = PrefixSharedBatch(self._finish(out, extra))
+        batch["group_size"] = len(branches) * per_row
+        batch["pairs"] = len(branches) == 2
+        return batch
+
+    def _columns(
+        self, examples: Sequence[Mapping[str, Any]]
+    ) -> tuple[Any, list[Any], list[str], int, dict[str, Any]]:
+        """Example dicts (pairs or groups) to token columns and their extra values."""
+        if "chosen_ids" in examples[0]:
             names = ["prompt_ids", "chosen_ids", "rejected_ids"]
-            branches = [ids_to_arrow(_column(examples, n), n) for n in names[1:]]
-            per_row = 1
-            extra = _extras(torch, examples, PAIR_EXTRAS)
-        elif self.completions in examples[0]:
+            prompt, *branches = (ids_to_arrow(_column(examples, n), n) for n in names)
+            return prompt, branches, names, 1, _extras(examples, PAIR_EXTRAS)
+        if self.completions in examples[0]:
             prompt = ids_to_arrow(_column(examples, "prompt_ids"), "prompt_ids")
             groups = _column(examples, self.completions)
             per_row = len(groups[0])
@@ -178,35 +329,43 @@ class PrefixSharedCollator:
                     )
             names = ["prompt_ids", self.completions]
             branches = [ids_to_arrow([c for g in groups for c in g], self.completions)]
-            extra = _extras(torch, examples, GROUP_EXTRAS)
-        else:
-            raise InvalidArgumentError(
-                f"examples need 'chosen_ids' and 'rejected_ids', or '{self.completions}'; "
-                f"found {sorted(examples[0])}"
-            )
-        check_special_id("pad_token_id", self.pad_token_id, vocab)
-        if self.max_length is not None:
-            prompt, branches, rows = _keep_start(prompt, branches, per_row, rows, self.max_length)
-        out = _prefcore.collate_prefix_shared(
-            prompt,
-            branches,
-            names,
-            per_row,
-            rows,
-            self.pad_token_id,
-            self.max_tokens,
-            self.pad_to_multiple_of,
-            vocab,
+            return prompt, branches, names, per_row, _extras(examples, GROUP_EXTRAS)
+        raise InvalidArgumentError(
+            f"examples need 'chosen_ids' and 'rejected_ids', or '{self.completions}'; "
+            f"found {sorted(examples[0])}"
         )
-        batch: dict[str, Any] = {k: torch.from_numpy(v) for k, v in out.items()}
-        batch["group_size"] = len(branches) * per_row
-        batch["pairs"] = len(branches) == 2
-        batch.update(extra)
-        if self.attention != "none":
-            batch["attention_mask"] = tree_attention_mask(
-                batch["tree_ids"], batch["branch_ids"], self.attention, self.mask_dtype
-            )
-        return batch
+
+    def _finish(self, out: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        # The masks are made in the batch's own kind already; the rest as every collator.
+        mask = out.pop("attention_mask", None)
+        done = super()._finish(out, extra)
+        if mask is not None:
+            pin = self.pin_memory and self.return_tensors == "pt" and hasattr(mask, "pin_memory")
+            done["attention_mask"] = mask.pin_memory() if pin else mask
+        return done
+
+
+def _mask(tree_ids: Any, branch_ids: Any, c: PrefixSharedCollator) -> Any:
+    """The attention mask of the rows, as a torch tensor or BlockMask (``"pt"``) or a
+    numpy array (``"np"``)."""
+    if c.return_tensors == "pt":
+        torch = require("torch", "PrefixSharedCollator")
+        return tree_attention_mask(
+            torch.from_numpy(tree_ids), torch.from_numpy(branch_ids), c.attention, c.mask_dtype
+        )
+    import numpy as np
+
+    q_tree, k_tree = tree_ids[:, :, None], tree_ids[:, None, :]
+    width = tree_ids.shape[1]
+    causal = np.tril(np.ones((width, width), dtype=np.bool_))
+    seen = (branch_ids[:, None, :] == 0) | (branch_ids[:, None, :] == branch_ids[:, :, None])
+    visible = (q_tree == k_tree) & (q_tree >= 0) & seen & causal
+    visible |= np.eye(width, dtype=np.bool_) & (q_tree < 0)  # padding sees itself
+    visible = visible[:, None, :, :]
+    if c.attention == "sdpa":
+        return visible
+    dtype = np.dtype(c.mask_dtype or np.float32)
+    return np.where(visible, 0.0, np.finfo(dtype).min).astype(dtype)
 
 
 def _keep_start(
@@ -320,30 +479,24 @@ def mask_for(model: Any) -> Attention:
     return kind  # type: ignore[return-value]
 
 
-def _check_attention(torch: Any, model: Any, batch: Mapping[str, Any]) -> None:
-    """Refuse a batch whose mask the model would misread: every mismatch gives log-probs
-    that look plausible and are wrong (an SDPA mask given to eager attention is off by
-    hundredths of a nat per branch)."""
+def _checked_batch(torch: Any, model: Any, batch: Mapping[str, Any]) -> PrefixSharedBatch:
+    """``batch`` as a :class:`PrefixSharedBatch`, refused if the model would misread its
+    mask: every mismatch gives log-probs that look plausible and are wrong (an SDPA mask
+    given to eager attention is off by hundredths of a nat per branch)."""
     having("model", model, ("config", "forward"), "a Hugging Face model")
-    instance("batch", batch, Mapping, "a prefix-shared batch (PrefixSharedCollator's)")
-    missing = [k for k in ("input_ids", "position_ids") if k not in batch]
-    if missing:
-        raise InvalidArgumentError(
-            f"batch has no {missing}: it is not a prefix-shared batch (PrefixSharedCollator's)",
-            argument="batch",
-        )
-    mask = batch.get("attention_mask")
+    batch = PrefixSharedBatch.of(batch)
+    mask = batch.attention_mask
     if mask is None:
-        tree = batch["tree_ids"]
+        tree = batch.tree_ids
         one_tree_per_row = bool(((tree == tree[:, :1]) | (tree < 0)).all())
-        if int(batch["group_size"]) > 1 or not one_tree_per_row:
+        if batch.group_size > 1 or not one_tree_per_row:
             raise InvalidArgumentError(
                 "the batch has no attention mask (attention='none'): a plain causal pass over "
                 "a packed row lets each completion see the ones before it, and each tree the "
                 "trees before it; collate with the model's attention (prefcore.torch.mask_for)",
                 argument="batch",
             )
-        return
+        return batch
     if type(mask).__name__ == "BlockMask":
         kind = "flex"
     else:
@@ -356,6 +509,7 @@ def _check_attention(torch: Any, model: Any, batch: Mapping[str, Any]) -> None:
             f"attention: collate with PrefixSharedCollator(attention={wanted!r})",
             argument="batch",
         )
+    return batch
 
 
 def _logits(model: Any, hidden: Any) -> Any:
@@ -413,34 +567,34 @@ def sequence_logps(
     (torch.Size([1]), [2], [1])
     """
     torch = require("torch", "sequence_logps")
-    _check_attention(torch, model, batch)
+    batch = _checked_batch(torch, model, batch)
     inputs = {
-        "input_ids": batch["input_ids"],
-        "position_ids": batch["position_ids"],
+        "input_ids": batch.input_ids,
+        "position_ids": batch.position_ids,
         "use_cache": False,
     }
-    if "attention_mask" in batch:
-        inputs["attention_mask"] = batch["attention_mask"]
+    if batch.attention_mask is not None:
+        inputs["attention_mask"] = batch.attention_mask
     hidden = model.get_decoder()(**inputs).last_hidden_state
-    flat = hidden.reshape(-1, hidden.shape[-1]).index_select(0, batch["logit_index"])
+    flat = hidden.reshape(-1, hidden.shape[-1]).index_select(0, batch.logit_index)
     logits = _logits(model, flat).float()
     logp = torch.log_softmax(logits, dim=-1)
-    picked = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
-    counts = batch["branch_tokens"]
-    n = int(batch["group_size"])
+    picked = logp.gather(1, batch.target_ids[:, None]).squeeze(1)
+    counts = batch.branch_tokens
+    n = batch.group_size
 
     def per_branch(values: Any) -> Any:
         sums = torch.zeros(counts.shape[0], dtype=values.dtype, device=values.device)
-        return sums.index_add(0, batch["branch_index"], values).reshape(-1, n)
+        return sums.index_add(0, batch.branch_index, values).reshape(-1, n)
 
     tokens = counts.reshape(-1, n).to(picked.device)
     if ld_alpha is not None:
-        if not batch.get("pairs"):
+        if not batch.pairs:
             raise InvalidArgumentError("ld_alpha weighs pairs; this batch holds groups")
-        picked = _length_desensitized(torch, picked, batch["branch_index"], tokens, ld_alpha)
+        picked = _length_desensitized(torch, picked, batch.branch_index, tokens, ld_alpha)
     sums = per_branch(picked)
     mean = sums / tokens.clamp(min=1)
-    if batch.get("pairs"):
+    if batch.pairs:
         out = {
             "chosen_logps": sums[:, 0],
             "rejected_logps": sums[:, 1],
@@ -454,7 +608,7 @@ def sequence_logps(
     if token_stats:
         with torch.no_grad():
             entropy = -(logp.exp() * logp).sum(-1)
-            top1 = (logits.argmax(-1) == batch["target_ids"]).to(logits.dtype)
+            top1 = (logits.argmax(-1) == batch.target_ids).to(logits.dtype)
             out["entropy_sums"] = per_branch(entropy)
             out["logit_sums"] = per_branch(logits.mean(-1))
             out["top1_counts"] = per_branch(top1)
@@ -464,21 +618,21 @@ def sequence_logps(
         )
     if aligned:
         with torch.no_grad():
-            raw = logp.gather(1, batch["target_ids"][:, None]).squeeze(1)
+            raw = logp.gather(1, batch.target_ids[:, None]).squeeze(1)
             out["aligned_sums"] = per_branch(raw - torch.logsumexp(2 * logp, dim=-1))
     return out
 
 
 def _prompt_logps(
-    torch: Any, model: Any, hidden: Any, batch: Mapping[str, Any], examples: int
+    torch: Any, model: Any, hidden: Any, batch: PrefixSharedBatch, examples: int
 ) -> tuple[Any, Any]:
     """Per example, the summed log-probs of its prompt tokens after the first, and their
     count. A tree's prompt is one contiguous run at the start of the tree, so a prompt
     token predicts the token after it when that one is in the same tree's prompt."""
-    width = batch["input_ids"].shape[1]
-    ids = batch["input_ids"].reshape(-1)
-    tree = batch["tree_ids"].reshape(-1)
-    shared = (tree >= 0) & (batch["branch_ids"].reshape(-1) == 0)
+    width = batch.input_ids.shape[1]
+    ids = batch.input_ids.reshape(-1)
+    tree = batch.tree_ids.reshape(-1)
+    shared = (tree >= 0) & (batch.branch_ids.reshape(-1) == 0)
     flat = torch.arange(ids.numel(), device=ids.device)
     follows = torch.zeros_like(shared)
     follows[:-1] = shared[1:] & (tree[1:] == tree[:-1])
@@ -495,9 +649,10 @@ def _prompt_logps(
 def padded_tokens(batch: Mapping[str, Any]) -> Any:
     """The tokens a padded batch of the same pairs holds (the prompt once per
     completion), as a tensor: what TRL's trainers log as ``num_tokens``."""
-    tree, branch = batch["tree_ids"], batch["branch_ids"]
+    batch = PrefixSharedBatch.of(batch)
+    tree, branch = batch.tree_ids, batch.branch_ids
     prompt = ((tree >= 0) & (branch == 0)).sum()
-    return int(batch["group_size"]) * prompt + ((tree >= 0) & (branch > 0)).sum()
+    return batch.group_size * prompt + ((tree >= 0) & (branch > 0)).sum()
 
 
 def branch_scores(model: Any, batch: Mapping[str, Any], pad_token_id: int) -> Any:
@@ -519,7 +674,7 @@ def branch_scores(model: Any, batch: Mapping[str, Any], pad_token_id: int) -> An
     torch.Size([1, 2])
     """
     torch = require("torch", "branch_scores")
-    _check_attention(torch, model, batch)
+    batch = _checked_batch(torch, model, batch)
     head = getattr(model, "score", None)
     prefix = getattr(model, "base_model_prefix", None)
     if head is None or prefix is None:
@@ -528,16 +683,16 @@ def branch_scores(model: Any, batch: Mapping[str, Any], pad_token_id: int) -> An
             "(AutoModelForSequenceClassification of a causal LM)",
             argument="model",
         )
-    inputs = {"input_ids": batch["input_ids"], "position_ids": batch["position_ids"]}
-    if "attention_mask" in batch:
-        inputs["attention_mask"] = batch["attention_mask"]
+    inputs = {"input_ids": batch.input_ids, "position_ids": batch.position_ids}
+    if batch.attention_mask is not None:
+        inputs["attention_mask"] = batch.attention_mask
     hidden = getattr(model, prefix)(**inputs, use_cache=False).last_hidden_state
-    n = int(batch["group_size"])
-    tree = batch["tree_ids"].reshape(-1)
-    branch = batch["branch_ids"].reshape(-1)
-    kept = (tree >= 0) & (batch["input_ids"].reshape(-1) != pad_token_id)
+    n = batch.group_size
+    tree = batch.tree_ids.reshape(-1)
+    branch = batch.branch_ids.reshape(-1)
+    kept = (tree >= 0) & (batch.input_ids.reshape(-1) != pad_token_id)
     flat = torch.arange(tree.numel(), device=tree.device)
-    examples = int(batch["branch_tokens"].numel()) // n
+    examples = int(batch.branch_tokens.numel()) // n
     # The last kept token of each branch; a branch of pad tokens only falls back to
     # the last kept token of its prompt, as a padded row would.
     last = torch.full((examples * n,), -1, dtype=torch.long, device=tree.device)

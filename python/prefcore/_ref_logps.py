@@ -174,8 +174,7 @@ def compute_ref_logps(
     try:
         with torch.no_grad():
             for start in range(0, len(rows), batch_size):
-                batch = collate(rows[start : start + batch_size])
-                batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
+                batch = collate(rows[start : start + batch_size]).to(device)
                 parts.append({k: v.cpu() for k, v in sequence_logps(model, batch).items()})
     finally:
         model.train(was_training)

@@ -60,7 +60,7 @@ def listwise_trainer(base: type, trl_base: type) -> type:
     from datasets import Dataset
     from torch.utils.data import DataLoader
 
-    from prefcore._prefix_shared import padded_tokens
+    from prefcore._prefix_shared import PrefixSharedBatch, padded_tokens
     from prefcore.torch import sequence_logps
 
     signature = inspect.signature(trl_base)
@@ -127,13 +127,17 @@ def listwise_trainer(base: type, trl_base: type) -> type:
             mode = "train" if self.model.training else "eval"
             with self.accelerator.autocast():
                 out = sequence_logps(model, inputs)
-            logps = out["logps"]
-            if "ref_logps" in inputs:
-                ref = inputs["ref_logps"].to(logps.device)
+            logps, batch = out["logps"], PrefixSharedBatch.of(inputs)
+            if batch.ref_logps is not None:
+                ref = batch.ref_logps.to(logps.device)
             else:
                 ref = self._reference_logps(reference_model(self), inputs)
             rewards = self.beta * (logps - ref)
-            labels = inputs["scores"].to(rewards.device)
+            if batch.scores is None:
+                raise InvalidArgumentError(
+                    "the batch has no scores: train on listwise_dataset rows", argument="inputs"
+                )
+            labels = batch.scores.to(rewards.device)
             per_list, better = lipo_loss(torch, rewards, labels)
             loss = per_list.mean()
             gather = self.accelerator.gather_for_metrics

@@ -17,7 +17,7 @@ from typing import Any
 
 from prefcore._check import instance
 from prefcore._layouts import GROUP_COLUMNS, PAIR_COLUMNS, has_columns
-from prefcore._prefix_shared import padded_tokens
+from prefcore._prefix_shared import PrefixSharedBatch, padded_tokens
 from prefcore.errors import InvalidArgumentError
 
 __all__ = ["reward_trainers"]
@@ -144,7 +144,8 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
             mode = "train" if self.model.training else "eval"
             with self.accelerator.autocast():
                 scores = branch_scores(model, inputs, self._pad_id)
-            if inputs.get("pairs", True):
+            batch = PrefixSharedBatch.of(inputs)
+            if batch.pairs:
                 chosen, rejected = scores[:, 0], scores[:, 1]
                 gap = chosen - rejected
                 if "margin" in inputs:
@@ -152,7 +153,12 @@ def reward_trainers(trl: Any, pad_token_id_of: Any) -> dict[str, type]:
                 pair = {"losses": -F.logsigmoid(gap), "centring": (chosen + rejected) ** 2}
                 pair["gap"] = chosen - rejected
             else:
-                pair = group_bradley_terry(scores, inputs["scores"].to(scores.device))
+                if batch.scores is None:
+                    raise InvalidArgumentError(
+                        "the batch has no scores: train on listwise_dataset groups",
+                        argument="inputs",
+                    )
+                pair = group_bradley_terry(scores, batch.scores.to(scores.device))
             loss = pair["losses"].mean()
             if self.args.center_rewards_coefficient is not None:
                 loss = loss + self.args.center_rewards_coefficient * pair["centring"].mean()

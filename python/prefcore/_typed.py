@@ -29,7 +29,7 @@ from typing import Any, Literal, Union
 
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError, PrefcoreError
 
-__all__ = ["check_arguments"]
+__all__ = ["check_arguments", "check_fields"]
 
 _CHECKED = "__prefcore_checked__"
 
@@ -153,9 +153,13 @@ def _check_of(annotation: Any) -> _Check | None:
 
 
 def _annotation(fn: Callable[..., Any], text: Any) -> Any:
+    return _evaluated(fn.__module__, text)
+
+
+def _evaluated(module_name: str, text: Any) -> Any:
     if not isinstance(text, str):
         return text
-    module = sys.modules.get(fn.__module__)
+    module = sys.modules.get(module_name)
     try:
         return eval(text, vars(module) if module else {}, vars(typing))
     except Exception:
@@ -191,16 +195,43 @@ def _checked(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise ArgumentTypeError(f"{fn.__qualname__}(): {err}") from None
         for name, value in bound.arguments.items():
             check = checks.get(name)
-            found = check.problem(value) if check is not None else None
-            if found is not None:
-                error, wanted = found
-                if error is InvalidArgumentError:  # worded as the core words its options
-                    raise error(f"{name} must be {wanted}; not {value!r}", argument=name)
-                raise error(f"{name} must be {wanted}, not {type(value).__name__}", argument=name)
+            if check is not None:
+                _refuse(name, value, check)
         return fn(*args, **kwargs)
 
     setattr(call, _CHECKED, True)
     return call
+
+
+def _refuse(name: str, value: Any, check: _Check) -> None:
+    found = check.problem(value)
+    if found is not None:
+        error, wanted = found
+        if error is InvalidArgumentError:  # worded as the core words its options
+            raise error(f"{name} must be {wanted}; not {value!r}", argument=name)
+        raise error(f"{name} must be {wanted}, not {type(value).__name__}", argument=name)
+
+
+_FIELD_CHECKS: dict[type, dict[str, _Check]] = {}
+
+
+def _field_checks(cls: type) -> dict[str, _Check]:
+    if cls not in _FIELD_CHECKS:
+        out = {}
+        for field in dataclasses.fields(cls):
+            owner = next(c for c in cls.__mro__ if field.name in vars(c).get("__annotations__", {}))
+            check = _check_of(_evaluated(owner.__module__, field.type))
+            if check is not None:
+                out[field.name] = check
+        _FIELD_CHECKS[cls] = out
+    return _FIELD_CHECKS[cls]
+
+
+def check_fields(obj: Any) -> None:
+    """Check a dataclass's fields against their annotations (a tool class's options, as
+    its ``__post_init__`` receives them)."""
+    for name, check in _field_checks(type(obj)).items():
+        _refuse(name, getattr(obj, name), check)
 
 
 def check_arguments(module_name: str) -> None:

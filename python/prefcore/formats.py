@@ -261,10 +261,11 @@ def extract_prompt(
     if rule == "trl":
         split = _first_difference_split(as_pyarrow_table(table, "table"), chosen, rejected)
     elif rule == "turn":
-        prompt, c, r, reason = _prefcore.extract_prompt(
+        parts = _prefcore.extract_prompt(
             as_table(table, "table"), chosen, rejected, roles[0], roles[1]
         )
-        out = pa.table({"prompt": prompt, "chosen": c, "rejected": r})
+        reason = parts.reason
+        out = pa.table({"prompt": parts.prompt, "chosen": parts.chosen, "rejected": parts.rejected})
         counts = {d["values"]: d["counts"] for d in pc.value_counts(reason.drop_null()).to_pylist()}
         stats = PromptSplitStats(rows=len(reason), clean=reason.null_count, by_reason=counts)
         split = PromptSplit(out, reason, stats)

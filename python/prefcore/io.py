@@ -136,8 +136,6 @@ class Source:
         self.path = check_path("path", path)
         if not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no such file or directory")
-        if on_error not in ("fail", "skip"):
-            raise InvalidArgumentError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
         self.format: Format = format or format_of(self.path)
         self.on_error = on_error
         self.batch_rows = positive("batch_rows", batch_rows)

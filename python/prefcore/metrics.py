@@ -332,7 +332,7 @@ def _evaluate_trec(
     run_table = _table_or_file(run, read_trec_run, "run")
     qrels_table = _table_or_file(qrels, read_trec_qrels, "qrels")
     with reporting(progress, "metrics.evaluate", unit=" queries"):
-        table, names, summary = _prefcore.evaluate_trec(
+        evaluated = _prefcore.evaluate_trec(
             run_table,
             qrels_table,
             _metric_list(metrics),
@@ -346,7 +346,7 @@ def _evaluate_trec(
             complete=complete,
             per_query=per_query,
         )
-    return table, dict(zip(names, summary))
+    return evaluated.table, dict(zip(evaluated.names, evaluated.summary))
 
 
 @overload
@@ -414,7 +414,7 @@ def evaluate_grouped(
     """
     score_lists, label_lists = as_list_array(scores, "scores"), as_list_array(labels, "labels")
     with reporting(progress, "metrics.evaluate_grouped", unit=" groups"):
-        table, names, summary = _prefcore.evaluate_grouped(
+        evaluated = _prefcore.evaluate_grouped(
             score_lists,
             label_lists,
             _metric_list(metrics),
@@ -422,7 +422,7 @@ def evaluate_grouped(
             relevance_level=float(relevance_level),
             per_group=per_group,
         )
-    return table if per_group else dict(zip(names, summary))
+    return evaluated.table if per_group else dict(zip(evaluated.names, evaluated.summary))
 
 
 @dataclass(frozen=True, repr=False)
@@ -469,24 +469,24 @@ def pairwise_accuracy(
         None if subsets is None else as_array(subsets, "subsets"),
         ties=ties,
     )
-    count = sum(r[1] for r in rows)
-    correct = sum(r[2] for r in rows)
-    n_ties = sum(r[3] for r in rows)
+    count = sum(r.count for r in rows)
+    correct = sum(r.correct for r in rows)
+    n_ties = sum(r.ties for r in rows)
     accuracy = correct / count if count else float("nan")
     by_subset = None
     weighted = None
     if subsets is not None:
         by_subset = pa.table(
             {
-                "subset": [r[0] for r in rows],
-                "count": pa.array([r[1] for r in rows], pa.int64()),
-                "correct": pa.array([r[2] for r in rows], pa.float64()),
-                "ties": pa.array([r[3] for r in rows], pa.int64()),
-                "accuracy": [r[2] / r[1] if r[1] else float("nan") for r in rows],
+                "subset": [r.subset for r in rows],
+                "count": pa.array([r.count for r in rows], pa.int64()),
+                "correct": pa.array([r.correct for r in rows], pa.float64()),
+                "ties": pa.array([r.ties for r in rows], pa.int64()),
+                "accuracy": [r.correct / r.count if r.count else float("nan") for r in rows],
             }
         )
         if weights is not None:
-            missing = [r[0] for r in rows if r[0] not in weights]
+            missing = [r.subset for r in rows if r.subset not in weights]
             if missing:
                 raise InvalidArgumentError(f"weights has no entry for subsets {missing}")
             for name, w in weights.items():
@@ -494,10 +494,13 @@ def pairwise_accuracy(
                     raise InvalidArgumentError(
                         f"weights['{name}'] must be a finite number >= 0, not {w!r}"
                     )
-            total = sum(weights[r[0]] for r in rows)
+            total = sum(weights[r.subset] for r in rows)
             if total <= 0:
                 raise InvalidArgumentError("the weights of the subsets present must sum to > 0")
-            weighted = sum(weights[r[0]] * (r[2] / r[1] if r[1] else 0.0) for r in rows) / total
+            weighted = (
+                sum(weights[r.subset] * (r.correct / r.count if r.count else 0.0) for r in rows)
+                / total
+            )
     elif weights is not None:
         raise InvalidArgumentError("weights need subsets: pass subsets= with one name per pair")
     return AccuracyResult(accuracy, count, n_ties, by_subset, weighted)

@@ -304,12 +304,13 @@ def from_scores(
         t, long_rows = _group_long(t, prompt, completions, scores)
     score_lists = _scores_list(t, scores, aggregate, score_range)
     with reporting(progress, "pairs.from_scores", unit=" chunks"):
-        result, counts = _prefcore.pairs_from_scores(
+        built = _prefcore.pairs_from_scores(
             t, prompt, completions, score_lists, scores, strategy, float(min_margin), ties,
             int(k), int(seed), max_pairs_per_prompt,
             None if score_range is None else (float(score_range[0]), float(score_range[1])),
             short_groups, int(group_offset), texts,
         )  # fmt: skip
+    result, counts = built.table, built.counts
     if long_rows is not None:
         # Positions in a prompt's list back to input rows.
         offsets = pc.list_value_length(t.column(completions)).to_numpy(zero_copy_only=False)

@@ -116,10 +116,6 @@ def aggregate_votes(
     """
     t = as_table(table)
     require_columns(t, item, annotator, vote)
-    if method not in ("majority", "mean", "dawid_skene"):
-        raise InvalidArgumentError(
-            f"method must be one of 'majority', 'mean', 'dawid_skene'; not {method!r}"
-        )
     items, item_codes = codes(t.column(item), item)
     annotators, ann_codes = codes(t.column(annotator), annotator)
     classes, class_codes = codes(t.column(vote), vote, sort=True)
@@ -240,10 +236,6 @@ def bradley_terry(
     """
     t = as_table(table)
     require_columns(t, a, b, winner)
-    if ties not in ("half", "drop"):
-        raise InvalidArgumentError(f"ties must be 'half' or 'drop'; not {ties!r}")
-    if scale not in ("elo", "logit"):
-        raise InvalidArgumentError(f"scale must be 'elo' or 'logit'; not {scale!r}")
     if not 0.0 < ci < 1.0:
         raise InvalidArgumentError(f"ci must be in (0, 1), got {ci}")
     models = ModelCodes(t, a, b)
@@ -263,7 +255,7 @@ def bradley_terry(
     if alpha < WEAK_ALPHA:
         unbounded = _prefcore.bt_unbounded_item(codes_a, codes_b, scores, n)
         if unbounded is not None:
-            model, how = names[unbounded[0]].as_py(), unbounded[1]
+            model, how = names[unbounded.item].as_py(), unbounded.outcome
             if alpha == 0.0:
                 raise InvalidArgumentError(
                     f"model {model!r} {how} every battle it played, so its "

@@ -49,8 +49,6 @@ def transform_rewards(
     >>> transform_rewards(np.array([0.0, 10.0]), 0.0).round(4)
     array([-0.6931, -0.    ])
     """
-    if method not in ("log_sigmoid", "center"):
-        raise InvalidArgumentError(f"method must be 'log_sigmoid' or 'center'; not {method!r}")
     if hasattr(rewards, "detach"):
         import torch
 

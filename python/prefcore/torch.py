@@ -19,6 +19,7 @@ batch (``return_tensors="np"`` gives numpy arrays and needs no torch at all).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,17 +32,22 @@ import pyarrow.compute as pc
 from prefcore import _prefcore
 from prefcore._arrow import as_pyarrow_table, first_true, require_columns
 from prefcore._check import (
-    check_special_id,
     example_dicts,
-    example_numbers,
     integer,
     numbers,
     optional_positive,
     positive,
 )
+from prefcore._collate import (
+    Batch,
+    Collator,
+    collate_settings,
+    pad_token_id_of,
+)
 from prefcore._layouts import PAIR_EXTRAS, UNPAIRED_EXTRAS
 from prefcore._optional import require
 from prefcore._prefix_shared import (
+    PrefixSharedBatch,
     PrefixSharedCollator,
     branch_scores,
     mask_for,
@@ -56,7 +62,7 @@ from prefcore._ref_logps import (
 )
 from prefcore._typed import check_arguments
 from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
-from prefcore.tokenize import TokenizedTable, ids_to_arrow
+from prefcore.tokenize import TokenizedTable
 
 if TYPE_CHECKING:  # torch is an optional dependency: only the type checker imports it
     from torch.utils.data import DataLoader
@@ -66,6 +72,7 @@ __all__ = [
     "FixedBatchSampler",
     "PreferenceCollator",
     "PreferenceDataset",
+    "PrefixSharedBatch",
     "PrefixSharedCollator",
     "TokenBudgetSampler",
     "UnpairedCollator",
@@ -83,9 +90,7 @@ __all__ = [
     "tree_attention_mask",
 ]
 
-Layout = Literal["concat", "separate"]
-Truncation = Literal["keep_start", "keep_end"]
-Tensors = Literal["pt", "np"]
+Layout = Literal["concat", "separate", "prefix_shared"]
 
 #: Each unpaired row's mismatched completion for the KL estimate (TRL's column name).
 KL_COMPLETION = "KL_completion_ids"
@@ -234,116 +239,8 @@ class UnpairedDataset(_TokenDataset):
         return np.asarray(p + c, dtype=np.int64)
 
 
-class Batch(Sequence[dict[str, Any]]):
-    """Rows of a dataset picked for one batch. The collators read the token buffers
-    directly; indexing gives example dicts, so other collators work on it too."""
-
-    def __init__(self, dataset: _TokenDataset, rows: list[int]) -> None:
-        self.dataset = dataset
-        self.rows = rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self.dataset[r] for r in self.rows[i]]
-        return self.dataset[self.rows[i]]
-
-
-def _examples_to_columns(
-    examples: Sequence[Mapping[str, Any]], names: Sequence[str], extras: Sequence[str]
-) -> tuple[list[pa.Array], dict[str, np.ndarray]]:
-    """TRL-style example dicts to token columns (and the extra per-example values)."""
-    if not examples:
-        raise InvalidArgumentError("cannot collate an empty batch")
-    for name in names:
-        if name not in examples[0]:
-            raise InvalidArgumentError(
-                f"column '{name}' not found in the examples: {sorted(examples[0])}"
-            )
-    arrays = []
-    for name in names:
-        missing = next((row for row, e in enumerate(examples) if name not in e), None)
-        if missing is not None:
-            raise invalid_value(name, missing, "missing from the example")
-        arrays.append(ids_to_arrow([e[name] for e in examples], name))
-    extra = {k: example_numbers(examples, k) for k in extras if k in examples[0]}
-    return arrays, extra
-
-
 @dataclass
-class _Collator:
-    """Options shared by the pair and unpaired collators (read by the Rust side)."""
-
-    pad_token_id: int
-    max_length: int | None = None
-    truncation_mode: Truncation = "keep_start"
-    pad_to_multiple_of: int | None = None
-    padding_free: bool = False
-    label_pad_id: int = -100
-    vocab_size: int | None = None
-    return_tensors: Tensors = "pt"
-    pin_memory: bool = False
-    labels: bool = False
-
-    def __post_init__(self) -> None:
-        # A token id the embedding can look up: a negative pad fails inside the model.
-        self.pad_token_id = integer("pad_token_id", self.pad_token_id, minimum=0)
-        self.label_pad_id = integer("label_pad_id", self.label_pad_id)
-        self.max_length = optional_positive("max_length", self.max_length)
-        self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
-        self.vocab_size = optional_positive("vocab_size", self.vocab_size)
-        check_special_id("pad_token_id", self.pad_token_id, self.vocab_size)
-        if self.return_tensors not in ("pt", "np"):
-            raise InvalidArgumentError(
-                f"return_tensors must be 'pt' or 'np', not {self.return_tensors!r}"
-            )
-        if self.truncation_mode not in ("keep_start", "keep_end"):
-            raise InvalidArgumentError(
-                f"truncation_mode must be 'keep_start' or 'keep_end', not {self.truncation_mode!r}"
-            )
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer: Any, **options: Any) -> Any:
-        """A collator padding with ``tokenizer``'s pad id (its EOS id when it has no
-        pad token); ``options`` are the collator's other fields."""
-        return cls(pad_token_id_of(tokenizer), **options)
-
-    def _inputs(
-        self, batch: Any, names: Sequence[str], extras: Sequence[str]
-    ) -> tuple[list[Any], list[int], dict[str, np.ndarray], int | None]:
-        if isinstance(batch, Batch):
-            d = batch.dataset
-            extra = {
-                k: d.columns[k].take(pa.array(batch.rows)).to_numpy(zero_copy_only=False)
-                for k in extras
-                if k in d.columns
-            }
-            vocab = self.vocab_size if self.vocab_size is not None else d.vocab_size
-            return d.arrays, batch.rows, extra, vocab
-        arrays, extra = _examples_to_columns(batch, names, extras)
-        return arrays, list(range(len(batch))), extra, self.vocab_size
-
-    def _finish(self, out: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str, Any]:
-        for k, v in extra.items():
-            out[k] = v.astype(np.bool_ if v.dtype == np.bool_ else np.float32)
-        if self.return_tensors == "np":
-            return out
-        torch = require("torch", 'return_tensors="pt"')
-
-        tensors = {
-            k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()
-        }
-        if self.pin_memory:
-            tensors = {
-                k: v.pin_memory() if isinstance(v, torch.Tensor) else v for k, v in tensors.items()
-            }
-        return tensors
-
-
-@dataclass
-class PreferenceCollator(_Collator):
+class PreferenceCollator(Collator):
     """Collate pairs into TRL's preference layout in one Rust call per batch.
 
     ``layout="concat"``: ``input_ids``, ``attention_mask``, ``completion_mask`` and
@@ -355,6 +252,9 @@ class PreferenceCollator(_Collator):
     ``rejected_*``, each padded to its own width. ``padding_free=True``: one packed row
     (``[1, N]``) with ``position_ids``, ``cu_seq_lens`` (int32, ``[2B + 1]``) and
     ``max_seq_len``: the varlen layout of flash-attention. Int64 tensors, like TRL's.
+    ``layout="prefix_shared"``: each prompt once for its completions, the batch of
+    :class:`PrefixSharedCollator` with these options (which takes pairs or groups, and
+    the mask kind and row budget as well).
 
     Call it on a :class:`Batch` (what :class:`PreferenceDataset` hands the DataLoader)
     or on a list of example dicts. :meth:`from_tokenizer` takes the pad id from a
@@ -367,27 +267,34 @@ class PreferenceCollator(_Collator):
     """
 
     layout: Layout = "concat"
+    _prefix_shared: PrefixSharedCollator | None = dataclasses.field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.layout not in ("concat", "separate"):
-            raise InvalidArgumentError(
-                f"layout must be 'concat' or 'separate', not {self.layout!r}"
-            )
+        if self.layout == "prefix_shared":  # the same options, the prompt-once rows
+            shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(Collator)}
+            self._prefix_shared = PrefixSharedCollator(**shared)
 
     def __call__(self, batch: Any) -> dict[str, Any]:
+        if self._prefix_shared is not None:
+            return self._prefix_shared(batch)
         names = ("prompt_ids", "chosen_ids", "rejected_ids")
         if not isinstance(batch, Batch):
             batch = example_dicts(batch)
         arrays, rows, extra, vocab = self._inputs(batch, names, PAIR_EXTRAS)
         labels = batch.dataset.token_columns if isinstance(batch, Batch) else names
-        settings = _settings(self, vocab)
-        out = _prefcore.collate_pairs(arrays, list(labels), rows, settings, self.layout)
+        settings = collate_settings(self, vocab)
+        separate = self.layout == "separate"
+        out = _prefcore.collate_pairs(
+            arrays, list(labels), rows, settings, "separate" if separate else "concat"
+        )
         return self._finish(out, extra)
 
 
 @dataclass
-class UnpairedCollator(_Collator):
+class UnpairedCollator(Collator):
     """Collate unpaired (KTO) rows: ``input_ids``, ``attention_mask``,
     ``completion_mask`` and ``label`` (``labels=True`` adds ``labels``), equal to TRL's
     ``DataCollatorForUnpairedPreference``. With ``kl=True`` also the ``KL_*`` tensors
@@ -424,7 +331,7 @@ class UnpairedCollator(_Collator):
             if "label" not in batch[0]:
                 raise InvalidArgumentError("column 'label' not found in the examples")
             extra["label"] = np.asarray([_label(e["label"], i) for i, e in enumerate(batch)])
-        settings = _settings(self, vocab)
+        settings = collate_settings(self, vocab)
         out = _prefcore.collate_unpaired(arrays, labels, rows, settings, self.kl)
         return self._finish(out, extra)
 
@@ -438,39 +345,6 @@ def _label(value: Any, row: int) -> bool:
     if isinstance(value, (int, np.integer)) and value in (0, 1):
         return bool(value)
     raise invalid_value("label", row, f"{value!r} is not a boolean label (True/False or 1/0)")
-
-
-def pad_token_id_of(tokenizer: Any) -> int:
-    """The tokenizer's pad id, or its EOS id when it has no pad token (TRL's fallback:
-    padded positions are masked, so any id serves).
-
-    >>> class Tok:
-    ...     pad_token_id, eos_token_id = None, 2
-    >>> pad_token_id_of(Tok())
-    2
-    """
-    for name in ("pad_token_id", "eos_token_id"):
-        value = getattr(tokenizer, name, None)
-        if value is not None:
-            return int(value)
-    raise InvalidArgumentError(
-        f"{type(tokenizer).__name__} has neither a pad nor an EOS token; pass pad_token_id="
-    )
-
-
-def _settings(c: _Collator, vocab_size: int | None) -> _prefcore.CollateSettings:
-    """The collator's options as the Rust side reads them (vocabulary resolved)."""
-    check_special_id("pad_token_id", c.pad_token_id, vocab_size)
-    return _prefcore.CollateSettings(
-        pad_token_id=c.pad_token_id,
-        label_pad_id=c.label_pad_id,
-        labels=c.labels,
-        max_length=c.max_length,
-        truncation_mode=c.truncation_mode,
-        pad_to_multiple_of=c.pad_to_multiple_of,
-        vocab_size=vocab_size,
-        padding_free=c.padding_free,
-    )
 
 
 class TokenBudgetSampler:

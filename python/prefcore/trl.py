@@ -68,7 +68,7 @@ from prefcore._layouts import (
     has_columns,
 )
 from prefcore._optional import require
-from prefcore._prefix_shared import padded_tokens
+from prefcore._prefix_shared import PrefixSharedBatch, padded_tokens
 from prefcore._trl_listwise import listwise_trainer, reference_model
 from prefcore._trl_reference_free import reference_free_trainers
 from prefcore._trl_reward import reward_trainers
@@ -581,8 +581,9 @@ def _prefix_shared_loss(
             ld_alpha=trainer.ld_alpha,
         )
     chosen, rejected = out["chosen_logps"], out["rejected_logps"]
-    if "ref_chosen_logps" in inputs:
-        ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
+    batch = PrefixSharedBatch.of(inputs)
+    if batch.ref_chosen_logps is not None:
+        ref_chosen, ref_rejected = batch.ref_chosen_logps, batch.ref_rejected_logps
     else:
         reference = reference_model(trainer)
         ref_chosen, ref_rejected = _prefix_shared_ref_logps(trainer, reference, inputs)

@@ -120,3 +120,54 @@ macro_rules! parse_option {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, OptionValues};
+    use crate::metrics::significance::Test;
+    use crate::pairs::Strategy;
+
+    /// Every listed spelling parses, and an unknown one is an argument error that
+    /// names the argument and lists exactly the listed spellings.
+    fn check<T: OptionValues + std::fmt::Debug>(expected: &[&str]) {
+        assert_eq!(T::VALUES, expected);
+        for value in T::VALUES {
+            assert!(value.parse::<T>().is_ok(), "{value}");
+        }
+        let Err(Error::InvalidArgument(message)) = "no-such".parse::<T>() else {
+            panic!("an unknown spelling parsed");
+        };
+        let listed: Vec<String> = expected.iter().map(|v| format!("'{v}'")).collect();
+        assert_eq!(
+            message,
+            format!(
+                "{} must be one of {}; not 'no-such'",
+                T::ARGUMENT,
+                listed.join(", ")
+            )
+        );
+    }
+
+    #[test]
+    fn vocabularies_list_what_they_parse() {
+        check::<Strategy>(&[
+            "best_worst",
+            "best_random",
+            "best_vs_rest",
+            "top_k_bottom_k",
+            "all_pairs",
+            "random_pairs",
+        ]);
+        // Aliases are listed too: each one is accepted.
+        check::<Test>(&[
+            "t",
+            "student",
+            "randomization",
+            "permutation",
+            "fisher",
+            "bootstrap",
+        ]);
+        assert_eq!(Strategy::ARGUMENT, "strategy");
+        assert_eq!("student".parse::<Test>().ok(), Some(Test::T));
+    }
+}

@@ -335,46 +335,60 @@ pub fn collate_pairs<'py>(
 }
 
 /// A prefix-shared batch: `prompt` and `per_row` completions of each row from each
-/// column of `branches` (two columns of one for pairs, one column of `N` for groups).
+/// column of `branches` (two columns of one for pairs, one column of `N` for groups),
+/// padded and checked as `settings` say, `max_tokens` to a row.
 #[pyfunction]
-#[pyo3(signature = (prompt, branches, names, per_row, rows, pad_token_id, max_tokens, pad_to_multiple_of, vocab_size))]
-#[allow(clippy::too_many_arguments)]
-pub fn collate_prefix_shared<'py>(
-    py: Python<'py>,
+#[pyo3(signature = (prompt, branches, names, per_row, rows, settings, max_tokens))]
+pub fn collate_prefix_shared(
+    py: Python<'_>,
     prompt: AnyArray,
     branches: Vec<AnyArray>,
     names: Vec<String>,
     per_row: usize,
     rows: Vec<usize>,
-    pad_token_id: i64,
+    settings: CollateSettings,
     max_tokens: Option<usize>,
-    pad_to_multiple_of: Option<usize>,
-    vocab_size: Option<u32>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<PrefixSharedArrays> {
     let prompt = array(prompt, &names[0])?;
     let branches = named_arrays(branches, &names[1..])?;
     let options = PrefixOptions {
-        pad_token_id,
+        pad_token_id: settings.options.pad_token_id,
         max_tokens,
-        pad_to_multiple_of,
+        pad_to_multiple_of: settings.options.pad_to_multiple_of,
     };
+    let vocab_size = settings.vocab_size;
     let p = compute(py, || {
         let prompt = TokenLists::new(&names[0], &prompt)?;
         let columns = views(&branches, &names[1..])?;
         let trees = prefix::trees(&prompt, &columns, per_row, &rows, vocab_size)?;
         prefix::pack_trees(&trees, &options)
     })?;
-    let out = PyDict::new(py);
     let (r, w) = (p.rows, p.width);
-    out.set_item("input_ids", matrix(py, p.input_ids, r, w)?)?;
-    out.set_item("position_ids", matrix(py, p.position_ids, r, w)?)?;
-    out.set_item("tree_ids", matrix(py, p.tree, r, w)?)?;
-    out.set_item("branch_ids", matrix(py, p.branch, r, w)?)?;
-    out.set_item("logit_index", PyArray1::from_vec(py, p.source))?;
-    out.set_item("target_ids", PyArray1::from_vec(py, p.target))?;
-    out.set_item("branch_index", PyArray1::from_vec(py, p.owner))?;
-    out.set_item("branch_tokens", PyArray1::from_vec(py, p.counts))?;
-    Ok(out)
+    let vector = |v: Vec<i64>| PyArray1::from_vec(py, v).into_any().unbind();
+    Ok(PrefixSharedArrays {
+        input_ids: matrix(py, p.input_ids, r, w)?.unbind(),
+        position_ids: matrix(py, p.position_ids, r, w)?.unbind(),
+        tree_ids: matrix(py, p.tree, r, w)?.unbind(),
+        branch_ids: matrix(py, p.branch, r, w)?.unbind(),
+        logit_index: vector(p.source),
+        target_ids: vector(p.target),
+        branch_index: vector(p.owner),
+        branch_tokens: vector(p.counts),
+    })
+}
+
+/// The arrays of a prefix-shared batch (int64 numpy): `[rows, width]` tokens,
+/// positions, tree and branch of each token, and the completion tokens to score.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct PrefixSharedArrays {
+    input_ids: Py<PyAny>,
+    position_ids: Py<PyAny>,
+    tree_ids: Py<PyAny>,
+    branch_ids: Py<PyAny>,
+    logit_index: Py<PyAny>,
+    target_ids: Py<PyAny>,
+    branch_index: Py<PyAny>,
+    branch_tokens: Py<PyAny>,
 }
 
 /// One batch of unpaired rows, with the `KL_` mismatched batch when `kl`: from a third

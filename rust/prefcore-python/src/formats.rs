@@ -15,17 +15,26 @@ fn roles(user: &str, assistant: &str) -> PyResult<Roles> {
     Roles::new(user, assistant).map_err(to_py)
 }
 
-/// Returns (prompt, chosen, rejected, reason) arrays.
+/// The prompt split off each transcript pair, and why a row could not be split.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct PromptSplit {
+    prompt: Py<PyAny>,
+    chosen: Py<PyAny>,
+    rejected: Py<PyAny>,
+    reason: Py<PyAny>,
+}
+
+/// Prompt, chosen and rejected from transcript pairs.
 #[pyfunction]
 #[pyo3(signature = (table, chosen, rejected, user, assistant))]
-pub fn extract_prompt<'py>(
-    py: Python<'py>,
+pub fn extract_prompt(
+    py: Python<'_>,
     table: PyTable,
     chosen: &str,
     rejected: &str,
     user: &str,
     assistant: &str,
-) -> PyResult<Vec<Bound<'py, PyAny>>> {
+) -> PyResult<PromptSplit> {
     let table = Table::new(table);
     let (c, r) = (table.column(chosen)?, table.column(rejected)?);
     let roles = roles(user, assistant)?;
@@ -37,10 +46,13 @@ pub fn extract_prompt<'py>(
         .iter()
         .map(|f| f.map(|f| f.as_str()))
         .collect();
-    [split.prompt, split.chosen, split.rejected, Arc::new(reason)]
-        .into_iter()
-        .map(|a| to_py_array(py, a))
-        .collect()
+    let array = |a| to_py_array(py, a).map(Bound::unbind);
+    Ok(PromptSplit {
+        prompt: array(split.prompt)?,
+        chosen: array(split.chosen)?,
+        rejected: array(split.rejected)?,
+        reason: array(Arc::new(reason))?,
+    })
 }
 
 #[pyfunction]

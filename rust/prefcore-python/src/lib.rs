@@ -78,6 +78,12 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<listwise::ListwiseWeights>()?;
     m.add_class::<batches::CutTokens>()?;
     m.add_class::<batches::JointSplit>()?;
+    m.add_class::<batches::PrefixSharedArrays>()?;
+    m.add_class::<metrics::EvaluationOut>()?;
+    m.add_class::<metrics::SubsetAccuracy>()?;
+    m.add_class::<ratings::UnboundedItem>()?;
+    m.add_class::<formats::PromptSplit>()?;
+    m.add_class::<pairs::PairTable>()?;
     m.add_class::<dedup::NormalizeOptions>()?;
     m.add_class::<dedup::MinHashOptions>()?;
     m.add_class::<streaming::ExactStream>()?;

@@ -15,37 +15,50 @@ use pyo3_arrow::PyTable;
 use crate::convert::{array, to_pyarrow_table, Opt, Table};
 use crate::errors::{compute, to_py};
 
-/// (per-id table, summary) of an evaluation.
 /// The summary (metric names and values) and, when `per_row`, the per-row table.
 /// Without it the table is never built: that serial work is a few percent of a fast
 /// evaluation.
-fn evaluation_out<'py>(
-    py: Python<'py>,
+fn evaluation_out(
+    py: Python<'_>,
     id_name: &str,
     e: Evaluation,
     per_row: bool,
-) -> PyResult<EvaluationOut<'py>> {
+) -> PyResult<EvaluationOut> {
     let summary = e.summary();
     let names = e.metrics.iter().map(|m| m.name.clone()).collect();
     if !per_row {
-        return Ok((None, names, summary));
+        return Ok(EvaluationOut {
+            table: None,
+            names,
+            summary,
+        });
     }
     let mut columns: Vec<(String, ArrayRef)> = vec![(id_name.to_string(), e.ids.clone())];
     for (m, spec) in e.metrics.iter().enumerate() {
         columns.push((spec.name.clone(), Arc::new(Float64Array::from(e.column(m)))));
     }
-    Ok((Some(to_pyarrow_table(py, columns)?), names, summary))
+    Ok(EvaluationOut {
+        table: Some(to_pyarrow_table(py, columns)?.unbind()),
+        names,
+        summary,
+    })
 }
 
-/// (per-row table when asked for, metric names, summary values).
-type EvaluationOut<'py> = (Option<Bound<'py, PyAny>>, Vec<String>, Vec<f64>);
+/// An evaluation: the metric names, their summary values, and the per-row table when
+/// it was asked for.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct EvaluationOut {
+    table: Option<Py<PyAny>>,
+    names: Vec<String>,
+    summary: Vec<f64>,
+}
 
 #[pyfunction]
 #[pyo3(signature = (run, qrels, metrics, *, query_col, doc_col, score_col, qrels_query_col,
     qrels_doc_col, rel_col, relevance_level, complete, per_query))]
 #[allow(clippy::too_many_arguments)]
-pub fn evaluate_trec<'py>(
-    py: Python<'py>,
+pub fn evaluate_trec(
+    py: Python<'_>,
     run: PyTable,
     qrels: PyTable,
     metrics: Vec<String>,
@@ -58,7 +71,7 @@ pub fn evaluate_trec<'py>(
     relevance_level: i64,
     complete: bool,
     per_query: bool,
-) -> PyResult<EvaluationOut<'py>> {
+) -> PyResult<EvaluationOut> {
     let (run, qrels) = (Table::new(run), Table::new(qrels));
     let (rq, rd, rs) = (
         run.column(query_col)?,
@@ -113,15 +126,15 @@ pub fn evaluate_trec<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (scores, labels, metrics, *, ties, relevance_level, per_group))]
-pub fn evaluate_grouped<'py>(
-    py: Python<'py>,
+pub fn evaluate_grouped(
+    py: Python<'_>,
     scores: AnyArray,
     labels: AnyArray,
     metrics: Vec<String>,
     ties: Opt<grouped::Ties>,
     relevance_level: f64,
     per_group: bool,
-) -> PyResult<EvaluationOut<'py>> {
+) -> PyResult<EvaluationOut> {
     let (s, l) = (array(scores, "scores")?, array(labels, "labels")?);
     let specs = prefcore_core::metrics::parse_metrics(&metrics).map_err(to_py)?;
     let options = grouped::GroupedOptions {
@@ -169,7 +182,7 @@ pub fn pairwise_accuracy(
     rejected: AnyArray,
     subsets: Option<AnyArray>,
     ties: Opt<preference::TiePolicy>,
-) -> PyResult<Vec<(String, usize, f64, usize)>> {
+) -> PyResult<Vec<SubsetAccuracy>> {
     let (c, r) = (array(chosen, "chosen")?, array(rejected, "rejected")?);
     let subsets = subsets.map(|s| array(s, "subsets")).transpose()?;
     let ties = ties.0;
@@ -181,9 +194,24 @@ pub fn pairwise_accuracy(
         Ok(names
             .into_iter()
             .zip(counts)
-            .map(|(name, k)| (name, k.count, k.correct, k.ties))
+            .map(|(subset, k)| SubsetAccuracy {
+                subset,
+                count: k.count,
+                correct: k.correct,
+                ties: k.ties,
+            })
             .collect())
     })
+}
+
+/// Reward-model accuracy on one subset: pairs, correct (ties as the policy counts
+/// them) and ties.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct SubsetAccuracy {
+    subset: String,
+    count: usize,
+    correct: f64,
+    ties: usize,
 }
 
 /// Calibration of preference probabilities: the errors and the reliability table.

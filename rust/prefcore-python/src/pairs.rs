@@ -13,8 +13,8 @@ use crate::errors::compute;
 #[pyfunction]
 #[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_group, score_range, short_groups, first_group, texts))]
 #[allow(clippy::too_many_arguments)]
-pub fn pairs_from_scores<'py>(
-    py: Python<'py>,
+pub fn pairs_from_scores(
+    py: Python<'_>,
     table: PyTable,
     prompt: Option<&str>,
     completions: &str,
@@ -30,7 +30,7 @@ pub fn pairs_from_scores<'py>(
     short_groups: Opt<pairs::ShortGroups>,
     first_group: u64,
     texts: Opt<pairs::TextLayout>,
-) -> PyResult<(Bound<'py, PyAny>, PairCounts)> {
+) -> PyResult<PairTable> {
     let table = Table::new(table);
     let prompt_column = prompt.map(|p| table.column(p)).transpose()?;
     // The kernel checks the completion texts it copies out (or all, when it does not).
@@ -61,7 +61,17 @@ pub fn pairs_from_scores<'py>(
         prompts_without_eligible_pair: stats.groups_without_eligible_pair,
         pairs_capped: stats.pairs_capped,
     };
-    Ok((to_pyarrow_table(py, columns)?, counts))
+    Ok(PairTable {
+        table: to_pyarrow_table(py, columns)?.unbind(),
+        counts: Py::new(py, counts)?,
+    })
+}
+
+/// The pairs built, and what was done with each prompt.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct PairTable {
+    table: Py<PyAny>,
+    counts: Py<PairCounts>,
 }
 
 /// What pair construction did with the prompts (the core's `PairStats`, named as

@@ -30,7 +30,14 @@ fn f64_values(obj: AnyArray, name: &str) -> PyResult<ScalarBuffer<f64>> {
     Ok(a.as_primitive::<Float64Type>().values().clone())
 }
 
-/// An item that won or lost every battle, as (code, "won"/"lost").
+/// An item that won or lost every battle: its code and which it did.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct UnboundedItem {
+    item: usize,
+    outcome: &'static str,
+}
+
+/// The first item that won or lost every battle, if any.
 #[pyfunction]
 #[pyo3(signature = (a, b, score_a, n_items))]
 pub fn bt_unbounded_item(
@@ -38,7 +45,7 @@ pub fn bt_unbounded_item(
     b: AnyArray,
     score_a: AnyArray,
     n_items: usize,
-) -> PyResult<Option<(usize, &'static str)>> {
+) -> PyResult<Option<UnboundedItem>> {
     let (a, b, s) = (
         u32_codes(a, "a")?,
         u32_codes(b, "b")?,
@@ -50,10 +57,10 @@ pub fn bt_unbounded_item(
         score_a: &s,
         n_items,
     };
-    Ok(bt::unbounded_item(
-        &bt::win_matrix(&battles, |k| k),
-        n_items,
-    ))
+    Ok(
+        bt::unbounded_item(&bt::win_matrix(&battles, |k| k), n_items)
+            .map(|(item, outcome)| UnboundedItem { item, outcome }),
+    )
 }
 
 /// A Bradley-Terry fit: θ per item, the variance of θ − reference, and θ per

@@ -1,0 +1,168 @@
+"""What every collator shares: the rows of a batch, the options (one
+:class:`Collator` base, read by the Rust side as ``CollateSettings``), example dicts to
+token columns, and the pad token of a tokenizer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from prefcore import _prefcore
+from prefcore._check import check_special_id, example_numbers, integer, optional_positive
+from prefcore._optional import require
+from prefcore._typed import check_fields
+from prefcore.errors import InvalidArgumentError, invalid_value
+from prefcore.tokenize import ids_to_arrow
+
+__all__ = [
+    "Batch",
+    "Collator",
+    "Tensors",
+    "Truncation",
+    "collate_settings",
+    "examples_to_columns",
+    "pad_token_id_of",
+]
+
+Truncation = Literal["keep_start", "keep_end"]
+Tensors = Literal["pt", "np"]
+
+
+class Batch(Sequence[dict[str, Any]]):
+    """Rows of a dataset picked for one batch. The collators read the token buffers
+    directly; indexing gives example dicts, so other collators work on it too."""
+
+    def __init__(self, dataset: Any, rows: list[int]) -> None:
+        self.dataset = dataset
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.dataset[r] for r in self.rows[i]]
+        return self.dataset[self.rows[i]]
+
+
+def examples_to_columns(
+    examples: Sequence[Mapping[str, Any]], names: Sequence[str], extras: Sequence[str]
+) -> tuple[list[pa.Array], dict[str, np.ndarray]]:
+    """TRL-style example dicts to token columns (and the extra per-example values)."""
+    if not examples:
+        raise InvalidArgumentError("cannot collate an empty batch")
+    for name in names:
+        if name not in examples[0]:
+            raise InvalidArgumentError(
+                f"column '{name}' not found in the examples: {sorted(examples[0])}"
+            )
+    arrays = []
+    for name in names:
+        missing = next((row for row, e in enumerate(examples) if name not in e), None)
+        if missing is not None:
+            raise invalid_value(name, missing, "missing from the example")
+        arrays.append(ids_to_arrow([e[name] for e in examples], name))
+    extra = {k: example_numbers(examples, k) for k in extras if k in examples[0]}
+    return arrays, extra
+
+
+@dataclass
+class Collator:
+    """The options every prefcore collator shares (pair, unpaired and prefix-shared
+    layouts), read by the Rust side as one ``CollateSettings``; subclasses add their
+    layout's own."""
+
+    pad_token_id: int
+    max_length: int | None = None
+    truncation_mode: Truncation = "keep_start"
+    pad_to_multiple_of: int | None = None
+    padding_free: bool = False
+    label_pad_id: int = -100
+    vocab_size: int | None = None
+    return_tensors: Tensors = "pt"
+    pin_memory: bool = False
+    labels: bool = False
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # each option against its annotation (a Literal's values)
+        # A token id the embedding can look up: a negative pad fails inside the model.
+        self.pad_token_id = integer("pad_token_id", self.pad_token_id, minimum=0)
+        self.label_pad_id = integer("label_pad_id", self.label_pad_id)
+        self.max_length = optional_positive("max_length", self.max_length)
+        self.pad_to_multiple_of = optional_positive("pad_to_multiple_of", self.pad_to_multiple_of)
+        self.vocab_size = optional_positive("vocab_size", self.vocab_size)
+        check_special_id("pad_token_id", self.pad_token_id, self.vocab_size)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any, **options: Any) -> Any:
+        """A collator padding with ``tokenizer``'s pad id (its EOS id when it has no
+        pad token); ``options`` are the collator's other fields."""
+        return cls(pad_token_id_of(tokenizer), **options)
+
+    def _inputs(
+        self, batch: Any, names: Sequence[str], extras: Sequence[str]
+    ) -> tuple[list[Any], list[int], dict[str, np.ndarray], int | None]:
+        if isinstance(batch, Batch):
+            d = batch.dataset
+            extra = {
+                k: d.columns[k].take(pa.array(batch.rows)).to_numpy(zero_copy_only=False)
+                for k in extras
+                if k in d.columns
+            }
+            vocab = self.vocab_size if self.vocab_size is not None else d.vocab_size
+            return d.arrays, batch.rows, extra, vocab
+        arrays, extra = examples_to_columns(batch, names, extras)
+        return arrays, list(range(len(batch))), extra, self.vocab_size
+
+    def _finish(self, out: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str, Any]:
+        for k, v in extra.items():
+            out[k] = v.astype(np.bool_ if v.dtype == np.bool_ else np.float32)
+        if self.return_tensors == "np":
+            return out
+        torch = require("torch", 'return_tensors="pt"')
+
+        tensors = {
+            k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()
+        }
+        if self.pin_memory:
+            tensors = {
+                k: v.pin_memory() if isinstance(v, torch.Tensor) else v for k, v in tensors.items()
+            }
+        return tensors
+
+
+def pad_token_id_of(tokenizer: Any) -> int:
+    """The tokenizer's pad id, or its EOS id when it has no pad token (TRL's fallback:
+    padded positions are masked, so any id serves).
+
+    >>> class Tok:
+    ...     pad_token_id, eos_token_id = None, 2
+    >>> pad_token_id_of(Tok())
+    2
+    """
+    for name in ("pad_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None:
+            return int(value)
+    raise InvalidArgumentError(
+        f"{type(tokenizer).__name__} has neither a pad nor an EOS token; pass pad_token_id="
+    )
+
+
+def collate_settings(c: Collator, vocab_size: int | None) -> _prefcore.CollateSettings:
+    """The collator's options as the Rust side reads them (vocabulary resolved)."""
+    check_special_id("pad_token_id", c.pad_token_id, vocab_size)
+    return _prefcore.CollateSettings(
+        pad_token_id=c.pad_token_id,
+        label_pad_id=c.label_pad_id,
+        labels=c.labels,
+        max_length=c.max_length,
+        truncation_mode=c.truncation_mode,
+        pad_to_multiple_of=c.pad_to_multiple_of,
+        vocab_size=vocab_size,
+        padding_free=c.padding_free,
+    )
