@@ -186,18 +186,32 @@ def _checked(fn: Callable[..., Any]) -> Callable[..., Any]:
     if not checks or getattr(fn, _CHECKED, False):
         return fn
     signature = inspect.signature(fn)
+    # Where each checked argument is found: its position (None: keyword-only) and name.
+    # Read straight from args and kwargs: binding the signature on every call would
+    # cost more than most checks.
+    places = [
+        (i if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) else None, p.name)
+        for i, p in enumerate(signature.parameters.values())
+        if p.name in checks
+    ]
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
+        for index, name in places:
+            if index is not None and index < len(args):
+                _refuse(name, args[index], checks[name])
+            elif name in kwargs:
+                _refuse(name, kwargs[name], checks[name])
         try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as err:  # a missing or unknown argument
-            raise ArgumentTypeError(f"{fn.__qualname__}(): {err}") from None
-        for name, value in bound.arguments.items():
-            check = checks.get(name)
-            if check is not None:
-                _refuse(name, value, check)
-        return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
+        except TypeError as err:
+            if isinstance(err, PrefcoreError):
+                raise
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as mismatch:  # a missing or unknown argument
+                raise ArgumentTypeError(f"{fn.__qualname__}(): {mismatch}") from None
+            raise
 
     setattr(call, _CHECKED, True)
     return call

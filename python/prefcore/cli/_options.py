@@ -29,6 +29,7 @@ __all__ = [
     "Files",
     "HelpFormat",
     "Integer",
+    "add_file_command",
     "add_io_options",
     "add_options",
     "from_args",
@@ -225,6 +226,12 @@ class Files:
         named = {"IN": self.input} | {f"--{k.replace('_', '-')}": v for k, v in inputs.items()}
         refuse_overwrites(named, {"OUT": self.output, "--report": self.report})
 
+    def target(self) -> str:
+        """OUT: a positional argument of a writing command, or a job's next target."""
+        if self.output is None:
+            raise InvalidArgumentError("this command writes OUT, and none was given")
+        return self.output
+
     def source(self, path: str | None = None, fmt: Format | None = None) -> Any:
         """A batch source over ``path`` (the input by default)."""
         from prefcore.io import open_source
@@ -235,6 +242,21 @@ class Files:
             on_error=self.on_error,
             batch_rows=self.batch_rows,
         )
+
+
+def add_file_command(
+    sub: Any, name: str, options: type, *, help: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    """The parser of a command that reads IN and writes OUT: its typed ``options``,
+    then the file options."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=HelpFormat
+    )
+    p.add_argument("input", metavar="IN", help="input file or directory")
+    p.add_argument("output", metavar="OUT", help="output file (written atomically)")
+    add_options(p, options)
+    add_io_options(p)
+    return p
 
 
 def add_io_options(p: argparse.ArgumentParser, output: bool = True) -> None:

@@ -10,9 +10,7 @@ from prefcore.cli._options import (
     COUNT,
     FORMATS,
     Files,
-    HelpFormat,
-    add_io_options,
-    add_options,
+    add_file_command,
     option,
 )
 from prefcore.cli._options import from_args as options_from_args
@@ -33,30 +31,26 @@ class DecontaminateOptions:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
+    add_file_command(
+        sub,
         "decontaminate",
+        DecontaminateOptions,
         help="drop rows that overlap an evaluation set",
         description="Drop the rows of IN whose text column shares a word n-gram with the "
         "evaluation set (--method ngram), is a MinHash near-duplicate of one of its texts "
         "(minhash) or equals one after normalisation (exact).",
         epilog="example:\n  prefcore decontaminate clean.parquet final.parquet --against "
         "eval.jsonl --n 13",
-        formatter_class=HelpFormat,
     )
-    p.add_argument("input", metavar="IN", help="input file or directory")
-    p.add_argument("output", metavar="OUT", help="output file (written atomically)")
-    add_options(p, DecontaminateOptions)
-    add_io_options(p)
 
 
 def run(files: Files, options: DecontaminateOptions) -> dict[str, Any]:
     from prefcore import pipeline
 
     files.refuse_overwrites(against=options.against)
-    assert files.output is not None  # a positional argument, or the job's next target
     return pipeline.decontaminate(
         files.source(),
-        files.output,
+        files.target(),
         files.source(options.against, options.against_format),
         column=options.column,
         against_column=options.against_column,

@@ -10,9 +10,7 @@ from prefcore.cli._options import (
     COUNT,
     SEED,
     Files,
-    HelpFormat,
-    add_io_options,
-    add_options,
+    add_file_command,
     option,
 )
 from prefcore.cli._options import from_args as options_from_args
@@ -36,8 +34,10 @@ class DedupOptions:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
+    add_file_command(
+        sub,
         "dedup",
+        DedupOptions,
         help="drop exact / near duplicates and degenerate pairs",
         description="Drop rows whose --exact columns repeat an earlier row, rows whose "
         "--near column is a MinHash-LSH near-duplicate of an earlier one, and (with "
@@ -45,22 +45,16 @@ def add_parser(sub: Any) -> None:
         "each cluster is kept; the report counts what went and why.",
         epilog="example:\n  prefcore dedup raw.parquet clean.parquet --exact prompt chosen "
         "rejected \\\n      --near chosen --threshold 0.8 --degenerate --report dedup.json",
-        formatter_class=HelpFormat,
     )
-    p.add_argument("input", metavar="IN", help="input file or directory")
-    p.add_argument("output", metavar="OUT", help="output file (written atomically)")
-    add_options(p, DedupOptions)
-    add_io_options(p)
 
 
 def run(files: Files, options: DedupOptions) -> dict[str, Any]:
     from prefcore import pipeline
 
     files.refuse_overwrites()
-    assert files.output is not None  # a positional argument, or the job's next target
     return pipeline.dedup_stream(
         files.source(),
-        files.output,
+        files.target(),
         exact=options.exact,
         near=options.near,
         threshold=options.threshold,

@@ -10,9 +10,7 @@ from prefcore.cli._options import (
     COUNT,
     SEED,
     Files,
-    HelpFormat,
-    add_io_options,
-    add_options,
+    add_file_command,
     option,
 )
 from prefcore.cli._options import from_args as options_from_args
@@ -54,30 +52,26 @@ class PairsOptions:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
+    add_file_command(
+        sub,
         "pairs",
+        PairsOptions,
         help="chosen/rejected pairs from scored completions",
         description="Build chosen/rejected pairs from a table of scored completions (one "
         "row per prompt with list columns, or one row per completion) by a strategy; "
         "random choices depend only on --seed.",
         epilog="example:\n  prefcore pairs scored.parquet pairs.parquet --strategy "
         "best_random -k 2 --min-margin 1 --seed 0",
-        formatter_class=HelpFormat,
     )
-    p.add_argument("input", metavar="IN", help="input file or directory")
-    p.add_argument("output", metavar="OUT", help="output file (written atomically)")
-    add_options(p, PairsOptions)
-    add_io_options(p)
 
 
 def run(files: Files, options: PairsOptions) -> dict[str, Any]:
     from prefcore import pipeline
 
     files.refuse_overwrites()
-    assert files.output is not None  # a positional argument, or the job's next target
     return pipeline.build_pairs(
         files.source(),
-        files.output,
+        files.target(),
         strategy=options.strategy,
         min_margin=options.min_margin,
         seed=options.seed,
