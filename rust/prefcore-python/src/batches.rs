@@ -339,6 +339,7 @@ pub fn collate_pairs<'py>(
 /// padded and checked as `settings` say, `max_tokens` to a row.
 #[pyfunction]
 #[pyo3(signature = (prompt, branches, names, per_row, rows, settings, max_tokens))]
+#[allow(clippy::too_many_arguments)]
 pub fn collate_prefix_shared(
     py: Python<'_>,
     prompt: AnyArray,
