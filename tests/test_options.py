@@ -17,7 +17,17 @@ import pyarrow as pa
 import pytest
 
 import prefcore
-from prefcore import _prefcore, dedup, match, metrics, pairs, streaming, tokenize, torch
+from prefcore import (
+    _prefcore,
+    dedup,
+    match,
+    metrics,
+    pairs,
+    pipeline,
+    streaming,
+    tokenize,
+    torch,
+)
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError
 
 VOCABULARIES = {v.name: v for v in _prefcore.option_vocabularies()}
@@ -101,6 +111,10 @@ FORWARDED = [
     (pairs.from_rankings, "ties", "PairTies", set()),
     (pairs.from_rankings, "short_groups", "ShortGroups", set()),
     (pairs.from_rankings, "texts", "Texts", set()),
+    (pipeline.build_pairs, "strategy", "Strategy", set()),
+    (pipeline.build_pairs, "ties", "PairTies", set()),
+    (pipeline.build_pairs, "short_groups", "ShortGroups", set()),
+    (pipeline.decontaminate, "method", "ContaminationMethod", set()),
     (tokenize.tokenize_pairs, "truncation", "Truncation", set()),
     (tokenize.tokenize_unpaired, "truncation", "Truncation", set()),
     (torch.PreferenceCollator, "truncation_mode", "Truncation", set()),

@@ -46,6 +46,8 @@ __all__ = [
     "signatures",
 ]
 
+ContaminationMethod = Literal["ngram", "exact", "minhash"]
+
 
 #: MinHash defaults, one definition for every entry point (functions, streams, Ray,
 #: the CLI): datasketch's 128 permutations, word 5-grams, Jaccard threshold 0.8.
@@ -428,7 +430,7 @@ def contamination(
     reference: Any,
     column: str = "prompt",
     *,
-    method: Literal["ngram", "exact", "minhash"] = "ngram",
+    method: ContaminationMethod = "ngram",
     n: int = 13,
     threshold: float | None = None,
     reference_column: str | None = None,

@@ -78,6 +78,7 @@ Strategy = Literal[
     "best_worst", "best_random", "best_vs_rest", "top_k_bottom_k", "all_pairs", "random_pairs"
 ]
 Ties = Literal["drop", "keep", "random"]
+ShortGroups = Literal["error", "skip"]
 Texts = Literal["copy", "dictionary"]
 Aggregate = Literal["mean", "min", "max"] | Sequence[float] | Mapping[str, float]
 
@@ -234,7 +235,7 @@ def from_scores(
     max_pairs_per_prompt: int | None = None,
     aggregate: Aggregate = "mean",
     score_range: tuple[float, float] | None = None,
-    short_groups: Literal["error", "skip"] = "error",
+    short_groups: ShortGroups = "error",
     group_offset: int = 0,
     texts: Texts = "copy",
     progress: Progress = None,
@@ -344,7 +345,7 @@ def from_rankings(
     k: int = 1,
     seed: int = 0,
     max_pairs_per_prompt: int | None = None,
-    short_groups: Literal["error", "skip"] = "error",
+    short_groups: ShortGroups = "error",
     texts: Texts = "copy",
     progress: Progress = None,
 ) -> PairResult[ConstructionStats]:

@@ -21,6 +21,7 @@ Every step returns a JSON-serialisable report.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -34,9 +35,16 @@ from prefcore import dedup, formats, pairs
 from prefcore._check import instance
 from prefcore._progress import new_bar
 from prefcore._typed import check_arguments
-from prefcore.dedup import MINHASH_NGRAM, MINHASH_NUM_PERM, MINHASH_THRESHOLD, Normalization
+from prefcore.dedup import (
+    MINHASH_NGRAM,
+    MINHASH_NUM_PERM,
+    MINHASH_THRESHOLD,
+    ContaminationMethod,
+    Normalization,
+)
 from prefcore.errors import InvalidArgumentError
 from prefcore.io import AtomicWriter, Source, prefetched
+from prefcore.pairs import ShortGroups, Strategy, Ties
 from prefcore.report import PairStats, distribution
 from prefcore.streaming import ExactStream, NearStream
 
@@ -209,7 +217,7 @@ def stats(source: Source, *, quiet: bool = False) -> dict[str, Any]:
 
 def dedup_stream(
     source: Source,
-    out: str,
+    out: str | os.PathLike[str],
     *,
     exact: Sequence[str] = (),
     near: str | None = None,
@@ -314,12 +322,12 @@ def dedup_stream(
 
 def decontaminate(
     source: Source,
-    out: str,
+    out: str | os.PathLike[str],
     against: Source,
     *,
     column: str = "prompt",
     against_column: str | None = None,
-    method: str = "ngram",
+    method: ContaminationMethod = "ngram",
     n: int = 13,
     threshold: float | None = None,
     quiet: bool = False,
@@ -349,7 +357,7 @@ def decontaminate(
                 pa.Table.from_batches([batch]),
                 reference,
                 column,
-                method=method,  # type: ignore[arg-type]
+                method=method,
                 n=n,
                 threshold=threshold,
                 reference_column=against_column,
@@ -367,17 +375,17 @@ def decontaminate(
 
 def build_pairs(
     source: Source,
-    out: str,
+    out: str | os.PathLike[str],
     *,
-    strategy: str = "best_worst",
+    strategy: Strategy = "best_worst",
     min_margin: float = 0.0,
     seed: int = 0,
     prompt: str = "prompt",
     completions: str = "completions",
     scores: str = "scores",
-    ties: str = "drop",
+    ties: Ties = "drop",
     k: int = 1,
-    short_groups: str = "error",
+    short_groups: ShortGroups = "error",
     quiet: bool = False,
     out_format: Any = None,
 ) -> dict[str, Any]:

@@ -103,7 +103,27 @@ def option(
 
 
 def _flags(options: type) -> list[tuple[str, Flag]]:
-    return [(f.name, f.metadata["flag"]) for f in dataclasses.fields(options)]
+    """Each field's flag; a field typed with a ``Literal`` takes its values as choices,
+    so the vocabulary is written once, in the type."""
+    hints = typing.get_type_hints(options)
+    out = []
+    for f in dataclasses.fields(options):
+        flag: Flag = f.metadata["flag"]
+        values = _literal_values(hints[f.name])
+        if values and flag.choices is None:
+            flag = dataclasses.replace(flag, choices=values)
+        out.append((f.name, flag))
+    return out
+
+
+def _literal_values(annotation: Any) -> tuple[str, ...] | None:
+    """The values of a ``Literal`` annotation (or of ``Literal[...] | None``)."""
+    members = [annotation]
+    if typing.get_origin(annotation) is not typing.Literal:
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(members) == 1 and typing.get_origin(members[0]) is typing.Literal:
+        return tuple(typing.get_args(members[0]))
+    return None
 
 
 def add_options(parser: argparse.ArgumentParser, options: type) -> None:

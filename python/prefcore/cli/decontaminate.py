@@ -8,12 +8,12 @@ from typing import Any
 
 from prefcore.cli._options import (
     COUNT,
-    FORMATS,
     Files,
     add_file_command,
     option,
 )
 from prefcore.cli._options import from_args as options_from_args
+from prefcore.dedup import ContaminationMethod
 from prefcore.io import Format
 
 __all__ = ["DecontaminateOptions", "add_parser", "main", "run"]
@@ -22,10 +22,10 @@ __all__ = ["DecontaminateOptions", "add_parser", "main", "run"]
 @dataclass(frozen=True)
 class DecontaminateOptions:
     against: str = option("the evaluation set", required=True, metavar="EVAL")
-    against_format: Format | None = option("format of EVAL (from its name)", choices=FORMATS)
+    against_format: Format | None = option("format of EVAL (from its name)")
     column: str = option("text column of IN", default="prompt")
     against_column: str | None = option("text column of EVAL (default: --column)")
-    method: str = option("overlap test", default="ngram", choices=("ngram", "minhash", "exact"))
+    method: ContaminationMethod = option("overlap test", default="ngram")
     n: int = option("word n-gram size", default=13, kind=COUNT)
     threshold: float | None = option("least overlap that counts", kind=float)
 

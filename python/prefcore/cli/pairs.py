@@ -14,28 +14,22 @@ from prefcore.cli._options import (
     option,
 )
 from prefcore.cli._options import from_args as options_from_args
+from prefcore.pairs import ShortGroups, Strategy, Ties
 
 __all__ = ["PairsOptions", "add_parser", "main", "run"]
-
-STRATEGIES = (
-    "best_worst", "best_random", "best_vs_rest", "top_k_bottom_k", "all_pairs", "random_pairs"
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class PairsOptions:
-    strategy: str = option(
-        "which pairs each prompt gives", default="best_worst", choices=STRATEGIES
-    )
+    strategy: Strategy = option("which pairs each prompt gives", default="best_worst")
     min_margin: float = option("least chosen - rejected score difference", default=0.0, kind=float)
     seed: int = option("seed of the random choices", default=0, kind=SEED)
     prompt: str = option("prompt column", default="prompt")
     completions: str = option("completions column", default="completions")
     scores: str = option("scores column", default="scores")
-    ties: str = option(
+    ties: Ties = option(
         "equal scores: never paired, earlier one chosen, at random",
         default="drop",
-        choices=("drop", "keep", "random"),
     )
     k: int = option(
         "rejections per prompt (best_random), ends (top_k_bottom_k), pairs per prompt "
@@ -44,10 +38,9 @@ class PairsOptions:
         kind=COUNT,
         short="-k",
     )
-    short_groups: str = option(
+    short_groups: ShortGroups = option(
         "prompts with fewer than two completions: error or skip",
         default="error",
-        choices=("error", "skip"),
     )
 
 
