@@ -4,6 +4,7 @@ token columns, and the pad token of a tokenizer."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -12,11 +13,11 @@ import numpy as np
 import pyarrow as pa
 
 from prefcore import _prefcore
+from prefcore._arrow import ids_to_arrow
 from prefcore._check import check_special_id, example_numbers, integer, optional_positive
 from prefcore._optional import require
 from prefcore._typed import check_fields
 from prefcore.errors import InvalidArgumentError, invalid_value
-from prefcore.tokenize import ids_to_arrow
 
 __all__ = [
     "Batch",
@@ -118,21 +119,26 @@ class Collator:
         arrays, extra = examples_to_columns(batch, names, extras)
         return arrays, list(range(len(batch))), extra, self.vocab_size
 
-    def _finish(self, out: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str, Any]:
+    def _finish(
+        self,
+        out: dict[str, Any],
+        extra: dict[str, np.ndarray],
+        into: type[dict] = dict,  # type: ignore[type-arg]
+    ) -> dict[str, Any]:
+        """The batch as ``into`` (a dict class): the extra values as float32 (or bool),
+        everything as torch tensors unless ``return_tensors="np"``."""
         for k, v in extra.items():
             out[k] = v.astype(np.bool_ if v.dtype == np.bool_ else np.float32)
         if self.return_tensors == "np":
-            return out
+            return out if into is dict else into(out)
         torch = require("torch", 'return_tensors="pt"')
-
-        tensors = {
-            k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()
-        }
+        from_numpy, tensor_type = torch.from_numpy, torch.Tensor
+        tensors = {k: from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()}
         if self.pin_memory:
             tensors = {
-                k: v.pin_memory() if isinstance(v, torch.Tensor) else v for k, v in tensors.items()
+                k: v.pin_memory() if isinstance(v, tensor_type) else v for k, v in tensors.items()
             }
-        return tensors
+        return tensors if into is dict else into(tensors)
 
 
 def pad_token_id_of(tokenizer: Any) -> int:
@@ -154,15 +160,35 @@ def pad_token_id_of(tokenizer: Any) -> int:
 
 
 def collate_settings(c: Collator, vocab_size: int | None) -> _prefcore.CollateSettings:
-    """The collator's options as the Rust side reads them (vocabulary resolved)."""
+    """The collator's options as the Rust side reads them (vocabulary resolved), made
+    once per distinct set of options: a batch costs tens of microseconds, and building
+    the settings object a few of them. Kept by value, not on the collator, which stays
+    picklable for DataLoader workers."""
     check_special_id("pad_token_id", c.pad_token_id, vocab_size)
+    return _settings(
+        c.pad_token_id, c.label_pad_id, c.labels, c.max_length, c.truncation_mode,
+        c.pad_to_multiple_of, vocab_size, c.padding_free,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _settings(
+    pad_token_id: int,
+    label_pad_id: int,
+    labels: bool,
+    max_length: int | None,
+    truncation_mode: Truncation,
+    pad_to_multiple_of: int | None,
+    vocab_size: int | None,
+    padding_free: bool,
+) -> _prefcore.CollateSettings:
     return _prefcore.CollateSettings(
-        pad_token_id=c.pad_token_id,
-        label_pad_id=c.label_pad_id,
-        labels=c.labels,
-        max_length=c.max_length,
-        truncation_mode=c.truncation_mode,
-        pad_to_multiple_of=c.pad_to_multiple_of,
+        pad_token_id=pad_token_id,
+        label_pad_id=label_pad_id,
+        labels=labels,
+        max_length=max_length,
+        truncation_mode=truncation_mode,
+        pad_to_multiple_of=pad_to_multiple_of,
         vocab_size=vocab_size,
-        padding_free=c.padding_free,
+        padding_free=padding_free,
     )

@@ -21,6 +21,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from prefcore import _prefcore
+from prefcore._arrow import ids_to_arrow
 from prefcore._check import (
     example_dicts,
     example_numbers,
@@ -33,7 +34,6 @@ from prefcore._collate import Batch, Collator, collate_settings
 from prefcore._layouts import GROUP_EXTRAS, PAIR_EXTRAS
 from prefcore._optional import require
 from prefcore.errors import InvalidArgumentError, invalid_value
-from prefcore.tokenize import ids_to_arrow
 
 __all__ = [
     "PrefixSharedBatch",
@@ -302,7 +302,8 @@ class PrefixSharedCollator(Collator):
         }  # fmt: skip
         if self.attention != "none":
             out["attention_mask"] = _mask(out["tree_ids"], out["branch_ids"], self)
-        batch = PrefixSharedBatch(self._finish(out, extra))
+        batch = self._finish(out, extra, PrefixSharedBatch)
+        assert isinstance(batch, PrefixSharedBatch)
         batch["group_size"] = len(branches) * per_row
         batch["pairs"] = len(branches) == 2
         return batch
@@ -335,10 +336,15 @@ class PrefixSharedCollator(Collator):
             f"found {sorted(examples[0])}"
         )
 
-    def _finish(self, out: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    def _finish(
+        self,
+        out: dict[str, Any],
+        extra: dict[str, Any],
+        into: type[dict] = dict,  # type: ignore[type-arg]
+    ) -> dict[str, Any]:
         # The masks are made in the batch's own kind already; the rest as every collator.
         mask = out.pop("attention_mask", None)
-        done = super()._finish(out, extra)
+        done = super()._finish(out, extra, into)
         if mask is not None:
             pin = self.pin_memory and self.return_tensors == "pt" and hasattr(mask, "pin_memory")
             done["attention_mask"] = mask.pin_memory() if pin else mask

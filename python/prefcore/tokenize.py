@@ -52,7 +52,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore import _prefcore
-from prefcore._arrow import as_pyarrow_table, first_true, in_callers_type, require_columns
+from prefcore._arrow import (
+    as_pyarrow_table,
+    first_true,
+    ids_to_arrow,
+    in_callers_type,
+    require_columns,
+)
 from prefcore._byte_level import ByteLevelEncoder
 from prefcore._check import check_special_id, integer
 from prefcore._display import Summarised
@@ -170,36 +176,6 @@ class _Encoder:
             )
             for m in messages
         ]
-
-
-def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
-    """Python lists of token ids as one ``list<int32>`` array; anything but lists of
-    integers is a ``TypeError`` naming ``column``.
-
-    >>> ids_to_arrow([[5, 6], [7]]).to_pylist()
-    [[5, 6], [7]]
-    >>> ids_to_arrow([[1.5]], "chosen_ids")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    prefcore.errors.ColumnTypeError: column 'chosen_ids' has type List(Float64); expected ...
-    """
-    if not isinstance(ids, (pa.Array, pa.ChunkedArray)):
-        try:
-            # Item by item in Rust: several times faster than Arrow's type inference.
-            return _prefcore.token_lists(ids, column)
-        except TypeError:
-            pass  # the inference below names the type that was found
-    try:
-        # Type inference keeps floats and bools visible for the check below.
-        array = pa.array(ids)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as err:
-        raise ColumnTypeError(
-            f"column '{column}': token ids must be lists of integers ({err})", column=column
-        ) from err
-    if len(array) and pa.types.is_null(array.type):
-        raise InvalidArgumentError(f"column '{column}', row 0: null token list")
-    if not len(array):
-        array = pa.array([], pa.list_(pa.int32()))
-    return _prefcore.normalize_tokens(array, column)
 
 
 def _is_conversational(column: pa.ChunkedArray) -> bool:
