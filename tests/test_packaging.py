@@ -18,34 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from public_api import PUBLIC_MODULES
 
 import prefcore
-
-PUBLIC_MODULES = [
-    "prefcore",
-    "prefcore.benchmarks",
-    "prefcore.cli",
-    "prefcore.dedup",
-    "prefcore.demo",
-    "prefcore.errors",
-    "prefcore.formats",
-    "prefcore.io",
-    "prefcore.listwise",
-    "prefcore.match",
-    "prefcore.metrics",
-    "prefcore.pairs",
-    "prefcore.pipeline",
-    "prefcore.plot",
-    "prefcore.ratings",
-    "prefcore.ray",
-    "prefcore.report",
-    "prefcore.rewards",
-    "prefcore.streaming",
-    "prefcore.tokenize",
-    "prefcore.torch",
-    "prefcore.trl",
-    "prefcore.unpaired",
-]
 
 INSTALLED = os.environ.get("PREFCORE_INSTALLED_TEST") == "1"
 

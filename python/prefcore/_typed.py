@@ -152,10 +152,6 @@ def _check_of(annotation: Any) -> _Check | None:
     return None
 
 
-def _annotation(fn: Callable[..., Any], text: Any) -> Any:
-    return _evaluated(fn.__module__, text)
-
-
 def _evaluated(module_name: str, text: Any) -> Any:
     if not isinstance(text, str):
         return text
@@ -175,7 +171,7 @@ def _checks(fn: Callable[..., Any]) -> dict[str, _Check]:
     for p in parameters:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.annotation is p.empty:
             continue
-        check = _check_of(_annotation(fn, p.annotation))
+        check = _check_of(_evaluated(fn.__module__, p.annotation))
         if check is not None:
             out[p.name] = check
     return out
