@@ -18,7 +18,12 @@ import numpy as np
 import pytest
 from public_api import PUBLIC_MODULES
 
-from prefcore.errors import PrefcoreError
+from prefcore.errors import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    MissingColumnError,
+    PrefcoreError,
+)
 
 # The command line and the demo take argv and nothing else; errors holds the classes.
 MODULES = [
@@ -169,20 +174,25 @@ def _valid_calls() -> dict[str, tuple[Callable[..., Any], tuple[Any, ...]]]:
 VALID_CALLS = _valid_calls()
 
 
-def optional_parameters(fn: Any) -> list[str]:
-    signature = inspect.signature(fn)
+def optional_parameters(fn: Any, given: int = 0) -> list[str]:
+    """The options of ``fn`` that the first ``given`` positional arguments leave free."""
+    parameters = list(inspect.signature(fn).parameters.values())
     return [
         p.name
-        for p in signature.parameters.values()
+        for p in parameters[given:]
         if p.default is not p.empty and p.name not in ("progress",)
     ]
+
+
+# Old names kept one release: a bad value may be named by the new one.
+RENAMED = {"batch_size": "corpus_block"}
 
 
 @pytest.mark.parametrize("name", sorted(VALID_CALLS))
 def test_bad_options_raise_prefcore_errors(name: str) -> None:
     fn, args = VALID_CALLS[name]
     fn(*args)  # the call itself is valid
-    options = optional_parameters(fn)
+    options = optional_parameters(fn, len(args))
     assert options, name
     for option in options:
         for kind, make in BAD_VALUES.items():
@@ -190,6 +200,12 @@ def test_bad_options_raise_prefcore_errors(name: str) -> None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     fn(*args, **{option: make()})
+            except (ArgumentTypeError, InvalidArgumentError) as err:
+                # The error names the option it is about, whichever layer noticed.
+                named = err.argument
+                assert named in (option, RENAMED.get(option)), f"{name}({option}=<{kind}>): {err!r}"
+            except MissingColumnError as err:  # a column option naming no column
+                assert err.column == "no-such-value", f"{name}({option}=<{kind}>): {err!r}"
             except PrefcoreError:
                 pass
             except BaseException as err:

@@ -125,3 +125,52 @@ def test_errors_made_in_the_binding_are_prefcore_errors() -> None:
     with pytest.raises(errors.ColumnTypeError) as c:
         collate([{"prompt_ids": [1], "chosen_ids": ["two"], "rejected_ids": [3]}])
     assert c.value.column == "chosen_ids"
+
+
+def test_the_classes_are_the_extensions_own() -> None:
+    """One hierarchy, made by the compiled core: the class a core error has is the one
+    the Python layer raises and the one users import from ``prefcore.errors``."""
+    from prefcore import _prefcore
+
+    assert errors.PrefcoreError is _prefcore.PrefcoreError
+    assert errors.ColumnTypeError is _prefcore.ColumnTypeError
+    assert errors.InvalidValueError.__module__ == "prefcore.errors"
+    with pytest.raises(errors.MissingColumnError) as from_core:
+        evaluate({"query_id": ["q"], "doc_id": ["a"]}, QRELS, "map")
+    assert type(from_core.value) is _prefcore.MissingColumnError
+    assert from_core.value.column == "score"
+
+
+def test_errors_keep_their_attributes_through_pickle_and_copy() -> None:
+    """Ray sends exceptions between processes by pickle: the attributes must survive."""
+    import copy
+    import pickle
+
+    made = errors.InvalidQueryError("query 'q7': twice", column="doc_id", query_id="q7")
+    for again in (pickle.loads(pickle.dumps(made)), copy.copy(made)):
+        assert type(again) is errors.InvalidQueryError
+        fields = (again.column, again.query_id, again.row, again.argument)
+        assert fields == ("doc_id", "q7", None, None)
+        assert str(again) == "query 'q7': twice"
+    with pytest.raises(errors.InvalidValueError) as e:
+        evaluate_grouped([[0.5, float("nan")]], [[1, 0]], "ndcg@2")
+    raised = pickle.loads(pickle.dumps(e.value))
+    assert (raised.column, raised.row) == ("scores", 0)
+
+
+def test_the_constructor_takes_the_attributes_by_keyword_only() -> None:
+    import inspect
+
+    params = inspect.signature(errors.ArgumentTypeError).parameters
+    assert list(params) == ["message", "argument", "column", "row", "query_id", "path", "line"]
+    assert params["row"].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(TypeError):
+        errors.PrefcoreError("message", colum="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        errors.PrefcoreError("message", "x")  # type: ignore[misc]
+
+    class ProjectError(errors.InvalidArgumentError):
+        """A user's own subclass keeps the keyword constructor."""
+
+    mine = ProjectError("bad k", argument="k")
+    assert mine.argument == "k" and isinstance(mine, errors.PrefcoreError)

@@ -174,3 +174,77 @@ def test_a_public_call_refuses_a_value_outside_the_literal_before_the_core() -> 
     assert err.value.argument == "strategy"
     assert "'best_worst'" in str(err.value) and "'random_pairs'" in str(err.value)
     assert isinstance(err.value, prefcore.PrefcoreError)
+
+
+def test_no_tuple_or_dict_crosses_the_boundary() -> None:
+    """Every function and method of the extension returns a class, a table, an array or
+    a plain value: no tuple whose places must be remembered, no dict of varying keys.
+    (Read from the stub, which stubtest holds to the extension.)"""
+    crossing = []
+    for node in ast.walk(ast.parse(STUB.read_text())):
+        if isinstance(node, ast.FunctionDef) and node.returns is not None:
+            returned = ast.unparse(node.returns)
+            if node.name.startswith("__arrow_c_"):
+                continue  # the Arrow PyCapsule protocol's own (schema, array) pair
+            if returned.startswith(("tuple[", "dict[")) or "| tuple[" in returned:
+                crossing.append(f"{node.name} -> {returned}")
+    assert crossing == []
+
+
+def test_the_collators_arrays_come_back_as_classes() -> None:
+    """The padded and packed collation returns typed arrays whose names the collator
+    turns into TRL's batch keys."""
+    settings = _prefcore.CollateSettings(
+        pad_token_id=0, label_pad_id=-100, labels=True, max_length=None,
+        truncation_mode="keep_start", pad_to_multiple_of=None, vocab_size=None,
+        padding_free=False,
+    )  # fmt: skip
+    names = ["prompt_ids", "chosen_ids", "rejected_ids"]
+    rows = [[[5, 6], [7]], [[1], [2, 3]], [[4], [8]]]
+    ids = [_prefcore.token_lists(r, name) for r, name in zip(rows, names)]
+    separate = _prefcore.collate_pairs(ids, names, [0, 1], settings, "separate")
+    assert isinstance(separate, _prefcore.PairArrays) and separate.joint is None
+    assert separate.chosen is not None and separate.rejected is not None
+    assert separate.chosen.input_ids.tolist() == [[5, 6, 1], [7, 2, 3]]
+    assert separate.chosen.labels.tolist() == [[-100, -100, 1], [-100, 2, 3]]
+    assert separate.chosen.position_ids is None and separate.chosen.max_seq_len is None
+    unpaired = _prefcore.collate_unpaired(ids[:2], names[:2], [1, 0], settings, True)
+    assert unpaired.rows.input_ids.tolist() == [[7, 2, 3], [5, 6, 1]]
+    assert unpaired.kl is not None  # each prompt with the row before's completion
+    assert unpaired.kl.input_ids.tolist() == [[7, 1, 0, 0], [5, 6, 2, 3]]
+
+
+def test_a_mistyped_argument_to_the_extension_is_named() -> None:
+    """An internal caller passing the extension a value of the wrong type gets an
+    ArgumentTypeError naming the argument, found from the call and the stub's
+    annotations (not from pyo3's wording)."""
+    with pytest.raises(ArgumentTypeError) as e:
+        _prefcore.compare([0.1, 0.2], [0.3, 0.1], test="t", n_resamples="10", seed=0)
+    assert e.value.argument == "n_resamples"
+    assert str(e.value) == "n_resamples must be an integer, not str"
+    with pytest.raises(ArgumentTypeError) as e:
+        _prefcore.compare([0.1, 0.2], [0.3, 0.1], test="t", n_resamples=10, seed=0.5)
+    assert e.value.argument == "seed"
+
+
+def test_result_classes_of_the_core_are_the_public_types() -> None:
+    """``compare`` and ``calibration`` return the extension's classes themselves, which
+    pickle, compare and display like the package's result dataclasses."""
+    import pickle
+
+    from prefcore import metrics
+
+    r = metrics.compare([0.5, 0.6, 0.7, 0.8], [0.4, 0.4, 0.6, 0.6], test="randomization")
+    assert type(r) is metrics.ComparisonResult is _prefcore.ComparisonResult
+    assert pickle.loads(pickle.dumps(r)) == r
+    # Hand-computed: differences 0.1, 0.2, 0.1, 0.2; mean 0.15.
+    assert r.n == 4 and abs(r.difference - 0.15) < 1e-12 and r.test == "randomization"
+    assert repr(r).splitlines()[0] == "ComparisonResult(" and "  test: 'randomization'" in repr(r)
+    c = metrics.calibration([1.0, 0.0], [0.0, 1.0], n_bins=2)
+    assert type(c) is metrics.CalibrationResult
+    again = pickle.loads(pickle.dumps(c))
+    assert (again.ece, again.brier) == (c.ece, c.brier) and again.bins.equals(c.bins)
+    assert "bins: pyarrow.Table: 2 rows x 5 columns" in repr(c)
+    with pytest.raises(ArgumentTypeError) as e:
+        metrics.ComparisonResult(4, "0.5", 0.4, 0.1, 1.0, 0.5, 0.2, "t")  # type: ignore[arg-type]
+    assert e.value.argument == "mean_a"

@@ -180,7 +180,9 @@ def _style_pairs(t: pa.Table, style: Any) -> dict[str, tuple[str, str]]:
     elif isinstance(style, Sequence):
         pairs = {f"{p[0]}-{p[1]}": p for p in style}
     else:
-        raise InvalidArgumentError("style must be a mapping or a list of column pairs")
+        raise InvalidArgumentError(
+            "style must be a mapping or a list of column pairs", argument="style"
+        )
     for name, pair in pairs.items():
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
             raise InvalidArgumentError(

@@ -52,7 +52,8 @@ def as_table(obj: Any, what: str) -> pa.Table:
     else:
         raise ArgumentTypeError(
             f"{what} must be an Arrow table (pyarrow, polars, pandas, datasets) or a dict "
-            f"of columns, not {type(obj).__name__}"
+            f"of columns, not {type(obj).__name__}",
+            argument=what,
         )
     _require_unique_names(table, what)
     return decode_dictionaries(table)
@@ -220,12 +221,15 @@ def as_array(obj: Any, what: str) -> Any:
         obj = tensor_to_numpy(obj)
     if isinstance(obj, np.ndarray):
         if obj.ndim != 1:
-            raise InvalidArgumentError(f"{what} must be 1-D, got an array of shape {obj.shape}")
+            raise InvalidArgumentError(
+                f"{what} must be 1-D, got an array of shape {obj.shape}", argument=what
+            )
         return pa.array(obj)
     if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
         return pa.array(obj)
     raise ArgumentTypeError(
-        f"{what} must be an Arrow array, numpy array or sequence, not {type(obj).__name__}"
+        f"{what} must be an Arrow array, numpy array or sequence, not {type(obj).__name__}",
+        argument=what,
     )
 
 
@@ -237,7 +241,7 @@ def as_list_array(obj: Any, what: str) -> Any:
     if isinstance(obj, np.ndarray):
         if obj.ndim != 2:
             raise InvalidArgumentError(
-                f"{what} must be 2-D (groups x candidates), got shape {obj.shape}"
+                f"{what} must be 2-D (groups x candidates), got shape {obj.shape}", argument=what
             )
         flat = pa.array(np.ascontiguousarray(obj).reshape(-1))
         return pa.FixedSizeListArray.from_arrays(flat, obj.shape[1])
@@ -247,7 +251,8 @@ def as_list_array(obj: Any, what: str) -> Any:
         return pa.array([list(g) for g in obj])
     raise ArgumentTypeError(
         f"{what} must be a list column, a 2-D numpy array or a sequence of sequences, "
-        f"not {type(obj).__name__}"
+        f"not {type(obj).__name__}",
+        argument=what,
     )
 
 
@@ -319,7 +324,8 @@ def float32_matrix(x: Any, name: str) -> np.ndarray:
         arr = x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x
         if not pa.types.is_fixed_size_list(arr.type):
             raise ArgumentTypeError(
-                f"{name}: Arrow embeddings must be fixed_size_list<float>, not {arr.type}"
+                f"{name}: Arrow embeddings must be fixed_size_list<float>, not {arr.type}",
+                argument=name,
             )
         row = first_null_row(arr)
         if row is not None:
@@ -327,9 +333,11 @@ def float32_matrix(x: Any, name: str) -> np.ndarray:
         x = arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), arr.type.list_size)
     a = np.asarray(x)
     if a.ndim != 2:
-        raise InvalidArgumentError(f"{name} must be 2-D (rows x dimensions), got shape {a.shape}")
+        raise InvalidArgumentError(
+            f"{name} must be 2-D (rows x dimensions), got shape {a.shape}", argument=name
+        )
     if not np.issubdtype(a.dtype, np.floating):
-        raise ArgumentTypeError(f"{name} must hold floats, not {a.dtype}")
+        raise ArgumentTypeError(f"{name} must hold floats, not {a.dtype}", argument=name)
     if a.dtype.itemsize > 4:
         # A finite value beyond float32's range would become inf in the cast.
         beyond = np.argwhere(np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max))
@@ -488,7 +496,7 @@ def ids_to_arrow(ids: Sequence[Sequence[int]], column: str = "ids") -> pa.Array:
             f"column '{column}': token ids must be lists of integers ({err})", column=column
         ) from err
     if len(array) and pa.types.is_null(array.type):
-        raise InvalidArgumentError(f"column '{column}', row 0: null token list")
+        raise invalid_value(column, 0, "null token list")
     if not len(array):
         array = pa.array([], pa.list_(pa.int32()))
     return _prefcore.normalize_tokens(array, column)

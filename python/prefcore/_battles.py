@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefcore._arrow import first_true
-from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
+from prefcore.errors import ColumnTypeError, InvalidArgumentError, InvalidValueError, invalid_value
 
 #: Elo points per factor of 10 in the odds, and the same scale per natural-log unit.
 ELO_POINTS = 400.0
@@ -129,7 +129,9 @@ def coded_battles(
     same = (models.a == models.b) & (models.a >= 0)
     if same.any():
         row = int(np.flatnonzero(same)[0])
-        raise InvalidArgumentError(f"columns '{a}'/'{b}', row {row}: a model cannot battle itself")
+        raise InvalidValueError(
+            f"columns '{a}'/'{b}', row {row}: a model cannot battle itself", column=b, row=row
+        )
     for name, codes in ((a, models.a), (b, models.b)):
         missing = np.flatnonzero((codes < 0) & keep)
         if len(missing):

@@ -17,7 +17,7 @@ from prefcore._arrow import ids_to_arrow
 from prefcore._check import check_special_id, example_numbers, integer, optional_positive
 from prefcore._optional import require
 from prefcore._typed import check_fields
-from prefcore.errors import InvalidArgumentError, invalid_value
+from prefcore.errors import InvalidArgumentError, MissingColumnError, invalid_value
 
 __all__ = [
     "Batch",
@@ -58,8 +58,8 @@ def examples_to_columns(
         raise InvalidArgumentError("cannot collate an empty batch")
     for name in names:
         if name not in examples[0]:
-            raise InvalidArgumentError(
-                f"column '{name}' not found in the examples: {sorted(examples[0])}"
+            raise MissingColumnError(
+                f"column '{name}' not found in the examples: {sorted(examples[0])}", column=name
             )
     arrays = []
     for name in names:
@@ -139,6 +139,31 @@ class Collator:
                 k: v.pin_memory() if isinstance(v, tensor_type) else v for k, v in tensors.items()
             }
         return tensors if into is dict else into(tensors)
+
+
+#: The arrays of a collated sequence batch in the order the batch lists them (TRL's);
+#: a padded batch has the mask, a packed one the positions and sequence bounds.
+SEQUENCE_ARRAYS = (
+    "input_ids",
+    "attention_mask",
+    "position_ids",
+    "completion_mask",
+    "labels",
+    "cu_seq_lens",
+    "max_seq_len",
+)
+
+
+def sequence_entries(arrays: _prefcore.SequenceArrays, prefix: str = "") -> dict[str, Any]:
+    """The batch entries of one collated sequence batch, each key ``prefix`` + the
+    array's name (``chosen_input_ids``, ``KL_completion_mask``, ...), those the layout
+    does not have left out."""
+    entries = {}
+    for name in SEQUENCE_ARRAYS:
+        value = getattr(arrays, name)
+        if value is not None:
+            entries[prefix + name] = value
+    return entries
 
 
 def pad_token_id_of(tokenizer: Any) -> int:

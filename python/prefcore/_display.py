@@ -60,23 +60,44 @@ def _frame_size(value: Any) -> tuple[int, list[str]] | None:
     return len(value), [str(c) for c in value.columns]
 
 
+def _field_names(result: Any) -> list[str]:
+    """A result's fields: a dataclass's, or those a result class of the compiled core
+    lists in ``_fields``."""
+    if dataclasses.is_dataclass(result):
+        return [f.name for f in dataclasses.fields(result)]
+    return list(type(result)._fields)
+
+
+def summary_parts(result: Any) -> list[tuple[str, str]]:
+    """Each field of ``result`` with what :func:`describe` says of it, ``stats`` first."""
+    fields = _field_names(result)
+    fields.sort(key=lambda name: name != "stats")
+    return [(name, describe(getattr(result, name))) for name in fields]
+
+
+def summary_repr(result: Any) -> str:
+    """The ``repr`` of a result: its class, then a line per field."""
+    inner = "".join(f"\n  {name}: {text}" for name, text in summary_parts(result))
+    return f"{type(result).__name__}({inner}\n)"
+
+
+def summary_html(result: Any) -> str:
+    """The notebook display of a result: a table of its fields."""
+    rows = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+        f"<td style='text-align:left'><code>{html.escape(text)}</code></td></tr>"
+        for name, text in summary_parts(result)
+    )
+    return f"<b>{html.escape(type(result).__name__)}</b><table>{rows}</table>"
+
+
 class Summarised:
     """``repr`` and ``_repr_html_`` for a result dataclass: ``stats`` (when it has
-    them) first, then every other field described by :func:`describe`."""
-
-    def _parts(self) -> list[tuple[str, str]]:
-        fields = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
-        fields.sort(key=lambda name: name != "stats")
-        return [(name, describe(getattr(self, name))) for name in fields]
+    them) first, then every other field described by :func:`describe`. The result
+    classes of the compiled core call the same functions."""
 
     def __repr__(self) -> str:
-        inner = "".join(f"\n  {name}: {text}" for name, text in self._parts())
-        return f"{type(self).__name__}({inner}\n)"
+        return summary_repr(self)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
-            f"<td style='text-align:left'><code>{html.escape(text)}</code></td></tr>"
-            for name, text in self._parts()
-        )
-        return f"<b>{html.escape(type(self).__name__)}</b><table>{rows}</table>"
+        return summary_html(self)

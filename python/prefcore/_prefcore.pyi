@@ -1,10 +1,11 @@
 # Stubs of the Rust extension, checked against it by stubtest. The public, documented
 # API is in the Python modules; this is their private contract with the core.
 from collections.abc import Callable, Iterable
-from typing import Literal, Protocol, final
+from typing import ClassVar, Literal, Protocol, final
 
 import numpy as np
 import pyarrow as pa
+from matplotlib.axes import Axes
 
 # The option vocabularies the extension converts at its boundary, one alias per core
 # option type (``option_vocabularies()`` lists the core's own; tests/test_options.py
@@ -31,33 +32,44 @@ _PairTies = Literal["drop", "keep", "random"]
 
 __all__ = [
     "ArenaFit",
+    "ArgumentTypeError",
     "BradleyTerryFit",
     "ByteLevelBpe",
-    "Calibration",
+    "CalibrationResult",
     "Clusters",
     "CollateSettings",
-    "Comparison",
+    "ColumnTypeError",
+    "ComparisonResult",
     "CutTokens",
     "EloFit",
     "EvaluationOut",
     "ExactStream",
+    "InputError",
+    "InvalidArgumentError",
+    "InvalidQueryError",
+    "InvalidValueError",
     "JointSplit",
     "L1LogisticFit",
     "ListwiseWeights",
     "LshBands",
     "MinHashOptions",
+    "MissingColumnError",
     "NearDuplicates",
     "NearStream",
     "Neighbours",
     "NormalizeOptions",
     "OptionVocabulary",
     "Overlaps",
+    "PairArrays",
     "PairCounts",
     "PairTable",
+    "PrefcoreError",
     "PrefixSharedArrays",
     "PromptSplit",
+    "SequenceArrays",
     "SubsetAccuracy",
     "UnboundedItem",
+    "UnpairedArrays",
     "VoteSummary",
     "__version__",
     "aggregate_votes",
@@ -125,9 +137,60 @@ class _StreamExport(Protocol):
 _ArrowArray = _ArrayExport | _StreamExport
 _ArrowTable = _StreamExport | _ArrayExport
 
+class PrefcoreError(ValueError):
+    """Bad input to a prefcore call: the root of prefcore's exceptions."""
+
+    argument: str | None
+    column: str | None
+    row: int | None
+    query_id: str | None
+    path: str | None
+    line: int | None
+    def __init__(
+        self,
+        message: str,
+        *,
+        argument: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+        query_id: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+    ) -> None: ...
+
+class InvalidValueError(PrefcoreError):
+    """One value is invalid (a null, NaN, a negative grade, an id out of range):
+    ``column`` and ``row`` (0-based, in the input as given) say which."""
+
+class InvalidQueryError(PrefcoreError):
+    """A whole query of a TREC run or qrels is invalid (a document listed twice):
+    ``column`` and ``query_id`` say which."""
+
+class MissingColumnError(PrefcoreError):
+    """A column the call needs is not in the table; ``column`` names it."""
+
+class InvalidArgumentError(PrefcoreError):
+    """An argument that is not a column (an option, a metric name, a cutoff) is
+    invalid; ``argument`` names it where one argument is at fault."""
+
+class InputError(PrefcoreError):
+    """A file cannot be read as asked: ``path``, and ``line`` for a malformed line."""
+
+class ColumnTypeError(PrefcoreError, TypeError):
+    """A column has a type the call cannot use; also a ``TypeError``, with ``column``."""
+
+class ArgumentTypeError(PrefcoreError, TypeError):
+    """An argument that is not a column has the wrong type (a string where a number
+    belongs); also a ``TypeError``, with ``argument``."""
+
 @final
-class Calibration:
-    def __new__(cls) -> Calibration: ...
+class CalibrationResult:
+    """Expected (``ece``) and maximum (``mce``) calibration error, Brier score of
+    P(chosen wins), and the reliability table ``bins``
+    (``bin_lower, bin_upper, count, mean_predicted, fraction_positive``)."""
+
+    _fields: ClassVar[list[str]]
+    def __new__(cls, ece: float, mce: float, brier: float, bins: pa.Table) -> CalibrationResult: ...
     @property
     def ece(self) -> float: ...
     @property
@@ -136,10 +199,28 @@ class Calibration:
     def brier(self) -> float: ...
     @property
     def bins(self) -> pa.Table: ...
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """The reliability diagram (:func:`prefcore.plot.reliability_diagram`)."""
+    def _repr_html_(self) -> str: ...
 
 @final
-class Comparison:
-    def __new__(cls) -> Comparison: ...
+class ComparisonResult:
+    """A paired comparison of two systems on the same queries: ``n`` queries, each
+    system's mean, their ``difference`` (a - b), the ``test``'s statistic and two-sided
+    ``p_value``, and the paired Cohen's d as ``effect_size``."""
+
+    _fields: ClassVar[list[str]]
+    def __new__(
+        cls,
+        n: int,
+        mean_a: float,
+        mean_b: float,
+        difference: float,
+        statistic: float,
+        p_value: float,
+        effect_size: float,
+        test: str,
+    ) -> ComparisonResult: ...
     @property
     def n(self) -> int: ...
     @property
@@ -154,6 +235,9 @@ class Comparison:
     def p_value(self) -> float: ...
     @property
     def effect_size(self) -> float: ...
+    @property
+    def test(self) -> str: ...
+    def _repr_html_(self) -> str: ...
 
 @final
 class PairCounts:
@@ -224,13 +308,13 @@ class SubsetAccuracy:
 
 def calibration(
     chosen: _ArrowArray, rejected: _ArrowArray, *, n_bins: int, scale: float
-) -> Calibration: ...
+) -> CalibrationResult: ...
 def correlation(
     x: _ArrowArray, y: _ArrowArray, *, method: _CorrelationMethod, variant: _TauVariant
 ) -> list[float]: ...
 def compare(
     a: list[float], b: list[float], *, test: _Test, n_resamples: int, seed: int
-) -> Comparison: ...
+) -> ComparisonResult: ...
 def read_trec_run(path: str) -> pa.Table: ...
 def read_trec_qrels(path: str) -> pa.Table: ...
 def set_num_threads(n: int) -> None: ...
@@ -353,10 +437,10 @@ def pairs_from_scores(
     ties: _PairTies,
     k: int,
     seed: int,
-    max_pairs_per_group: int | None,
+    max_pairs_per_prompt: int | None,
     score_range: tuple[float, float] | None,
     short_groups: _ShortGroups,
-    first_group: int,
+    group_offset: int,
     texts: _Texts,
 ) -> PairTable: ...
 
@@ -686,14 +770,47 @@ def collate_pairs(
     rows: list[int],
     settings: CollateSettings,
     layout: _PairLayout,
-) -> dict[str, np.ndarray]: ...
+) -> PairArrays: ...
 def collate_unpaired(
     columns: list[_ArrowArray],
     names: list[str],
     rows: list[int],
     settings: CollateSettings,
     kl: bool,
-) -> dict[str, np.ndarray]: ...
+) -> UnpairedArrays: ...
+
+@final
+class SequenceArrays:
+    @property
+    def input_ids(self) -> np.ndarray: ...
+    @property
+    def attention_mask(self) -> np.ndarray | None: ...
+    @property
+    def position_ids(self) -> np.ndarray | None: ...
+    @property
+    def completion_mask(self) -> np.ndarray: ...
+    @property
+    def labels(self) -> np.ndarray | None: ...
+    @property
+    def cu_seq_lens(self) -> np.ndarray | None: ...
+    @property
+    def max_seq_len(self) -> int | None: ...
+
+@final
+class PairArrays:
+    @property
+    def joint(self) -> SequenceArrays | None: ...
+    @property
+    def chosen(self) -> SequenceArrays | None: ...
+    @property
+    def rejected(self) -> SequenceArrays | None: ...
+
+@final
+class UnpairedArrays:
+    @property
+    def rows(self) -> SequenceArrays: ...
+    @property
+    def kl(self) -> SequenceArrays | None: ...
 
 @final
 class ExactStream:

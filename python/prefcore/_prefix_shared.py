@@ -431,7 +431,9 @@ def tree_attention_mask(
     for name, ids in (("tree_ids", tree_ids), ("branch_ids", branch_ids)):
         instance(name, ids, torch.Tensor, "a 2-D torch tensor")
         if ids.ndim != 2:
-            raise InvalidArgumentError(f"{name} must be 2-D, not of shape {tuple(ids.shape)}")
+            raise InvalidArgumentError(
+                f"{name} must be 2-D, not of shape {tuple(ids.shape)}", argument=name
+            )
     rows, width = tree_ids.shape
     if attention == "flex":
         from torch.nn.attention.flex_attention import create_block_mask

@@ -194,6 +194,8 @@ def ranking_diagnostics(
         subset.to_pylist() if hasattr(subset, "to_pylist") else list(subset), dtype=object
     )
     if len(labels) != n:
-        raise InvalidArgumentError(f"subset has {len(labels)} labels; chosen_logps has {n}")
+        raise InvalidArgumentError(
+            f"subset has {len(labels)} labels; chosen_logps has {n}", argument="subset"
+        )
     by = {str(s): diagnose(np.flatnonzero(labels == s)) for s in dict.fromkeys(labels.tolist())}
     return RankingDiagnostics(**{**overall.__dict__, "by_subset": by})

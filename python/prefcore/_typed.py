@@ -29,7 +29,7 @@ from typing import Any, Literal, Union
 
 from prefcore.errors import ArgumentTypeError, InvalidArgumentError, PrefcoreError
 
-__all__ = ["check_arguments", "check_fields"]
+__all__ = ["annotation_check", "check_arguments", "check_fields"]
 
 _CHECKED = "__prefcore_checked__"
 
@@ -150,6 +150,12 @@ def _check_of(annotation: Any) -> _Check | None:
             literals += check.literals
         return _Check(tuple(simple), tuple(literals), optional)
     return None
+
+
+def annotation_check(annotation: Any) -> _Check | None:
+    """The check of an evaluated annotation (None for one that is not plain): for the
+    extension's boundary, which reads its annotations from the stub."""
+    return None if annotation is None else _check_of(annotation)
 
 
 def _evaluated(module_name: str, text: Any) -> Any:

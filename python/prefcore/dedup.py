@@ -24,7 +24,7 @@ from prefcore._check import renamed
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._typed import check_arguments
-from prefcore.errors import ArgumentTypeError, InvalidArgumentError
+from prefcore.errors import ArgumentTypeError, InvalidArgumentError, invalid_value
 
 __all__ = [
     "MINHASH_NGRAM",
@@ -86,7 +86,9 @@ class Normalization:
         if normalize is None:
             return None
         if not isinstance(normalize, Normalization):
-            raise ArgumentTypeError("normalize must be a prefcore.dedup.Normalization or None")
+            raise ArgumentTypeError(
+                "normalize must be a prefcore.dedup.Normalization or None", argument="normalize"
+            )
         return normalize.options()
 
 
@@ -461,7 +463,9 @@ def contamination(
     if threshold is None:
         threshold = 0.8 if method == "minhash" else 0.0
     if not 0.0 <= threshold <= 1.0:
-        raise InvalidArgumentError(f"threshold must be in [0, 1], not {threshold}")
+        raise InvalidArgumentError(
+            f"threshold must be in [0, 1], not {threshold}", argument="threshold"
+        )
     train_table, reference_table = as_table(train, "train"), as_table(reference, "reference")
     with reporting(progress, "dedup.contamination"):
         overlaps = _prefcore.contamination(
@@ -519,7 +523,9 @@ def semantic(
     """
     corpus_block = renamed("batch_size", batch_size, "corpus_block", corpus_block)
     if metric not in ("cosine", "ip"):  # l2 is a distance: no similarity threshold
-        raise InvalidArgumentError(f"metric must be 'cosine' or 'ip'; not {metric!r}")
+        raise InvalidArgumentError(
+            f"metric must be 'cosine' or 'ip'; not {metric!r}", argument="metric"
+        )
     x = float32_matrix(embeddings, "embeddings")  # converted once, searched against itself
     n, dim = x.shape
     # Only the upper triangle of the symmetric score matrix is computed.
@@ -535,10 +541,11 @@ def semantic(
         q = np.asarray(quality, dtype=np.float64)
         if q.shape != (n,):
             raise InvalidArgumentError(
-                f"quality must hold one number per row ({n}), got shape {q.shape}"
+                f"quality must hold one number per row ({n}), got shape {q.shape}",
+                argument="quality",
             )
         if np.isnan(q).any():
-            raise InvalidArgumentError(f"quality, row {int(np.flatnonzero(np.isnan(q))[0])}: NaN")
+            raise invalid_value("quality", int(np.flatnonzero(np.isnan(q))[0]), "NaN")
         cid = cluster_id.to_numpy()
         # Per cluster, the row of highest quality (lowest row among ties).
         order = np.lexsort((np.arange(n), -q, cid))

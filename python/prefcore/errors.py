@@ -8,7 +8,9 @@ both ``except`` forms catch it. Each carries what it is about as attributes (``N
 where it does not apply): ``column`` and ``row`` for one value, ``argument`` for an
 option, ``query_id`` for a whole query of a TREC table, ``path`` and ``line`` for a
 file.
-The message says the same in words.
+The message says the same in words. The classes are made by the compiled core when it
+loads, so an error is the same class whichever layer noticed it; they pickle with their
+attributes (to Ray workers and back).
 
 Arguments are checked at the call, against the public signature: an argument whose
 annotation is a plain type (``int``, ``float``, ``bool``, ``str``, a pair of them, a list
@@ -36,6 +38,19 @@ scores 0
 
 from __future__ import annotations
 
+# The classes are the extension's own: made in Rust when it loads (one hierarchy for
+# the errors the core raises and the ones this package raises), shown here.
+from prefcore._prefcore import (
+    ArgumentTypeError,
+    ColumnTypeError,
+    InputError,
+    InvalidArgumentError,
+    InvalidQueryError,
+    InvalidValueError,
+    MissingColumnError,
+    PrefcoreError,
+)
+
 __all__ = [
     "ArgumentTypeError",
     "ColumnTypeError",
@@ -47,60 +62,6 @@ __all__ = [
     "PrefcoreError",
     "invalid_value",
 ]
-
-
-class PrefcoreError(ValueError):
-    """Bad input to a prefcore call: the root of prefcore's exceptions."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        column: str | None = None,
-        row: int | None = None,
-        query_id: str | None = None,
-        path: str | None = None,
-        line: int | None = None,
-        argument: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.argument = argument
-        self.column = column
-        self.row = row
-        self.query_id = query_id
-        self.path = path
-        self.line = line
-
-
-class InvalidValueError(PrefcoreError):
-    """One value is invalid (a null, NaN, a negative grade, an id out of range):
-    ``column`` and ``row`` (0-based, in the input as given) say which."""
-
-
-class InvalidQueryError(PrefcoreError):
-    """A whole query of a TREC run or qrels is invalid (a document listed twice):
-    ``column`` and ``query_id`` say which."""
-
-
-class MissingColumnError(PrefcoreError):
-    """A column the call needs is not in the table; ``column`` names it."""
-
-
-class InvalidArgumentError(PrefcoreError):
-    """An argument that is not a column (an option, a metric name, a cutoff) is invalid."""
-
-
-class InputError(PrefcoreError):
-    """A file cannot be read as asked: ``path``, and ``line`` for a malformed line."""
-
-
-class ColumnTypeError(PrefcoreError, TypeError):
-    """A column has a type the call cannot use; also a ``TypeError``, with ``column``."""
-
-
-class ArgumentTypeError(PrefcoreError, TypeError):
-    """An argument that is not a column has the wrong type (a string where a number
-    belongs); also a ``TypeError``, with ``argument``."""
 
 
 def invalid_value(column: str, row: int | None, message: str) -> InvalidValueError:

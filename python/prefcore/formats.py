@@ -28,7 +28,14 @@ from prefcore._arrow import (
 )
 from prefcore._display import Summarised
 from prefcore._typed import check_arguments
-from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
+from prefcore.errors import (
+    ArgumentTypeError,
+    ColumnTypeError,
+    InvalidArgumentError,
+    InvalidValueError,
+    MissingColumnError,
+    invalid_value,
+)
 
 __all__ = [
     "FORMATS",
@@ -138,7 +145,7 @@ def _check_numeric_lists(t: pa.Table, name: str, against: str) -> None:
         )
     flat = pc.list_flatten(t.column(name))
     if flat.null_count:
-        raise InvalidArgumentError(f"column '{name}': a list holds a null value")
+        raise InvalidValueError(f"column '{name}': a list holds a null value", column=name)
     if pa.types.is_floating(typ.value_type):
         bad = first_true(pc.is_nan(flat))
         if bad is not None:
@@ -163,13 +170,15 @@ def validate(table: Any, format: Format | None = None) -> FormatInfo:
     info = detect(t) if format is None else None
     fmt = info.format if info else format
     if fmt not in FORMATS:
-        raise InvalidArgumentError(f"format must be one of {sorted(FORMATS)}; not {fmt!r}")
+        raise InvalidArgumentError(
+            f"format must be one of {sorted(FORMATS)}; not {fmt!r}", argument="format"
+        )
     required = FORMATS[fmt]
     optional_prompt = fmt in ("scored", "ranked")
     for c in required:
         if c not in t.column_names and not (c == "prompt" and optional_prompt):
-            raise InvalidArgumentError(
-                f"{fmt} data needs column '{c}'; the table has {t.column_names}"
+            raise MissingColumnError(
+                f"{fmt} data needs column '{c}'; the table has {t.column_names}", column=c
             )
     columns = tuple(c for c in required if c in t.column_names)
     texts = [c for c in columns if c in ("prompt", "chosen", "rejected", "completion")]
@@ -270,7 +279,7 @@ def extract_prompt(
         stats = PromptSplitStats(rows=len(reason), clean=reason.null_count, by_reason=counts)
         split = PromptSplit(out, reason, stats)
     else:
-        raise InvalidArgumentError(f"rule must be 'turn' or 'trl', not {rule!r}")
+        raise InvalidArgumentError(f"rule must be 'turn' or 'trl', not {rule!r}", argument="rule")
     rows = in_callers_type(
         table, split.table, "prefcore.formats.extract_prompt", same_rows=True,
         chosen=chosen, rejected=rejected, roles=roles, rule=rule,
@@ -298,14 +307,18 @@ def _first_difference_split(t: pa.Table, chosen: str, rejected: str) -> PromptSp
     """TRL's rule, quirks included, so a run can reproduce its preparation exactly."""
     for name in (chosen, rejected):
         if name not in t.column_names:
-            raise InvalidArgumentError(f"column '{name}' not found; the table has {t.column_names}")
+            raise MissingColumnError(
+                f"column '{name}' not found; the table has {t.column_names}", column=name
+            )
         require_no_nulls(t, name)
     prompts, firsts, seconds = [], [], []
     for row, (a, b) in enumerate(zip(t.column(chosen).to_pylist(), t.column(rejected).to_pylist())):
         n = min(len(a), len(b))
         if n == 0:
-            raise InvalidArgumentError(
-                f"columns '{chosen}'/'{rejected}', row {row}: empty transcript"
+            raise InvalidValueError(
+                f"columns '{chosen}'/'{rejected}', row {row}: empty transcript",
+                column=chosen,
+                row=row,
             )
         common = _common_prefix(a, b, n)
         # TRL scans positions 0..n-1 and stops at the first difference; when there is

@@ -120,7 +120,9 @@ def lipo_lambda_weights(scores: Any, labels: Any, mask: Any = None) -> Any:
         )
     valid = np.ones(s.shape, bool) if mask is None else host(mask, np.bool_, "mask")
     if valid.shape != s.shape:
-        raise InvalidArgumentError(f"mask has shape {valid.shape}; scores have {s.shape}")
+        raise InvalidArgumentError(
+            f"mask has shape {valid.shape}; scores have {s.shape}", argument="mask"
+        )
     w = _prefcore.lipo_batch_weights(s, y, valid).reshape(s.shape[0], s.shape[1], s.shape[1])
     if not tensor:
         return w

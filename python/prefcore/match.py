@@ -79,7 +79,8 @@ def knn(
         device = "cuda" if _on_cuda(queries) or _on_cuda(corpus) else "cpu"
     if device == "cuda" and backend == "rust":
         raise InvalidArgumentError(
-            "backend='rust' runs on the CPU; use backend='faiss', 'torch' or 'auto' for CUDA"
+            "backend='rust' runs on the CPU; use backend='faiss', 'torch' or 'auto' for CUDA",
+            argument="backend",
         )
     q, c = float32_matrix(queries, "queries"), float32_matrix(corpus, "corpus")
     if q.shape[1] != c.shape[1]:
@@ -87,7 +88,7 @@ def knn(
             f"queries have dimension {q.shape[1]} but the corpus has {c.shape[1]}"
         )
     if k < 1:
-        raise InvalidArgumentError(f"k must be at least 1, got {k}")
+        raise InvalidArgumentError(f"k must be at least 1, got {k}", argument="k")
     if device == "cuda" or backend in ("faiss", "torch"):
         _require_finite(q, "queries")  # the Rust backend checks its own input
         _require_finite(c, "corpus")
@@ -297,9 +298,11 @@ def match(
     """
     # metric and method are checked by the core; rescore and threshold are ours.
     if rescore not in (None, "csls"):
-        raise InvalidArgumentError(f"rescore must be None or 'csls'; not {rescore!r}")
+        raise InvalidArgumentError(
+            f"rescore must be None or 'csls'; not {rescore!r}", argument="rescore"
+        )
     if threshold is not None and math.isnan(threshold):
-        raise InvalidArgumentError("threshold must be a number, not NaN")
+        raise InvalidArgumentError("threshold must be a number, not NaN", argument="threshold")
     x, y = float32_matrix(a, "a"), float32_matrix(b, "b")
     if x.shape[1] != y.shape[1]:
         raise InvalidArgumentError(f"a has dimension {x.shape[1]} but b has {y.shape[1]}")
@@ -343,7 +346,7 @@ def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) ->
         raise InvalidArgumentError("evaluate_matching needs at least one query")
     for k in ks:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InvalidArgumentError(f"ks must hold positive integers, not {k!r}")
+            raise InvalidArgumentError(f"ks must hold positive integers, not {k!r}", argument="ks")
     if np.issubdtype(p.dtype, np.integer):
         found = p == g[:, None]
         hit = found.any(axis=1)
@@ -354,7 +357,7 @@ def evaluate_matching(pred: Any, gold: Any, ks: tuple[int, ...] = (1, 5, 10)) ->
             raise InvalidArgumentError(f"gold targets must lie in 0..{p.shape[1] - 1}")
         bad = np.argwhere(np.isnan(p))
         if len(bad):
-            raise InvalidArgumentError(f"pred, row {bad[0][0]}: NaN score at column {bad[0][1]}")
+            raise invalid_value("pred", int(bad[0][0]), f"NaN score at column {bad[0][1]}")
         gold_score = p[np.arange(len(g)), g]
         position = 1 + (p > gold_score[:, None]).sum(axis=1)
         hit = np.ones(len(g), dtype=bool)

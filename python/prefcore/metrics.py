@@ -30,6 +30,7 @@ from prefcore._arrow import as_array, as_list_array, as_table
 from prefcore._check import instance, numbers
 from prefcore._check import path as check_path
 from prefcore._display import Summarised
+from prefcore._prefcore import CalibrationResult, ComparisonResult
 from prefcore._progress import Progress, reporting
 from prefcore._ranking_diagnostics import RankingDiagnostics, ranking_diagnostics
 from prefcore._typed import check_arguments
@@ -65,7 +66,9 @@ def _metric_list(metrics: Metrics) -> list[str]:
         return [metrics]
     names = list(metrics)
     if not all(isinstance(m, str) for m in names):
-        raise ArgumentTypeError("metrics must be a metric name or a sequence of names")
+        raise ArgumentTypeError(
+            "metrics must be a metric name or a sequence of names", argument="metrics"
+        )
     return names
 
 
@@ -488,11 +491,14 @@ def pairwise_accuracy(
         if weights is not None:
             missing = [r.subset for r in rows if r.subset not in weights]
             if missing:
-                raise InvalidArgumentError(f"weights has no entry for subsets {missing}")
+                raise InvalidArgumentError(
+                    f"weights has no entry for subsets {missing}", argument="weights"
+                )
             for name, w in weights.items():
                 if isinstance(w, bool) or not _finite_non_negative(w):
                     raise InvalidArgumentError(
-                        f"weights['{name}'] must be a finite number >= 0, not {w!r}"
+                        f"weights['{name}'] must be a finite number >= 0, not {w!r}",
+                        argument="weights",
                     )
             total = sum(weights[r.subset] for r in rows)
             if total <= 0:
@@ -514,24 +520,6 @@ def _finite_non_negative(x: Any) -> bool:
     return math.isfinite(value) and value >= 0
 
 
-@dataclass(frozen=True, repr=False)
-class CalibrationResult(Summarised):
-    """Expected (``ece``) and maximum (``mce``) calibration error, Brier score of
-    P(chosen wins), and the reliability table ``bins``
-    (``bin_lower, bin_upper, count, mean_predicted, fraction_positive``)."""
-
-    ece: float
-    mce: float
-    brier: float
-    bins: pa.Table
-
-    def plot(self, ax: Any = None) -> Any:
-        """The reliability diagram (:func:`prefcore.plot.reliability_diagram`)."""
-        from prefcore.plot import reliability_diagram
-
-        return reliability_diagram(self, ax)
-
-
 def calibration(
     chosen_scores: Any, rejected_scores: Any, *, n_bins: int = 10, scale: float = 1.0
 ) -> CalibrationResult:
@@ -546,13 +534,12 @@ def calibration(
     >>> r.ece, r.brier
     (0.0, 0.25)
     """
-    out = _prefcore.calibration(
+    return _prefcore.calibration(
         as_array(chosen_scores, "chosen_scores"),
         as_array(rejected_scores, "rejected_scores"),
         n_bins=n_bins,
         scale=scale,
     )
-    return CalibrationResult(out.ece, out.mce, out.brier, out.bins)
 
 
 @dataclass(frozen=True, repr=False)
@@ -608,20 +595,6 @@ def spearman(x: Any, y: Any) -> CorrelationResult:
     return _correlation(x, y, "spearman", "b")
 
 
-@dataclass(frozen=True, repr=False)
-class ComparisonResult(Summarised):
-    """A paired comparison of two systems on the same queries."""
-
-    n: int
-    mean_a: float
-    mean_b: float
-    difference: float
-    statistic: float
-    p_value: float
-    effect_size: float
-    test: str
-
-
 def _aligned_values(a: Any, b: Any, metric: str | None) -> tuple[list[float], list[float]]:
     """Per-query values of both systems, aligned by query id when tables are given."""
     if isinstance(a, pa.Table) and isinstance(b, pa.Table):
@@ -668,11 +641,7 @@ def compare(
     (0.15, 0.0138)
     """
     a, b = _aligned_values(per_query_a, per_query_b, metric)
-    out = _prefcore.compare(a, b, test=test, n_resamples=n_resamples, seed=seed)
-    return ComparisonResult(
-        n=out.n, mean_a=out.mean_a, mean_b=out.mean_b, difference=out.difference,
-        statistic=out.statistic, p_value=out.p_value, effect_size=out.effect_size, test=test,
-    )  # fmt: skip
+    return _prefcore.compare(a, b, test=test, n_resamples=n_resamples, seed=seed)
 
 
 @dataclass(frozen=True, repr=False)

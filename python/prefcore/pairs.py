@@ -28,7 +28,13 @@ from prefcore._arrow import first_true, in_callers_type, require_columns, requir
 from prefcore._progress import Progress, reporting
 from prefcore._tables import PairResult, as_table, is_list, one_array, row_of
 from prefcore._typed import check_arguments
-from prefcore.errors import ArgumentTypeError, ColumnTypeError, InvalidArgumentError, invalid_value
+from prefcore.errors import (
+    ArgumentTypeError,
+    ColumnTypeError,
+    InvalidArgumentError,
+    InvalidValueError,
+    invalid_value,
+)
 
 __all__ = [
     "ConstructionStats",
@@ -110,17 +116,15 @@ def _aspect_matrix(values: pa.Array, name: str) -> tuple[np.ndarray, list[str] |
                 )
             cols.append(col.to_numpy(zero_copy_only=False).astype(np.float64))
         if values.null_count or any(values.field(n).null_count for n in names):
-            raise InvalidArgumentError(f"column '{name}': a rating aspect is null")
+            raise InvalidValueError(f"column '{name}': a rating aspect is null", column=name)
         return np.stack(cols, axis=1) if cols else np.zeros((len(values), 0)), names
     lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
     if len(lengths) and (lengths != lengths[0]).any():
         bad = int(np.flatnonzero(lengths != lengths[0])[0])
-        raise InvalidArgumentError(
-            f"column '{name}': entry {bad} has {lengths[bad]} aspects, entry 0 has {lengths[0]}"
-        )
+        raise invalid_value(name, bad, f"{lengths[bad]} aspects where row 0 has {lengths[0]}")
     flat = pc.list_flatten(values)
     if flat.null_count or values.null_count:
-        raise InvalidArgumentError(f"column '{name}': a rating aspect is null")
+        raise InvalidValueError(f"column '{name}': a rating aspect is null", column=name)
     width = int(lengths[0]) if len(lengths) else 0
     return flat.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, width), None
 
@@ -142,10 +146,11 @@ def _combine_aspects(
         ops: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "min": np.min, "max": np.max}
         if aggregate not in ops:
             raise InvalidArgumentError(
-                f"aggregate must be 'mean', 'min', 'max' or weights; not {aggregate!r}"
+                f"aggregate must be 'mean', 'min', 'max' or weights; not {aggregate!r}",
+                argument="aggregate",
             )
         if matrix.shape[1] == 0:
-            raise InvalidArgumentError(f"column '{name}': ratings have no aspects")
+            raise InvalidValueError(f"column '{name}': ratings have no aspects", column=name)
         return ops[aggregate](matrix, axis=1), outside
     if isinstance(aggregate, Mapping):
         if names is None:

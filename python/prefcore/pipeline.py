@@ -42,7 +42,7 @@ from prefcore.dedup import (
     ContaminationMethod,
     Normalization,
 )
-from prefcore.errors import InvalidArgumentError
+from prefcore.errors import InvalidArgumentError, MissingColumnError
 from prefcore.io import AtomicWriter, Source, prefetched
 from prefcore.pairs import ShortGroups, Strategy, Ties
 from prefcore.report import PairStats, distribution
@@ -129,8 +129,9 @@ def _tracked(source: Source, progress: Progress) -> Iterator[pa.RecordBatch]:
 def _require(batch: pa.RecordBatch, names: Sequence[str], source: Source) -> None:
     missing = [n for n in names if n not in batch.schema.names]
     if missing:
-        raise InvalidArgumentError(
-            f"{source.path}: column(s) {missing} not found; the input has {batch.schema.names}"
+        raise MissingColumnError(
+            f"{source.path}: column(s) {missing} not found; the input has {batch.schema.names}",
+            column=missing[0],
         )
 
 

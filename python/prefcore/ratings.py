@@ -237,7 +237,7 @@ def bradley_terry(
     t = as_table(table)
     require_columns(t, a, b, winner)
     if not 0.0 < ci < 1.0:
-        raise InvalidArgumentError(f"ci must be in (0, 1), got {ci}")
+        raise InvalidArgumentError(f"ci must be in (0, 1), got {ci}", argument="ci")
     models = ModelCodes(t, a, b)
     score_a, tie = winner_scores(t, a, b, winner, models)
     keep = ~tie if ties == "drop" else np.ones(len(score_a), bool)
@@ -247,7 +247,9 @@ def bradley_terry(
     ref = None
     if anchor is not None:
         if not math.isfinite(float(anchor[1])):
-            raise InvalidArgumentError(f"anchor value must be a finite number, not {anchor[1]!r}")
+            raise InvalidArgumentError(
+                f"anchor value must be a finite number, not {anchor[1]!r}", argument="anchor"
+            )
         found = pc.index(names, anchor[0]).as_py()
         if found < 0:
             raise InvalidArgumentError(f"anchor {anchor[0]!r} is not a model in the battles")

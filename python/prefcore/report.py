@@ -77,7 +77,8 @@ def _load_tokenizer(name: str | os.PathLike[str]) -> Any:
     except Exception as err:
         raise InvalidArgumentError(
             f"tokenizer {os.fspath(name)!r}: not a tokenizer.json file and it could not be "
-            f"loaded from the Hugging Face Hub ({err}); pass a tokenizer object instead"
+            f"loaded from the Hugging Face Hub ({err}); pass a tokenizer object instead",
+            argument="tokenizer",
         ) from err
 
 
@@ -94,7 +95,8 @@ def _token_lengths(col: pa.ChunkedArray, tokenizer: Any) -> np.ndarray:
     if not callable(tokenizer):
         raise ArgumentTypeError(
             "tokenizer must be a tokenizers.Tokenizer, a Hugging Face tokenizer, a path to a "
-            f"tokenizer.json or a tokenizer name; not {type(tokenizer).__name__}"
+            f"tokenizer.json or a tokenizer name; not {type(tokenizer).__name__}",
+            argument="tokenizer",
         )
     encode: Callable[[list[str]], Any] = tokenizer
     ids = encode(texts)["input_ids"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from prefcore._check import numbers
 from prefcore._typed import check_arguments
-from prefcore.errors import InvalidArgumentError
+from prefcore.errors import InvalidArgumentError, InvalidValueError, invalid_value
 
 __all__ = [
     "combine",
@@ -31,9 +31,11 @@ def _same_shape_or_scalar(name: str, x: Any, against: str, y: Any) -> None:
 def _no_nan_difference(d: np.ndarray) -> None:
     bad = np.flatnonzero(np.isnan(np.atleast_1d(d)))
     if len(bad):
-        raise InvalidArgumentError(
-            f"rewards, row {int(bad[0])}: NaN reward or reference (or both infinite with one "
-            "sign); a transformed reward needs a number"
+        raise invalid_value(
+            "rewards",
+            int(bad[0]),
+            "NaN reward or reference (or both infinite with one sign); a transformed reward "
+            "needs a number",
         )
 
 
@@ -82,7 +84,9 @@ def combine(*transformed: Any, weights: Sequence[float] | None = None) -> Any:
         _same_shape_or_scalar(f"reward array {i}", x, "reward array 0", transformed[0])
     for i, wi in enumerate(w):
         if not (isinstance(wi, (int, float)) and math.isfinite(wi)):
-            raise InvalidArgumentError(f"weights[{i}] must be a finite number, not {wi!r}")
+            raise InvalidArgumentError(
+                f"weights[{i}] must be a finite number, not {wi!r}", argument="weights"
+            )
     with np.errstate(over="ignore", invalid="ignore"):
         total = transformed[0] * w[0]
         for x, wi in zip(transformed[1:], w[1:]):
@@ -97,7 +101,9 @@ def combine(*transformed: Any, weights: Sequence[float] | None = None) -> Any:
         row = int(
             np.flatnonzero(~np.asarray(finite.cpu() if hasattr(finite, "cpu") else finite))[0]
         )
-        raise InvalidArgumentError(f"row {row}: the weighted sum of rewards overflows float64")
+        raise InvalidValueError(
+            f"row {row}: the weighted sum of rewards overflows float64", row=row
+        )
     return total
 
 

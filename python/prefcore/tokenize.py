@@ -109,7 +109,8 @@ class _Encoder:
         if not self.is_hf and not hasattr(tokenizer, "encode_batch"):
             raise ArgumentTypeError(
                 "tokenizer must be a tokenizers.Tokenizer or a transformers tokenizer, "
-                f"not {type(tokenizer).__name__}"
+                f"not {type(tokenizer).__name__}",
+                argument="tokenizer",
             )
         if eos_token_id is None and self.is_hf:
             eos_token_id = tokenizer.eos_token_id
@@ -258,10 +259,13 @@ def _tokenize(
     label: str,
 ) -> TokenizedTable:
     if boundary not in ("separate", "joint"):
-        raise InvalidArgumentError(f"boundary must be 'separate' or 'joint', not {boundary!r}")
+        raise InvalidArgumentError(
+            f"boundary must be 'separate' or 'joint', not {boundary!r}", argument="boundary"
+        )
     if truncation not in ("keep_start", "keep_end"):
         raise InvalidArgumentError(
-            f"truncation must be 'keep_start' or 'keep_end', not {truncation!r}"
+            f"truncation must be 'keep_start' or 'keep_end', not {truncation!r}",
+            argument="truncation",
         )
     require_columns(t, prompt, *completions)
     encoder = _Encoder(tokenizer, eos_token_id, chat_template)

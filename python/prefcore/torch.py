@@ -43,6 +43,7 @@ from prefcore._collate import (
     Collator,
     collate_settings,
     pad_token_id_of,
+    sequence_entries,
 )
 from prefcore._layouts import PAIR_EXTRAS, UNPAIRED_EXTRAS
 from prefcore._optional import require
@@ -61,7 +62,7 @@ from prefcore._ref_logps import (
     save_ref_logps,
 )
 from prefcore._typed import check_arguments
-from prefcore.errors import ColumnTypeError, InvalidArgumentError, invalid_value
+from prefcore.errors import ColumnTypeError, InvalidArgumentError, MissingColumnError, invalid_value
 from prefcore.tokenize import TokenizedTable
 
 if TYPE_CHECKING:  # torch is an optional dependency: only the type checker imports it
@@ -287,9 +288,17 @@ class PreferenceCollator(Collator):
         labels = batch.dataset.token_columns if isinstance(batch, Batch) else names
         settings = collate_settings(self, vocab)
         separate = self.layout == "separate"
-        out = _prefcore.collate_pairs(
+        pairs = _prefcore.collate_pairs(
             arrays, list(labels), rows, settings, "separate" if separate else "concat"
         )
+        out: dict[str, Any] = {}
+        for part, prefix in (
+            (pairs.joint, ""),
+            (pairs.chosen, "chosen_"),
+            (pairs.rejected, "rejected_"),
+        ):
+            if part is not None:  # the joint rows, or the chosen and the rejected ones
+                out.update(sequence_entries(part, prefix))
         return self._finish(out, extra)
 
 
@@ -329,10 +338,13 @@ class UnpairedCollator(Collator):
         else:
             labels = list(names)
             if "label" not in batch[0]:
-                raise InvalidArgumentError("column 'label' not found in the examples")
+                raise MissingColumnError("column 'label' not found in the examples", column="label")
             extra["label"] = np.asarray([_label(e["label"], i) for i, e in enumerate(batch)])
         settings = collate_settings(self, vocab)
-        out = _prefcore.collate_unpaired(arrays, labels, rows, settings, self.kl)
+        unpaired = _prefcore.collate_unpaired(arrays, labels, rows, settings, self.kl)
+        out = sequence_entries(unpaired.rows)
+        if unpaired.kl is not None:
+            out.update(sequence_entries(unpaired.kl, "KL_"))
         return self._finish(out, extra)
 
 
@@ -387,13 +399,15 @@ class TokenBudgetSampler:
         seed = integer("seed", seed)
         bucket = optional_positive("bucket", bucket)
         if self.lengths.ndim != 1:
-            raise InvalidArgumentError(f"lengths must be 1-D, got shape {self.lengths.shape}")
-        if len(self.lengths) and self.lengths.min() < 0:
             raise InvalidArgumentError(
-                f"lengths, row {int(np.argmin(self.lengths))}: negative length"
+                f"lengths must be 1-D, got shape {self.lengths.shape}", argument="lengths"
             )
+        if len(self.lengths) and self.lengths.min() < 0:
+            raise invalid_value("lengths", int(np.argmin(self.lengths)), "negative length")
         if not 0 <= rank < num_replicas:
-            raise InvalidArgumentError(f"rank must be in [0, {num_replicas}), got {rank}")
+            raise InvalidArgumentError(
+                f"rank must be in [0, {num_replicas}), got {rank}", argument="rank"
+            )
         self.max_tokens = max_tokens
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.padding_free = padding_free

@@ -147,7 +147,9 @@ def _config(args: Any, name: str, default: Any) -> Any:
 
 def _check_rules(rules: str) -> None:
     if rules not in ("prefcore", "trl"):
-        raise InvalidArgumentError(f"rules must be 'prefcore' or 'trl', not {rules!r}")
+        raise InvalidArgumentError(
+            f"rules must be 'prefcore' or 'trl', not {rules!r}", argument="rules"
+        )
 
 
 def _to_dataset(table: pa.Table, columns: tuple[str, ...], extras: tuple[str, ...]) -> Any:

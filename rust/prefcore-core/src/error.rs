@@ -36,9 +36,13 @@ pub enum Error {
         message: String,
     },
 
-    /// An argument that is not a column (a metric name, a cutoff, an option).
-    #[error("{0}")]
-    InvalidArgument(String),
+    /// An argument that is not a column (a metric name, a cutoff, an option), named
+    /// when one argument is at fault (not when it is the combination, or the data).
+    #[error("{message}")]
+    InvalidArgument {
+        argument: Option<String>,
+        message: String,
+    },
 
     /// A malformed line in a text file.
     #[error("{path}, line {line}: {message}")]
@@ -78,8 +82,20 @@ impl Error {
         }
     }
 
+    /// A bad argument (or combination of them) that no one argument is to blame for.
     pub fn argument(message: impl Into<String>) -> Self {
-        Error::InvalidArgument(message.into())
+        Error::InvalidArgument {
+            argument: None,
+            message: message.into(),
+        }
+    }
+
+    /// The argument `argument` has a value the call refuses.
+    pub fn bad_argument(argument: &str, message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            argument: Some(argument.to_string()),
+            message: message.into(),
+        }
     }
 }
 
@@ -111,7 +127,7 @@ macro_rules! parse_option {
                     $($($s)|+ => Ok($v),)+
                     _ => {
                         let accepted = [$($(concat!("'", $s, "'")),+),+].join(", ");
-                        Err($crate::error::Error::argument(format!(
+                        Err($crate::error::Error::bad_argument($what, format!(
                             "{} must be one of {}; not '{}'", $what, accepted, s
                         )))
                     }
@@ -134,9 +150,10 @@ mod tests {
         for value in T::VALUES {
             assert!(value.parse::<T>().is_ok(), "{value}");
         }
-        let Err(Error::InvalidArgument(message)) = "no-such".parse::<T>() else {
+        let Err(Error::InvalidArgument { argument, message }) = "no-such".parse::<T>() else {
             panic!("an unknown spelling parsed");
         };
+        assert_eq!(argument.as_deref(), Some(T::ARGUMENT));
         let listed: Vec<String> = expected.iter().map(|v| format!("'{v}'")).collect();
         assert_eq!(
             message,

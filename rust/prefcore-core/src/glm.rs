@@ -451,7 +451,10 @@ pub fn cross_validate_l1_logistic(
         )));
     }
     if penalties.is_empty() || penalties.iter().any(|c| !(c.is_finite() && *c > 0.0)) {
-        return Err(Error::argument("penalties must be finite and positive"));
+        return Err(Error::bad_argument(
+            "penalties",
+            "penalties must be finite and positive",
+        ));
     }
     let fold = group_folds(n, n_splits);
     // The folds are independent: one task each, their held-out scores summed.

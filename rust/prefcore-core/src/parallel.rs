@@ -116,12 +116,15 @@ fn current() -> Arc<ThreadPool> {
 /// Replace the pool with one of `n` threads (`n >= 1`).
 pub fn set_num_threads(n: usize) -> Result<()> {
     if n == 0 || n > max_threads() {
-        return Err(Error::argument(format!(
-            "num_threads must be between 1 and {} ({MAX_THREADS_PER_CORE} per core on {} \
+        return Err(Error::bad_argument(
+            "num_threads",
+            format!(
+                "num_threads must be between 1 and {} ({MAX_THREADS_PER_CORE} per core on {} \
              cores), not {n}",
-            max_threads(),
-            cores()
-        )));
+                max_threads(),
+                cores()
+            ),
+        ));
     }
     let threads = build(n)?;
     let mut pool = cell().write().unwrap_or_else(|e| e.into_inner());

@@ -90,15 +90,18 @@ static FORCED: AtomicU8 = AtomicU8::new(0);
 /// the CPU's is refused: its instructions would fault.
 pub fn force(level: Option<Level>) -> Result<()> {
     match level {
-        Some(l) if l > detected() => Err(Error::InvalidArgument(format!(
-            "this CPU does not run the {} kernels; it runs {}",
-            l.name(),
-            supported()
-                .iter()
-                .map(|l| l.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        Some(l) if l > detected() => Err(Error::bad_argument(
+            "level",
+            format!(
+                "this CPU does not run the {} kernels; it runs {}",
+                l.name(),
+                supported()
+                    .iter()
+                    .map(|l| l.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
         _ => {
             FORCED.store(level.map_or(0, |l| l as u8), Ordering::Relaxed);
             Ok(())

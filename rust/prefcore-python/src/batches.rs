@@ -9,7 +9,7 @@ use prefcore_core::batches::tokens::{normalize, TokenLists};
 use prefcore_core::batches::truncate::{cut, split_joint, CutOptions, Keep};
 use prefcore_core::batches::{CollateOptions, Sequence};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
+use pyo3::types::{PyBool, PyBytes, PyString};
 use pyo3_arrow::input::AnyArray;
 
 use crate::convert::{array, named_arrays, to_py_array, Opt};
@@ -225,32 +225,69 @@ fn matrix<'py>(
     Ok(PyArray1::from_vec(py, v).reshape([rows, width])?.into_any())
 }
 
-/// Put the tensors of `s` into `out` under `prefix`.
-fn export<'py>(py: Python<'py>, out: &Bound<'py, PyDict>, prefix: &str, s: Shape) -> PyResult<()> {
-    let key = |k: &str| format!("{prefix}{k}");
-    match s {
-        Shape::Padded(p) => {
-            let (r, w) = (p.rows, p.width);
-            out.set_item(key("input_ids"), matrix(py, p.input_ids, r, w)?)?;
-            out.set_item(key("attention_mask"), matrix(py, p.attention_mask, r, w)?)?;
-            out.set_item(key("completion_mask"), matrix(py, p.completion_mask, r, w)?)?;
-            if let Some(labels) = p.labels {
-                out.set_item(key("labels"), matrix(py, labels, r, w)?)?;
+/// The arrays of one collated batch of sequences (numpy): padded (`attention_mask`)
+/// or packed padding-free (`position_ids`, `cu_seq_lens`, `max_seq_len`); `labels`
+/// when the collator makes them. The collators name them as TRL's batches do.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct SequenceArrays {
+    input_ids: Py<PyAny>,
+    attention_mask: Option<Py<PyAny>>,
+    position_ids: Option<Py<PyAny>>,
+    completion_mask: Py<PyAny>,
+    labels: Option<Py<PyAny>>,
+    cu_seq_lens: Option<Py<PyAny>>,
+    max_seq_len: Option<usize>,
+}
+
+impl SequenceArrays {
+    fn new(py: Python<'_>, s: Shape) -> PyResult<Py<Self>> {
+        let arrays = match s {
+            Shape::Padded(p) => {
+                let (r, w) = (p.rows, p.width);
+                let m = |v: Vec<i64>| matrix(py, v, r, w).map(Bound::unbind);
+                SequenceArrays {
+                    input_ids: m(p.input_ids)?,
+                    attention_mask: Some(m(p.attention_mask)?),
+                    position_ids: None,
+                    completion_mask: m(p.completion_mask)?,
+                    labels: p.labels.map(m).transpose()?,
+                    cu_seq_lens: None,
+                    max_seq_len: None,
+                }
             }
-        }
-        Shape::Packed(p) => {
-            let n = p.input_ids.len();
-            out.set_item(key("input_ids"), matrix(py, p.input_ids, 1, n)?)?;
-            out.set_item(key("position_ids"), matrix(py, p.position_ids, 1, n)?)?;
-            out.set_item(key("completion_mask"), matrix(py, p.completion_mask, 1, n)?)?;
-            if let Some(labels) = p.labels {
-                out.set_item(key("labels"), matrix(py, labels, 1, n)?)?;
+            Shape::Packed(p) => {
+                let n = p.input_ids.len();
+                let m = |v: Vec<i64>| matrix(py, v, 1, n).map(Bound::unbind);
+                SequenceArrays {
+                    input_ids: m(p.input_ids)?,
+                    attention_mask: None,
+                    position_ids: Some(m(p.position_ids)?),
+                    completion_mask: m(p.completion_mask)?,
+                    labels: p.labels.map(m).transpose()?,
+                    cu_seq_lens: Some(PyArray1::from_vec(py, p.cu_seq_lens).into_any().unbind()),
+                    max_seq_len: Some(p.max_seq_len),
+                }
             }
-            out.set_item(key("cu_seq_lens"), PyArray1::from_vec(py, p.cu_seq_lens))?;
-            out.set_item(key("max_seq_len"), p.max_seq_len)?;
-        }
+        };
+        Py::new(py, arrays)
     }
-    Ok(())
+}
+
+/// A collated batch of pairs: `joint` (chosen rows, then rejected rows) for the
+/// "concat" layout, `chosen` and `rejected` (each padded to its own width) for
+/// "separate"; the others `None`.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct PairArrays {
+    joint: Option<Py<SequenceArrays>>,
+    chosen: Option<Py<SequenceArrays>>,
+    rejected: Option<Py<SequenceArrays>>,
+}
+
+/// A collated batch of unpaired rows, and `kl`, the mismatched batch, when asked for.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct UnpairedArrays {
+    rows: Py<SequenceArrays>,
+    kl: Option<Py<SequenceArrays>>,
 }
 
 /// A collator's options as the core takes them (the vocabulary size resolved).
@@ -298,14 +335,14 @@ impl CollateSettings {
 /// "separate" (`chosen_*` and `rejected_*`, each padded to its own width).
 #[pyfunction]
 #[pyo3(signature = (columns, names, rows, settings, layout))]
-pub fn collate_pairs<'py>(
-    py: Python<'py>,
+pub fn collate_pairs(
+    py: Python<'_>,
     columns: Vec<AnyArray>,
     names: Vec<String>,
     rows: Vec<usize>,
     settings: CollateSettings,
     layout: Opt<PairLayout>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<PairArrays> {
     let separate = layout.0 == PairLayout::Separate;
     let arrays = named_arrays(columns, &names)?;
     let options = settings.options;
@@ -317,21 +354,31 @@ pub fn collate_pairs<'py>(
         if separate {
             let (chosen, rejected) = seqs.split_at(rows.len());
             Ok(vec![
-                ("chosen_", shape(chosen, &options, settings.padding_free)?),
-                (
-                    "rejected_",
-                    shape(rejected, &options, settings.padding_free)?,
-                ),
+                shape(chosen, &options, settings.padding_free)?,
+                shape(rejected, &options, settings.padding_free)?,
             ])
         } else {
-            Ok(vec![("", shape(&seqs, &options, settings.padding_free)?)])
+            Ok(vec![shape(&seqs, &options, settings.padding_free)?])
         }
     })?;
-    let out = PyDict::new(py);
-    for (prefix, s) in shapes {
-        export(py, &out, prefix, s)?;
-    }
-    Ok(out)
+    let mut made = shapes
+        .into_iter()
+        .map(|s| SequenceArrays::new(py, s))
+        .collect::<PyResult<Vec<_>>>()?
+        .into_iter();
+    Ok(if separate {
+        PairArrays {
+            joint: None,
+            chosen: made.next(),
+            rejected: made.next(),
+        }
+    } else {
+        PairArrays {
+            joint: made.next(),
+            chosen: None,
+            rejected: None,
+        }
+    })
 }
 
 /// A prefix-shared batch: `prompt` and `per_row` completions of each row from each
@@ -396,14 +443,14 @@ pub struct PrefixSharedArrays {
 /// column of KL completions when given, else rotated within the batch.
 #[pyfunction]
 #[pyo3(signature = (columns, names, rows, settings, kl))]
-pub fn collate_unpaired<'py>(
-    py: Python<'py>,
+pub fn collate_unpaired(
+    py: Python<'_>,
     columns: Vec<AnyArray>,
     names: Vec<String>,
     rows: Vec<usize>,
     settings: CollateSettings,
     kl: bool,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<UnpairedArrays> {
     let arrays = named_arrays(columns, &names)?;
     let options = settings.options;
     let shapes = compute(py, || {
@@ -418,15 +465,17 @@ pub fn collate_unpaired<'py>(
             }
         };
         let (main, mismatched) = unpaired_sequences(p, c, given, &rows, settings.vocab_size)?;
-        let mut out = vec![("", shape(&main, &options, settings.padding_free)?)];
-        if kl {
-            out.push(("KL_", shape(&mismatched, &options, settings.padding_free)?));
-        }
-        Ok(out)
+        let main = shape(&main, &options, settings.padding_free)?;
+        let mismatched = if kl {
+            Some(shape(&mismatched, &options, settings.padding_free)?)
+        } else {
+            None
+        };
+        Ok((main, mismatched))
     })?;
-    let out = PyDict::new(py);
-    for (prefix, s) in shapes {
-        export(py, &out, prefix, s)?;
-    }
-    Ok(out)
+    let (main, mismatched) = shapes;
+    Ok(UnpairedArrays {
+        rows: SequenceArrays::new(py, main)?,
+        kl: mismatched.map(|s| SequenceArrays::new(py, s)).transpose()?,
+    })
 }

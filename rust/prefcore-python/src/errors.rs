@@ -3,6 +3,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use prefcore_core::Error;
+
+use crate::exceptions::Class;
 use pyo3::exceptions::{
     PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError,
     PyValueError,
@@ -11,44 +13,50 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 /// Map a core error to the exception a Python user expects: bad input becomes one of
-/// `prefcore.errors`' classes (all `ValueError`s, a wrong type a `TypeError`) carrying
+/// the classes of [`Class`] (all `ValueError`s, a wrong type a `TypeError`) carrying
 /// the column, row, query id, path or line as attributes.
 pub fn to_py(e: Error) -> PyErr {
     let message = e.to_string();
-    let (class, fields): (&str, Vec<(&str, Field)>) = match e {
+    let (class, fields): (Class, Vec<(&str, Field)>) = match e {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             return PyFileNotFoundError::new_err(message);
         }
         Error::Io { .. } => return PyOSError::new_err(message),
         Error::OutOfMemory { .. } => return PyMemoryError::new_err(message),
         Error::Interrupted => return PyKeyboardInterrupt::new_err(message),
-        Error::WrongType { column, .. } => ("ColumnTypeError", vec![("column", column.into())]),
+        Error::WrongType { column, .. } => (Class::ColumnType, vec![("column", column.into())]),
         Error::MissingColumn { column, .. } => {
-            ("MissingColumnError", vec![("column", column.into())])
+            (Class::MissingColumn, vec![("column", column.into())])
         }
         Error::InvalidValue { column, row, .. } => (
-            "InvalidValueError",
+            Class::InvalidValue,
             vec![("column", column.into()), ("row", row.into())],
         ),
         Error::InvalidQuery {
             column, query_id, ..
         } => (
-            "InvalidQueryError",
+            Class::InvalidQuery,
             vec![("column", column.into()), ("query_id", query_id.into())],
         ),
         Error::Parse { path, line, .. } => (
-            "InputError",
+            Class::Input,
             vec![("path", path.into()), ("line", line.into())],
         ),
-        Error::InvalidArgument(_) | Error::Arrow(_) => ("InvalidArgumentError", vec![]),
+        Error::InvalidArgument {
+            argument: Some(argument),
+            ..
+        } => (Class::InvalidArgument, vec![("argument", argument.into())]),
+        Error::InvalidArgument { argument: None, .. } | Error::Arrow(_) => {
+            (Class::InvalidArgument, vec![])
+        }
     };
     prefcore_error(class, message, fields)
 }
 
-/// An instance of `prefcore.errors.<class>` with `message` and the attributes `fields`
-/// (a plain `ValueError` should the class not be found, which only a broken install
-/// could cause).
-fn prefcore_error(class: &str, message: String, fields: Vec<(&str, Field)>) -> PyErr {
+/// An instance of the exception class `class` with `message` and the attributes
+/// `fields` (a plain `ValueError` should building it fail, which only running out of
+/// memory could cause).
+fn prefcore_error(class: Class, message: String, fields: Vec<(&str, Field)>) -> PyErr {
     Python::attach(|py| {
         let build = || -> PyResult<PyErr> {
             let kwargs = PyDict::new(py);
@@ -58,41 +66,41 @@ fn prefcore_error(class: &str, message: String, fields: Vec<(&str, Field)>) -> P
                     Field::Number(v) => kwargs.set_item(name, v)?,
                 }
             }
-            let class = py.import("prefcore.errors")?.getattr(class)?;
+            let class = class.type_object(py)?;
             Ok(PyErr::from_value(class.call((&message,), Some(&kwargs))?))
         };
         build().unwrap_or_else(|_| PyValueError::new_err(message.clone()))
     })
 }
 
-/// `prefcore.errors.ArgumentTypeError` (a `TypeError`): an option of the wrong type.
+/// `ArgumentTypeError` (a `TypeError`): an option of the wrong type.
 pub fn argument_type_error(argument: &str, message: String) -> PyErr {
     prefcore_error(
-        "ArgumentTypeError",
+        Class::ArgumentType,
         message,
         vec![("argument", argument.to_string().into())],
     )
 }
 
-/// `prefcore.errors.InvalidArgumentError`: an option with a value the call refuses.
+/// `InvalidArgumentError`: an option with a value the call refuses.
 pub fn invalid_argument(argument: &str, message: String) -> PyErr {
     prefcore_error(
-        "InvalidArgumentError",
+        Class::InvalidArgument,
         message,
         vec![("argument", argument.to_string().into())],
     )
 }
 
-/// `prefcore.errors.ColumnTypeError` (a `TypeError`): a column of the wrong type.
+/// `ColumnTypeError` (a `TypeError`): a column of the wrong type.
 pub fn column_type_error(column: &str, message: String) -> PyErr {
     prefcore_error(
-        "ColumnTypeError",
+        Class::ColumnType,
         message,
         vec![("column", column.to_string().into())],
     )
 }
 
-/// An attribute of an exception from `prefcore.errors`.
+/// An attribute of one of prefcore's exceptions.
 enum Field {
     Text(String),
     Number(usize),
@@ -187,6 +195,30 @@ pub(crate) fn unsigned(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
             )
         }
     })
+}
+
+/// A number argument of a constructor, as an `ArgumentTypeError` naming it when it is
+/// not one (pyo3's own error would be a bare `TypeError`).
+pub(crate) fn number(value: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
+    value
+        .extract::<f64>()
+        .map_err(|_| wrong_type(value, name, "a number"))
+}
+
+/// A string argument of a constructor, as [`number`] checks a number.
+pub(crate) fn text(value: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    value
+        .extract::<String>()
+        .map_err(|_| wrong_type(value, name, "a string"))
+}
+
+fn wrong_type(value: &Bound<'_, PyAny>, name: &str, wanted: &str) -> PyErr {
+    let given = value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    argument_type_error(name, format!("{name} must be {wanted}, not {given}"))
 }
 
 /// [`unsigned`] as a `usize`.

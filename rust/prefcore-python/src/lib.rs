@@ -5,7 +5,9 @@ mod arena;
 mod batches;
 mod convert;
 mod dedup;
+mod display;
 mod errors;
+mod exceptions;
 mod formats;
 mod glm;
 mod listwise;
@@ -46,6 +48,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::install_interrupt_check();
     simd::apply_environment()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    exceptions::register_exceptions(m)?;
     m.add_function(wrap_pyfunction!(metrics::evaluate_trec, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::evaluate_grouped, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::pairwise_accuracy, m)?)?;
@@ -79,6 +82,9 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batches::CutTokens>()?;
     m.add_class::<batches::JointSplit>()?;
     m.add_class::<batches::PrefixSharedArrays>()?;
+    m.add_class::<batches::SequenceArrays>()?;
+    m.add_class::<batches::PairArrays>()?;
+    m.add_class::<batches::UnpairedArrays>()?;
     m.add_class::<metrics::EvaluationOut>()?;
     m.add_class::<metrics::SubsetAccuracy>()?;
     m.add_class::<ratings::UnboundedItem>()?;

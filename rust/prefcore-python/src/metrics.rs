@@ -9,11 +9,13 @@ use prefcore_core::metrics::correlation as corr;
 use prefcore_core::metrics::{grouped, preference, significance, trec, Evaluation};
 use prefcore_core::{io, parallel, Error};
 use pyo3::prelude::*;
+use pyo3::types::PyType;
 use pyo3_arrow::input::AnyArray;
 use pyo3_arrow::PyTable;
 
 use crate::convert::{array, to_pyarrow_table, Opt, Table};
-use crate::errors::{compute, to_py};
+use crate::display::{summary_html, summary_repr};
+use crate::errors::{compute, number, text, to_py, unsigned_size};
 
 /// The summary (metric names and values) and, when `per_row`, the per-row table.
 /// Without it the table is never built: that serial work is a few percent of a fast
@@ -214,14 +216,68 @@ pub struct SubsetAccuracy {
     ties: usize,
 }
 
-/// Calibration of preference probabilities: the errors and the reliability table.
-#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+/// Expected (``ece``) and maximum (``mce``) calibration error, Brier score of
+/// P(chosen wins), and the reliability table ``bins``
+/// (``bin_lower, bin_upper, count, mean_predicted, fraction_positive``).
+#[pyclass(
+    module = "prefcore.metrics",
+    name = "CalibrationResult",
+    frozen,
+    get_all
+)]
 pub struct Calibration {
     ece: f64,
     mce: f64,
     brier: f64,
-    /// bin, lower, upper, count, mean_predicted, fraction_positive.
     bins: Py<PyAny>,
+}
+
+#[pymethods]
+impl Calibration {
+    #[new]
+    fn new(
+        ece: &Bound<'_, PyAny>,
+        mce: &Bound<'_, PyAny>,
+        brier: &Bound<'_, PyAny>,
+        bins: Py<PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Calibration {
+            ece: number(ece, "ece")?,
+            mce: number(mce, "mce")?,
+            brier: number(brier, "brier")?,
+            bins,
+        })
+    }
+
+    #[classattr]
+    fn _fields() -> [&'static str; 4] {
+        ["ece", "mce", "brier", "bins"]
+    }
+
+    /// The reliability diagram (:func:`prefcore.plot.reliability_diagram`).
+    #[pyo3(signature = (ax=None))]
+    fn plot<'py>(
+        slf: &Bound<'py, Self>,
+        ax: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("prefcore.plot")?
+            .call_method1("reliability_diagram", (slf, ax))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyType>, (f64, f64, f64, Py<PyAny>)) {
+        let c = slf.get();
+        let bins = c.bins.clone_ref(slf.py());
+        (slf.get_type(), (c.ece, c.mce, c.brier, bins))
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        summary_repr(slf.as_any())
+    }
+
+    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
+        summary_html(slf.as_any())
+    }
 }
 
 #[pyfunction]
@@ -295,8 +351,17 @@ pub fn correlation(
     })
 }
 
-/// A paired comparison of two systems' per-query values.
-#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+/// A paired comparison of two systems on the same queries: ``n`` queries, each
+/// system's mean, their ``difference`` (a - b), the ``test``'s statistic and two-sided
+/// ``p_value``, and the paired Cohen's d as ``effect_size``.
+#[pyclass(
+    module = "prefcore.metrics",
+    name = "ComparisonResult",
+    frozen,
+    get_all,
+    eq
+)]
+#[derive(Clone, PartialEq)]
 pub struct Comparison {
     n: usize,
     mean_a: f64,
@@ -305,6 +370,77 @@ pub struct Comparison {
     statistic: f64,
     p_value: f64,
     effect_size: f64,
+    test: String,
+}
+
+#[pymethods]
+impl Comparison {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        n: &Bound<'_, PyAny>,
+        mean_a: &Bound<'_, PyAny>,
+        mean_b: &Bound<'_, PyAny>,
+        difference: &Bound<'_, PyAny>,
+        statistic: &Bound<'_, PyAny>,
+        p_value: &Bound<'_, PyAny>,
+        effect_size: &Bound<'_, PyAny>,
+        test: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Comparison {
+            n: unsigned_size(n, "n")?,
+            mean_a: number(mean_a, "mean_a")?,
+            mean_b: number(mean_b, "mean_b")?,
+            difference: number(difference, "difference")?,
+            statistic: number(statistic, "statistic")?,
+            p_value: number(p_value, "p_value")?,
+            effect_size: number(effect_size, "effect_size")?,
+            test: text(test, "test")?,
+        })
+    }
+
+    #[classattr]
+    fn _fields() -> [&'static str; 8] {
+        [
+            "n",
+            "mean_a",
+            "mean_b",
+            "difference",
+            "statistic",
+            "p_value",
+            "effect_size",
+            "test",
+        ]
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (
+        Bound<'py, PyType>,
+        (usize, f64, f64, f64, f64, f64, f64, String),
+    ) {
+        let c = slf.get().clone();
+        let args = (
+            c.n,
+            c.mean_a,
+            c.mean_b,
+            c.difference,
+            c.statistic,
+            c.p_value,
+            c.effect_size,
+            c.test,
+        );
+        (slf.get_type(), args)
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        summary_repr(slf.as_any())
+    }
+
+    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
+        summary_html(slf.as_any())
+    }
 }
 
 #[pyfunction]
@@ -329,6 +465,7 @@ pub fn compare(
         statistic: c.statistic,
         p_value: c.p_value,
         effect_size: c.effect_size,
+        test: test.name().to_string(),
     })
 }
 

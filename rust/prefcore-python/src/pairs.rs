@@ -9,9 +9,10 @@ use pyo3_arrow::PyTable;
 use crate::convert::{array, to_pyarrow_table, Opt, Table};
 use crate::errors::compute;
 
-/// Returns the pairs table and what was done with the prompts.
+/// Returns the pairs table and what was done with the prompts. The arguments have
+/// the public function's names, so that an error names the one the user passed.
 #[pyfunction]
-#[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_group, score_range, short_groups, first_group, texts))]
+#[pyo3(signature = (table, prompt, completions, scores, scores_name, strategy, min_margin, ties, k, seed, max_pairs_per_prompt, score_range, short_groups, group_offset, texts))]
 #[allow(clippy::too_many_arguments)]
 pub fn pairs_from_scores(
     py: Python<'_>,
@@ -25,10 +26,10 @@ pub fn pairs_from_scores(
     ties: Opt<pairs::Ties>,
     k: usize,
     seed: u64,
-    max_pairs_per_group: Option<usize>,
+    max_pairs_per_prompt: Option<usize>,
     score_range: Option<(f64, f64)>,
     short_groups: Opt<pairs::ShortGroups>,
-    first_group: u64,
+    group_offset: u64,
     texts: Opt<pairs::TextLayout>,
 ) -> PyResult<PairTable> {
     let table = Table::new(table);
@@ -42,10 +43,10 @@ pub fn pairs_from_scores(
         ties: ties.0,
         k,
         seed,
-        max_pairs_per_group,
+        max_pairs_per_group: max_pairs_per_prompt,
         score_range,
         short_groups: short_groups.0,
-        first_group,
+        first_group: group_offset,
         texts: texts.0,
     };
     let (columns, stats) = compute(py, || {

@@ -81,10 +81,16 @@ pub struct CollateOptions {
 impl CollateOptions {
     fn check(&self) -> Result<()> {
         if self.max_length == Some(0) {
-            return Err(Error::argument("max_length must be at least 1"));
+            return Err(Error::bad_argument(
+                "max_length",
+                "max_length must be at least 1",
+            ));
         }
         if self.pad_to_multiple_of == Some(0) {
-            return Err(Error::argument("pad_to_multiple_of must be at least 1"));
+            return Err(Error::bad_argument(
+                "pad_to_multiple_of",
+                "pad_to_multiple_of must be at least 1",
+            ));
         }
         Ok(())
     }

@@ -38,7 +38,10 @@ pub struct CutOptions {
 impl CutOptions {
     fn check(&self) -> Result<()> {
         match (self.max_length, self.max_prompt_length) {
-            (Some(0), _) => Err(Error::argument("max_length must be at least 1")),
+            (Some(0), _) => Err(Error::bad_argument(
+                "max_length",
+                "max_length must be at least 1",
+            )),
             (Some(l), Some(p)) if p >= l => Err(Error::argument(format!(
                 "max_prompt_length ({p}) must be smaller than max_length ({l}): \
                  it would leave no room for the completion"

@@ -16,9 +16,10 @@ pub(super) fn check_threshold(threshold: f64) -> Result<()> {
     if threshold > 0.0 && threshold <= 1.0 {
         Ok(())
     } else {
-        Err(Error::argument(format!(
-            "threshold must be in (0, 1], not {threshold}"
-        )))
+        Err(Error::bad_argument(
+            "threshold",
+            format!("threshold must be in (0, 1], not {threshold}"),
+        ))
     }
 }
 
@@ -81,7 +82,10 @@ pub fn band_errors(threshold: f64, b: usize, r: usize) -> (f64, f64) {
 pub fn optimal_bands(threshold: f64, num_perm: usize) -> Result<(usize, usize)> {
     check_threshold(threshold)?;
     if num_perm == 0 {
-        return Err(Error::argument("num_perm must be at least 1"));
+        return Err(Error::bad_argument(
+            "num_perm",
+            "num_perm must be at least 1",
+        ));
     }
     // The best rows for each band count in parallel, then the best of those in order:
     // the same strict `<` scan as a single loop, whatever the thread count.

@@ -83,9 +83,10 @@ pub fn contamination(
         ));
     }
     if !(0.0..=1.0).contains(&threshold) {
-        return Err(Error::argument(format!(
-            "threshold must be in [0, 1], not {threshold}"
-        )));
+        return Err(Error::bad_argument(
+            "threshold",
+            format!("threshold must be in [0, 1], not {threshold}"),
+        ));
     }
     match method {
         Method::Exact => {

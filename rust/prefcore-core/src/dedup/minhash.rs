@@ -307,10 +307,13 @@ pub fn shingle_sets(
 
 fn check_options(options: &MinHashOptions) -> Result<()> {
     if options.num_perm == 0 {
-        return Err(Error::argument("num_perm must be at least 1"));
+        return Err(Error::bad_argument(
+            "num_perm",
+            "num_perm must be at least 1",
+        ));
     }
     if options.ngram == 0 {
-        return Err(Error::argument("ngram must be at least 1"));
+        return Err(Error::bad_argument("ngram", "ngram must be at least 1"));
     }
     Ok(())
 }

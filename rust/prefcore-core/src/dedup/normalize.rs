@@ -39,9 +39,10 @@ impl std::str::FromStr for UnicodeForm {
             "NFKC" => Ok(UnicodeForm::Nfkc),
             "NFD" => Ok(UnicodeForm::Nfd),
             "NFKD" => Ok(UnicodeForm::Nfkd),
-            _ => Err(Error::argument(format!(
-                "unicode must be one of NFC, NFKC, NFD, NFKD or None, not '{s}'"
-            ))),
+            _ => Err(Error::bad_argument(
+                "unicode",
+                format!("unicode must be one of NFC, NFKC, NFD, NFKD or None, not '{s}'"),
+            )),
         }
     }
 }

@@ -258,7 +258,8 @@ pub fn match_sets(
     }
     if let Some(k) = csls_k {
         if k == 0 {
-            return Err(Error::argument(
+            return Err(Error::bad_argument(
+                "csls_k",
                 "csls_k must be at least 1 (the neighbours averaged for each row)",
             ));
         }

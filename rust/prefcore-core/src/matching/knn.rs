@@ -312,7 +312,7 @@ pub fn knn(
     exclude_self: bool,
 ) -> Result<(Vec<f32>, Vec<i64>)> {
     if k == 0 {
-        return Err(Error::argument("k must be at least 1"));
+        return Err(Error::bad_argument("k", "k must be at least 1"));
     }
     let search = Search::new(queries, corpus, metric, corpus_block)?;
     let qb = query_block(queries.rows);
@@ -416,7 +416,10 @@ pub fn range_search(
     exclude_self: bool,
 ) -> Result<(Vec<i64>, Vec<i64>, Vec<f32>)> {
     if threshold.is_nan() {
-        return Err(Error::argument("threshold must be a number"));
+        return Err(Error::bad_argument(
+            "threshold",
+            "threshold must be a number",
+        ));
     }
     let search = Search::new(queries, corpus, metric, corpus_block)?;
     let qb = query_block(queries.rows);
@@ -468,7 +471,10 @@ pub fn self_pairs(
     block: Option<usize>,
 ) -> Result<(Vec<i64>, Vec<i64>, Vec<f32>)> {
     if threshold.is_nan() {
-        return Err(Error::argument("threshold must be a number"));
+        return Err(Error::bad_argument(
+            "threshold",
+            "threshold must be a number",
+        ));
     }
     let search = Search::new(matrix, matrix, metric, block)?;
     // Query blocks the size of corpus blocks, so block `b`'s diagonal tile starts at

@@ -96,12 +96,15 @@ fn depths(metrics: &[MetricSpec]) -> Depths {
 fn check_ties(metrics: &[MetricSpec], ties: Ties) -> Result<()> {
     if ties == Ties::Average {
         if let Some(m) = metrics.iter().find(|m| !m.measure.supports_tie_average()) {
-            return Err(Error::argument(format!(
-                "ties='average' is defined for metrics linear in the ranked labels (ndcg, \
+            return Err(Error::bad_argument(
+                "ties",
+                format!(
+                    "ties='average' is defined for metrics linear in the ranked labels (ndcg, \
                  ndcg_burges, dcg, precision, recall, f1, r_precision); '{}' is not: use \
                  ties='stable'",
-                m.name
-            )));
+                    m.name
+                ),
+            ));
         }
     }
     Ok(())
@@ -334,7 +337,10 @@ pub fn evaluate(
 ) -> Result<Evaluation> {
     check_ties(metrics, options.ties)?;
     if options.relevance_level.is_nan() {
-        return Err(Error::argument("relevance_level must be a number, not NaN"));
+        return Err(Error::bad_argument(
+            "relevance_level",
+            "relevance_level must be a number, not NaN",
+        ));
     }
     let s = ListColumn::new(scores.0, scores.1)?;
     let l = ListColumn::new(labels.0, labels.1)?;

@@ -129,14 +129,16 @@ pub fn calibration(
     scale: f64,
 ) -> Result<Calibration> {
     if n_bins == 0 || n_bins > MAX_BINS {
-        return Err(Error::argument(format!(
-            "n_bins must be in [1, {MAX_BINS}], not {n_bins}"
-        )));
+        return Err(Error::bad_argument(
+            "n_bins",
+            format!("n_bins must be in [1, {MAX_BINS}], not {n_bins}"),
+        ));
     }
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(Error::argument(format!(
-            "scale must be a positive number, not {scale}"
-        )));
+        return Err(Error::bad_argument(
+            "scale",
+            format!("scale must be a positive number, not {scale}"),
+        ));
     }
     if chosen.len() != rejected.len() {
         return Err(Error::argument(format!(

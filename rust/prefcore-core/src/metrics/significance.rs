@@ -26,6 +26,17 @@ crate::parse_option!(Test, "test", {
     "bootstrap" => Test::Bootstrap,
 });
 
+impl Test {
+    /// The test's first spelling, as results report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Test::T => "t",
+            Test::Randomization => "randomization",
+            Test::Bootstrap => "bootstrap",
+        }
+    }
+}
+
 /// The outcome of [`compare`].
 #[derive(Clone, Debug)]
 pub struct Comparison {
@@ -163,7 +174,10 @@ pub fn compare(
         }
     }
     if test != Test::T && n_resamples == 0 {
-        return Err(Error::argument("n_resamples must be at least 1"));
+        return Err(Error::bad_argument(
+            "n_resamples",
+            "n_resamples must be at least 1",
+        ));
     }
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     let n = d.len();
@@ -230,6 +244,13 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tests_name_parses_back_to_it() {
+        for test in [Test::T, Test::Randomization, Test::Bootstrap] {
+            assert_eq!(test.name().parse::<Test>().unwrap(), test);
+        }
+    }
 
     #[test]
     fn t_distribution_matches_published_tables() {

@@ -471,19 +471,20 @@ fn group_pairs<P: Position>(
 
 fn check_options(options: &PairOptions) -> Result<()> {
     if options.min_margin.is_nan() || options.min_margin < 0.0 {
-        return Err(Error::argument(format!(
-            "min_margin must be >= 0, got {}",
-            options.min_margin
-        )));
+        return Err(Error::bad_argument(
+            "min_margin",
+            format!("min_margin must be >= 0, got {}", options.min_margin),
+        ));
     }
     if options.k == 0 {
-        return Err(Error::argument("k must be >= 1"));
+        return Err(Error::bad_argument("k", "k must be >= 1"));
     }
     if let Some((lo, hi)) = options.score_range {
         if lo.is_nan() || hi.is_nan() || lo > hi {
-            return Err(Error::argument(format!(
-                "score_range must be (low, high) with low <= high, got ({lo}, {hi})"
-            )));
+            return Err(Error::bad_argument(
+                "score_range",
+                format!("score_range must be (low, high) with low <= high, got ({lo}, {hi})"),
+            ));
         }
     }
     Ok(())

@@ -273,11 +273,14 @@ pub fn pair_table(
     }
     if options.texts == TextLayout::Dictionary && values.len().max(scores.len()) > i32::MAX as usize
     {
-        return Err(Error::argument(format!(
-            "texts='dictionary' indexes prompts and completions with int32 keys, but \
+        return Err(Error::bad_argument(
+            "texts",
+            format!(
+                "texts='dictionary' indexes prompts and completions with int32 keys, but \
              '{name}' holds {} completions: use texts='copy'",
-            values.len()
-        )));
+                values.len()
+            ),
+        ));
     }
     // Copied strings are checked as UTF-8 in one pass over whichever is smaller, the
     // pairs' texts or the completions (a bad text that no pair copies may then go

@@ -158,10 +158,10 @@ fn centre(g: &mut [f64]) {
 /// Ratings θ (natural log-odds units, mean 0) maximising the penalised likelihood.
 pub fn fit(w: &[f64], n: usize, options: &FitOptions) -> Result<Vec<f64>> {
     if options.alpha.is_nan() || options.alpha < 0.0 {
-        return Err(Error::argument(format!(
-            "alpha must be >= 0, got {}",
-            options.alpha
-        )));
+        return Err(Error::bad_argument(
+            "alpha",
+            format!("alpha must be >= 0, got {}", options.alpha),
+        ));
     }
     if options.alpha == 0.0 {
         if let Some((i, what)) = unbounded_item(w, n) {

@@ -43,15 +43,19 @@ impl Default for EloOptions {
 
 impl EloOptions {
     fn check(&self) -> Result<()> {
-        let finite = [self.k, self.base, self.scale, self.init]
-            .iter()
-            .all(|v| v.is_finite());
-        if !finite || self.k < 0.0 || self.base <= 1.0 || self.scale <= 0.0 {
-            return Err(Error::argument(format!(
-                "Elo needs k >= 0, base > 1, scale > 0 and a finite init; got k={}, base={}, \
-                 scale={}, init={}",
-                self.k, self.base, self.scale, self.init
-            )));
+        let rules = [
+            ("k", self.k, self.k >= 0.0, "a number >= 0"),
+            ("base", self.base, self.base > 1.0, "a number > 1"),
+            ("scale", self.scale, self.scale > 0.0, "a number > 0"),
+            ("init", self.init, true, "a finite number"),
+        ];
+        for (name, value, holds, wanted) in rules {
+            if !(value.is_finite() && holds) {
+                return Err(Error::bad_argument(
+                    name,
+                    format!("Elo's {name} must be {wanted}, not {value}"),
+                ));
+            }
         }
         Ok(())
     }
