@@ -308,8 +308,9 @@ def test_bad_input_is_named():
     b = battle_set(0)
     with pytest.raises(InvalidValueError, match="column 'winner', row 1"):
         ratings.arena({**b, "winner": [b["winner"][0], "maybe", *b["winner"][2:]]})
-    with pytest.raises(InvalidArgumentError, match="row 0: a model cannot battle itself"):
+    with pytest.raises(InvalidValueError, match="row 0: a model cannot battle itself") as e:
         ratings.arena({**b, "model_b": [b["model_a"][0], *b["model_b"][1:]]})
+    assert (e.value.column, e.value.row) == ("model_b", 0)
     bad = list(b["sum_assistant_a_tokens"])
     bad[3] = float("nan")
     with pytest.raises(InvalidValueError, match="row 3"):

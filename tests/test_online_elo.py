@@ -82,11 +82,12 @@ def test_bootstrap_rounds_replay_the_given_orders() -> None:
 
 def test_bad_input_is_named() -> None:
     battles = {"model_a": ["x", "y"], "model_b": ["y", "y"], "winner": ["model_a", "tie"]}
-    with pytest.raises(InvalidArgumentError, match="row 1: a model cannot battle itself"):
+    with pytest.raises(InvalidValueError, match="row 1: a model cannot battle itself"):
         ratings.online_elo(battles)
     good = {**battles, "model_b": ["y", "x"]}
-    with pytest.raises(InvalidArgumentError, match="base > 1"):
+    with pytest.raises(InvalidArgumentError, match="base must be a number > 1, not 1") as e:
         ratings.online_elo(good, base=1.0)
+    assert e.value.argument == "base"
     with pytest.raises(InvalidArgumentError, match=r"outside \[0, 2\)"):
         ratings.online_elo(good, resamples=np.array([[0, 2]]))
     with pytest.raises(InvalidArgumentError, match="2-D integer array"):

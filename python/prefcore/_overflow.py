@@ -34,16 +34,23 @@ _U64 = range(0, 2**64)
 _I64 = range(-(2**63), 2**63)
 
 
+def _bound(
+    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """The call's arguments by parameter name (none when they do not bind)."""
+    if signature is None:
+        return {}
+    try:
+        return dict(signature.bind(*args, **kwargs).arguments)
+    except TypeError:
+        return {}
+
+
 def _out_of_range(
     signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[str, int] | None:
     """The integer argument that cannot have fitted its 64-bit parameter, by name."""
-    if signature is None:
-        return None
-    try:
-        bound = signature.bind(*args, **kwargs).arguments
-    except TypeError:
-        return None
+    bound = _bound(signature, args, kwargs)
     ints = [(k, v) for k, v in bound.items() if isinstance(v, int) and not isinstance(v, bool)]
     # Outside both ranges fails whatever the parameter's type; a negative value fails
     # the unsigned parameters (most of them), one above 2**63 - 1 the signed ones.
@@ -97,12 +104,7 @@ def _mistyped(
 ) -> tuple[str, str, str] | None:
     """The first argument whose value the extension's annotation refuses: its name,
     what the annotation wants, and what was given."""
-    if signature is None:
-        return None
-    try:
-        bound = signature.bind(*args, **kwargs).arguments
-    except TypeError:
-        return None
+    bound = _bound(signature, args, kwargs)
     annotations = _stub_annotations().get(name, {})
     for argument, value in bound.items():
         check = annotation_check(annotations.get(argument))

@@ -168,10 +168,12 @@ mod tests {
             base: 1.0,
             ..EloOptions::default()
         };
-        assert!(online_elo(&battles, &bad, None)
-            .unwrap_err()
-            .to_string()
-            .contains("base > 1"));
+        let Err(Error::InvalidArgument { argument, message }) = online_elo(&battles, &bad, None)
+        else {
+            panic!("base 1 was accepted");
+        };
+        assert_eq!(argument.as_deref(), Some("base"));
+        assert_eq!(message, "Elo's base must be a number > 1, not 1");
         let err =
             bootstrap_elo(&battles, &EloOptions::default(), Some(&[vec![1]]), 0, 0).unwrap_err();
         assert_eq!(
