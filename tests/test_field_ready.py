@@ -345,9 +345,11 @@ def _interrupt_during(code: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_long_calls_notice_ctrl_c(call: str) -> None:
-    # The input is made before "started", so the signal lands inside the call.
+    # The input is made before "started", so the signal lands inside the call; pandas,
+    # which pyarrow imports lazily on the first conversion, is imported first too (on a
+    # loaded machine its import alone can outlast the second before the signal).
     code = (
-        "import numpy, prefcore; from prefcore import dedup, match, ratings; "
+        "import numpy, pandas, prefcore; from prefcore import dedup, match, ratings; "
         "x = numpy.random.default_rng(0).standard_normal((100_000, 384), dtype='float32'); "
         f"print('started', flush=True); {call}"
     )
