@@ -100,8 +100,8 @@ impl Class {
     /// The class object, made on first use.
     pub fn type_object(self, py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
         let classes = CLASSES.get_or_try_init(py, || make_classes(py))?;
-        let index = Class::ALL.iter().position(|c| *c == self).unwrap_or(0);
-        Ok(classes[index].bind(py))
+        // `ALL` lists the variants in declaration order, so a variant indexes its class.
+        Ok(classes[self as usize].bind(py))
     }
 }
 
@@ -212,5 +212,8 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Class::ALL.len());
         assert_eq!(Class::ALL[0], Class::Prefcore, "the root is made first");
+        for (index, class) in Class::ALL.into_iter().enumerate() {
+            assert_eq!(class as usize, index, "{}", class.name());
+        }
     }
 }
