@@ -276,6 +276,32 @@ def test_groups_that_never_met_are_each_centred():
     assert rating["z"] == pytest.approx(1000, abs=1e-9)
 
 
+@pytest.mark.parametrize("compat", ["prefcore", "fastchat"])
+def test_sandwich_of_groups_that_never_met_is_each_groups_own(compat):
+    # Each group's intervals are those of the group fitted alone: the shift between
+    # the groups, which no battle determines, adds nothing (it used to make the
+    # Hessian singular and the intervals garbage).
+    b = battle_set(13)
+    rows = range(len(b["winner"]))
+    group = [i for i in rows if b["model_a"][i] < "m05"]
+    assert 0 < len(group) < len(b["winner"])
+    with pytest.warns(RuntimeWarning, match="2 groups that never met"):
+        both = ratings.arena(b, compat=compat, ci="sandwich")
+    alone = ratings.arena({k: [v[i] for i in group] for k, v in b.items()}, compat=compat)
+    half = {m: by_model(both, "upper")[m] - by_model(both)[m] for m in alone.models}
+    for m, width in by_model(alone, "upper").items():
+        assert half[m] == pytest.approx(width - by_model(alone)[m], rel=1e-9)
+    # The anchor's group is measured against it, the other against its mean.
+    anchored = ratings.arena(b, compat=compat, ci="sandwich", anchor=("m01", 1000.0))
+    alone_anchored = ratings.arena(
+        {k: [v[i] for i in group] for k, v in b.items()}, compat=compat, anchor=("m01", 1000.0)
+    )
+    for m in alone.models:
+        got = by_model(anchored, "upper")[m] - by_model(anchored)[m]
+        want = by_model(alone_anchored, "upper")[m] - by_model(alone_anchored)[m]
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
 def test_never_winning_model_gets_a_finite_documented_rating():
     b = battle_set(2)
     with pytest.warns(RuntimeWarning, match="standard normal prior"):

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from prefcore import _check, _prefcore
 from prefcore._arrow import first_true, require_columns
-from prefcore._battles import ELO_BASE, ELO_POINTS, read_battles
+from prefcore._battles import ELO_BASE, ELO_POINTS, read_battle_cells, read_battles
 from prefcore._display import Summarised
 from prefcore._progress import Progress, reporting
 from prefcore._tables import as_table
@@ -251,19 +251,24 @@ def _style_features(
 
 
 def battle_weights(
-    t: pa.Table, weights: Any, ca: np.ndarray, cb: np.ndarray, styled: bool
+    t: pa.Table,
+    weights: Any,
+    ca: np.ndarray,
+    cb: np.ndarray,
+    styled: bool,
+    count: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per-battle weights: ones, arena-rank's inverse-propensity weights or a column."""
-    m = t.num_rows
+    """Per-battle weights: ones, arena-rank's inverse-propensity weights or a column.
+    ``count``: the battles each row stands for, when rows are counted cells."""
     if weights is None:
-        return np.ones(m)
+        return np.ones(len(ca))
     if weights == "ipw":
         # arena-rank: 1 / max(battles of the unordered pair, 50); per battle, scaled to
         # mean 1 with covariates (ContextualPairDataset), as is without.
         lo, hi = np.minimum(ca, cb).astype(np.int64), np.maximum(ca, cb).astype(np.int64)
         models = int(max(ca.max(initial=0), cb.max(initial=0))) + 1
         key = lo * models + hi
-        per_pair = np.bincount(key, minlength=models * models)
+        per_pair = np.bincount(key, weights=count, minlength=models * models)
         w = np.asarray(1.0 / np.maximum(per_pair[key], IPW_FLOOR), dtype=np.float64)
         return w / w.mean() if styled else w
     if isinstance(weights, str):
@@ -438,7 +443,26 @@ def arena(
         raise InvalidArgumentError(f"base must be > 1, not {base}", argument="base")
     rounds = _check.integer("bootstrap", bootstrap, minimum=0)
     seed = _check.integer("seed", seed, minimum=0, maximum=2**63 - 1)
-    score, tie_mask, names, ca, cb = read_battles(t, a, b, winner, "arena")
+    styled = style is not None or bool(features)
+    use_ci = (
+        ci if ci != "auto" else ("bootstrap" if rounds or resamples is not None else "sandwich")
+    )
+    # Without covariates, per-battle weights or resampling, battles that agree in their
+    # pair and outcome are one term of the likelihood: the fit and the sandwich read
+    # them as counted cells.
+    cells = (
+        compat != "arena-hard"
+        and not styled
+        and use_ci != "bootstrap"
+        and (weights is None or (isinstance(weights, str) and weights == "ipw"))
+    )
+    if cells:
+        read = read_battle_cells(t, a, b, winner, "arena")
+        names, ca, cb, score, tie_mask = read.names, read.a, read.b, read.score, read.tie
+        count = read.count
+    else:
+        score, tie_mask, names, ca, cb = read_battles(t, a, b, winner, "arena")
+        count = np.ones(len(score))
     n = len(names)
     if compat == "arena-hard":
         extra: dict[str, bool] = {
@@ -464,7 +488,6 @@ def arena(
             t, names, ca, cb, score, tie_mask, baseline, style, rounds_hard, seed, resamples,
             level, progress,
         )  # fmt: skip
-    styled = style is not None or bool(features)
     if ties == "davidson":
         if styled and compat != "prefcore":
             raise InvalidArgumentError(
@@ -480,10 +503,11 @@ def arena(
             )
     rules = _rules(compat, styled, base)
     feature_names, x = _style_features(t, style, features, style_transform, rules.constant_feature)
-    w = battle_weights(t, weights, ca, cb, styled)
+    w = battle_weights(t, weights, ca, cb, styled, count if cells else None)
     if not (w > 0).any():
         raise InvalidArgumentError("every battle has weight 0", argument="weights")
-    divisor = {"one": 1.0, "weights": float(w.sum()), "rows": float(len(w))}[rules.divisor]
+    total = float(count.sum())
+    divisor = {"one": 1.0, "weights": float(w @ count), "rows": total}[rules.divisor]
     win = np.where(tie_mask, 0.0, score)
     tie = tie_mask.astype(np.float64)
 
@@ -493,7 +517,8 @@ def arena(
     why = None
     used = w > 0
     met, beats = _comparisons(n, ca[used], cb[used], score[used])
-    groups = len(np.unique(_groups(met)))
+    group_of = _groups(met)
+    groups = len(np.unique(group_of))
     if groups > 1:
         warnings.warn(
             f"the battles split the models into {groups} groups that never met: each "
@@ -515,15 +540,12 @@ def arena(
             )
             ridge_ratings = prior
 
-    use_ci = (
-        ci if ci != "auto" else ("bootstrap" if rounds or resamples is not None else "sandwich")
-    )
     if use_ci == "bootstrap" and not rounds and resamples is None:
         raise InvalidArgumentError(
             "ci='bootstrap' needs bootstrap=rounds or resamples", argument="ci"
         )
 
-    rows_a, rows_b, rows_win, rows_tie, rows_w, rows_x = ca, cb, win, tie, w, x
+    rows_a, rows_b, rows_win, rows_tie, rows_w, rows_x = ca, cb, win, tie, w * count, x
     resample_indices = resample_weights = None
     fastchat_draws = compat == "fastchat" and not styled and resamples is None and rounds > 0
     if resamples is not None:
@@ -554,11 +576,13 @@ def arena(
             curvature=use_ci == "sandwich", seed=seed,
             bootstrap=rounds if use_ci == "bootstrap" else 0,
             resample_indices=resample_indices if use_ci == "bootstrap" else None,
-            resample_weights=resample_weights,
+            resample_weights=resample_weights, counts=count if cells else None,
         )  # fmt: skip
         sandwich = None
         if use_ci == "sandwich":  # the fit above was over the battles themselves
-            sandwich = _sandwich(compat, fit, n, divisor, ridge_ratings, rules, w, anchor_index)
+            sandwich = _sandwich(
+                compat, fit, group_of, divisor, ridge_ratings, rules, w, total, anchor_index
+            )
 
     elo_per_unit = scale / math.log(base) * rules.unit
     theta = np.asarray(fit.ratings)
@@ -601,18 +625,20 @@ def arena(
             else rating + z * elo_per_unit * se_theta
         )
         coef_lo, coef_hi = coef - z * se_coef, coef + z * se_coef
-    battles_per = np.bincount(ca, minlength=n) + np.bincount(cb, minlength=n)
-    wins_per = np.bincount(ca, weights=(score == 1.0), minlength=n) + np.bincount(
-        cb, weights=(score == 0.0), minlength=n
+    battles_per = np.bincount(ca, weights=count, minlength=n) + np.bincount(
+        cb, weights=count, minlength=n
     )
-    ties_per = np.bincount(ca, weights=tie_mask, minlength=n) + np.bincount(
-        cb, weights=tie_mask, minlength=n
+    wins_per = np.bincount(ca, weights=(score == 1.0) * count, minlength=n) + np.bincount(
+        cb, weights=(score == 0.0) * count, minlength=n
+    )
+    ties_per = np.bincount(ca, weights=tie_mask * count, minlength=n) + np.bincount(
+        cb, weights=tie_mask * count, minlength=n
     )
     table = _leaderboard(names, rating, lower, upper, battles_per, wins_per, ties_per)
     coefficients = _coefficients(feature_names, coef, coef_lo, coef_hi)
     stats: ArenaStats = {
-        "battles": len(score),
-        "ties": int(tie_mask.sum()),
+        "battles": int(total),
+        "ties": int(count[tie_mask].sum()),
         "models": n,
         "iterations": int(fit.iterations),
         "fallback": why is not None,
@@ -805,15 +831,19 @@ def _anchor_index(compat: str, anchor: tuple[str, float] | None, names: pa.Array
 def _sandwich(
     compat: str,
     curv: Any,
-    n: int,
+    group_of: np.ndarray,
     divisor: float,
     ridge_ratings: float,
     rules: _Rules,
     w: np.ndarray,
+    battles: float,
     ref: int | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Standard errors of the ratings (natural units of the fit) and coefficients from
-    the robust covariance H⁻¹ G H⁻¹."""
+    the robust covariance H⁻¹ G H⁻¹; ``group_of``: each model's group of models joined
+    by battles, ``w``: each row's weight, ``battles``: how many battles the rows stand
+    for."""
+    n = len(group_of)
     h, g = np.asarray(curv.hessian), np.asarray(curv.scores)
     p = h.shape[0]
     f = len(curv.coefs)
@@ -822,7 +852,7 @@ def _sandwich(
         # battle count when unweighted, without covariates); with covariates the
         # matrices are means over battles, the score covariance is corrected by the
         # coefficients' ridge, and the variance is divided by the battle count.
-        m = len(w)
+        m = battles
         if f == 0:
             reg = ARENA_RANK_HESSIAN_REG * (m if np.allclose(w, 1.0) else 1.0)
             hh = h + reg * np.eye(p)
@@ -835,22 +865,25 @@ def _sandwich(
             cov = inv @ gg @ inv / m
         var = np.diag(cov)
         return np.sqrt(np.maximum(var[:n], 0)), np.sqrt(np.maximum(var[n : n + f], 0))
-    # The objective's Hessian (data part plus ridges, on the summed scale) with the
-    # ratings' common shift pinned; variances of each rating against the anchor or
-    # the mean.
+    # The objective's Hessian (data part plus ridges, on the summed scale) with each
+    # group's common shift pinned (the likelihood leaves it free); variances of each
+    # rating against the anchor, in its group, or else its group's mean.
     hh = h + divisor * np.diag(
         np.concatenate(
             [np.full(n, ridge_ratings), np.full(f, rules.ridge_coefs), np.zeros(p - n - f)]
         )
     )
-    hh[:n, :n] += 1.0 / n
+    same = group_of[:, None] == group_of[None, :]
+    centre = same / same.sum(axis=1)[:, None]
+    hh[:n, :n] += centre
     inv = np.linalg.inv(hh)
     cov = inv @ g @ inv
     contrast = np.eye(p)
+    contrast[:n, :n] -= centre
     if ref is not None:
-        contrast[:n, ref] -= 1.0
-    else:
-        contrast[:n, :n] -= 1.0 / n
+        with_anchor = same[ref]
+        contrast[:n, :n][with_anchor] = np.eye(n)[with_anchor]
+        contrast[np.flatnonzero(with_anchor), ref] -= 1.0
     cov = contrast @ cov @ contrast.T
     var = np.diag(cov)
     return np.sqrt(np.maximum(var[:n], 0)), np.sqrt(np.maximum(var[n : n + f], 0))

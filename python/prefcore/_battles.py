@@ -4,12 +4,14 @@ as codes; shared by :mod:`prefcore.ratings` and its arena leaderboards."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from prefcore import _prefcore
 from prefcore._arrow import first_true
 from prefcore.errors import ColumnTypeError, InvalidArgumentError, InvalidValueError, invalid_value
 
@@ -142,6 +144,44 @@ def coded_battles(
     return names, pa.array(ca.astype(np.int32)), pa.array(cb.astype(np.int32))
 
 
+def _is_text(t: pa.Table, column: str) -> bool:
+    kind = t.schema.field(column).type
+    kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+    return (
+        bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+        or str(kind) == "string_view"
+    )
+
+
+def _coded(t: pa.Table, a: str, b: str, winner: str, what: str, rows: bool) -> Any:
+    """The extension's one-pass reading of three text columns (None when a column is
+    not text): its problems raised as the column-by-column reading words them."""
+    if not all(_is_text(t, c) for c in (a, b, winner)):
+        return None
+    read = _prefcore.battle_codes(
+        t.column(a), t.column(b), t.column(winner), columns=(a, b, winner), rows=rows
+    )
+    if read.problem is not None:
+        problem, row = read.problem
+        if problem == "null winner":
+            raise invalid_value(winner, row, "null")
+        if problem == "unknown winner":
+            raise invalid_value(
+                winner,
+                row,
+                f"{t.column(winner)[row].as_py()!r} is not 'model_a', 'model_b', 'tie' or "
+                "the name of either model",
+            )
+        if problem == "self battle":
+            raise InvalidValueError(
+                f"columns '{a}'/'{b}', row {row}: a model cannot battle itself", column=b, row=row
+            )
+        raise invalid_value(a if problem == "null a" else b, row, "null model")
+    if len(read.names) < 2:
+        raise InvalidArgumentError(f"{what} needs battles between at least two models")
+    return read
+
+
 def read_battles(
     t: pa.Table, a: str, b: str, winner: str, what: str
 ) -> tuple[np.ndarray, np.ndarray, pa.Array, np.ndarray, np.ndarray]:
@@ -149,9 +189,53 @@ def read_battles(
     battle's two models as uint32 codes into them; an empty table is an error."""
     if t.num_rows == 0:
         raise InvalidArgumentError(f"{what} needs battles; the table is empty")
+    read = _coded(t, a, b, winner, what, rows=True)
+    if read is not None:
+        outcome = read.outcome
+        return outcome * 0.5, outcome == 1, pa.array(read.names, pa.string()), read.a, read.b
     models = ModelCodes(t, a, b)
     score, tie = winner_scores(t, a, b, winner, models)
     names, codes_a, codes_b = coded_battles(t, a, b, np.ones(len(score), bool), what, models)
     ca = np.asarray(codes_a.to_numpy(zero_copy_only=False), dtype=np.uint32)
     cb = np.asarray(codes_b.to_numpy(zero_copy_only=False), dtype=np.uint32)
     return score, tie, names, ca, cb
+
+
+@dataclass(frozen=True)
+class BattleCells:
+    """Battles counted per unordered pair and outcome: ``a < b`` (codes into the
+    sorted ``names``), ``score`` of ``a`` (1, 0.5, 0) and ``tie`` per cell, and
+    ``count``, the battles each cell stands for (float64)."""
+
+    names: pa.Array
+    a: np.ndarray
+    b: np.ndarray
+    score: np.ndarray
+    tie: np.ndarray
+    count: np.ndarray
+
+
+def read_battle_cells(t: pa.Table, a: str, b: str, winner: str, what: str) -> BattleCells:
+    """:func:`read_battles`, counted into cells: text columns in one pass of the
+    extension, others read battle by battle and then counted."""
+    if t.num_rows == 0:
+        raise InvalidArgumentError(f"{what} needs battles; the table is empty")
+    read = _coded(t, a, b, winner, what, rows=False)
+    if read is not None:
+        outcome = read.cell_outcome
+        return BattleCells(
+            pa.array(read.names, pa.string()), read.cell_a, read.cell_b, outcome * 0.5,
+            outcome == 1, read.cell_count,
+        )  # fmt: skip
+    score, _, names, ca, cb = read_battles(t, a, b, winner, what)
+    swap = ca > cb
+    lo, hi = np.where(swap, cb, ca).astype(np.int64), np.where(swap, ca, cb).astype(np.int64)
+    outcome = np.rint(2 * np.where(swap, 1.0 - score, score)).astype(np.int64)
+    key = (lo * len(names) + hi) * 3 + outcome
+    cells, count = np.unique(key, return_counts=True)
+    pair, outcome = np.divmod(cells, 3)
+    cell_a, cell_b = np.divmod(pair, len(names))
+    return BattleCells(
+        names, cell_a.astype(np.uint32), cell_b.astype(np.uint32), outcome * 0.5, outcome == 1,
+        count.astype(np.float64),
+    )  # fmt: skip

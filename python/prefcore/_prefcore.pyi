@@ -33,6 +33,7 @@ _PairTies = Literal["drop", "keep", "random"]
 __all__ = [
     "ArenaFit",
     "ArgumentTypeError",
+    "BattleCodes",
     "BradleyTerryFit",
     "ByteLevelBpe",
     "CalibrationResult",
@@ -74,6 +75,7 @@ __all__ = [
     "__version__",
     "aggregate_votes",
     "arena_fit",
+    "battle_codes",
     "bradley_terry",
     "bt_unbounded_item",
     "calibration",
@@ -577,7 +579,39 @@ def arena_fit(
     seed: int,
     resample_indices: np.ndarray | None,
     resample_weights: np.ndarray | None,
+    counts: np.ndarray | None = None,
 ) -> ArenaFit: ...
+
+@final
+class BattleCodes:
+    def __new__(cls) -> BattleCodes: ...
+    @property
+    def names(self) -> list[str]: ...
+    @property
+    def a(self) -> np.ndarray | None: ...
+    @property
+    def b(self) -> np.ndarray | None: ...
+    @property
+    def outcome(self) -> np.ndarray | None: ...
+    @property
+    def cell_a(self) -> np.ndarray | None: ...
+    @property
+    def cell_b(self) -> np.ndarray | None: ...
+    @property
+    def cell_outcome(self) -> np.ndarray | None: ...
+    @property
+    def cell_count(self) -> np.ndarray | None: ...
+    @property
+    def problem(self) -> tuple[str, int] | None: ...
+
+def battle_codes(
+    a: _ArrowArray,
+    b: _ArrowArray,
+    winner: _ArrowArray,
+    *,
+    columns: tuple[str, str, str],
+    rows: bool,
+) -> BattleCodes: ...
 
 @final
 class EloFit:

@@ -2,10 +2,89 @@
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use prefcore_core::ratings::arena::{self, Fit, Model, Resampling, Rows, Ties};
+use prefcore_core::ratings::battle_codes::{code_battles, CodedBattles};
 use prefcore_core::Error;
 use pyo3::prelude::*;
+use pyo3_arrow::input::AnyArray;
 
+use crate::convert::array;
 use crate::errors::{compute, to_py};
+
+/// Battles read from their string columns: `names` sorted; per battle (when asked)
+/// `a`, `b` (uint32 codes into `names`) and `outcome` (uint8: 0 `b` won, 1 tie, 2 `a`
+/// won); the battles counted per cell (`cell_a < cell_b`, `cell_outcome` from
+/// `cell_a`'s side, `cell_count` float64); or `problem`, `(what, row)`, at the first
+/// row of the most important problem: `"null winner"`, `"unknown winner"`,
+/// `"self battle"`, `"null a"`, `"null b"`.
+#[pyclass(module = "prefcore._prefcore", frozen, get_all)]
+pub struct BattleCodes {
+    names: Vec<String>,
+    a: Option<Py<PyAny>>,
+    b: Option<Py<PyAny>>,
+    outcome: Option<Py<PyAny>>,
+    cell_a: Option<Py<PyAny>>,
+    cell_b: Option<Py<PyAny>>,
+    cell_outcome: Option<Py<PyAny>>,
+    cell_count: Option<Py<PyAny>>,
+    problem: Option<(&'static str, usize)>,
+}
+
+fn numpy<T: numpy::Element>(py: Python<'_>, v: Vec<T>) -> Option<Py<PyAny>> {
+    Some(PyArray1::from_vec(py, v).into_any().unbind())
+}
+
+#[pyfunction]
+#[pyo3(signature = (a, b, winner, *, columns, rows))]
+pub fn battle_codes(
+    py: Python<'_>,
+    a: AnyArray,
+    b: AnyArray,
+    winner: AnyArray,
+    columns: (String, String, String),
+    rows: bool,
+) -> PyResult<BattleCodes> {
+    let (a, b, winner) = (
+        array(a, &columns.0)?,
+        array(b, &columns.1)?,
+        array(winner, &columns.2)?,
+    );
+    let names = [columns.0.as_str(), columns.1.as_str(), columns.2.as_str()];
+    let read = compute(py, || code_battles(&a, &b, &winner, names, rows))?;
+    let CodedBattles {
+        names,
+        a,
+        b,
+        outcome,
+        cells,
+    } = match read {
+        Ok(coded) => coded,
+        Err((problem, row)) => {
+            return Ok(BattleCodes {
+                names: Vec::new(),
+                a: None,
+                b: None,
+                outcome: None,
+                cell_a: None,
+                cell_b: None,
+                cell_outcome: None,
+                cell_count: None,
+                problem: Some((problem.name(), row)),
+            })
+        }
+    };
+    let per_battle = |v| if rows { v } else { None };
+    Ok(BattleCodes {
+        names,
+        a: per_battle(numpy(py, a)),
+        b: per_battle(numpy(py, b)),
+        outcome: per_battle(numpy(py, outcome)),
+        cell_a: numpy(py, cells.a),
+        cell_b: numpy(py, cells.b),
+        cell_outcome: numpy(py, cells.outcome),
+        cell_count: numpy(py, cells.count.iter().map(|&c| c as f64).collect()),
+        problem: None,
+    })
+}
 
 /// A fit, with (when asked) the curvature matrices and the bootstrap rounds: each
 /// matrix a 2-D float64 array (`hessian`/`scores`: parameters × parameters, rows
@@ -35,7 +114,8 @@ fn matrix(py: Python<'_>, values: Vec<f64>, rows: usize, cols: usize) -> PyResul
 #[pyfunction]
 #[pyo3(signature = (
     a, b, win, tie, weight, features, n_models, *, unit, ridge_ratings, ridge_coefs, divisor,
-    davidson, fallback_ridge, curvature, bootstrap, seed, resample_indices, resample_weights
+    davidson, fallback_ridge, curvature, bootstrap, seed, resample_indices, resample_weights,
+    counts=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn arena_fit<'py>(
@@ -58,6 +138,7 @@ pub fn arena_fit<'py>(
     seed: u64,
     resample_indices: Option<PyReadonlyArray2<'py, u32>>,
     resample_weights: Option<PyReadonlyArray2<'py, f64>>,
+    counts: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<ArenaFit> {
     let n_features = features.shape()[1];
     let (a, b, win, tie, weight, features) = (
@@ -68,6 +149,10 @@ pub fn arena_fit<'py>(
         weight.as_slice()?,
         features.as_slice()?,
     );
+    let counts = match &counts {
+        Some(c) => Some(c.as_slice()?),
+        None => None,
+    };
     let model = Model {
         unit,
         ridge_ratings,
@@ -112,7 +197,7 @@ pub fn arena_fit<'py>(
         };
         let fit = arena::fit(&rows, &model, None)?;
         let curv = if curvature {
-            Some(arena::curvature(&rows, &model, &fit)?)
+            Some(arena::curvature(&rows, &model, &fit, counts)?)
         } else {
             None
         };

@@ -124,6 +124,8 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ratings::EloFit>()?;
     m.add_function(wrap_pyfunction!(arena::arena_fit, m)?)?;
     m.add_class::<arena::ArenaFit>()?;
+    m.add_function(wrap_pyfunction!(arena::battle_codes, m)?)?;
+    m.add_class::<arena::BattleCodes>()?;
     m.add_function(wrap_pyfunction!(glm::l1_logistic_cv, m)?)?;
     m.add_class::<glm::L1LogisticFit>()?;
     m.add_class::<pairs::PairCounts>()?;

@@ -1118,10 +1118,25 @@ impl ByPair {
 
 /// The data part of the objective's curvature at `fit`, summed over battles (no
 /// divisor, no ridge): the Hessian `Σ w ℓ''` and the score products `Σ (w ℓ')²`, each
-/// `p × p` row-major, for sandwich (robust) variances.
-pub fn curvature(rows: &Rows, model: &Model, fit: &Fit) -> Result<(Vec<f64>, Vec<f64>)> {
+/// `p × p` row-major, for sandwich (robust) variances. `counts`: how many identical
+/// battles each row stands for (its weight is theirs summed), so that the score
+/// products still count each battle's own score.
+pub fn curvature(
+    rows: &Rows,
+    model: &Model,
+    fit: &Fit,
+    counts: Option<&[f64]>,
+) -> Result<(Vec<f64>, Vec<f64>)> {
     model.check()?;
     rows.check()?;
+    if let Some(c) = counts {
+        if c.len() != rows.len() || c.iter().any(|&c| c.is_nan() || c < 1.0) {
+            return Err(Error::bad_argument(
+                "counts",
+                "counts must hold one number >= 1 per row",
+            ));
+        }
+    }
     let layout = Layout::new(rows, model);
     let params = layout.join(fit);
     if params.len() != layout.len() {
@@ -1146,7 +1161,14 @@ pub fn curvature(rows: &Rows, model: &Model, fit: &Fit) -> Result<(Vec<f64>, Vec
         h.add(s, sign, x, [w * t.dd2, w * t.cross, w * t.dt2], f);
         // The score is w·(ℓ_d J + ℓ_δ e_δ): its outer product has the same pattern.
         let (sd, st) = (w * t.dd, w * t.dt);
-        g.add(s, sign, x, [sd * sd, sd * st, st * st], f);
+        let per_battle = counts.map_or(1.0, |c| 1.0 / c[k]);
+        g.add(
+            s,
+            sign,
+            x,
+            [sd * sd, sd * st, st * st].map(|v| v * per_battle),
+            f,
+        );
     }
     Ok((
         h.dense(&slots.pairs, &layout, model.unit),
@@ -1678,10 +1700,39 @@ mod tests {
         let (win, tie, w) = (vec![1.0, 1.0, 1.0, 0.0], vec![0.0; 4], vec![1.0; 4]);
         let rows = Rows::plain(&a, &b, &win, &tie, &w, 2);
         let f = fit(&rows, &Model::default(), None).unwrap();
-        let (h, g) = curvature(&rows, &Model::default(), &f).unwrap();
+        let (h, g) = curvature(&rows, &Model::default(), &f, None).unwrap();
         assert!((h[0] - 0.75).abs() < 1e-12 && (h[1] + 0.75).abs() < 1e-12);
         // Scores: 3 × (1/4)² + 1 × (3/4)² = 3/4 at the MLE (the information equality).
         assert!((g[0] - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn counted_cells_have_the_curvature_of_their_battles() {
+        // Three wins and a loss of 0 over 1, two wins of 1 over 2, as battles and as
+        // cells of identical battles (weights summed, counts given).
+        let (a, b) = (vec![0, 0, 0, 0, 1, 1], vec![1, 1, 1, 1, 2, 2]);
+        let win = vec![1.0, 1.0, 1.0, 0.0, 1.0, 0.0];
+        let (tie, w) = (vec![0.0; 6], vec![0.5; 6]);
+        let model = Model {
+            ridge_ratings: 0.1,
+            ..Model::default()
+        };
+        let rows = Rows::plain(&a, &b, &win, &tie, &w, 3);
+        let f = fit(&rows, &model, None).unwrap();
+        let (h, g) = curvature(&rows, &model, &f, None).unwrap();
+        let (ca, cb, cwin) = (vec![0, 0, 1, 1], vec![1, 1, 2, 2], vec![1.0, 0.0, 1.0, 0.0]);
+        let (ctie, counts) = (vec![0.0; 4], vec![3.0, 1.0, 1.0, 1.0]);
+        let cw: Vec<f64> = counts.iter().map(|c| 0.5 * c).collect();
+        let cells = Rows::plain(&ca, &cb, &cwin, &ctie, &cw, 3);
+        let cf = fit(&cells, &model, None).unwrap();
+        let (ch, cg) = curvature(&cells, &model, &cf, Some(&counts)).unwrap();
+        for (x, y) in h.iter().chain(&g).zip(ch.iter().chain(&cg)) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
+        // Without the counts the score products would count each cell as one battle.
+        let (_, wrong) = curvature(&cells, &model, &cf, None).unwrap();
+        assert!((wrong[0] - g[0]).abs() > 1e-3);
+        assert!(curvature(&cells, &model, &cf, Some(&[1.0, 0.0, 1.0, 1.0])).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod arena;
+pub mod battle_codes;
 pub mod bradley_terry;
 pub mod elo;
 pub mod votes;

@@ -1,0 +1,767 @@
+//! Battles read straight from their Arrow string columns: each battle's two models as
+//! codes into the sorted model names, its outcome, and the battles counted per
+//! (pair, outcome) cell. One parallel pass over the strings replaces hashing each
+//! column in turn; a leaderboard without per-battle covariates then fits the cells
+//! (a few per pair) instead of every battle.
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+
+use crate::columns::IdAccessor;
+use crate::error::{Error, Result};
+
+/// The second model won.
+pub const B_WINS: u8 = 0;
+/// A tie (any of the tie spellings).
+pub const TIE: u8 = 1;
+/// The first model won.
+pub const A_WINS: u8 = 2;
+
+/// The fewest rows a part of the pass reads (two parts per thread, at least this
+/// many rows each). Names are sorted and counts are integers, so the result does not
+/// depend on how the rows are split.
+const MIN_PART: usize = 1 << 15;
+
+/// Cells are counted in a dense table up to this many (pair, outcome) slots, past it
+/// by sorting the battles' keys.
+const DENSE_CELLS: usize = 1 << 22;
+
+/// What stops a battle table from being read, in the order a caller reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    NullWinner,
+    UnknownWinner,
+    SelfBattle,
+    NullA,
+    NullB,
+}
+
+impl Problem {
+    const ALL: [Problem; 5] = [
+        Problem::NullWinner,
+        Problem::UnknownWinner,
+        Problem::SelfBattle,
+        Problem::NullA,
+        Problem::NullB,
+    ];
+
+    /// The name a binding passes on.
+    pub fn name(self) -> &'static str {
+        match self {
+            Problem::NullWinner => "null winner",
+            Problem::UnknownWinner => "unknown winner",
+            Problem::SelfBattle => "self battle",
+            Problem::NullA => "null a",
+            Problem::NullB => "null b",
+        }
+    }
+}
+
+/// Battles counted per unordered pair and outcome: `a < b`, `outcome` read from
+/// `a`'s side, cells sorted by (a, b, outcome).
+#[derive(Debug, Default, PartialEq)]
+pub struct Cells {
+    pub a: Vec<u32>,
+    pub b: Vec<u32>,
+    pub outcome: Vec<u8>,
+    pub count: Vec<u64>,
+}
+
+/// A battle table read: the model names (sorted by their bytes), per battle (when
+/// asked) its two models' codes and outcome, and the cells.
+#[derive(Debug, Default)]
+pub struct CodedBattles {
+    pub names: Vec<String>,
+    pub a: Vec<u32>,
+    pub b: Vec<u32>,
+    pub outcome: Vec<u8>,
+    pub cells: Cells,
+}
+
+/// How a winner value reads, given the battle's two models: `None` when it names
+/// neither an outcome nor either model.
+fn read_outcome(w: &[u8], a: Option<&[u8]>, b: Option<&[u8]>) -> Option<u8> {
+    match w {
+        b"model_a" | b"a" | b"A" => Some(A_WINS),
+        b"model_b" | b"b" | b"B" => Some(B_WINS),
+        b"tie" | b"tie (bothbad)" | b"draw" => Some(TIE),
+        _ if a.is_some_and(|a| a == w) => Some(A_WINS),
+        _ if b.is_some_and(|b| b == w) => Some(B_WINS),
+        _ => None,
+    }
+}
+
+/// The first 8 bytes of `x`, zero-padded.
+const fn padded(x: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let mut i = 0;
+    while i < x.len() && i < 8 {
+        word[i] = x[i];
+        i += 1;
+    }
+    u64::from_le_bytes(word)
+}
+
+/// The outcome of the three usual winner spellings from the value's head (see
+/// [`Texts::head`]), `u8::MAX` for any other: words compared without a branch, as
+/// which spelling a battle holds is as random as its outcome.
+#[inline(always)]
+fn usual_outcome((word, len): (u64, usize)) -> u8 {
+    const MODEL_A: u64 = padded(b"model_a");
+    const MODEL_B: u64 = padded(b"model_b");
+    const TIE_WORD: u64 = padded(b"tie");
+    let a = (len == 7) & (word == MODEL_A);
+    let b = (len == 7) & (word == MODEL_B);
+    let tie = (len == 3) & (word == TIE_WORD);
+    if a | b | tie {
+        2 * u8::from(a) + u8::from(tie)
+    } else {
+        u8::MAX
+    }
+}
+
+/// Row access to the values of one string layout, resolved once per column.
+trait Texts: Sync {
+    fn text(&self, row: usize) -> &[u8];
+
+    /// The value's first 8 bytes (zero-padded) and its length.
+    #[inline(always)]
+    fn head(&self, row: usize) -> (u64, usize) {
+        let text = self.text(row);
+        (padded(text), text.len())
+    }
+}
+
+struct Offsets<'a, O> {
+    offsets: &'a [O],
+    values: &'a [u8],
+}
+
+impl<O: arrow_array::OffsetSizeTrait> Texts for Offsets<'_, O> {
+    #[inline(always)]
+    fn text(&self, row: usize) -> &[u8] {
+        let (lo, hi) = (
+            self.offsets[row].as_usize(),
+            self.offsets[row + 1].as_usize(),
+        );
+        &self.values[lo..hi]
+    }
+
+    /// One unaligned load, masked to the value's length, where the buffer has 8
+    /// bytes from the value's start.
+    #[inline(always)]
+    fn head(&self, row: usize) -> (u64, usize) {
+        let (lo, hi) = (
+            self.offsets[row].as_usize(),
+            self.offsets[row + 1].as_usize(),
+        );
+        let len = hi - lo;
+        match self.values.get(lo..lo + 8) {
+            Some(bytes) => {
+                let word = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+                let mask = if len >= 8 {
+                    !0
+                } else {
+                    (1u64 << (8 * len)) - 1
+                };
+                (word & mask, len)
+            }
+            None => (padded(&self.values[lo..hi]), len),
+        }
+    }
+}
+
+impl Texts for arrow_array::StringViewArray {
+    #[inline(always)]
+    fn text(&self, row: usize) -> &[u8] {
+        self.value(row).as_bytes()
+    }
+}
+
+fn offsets<O: arrow_array::OffsetSizeTrait>(
+    a: &arrow_array::GenericStringArray<O>,
+) -> Offsets<'_, O> {
+    Offsets {
+        offsets: a.value_offsets(),
+        values: a.value_data(),
+    }
+}
+
+/// A word holding every byte of a name shorter than 8 bytes (overlapping reads, no
+/// copy loop): different names of one length get different words.
+#[inline(always)]
+const fn short_word(x: &[u8]) -> u64 {
+    let n = x.len();
+    macro_rules! byte {
+        ($i:expr) => {
+            x[$i] as u64
+        };
+    }
+    match n {
+        0 => 0,
+        1..=3 => byte!(0) | byte!(n / 2) << 8 | byte!(n - 1) << 16,
+        _ => {
+            let lo = byte!(0) | byte!(1) << 8 | byte!(2) << 16 | byte!(3) << 24;
+            let hi = byte!(n - 4) | byte!(n - 3) << 8 | byte!(n - 2) << 16 | byte!(n - 1) << 24;
+            lo | hi << 32
+        }
+    }
+}
+
+/// A name's key in the dictionary: its length and its first and last 8 bytes
+/// (overlapping, zero-padded below 8 bytes), which are the whole name up to 16 bytes
+/// (most model names), compared without reaching back to the name itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
+    first: u64,
+    last: u64,
+    len: usize,
+}
+
+impl Key {
+    #[inline(always)]
+    fn of(x: &[u8]) -> Key {
+        let len = x.len();
+        let word = |i: usize| u64::from_le_bytes(x[i..i + 8].try_into().unwrap_or([0; 8]));
+        let (first, last) = if len >= 8 {
+            (word(0), word(len - 8))
+        } else {
+            (short_word(x), 0)
+        };
+        Key { first, last, len }
+    }
+
+    /// The slot of `bits` bits, from the high bits of a multiply that mixes every
+    /// bit of the key.
+    #[inline(always)]
+    fn slot(&self, shift: u32) -> usize {
+        let h = self.first.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ self
+                .last
+                .wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+                .rotate_left(31)
+            ^ self.len as u64;
+        (h.wrapping_mul(0x1656_67B1_9E37_79F9) >> shift) as usize
+    }
+}
+
+/// The model names of a part of the battles, coded first seen first: open
+/// addressing over the names' keys; names past 16 bytes are also compared whole.
+struct Dictionary<'a> {
+    names: Vec<&'a [u8]>,
+    /// Each slot's key and `code + 1` (0: empty).
+    slots: Vec<(Key, u32)>,
+    /// 64 − log2(slots).
+    shift: u32,
+}
+
+const EMPTY: (Key, u32) = (
+    Key {
+        first: 0,
+        last: 0,
+        len: 0,
+    },
+    0,
+);
+
+impl<'a> Dictionary<'a> {
+    fn new() -> Self {
+        Dictionary {
+            names: Vec::new(),
+            slots: vec![EMPTY; 64],
+            shift: 64 - 6,
+        }
+    }
+
+    #[inline(always)]
+    fn code(&mut self, name: &'a [u8]) -> u32 {
+        let key = Key::of(name);
+        let mask = self.slots.len() - 1;
+        let mut i = key.slot(self.shift);
+        loop {
+            let (k, code) = self.slots[i];
+            if code == 0 {
+                return self.insert(name, key, i);
+            }
+            if k == key && (key.len <= 16 || self.names[code as usize - 1] == name) {
+                return code - 1;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn insert(&mut self, name: &'a [u8], key: Key, at: usize) -> u32 {
+        self.names.push(name);
+        let code = self.names.len() as u32;
+        self.slots[at] = (key, code);
+        // At most a quarter full: a name is then almost always in its first slot.
+        if self.names.len() * 4 > self.slots.len() {
+            let mut grown = vec![EMPTY; self.slots.len() * 2];
+            let (mask, shift) = (grown.len() - 1, self.shift - 1);
+            for slot in self.slots.iter().filter(|s| s.1 != 0) {
+                let mut i = slot.0.slot(shift);
+                while grown[i].1 != 0 {
+                    i = (i + 1) & mask;
+                }
+                grown[i] = *slot;
+            }
+            (self.slots, self.shift) = (grown, shift);
+        }
+        code - 1
+    }
+}
+
+/// One part's reading: its dictionary, each problem's first row and the part's
+/// battles counted per (local a, local b, outcome) key.
+struct Part<'a> {
+    names: Vec<&'a [u8]>,
+    problems: [Option<usize>; 5],
+    cells: Vec<(usize, u64)>,
+}
+
+struct Columns<'a, T, W> {
+    a: T,
+    b: T,
+    winner: W,
+    valid: [Option<&'a arrow_buffer::NullBuffer>; 3],
+}
+
+impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
+    #[inline(always)]
+    fn value<'s>(&'s self, texts: &'s impl Texts, side: usize, row: usize) -> Option<&'s [u8]> {
+        match self.valid[side] {
+            Some(v) if v.is_null(row) => None,
+            _ => Some(texts.text(row)),
+        }
+    }
+
+    /// Read rows `start..` into `a`, `b` and `outcome` (local codes, `u32::MAX` for a
+    /// null model).
+    fn read_part<'s>(
+        &'s self,
+        start: usize,
+        a: &mut [u32],
+        b: &mut [u32],
+        outcome: &mut [u8],
+    ) -> Part<'s> {
+        let mut dictionary = Dictionary::new();
+        let mut problems = [None; 5];
+        let mut note = |p: Problem, row: usize| {
+            problems[p as usize].get_or_insert(row);
+        };
+        for k in 0..a.len() {
+            let row = start + k;
+            let (x, y) = (self.value(&self.a, 0, row), self.value(&self.b, 1, row));
+            let cx = x.map_or(u32::MAX, |x| dictionary.code(x));
+            let cy = y.map_or(u32::MAX, |y| dictionary.code(y));
+            let usual = match self.valid[2] {
+                Some(v) if v.is_null(row) => None,
+                _ => Some(usual_outcome(self.winner.head(row))),
+            };
+            outcome[k] = match usual {
+                Some(o) if o != u8::MAX => o,
+                None => {
+                    note(Problem::NullWinner, row);
+                    TIE
+                }
+                Some(_) => read_outcome(self.winner.text(row), x, y).unwrap_or_else(|| {
+                    note(Problem::UnknownWinner, row);
+                    TIE
+                }),
+            };
+            if x.is_none() {
+                note(Problem::NullA, row);
+            } else if cx == cy {
+                note(Problem::SelfBattle, row);
+            }
+            if y.is_none() {
+                note(Problem::NullB, row);
+            }
+            (a[k], b[k]) = (cx, cy);
+        }
+        let cells = local_cells(a, b, outcome, dictionary.names.len());
+        Part {
+            names: dictionary.names,
+            problems,
+            cells,
+        }
+    }
+}
+
+/// A part's battles counted per (a, b, outcome) key of its local codes (a null model
+/// leaves the part unread, as the call fails).
+fn local_cells(a: &[u32], b: &[u32], outcome: &[u8], nl: usize) -> Vec<(usize, u64)> {
+    if a.iter().chain(b).any(|&c| c == u32::MAX) {
+        return Vec::new();
+    }
+    let key = |k: usize| (a[k] as usize * nl + b[k] as usize) * 3 + outcome[k] as usize;
+    let slots = nl * nl * 3;
+    if slots <= DENSE_CELLS && slots <= 4 * a.len() {
+        let mut table = vec![0u32; slots];
+        for k in 0..a.len() {
+            table[key(k)] += 1;
+        }
+        return table
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(key, &c)| (key, u64::from(c)))
+            .collect();
+    }
+    let mut keys: Vec<usize> = (0..a.len()).map(key).collect();
+    keys.sort_unstable();
+    runs(&keys)
+}
+
+/// Each distinct key of sorted `keys` with its count.
+fn runs(keys: &[usize]) -> Vec<(usize, u64)> {
+    let mut out: Vec<(usize, u64)> = Vec::new();
+    for &key in keys {
+        match out.last_mut() {
+            Some((last, count)) if *last == key => *count += 1,
+            _ => out.push((key, 1)),
+        }
+    }
+    out
+}
+
+/// Read the battles of the string columns `a`, `b` and `winner` (`columns` names
+/// them in errors). A winner is `model_a`/`a`/`A`, `model_b`/`b`/`B`,
+/// `tie`/`tie (bothbad)`/`draw` or either model's name. `Ok(Err((problem, row)))` is
+/// the first row of the most important problem found (a null or unknown winner, a
+/// model battling itself, a null model), for the caller to word. `rows`: also return
+/// each battle's codes and outcome.
+pub fn code_battles(
+    a: &ArrayRef,
+    b: &ArrayRef,
+    winner: &ArrayRef,
+    columns: [&str; 3],
+    rows: bool,
+) -> Result<std::result::Result<CodedBattles, (Problem, usize)>> {
+    let m = a.len();
+    if b.len() != m || winner.len() != m {
+        return Err(Error::argument(
+            "the model and winner columns must have the same length",
+        ));
+    }
+    for (column, array) in columns.iter().zip([a, b, winner]) {
+        if !matches!(
+            array.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            return Err(Error::WrongType {
+                column: column.to_string(),
+                found: array.data_type().to_string(),
+                expected: "strings".to_string(),
+            });
+        }
+    }
+    // Both model columns in one layout, so that the row loop is compiled for it.
+    let b = if b.data_type() == a.data_type() {
+        b.clone()
+    } else {
+        arrow_cast::cast(b, a.data_type())?
+    };
+    let valid = [a.nulls(), b.nulls(), winner.nulls()];
+    match (a.data_type(), winner.data_type()) {
+        (DataType::Utf8, DataType::Utf8) => {
+            let cols = Columns {
+                a: offsets(a.as_string::<i32>()),
+                b: offsets(b.as_string::<i32>()),
+                winner: offsets(winner.as_string::<i32>()),
+                valid,
+            };
+            code_with(&cols, m, rows)
+        }
+        _ => {
+            // Other layouts read through the general accessor.
+            let cols = Columns {
+                a: accessor(a),
+                b: accessor(&b),
+                winner: accessor(winner),
+                valid,
+            };
+            code_with(&cols, m, rows)
+        }
+    }
+}
+
+/// The accessor of a string column (its layout checked by the caller).
+fn accessor(array: &ArrayRef) -> IdAccessor<'_> {
+    match array.data_type() {
+        DataType::Utf8 => IdAccessor::Utf8(array.as_string::<i32>()),
+        DataType::LargeUtf8 => IdAccessor::Large(array.as_string::<i64>()),
+        _ => IdAccessor::View(array.as_string_view()),
+    }
+}
+
+impl Texts for IdAccessor<'_> {
+    #[inline(always)]
+    fn text(&self, row: usize) -> &[u8] {
+        self.get(row)
+    }
+}
+
+fn code_with<T: Texts, W: Texts>(
+    cols: &Columns<'_, T, W>,
+    m: usize,
+    rows: bool,
+) -> Result<std::result::Result<CodedBattles, (Problem, usize)>> {
+    use rayon::prelude::*;
+    crate::interrupt::check()?;
+    let part = m.div_ceil(2 * crate::parallel::num_threads()).max(MIN_PART);
+    let (mut a, mut b, mut outcome) = (vec![0u32; m], vec![0u32; m], vec![0u8; m]);
+    let parts: Vec<Part> = crate::parallel::install(|| {
+        a.par_chunks_mut(part)
+            .zip(b.par_chunks_mut(part))
+            .zip(outcome.par_chunks_mut(part))
+            .enumerate()
+            .map(|(i, ((a, b), o))| cols.read_part(i * part, a, b, o))
+            .collect()
+    });
+    crate::interrupt::check()?;
+    for p in Problem::ALL {
+        let first = parts
+            .iter()
+            .filter_map(|part| part.problems[p as usize])
+            .min();
+        if let Some(row) = first {
+            return Ok(Err((p, row)));
+        }
+    }
+    // The global dictionary: every part's names, sorted by their bytes.
+    let mut names: Vec<&[u8]> = parts.iter().flat_map(|p| p.names.iter().copied()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut global = Dictionary::new();
+    for name in &names {
+        global.code(name);
+    }
+    let remaps: Vec<Vec<u32>> = parts
+        .iter()
+        .map(|p| p.names.iter().map(|n| global.code(n)).collect())
+        .collect();
+    let cells = merge_cells(&parts, &remaps, names.len());
+    let mut coded = CodedBattles {
+        names: names
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect(),
+        cells,
+        ..CodedBattles::default()
+    };
+    if rows {
+        crate::parallel::install(|| {
+            a.par_chunks_mut(part)
+                .zip(b.par_chunks_mut(part))
+                .zip(&remaps)
+                .for_each(|((a, b), remap)| {
+                    a.iter_mut()
+                        .chain(b.iter_mut())
+                        .for_each(|c| *c = remap[*c as usize]);
+                })
+        });
+        (coded.a, coded.b, coded.outcome) = (a, b, outcome);
+    }
+    Ok(Ok(coded))
+}
+
+/// A battle's cell key: the unordered pair (lower code first) and the outcome from
+/// the lower code's side.
+#[inline]
+fn cell_key(a: u32, b: u32, outcome: u8, n: usize) -> usize {
+    let (lo, hi, o) = if a < b {
+        (a, b, outcome)
+    } else {
+        (b, a, A_WINS - outcome)
+    };
+    (lo as usize * n + hi as usize) * 3 + o as usize
+}
+
+/// The parts' local cells in global codes, summed.
+fn merge_cells(parts: &[Part], remaps: &[Vec<u32>], n: usize) -> Cells {
+    let global_keys = parts.iter().zip(remaps).flat_map(|(part, remap)| {
+        let nl = part.names.len();
+        part.cells.iter().map(move |&(key, count)| {
+            let (pair, o) = (key / 3, (key % 3) as u8);
+            let (la, lb) = (pair / nl, pair % nl);
+            (cell_key(remap[la], remap[lb], o, n), count)
+        })
+    });
+    let slots = n * n * 3;
+    let local: usize = parts.iter().map(|p| p.cells.len()).sum();
+    let summed: Vec<(usize, u64)> = if slots <= DENSE_CELLS && slots <= 8 * local {
+        let mut table = vec![0u64; slots];
+        for (key, count) in global_keys {
+            table[key] += count;
+        }
+        table
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, c)| c > 0)
+            .collect()
+    } else {
+        let mut keyed: Vec<(usize, u64)> = global_keys.collect();
+        keyed.sort_unstable_by_key(|&(key, _)| key);
+        let mut out: Vec<(usize, u64)> = Vec::with_capacity(keyed.len());
+        for (key, count) in keyed {
+            match out.last_mut() {
+                Some((last, c)) if *last == key => *c += count,
+                _ => out.push((key, count)),
+            }
+        }
+        out
+    };
+    let mut cells = Cells::default();
+    for (key, count) in summed {
+        let pair = key / 3;
+        cells.a.push((pair / n) as u32);
+        cells.b.push((pair % n) as u32);
+        cells.outcome.push((key % 3) as u8);
+        cells.count.push(count);
+    }
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{LargeStringArray, StringArray, StringViewArray};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    fn read(
+        a: &[Option<&str>],
+        b: &[Option<&str>],
+        w: &[Option<&str>],
+    ) -> std::result::Result<CodedBattles, (Problem, usize)> {
+        let arr = |v: &[Option<&str>]| -> ArrayRef { Arc::new(StringArray::from(v.to_vec())) };
+        code_battles(&arr(a), &arr(b), &arr(w), ["a", "b", "winner"], true).unwrap()
+    }
+
+    #[test]
+    fn codes_sorted_names_outcomes_and_cells() {
+        let coded = read(
+            &[Some("y"), Some("x"), Some("x"), Some("z"), Some("y")],
+            &[Some("x"), Some("z"), Some("y"), Some("x"), Some("x")],
+            &[
+                Some("model_a"),
+                Some("tie (bothbad)"),
+                Some("y"),
+                Some("x"),
+                Some("B"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(coded.names, ["x", "y", "z"]);
+        assert_eq!(coded.a, [1, 0, 0, 2, 1]);
+        assert_eq!(coded.b, [0, 2, 1, 0, 0]);
+        assert_eq!(coded.outcome, [A_WINS, TIE, B_WINS, B_WINS, B_WINS]);
+        // x-y: y won twice (rows 0 and 2), x won once (row 4); x-z: a tie, x won.
+        assert_eq!(
+            coded.cells,
+            Cells {
+                a: vec![0, 0, 0, 0],
+                b: vec![1, 1, 2, 2],
+                outcome: vec![B_WINS, A_WINS, TIE, A_WINS],
+                count: vec![2, 1, 1, 1],
+            }
+        );
+    }
+
+    #[test]
+    fn problems_come_in_order_at_their_first_row() {
+        let w = [Some("model_a"), Some("nobody"), None];
+        let r = read(
+            &[Some("x"), Some("x"), Some("x")],
+            &[Some("y"), Some("y"), Some("y")],
+            &w,
+        );
+        assert_eq!(r.unwrap_err(), (Problem::NullWinner, 2));
+        let r = read(
+            &[Some("x"), None, Some("x")],
+            &[Some("x"), Some("y"), Some("y")],
+            &[Some("a"); 3],
+        );
+        assert_eq!(r.unwrap_err(), (Problem::SelfBattle, 0));
+        let r = read(&[Some("x"), None], &[Some("y"), Some("y")], &[Some("a"); 2]);
+        assert_eq!(r.unwrap_err(), (Problem::NullA, 1));
+        let r = read(
+            &[Some("x"), Some("x")],
+            &[Some("y"), Some("x")],
+            &[Some("bob"), Some("tie")],
+        );
+        assert_eq!(r.unwrap_err(), (Problem::UnknownWinner, 0));
+    }
+
+    /// Battles among `models` names in every string layout: the same codes, which
+    /// point at each battle's own names, and cells that count the battles.
+    fn layouts_agree(models: usize) -> CodedBattles {
+        let m = 3 * MIN_PART + 17;
+        let name = |i: usize| format!("model-{:04}", (i * 7919) % models);
+        let a: Vec<String> = (0..m).map(name).collect();
+        let b: Vec<String> = (0..m).map(|i| name(i + 1)).collect();
+        let w: Vec<String> = (0..m)
+            .map(|i| match i % 4 {
+                0 => "model_a".to_string(),
+                1 => "model_b".to_string(),
+                2 => "tie".to_string(),
+                _ => name(i + 1),
+            })
+            .collect();
+        let plain = |v: &[String]| -> ArrayRef { Arc::new(StringArray::from_iter_values(v)) };
+        let large = |v: &[String]| -> ArrayRef { Arc::new(LargeStringArray::from_iter_values(v)) };
+        let view = |v: &[String]| -> ArrayRef { Arc::new(StringViewArray::from_iter_values(v)) };
+        let cols = ["a", "b", "winner"];
+        let one = code_battles(&plain(&a), &plain(&b), &plain(&w), cols, true)
+            .unwrap()
+            .unwrap();
+        for other in [
+            code_battles(&large(&a), &large(&b), &view(&w), cols, true),
+            code_battles(&view(&a), &plain(&b), &large(&w), cols, true),
+        ] {
+            let other = other.unwrap().unwrap();
+            assert_eq!(
+                (&other.names, &other.a, &other.b, &other.outcome),
+                (&one.names, &one.a, &one.b, &one.outcome)
+            );
+            assert_eq!(other.cells, one.cells);
+        }
+        let mut expect: HashMap<(u32, u32, u8), u64> = HashMap::new();
+        for k in 0..m {
+            assert_eq!(
+                (&one.names[one.a[k] as usize], &one.names[one.b[k] as usize]),
+                (&a[k], &b[k])
+            );
+            let o = [A_WINS, B_WINS, TIE, B_WINS][k % 4];
+            assert_eq!(one.outcome[k], o);
+            let (x, y) = (one.a[k], one.b[k]);
+            let key = if x < y { (x, y, o) } else { (y, x, A_WINS - o) };
+            *expect.entry(key).or_default() += 1;
+        }
+        assert_eq!(one.cells.count.iter().sum::<u64>(), m as u64);
+        assert_eq!(one.cells.a.len(), expect.len());
+        for c in 0..one.cells.a.len() {
+            let key = (one.cells.a[c], one.cells.b[c], one.cells.outcome[c]);
+            assert!(key.0 < key.1);
+            assert_eq!(expect[&key], one.cells.count[c]);
+        }
+        assert!(one.cells.a.windows(2).all(|w| w[0] <= w[1]));
+        one
+    }
+
+    #[test]
+    fn string_layouts_agree_with_a_dense_count() {
+        let one = layouts_agree(40);
+        assert!(one.names.len() * one.names.len() * 3 <= DENSE_CELLS);
+    }
+
+    #[test]
+    fn string_layouts_agree_with_a_sorted_count() {
+        // More cells than the dense table holds: they are counted by sorting.
+        let one = layouts_agree(1500);
+        assert!(one.names.len() * one.names.len() * 3 > DENSE_CELLS);
+    }
+}
