@@ -507,7 +507,7 @@ def arena(
     if not (w > 0).any():
         raise InvalidArgumentError("every battle has weight 0", argument="weights")
     total = float(count.sum())
-    divisor = {"one": 1.0, "weights": float(w @ count), "rows": total}[rules.divisor]
+    divisor = {"one": 1.0, "weights": float((w * count).sum()), "rows": total}[rules.divisor]
     win = np.where(tie_mask, 0.0, score)
     tie = tie_mask.astype(np.float64)
 
@@ -855,14 +855,12 @@ def _sandwich(
         m = battles
         if f == 0:
             reg = ARENA_RANK_HESSIAN_REG * (m if np.allclose(w, 1.0) else 1.0)
-            hh = h + reg * np.eye(p)
-            cov = np.linalg.inv(hh) @ g @ np.linalg.inv(hh)
+            cov = _robust(h + reg * np.eye(p), g)
         else:
             hh = h / m + ARENA_RANK_HESSIAN_REG * np.eye(p)
             beta = np.concatenate([np.zeros(n), np.asarray(curv.coefs), np.zeros(p - n - f)])
             gg = g / m - (rules.ridge_coefs**2 / m) * np.outer(beta, beta)
-            inv = np.linalg.inv(hh)
-            cov = inv @ gg @ inv / m
+            cov = _robust(hh, gg) / m
         var = np.diag(cov)
         return np.sqrt(np.maximum(var[:n], 0)), np.sqrt(np.maximum(var[n : n + f], 0))
     # The objective's Hessian (data part plus ridges, on the summed scale) with each
@@ -876,14 +874,24 @@ def _sandwich(
     same = group_of[:, None] == group_of[None, :]
     centre = same / same.sum(axis=1)[:, None]
     hh[:n, :n] += centre
-    inv = np.linalg.inv(hh)
-    cov = inv @ g @ inv
-    contrast = np.eye(p)
-    contrast[:n, :n] -= centre
-    if ref is not None:
-        with_anchor = same[ref]
-        contrast[:n, :n][with_anchor] = np.eye(n)[with_anchor]
-        contrast[np.flatnonzero(with_anchor), ref] -= 1.0
-    cov = contrast @ cov @ contrast.T
-    var = np.diag(cov)
+    cov = _robust(hh, g)
+    # Var(θᵢ - θ_anchor) in the anchor's group, Var(θᵢ - mean of its group) elsewhere.
+    var = np.diag(cov).copy()
+    for root in np.unique(group_of):
+        members = np.flatnonzero(group_of == root)
+        sub = cov[np.ix_(members, members)]
+        if ref is not None and group_of[ref] == root:
+            var[members] += cov[ref, ref] - 2.0 * cov[members, ref]
+        else:
+            var[members] += sub.mean() - 2.0 * sub.mean(axis=1)
     return np.sqrt(np.maximum(var[:n], 0)), np.sqrt(np.maximum(var[n : n + f], 0))
+
+
+def _robust(hh: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``hh⁻¹ g hh⁻¹``: by the extension's Cholesky when ``hh`` is positive definite
+    (a BLAS would leave threads spinning after the call), else by LAPACK's inverse."""
+    cov = _prefcore.robust_covariance(np.ascontiguousarray(hh), np.ascontiguousarray(g))
+    if cov is not None:
+        return np.asarray(cov)
+    inv = np.linalg.inv(hh)
+    return np.asarray(inv @ g @ inv)

@@ -113,6 +113,7 @@ __all__ = [
     "read_trec_qrels",
     "read_trec_run",
     "render_transcripts",
+    "robust_covariance",
     "row_hashes",
     "self_pairs",
     "set_num_threads",
@@ -604,6 +605,7 @@ class BattleCodes:
     @property
     def problem(self) -> tuple[str, int] | None: ...
 
+def robust_covariance(h: np.ndarray, g: np.ndarray) -> np.ndarray | None: ...
 def battle_codes(
     a: _ArrowArray,
     b: _ArrowArray,

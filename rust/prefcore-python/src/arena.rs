@@ -3,12 +3,32 @@
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use prefcore_core::ratings::arena::{self, Fit, Model, Resampling, Rows, Ties};
 use prefcore_core::ratings::battle_codes::{code_battles, CodedBattles};
+use prefcore_core::ratings::sandwich;
 use prefcore_core::Error;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 
 use crate::convert::array;
 use crate::errors::{compute, to_py};
+
+/// `h⁻¹ g h⁻¹` for a symmetric positive-definite `h` and a symmetric `g` (square
+/// float64 matrices of one size); None when `h` is not positive definite.
+#[pyfunction]
+pub fn robust_covariance<'py>(
+    py: Python<'py>,
+    h: PyReadonlyArray2<'py, f64>,
+    g: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Option<Py<PyAny>>> {
+    let p = h.shape()[0];
+    if h.shape() != [p, p] || g.shape() != [p, p] {
+        return Err(to_py(Error::argument(
+            "robust_covariance needs two square matrices of one size",
+        )));
+    }
+    let (h, g) = (h.as_slice()?, g.as_slice()?);
+    let cov = compute(py, || Ok(sandwich::robust_covariance(h, g, p)))?;
+    cov.map(|c| matrix(py, c, p, p)).transpose()
+}
 
 /// Battles read from their string columns: `names` sorted; per battle (when asked)
 /// `a`, `b` (uint32 codes into `names`) and `outcome` (uint8: 0 `b` won, 1 tie, 2 `a`

@@ -125,6 +125,7 @@ fn _prefcore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(arena::arena_fit, m)?)?;
     m.add_class::<arena::ArenaFit>()?;
     m.add_function(wrap_pyfunction!(arena::battle_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(arena::robust_covariance, m)?)?;
     m.add_class::<arena::BattleCodes>()?;
     m.add_function(wrap_pyfunction!(glm::l1_logistic_cv, m)?)?;
     m.add_class::<glm::L1LogisticFit>()?;

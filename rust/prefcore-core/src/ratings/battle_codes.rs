@@ -314,12 +314,121 @@ impl<'a> Dictionary<'a> {
 }
 
 /// One part's reading: its dictionary, each problem's first row and the part's
-/// battles counted per (local a, local b, outcome) key.
+/// battles counted per (local a, local b, outcome) cell.
 struct Part<'a> {
     names: Vec<&'a [u8]>,
     problems: [Option<usize>; 5],
-    cells: Vec<(usize, u64)>,
+    cells: Vec<(u32, u32, u8, u64)>,
 }
+
+/// Rows read between two counts of their cells: few enough that their codes are
+/// still in cache when counted.
+const BLOCK: usize = 4096;
+
+/// Battles counted per (a, b, outcome) of a part's local codes as blocks of them are
+/// read: in a dense table whose stride (a power of two) grows with the codes, or,
+/// once that table would pass [`DENSE_CELLS`], as keys sorted at the end.
+struct Counter {
+    bits: u32,
+    table: Vec<u32>,
+    keys: Vec<u64>,
+}
+
+impl Counter {
+    fn new() -> Self {
+        Counter {
+            bits: 4,
+            table: vec![0; 3 << 8],
+            keys: Vec::new(),
+        }
+    }
+
+    fn dense(&self) -> bool {
+        !self.table.is_empty()
+    }
+
+    /// Room for codes below `n`: a wider stride (the counts re-keyed), or the keys.
+    fn reserve(&mut self, n: usize) {
+        if !self.dense() || n <= 1 << self.bits {
+            return;
+        }
+        let counted = Self::cells_of(&std::mem::take(&mut self.table), self.bits);
+        let bits = usize::BITS - (n - 1).leading_zeros();
+        if (3usize << (2 * bits)) <= DENSE_CELLS {
+            self.bits = bits;
+            self.table = vec![0; 3 << (2 * bits)];
+            for (a, b, o, c) in counted {
+                let slot = self.slot(a, b, o);
+                self.table[slot] += c as u32;
+            }
+        } else {
+            for (a, b, o, c) in counted {
+                let key = Self::key(a, b, o);
+                self.keys.extend(std::iter::repeat_n(key, c as usize));
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&self, a: u32, b: u32, o: u8) -> usize {
+        (((a as usize) << self.bits | b as usize) * 3) + o as usize
+    }
+
+    #[inline(always)]
+    fn key(a: u32, b: u32, o: u8) -> u64 {
+        (u64::from(a) << 34) | (u64::from(b) << 2) | u64::from(o)
+    }
+
+    fn add(&mut self, a: &[u32], b: &[u32], o: &[u8]) {
+        if self.dense() {
+            for k in 0..a.len() {
+                let slot = self.slot(a[k], b[k], o[k]);
+                self.table[slot] += 1;
+            }
+        } else {
+            self.keys
+                .extend((0..a.len()).map(|k| Self::key(a[k], b[k], o[k])));
+        }
+    }
+
+    fn cells_of(table: &[u32], bits: u32) -> Vec<(u32, u32, u8, u64)> {
+        let mask = (1usize << bits) - 1;
+        table
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(slot, &c)| {
+                let pair = slot / 3;
+                let (a, b) = ((pair >> bits) as u32, (pair & mask) as u32);
+                (a, b, (slot % 3) as u8, u64::from(c))
+            })
+            .collect()
+    }
+
+    fn finish(mut self) -> Vec<(u32, u32, u8, u64)> {
+        if self.dense() {
+            return Self::cells_of(&self.table, self.bits);
+        }
+        self.keys.sort_unstable();
+        let mut out: Vec<(u32, u32, u8, u64)> = Vec::new();
+        for &key in &self.keys {
+            let (a, b, o) = (
+                (key >> 34) as u32,
+                ((key >> 2) & 0xFFFF_FFFF) as u32,
+                (key & 3) as u8,
+            );
+            match out.last_mut() {
+                Some(last) if (last.0, last.1, last.2) == (a, b, o) => last.3 += 1,
+                _ => out.push((a, b, o, 1)),
+            }
+        }
+        out
+    }
+}
+
+/// Where a part writes each battle's codes: the caller's columns, or a block's
+/// scratch when only the cells are wanted.
+type Codes<'o> = Option<(&'o mut [u32], &'o mut [u32], &'o mut [u8])>;
 
 struct Columns<'a, T, W> {
     a: T,
@@ -337,17 +446,49 @@ impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
         }
     }
 
-    /// Read rows `start..` into `a`, `b` and `outcome` (local codes, `u32::MAX` for a
-    /// null model).
-    fn read_part<'s>(
+    /// Read rows `start..end` a block at a time: local codes (`u32::MAX` for a null
+    /// model) and outcomes into `out` (or scratch), counted into cells.
+    fn read_part<'s>(&'s self, start: usize, end: usize, mut out: Codes<'_>) -> Part<'s> {
+        let mut dictionary = Dictionary::new();
+        let mut problems = [None; 5];
+        let mut counter = Counter::new();
+        let mut scratch = (vec![0u32; BLOCK], vec![0u32; BLOCK], vec![0u8; BLOCK]);
+        for first in (start..end).step_by(BLOCK) {
+            let len = BLOCK.min(end - first);
+            let (a, b, outcome) = match &mut out {
+                Some((a, b, o)) => {
+                    let at = first - start..first - start + len;
+                    (&mut a[at.clone()], &mut b[at.clone()], &mut o[at])
+                }
+                None => (
+                    &mut scratch.0[..len],
+                    &mut scratch.1[..len],
+                    &mut scratch.2[..len],
+                ),
+            };
+            self.read_block(first, &mut dictionary, &mut problems, a, b, outcome);
+            // A null model has no code to count; the call fails on it anyway.
+            if problems.iter().all(Option::is_none) {
+                counter.reserve(dictionary.names.len());
+                counter.add(a, b, outcome);
+            }
+        }
+        Part {
+            names: dictionary.names,
+            problems,
+            cells: counter.finish(),
+        }
+    }
+
+    fn read_block<'s>(
         &'s self,
         start: usize,
+        dictionary: &mut Dictionary<'s>,
+        problems: &mut [Option<usize>; 5],
         a: &mut [u32],
         b: &mut [u32],
         outcome: &mut [u8],
-    ) -> Part<'s> {
-        let mut dictionary = Dictionary::new();
-        let mut problems = [None; 5];
+    ) {
         let mut note = |p: Problem, row: usize| {
             problems[p as usize].get_or_insert(row);
         };
@@ -381,50 +522,7 @@ impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
             }
             (a[k], b[k]) = (cx, cy);
         }
-        let cells = local_cells(a, b, outcome, dictionary.names.len());
-        Part {
-            names: dictionary.names,
-            problems,
-            cells,
-        }
     }
-}
-
-/// A part's battles counted per (a, b, outcome) key of its local codes (a null model
-/// leaves the part unread, as the call fails).
-fn local_cells(a: &[u32], b: &[u32], outcome: &[u8], nl: usize) -> Vec<(usize, u64)> {
-    if a.iter().chain(b).any(|&c| c == u32::MAX) {
-        return Vec::new();
-    }
-    let key = |k: usize| (a[k] as usize * nl + b[k] as usize) * 3 + outcome[k] as usize;
-    let slots = nl * nl * 3;
-    if slots <= DENSE_CELLS && slots <= 4 * a.len() {
-        let mut table = vec![0u32; slots];
-        for k in 0..a.len() {
-            table[key(k)] += 1;
-        }
-        return table
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(|(key, &c)| (key, u64::from(c)))
-            .collect();
-    }
-    let mut keys: Vec<usize> = (0..a.len()).map(key).collect();
-    keys.sort_unstable();
-    runs(&keys)
-}
-
-/// Each distinct key of sorted `keys` with its count.
-fn runs(keys: &[usize]) -> Vec<(usize, u64)> {
-    let mut out: Vec<(usize, u64)> = Vec::new();
-    for &key in keys {
-        match out.last_mut() {
-            Some((last, count)) if *last == key => *count += 1,
-            _ => out.push((key, 1)),
-        }
-    }
-    out
 }
 
 /// Read the battles of the string columns `a`, `b` and `winner` (`columns` names
@@ -512,14 +610,27 @@ fn code_with<T: Texts, W: Texts>(
     use rayon::prelude::*;
     crate::interrupt::check()?;
     let part = m.div_ceil(2 * crate::parallel::num_threads()).max(MIN_PART);
-    let (mut a, mut b, mut outcome) = (vec![0u32; m], vec![0u32; m], vec![0u8; m]);
+    let (mut a, mut b, mut outcome) = if rows {
+        (vec![0u32; m], vec![0u32; m], vec![0u8; m])
+    } else {
+        Default::default()
+    };
     let parts: Vec<Part> = crate::parallel::install(|| {
-        a.par_chunks_mut(part)
-            .zip(b.par_chunks_mut(part))
-            .zip(outcome.par_chunks_mut(part))
-            .enumerate()
-            .map(|(i, ((a, b), o))| cols.read_part(i * part, a, b, o))
-            .collect()
+        if rows {
+            a.par_chunks_mut(part)
+                .zip(b.par_chunks_mut(part))
+                .zip(outcome.par_chunks_mut(part))
+                .enumerate()
+                .map(|(i, ((a, b), o))| {
+                    cols.read_part(i * part, i * part + a.len(), Some((a, b, o)))
+                })
+                .collect()
+        } else {
+            (0..m.div_ceil(part))
+                .into_par_iter()
+                .map(|i| cols.read_part(i * part, m.min((i + 1) * part), None))
+                .collect()
+        }
     });
     crate::interrupt::check()?;
     for p in Problem::ALL {
@@ -583,11 +694,11 @@ fn cell_key(a: u32, b: u32, outcome: u8, n: usize) -> usize {
 /// The parts' local cells in global codes, summed.
 fn merge_cells(parts: &[Part], remaps: &[Vec<u32>], n: usize) -> Cells {
     let global_keys = parts.iter().zip(remaps).flat_map(|(part, remap)| {
-        let nl = part.names.len();
-        part.cells.iter().map(move |&(key, count)| {
-            let (pair, o) = (key / 3, (key % 3) as u8);
-            let (la, lb) = (pair / nl, pair % nl);
-            (cell_key(remap[la], remap[lb], o, n), count)
+        part.cells.iter().map(move |&(la, lb, o, count)| {
+            (
+                cell_key(remap[la as usize], remap[lb as usize], o, n),
+                count,
+            )
         })
     });
     let slots = n * n * 3;
@@ -729,6 +840,14 @@ mod tests {
             );
             assert_eq!(other.cells, one.cells);
         }
+        let cells_only = code_battles(&plain(&a), &plain(&b), &plain(&w), cols, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&cells_only.names, &cells_only.cells),
+            (&one.names, &one.cells)
+        );
+        assert!(cells_only.a.is_empty() && cells_only.outcome.is_empty());
         let mut expect: HashMap<(u32, u32, u8), u64> = HashMap::new();
         for k in 0..m {
             assert_eq!(

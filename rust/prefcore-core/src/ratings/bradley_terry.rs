@@ -114,6 +114,23 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
 /// Solve `a x = b` for a symmetric positive-definite `a` (Cholesky); None if it is not.
 pub fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
     let n = b.len();
+    let l = cholesky(a, n)?;
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
+        y[i] = (b[i] - s) / l[i * n + i];
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * x[k]).sum();
+        x[i] = (y[i] - s) / l[i * n + i];
+    }
+    Some(x)
+}
+
+/// The lower-triangular `l` with `l lᵀ = a` (`n × n`, row-major), None if `a` is not
+/// symmetric positive definite.
+pub fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -129,17 +146,7 @@ pub fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
             }
         }
     }
-    let mut y = vec![0.0; n];
-    for i in 0..n {
-        let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
-        y[i] = (b[i] - s) / l[i * n + i];
-    }
-    let mut x = vec![0.0; n];
-    for i in (0..n).rev() {
-        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * x[k]).sum();
-        x[i] = (y[i] - s) / l[i * n + i];
-    }
-    Some(x)
+    Some(l)
 }
 
 /// The likelihood ignores a common shift of θ and the penalty's optimum has mean 0, so

@@ -21,6 +21,7 @@ pub mod arena;
 pub mod battle_codes;
 pub mod bradley_terry;
 pub mod elo;
+pub mod sandwich;
 pub mod votes;
 
 pub use bradley_terry::{Battles, FitOptions};
