@@ -186,3 +186,14 @@ def test_columns_that_are_not_text_are_counted_too():
         np.asarray(board.table.column("rating")), np.asarray(text.table.column("rating")), atol=1e-7
     )
     assert board.table.column("battles").equals(text.table.column("battles"))
+
+
+def test_names_that_are_not_utf8_are_named():
+    # Bytes that are not UTF-8 in a string column (as a C-interface import brings
+    # them): the error names the column and the first row holding one.
+    b = battle_set(0)
+    raw = [x.encode() for x in b["model_b"]]
+    raw[4] = b"m\xe9"
+    bad = pa.array(raw, pa.binary()).view(pa.string())
+    with pytest.raises(InvalidValueError, match="column 'model_b', row 4: text is not valid UTF-8"):
+        ratings.arena(pa.table({"model_a": b["model_a"], "model_b": bad, "winner": b["winner"]}))

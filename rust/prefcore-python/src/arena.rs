@@ -8,8 +8,9 @@ use prefcore_core::Error;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyArray;
 
-use crate::convert::array;
 use crate::errors::{compute, to_py};
+use arrow_array::ArrayRef;
+use prefcore_core::columns::decode_dictionary;
 
 /// `h⁻¹ g h⁻¹` for a symmetric positive-definite `h` and a symmetric `g` (square
 /// float64 matrices of one size); None when `h` is not positive definite.
@@ -49,6 +50,19 @@ pub struct BattleCodes {
     problem: Option<(&'static str, usize)>,
 }
 
+/// A column's chunks as they are (dictionaries decoded): the reader takes them where
+/// they lie and checks the text it keeps.
+fn chunks(obj: AnyArray) -> PyResult<Vec<ArrayRef>> {
+    let (chunks, field) = obj.into_chunked_array()?.into_inner();
+    if chunks.is_empty() {
+        return Ok(vec![arrow_array::new_empty_array(field.data_type())]);
+    }
+    chunks
+        .into_iter()
+        .map(|c| decode_dictionary(c).map_err(to_py))
+        .collect()
+}
+
 fn numpy<T: numpy::Element>(py: Python<'_>, v: Vec<T>) -> Option<Py<PyAny>> {
     Some(PyArray1::from_vec(py, v).into_any().unbind())
 }
@@ -63,11 +77,7 @@ pub fn battle_codes(
     columns: (String, String, String),
     rows: bool,
 ) -> PyResult<BattleCodes> {
-    let (a, b, winner) = (
-        array(a, &columns.0)?,
-        array(b, &columns.1)?,
-        array(winner, &columns.2)?,
-    );
+    let (a, b, winner) = (chunks(a)?, chunks(b)?, chunks(winner)?);
     let names = [columns.0.as_str(), columns.1.as_str(), columns.2.as_str()];
     let read = compute(py, || code_battles(&a, &b, &winner, names, rows))?;
     let CodedBattles {

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::keys::IdHashBuilder;
 use crate::parallel;
 use crate::random::Rng;
-use crate::ratings::bradley_terry::solve_spd;
+use crate::ratings::bradley_terry::{cholesky, cholesky_solve};
 
 /// How a tie enters the likelihood.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -341,6 +341,9 @@ struct Slots {
 
 impl Slots {
     fn of(rows: &Rows) -> Self {
+        if let Some(sorted) = Self::of_sorted(rows) {
+            return sorted;
+        }
         let mut index: HashMap<(u32, u32), u32, IdHashBuilder> = HashMap::default();
         let mut pairs = Vec::new();
         let mut slot = Vec::with_capacity(rows.len());
@@ -356,6 +359,30 @@ impl Slots {
             sign.push(if a > b { -1 } else { 1 });
         }
         Slots { slot, sign, pairs }
+    }
+
+    /// Rows grouped by pair in increasing order, lower code first (battles counted
+    /// into cells): slots by runs, without hashing. None for any other order.
+    fn of_sorted(rows: &Rows) -> Option<Self> {
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut slot = Vec::with_capacity(rows.len());
+        for k in 0..rows.len() {
+            let pair = (rows.a[k], rows.b[k]);
+            if pair.0 >= pair.1 {
+                return None;
+            }
+            match pairs.last() {
+                Some(last) if *last == pair => {}
+                Some(last) if *last > pair => return None,
+                _ => pairs.push(pair),
+            }
+            slot.push((pairs.len() - 1) as u32);
+        }
+        Some(Slots {
+            slot,
+            sign: vec![1; rows.len()],
+            pairs,
+        })
     }
 }
 
@@ -820,23 +847,32 @@ fn newton(rows: &Rows, slots: &Slots, model: &Model, start: Option<&Fit>) -> Res
     };
     let mut now = evaluate(rows, slots, &params, model, &layout, curvature);
     let mut last: Option<(Vec<f64>, Vec<f64>, f64)> = None;
-    // The last Hessian (pinned), for a pass that does not compute one.
+    // The last Hessian (pinned) and its Cholesky factor, for a pass that does not
+    // compute one.
     let mut kept: Vec<f64> = Vec::new();
+    let mut factor: Option<Vec<f64>> = None;
     for iteration in 1..=model.max_iter {
         if let Some(groups) = &groups {
             groups.centre(&mut now.grad[..n]);
         }
         if now.hess.is_empty() {
+            // The kept Hessian: its factor too.
             now.hess = std::mem::take(&mut kept);
-        } else if let Some(groups) = &groups {
-            groups.pin(&mut now.hess, p);
+        } else {
+            if let Some(groups) = &groups {
+                groups.pin(&mut now.hess, p);
+            }
+            factor = cholesky(&now.hess, p);
         }
-        let step = solve_spd(&now.hess, &now.grad).ok_or_else(|| {
-            Error::argument(
-                "the battles do not determine the ratings (a model is not connected to the \
-                 rest, or a covariate is constant or collinear with the ratings)",
-            )
-        })?;
+        let step = factor
+            .as_deref()
+            .map(|l| cholesky_solve(l, &now.grad))
+            .ok_or_else(|| {
+                Error::argument(
+                    "the battles do not determine the ratings (a model is not connected to \
+                     the rest, or a covariate is constant or collinear with the ratings)",
+                )
+            })?;
         let decrement: f64 = now.grad.iter().zip(&step).map(|(g, s)| g * s).sum();
         if let Some((before, last_step, last_decrement)) = last.take() {
             // NaN counts as no progress.

@@ -121,9 +121,10 @@ fn usual_outcome((word, len): (u64, usize)) -> u8 {
     }
 }
 
-/// Row access to the values of one string layout, resolved once per column.
-trait Texts: Sync {
-    fn text(&self, row: usize) -> &[u8];
+/// Row access to the values of one string layout, resolved once per column; the
+/// values live as long as the column (`'a`).
+trait Texts<'a>: Sync {
+    fn text(&self, row: usize) -> &'a [u8];
 
     /// The value's first 8 bytes (zero-padded) and its length.
     #[inline(always)]
@@ -138,9 +139,9 @@ struct Offsets<'a, O> {
     values: &'a [u8],
 }
 
-impl<O: arrow_array::OffsetSizeTrait> Texts for Offsets<'_, O> {
+impl<'a, O: arrow_array::OffsetSizeTrait> Texts<'a> for Offsets<'a, O> {
     #[inline(always)]
-    fn text(&self, row: usize) -> &[u8] {
+    fn text(&self, row: usize) -> &'a [u8] {
         let (lo, hi) = (
             self.offsets[row].as_usize(),
             self.offsets[row + 1].as_usize(),
@@ -169,13 +170,6 @@ impl<O: arrow_array::OffsetSizeTrait> Texts for Offsets<'_, O> {
             }
             None => (padded(&self.values[lo..hi]), len),
         }
-    }
-}
-
-impl Texts for arrow_array::StringViewArray {
-    #[inline(always)]
-    fn text(&self, row: usize) -> &[u8] {
-        self.value(row).as_bytes()
     }
 }
 
@@ -216,7 +210,8 @@ const fn short_word(x: &[u8]) -> u64 {
 struct Key {
     first: u64,
     last: u64,
-    len: usize,
+    /// Saturated: a name this long is compared whole anyway.
+    len: u32,
 }
 
 impl Key {
@@ -229,7 +224,11 @@ impl Key {
         } else {
             (short_word(x), 0)
         };
-        Key { first, last, len }
+        Key {
+            first,
+            last,
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+        }
     }
 
     /// The slot of `bits` bits, from the high bits of a multiply that mixes every
@@ -241,7 +240,7 @@ impl Key {
                 .last
                 .wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
                 .rotate_left(31)
-            ^ self.len as u64;
+            ^ u64::from(self.len);
         (h.wrapping_mul(0x1656_67B1_9E37_79F9) >> shift) as usize
     }
 }
@@ -296,8 +295,11 @@ impl<'a> Dictionary<'a> {
         self.names.push(name);
         let code = self.names.len() as u32;
         self.slots[at] = (key, code);
-        // At most a quarter full: a name is then almost always in its first slot.
-        if self.names.len() * 4 > self.slots.len() {
+        // A few hundred names (most leaderboards) at most an eighth full: a name is
+        // then almost always in its first slot, and the table still fits the
+        // first-level cache. Larger tables grow at half full.
+        let spare = if self.slots.len() < 1 << 12 { 8 } else { 2 };
+        if self.names.len() * spare > self.slots.len() {
             let mut grown = vec![EMPTY; self.slots.len() * 2];
             let (mask, shift) = (grown.len() - 1, self.shift - 1);
             for slot in self.slots.iter().filter(|s| s.1 != 0) {
@@ -437,9 +439,9 @@ struct Columns<'a, T, W> {
     valid: [Option<&'a arrow_buffer::NullBuffer>; 3],
 }
 
-impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
+impl<'a, T: Texts<'a>, W: Texts<'a>> Columns<'a, T, W> {
     #[inline(always)]
-    fn value<'s>(&'s self, texts: &'s impl Texts, side: usize, row: usize) -> Option<&'s [u8]> {
+    fn value(&self, texts: &impl Texts<'a>, side: usize, row: usize) -> Option<&'a [u8]> {
         match self.valid[side] {
             Some(v) if v.is_null(row) => None,
             _ => Some(texts.text(row)),
@@ -447,8 +449,9 @@ impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
     }
 
     /// Read rows `start..end` a block at a time: local codes (`u32::MAX` for a null
-    /// model) and outcomes into `out` (or scratch), counted into cells.
-    fn read_part<'s>(&'s self, start: usize, end: usize, mut out: Codes<'_>) -> Part<'s> {
+    /// model) and outcomes into `out` (or scratch), counted into cells; problems are
+    /// noted at `base + row`.
+    fn read_part(&self, base: usize, start: usize, end: usize, mut out: Codes<'_>) -> Part<'a> {
         let mut dictionary = Dictionary::new();
         let mut problems = [None; 5];
         let mut counter = Counter::new();
@@ -466,7 +469,7 @@ impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
                     &mut scratch.2[..len],
                 ),
             };
-            self.read_block(first, &mut dictionary, &mut problems, a, b, outcome);
+            self.read_block(base, first, &mut dictionary, &mut problems, a, b, outcome);
             // A null model has no code to count; the call fails on it anyway.
             if problems.iter().all(Option::is_none) {
                 counter.reserve(dictionary.names.len());
@@ -480,17 +483,19 @@ impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
         }
     }
 
-    fn read_block<'s>(
-        &'s self,
+    #[allow(clippy::too_many_arguments)]
+    fn read_block(
+        &self,
+        base: usize,
         start: usize,
-        dictionary: &mut Dictionary<'s>,
+        dictionary: &mut Dictionary<'a>,
         problems: &mut [Option<usize>; 5],
         a: &mut [u32],
         b: &mut [u32],
         outcome: &mut [u8],
     ) {
         let mut note = |p: Problem, row: usize| {
-            problems[p as usize].get_or_insert(row);
+            problems[p as usize].get_or_insert(base + row);
         };
         for k in 0..a.len() {
             let row = start + k;
@@ -525,65 +530,125 @@ impl<'a, T: Texts, W: Texts> Columns<'a, T, W> {
     }
 }
 
-/// Read the battles of the string columns `a`, `b` and `winner` (`columns` names
-/// them in errors). A winner is `model_a`/`a`/`A`, `model_b`/`b`/`B`,
-/// `tie`/`tie (bothbad)`/`draw` or either model's name. `Ok(Err((problem, row)))` is
-/// the first row of the most important problem found (a null or unknown winner, a
-/// model battling itself, a null model), for the caller to word. `rows`: also return
-/// each battle's codes and outcome.
+/// Read the battles of the string columns `a`, `b` and `winner`, each given as its
+/// chunks (`columns` names them in errors). A winner is `model_a`/`a`/`A`,
+/// `model_b`/`b`/`B`, `tie`/`tie (bothbad)`/`draw` or either model's name.
+/// `Ok(Err((problem, row)))` is the first row of the most important problem found (a
+/// null or unknown winner, a model battling itself, a null model), for the caller to
+/// word. `rows`: also return each battle's codes and outcome. The chunks are read
+/// where they lie (no copy); text is checked to be UTF-8 where it is kept (the
+/// names) or reported (an unknown winner).
 pub fn code_battles(
-    a: &ArrayRef,
-    b: &ArrayRef,
-    winner: &ArrayRef,
+    a: &[ArrayRef],
+    b: &[ArrayRef],
+    winner: &[ArrayRef],
     columns: [&str; 3],
     rows: bool,
 ) -> Result<std::result::Result<CodedBattles, (Problem, usize)>> {
-    let m = a.len();
-    if b.len() != m || winner.len() != m {
+    let length = |chunks: &[ArrayRef]| chunks.iter().map(|c| c.len()).sum::<usize>();
+    let m = length(a);
+    if length(b) != m || length(winner) != m {
         return Err(Error::argument(
             "the model and winner columns must have the same length",
         ));
     }
-    for (column, array) in columns.iter().zip([a, b, winner]) {
-        if !matches!(
-            array.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ) {
-            return Err(Error::WrongType {
-                column: column.to_string(),
-                found: array.data_type().to_string(),
-                expected: "strings".to_string(),
-            });
+    for (column, chunks) in columns.iter().zip([a, b, winner]) {
+        for chunk in chunks {
+            if !matches!(
+                chunk.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) {
+                return Err(Error::WrongType {
+                    column: column.to_string(),
+                    found: chunk.data_type().to_string(),
+                    expected: "strings".to_string(),
+                });
+            }
         }
     }
     // Both model columns in one layout, so that the row loop is compiled for it.
-    let b = if b.data_type() == a.data_type() {
-        b.clone()
-    } else {
-        arrow_cast::cast(b, a.data_type())?
-    };
-    let valid = [a.nulls(), b.nulls(), winner.nulls()];
-    match (a.data_type(), winner.data_type()) {
-        (DataType::Utf8, DataType::Utf8) => {
-            let cols = Columns {
-                a: offsets(a.as_string::<i32>()),
-                b: offsets(b.as_string::<i32>()),
-                winner: offsets(winner.as_string::<i32>()),
-                valid,
-            };
-            code_with(&cols, m, rows)
+    let layout = a.first().map(|c| c.data_type().clone());
+    let b: Vec<ArrayRef> = b
+        .iter()
+        .map(|c| match &layout {
+            Some(t) if c.data_type() != t => arrow_cast::cast(c, t),
+            _ => Ok(c.clone()),
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let segments = segments([a, &b, winner]);
+    let coded = code_segments(&segments, m, rows)?;
+    let (a, winner) = (a, winner);
+    match coded {
+        Err((Problem::UnknownWinner, row)) if first_invalid_row(winner) == Some(row) => {
+            Err(crate::utf8::invalid(columns[2], row))
         }
-        _ => {
-            // Other layouts read through the general accessor.
-            let cols = Columns {
-                a: accessor(a),
-                b: accessor(&b),
-                winner: accessor(winner),
-                valid,
-            };
-            code_with(&cols, m, rows)
+        Ok(coded) if coded.names.iter().any(|n| n.is_none()) => {
+            // A name that is not UTF-8: the first row holding one, column by column.
+            for (column, chunks) in [(columns[0], a), (columns[1], &b[..])] {
+                if let Some(row) = first_invalid_row(chunks) {
+                    return Err(crate::utf8::invalid(column, row));
+                }
+            }
+            Err(Error::argument("a model name is not valid UTF-8"))
+        }
+        Ok(coded) => Ok(Ok(CodedBattles {
+            names: coded.names.into_iter().flatten().collect(),
+            a: coded.a,
+            b: coded.b,
+            outcome: coded.outcome,
+            cells: coded.cells,
+        })),
+        Err(problem) => Ok(Err(problem)),
+    }
+}
+
+/// The first row of chunked text that is not valid UTF-8.
+fn first_invalid_row(chunks: &[ArrayRef]) -> Option<usize> {
+    let mut start = 0;
+    for chunk in chunks {
+        if let Some(row) = crate::utf8::first_invalid(chunk.as_ref()) {
+            return Some(start + row);
+        }
+        start += chunk.len();
+    }
+    None
+}
+
+/// Rows of the three columns that lie in one chunk of each: zero-copy slices.
+struct Segment {
+    start: usize,
+    arrays: [ArrayRef; 3],
+}
+
+/// The columns cut at every chunk boundary of any of them.
+fn segments(columns: [&[ArrayRef]; 3]) -> Vec<Segment> {
+    let mut cuts = vec![0usize];
+    for chunks in columns {
+        let mut at = 0;
+        for chunk in chunks {
+            at += chunk.len();
+            cuts.push(at);
         }
     }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let slice = |chunks: &[ArrayRef], lo: usize, hi: usize| {
+        let mut start = 0;
+        for chunk in chunks {
+            if lo < start + chunk.len() {
+                return chunk.slice(lo - start, hi - lo);
+            }
+            start += chunk.len();
+        }
+        unreachable!("a cut past the column's end")
+    };
+    cuts.windows(2)
+        .filter(|w| w[1] > w[0])
+        .map(|w| Segment {
+            start: w[0],
+            arrays: columns.map(|chunks| slice(chunks, w[0], w[1])),
+        })
+        .collect()
 }
 
 /// The accessor of a string column (its layout checked by the caller).
@@ -595,21 +660,81 @@ fn accessor(array: &ArrayRef) -> IdAccessor<'_> {
     }
 }
 
-impl Texts for IdAccessor<'_> {
+impl<'a> Texts<'a> for IdAccessor<'a> {
     #[inline(always)]
-    fn text(&self, row: usize) -> &[u8] {
+    fn text(&self, row: usize) -> &'a [u8] {
         self.get(row)
     }
 }
 
-fn code_with<T: Texts, W: Texts>(
-    cols: &Columns<'_, T, W>,
+/// Read rows `lo..hi` of a segment, with the row loop compiled for its layout.
+fn read_unit<'a>(segment: &'a Segment, lo: usize, hi: usize, out: Codes<'_>) -> Part<'a> {
+    let [a, b, winner] = &segment.arrays;
+    let valid = [a.nulls(), b.nulls(), winner.nulls()];
+    if let (DataType::Utf8, DataType::Utf8) = (a.data_type(), winner.data_type()) {
+        let cols = Columns {
+            a: offsets(a.as_string::<i32>()),
+            b: offsets(b.as_string::<i32>()),
+            winner: offsets(winner.as_string::<i32>()),
+            valid,
+        };
+        return cols.read_part(segment.start, lo, hi, out);
+    }
+    let cols = Columns {
+        a: accessor(a),
+        b: accessor(b),
+        winner: accessor(winner),
+        valid,
+    };
+    cols.read_part(segment.start, lo, hi, out)
+}
+
+/// [`CodedBattles`] with each name as read: None where it is not UTF-8.
+struct Read {
+    names: Vec<Option<String>>,
+    a: Vec<u32>,
+    b: Vec<u32>,
+    outcome: Vec<u8>,
+    cells: Cells,
+}
+
+/// `a`, `b` and `outcome` cut into consecutive pieces of `lens` rows.
+fn pieces<'o>(
+    mut a: &'o mut [u32],
+    mut b: &'o mut [u32],
+    mut o: &'o mut [u8],
+    lens: &[usize],
+) -> Vec<(&'o mut [u32], &'o mut [u32], &'o mut [u8])> {
+    let mut out = Vec::with_capacity(lens.len());
+    for &len in lens {
+        let (ha, ta) = std::mem::take(&mut a).split_at_mut(len);
+        let (hb, tb) = std::mem::take(&mut b).split_at_mut(len);
+        let (ho, to) = std::mem::take(&mut o).split_at_mut(len);
+        out.push((ha, hb, ho));
+        (a, b, o) = (ta, tb, to);
+    }
+    out
+}
+
+fn code_segments(
+    segments: &[Segment],
     m: usize,
     rows: bool,
-) -> Result<std::result::Result<CodedBattles, (Problem, usize)>> {
+) -> Result<std::result::Result<Read, (Problem, usize)>> {
     use rayon::prelude::*;
     crate::interrupt::check()?;
+    // Units of at most `part` rows within one segment, in row order.
     let part = m.div_ceil(2 * crate::parallel::num_threads()).max(MIN_PART);
+    let units: Vec<(&Segment, usize, usize)> = segments
+        .iter()
+        .flat_map(|s| {
+            let len = s.arrays[0].len();
+            (0..len)
+                .step_by(part)
+                .map(move |lo| (s, lo, (lo + part).min(len)))
+        })
+        .collect();
+    let lens: Vec<usize> = units.iter().map(|(_, lo, hi)| hi - lo).collect();
     let (mut a, mut b, mut outcome) = if rows {
         (vec![0u32; m], vec![0u32; m], vec![0u8; m])
     } else {
@@ -617,18 +742,16 @@ fn code_with<T: Texts, W: Texts>(
     };
     let parts: Vec<Part> = crate::parallel::install(|| {
         if rows {
-            a.par_chunks_mut(part)
-                .zip(b.par_chunks_mut(part))
-                .zip(outcome.par_chunks_mut(part))
-                .enumerate()
-                .map(|(i, ((a, b), o))| {
-                    cols.read_part(i * part, i * part + a.len(), Some((a, b, o)))
-                })
+            let outs = pieces(&mut a, &mut b, &mut outcome, &lens);
+            units
+                .par_iter()
+                .zip(outs)
+                .map(|(&(s, lo, hi), out)| read_unit(s, lo, hi, Some(out)))
                 .collect()
         } else {
-            (0..m.div_ceil(part))
-                .into_par_iter()
-                .map(|i| cols.read_part(i * part, m.min((i + 1) * part), None))
+            units
+                .par_iter()
+                .map(|&(s, lo, hi)| read_unit(s, lo, hi, None))
                 .collect()
         }
     });
@@ -655,28 +778,28 @@ fn code_with<T: Texts, W: Texts>(
         .map(|p| p.names.iter().map(|n| global.code(n)).collect())
         .collect();
     let cells = merge_cells(&parts, &remaps, names.len());
-    let mut coded = CodedBattles {
-        names: names
-            .iter()
-            .map(|n| String::from_utf8_lossy(n).into_owned())
-            .collect(),
-        cells,
-        ..CodedBattles::default()
-    };
     if rows {
         crate::parallel::install(|| {
-            a.par_chunks_mut(part)
-                .zip(b.par_chunks_mut(part))
+            pieces(&mut a, &mut b, &mut outcome, &lens)
+                .into_par_iter()
                 .zip(&remaps)
-                .for_each(|((a, b), remap)| {
+                .for_each(|((a, b, _), remap)| {
                     a.iter_mut()
                         .chain(b.iter_mut())
                         .for_each(|c| *c = remap[*c as usize]);
                 })
         });
-        (coded.a, coded.b, coded.outcome) = (a, b, outcome);
     }
-    Ok(Ok(coded))
+    Ok(Ok(Read {
+        names: names
+            .iter()
+            .map(|n| std::str::from_utf8(n).ok().map(str::to_string))
+            .collect(),
+        a,
+        b,
+        outcome,
+        cells,
+    }))
 }
 
 /// A battle's cell key: the unordered pair (lower code first) and the outcome from
@@ -749,7 +872,7 @@ mod tests {
         w: &[Option<&str>],
     ) -> std::result::Result<CodedBattles, (Problem, usize)> {
         let arr = |v: &[Option<&str>]| -> ArrayRef { Arc::new(StringArray::from(v.to_vec())) };
-        code_battles(&arr(a), &arr(b), &arr(w), ["a", "b", "winner"], true).unwrap()
+        code_battles(&[arr(a)], &[arr(b)], &[arr(w)], ["a", "b", "winner"], true).unwrap()
     }
 
     #[test]
@@ -826,12 +949,12 @@ mod tests {
         let large = |v: &[String]| -> ArrayRef { Arc::new(LargeStringArray::from_iter_values(v)) };
         let view = |v: &[String]| -> ArrayRef { Arc::new(StringViewArray::from_iter_values(v)) };
         let cols = ["a", "b", "winner"];
-        let one = code_battles(&plain(&a), &plain(&b), &plain(&w), cols, true)
+        let one = code_battles(&[plain(&a)], &[plain(&b)], &[plain(&w)], cols, true)
             .unwrap()
             .unwrap();
         for other in [
-            code_battles(&large(&a), &large(&b), &view(&w), cols, true),
-            code_battles(&view(&a), &plain(&b), &large(&w), cols, true),
+            code_battles(&[large(&a)], &[large(&b)], &[view(&w)], cols, true),
+            code_battles(&[view(&a)], &[plain(&b)], &[large(&w)], cols, true),
         ] {
             let other = other.unwrap().unwrap();
             assert_eq!(
@@ -840,7 +963,33 @@ mod tests {
             );
             assert_eq!(other.cells, one.cells);
         }
-        let cells_only = code_battles(&plain(&a), &plain(&b), &plain(&w), cols, false)
+        // The same columns in chunks that break at different rows.
+        let cut = |v: &[String], at: &[usize]| -> Vec<ArrayRef> {
+            let mut bounds = vec![0];
+            bounds.extend_from_slice(at);
+            bounds.push(v.len());
+            bounds.windows(2).map(|w| plain(&v[w[0]..w[1]])).collect()
+        };
+        let chunked = code_battles(
+            &cut(&a, &[5, 40_000, 40_001]),
+            &cut(&b, &[70_000]),
+            &cut(&w, &[]),
+            cols,
+            true,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (
+                &chunked.names,
+                &chunked.a,
+                &chunked.b,
+                &chunked.outcome,
+                &chunked.cells
+            ),
+            (&one.names, &one.a, &one.b, &one.outcome, &one.cells)
+        );
+        let cells_only = code_battles(&[plain(&a)], &[plain(&b)], &[plain(&w)], cols, false)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -869,6 +1018,39 @@ mod tests {
         }
         assert!(one.cells.a.windows(2).all(|w| w[0] <= w[1]));
         one
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_named_where_it_is_read() {
+        use arrow_array::BinaryArray;
+        // Bytes that are not UTF-8, as a C-interface import may bring them: the
+        // binary array's buffers seen as a string array, unchecked.
+        let text = |values: &[&[u8]]| -> ArrayRef {
+            let bytes = BinaryArray::from_iter_values(values.iter().copied());
+            let (offsets, values, nulls) = bytes.into_parts();
+            Arc::new(unsafe { StringArray::new_unchecked(offsets, values, nulls) })
+        };
+        let cols = ["a", "b", "winner"];
+        let good = text(&[b"x", b"y", b"x"]);
+        let bad = text(&[b"y", b"z\xe9", b"y"]);
+        let w = text(&[b"model_a", b"tie", b"model_b"]);
+        let err = code_battles(
+            std::slice::from_ref(&good),
+            &[bad],
+            std::slice::from_ref(&w),
+            cols,
+            false,
+        )
+        .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("column 'b', row 1: text is not valid UTF-8"));
+        let bad_winner = text(&[b"model_a", b"\xff", b"model_b"]);
+        let b = text(&[b"y", b"z", b"y"]);
+        let err = code_battles(&[good], &[b], &[bad_winner], cols, false).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("column 'winner', row 1: text is not valid UTF-8"));
     }
 
     #[test]

@@ -113,8 +113,12 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
 
 /// Solve `a x = b` for a symmetric positive-definite `a` (Cholesky); None if it is not.
 pub fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
+    Some(cholesky_solve(&cholesky(a, b.len())?, b))
+}
+
+/// Solve `l lᵀ x = b` for the Cholesky factor `l` of [`cholesky`].
+pub fn cholesky_solve(l: &[f64], b: &[f64]) -> Vec<f64> {
     let n = b.len();
-    let l = cholesky(a, n)?;
     let mut y = vec![0.0; n];
     for i in 0..n {
         let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
@@ -125,7 +129,7 @@ pub fn solve_spd(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
         let s: f64 = (i + 1..n).map(|k| l[k * n + i] * x[k]).sum();
         x[i] = (y[i] - s) / l[i * n + i];
     }
-    Some(x)
+    x
 }
 
 /// The lower-triangular `l` with `l lᵀ = a` (`n × n`, row-major), None if `a` is not
