@@ -81,10 +81,16 @@ def load_fastchat(path: str) -> Any:
     return module
 
 
+def seconds(t: float, width: int) -> str:
+    """Seconds with two decimals, or milliseconds under a second (a sandwich takes
+    tens of them)."""
+    return f"{t:{width}.2f} s" if t >= 1 else f"{t * 1e3:{width - 1}.1f} ms"
+
+
 def line(task: str, ours: float, ref: float | None, who: str) -> None:
     ratio = f"{ref / ours:7.1f}x" if ref else "      -"
-    ref_text = f"{ref:9.2f} s" if ref else "        -"
-    print(f"| {task:<44} | {ours:8.2f} s | {ref_text} | {ratio} | {who}")
+    ref_text = seconds(ref, 9) if ref else "        -"
+    print(f"| {task:<44} | {seconds(ours, 8)} | {ref_text} | {ratio} | {who}")
 
 
 def main() -> None:

@@ -327,101 +327,110 @@ struct Part<'a> {
 /// still in cache when counted.
 const BLOCK: usize = 4096;
 
-/// Battles counted per (a, b, outcome) of a part's local codes as blocks of them are
-/// read: in a dense table whose stride (a power of two) grows with the codes, or,
-/// once that table would pass [`DENSE_CELLS`], as keys sorted at the end.
+/// Battles counted per cell of a part's local codes as blocks of them are read: the
+/// unordered pair (`lo < hi`) and the outcome from `lo`'s side, in a dense
+/// triangular table (`hi (hi - 1) / 2 + lo`, so it only grows as codes do), or, once
+/// that table would pass [`DENSE_CELLS`], as keys sorted at the end.
 struct Counter {
-    bits: u32,
     table: Vec<u32>,
     keys: Vec<u64>,
+    dense: bool,
 }
 
 impl Counter {
     fn new() -> Self {
         Counter {
-            bits: 4,
-            table: vec![0; 3 << 8],
+            table: Vec::new(),
             keys: Vec::new(),
+            dense: true,
         }
     }
 
-    fn dense(&self) -> bool {
-        !self.table.is_empty()
-    }
-
-    /// Room for codes below `n`: a wider stride (the counts re-keyed), or the keys.
+    /// Room for codes below `n`: a longer table, or the keys.
     fn reserve(&mut self, n: usize) {
-        if !self.dense() || n <= 1 << self.bits {
+        let slots = 3 * (n * n.saturating_sub(1) / 2);
+        if !self.dense || slots <= self.table.len() {
             return;
         }
-        let counted = Self::cells_of(&std::mem::take(&mut self.table), self.bits);
-        let bits = usize::BITS - (n - 1).leading_zeros();
-        if (3usize << (2 * bits)) <= DENSE_CELLS {
-            self.bits = bits;
-            self.table = vec![0; 3 << (2 * bits)];
-            for (a, b, o, c) in counted {
-                let slot = self.slot(a, b, o);
-                self.table[slot] += c as u32;
-            }
+        if slots <= DENSE_CELLS {
+            self.table.resize(slots, 0);
+            return;
+        }
+        for (lo, hi, o, c) in Self::cells_of(&std::mem::take(&mut self.table)) {
+            let key = Self::key(lo, hi, o);
+            self.keys.extend(std::iter::repeat_n(key, c as usize));
+        }
+        self.dense = false;
+    }
+
+    /// A battle's pair, lower code first, and its outcome from that side.
+    #[inline(always)]
+    fn cell(a: u32, b: u32, o: u8) -> (u32, u32, u8) {
+        if a < b {
+            (a, b, o)
         } else {
-            for (a, b, o, c) in counted {
-                let key = Self::key(a, b, o);
-                self.keys.extend(std::iter::repeat_n(key, c as usize));
-            }
+            (b, a, A_WINS - o)
         }
     }
 
     #[inline(always)]
-    fn slot(&self, a: u32, b: u32, o: u8) -> usize {
-        (((a as usize) << self.bits | b as usize) * 3) + o as usize
+    fn slot(lo: u32, hi: u32, o: u8) -> usize {
+        let hi = hi as usize;
+        (hi * (hi - 1) / 2 + lo as usize) * 3 + o as usize
     }
 
     #[inline(always)]
-    fn key(a: u32, b: u32, o: u8) -> u64 {
-        (u64::from(a) << 34) | (u64::from(b) << 2) | u64::from(o)
+    fn key(lo: u32, hi: u32, o: u8) -> u64 {
+        (u64::from(hi) << 34) | (u64::from(lo) << 2) | u64::from(o)
     }
 
     fn add(&mut self, a: &[u32], b: &[u32], o: &[u8]) {
-        if self.dense() {
+        if self.dense {
             for k in 0..a.len() {
-                let slot = self.slot(a[k], b[k], o[k]);
-                self.table[slot] += 1;
+                let (lo, hi, o) = Self::cell(a[k], b[k], o[k]);
+                self.table[Self::slot(lo, hi, o)] += 1;
             }
         } else {
-            self.keys
-                .extend((0..a.len()).map(|k| Self::key(a[k], b[k], o[k])));
+            self.keys.extend((0..a.len()).map(|k| {
+                let (lo, hi, o) = Self::cell(a[k], b[k], o[k]);
+                Self::key(lo, hi, o)
+            }));
         }
     }
 
-    fn cells_of(table: &[u32], bits: u32) -> Vec<(u32, u32, u8, u64)> {
-        let mask = (1usize << bits) - 1;
-        table
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(|(slot, &c)| {
-                let pair = slot / 3;
-                let (a, b) = ((pair >> bits) as u32, (pair & mask) as u32);
-                (a, b, (slot % 3) as u8, u64::from(c))
-            })
-            .collect()
+    fn cells_of(table: &[u32]) -> Vec<(u32, u32, u8, u64)> {
+        let mut out = Vec::new();
+        let mut hi = 1usize;
+        for (pair, counts) in table.chunks_exact(3).enumerate() {
+            // The pair's `hi`: the first row of the triangle past it.
+            while hi * (hi + 1) / 2 <= pair {
+                hi += 1;
+            }
+            let lo = pair - hi * (hi - 1) / 2;
+            for (o, &c) in counts.iter().enumerate() {
+                if c > 0 {
+                    out.push((lo as u32, hi as u32, o as u8, u64::from(c)));
+                }
+            }
+        }
+        out
     }
 
     fn finish(mut self) -> Vec<(u32, u32, u8, u64)> {
-        if self.dense() {
-            return Self::cells_of(&self.table, self.bits);
+        if self.dense {
+            return Self::cells_of(&self.table);
         }
         self.keys.sort_unstable();
         let mut out: Vec<(u32, u32, u8, u64)> = Vec::new();
         for &key in &self.keys {
-            let (a, b, o) = (
+            let (hi, lo, o) = (
                 (key >> 34) as u32,
                 ((key >> 2) & 0xFFFF_FFFF) as u32,
                 (key & 3) as u8,
             );
             match out.last_mut() {
-                Some(last) if (last.0, last.1, last.2) == (a, b, o) => last.3 += 1,
-                _ => out.push((a, b, o, 1)),
+                Some(last) if (last.0, last.1, last.2) == (lo, hi, o) => last.3 += 1,
+                _ => out.push((lo, hi, o, 1)),
             }
         }
         out
