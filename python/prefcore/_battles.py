@@ -161,8 +161,8 @@ def _coded(t: pa.Table, a: str, b: str, winner: str, what: str, rows: bool) -> A
     read = _prefcore.battle_codes(
         t.column(a), t.column(b), t.column(winner), columns=(a, b, winner), rows=rows
     )
-    if read.problem is not None:
-        problem, row = read.problem
+    if read.problem is not None and read.problem_row is not None:
+        problem, row = read.problem, read.problem_row
         if problem == "null winner":
             raise invalid_value(winner, row, "null")
         if problem == "unknown winner":

@@ -34,7 +34,7 @@ pub fn robust_covariance<'py>(
 /// Battles read from their string columns: `names` sorted; per battle (when asked)
 /// `a`, `b` (uint32 codes into `names`) and `outcome` (uint8: 0 `b` won, 1 tie, 2 `a`
 /// won); the battles counted per cell (`cell_a < cell_b`, `cell_outcome` from
-/// `cell_a`'s side, `cell_count` float64); or `problem`, `(what, row)`, at the first
+/// `cell_a`'s side, `cell_count` float64); or `problem` at `problem_row`, the first
 /// row of the most important problem: `"null winner"`, `"unknown winner"`,
 /// `"self battle"`, `"null a"`, `"null b"`.
 #[pyclass(module = "prefcore._prefcore", frozen, get_all)]
@@ -47,7 +47,8 @@ pub struct BattleCodes {
     cell_b: Option<Py<PyAny>>,
     cell_outcome: Option<Py<PyAny>>,
     cell_count: Option<Py<PyAny>>,
-    problem: Option<(&'static str, usize)>,
+    problem: Option<&'static str>,
+    problem_row: Option<usize>,
 }
 
 /// A column's chunks as they are (dictionaries decoded): the reader takes them where
@@ -98,7 +99,8 @@ pub fn battle_codes(
                 cell_b: None,
                 cell_outcome: None,
                 cell_count: None,
-                problem: Some((problem.name(), row)),
+                problem: Some(problem.name()),
+                problem_row: Some(row),
             })
         }
     };
@@ -113,6 +115,7 @@ pub fn battle_codes(
         cell_outcome: numpy(py, cells.outcome),
         cell_count: numpy(py, cells.count.iter().map(|&c| c as f64).collect()),
         problem: None,
+        problem_row: None,
     })
 }
 
