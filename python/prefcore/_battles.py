@@ -80,8 +80,7 @@ def winner_scores(
     w = t.column(winner)
     if w.null_count:
         raise invalid_value(winner, first_true(pc.is_null(w)), "null")
-    kind = w.type.value_type if pa.types.is_dictionary(w.type) else w.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view":
+    if _is_text(w.type):
         models = models or ModelCodes(t, a, b)
         # Each distinct winner value is read once; the rows take its reading by code.
         readings: list[tuple[int, int]] = []
@@ -144,8 +143,8 @@ def coded_battles(
     return names, pa.array(ca.astype(np.int32)), pa.array(cb.astype(np.int32))
 
 
-def _is_text(t: pa.Table, column: str) -> bool:
-    kind = t.schema.field(column).type
+def _is_text(kind: pa.DataType) -> bool:
+    """A string type, or a dictionary of one."""
     kind = kind.value_type if pa.types.is_dictionary(kind) else kind
     return (
         bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
@@ -156,7 +155,7 @@ def _is_text(t: pa.Table, column: str) -> bool:
 def _coded(t: pa.Table, a: str, b: str, winner: str, what: str, rows: bool) -> Any:
     """The extension's one-pass reading of three text columns (None when a column is
     not text): its problems raised as the column-by-column reading words them."""
-    if not all(_is_text(t, c) for c in (a, b, winner)):
+    if not all(_is_text(t.schema.field(c).type) for c in (a, b, winner)):
         return None
     read = _prefcore.battle_codes(
         t.column(a), t.column(b), t.column(winner), columns=(a, b, winner), rows=rows

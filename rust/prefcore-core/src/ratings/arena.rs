@@ -364,6 +364,10 @@ impl Slots {
     /// Rows grouped by pair in increasing order, lower code first (battles counted
     /// into cells): slots by runs, without hashing. None for any other order.
     fn of_sorted(rows: &Rows) -> Option<Self> {
+        // Battles in their own order fail at once: no slot table is allocated for them.
+        if rows.len() > 0 && rows.a[0] >= rows.b[0] {
+            return None;
+        }
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut slot = Vec::with_capacity(rows.len());
         for k in 0..rows.len() {

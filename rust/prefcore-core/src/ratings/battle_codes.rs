@@ -586,7 +586,6 @@ pub fn code_battles(
         .collect::<std::result::Result<_, _>>()?;
     let segments = segments([a, &b, winner]);
     let coded = code_segments(&segments, m, rows)?;
-    let (a, winner) = (a, winner);
     match coded {
         Err((Problem::UnknownWinner, row)) if first_invalid_row(winner) == Some(row) => {
             Err(crate::utf8::invalid(columns[2], row))
